@@ -1,0 +1,1 @@
+"""agentfleet's reusable ComponentResources (``from components import ...``)."""

@@ -1,0 +1,160 @@
+"""The ``agentfleet`` command line.
+
+Exit status: 0 success; 1 a mandatory policy finding; 2 invalid input (bad config or bad
+arguments), with the reason on standard error and nothing declared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+
+from infra import report
+from infra.catalog import CATALOG
+from infra.config import ConfigError, load_stack_file, stack_file
+from infra.plan import DEFAULT_MIX, MixEntry, plan_fleet, size_fleet
+
+EXIT_OK = 0
+EXIT_POLICY = 1
+EXIT_INVALID = 2
+
+MIX_ITEM = re.compile(
+    r"^(?P<tier>[a-z0-9]([a-z0-9-]*[a-z0-9])?)=(?P<gpu>[^:]+):(?P<share>[^%]+)%?$"
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def parse_mix(items: Sequence[str]) -> tuple[MixEntry, ...]:
+    """``TIER=GPU:SHARE`` items; shares in percent adding up to 100 (``70`` or ``70%``),
+    or fractions adding up to 1 (``0.7``). Raises ValueError with the reason."""
+    parsed: list[tuple[str, str, Decimal]] = []
+    for item in items:
+        match = MIX_ITEM.match(item)
+        if not match:
+            raise ValueError(f"{item!r} is not TIER=GPU:SHARE (e.g. lightweight=l40s:70)")
+        tier, gpu = match["tier"], match["gpu"]
+        if gpu not in CATALOG:
+            raise ValueError(f"{item!r}: unknown GPU {gpu!r}; known: {', '.join(CATALOG)}")
+        try:
+            share = Decimal(match["share"])
+        except InvalidOperation:
+            raise ValueError(f"{item!r}: share {match['share']!r} is not a number") from None
+        if not share.is_finite() or share <= 0:
+            raise ValueError(f"{item!r}: share must be above 0")
+        if any(tier == seen for seen, _, _ in parsed):
+            raise ValueError(f"tier {tier!r} appears twice in --mix")
+        parsed.append((tier, gpu, share))
+    total = sum((share for _, _, share in parsed), Decimal(0))
+    if total == 100:
+        scale = Fraction(1, 100)
+    elif total == 1:
+        scale = Fraction(1)
+    else:
+        raise ValueError(f"shares add up to {total}; they must add up to 100 (percent) or 1")
+    return tuple(MixEntry(tier, gpu, Fraction(share) * scale) for tier, gpu, share in parsed)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentfleet",
+        description="Plan, size and check a GPU inference fleet for AI agents on AWS EKS.",
+        allow_abbrev=False,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    size = commands.add_parser(
+        "size",
+        help="right-size the fleet for N concurrent interactions",
+        description="GPUs and cost per hour for N concurrent interactions, split over tiers "
+        "by a mix (default: 70%% l40s, 25%% a100-80gb, 5%% h100-pcie) at catalog prices.",
+        allow_abbrev=False,
+    )
+    size.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        nargs="+",
+        required=True,
+        metavar="N",
+        help="concurrent interactions; several give several scenarios",
+    )
+    size.add_argument(
+        "--mix",
+        nargs="+",
+        action="extend",
+        metavar="TIER=GPU:SHARE",
+        help="tier mix, e.g. lightweight=l40s:70 mid-tier=a100-80gb:25 orchestrator=h100-pcie:5",
+    )
+    size.add_argument("--json", action="store_true", help="print one JSON object")
+    size.set_defaults(parser=size)
+
+    validate = commands.add_parser(
+        "validate",
+        help="validate a stack's configuration and print the resolved tier plan",
+        description="Validate a stack file and print each tier with the planner's defaults "
+        "filled in (instances, replicas, --max-num-seqs, prices). Exit 2 on invalid config.",
+        allow_abbrev=False,
+    )
+    source = validate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+    validate.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "size":
+            return _size(args.parser, args)
+        return _validate(args)
+    except ConfigError as error:
+        print(f"agentfleet: invalid configuration\n{error}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    try:
+        mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
+    except ValueError as error:
+        parser.error(f"argument --mix: {error}")
+    scenarios = [size_fleet(concurrency, mix) for concurrency in args.concurrency]
+    if args.json:
+        print(json.dumps({"scenarios": [report.scenario_json(s) for s in scenarios]}, indent=2))
+    else:
+        print("\n\n".join(report.scenario_text(s) for s in scenarios))
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    path = stack_file(args.stack) if args.stack else args.config
+    name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    plan = plan_fleet(load_stack_file(path))
+    if args.json:
+        print(json.dumps(report.fleet_json(name, plan), indent=2))
+    else:
+        print(report.fleet_text(name, plan))
+    return EXIT_OK
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,113 @@
+"""Reference tables for the README, generated from the models' field descriptions.
+
+``python -m infra.docs`` rewrites the generated sections of README.md in place; the tests
+fail when the README and the models drift apart.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from infra.config import (
+    ClusterConfig,
+    FleetConfig,
+    LoadBalancerConfig,
+    MonitoringConfig,
+    ScalingConfig,
+    TierConfig,
+)
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+CONFIG_SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("agentfleet:cluster", ClusterConfig),
+    ("agentfleet:fleet", FleetConfig),
+    ("agentfleet:fleet.tiers.<name>", TierConfig),
+    ("agentfleet:fleet.tiers.<name>.scaling", ScalingConfig),
+    ("agentfleet:fleet.tiers.<name>.loadBalancer", LoadBalancerConfig),
+    ("agentfleet:fleet.monitoring", MonitoringConfig),
+)
+
+
+def type_name(annotation: Any) -> str:
+    """A reader's name for a field's type."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(type_name(arg) for arg in args if arg is not type(None))
+    if origin is Literal:
+        return " \\| ".join(f"`{arg}`" for arg in args)
+    if origin is dict:
+        return f"mapping of {type_name(args[0])} to {type_name(args[1])}"
+    if origin is list:
+        return f"list of {type_name(args[0])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "mapping"
+    names = {bool: "boolean", int: "integer", float: "number", Decimal: "number", str: "string"}
+    return names.get(annotation, str(annotation))
+
+
+def default_text(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    if field.default_factory is not None:
+        return "see below"
+    if field.default is None or field.default is PydanticUndefined:
+        return "unset"
+    return f"`{field.default}`"
+
+
+def model_table(model: type[BaseModel]) -> str:
+    lines = ["| key | type | default | what and why |", "| --- | --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        description = (field.description or "").replace("|", "\\|")
+        lines.append(
+            f"| `{field.alias or name}` | {type_name(field.annotation)} | "
+            f"{default_text(field)} | {description} |"
+        )
+    return "\n".join(lines)
+
+
+def config_reference() -> str:
+    parts = []
+    for path, model in CONFIG_SECTIONS:
+        parts.append(f"#### `{path}`\n\n{(model.__doc__ or '').strip()}\n\n{model_table(model)}")
+    return "\n\n".join(parts)
+
+
+SECTIONS = {"config-reference": config_reference}
+
+
+def render(readme: str) -> str:
+    """README text with every generated section brought up to date."""
+    for name, generate in SECTIONS.items():
+        begin, end = f"<!-- BEGIN {name} -->\n", f"<!-- END {name} -->"
+        start = readme.find(begin)
+        stop = readme.find(end, start)
+        if start < 0 or stop < 0:
+            raise ValueError(f"README.md has no generated section {name!r}")
+        readme = readme[: start + len(begin)] + generate() + "\n" + readme[stop:]
+    return readme
+
+
+def main() -> None:
+    text = README.read_text(encoding="utf-8")
+    updated = render(text)
+    if updated != text:
+        README.write_text(updated, encoding="utf-8")
+        print("README.md updated", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

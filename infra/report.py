@@ -1,0 +1,183 @@
+"""Turning plans into what people and pipelines read: aligned tables and JSON objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from infra.plan import MICRO, FleetPlan, Scenario, TierPlan, cents
+
+
+def money(amount: Decimal) -> float:
+    """A JSON number for a money amount, exact to the cent."""
+    return float(cents(amount))
+
+
+def rate(amount: Decimal) -> float:
+    """A JSON number for a per-interaction rate, to a millionth of a dollar."""
+    return float(amount.quantize(MICRO))
+
+
+def usd(amount: Decimal) -> str:
+    return f"{cents(amount):,.2f}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
+    """Columns aligned; text to the left, numbers to the right."""
+    cells = [[str(cell) for cell in header]] + [[_cell(cell) for cell in row] for row in rows]
+    numeric = [
+        all(isinstance(row[i], int | float | Decimal) for row in rows if row[i] != "")
+        for i in range(len(header))
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = []
+    for row in cells:
+        parts = [
+            cell.rjust(width) if right else cell.ljust(width)
+            for cell, width, right in zip(row, widths, numeric, strict=True)
+        ]
+        lines.append(indent + "  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, Decimal):
+        return usd(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+# --- agentfleet size ------------------------------------------------------------------
+
+
+def scenario_json(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "concurrency": scenario.concurrency,
+        "tiers": [
+            {
+                "tier": tier.tier,
+                "gpu": tier.gpu,
+                "interactions": tier.interactions,
+                "gpus": tier.gpus,
+                "costPerHour": money(tier.cost_per_hour),
+            }
+            for tier in scenario.tiers
+        ],
+        "totalGpus": scenario.gpus,
+        "totalCostPerHour": money(scenario.cost_per_hour),
+        "costPerInteractionHour": rate(scenario.cost_per_interaction_hour),
+    }
+
+
+def scenario_text(scenario: Scenario) -> str:
+    rows: list[list[object]] = [
+        [tier.tier, tier.gpu, tier.interactions, tier.gpus, tier.cost_per_hour]
+        for tier in scenario.tiers
+    ]
+    rows.append(["total", "", scenario.concurrency, scenario.gpus, scenario.cost_per_hour])
+    return "\n".join(
+        [
+            f"{scenario.concurrency:,} concurrent interactions",
+            table(["tier", "GPU", "interactions", "GPUs", "$/hour"], rows),
+            f"  cost per interaction-hour: ${scenario.cost_per_interaction_hour.quantize(MICRO)}",
+        ]
+    )
+
+
+# --- agentfleet validate --------------------------------------------------------------
+
+
+def tier_json(tier: TierPlan) -> dict[str, Any]:
+    return {
+        "tier": tier.name,
+        "gpu": tier.gpu,
+        "latencyClass": tier.latency_class,
+        "userFacing": tier.user_facing,
+        "capacity": tier.capacity,
+        "model": tier.model,
+        "instanceType": tier.instance_type,
+        "gpusPerInstance": tier.gpus_per_instance,
+        "interactions": tier.interactions,
+        "gpus": tier.gpus,
+        "instances": tier.instances,
+        "minInstances": tier.min_instances,
+        "maxInstances": tier.max_instances,
+        "mig": dict(tier.mig) if tier.mig else None,
+        "replicaGroups": [
+            {
+                "profile": group.profile,
+                "resource": group.resource,
+                "resourceCount": group.resource_count,
+                "replicasPerInstance": group.replicas_per_instance,
+                "sessionsPerReplica": group.sessions_per_replica,
+                "maxNumSeqs": group.max_num_seqs,
+            }
+            for group in tier.replica_groups
+        ],
+        "pricePerGpuHour": float(tier.price_per_gpu_hour),
+        "costPerHour": money(tier.cost_per_hour),
+        "maxCostPerHour": money(tier.max_cost_per_hour),
+        "scaling": {
+            "queueDepthPerInstance": tier.queue_depth_per_instance,
+            "scaleOutSustainSeconds": tier.scale_out_sustain_seconds,
+            "scaleInIdleSeconds": tier.scale_in_idle_seconds,
+        },
+        "healthCheckIntervalSeconds": tier.health_check_interval_seconds,
+    }
+
+
+def fleet_json(stack: str, plan: FleetPlan) -> dict[str, Any]:
+    return {
+        "stack": stack,
+        "environment": plan.environment,
+        "region": plan.region,
+        "tiers": [tier_json(tier) for tier in plan.tiers],
+        "interactions": plan.interactions,
+        "gpus": plan.gpus,
+        "costPerHour": money(plan.cost_per_hour),
+        "maxCostPerHour": money(plan.max_cost_per_hour),
+        "costPerInteractionHour": rate(plan.cost_per_interaction_hour),
+        "budgetPerHourUsd": None if plan.budget_per_hour is None else money(plan.budget_per_hour),
+    }
+
+
+def fleet_text(stack: str, plan: FleetPlan) -> str:
+    rows: list[list[object]] = [
+        [
+            tier.name,
+            tier.gpu,
+            tier.instance_type,
+            tier.capacity,
+            f"{tier.min_instances}-{tier.max_instances}",
+            tier.interactions,
+            tier.gpus,
+            ", ".join(str(group.max_num_seqs) for group in tier.replica_groups),
+            tier.cost_per_hour,
+        ]
+        for tier in plan.tiers
+    ]
+    rows.append(["total", "", "", "", "", plan.interactions, plan.gpus, "", plan.cost_per_hour])
+    budget = "none set" if plan.budget_per_hour is None else f"${usd(plan.budget_per_hour)}/h"
+    return "\n".join(
+        [
+            f"stack {stack} ({plan.environment}, {plan.region}, cluster {plan.cluster.name})",
+            table(
+                [
+                    "tier",
+                    "GPU",
+                    "instance",
+                    "capacity",
+                    "instances",
+                    "interactions",
+                    "GPUs",
+                    "max-num-seqs",
+                    "$/hour",
+                ],
+                rows,
+            ),
+            f"  cost per interaction-hour: ${plan.cost_per_interaction_hour.quantize(MICRO)}",
+            f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+        ]
+    )

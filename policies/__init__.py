@@ -1,0 +1,1 @@
+"""The ``agentfleet-production`` CrossGuard policy pack."""

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Set up and run agentfleet's two jobs with nothing but Python installed.
+
+    python3 tasks.py plan   # the main job: the offline capacity plan
+    python3 tasks.py test   # the whole test suite: ruff, mypy, pytest
+
+Both create ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi preview`
+uses the same one) and reinstall the package there whenever pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".agentfleet-installed"
+
+MAIN_JOB = ["agentfleet", "size", "--concurrency", "1000", "10000"]
+
+
+def setup() -> None:
+    """Create the virtualenv and install the package with its dev extra, once per change
+    of pyproject.toml."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before any venv exists
+        sys.exit(f"agentfleet needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.is_file() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    print("installing agentfleet and its dev tools into .venv", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    run([*pip, "--upgrade", "pip"])
+    run([*pip, "-e", f"{ROOT}[dev]"])
+    STAMP.write_text(wanted)
+
+
+def run(command: list[str]) -> None:
+    """Run a command from the project root with .venv's tools first on PATH; stop on failure."""
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(VENV),
+    }
+    env.pop("PYTHONHOME", None)
+    result = subprocess.run(command, cwd=ROOT, env=env, check=False)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def plan() -> None:
+    setup()
+    run(MAIN_JOB)
+
+
+def test() -> None:
+    setup()
+    run(["ruff", "check", "."])
+    run(["ruff", "format", "--check", "."])
+    run(["mypy"])
+    run(["pytest"])
+
+
+JOBS = {"plan": plan, "test": test, "setup": setup}
+
+
+def main() -> None:
+    if len(sys.argv) != 2 or sys.argv[1] not in JOBS:
+        sys.exit(f"usage: python3 tasks.py {{{'|'.join(JOBS)}}}")
+    JOBS[sys.argv[1]]()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""The ``agentfleet`` command: `size` and `validate` as CONTRACT.md states them, exit 2 with
+a clear message and no traceback on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.cli import main
+from tests.helpers import REPO, STACKS
+from tests.infra.test_config import INVALID, invalid_values
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:  # argparse
+        status = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_size_json_matches_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "size", "--concurrency", "1000", "10000", "--json")
+    assert (status, err) == (0, "")
+    assert json.loads(out) == {
+        "scenarios": [
+            {
+                "concurrency": 1000,
+                "tiers": [
+                    {
+                        "tier": "lightweight",
+                        "gpu": "l40s",
+                        "interactions": 700,
+                        "gpus": 14,
+                        "costPerHour": 10.08,
+                    },
+                    {
+                        "tier": "mid-tier",
+                        "gpu": "a100-80gb",
+                        "interactions": 250,
+                        "gpus": 4,
+                        "costPerHour": 4.16,
+                    },
+                    {
+                        "tier": "orchestrator",
+                        "gpu": "h100-pcie",
+                        "interactions": 50,
+                        "gpus": 1,
+                        "costPerHour": 2.51,
+                    },
+                ],
+                "totalGpus": 19,
+                "totalCostPerHour": 16.75,
+                "costPerInteractionHour": 0.01675,
+            },
+            {
+                "concurrency": 10000,
+                "tiers": [
+                    {
+                        "tier": "lightweight",
+                        "gpu": "l40s",
+                        "interactions": 7000,
+                        "gpus": 140,
+                        "costPerHour": 100.8,
+                    },
+                    {
+                        "tier": "mid-tier",
+                        "gpu": "a100-80gb",
+                        "interactions": 2500,
+                        "gpus": 34,
+                        "costPerHour": 35.36,
+                    },
+                    {
+                        "tier": "orchestrator",
+                        "gpu": "h100-pcie",
+                        "interactions": 500,
+                        "gpus": 5,
+                        "costPerHour": 12.55,
+                    },
+                ],
+                "totalGpus": 179,
+                "totalCostPerHour": 148.71,
+                "costPerInteractionHour": 0.014871,
+            },
+        ]
+    }
+
+
+def test_size_table(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "size", "--concurrency", "10000")
+    assert status == 0
+    assert out.splitlines() == [
+        "10,000 concurrent interactions",
+        "  tier          GPU        interactions  GPUs  $/hour",
+        "  lightweight   l40s              7,000   140  100.80",
+        "  mid-tier      a100-80gb         2,500    34   35.36",
+        "  orchestrator  h100-pcie           500     5   12.55",
+        "  total                          10,000   179  148.71",
+        "  cost per interaction-hour: $0.014871",
+    ]
+
+
+def test_size_at_scale(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "size", "--concurrency", "100000", "1000000000", "--json")
+    assert status == 0
+    totals = [(s["totalGpus"], s["totalCostPerHour"]) for s in json.loads(out)["scenarios"]]
+    assert totals == [(1_784, 1480.86), (17_833_334, 14801667.36)]
+
+
+@pytest.mark.parametrize(
+    "mix",
+    [
+        ["chat=h100-sxm:50", "embed=l40s:50"],
+        ["chat=h100-sxm:50%", "embed=l40s:50%"],
+        ["chat=h100-sxm:0.5", "embed=l40s:0.5"],
+    ],
+)
+def test_size_mix(capsys: pytest.CaptureFixture[str], mix: list[str]) -> None:
+    status, out, _ = run(capsys, "size", "--concurrency", "1000", "--mix", *mix, "--json")
+    assert status == 0
+    (scenario,) = json.loads(out)["scenarios"]
+    assert [
+        (t["tier"], t["gpu"], t["interactions"], t["gpus"], t["costPerHour"])
+        for t in scenario["tiers"]
+    ] == [
+        ("chat", "h100-sxm", 500, 5, 22.05),
+        ("embed", "l40s", 500, 10, 7.2),
+    ]
+    assert scenario["totalCostPerHour"] == 29.25
+
+
+def test_size_mix_may_repeat_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(
+        capsys,
+        "size",
+        "--concurrency",
+        "100",
+        "--mix",
+        "a=l40s:60",
+        "--mix",
+        "b=l40s:40",
+        "--json",
+    )
+    assert status == 0
+    assert [t["interactions"] for t in json.loads(out)["scenarios"][0]["tiers"]] == [60, 40]
+
+
+# fmt: off
+BAD_SIZE_ARGUMENTS: list[tuple[list[str], str]] = [
+    ([], "the following arguments are required: --concurrency"),
+    (["--concurrency"], "argument --concurrency: expected at least one argument"),
+    (["--concurrency", "0"], "argument --concurrency: 0 must be at least 1"),
+    (["--concurrency", "-5"], "argument --concurrency: -5 must be at least 1"),
+    (["--concurrency", "ten"], "argument --concurrency: 'ten' is not a whole number"),
+    (["--concurrency", "10", "--mix", "a=l40s:60", "b=l40s:30"],
+     "argument --mix: shares add up to 90; they must add up to 100 (percent) or 1"),
+    (["--concurrency", "10", "--mix", "a=b200:100"],
+     "argument --mix: 'a=b200:100': unknown GPU 'b200'; known: l40s, a100-80gb, "
+     "h100-pcie, h100-sxm"),
+    (["--concurrency", "10", "--mix", "a-l40s-100"],
+     "argument --mix: 'a-l40s-100' is not TIER=GPU:SHARE (e.g. lightweight=l40s:70)"),
+    (["--concurrency", "10", "--mix", "a=l40s:x"],
+     "argument --mix: 'a=l40s:x': share 'x' is not a number"),
+    (["--concurrency", "10", "--mix", "a=l40s:0", "b=l40s:100"],
+     "argument --mix: 'a=l40s:0': share must be above 0"),
+    (["--concurrency", "10", "--mix", "a=l40s:50", "a=h100-pcie:50"],
+     "argument --mix: tier 'a' appears twice in --mix"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD_SIZE_ARGUMENTS)
+def test_size_bad_arguments_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = run(capsys, "size", *argv)
+    assert status == 2
+    assert out == ""
+    assert err.strip().splitlines()[-1] == f"agentfleet size: error: {message}"
+
+
+def test_misspelt_flag_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "size", "--concurrency", "10", "--concurency", "5")
+    assert (status, out) == (2, "")
+    assert err.strip().splitlines()[-1] == (
+        "agentfleet: error: unrecognized arguments: --concurency 5"
+    )
+
+
+def test_no_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys)
+    assert status == 2
+    assert "the following arguments are required: COMMAND" in err
+
+
+# --- validate ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_validate_shipped_stacks(capsys: pytest.CaptureFixture[str], stack: str) -> None:
+    status, out, err = run(capsys, "validate", "--stack", stack, "--json")
+    assert (status, err) == (0, "")
+    result = json.loads(out)
+    assert result["stack"] == stack
+    assert result["environment"] == stack
+
+
+def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "validate", "--stack", "prod", "--json")
+    result = json.loads(out)
+    assert [
+        (t["tier"], t["gpus"], t["minInstances"], t["maxInstances"], t["costPerHour"])
+        for t in result["tiers"]
+    ] == [
+        ("orchestrator", 5, 2, 5, 12.55),
+        ("mid-tier", 34, 1, 5, 35.36),
+        ("lightweight", 140, 2, 140, 100.8),
+    ]
+    assert (result["gpus"], result["costPerHour"], result["maxCostPerHour"]) == (
+        179,
+        148.71,
+        154.95,
+    )
+    assert result["costPerInteractionHour"] == 0.014871
+    assert result["tiers"][0]["replicaGroups"] == [
+        {
+            "profile": None,
+            "resource": "nvidia.com/gpu",
+            "resourceCount": 1,
+            "replicasPerInstance": 1,
+            "sessionsPerReplica": 100,
+            "maxNumSeqs": 175,
+        }
+    ]
+
+
+def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "validate", "--stack", "prod")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "stack prod (prod, us-east-1, cluster agents-prod)"
+    assert lines[2].split() == [
+        "orchestrator",
+        "h100-pcie",
+        "p5.4xlarge",
+        "on-demand",
+        "2-5",
+        "500",
+        "5",
+        "175",
+        "12.55",
+    ]
+    assert lines[-2] == "  cost per interaction-hour: $0.014871"
+    assert lines[-1] == "  at every tier's ceiling: $154.95/h; budget: $200.00/h"
+
+
+def write_config(tmp_path: Path, values: dict[str, Any]) -> Path:
+    path = tmp_path / "Pulumi.broken.yaml"
+    path.write_text(yaml.safe_dump({"config": values}, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where", "reason"),
+    [case[1:] for case in INVALID],
+    ids=[case[0] for case in INVALID],
+)
+def test_invalid_config_exits_2_naming_the_key(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    path: str,
+    value: object,
+    where: str,
+    reason: str,
+) -> None:
+    config = write_config(tmp_path, invalid_values(path, value))
+    status, out, err = run(capsys, "validate", "--config", str(config))
+    assert status == 2
+    assert out == ""
+    assert err == f"agentfleet: invalid configuration\n{where}: {reason}\n"
+
+
+def test_unknown_stack_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "validate", "--stack", "qa")
+    assert status == 2
+    assert "--stack: no stack file" in err
+    assert "stacks here: dev, prod, staging" in err
+
+
+def test_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    """The installed command, as a user runs it: a real process, a real exit status."""
+    config = write_config(
+        tmp_path, invalid_values("agentfleet:fleet.tiers.lightweight.mig", {"1g.10gb": 1})
+    )
+    script = Path(sys.executable).parent / "agentfleet"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "infra.cli"]
+    result = subprocess.run(
+        [*command, "validate", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr == (
+        "agentfleet: invalid configuration\n"
+        "agentfleet:fleet.tiers.lightweight.mig: l40s has no MIG: it cannot be partitioned\n"
+    )
+    ok = subprocess.run(
+        [*command, "size", "--concurrency", "1000"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert ok.returncode == 0
+    assert "  total                           1,000    19   16.75" in ok.stdout

@@ -1,0 +1,389 @@
+"""Stack config: every kind of input that cannot be built is refused with its key path and
+reason; input that can be built but breaks the checklist is left to the policy pack; the
+stack file and pulumi.Config give the same result."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import config as runtime_config
+
+from infra.config import (
+    ConfigError,
+    ScalingConfig,
+    StackConfig,
+    TierConfig,
+    load_pulumi_config,
+    load_stack_file,
+    parse_stack_config,
+    read_stack_file,
+    stack_file,
+)
+from tests.helpers import REPO, STACKS, stack_values
+
+DELETE = object()
+TIER = "agentfleet:fleet.tiers.orchestrator"
+MID = "agentfleet:fleet.tiers.mid-tier"
+LIGHT = "agentfleet:fleet.tiers.lightweight"
+
+
+def setting(values: dict[str, Any], path: str, value: object) -> dict[str, Any]:
+    """Set (or delete, with DELETE) the value at a key path like ``agentfleet:fleet.tiers.x``."""
+    first, *rest = path.split(".")
+    keys = [first, *rest]
+    node: Any = values
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    if value is DELETE:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+    return values
+
+
+# (case id, key path to change, new value, key path in the error, reason)
+# fmt: off
+INVALID: list[tuple[str, str, object, str, str]] = [
+    ("unknown-tier-key", f"{TIER}.gpuCount", 2, f"{TIER}.gpuCount",
+     "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, "
+     "expectedConcurrency, concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, "
+     "maxInstances, instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, scaling, "
+     "loadBalancer"),
+    ("unknown-namespace-key", "agentfleet:tier", {}, "agentfleet:tier",
+     "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet"),
+    ("unknown-cluster-key", "agentfleet:cluster.version", "1.31", "agentfleet:cluster.version",
+     "unknown key; allowed here: name, vpcId, subnetIds, nodeRoleArn"),
+    ("unknown-scaling-key", f"{TIER}.scaling.targetGpuUtilization", 80,
+     f"{TIER}.scaling.targetGpuUtilization",
+     "unknown key; allowed here: queueDepthPerInstance, scaleOutSustainSeconds, "
+     "scaleInIdleSeconds"),
+    ("unknown-monitoring-key", "agentfleet:fleet.monitoring.ttft", 1,
+     "agentfleet:fleet.monitoring.ttft",
+     "unknown key; allowed here: ttftP95AlertSeconds, kvCacheAlertPercent"),
+    ("wrong-type-int", f"{TIER}.expectedConcurrency", "many", f"{TIER}.expectedConcurrency",
+     "input should be a valid integer (got 'many')"),
+    ("wrong-type-float-for-int", f"{TIER}.expectedConcurrency", 500.5,
+     f"{TIER}.expectedConcurrency", "input should be a valid integer (got 500.5)"),
+    ("wrong-type-bool", f"{TIER}.userFacing", "yes", f"{TIER}.userFacing",
+     "input should be a valid boolean (got 'yes')"),
+    ("wrong-type-tiers", "agentfleet:fleet.tiers", ["orchestrator"], "agentfleet:fleet.tiers",
+     'input should be a valid dictionary (got ["orchestrator"])'),
+    ("wrong-type-price", f"{TIER}.pricePerGpuHour", "cheap", f"{TIER}.pricePerGpuHour",
+     "must be a number (got 'cheap')"),
+    ("wrong-type-subnets", "agentfleet:cluster.subnetIds", "subnet-0a",
+     "agentfleet:cluster.subnetIds", "input should be a valid list (got 'subnet-0a')"),
+    ("missing-model", f"{TIER}.model", DELETE, f"{TIER}.model", "required key is missing"),
+    ("missing-cluster", "agentfleet:cluster", DELETE, "agentfleet:cluster",
+     "required key is missing"),
+    ("missing-region", "aws:region", DELETE, "aws:region", "required key is missing"),
+    ("bad-region", "aws:region", "us-east", "aws:region",
+     "string should match pattern '^[a-z]{2}(-[a-z]+)+-\\d+$' (got 'us-east')"),
+    ("unknown-gpu", f"{TIER}.gpu", "b200", f"{TIER}.gpu",
+     "unknown GPU 'b200'; known: l40s, a100-80gb, h100-pcie, h100-sxm"),
+    ("unknown-latency-class", f"{TIER}.latencyClass", "fast", f"{TIER}.latencyClass",
+     "input should be 'ttft-first' or 'throughput-first' (got 'fast')"),
+    ("unknown-capacity", f"{TIER}.capacity", "reserved", f"{TIER}.capacity",
+     "input should be 'on-demand' or 'spot' (got 'reserved')"),
+    ("unknown-environment", "agentfleet:fleet.environment", "qa", "agentfleet:fleet.environment",
+     "input should be 'dev', 'staging' or 'prod' (got 'qa')"),
+    ("mig-does-not-fit", f"{TIER}.mig", {"7g.80gb": 1, "1g.10gb": 1}, f"{TIER}.mig",
+     "{7g.80gb: 1, 1g.10gb: 1} needs 8 compute slices; h100-pcie has 7"),
+    ("mig-no-free-slot", f"{TIER}.mig", {"3g.40gb": 2, "1g.10gb": 1}, f"{TIER}.mig",
+     "no free start slot for 1g.10gb (it starts at 0, 1, 2, 3, 4, 5, 6 and takes 1 of 8 "
+     "memory slices) in {3g.40gb: 2, 1g.10gb: 1} on h100-pcie"),
+    ("mig-on-gpu-without-mig", f"{LIGHT}.mig", {"1g.10gb": 1}, f"{LIGHT}.mig",
+     "l40s has no MIG: it cannot be partitioned"),
+    ("mig-unknown-profile", f"{TIER}.mig", {"1g.5gb": 2}, f"{TIER}.mig",
+     "unknown MIG profile '1g.5gb' for h100-pcie; known: 1g.10gb, 1g.10gb+me, 1g.20gb, "
+     "2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb"),
+    ("mig-empty", f"{TIER}.mig", {}, f"{TIER}.mig", "a MIG layout needs at least one profile"),
+    ("mig-zero-count", f"{TIER}.mig", {"1g.10gb": 0}, f"{TIER}.mig.1g.10gb",
+     "input should be greater than or equal to 1 (got 0)"),
+    ("min-above-max", f"{TIER}.minInstances", 6, f"{TIER}.minInstances",
+     "minInstances (6) is above maxInstances (4)"),
+    ("instance-type-wrong-gpu", f"{LIGHT}.instanceType", "p5.4xlarge", f"{LIGHT}.instanceType",
+     "p5.4xlarge does not carry l40s GPUs; choose one of g6e.xlarge, g6e.2xlarge, "
+     "g6e.4xlarge, g6e.8xlarge, g6e.16xlarge, g6e.12xlarge, g6e.24xlarge, g6e.48xlarge"),
+    ("spot-without-spot-price", f"{LIGHT}.capacity", "spot", f"{LIGHT}.capacity",
+     "spot capacity needs a spot price and the catalog has none for l40s; set "
+     "spotPricePerGpuHour or use on-demand"),
+    ("gpus-per-replica-does-not-divide", f"{MID}.gpusPerReplica", 3, f"{MID}.gpusPerReplica",
+     "3 GPUs per replica do not divide the 8 GPU(s) of instanceType p4de.24xlarge"),
+    ("bad-tier-name", "agentfleet:fleet.tiers.Orchestrator_1",
+     {"gpu": "h100-pcie", "latencyClass": "ttft-first", "userFacing": True, "model": "m",
+      "expectedConcurrency": 1},
+     "agentfleet:fleet.tiers.Orchestrator_1",
+     "tier names are lowercase letters, digits and '-' (at most 40 characters)"),
+    ("no-tiers", "agentfleet:fleet.tiers", {}, "agentfleet:fleet.tiers",
+     "dictionary should have at least 1 item after validation, not 0 (got {})"),
+    ("zero-concurrency", f"{TIER}.expectedConcurrency", 0, f"{TIER}.expectedConcurrency",
+     "input should be greater than or equal to 1 (got 0)"),
+    ("negative-price", f"{TIER}.pricePerGpuHour", -1, f"{TIER}.pricePerGpuHour",
+     "input should be greater than 0 (got -1)"),
+    ("negative-budget", "agentfleet:fleet.budgetPerHourUsd", 0, "agentfleet:fleet.budgetPerHourUsd",
+     "input should be greater than 0 (got 0)"),
+    ("health-check-outside-aws-range", f"{TIER}.loadBalancer.healthCheckIntervalSeconds", 2,
+     f"{TIER}.loadBalancer.healthCheckIntervalSeconds",
+     "input should be greater than or equal to 5 (got 2)"),
+    ("window-beyond-hpa-limit", f"{TIER}.scaling.scaleInIdleSeconds", 7200,
+     f"{TIER}.scaling.scaleInIdleSeconds",
+     "input should be less than or equal to 3600 (got 7200)"),
+    ("kv-cache-percent-above-100", "agentfleet:fleet.monitoring.kvCacheAlertPercent", 120,
+     "agentfleet:fleet.monitoring.kvCacheAlertPercent",
+     "input should be less than or equal to 100 (got 120)"),
+    ("bad-subnet-id", "agentfleet:cluster.subnetIds", ["subnet-zz"],
+     "agentfleet:cluster.subnetIds[0]",
+     "string should match pattern '^subnet-[0-9a-f]{1,17}$' (got 'subnet-zz')"),
+    ("repeated-subnet", "agentfleet:cluster.subnetIds", ["subnet-0a", "subnet-0a"],
+     "agentfleet:cluster.subnetIds", "subnet listed twice: subnet-0a"),
+    ("bad-role-arn", "agentfleet:cluster.nodeRoleArn", "agents-prod-nodes",
+     "agentfleet:cluster.nodeRoleArn",
+     "string should match pattern '^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$' "
+     "(got 'agents-prod-nodes')"),
+]
+# fmt: on
+
+
+def invalid_values(path: str, value: object) -> dict[str, Any]:
+    values = stack_values("prod")
+    if path == f"{TIER}.minInstances":
+        setting(values, f"{TIER}.maxInstances", 4)
+    return setting(values, path, value)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where", "reason"),
+    [case[1:] for case in INVALID],
+    ids=[case[0] for case in INVALID],
+)
+def test_invalid_config_names_key_path_and_reason(
+    path: str, value: object, where: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(invalid_values(path, value))
+    assert raised.value.problems == ((where, reason),)
+
+
+def test_several_problems_are_all_reported() -> None:
+    values = stack_values("prod")
+    setting(values, f"{TIER}.expectedConcurrency", "many")
+    setting(values, f"{LIGHT}.mig", {"1g.10gb": 1})
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    assert [where for where, _ in raised.value.problems] == [
+        f"{TIER}.expectedConcurrency",
+        f"{LIGHT}.mig",
+    ]
+
+
+# --- checklist breaches are buildable: the policy pack reports them -------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (f"{MID}.capacity", "spot"),  # spot price exists, above on-demand: K2's business
+        (f"{TIER}.maxNumSeqs", 500),  # C2
+        (f"{TIER}.minInstances", 1),  # C7, A4
+        (f"{TIER}.scaling.scaleInIdleSeconds", 60),  # A3
+        (f"{TIER}.scaling.queueDepthPerInstance", 50),  # A2
+        (f"{TIER}.loadBalancer.healthCheckIntervalSeconds", 30),  # C6
+        ("agentfleet:fleet.budgetPerHourUsd", DELETE),  # K3
+        (f"{TIER}.gpu", "l40s"),  # C1
+        ("agentfleet:fleet.monitoring.ttftP95AlertSeconds", 30),  # M1
+    ],
+)
+def test_checklist_breaches_are_accepted(path: str, value: object) -> None:
+    parse_stack_config(setting(stack_values("prod"), path, value))
+
+
+def test_spot_on_a_user_facing_tier_is_accepted_when_a_spot_price_exists() -> None:
+    values = stack_values("prod")
+    setting(values, f"{TIER}.capacity", "spot")
+    setting(values, f"{TIER}.spotPricePerGpuHour", 1.9)
+    tier = parse_stack_config(values).fleet.tiers["orchestrator"]
+    assert tier.capacity == "spot"
+    assert tier.spot_price == Decimal("1.9")
+
+
+# --- defaults and values --------------------------------------------------------------
+
+
+def test_shipped_stacks_are_valid() -> None:
+    for stack in STACKS:
+        config = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
+        assert config.fleet.environment == stack
+
+
+def test_prod_values() -> None:
+    config = load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml")
+    assert config.region == "us-east-1"
+    assert config.cluster.name == "agents-prod"
+    assert list(config.fleet.tiers) == ["orchestrator", "mid-tier", "lightweight"]
+    assert config.fleet.budget_per_hour_usd == Decimal(200)
+    orchestrator = config.fleet.tiers["orchestrator"]
+    assert orchestrator.user_facing is True
+    assert orchestrator.scaling == ScalingConfig()
+    assert orchestrator.load_balancer.health_check_interval_seconds == 10
+    assert config.fleet.monitoring.ttft_p95_alert_seconds == 0.5
+    assert config.fleet.monitoring.kv_cache_alert_percent == 85
+
+
+def test_prices_are_exact_decimals() -> None:
+    values = stack_values("prod")
+    setting(values, f"{TIER}.pricePerGpuHour", 2.1)
+    setting(values, f"{MID}.spotPricePerGpuHour", "0.93")
+    tiers = parse_stack_config(values).fleet.tiers
+    assert tiers["orchestrator"].on_demand_price == Decimal("2.1")
+    assert tiers["mid-tier"].spot_price == Decimal("0.93")
+
+
+def test_spot_price_null_means_no_spot_price() -> None:
+    values = stack_values("prod")
+    assert parse_stack_config(values).fleet.tiers["mid-tier"].spot_price == Decimal("1.14")
+    setting(values, f"{MID}.spotPricePerGpuHour", None)
+    assert parse_stack_config(values).fleet.tiers["mid-tier"].spot_price is None
+
+
+def test_models_are_frozen() -> None:
+    config = load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml")
+    with pytest.raises(ValueError, match="frozen"):
+        config.fleet.tiers["orchestrator"].expected_concurrency = 1  # type: ignore[misc]
+
+
+def test_tier_config_accepts_python_names_for_direct_use() -> None:
+    tier = TierConfig(
+        gpu="h100-pcie",
+        latency_class="ttft-first",
+        user_facing=True,
+        model="m",
+        expected_concurrency=10,
+    )
+    assert tier.min_instances is None
+
+
+def test_other_namespaces_are_ignored() -> None:
+    values = stack_values("dev")
+    values["aws:profile"] = "sandbox"
+    values["kubernetes:context"] = "dev"
+    assert parse_stack_config(values).region == "us-east-1"
+
+
+def test_every_field_says_why() -> None:
+    def models(model: type[Any]) -> Iterator[type[Any]]:
+        yield model
+        for field in model.model_fields.values():
+            annotation = field.annotation
+            args = getattr(annotation, "__args__", ())
+            for candidate in (annotation, *args):
+                if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
+                    yield from models(candidate)
+
+    for model in set(models(StackConfig)) - {StackConfig}:
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no description"
+
+
+# --- stack files on disk --------------------------------------------------------------
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_duplicate_key_in_stack_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "config:\n  aws:region: us-east-1\n  aws:region: eu-west-1\n")
+    with pytest.raises(ConfigError) as raised:
+        read_stack_file(path)
+    ((where, reason),) = raised.value.problems
+    assert where == str(path)
+    assert reason.startswith("not valid YAML: ")
+    assert "key 'aws:region' appears twice" in reason
+    assert "line 3, column 3" in reason
+
+
+def test_malformed_stack_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "config:\n  agentfleet:fleet: {tiers: [\n")
+    with pytest.raises(ConfigError) as raised:
+        read_stack_file(path)
+    assert raised.value.problems[0][1].startswith("not valid YAML: ")
+
+
+def test_stack_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        read_stack_file(write(tmp_path, "- a\n- b\n"))
+    assert raised.value.problems[0][1] == "a stack file is a mapping with a 'config' key"
+
+
+def test_missing_stack_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        read_stack_file(tmp_path / "Pulumi.nope.yaml")
+    assert raised.value.problems[0][1] == ("cannot read the stack file: No such file or directory")
+
+
+def test_stack_file_lookup_uses_stack_config_dir() -> None:
+    assert stack_file("prod", REPO / "tests") == REPO / "stacks" / "Pulumi.prod.yaml"
+    with pytest.raises(ConfigError) as raised:
+        stack_file("qa", REPO)
+    assert raised.value.problems[0][1] == (
+        f"no stack file {REPO / 'stacks' / 'Pulumi.qa.yaml'}; stacks here: dev, prod, staging"
+    )
+
+
+# --- the same result from pulumi.Config -----------------------------------------------
+
+
+@pytest.fixture
+def pulumi_config() -> Iterator[None]:
+    saved = dict(runtime_config.CONFIG.get())
+    yield
+    runtime_config.set_all_config(saved)
+
+
+def as_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
+    """How the Pulumi CLI hands a stack's config to the program: objects as JSON text."""
+    return {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()
+    }
+
+
+@pytest.mark.usefixtures("pulumi_config")
+@pytest.mark.parametrize("stack", STACKS)
+def test_pulumi_config_gives_the_same_result_as_the_stack_file(stack: str) -> None:
+    runtime_config.set_all_config(as_pulumi_config(stack_values(stack)))
+    from_program = load_pulumi_config()
+    from_file = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
+    assert from_program == from_file
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_pulumi_config_errors_name_the_key_path() -> None:
+    values = stack_values("prod")
+    setting(values, f"{TIER}.mig", {"7g.80gb": 1, "1g.10gb": 1})
+    values["agentfleet:typo"] = "x"
+    runtime_config.set_all_config(as_pulumi_config(values))
+    with pytest.raises(ConfigError) as raised:
+        load_pulumi_config()
+    assert raised.value.problems == (
+        (f"{TIER}.mig", "{7g.80gb: 1, 1g.10gb: 1} needs 8 compute slices; h100-pcie has 7"),
+        (
+            "agentfleet:typo",
+            "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet",
+        ),
+    )
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_pulumi_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime_config.set_all_config({})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_pulumi_config(stack_values("dev"))))
+    assert load_pulumi_config() == load_stack_file(REPO / "stacks" / "Pulumi.dev.yaml")
+    assert pulumi.Config("agentfleet").require_object("fleet")["environment"] == "dev"

@@ -1,0 +1,289 @@
+"""The capacity and cost planner reproduces SPEC.md to the GPU and the cent at any scale,
+and derives the per-tier defaults the components build from."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from infra.catalog import CATALOG
+from infra.config import load_stack_file, parse_stack_config
+from infra.plan import (
+    DEFAULT_MIX,
+    MixEntry,
+    TierPlan,
+    ceil_div,
+    cents,
+    default_max_num_seqs,
+    plan_fleet,
+    size_fleet,
+    split,
+)
+from tests.helpers import REPO, stack_values
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "gpus", "costs", "total_gpus", "total_cost"),
+    [
+        (1_000, [14, 4, 1], ["10.08", "4.16", "2.51"], 19, "16.75"),
+        (10_000, [140, 34, 5], ["100.80", "35.36", "12.55"], 179, "148.71"),
+        (100_000, [1_400, 334, 50], ["1008.00", "347.36", "125.50"], 1_784, "1480.86"),
+        (
+            1_000_000_000,
+            [14_000_000, 3_333_334, 500_000],
+            ["10080000.00", "3466667.36", "1255000.00"],
+            17_833_334,
+            "14801667.36",
+        ),
+    ],
+)
+def test_size_reproduces_spec(
+    concurrency: int, gpus: list[int], costs: list[str], total_gpus: int, total_cost: str
+) -> None:
+    scenario = size_fleet(concurrency)
+    assert [tier.tier for tier in scenario.tiers] == ["lightweight", "mid-tier", "orchestrator"]
+    assert [tier.gpus for tier in scenario.tiers] == gpus
+    assert [tier.cost_per_hour for tier in scenario.tiers] == [Decimal(c) for c in costs]
+    assert scenario.gpus == total_gpus
+    assert scenario.cost_per_hour == Decimal(total_cost)
+
+
+def test_cost_per_interaction_hour() -> None:
+    assert size_fleet(1_000).cost_per_interaction_hour == Decimal("0.01675")
+    assert size_fleet(10_000).cost_per_interaction_hour == Decimal("0.014871")
+
+
+@given(st.integers(1, 10**15))
+def test_size_cost_is_exact_in_integer_cents_at_any_scale(concurrency: int) -> None:
+    scenario = size_fleet(concurrency)
+    shares = [(70, 50, 72), (25, 75, 104), (5, 100, 251)]  # percent, per GPU, cents/hour
+    parts = split(concurrency, [Fraction(share, 100) for share, _, _ in shares])
+    expected_cents = sum(
+        ceil_div(part, per_gpu) * price
+        for part, (_, per_gpu, price) in zip(parts, shares, strict=True)
+    )
+    assert scenario.cost_per_hour * 100 == expected_cents
+    assert sum(tier.interactions for tier in scenario.tiers) == concurrency
+
+
+@given(st.integers(0, 10**12), st.lists(st.integers(1, 1000), min_size=1, max_size=8))
+def test_split_adds_up_and_stays_within_one_of_the_exact_share(
+    total: int, weights: list[int]
+) -> None:
+    shares = [Fraction(weight, sum(weights)) for weight in weights]
+    parts = split(total, shares)
+    assert sum(parts) == total
+    for part, share in zip(parts, shares, strict=True):
+        assert abs(part - total * share) < 1
+
+
+def test_split_gives_the_leftover_to_the_largest_remainder() -> None:
+    assert split(1_001, [entry.share for entry in DEFAULT_MIX]) == [701, 250, 50]
+    assert split(3, [Fraction(1, 3)] * 3) == [1, 1, 1]
+    assert split(2, [Fraction(1, 3)] * 3) == [1, 1, 0]
+
+
+def test_custom_mix() -> None:
+    scenario = size_fleet(
+        1_000,
+        [MixEntry("chat", "h100-sxm", Fraction(1, 2)), MixEntry("embed", "l40s", Fraction(1, 2))],
+    )
+    assert [(t.gpus, t.cost_per_hour) for t in scenario.tiers] == [
+        (5, Decimal("22.05")),
+        (10, Decimal("7.20")),
+    ]
+
+
+def test_size_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        size_fleet(0)
+    with pytest.raises(ValueError, match="add up to 100%"):
+        size_fleet(10, [MixEntry("a", "l40s", Fraction(1, 2))])
+
+
+@given(st.integers(1, 10**9))
+def test_default_max_num_seqs_is_inside_the_c2_band(sessions: int) -> None:
+    seqs = default_max_num_seqs(sessions)
+    assert 3 * sessions <= 2 * seqs <= 4 * sessions
+
+
+def test_cents_rounds_half_up() -> None:
+    assert cents(Decimal("0.005")) == Decimal("0.01")
+    assert cents(Decimal("148.7149")) == Decimal("148.71")
+
+
+# --- stack plans ----------------------------------------------------------------------
+
+
+def plan(values: dict[str, Any]) -> dict[str, TierPlan]:
+    return {tier.name: tier for tier in plan_fleet(parse_stack_config(values)).tiers}
+
+
+# tier: (gpus, instances, min, max, max-num-seqs, replicas/instance, capacity, $/h)
+PROD = {
+    "orchestrator": (5, 5, 2, 5, 175, 1, "on-demand", "12.55"),
+    "mid-tier": (34, 5, 1, 5, 132, 8, "on-demand", "35.36"),
+    "lightweight": (140, 140, 2, 140, 88, 1, "on-demand", "100.80"),
+}
+
+
+def test_prod_plan() -> None:
+    fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml"))
+    for name, expected in PROD.items():
+        tier = fleet.tier(name)
+        (group,) = tier.replica_groups
+        assert (
+            tier.gpus,
+            tier.instances,
+            tier.min_instances,
+            tier.max_instances,
+            group.max_num_seqs,
+            group.replicas_per_instance,
+            tier.capacity,
+            tier.cost_per_hour,
+        ) == (*expected[:-1], Decimal(expected[-1]))
+        assert group.resource == "nvidia.com/gpu"
+        assert group.resource_count == 1
+    assert fleet.gpus == 179
+    assert fleet.cost_per_hour == Decimal("148.71")
+    assert fleet.max_cost_per_hour == Decimal("154.95")
+    assert fleet.interactions == 10_000
+    assert fleet.budget_per_hour == Decimal(200)
+    orchestrator = fleet.tier("orchestrator")
+    assert orchestrator.instance_type == "p5.4xlarge"
+    assert orchestrator.scale_out_sustain_seconds == 60
+    assert orchestrator.scale_in_idle_seconds == 300
+    assert orchestrator.queue_depth_per_instance == 10
+    assert orchestrator.health_check_interval_seconds == 10
+    assert orchestrator.min_replicas == 2
+    assert fleet.tier("mid-tier").max_replicas == 40
+
+
+def test_mig_tier_is_planned_per_slice() -> None:
+    fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.staging.yaml"))
+    tier = fleet.tier("mid-tier")
+    (group,) = tier.replica_groups
+    # 75 interactions per A100 x 3/7 of its compute = 32 per 3g.40gb slice, 64 per GPU.
+    assert group.profile == "3g.40gb"
+    assert group.resource == "nvidia.com/mig-3g.40gb"
+    assert group.sessions_per_replica == 32
+    assert group.max_num_seqs == 56
+    assert group.replicas_per_instance == 16  # 8 GPUs x 2 slices
+    assert tier.gpus == 4  # ceil(250 / 64)
+    assert tier.instances == 1
+    assert tier.min_instances == 0
+    assert tier.scale_out_sustain_seconds == 30  # scales to zero
+
+
+def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    tier = plan(values)["orchestrator"]
+    assert [
+        (g.profile, g.sessions_per_replica, g.max_num_seqs, g.replicas_per_instance)
+        for g in tier.replica_groups
+    ] == [("2g.20gb", 28, 49, 1), ("1g.10gb", 14, 25, 1)]
+    assert tier.gpus == 12  # ceil(500 / 42)
+
+
+def test_tensor_parallel_replicas() -> None:
+    values = stack_values("prod")
+    orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
+    orchestrator.update(gpu="h100-sxm", gpusPerReplica=2)
+    tier = plan(values)["orchestrator"]
+    (group,) = tier.replica_groups
+    assert (group.resource_count, group.sessions_per_replica, group.max_num_seqs) == (2, 200, 350)
+    assert group.replicas_per_instance == 4
+    assert tier.gpus == 6  # 3 replicas of 2 GPUs
+    assert tier.instances == 1
+    assert tier.cost_per_hour == Decimal("26.46")
+
+
+@pytest.mark.parametrize(
+    ("user_facing", "spot", "expected", "price"),
+    [
+        (True, 1.5, "on-demand", "2.51"),  # K1: user-facing stays on-demand
+        (False, 1.5, "spot", "1.5"),  # K2: spot where it is cheaper
+        (False, 3.0, "on-demand", "2.51"),  # spot dearer than on-demand
+        (False, None, "on-demand", "2.51"),  # no spot price
+    ],
+)
+def test_default_capacity(user_facing: bool, spot: float | None, expected: str, price: str) -> None:
+    values = stack_values("prod")
+    orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
+    del orchestrator["capacity"]
+    orchestrator.update(userFacing=user_facing, spotPricePerGpuHour=spot)
+    tier = plan(values)["orchestrator"]
+    assert tier.capacity == expected
+    assert tier.price_per_gpu_hour == Decimal(price)
+
+
+def test_a100_background_tier_stays_on_demand_by_default() -> None:
+    values = stack_values("prod")
+    del values["agentfleet:fleet"]["tiers"]["mid-tier"]["capacity"]
+    assert plan(values)["mid-tier"].capacity == "on-demand"  # spot 1.14 > on-demand 1.04
+
+
+def test_explicit_spot_uses_the_spot_price() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["mid-tier"]["capacity"] = "spot"
+    assert plan(values)["mid-tier"].cost_per_hour == Decimal("38.76")  # 34 x 1.14
+
+
+def test_price_override() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["lightweight"]["pricePerGpuHour"] = 0.65
+    assert plan(values)["lightweight"].cost_per_hour == Decimal("91.00")
+
+
+@pytest.mark.parametrize(
+    ("settings", "floor", "ceiling"),
+    [
+        ({}, 2, 5),
+        ({"maxInstances": 1}, 1, 1),  # the floor never exceeds an explicit ceiling
+        ({"minInstances": 8}, 8, 8),  # the ceiling never falls below the floor
+        ({"minInstances": 3, "maxInstances": 20}, 3, 20),
+        ({"userFacing": False}, 0, 5),
+    ],
+)
+def test_floor_and_ceiling(settings: dict[str, Any], floor: int, ceiling: int) -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"].update(settings)
+    tier = plan(values)["orchestrator"]
+    assert (tier.min_instances, tier.max_instances) == (floor, ceiling)
+
+
+def test_scaling_settings_are_carried() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["scaling"] = {
+        "queueDepthPerInstance": 4,
+        "scaleOutSustainSeconds": 90,
+        "scaleInIdleSeconds": 600,
+    }
+    tier = plan(values)["orchestrator"]
+    assert (
+        tier.queue_depth_per_instance,
+        tier.scale_out_sustain_seconds,
+        tier.scale_in_idle_seconds,
+    ) == (4, 90, 600)
+
+
+def test_concurrency_per_gpu_override() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["concurrencyPerGpu"] = 64
+    tier = plan(values)["orchestrator"]
+    assert (tier.gpus, tier.replica_groups[0].max_num_seqs) == (8, 112)
+
+
+def test_every_catalog_gpu_can_be_planned() -> None:
+    for key, gpu in CATALOG.items():
+        values = stack_values("dev")
+        values["agentfleet:fleet"]["tiers"]["assistant"]["gpu"] = key
+        tier = plan(values)["assistant"]
+        assert tier.gpus == ceil_div(100, gpu.interactions_per_gpu)
+        assert tier.instance_type == gpu.default_instance_type

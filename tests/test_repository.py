@@ -1,0 +1,77 @@
+"""The repository keeps its promises: the README's commands are what CI runs, the Pulumi
+CLI finds the program and the stacks, requirements.txt matches pyproject.toml, and the
+README's generated sections are current."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+from infra import docs
+from tests.helpers import REPO, STACKS
+
+
+def readme() -> str:
+    return (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "python3 tasks.py test   # set up .venv, then run the whole test suite" in readme()
+    commands = [
+        line
+        for line in (REPO / ".ci" / "run").read_text().splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
+    ]
+    assert commands == ["python3 tasks.py test"]
+
+
+def test_readme_main_command_is_the_main_job() -> None:
+    assert "python3 tasks.py plan   # set up .venv, then run the main job" in readme()
+    tasks = (REPO / "tasks.py").read_text()
+    assert 'MAIN_JOB = ["agentfleet", "size", "--concurrency", "1000", "10000"]' in tasks
+    assert "`agentfleet size --concurrency 1000 10000`" in readme()
+
+
+def test_pulumi_project_finds_program_and_stacks() -> None:
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    assert project["name"] == "agentfleet"
+    assert project["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "pip", "virtualenv": ".venv"},
+    }
+    assert project["main"] == "infra/"
+    assert (REPO / project["main"] / "__main__.py").is_file()
+    for stack in STACKS:
+        assert (REPO / project["stackConfigDir"] / f"Pulumi.{stack}.yaml").is_file()
+
+
+def test_requirements_match_pyproject() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    requirements = [
+        line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert requirements == pyproject["project"]["dependencies"]
+
+
+def test_every_dependency_is_pinned_to_a_range() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    extras = project["optional-dependencies"]
+    for requirement in [*project["dependencies"], *extras["dev"]]:
+        assert re.search(r">=[\d.]+,<[\d.]+$", requirement), requirement
+    assert extras["vllm"] == ["vllm==0.33.0"]
+    assert project["scripts"] == {"agentfleet": "infra.cli:run"}
+
+
+def test_packages_are_typed() -> None:
+    for package in ("infra", "components", "policies"):
+        assert (REPO / package / "py.typed").is_file()
+
+
+def test_readme_generated_sections_are_current() -> None:
+    assert docs.render(readme()) == readme(), "run: python -m infra.docs"
+    assert "| `expectedConcurrency` | integer | required |" in readme()
