@@ -21,10 +21,12 @@ PRICE_DATE = "2026-04-19"
 
 @dataclass(frozen=True)
 class InstanceType:
-    """An AWS instance type and the number of GPUs it carries."""
+    """An AWS instance type: its GPUs, vCPUs and memory."""
 
     name: str
     gpus: int
+    vcpus: int
+    memory_gib: int
 
 
 @dataclass(frozen=True)
@@ -62,17 +64,17 @@ class Gpu:
         return tuple(candidate.name for candidate in self.instance_types)
 
 
-def _g6e() -> tuple[InstanceType, ...]:
-    single = ("g6e.xlarge", "g6e.2xlarge", "g6e.4xlarge", "g6e.8xlarge", "g6e.16xlarge")
-    return (
-        *(InstanceType(name, 1) for name in single),
-        InstanceType("g6e.12xlarge", 4),
-        InstanceType("g6e.24xlarge", 4),
-        InstanceType("g6e.48xlarge", 8),
-    )
-
-
-_P5 = (InstanceType("p5.4xlarge", 1), InstanceType("p5.48xlarge", 8))
+_G6E = (
+    InstanceType("g6e.xlarge", 1, 4, 32),
+    InstanceType("g6e.2xlarge", 1, 8, 64),
+    InstanceType("g6e.4xlarge", 1, 16, 128),
+    InstanceType("g6e.8xlarge", 1, 32, 256),
+    InstanceType("g6e.16xlarge", 1, 64, 512),
+    InstanceType("g6e.12xlarge", 4, 48, 384),
+    InstanceType("g6e.24xlarge", 4, 96, 768),
+    InstanceType("g6e.48xlarge", 8, 192, 1536),
+)
+_P5 = (InstanceType("p5.4xlarge", 1, 16, 256), InstanceType("p5.48xlarge", 8, 192, 2048))
 
 CATALOG: Mapping[str, Gpu] = MappingProxyType(
     {
@@ -85,7 +87,7 @@ CATALOG: Mapping[str, Gpu] = MappingProxyType(
             spot_price=None,
             latency_class="throughput-first",
             mig_model=None,
-            instance_types=_g6e(),
+            instance_types=_G6E,
             # 64 GiB of host memory: enough to stage weights that fill the 48 GB GPU.
             default_instance_type="g6e.2xlarge",
         ),
@@ -98,7 +100,7 @@ CATALOG: Mapping[str, Gpu] = MappingProxyType(
             spot_price=Decimal("1.14"),
             latency_class="throughput-first",
             mig_model="A100-80GB",
-            instance_types=(InstanceType("p4de.24xlarge", 8),),
+            instance_types=(InstanceType("p4de.24xlarge", 8, 96, 1152),),
             default_instance_type="p4de.24xlarge",
         ),
         "h100-pcie": Gpu(

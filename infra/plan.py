@@ -32,6 +32,7 @@ Capacity = Literal["on-demand", "spot"]
 GPU_RESOURCE = "nvidia.com/gpu"
 USER_FACING_FLOOR = 2  # A4 floor and C7 failover: two instances behind a load balancer
 MAX_NUM_SEQS_FACTOR = Fraction(7, 4)  # C2 wants 1.5-2x the sessions per replica
+NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 
@@ -98,6 +99,10 @@ class TierPlan:
     spot_price: Decimal | None
     price_per_gpu_hour: Decimal
     """The price of the capacity the tier asks for."""
+    replica_cpu_millis: int
+    """CPU each replica requests and is limited to: its share of 80% of the instance."""
+    replica_memory_mib: int
+    """Memory each replica requests and is limited to, likewise."""
     queue_depth_per_instance: int
     scale_out_sustain_seconds: int
     scale_in_idle_seconds: int
@@ -218,6 +223,9 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
             )
         ]
     instances = ceil_div(gpus, instance.gpus)
+    replicas_per_instance = sum(group.replicas_per_instance for group in groups)
+    cpu_millis = int(instance.vcpus * 1000 * NODE_SHARE_FOR_REPLICAS) // replicas_per_instance
+    memory_mib = int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS) // replicas_per_instance
     floor = USER_FACING_FLOOR if tier.user_facing else 0
     if tier.max_instances is not None:
         floor = min(floor, tier.max_instances)
@@ -253,6 +261,8 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         on_demand_price=tier.on_demand_price,
         spot_price=spot,
         price_per_gpu_hour=price,
+        replica_cpu_millis=cpu_millis,
+        replica_memory_mib=memory_mib,
         queue_depth_per_instance=tier.scaling.queue_depth_per_instance,
         scale_out_sustain_seconds=sustain,
         scale_in_idle_seconds=tier.scaling.scale_in_idle_seconds,

@@ -161,6 +161,11 @@ def test_prod_plan() -> None:
     assert orchestrator.queue_depth_per_instance == 10
     assert orchestrator.health_check_interval_seconds == 10
     assert orchestrator.min_replicas == 2
+    # 80% of a p5.4xlarge (16 vCPU, 256 GiB) for its one replica; p4de.24xlarge (96 vCPU,
+    # 1152 GiB) shared by 8.
+    assert (orchestrator.replica_cpu_millis, orchestrator.replica_memory_mib) == (12800, 209715)
+    mid = fleet.tier("mid-tier")
+    assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (9600, 117964)
     assert fleet.tier("mid-tier").max_replicas == 40
 
 
@@ -178,6 +183,7 @@ def test_mig_tier_is_planned_per_slice() -> None:
     assert tier.instances == 1
     assert tier.min_instances == 0
     assert tier.scale_out_sustain_seconds == 30  # scales to zero
+    assert (tier.replica_cpu_millis, tier.replica_memory_mib) == (4800, 58982)  # 16 replicas
 
 
 def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:

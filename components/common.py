@@ -1,0 +1,81 @@
+"""What every component shares: the args model base, and the labels, annotations and tags
+that carry the facts policies read (policies see child resources only, never component
+inputs, so tier, role, user-facing, sessions per replica and capacity are written on the
+children themselves)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+PREFIX = "agentfleet.io/"
+
+# Label and tag keys (Kubernetes labels/annotations and AWS tags alike).
+TIER = f"{PREFIX}tier"
+ROLE = f"{PREFIX}role"
+USER_FACING = f"{PREFIX}user-facing"
+LATENCY_CLASS = f"{PREFIX}latency-class"
+GPU = f"{PREFIX}gpu"
+CAPACITY = f"{PREFIX}capacity"
+ENVIRONMENT = f"{PREFIX}environment"
+COST_CENTER = f"{PREFIX}cost-center"
+NODE_CLASS = f"{PREFIX}node-class"
+SESSIONS_PER_REPLICA = f"{PREFIX}sessions-per-replica"
+"""Annotation: concurrent sessions one vLLM replica is sized for (C2 compares
+--max-num-seqs with it)."""
+SERVES_TIER = f"{PREFIX}serves-tier"
+"""Label of an MCP server: the inference tier it sends work to."""
+
+Role = Literal["inference", "mcp-server", "load-balancer", "node-pool", "mig-config"]
+Capacity = Literal["on-demand", "spot"]
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+MANAGED_BY = {"app.kubernetes.io/part-of": "agentfleet", "app.kubernetes.io/managed-by": "pulumi"}
+
+TierName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")]
+KubernetesName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", max_length=63)
+]
+
+
+class Args(BaseModel):
+    """Base of every component's args: frozen, validated, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+def flag(value: bool) -> str:
+    """A boolean as a label value."""
+    return "true" if value else "false"
+
+
+def tier_labels(tier: str, role: Role, user_facing: bool | None = None) -> dict[str, str]:
+    """Kubernetes labels that say which tier an object belongs to and what it is."""
+    labels = {TIER: tier, ROLE: role}
+    if user_facing is not None:
+        labels[USER_FACING] = flag(user_facing)
+    return labels
+
+
+def cost_tags(
+    tier: str, environment: str, cost_center: str, role: Role, extra: Mapping[str, str] = {}
+) -> dict[str, str]:
+    """AWS tags every billable resource carries (M4: cost per hour tracked per tier)."""
+    return {
+        TIER: tier,
+        ENVIRONMENT: environment,
+        COST_CENTER: cost_center,
+        ROLE: role,
+        **extra,
+    }
+
+
+def short_name(*parts: str, limit: int = 32) -> str:
+    """A deterministic AWS name within ``limit`` characters: readable prefix + hash of
+    the parts, so two fleets in one account never collide and a long tier name fits."""
+    digest = hashlib.sha256("/".join(parts).encode()).hexdigest()[:8]
+    readable = "-".join(parts)[: limit - 9].strip("-")
+    return f"{readable}-{digest}"

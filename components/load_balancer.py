@@ -1,0 +1,229 @@
+"""InferenceLoadBalancer: an ALB in front of a user-facing tier's vLLM Service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
+
+from components.common import (
+    MANAGED_BY,
+    Args,
+    KubernetesName,
+    TierName,
+    cost_tags,
+    short_name,
+    tier_labels,
+)
+from components.vllm_service import HEALTH_PATH, PORT
+
+TYPE = "agentfleet:index:InferenceLoadBalancer"
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+class InferenceLoadBalancerArgs(Args):
+    """Inputs of an InferenceLoadBalancer."""
+
+    tier: TierName = Field(description="The tier behind the load balancer.")
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    cluster_name: str = Field(description="The EKS cluster; part of the AWS names.")
+    vpc_id: str = Field(description="VPC of the load balancer and its targets.")
+    subnet_ids: Annotated[tuple[str, ...], Field(min_length=2)] = Field(
+        description="Subnets of the load balancer, in at least two availability zones "
+        "(an ALB needs two)."
+    )
+    service_name: Any = Field(description="The vLLM Service to bind (TargetGroupBinding).")
+    service_namespace: KubernetesName = Field(description="Namespace of that Service.")
+    internal: bool = Field(
+        True, description="Internal (reachable inside the VPC) unless set false."
+    )
+    allowed_cidrs: tuple[str, ...] | None = Field(
+        None, description="Who may reach the listener; default: the VPC's CIDR block."
+    )
+    certificate_arn: str | None = Field(
+        None,
+        description="ACM certificate: with one the listener is HTTPS on 443 (TLS 1.2+), "
+        "without one it is plain HTTP on 80, for internal use only.",
+    )
+    health_check_interval_seconds: Annotated[int, Field(ge=5, le=300)] = Field(
+        10, description="C6: seconds between checks of vLLM's /health; 10-15 s wanted."
+    )
+    healthy_threshold: Annotated[int, Field(ge=2, le=10)] = Field(
+        2, description="Passing checks before a replica takes traffic."
+    )
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10)] = Field(
+        3, description="Failing checks before a replica is taken out."
+    )
+    idle_timeout_seconds: Annotated[int, Field(ge=300, le=4000)] = Field(
+        300,
+        description="Idle timeout: at least 300 s so slow streamed responses are not cut "
+        "(the ALB's default is 60 s).",
+    )
+    deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        300, description="How long a draining replica keeps its in-flight requests."
+    )
+    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+
+    @model_validator(mode="after")
+    def _listener(self) -> Self:
+        if self.certificate_arn is None and not self.internal:
+            raise ValueError(
+                "certificate_arn: an internet-facing load balancer needs a certificate; "
+                "plain HTTP is only for internal ones"
+            )
+        return self
+
+    @property
+    def health_check_timeout_seconds(self) -> int:
+        """Under the interval, as AWS requires."""
+        return min(5, self.health_check_interval_seconds - 1)
+
+
+class InferenceLoadBalancer(pulumi.ComponentResource):
+    """An Application Load Balancer (internal by default) for a user-facing tier: a
+    security group, an IP target group on port 8000 health-checking vLLM's /health (200),
+    least-outstanding-requests routing, a 300 s idle timeout for streamed responses, an
+    HTTPS listener with a certificate (HTTP without one), and a TargetGroupBinding that
+    lets the AWS Load Balancer Controller register the vLLM Service's pods."""
+
+    security_group: aws.ec2.SecurityGroup
+    load_balancer: aws.lb.LoadBalancer
+    target_group: aws.lb.TargetGroup
+    listener: aws.lb.Listener
+    binding: k8s.apiextensions.CustomResource
+    dns_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: InferenceLoadBalancerArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = cost_tags(args.tier, args.environment, args.cost_center, "load-balancer")
+        https = args.certificate_arn is not None
+        listener_port = 443 if https else 80
+        cidrs: Any = (
+            list(args.allowed_cidrs)
+            if args.allowed_cidrs is not None
+            else aws.ec2.get_vpc_output(id=args.vpc_id, opts=pulumi.InvokeOutputOptions(
+                parent=self)).cidr_block.apply(lambda block: [block])
+        )  # fmt: skip
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"agentfleet {args.tier} load balancer",
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp",
+                    from_port=listener_port,
+                    to_port=listener_port,
+                    cidr_blocks=cidrs,
+                    description="clients",
+                )
+            ],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="tcp",
+                    from_port=PORT,
+                    to_port=PORT,
+                    cidr_blocks=cidrs if args.internal else ["0.0.0.0/0"],
+                    description="vLLM pods",
+                )
+            ],
+            tags=tags,
+            opts=child,
+        )
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            name=short_name(args.tier, args.cluster_name),
+            load_balancer_type="application",
+            internal=args.internal,
+            security_groups=[self.security_group.id],
+            subnets=list(args.subnet_ids),
+            idle_timeout=args.idle_timeout_seconds,
+            drop_invalid_header_fields=True,
+            tags=tags,
+            opts=child,
+        )
+        self.target_group = aws.lb.TargetGroup(
+            f"{name}-tg",
+            name=short_name(args.tier, args.cluster_name, "tg"),
+            port=PORT,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            load_balancing_algorithm_type="least_outstanding_requests",
+            deregistration_delay=args.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=HEALTH_PATH,
+                matcher="200",
+                interval=args.health_check_interval_seconds,
+                timeout=args.health_check_timeout_seconds,
+                healthy_threshold=args.healthy_threshold,
+                unhealthy_threshold=args.unhealthy_threshold,
+            ),
+            tags=tags,
+            opts=child,
+        )
+        self.listener = aws.lb.Listener(
+            f"{name}-listener",
+            load_balancer_arn=self.load_balancer.arn,
+            port=listener_port,
+            protocol="HTTPS" if https else "HTTP",
+            certificate_arn=args.certificate_arn,
+            ssl_policy=TLS_POLICY if https else None,
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="forward", target_group_arn=self.target_group.arn
+                )
+            ],
+            tags=tags,
+            opts=child,
+        )
+        self.binding = k8s.apiextensions.CustomResource(
+            f"{name}-binding",
+            api_version="elbv2.k8s.aws/v1beta1",
+            kind="TargetGroupBinding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{args.tier}-vllm",
+                namespace=args.service_namespace,
+                labels={**MANAGED_BY, **tier_labels(args.tier, "load-balancer", True)},
+            ),
+            spec={
+                "serviceRef": {"name": args.service_name, "port": PORT},
+                "targetGroupARN": self.target_group.arn,
+                "targetType": "ip",
+                # The controller opens the pods' port to the load balancer's group.
+                "networking": {
+                    "ingress": [
+                        {
+                            "from": [{"securityGroup": {"groupID": self.security_group.id}}],
+                            "ports": [{"port": PORT, "protocol": "TCP"}],
+                        }
+                    ]
+                },
+            },
+            opts=child,
+        )
+        self.dns_name = self.load_balancer.dns_name
+        self.endpoint = pulumi.Output.concat("https://" if https else "http://", self.dns_name)
+        self.register_outputs(
+            {
+                "security_group": self.security_group,
+                "load_balancer": self.load_balancer,
+                "target_group": self.target_group,
+                "listener": self.listener,
+                "binding": self.binding,
+                "dns_name": self.dns_name,
+                "endpoint": self.endpoint,
+            }
+        )

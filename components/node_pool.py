@@ -1,0 +1,228 @@
+"""GpuNodePool: the EKS managed node group of one tier, able to scale from zero."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field, model_validator
+
+from components.common import (
+    CAPACITY,
+    GPU,
+    GPU_TAINT_KEY,
+    LATENCY_CLASS,
+    NODE_CLASS,
+    USER_FACING,
+    Args,
+    Capacity,
+    TierName,
+    cost_tags,
+    flag,
+    tier_labels,
+)
+from infra import mig
+from infra.catalog import CATALOG, LatencyClass
+from infra.plan import GPU_RESOURCE, TierPlan
+
+TYPE = "agentfleet:index:GpuNodePool"
+NVIDIA_AMI = "AL2023_x86_64_NVIDIA"
+MIG_CONFIG_LABEL = "nvidia.com/mig.config"
+AUTOSCALER = "k8s.io/cluster-autoscaler"
+
+
+class GpuNodePoolArgs(Args):
+    """Inputs of a GpuNodePool."""
+
+    cluster_name: str = Field(description="The EKS cluster the node group joins.")
+    node_role_arn: str = Field(description="IAM role of the nodes.")
+    subnet_ids: Annotated[tuple[str, ...], Field(min_length=1)] = Field(
+        description="Subnets of the nodes; several availability zones let a tier survive "
+        "the loss of one (C7)."
+    )
+    tier: TierName = Field(description="The tier; labels, taints and tags carry it (M4).")
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    gpu: str = Field(description="Catalog key of the GPU the instance type carries.")
+    latency_class: LatencyClass = Field(description="Written on the nodes for C1.")
+    user_facing: bool = Field(description="Written on the nodes for A5 and K1.")
+    instance_type: str = Field(description="The instance type; it must carry the GPU.")
+    capacity: Capacity = Field(
+        description="on-demand or spot; spot only for interruptible tiers (A5, K1, K2)."
+    )
+    min_size: Annotated[int, Field(ge=0)] = Field(
+        description="Floor of instances (A4): at least 2 for user-facing tiers (C7)."
+    )
+    max_size: Annotated[int, Field(ge=1)] = Field(description="Ceiling of instances.")
+    disk_size_gib: Annotated[int, Field(ge=20)] = Field(
+        200, description="Root volume per node: container images and model weights."
+    )
+    mig_config: str | None = Field(
+        None,
+        description="Name of the mig-parted config the GPU operator applies to these nodes "
+        "(the nvidia.com/mig.config label); set with mig_layout.",
+    )
+    mig_layout: dict[str, int] | None = Field(
+        None,
+        description="MIG layout of every GPU of a node; the autoscaler's node template "
+        "advertises its nvidia.com/mig-<profile> resources so it can scale from zero.",
+    )
+    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.gpu not in CATALOG:
+            raise ValueError(f"gpu: unknown GPU {self.gpu!r}; known: {', '.join(CATALOG)}")
+        if self.instance_type not in CATALOG[self.gpu].instance_type_names:
+            raise ValueError(f"instance_type: {self.instance_type} does not carry {self.gpu}")
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size ({self.min_size}) is above max_size ({self.max_size})")
+        if (self.mig_config is None) != (self.mig_layout is None):
+            raise ValueError("mig_config and mig_layout: set both or neither")
+        if self.mig_layout is not None:
+            mig.validate(self.gpu, self.mig_layout)
+        return self
+
+    @classmethod
+    def for_tier(
+        cls,
+        tier: TierPlan,
+        *,
+        cluster_name: str,
+        node_role_arn: str,
+        subnet_ids: tuple[str, ...],
+        environment: str,
+        mig_config: str | None = None,
+    ) -> GpuNodePoolArgs:
+        return cls(
+            cluster_name=cluster_name,
+            node_role_arn=node_role_arn,
+            subnet_ids=subnet_ids,
+            tier=tier.name,
+            environment=environment,
+            gpu=tier.gpu,
+            latency_class=tier.latency_class,
+            user_facing=tier.user_facing,
+            instance_type=tier.instance_type,
+            capacity=tier.capacity,
+            min_size=tier.min_instances,
+            max_size=tier.max_instances,
+            mig_config=mig_config if tier.mig else None,
+            mig_layout=dict(tier.mig) if tier.mig else None,
+        )
+
+    @property
+    def gpus_per_node(self) -> int:
+        return CATALOG[self.gpu].instance_type(self.instance_type).gpus
+
+    def node_labels(self) -> dict[str, str]:
+        labels = {
+            **tier_labels(self.tier, "inference", self.user_facing),
+            NODE_CLASS: "gpu",
+            GPU: self.gpu,
+            LATENCY_CLASS: self.latency_class,
+            CAPACITY: self.capacity,
+        }
+        if self.mig_config is not None:
+            labels[MIG_CONFIG_LABEL] = self.mig_config
+        return labels
+
+    def node_resources(self) -> dict[str, int]:
+        """Extended resources one node offers: whole GPUs, or MIG instances (mixed
+        strategy)."""
+        if self.mig_layout is None:
+            return {GPU_RESOURCE: self.gpus_per_node}
+        return {
+            mig.resource_name(profile): count * self.gpus_per_node
+            for profile, count in self.mig_layout.items()
+        }
+
+    def autoscaler_tags(self) -> dict[str, str]:
+        """The cluster autoscaler's auto-discovery and node-template tags: with them it
+        knows what a node of this group would bring before one exists (scale from zero)."""
+        template = f"{AUTOSCALER}/node-template"
+        tags = {
+            f"{AUTOSCALER}/enabled": "true",
+            f"{AUTOSCALER}/{self.cluster_name}": "owned",
+            f"{template}/taint/{GPU_TAINT_KEY}": "true:NoSchedule",
+        }
+        tags.update({f"{template}/label/{k}": v for k, v in self.node_labels().items()})
+        tags.update({f"{template}/resources/{k}": str(v) for k, v in self.node_resources().items()})
+        return tags
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """An EKS managed node group for one tier: the NVIDIA AL2023 AMI, the tier's instance
+    type and capacity, the ``nvidia.com/gpu`` NoSchedule taint, tier labels, and the
+    cluster-autoscaler node-template tags on the node group's Auto Scaling group so the
+    tier can scale up from zero, MIG included."""
+
+    node_group: aws.eks.NodeGroup
+    node_group_name: pulumi.Output[str]
+    autoscaling_group_name: pulumi.Output[str]
+    labels: dict[str, str]
+
+    def __init__(
+        self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = cost_tags(
+            args.tier,
+            args.environment,
+            args.cost_center,
+            "node-pool",
+            {
+                USER_FACING: flag(args.user_facing),
+                CAPACITY: args.capacity,
+                GPU: args.gpu,
+                LATENCY_CLASS: args.latency_class,
+            },
+        )
+        autoscaler_tags = args.autoscaler_tags()
+        self.labels = args.node_labels()
+        self.node_group = aws.eks.NodeGroup(
+            f"{name}-nodes",
+            cluster_name=args.cluster_name,
+            node_role_arn=args.node_role_arn,
+            subnet_ids=list(args.subnet_ids),
+            ami_type=NVIDIA_AMI,
+            instance_types=[args.instance_type],
+            capacity_type="SPOT" if args.capacity == "spot" else "ON_DEMAND",
+            disk_size=args.disk_size_gib,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=args.min_size,
+                max_size=args.max_size,
+                desired_size=args.min_size,
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            labels=self.labels,
+            taints=[
+                aws.eks.NodeGroupTaintArgs(key=GPU_TAINT_KEY, value="true", effect="NO_SCHEDULE")
+            ],
+            tags={**tags, **autoscaler_tags},
+            # The cluster autoscaler owns the desired size once the group exists.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])
+            ),
+        )
+        self.node_group_name = self.node_group.node_group_name
+        self.autoscaling_group_name = self.node_group.resources.apply(
+            lambda resources: resources[0].autoscaling_groups[0].name
+        )
+        # EKS does not copy node group tags to its Auto Scaling group, where the
+        # autoscaler reads them: tag the group itself.
+        for key, value in sorted(autoscaler_tags.items()):
+            aws.autoscaling.Tag(
+                f"{name}-asg-{key.removeprefix(AUTOSCALER + '/')}",
+                autoscaling_group_name=self.autoscaling_group_name,
+                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                opts=child,
+            )
+        self.register_outputs(
+            {
+                "node_group_name": self.node_group_name,
+                "autoscaling_group_name": self.autoscaling_group_name,
+                "labels": self.labels,
+            }
+        )

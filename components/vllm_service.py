@@ -1,0 +1,408 @@
+"""VllmService: one tier's vLLM replicas (Deployment + Service + PodDisruptionBudget)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Self
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from components.common import (
+    CAPACITY,
+    GPU,
+    GPU_TAINT_KEY,
+    LATENCY_CLASS,
+    MANAGED_BY,
+    SESSIONS_PER_REPLICA,
+    TIER,
+    Args,
+    Capacity,
+    KubernetesName,
+    TierName,
+    tier_labels,
+)
+from infra.catalog import LatencyClass
+from infra.plan import GPU_RESOURCE, ReplicaGroup, TierPlan
+
+TYPE = "agentfleet:index:VllmService"
+VLLM_VERSION = "0.33.0"  # the `vllm` extra of pyproject.toml pins the same release
+IMAGE = f"vllm/vllm-openai:v{VLLM_VERSION}"
+PORT = 8000
+HEALTH_PATH = "/health"
+CACHE_DIR = "/cache"
+PRE_STOP_SECONDS = 15  # time for the Service endpoints and the ALB to drop the pod
+RUN_AS = 1000
+
+
+class VllmArgs(BaseModel):
+    """The `vllm serve` arguments agentfleet sets, typed; ``render()`` gives the argv."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: Annotated[str, Field(min_length=1, pattern=r"^\S+$")] = Field(
+        description="Model to serve (Hugging Face id or a path)."
+    )
+    served_model_name: str | None = Field(
+        None, description="Name clients use in requests; default: the model."
+    )
+    max_num_seqs: Annotated[int, Field(ge=1)] = Field(
+        description="--max-num-seqs: 1.5-2x the sessions per replica (C2)."
+    )
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.90, description="Share of GPU memory vLLM may take for weights and KV cache."
+    )
+    tensor_parallel_size: Annotated[int, Field(ge=1)] = Field(
+        1, description="GPUs one replica shards the model over."
+    )
+    max_model_len: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Context length limit; default: the model's own."
+    )
+
+    def render(self) -> list[str]:
+        argv = [
+            self.model,
+            "--host",
+            "0.0.0.0",  # noqa: S104 - inside the pod; the Service and ALB front it
+            "--port",
+            str(PORT),
+            "--max-num-seqs",
+            str(self.max_num_seqs),
+            "--gpu-memory-utilization",
+            f"{self.gpu_memory_utilization:g}",
+        ]
+        if self.served_model_name:
+            argv += ["--served-model-name", self.served_model_name]
+        if self.tensor_parallel_size > 1:
+            argv += ["--tensor-parallel-size", str(self.tensor_parallel_size)]
+        if self.max_model_len is not None:
+            argv += ["--max-model-len", str(self.max_model_len)]
+        return argv
+
+
+class VllmServiceArgs(Args):
+    """Inputs of a VllmService."""
+
+    tier: TierName = Field(description="The tier these replicas serve.")
+    namespace: KubernetesName = Field(description="Namespace of the Deployment and Service.")
+    name: KubernetesName | None = Field(
+        None, description="Name of the Deployment and Service; default: <tier>-vllm."
+    )
+    vllm: VllmArgs = Field(description="The vLLM server's arguments.")
+    image: str = Field(IMAGE, description="vLLM's OpenAI-compatible server image, pinned.")
+    sessions_per_replica: Annotated[int, Field(ge=1)] = Field(
+        description="Concurrent sessions one replica is sized for; written as an annotation "
+        "for C2."
+    )
+    user_facing: bool = Field(description="PDB keeps 2 replicas for user-facing tiers, else 1.")
+    latency_class: LatencyClass = Field(description="Written on the pods for C1.")
+    gpu: str = Field(description="Catalog key of the GPU; written on the pods.")
+    capacity: Capacity = Field(description="Capacity of the nodes; written on the pods (A5).")
+    replicas: Annotated[int, Field(ge=0)] = Field(
+        description="Replicas at creation; the autoscaler owns the count afterwards."
+    )
+    gpu_resource: str = Field(
+        GPU_RESOURCE,
+        description="Extended resource per replica: nvidia.com/gpu, or nvidia.com/mig-<profile>.",
+    )
+    gpu_count: Annotated[int, Field(ge=1)] = Field(
+        1, description="How many of gpu_resource one replica takes."
+    )
+    cpu_millis: Annotated[int, Field(ge=100)] = Field(
+        description="CPU request and limit (equal: Guaranteed QoS, never evicted first)."
+    )
+    memory_mib: Annotated[int, Field(ge=512)] = Field(
+        description="Memory request and limit (MiB)."
+    )
+    shm_size_mib: Annotated[int, Field(ge=64)] = Field(
+        8192, description="Memory-backed /dev/shm for vLLM's worker processes and NCCL."
+    )
+    cache_size_gib: Annotated[int, Field(ge=1)] = Field(
+        200, description="Writable cache for model weights (HF_HOME) and compiled kernels."
+    )
+    node_selector: dict[str, str] | None = Field(
+        None, description="Nodes to run on; default: the tier's GPU nodes."
+    )
+    request_timeout_seconds: Annotated[int, Field(ge=1)] = Field(
+        300, description="The longest request the tier allows; the drain waits this long."
+    )
+    startup_timeout_seconds: Annotated[int, Field(ge=60)] = Field(
+        1200, description="How long the startup probe allows for pulling and loading weights."
+    )
+    hf_token: Any = Field(
+        None,
+        description="Hugging Face token (a Pulumi secret, e.g. from `pulumi config set "
+        "--secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.vllm.tensor_parallel_size != (
+            self.gpu_count if self.gpu_resource == GPU_RESOURCE else 1
+        ):
+            raise ValueError(
+                "vllm.tensor_parallel_size must equal gpu_count (whole GPUs) or be 1 (MIG)"
+            )
+        return self
+
+    @classmethod
+    def for_tier(
+        cls,
+        tier: TierPlan,
+        group: ReplicaGroup,
+        *,
+        namespace: str,
+        hf_token: Any = None,
+        name: str | None = None,
+    ) -> VllmServiceArgs:
+        return cls(
+            tier=tier.name,
+            namespace=namespace,
+            name=name,
+            vllm=VllmArgs(
+                model=tier.model,
+                max_num_seqs=group.max_num_seqs,
+                tensor_parallel_size=group.resource_count if group.profile is None else 1,
+            ),
+            sessions_per_replica=group.sessions_per_replica,
+            user_facing=tier.user_facing,
+            latency_class=tier.latency_class,
+            gpu=tier.gpu,
+            capacity=tier.capacity,
+            replicas=tier.min_instances * group.replicas_per_instance,
+            gpu_resource=group.resource,
+            gpu_count=group.resource_count,
+            cpu_millis=tier.replica_cpu_millis,
+            memory_mib=tier.replica_memory_mib,
+            hf_token=hf_token,
+        )
+
+    @property
+    def object_name(self) -> str:
+        return self.name or f"{self.tier}-vllm"
+
+    @property
+    def termination_grace_seconds(self) -> int:
+        """Long enough for the pre-stop pause and the longest request to finish."""
+        return PRE_STOP_SECONDS + self.request_timeout_seconds + 15
+
+
+class VllmService(pulumi.ComponentResource):
+    """vLLM's OpenAI-compatible server for one tier: a Deployment on the tier's GPU nodes
+    (pinned image, typed args, probes on /health, GPU or MIG limits, Pod Security
+    "restricted", writable caches and memory-backed /dev/shm, graceful drain, zone
+    spread), a Service on port 8000, a PodDisruptionBudget, and the Hugging Face token
+    in a Secret."""
+
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service
+    disruption_budget: k8s.policy.v1.PodDisruptionBudget
+    token_secret: k8s.core.v1.Secret | None
+    service_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: VllmServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        object_name = args.object_name
+        selector = {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": object_name}
+        labels = {
+            **selector,
+            **MANAGED_BY,
+            "app.kubernetes.io/component": "inference",
+            "app.kubernetes.io/version": VLLM_VERSION,
+            **tier_labels(args.tier, "inference", args.user_facing),
+        }
+        annotations = {
+            SESSIONS_PER_REPLICA: str(args.sessions_per_replica),
+            LATENCY_CLASS: args.latency_class,
+            GPU: args.gpu,
+            CAPACITY: args.capacity,
+        }
+
+        env: list[k8s.core.v1.EnvVarArgs] = [
+            k8s.core.v1.EnvVarArgs(name="HOME", value=CACHE_DIR),
+            k8s.core.v1.EnvVarArgs(name="HF_HOME", value=f"{CACHE_DIR}/huggingface"),
+            k8s.core.v1.EnvVarArgs(name="XDG_CACHE_HOME", value=CACHE_DIR),
+            k8s.core.v1.EnvVarArgs(name="VLLM_NO_USAGE_STATS", value="1"),
+        ]
+        self.token_secret = None
+        if args.hf_token is not None:
+            self.token_secret = k8s.core.v1.Secret(
+                f"{name}-hf-token",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{object_name}-hf-token", namespace=args.namespace, labels=labels
+                ),
+                type="Opaque",
+                string_data={"token": pulumi.Output.secret(args.hf_token)},
+                opts=child,
+            )
+            env.append(
+                k8s.core.v1.EnvVarArgs(
+                    name="HF_TOKEN",
+                    value_from=k8s.core.v1.EnvVarSourceArgs(
+                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                            name=self.token_secret.metadata.name, key="token"
+                        )
+                    ),
+                )
+            )
+
+        health = k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port=PORT)
+        accelerators = {args.gpu_resource: str(args.gpu_count)}
+        resources = {"cpu": f"{args.cpu_millis}m", "memory": f"{args.memory_mib}Mi"}
+        container = k8s.core.v1.ContainerArgs(
+            name="vllm",
+            image=args.image,
+            command=["vllm", "serve"],
+            args=args.vllm.render(),
+            ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
+            env=env,
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={**resources, **accelerators}, limits={**resources, **accelerators}
+            ),
+            # The port opens before the engine is ready: a long startup probe covers image
+            # pull, CUDA init and weight loading; then readiness and liveness on /health.
+            startup_probe=k8s.core.v1.ProbeArgs(
+                http_get=health,
+                period_seconds=10,
+                timeout_seconds=5,
+                failure_threshold=args.startup_timeout_seconds // 10,
+            ),
+            readiness_probe=k8s.core.v1.ProbeArgs(
+                http_get=health, period_seconds=10, timeout_seconds=5, failure_threshold=3
+            ),
+            liveness_probe=k8s.core.v1.ProbeArgs(
+                http_get=health, period_seconds=20, timeout_seconds=10, failure_threshold=3
+            ),
+            lifecycle=k8s.core.v1.LifecycleArgs(
+                pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                    exec_=k8s.core.v1.ExecActionArgs(command=["sleep", str(PRE_STOP_SECONDS)])
+                )
+            ),
+            security_context=k8s.core.v1.SecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS,
+                run_as_group=RUN_AS,
+                allow_privilege_escalation=False,
+                read_only_root_filesystem=True,
+                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_DIR),
+                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
+                k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
+            ],
+        )
+        spread = [
+            k8s.core.v1.TopologySpreadConstraintArgs(
+                max_skew=1,
+                topology_key=key,
+                when_unsatisfiable="ScheduleAnyway",
+                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            )
+            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+        ]
+        pod = k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
+            spec=k8s.core.v1.PodSpecArgs(
+                containers=[container],
+                node_selector=args.node_selector or {TIER: args.tier},
+                tolerations=[
+                    k8s.core.v1.TolerationArgs(
+                        key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule"
+                    )
+                ],
+                topology_spread_constraints=spread,
+                termination_grace_period_seconds=args.termination_grace_seconds,
+                automount_service_account_token=False,
+                security_context=k8s.core.v1.PodSecurityContextArgs(
+                    run_as_non_root=True,
+                    run_as_user=RUN_AS,
+                    run_as_group=RUN_AS,
+                    fs_group=RUN_AS,
+                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                ),
+                volumes=[
+                    k8s.core.v1.VolumeArgs(
+                        name="cache",
+                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                            size_limit=f"{args.cache_size_gib}Gi"
+                        ),
+                    ),
+                    k8s.core.v1.VolumeArgs(
+                        name="tmp",
+                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi"),
+                    ),
+                    k8s.core.v1.VolumeArgs(
+                        name="shm",
+                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                            medium="Memory", size_limit=f"{args.shm_size_mib}Mi"
+                        ),
+                    ),
+                ],
+            ),
+        )
+        metadata = k8s.meta.v1.ObjectMetaArgs(
+            name=object_name, namespace=args.namespace, labels=labels, annotations=annotations
+        )
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata,
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=args.replicas,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                # Keep serving capacity during a rollout: add a replica before removing one.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_surge=1, max_unavailable=0
+                    ),
+                ),
+                template=pod,
+            ),
+            # The queue-depth autoscaler owns the replica count once the Deployment exists.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+            ),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata,
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name="http", port=PORT, target_port="http", protocol="TCP"
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=metadata,
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                min_available=2 if args.user_facing else 1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            ),
+            opts=child,
+        )
+        self.service_name = self.service.metadata.name
+        self.endpoint = pulumi.Output.concat(
+            "http://", self.service_name, ".", args.namespace, ".svc.cluster.local:", str(PORT)
+        )
+        self.register_outputs(
+            {
+                "deployment": self.deployment,
+                "service": self.service,
+                "disruption_budget": self.disruption_budget,
+                "token_secret": self.token_secret,
+                "service_name": self.service_name,
+                "endpoint": self.endpoint,
+            }
+        )

@@ -1,0 +1,44 @@
+"""Kubernetes objects as `kubectl apply` reads them, from what the program declared.
+
+Under Pulumi's mocks (and on the wire to the engine) numbers arrive as floats and unset
+fields as None; a manifest has integers where the schema wants them and no nulls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.runtime import rpc
+
+from infra.offline import Registration
+
+REDACTED = "[secret]"
+
+
+def clean(value: Any, *, redact: bool = False) -> Any:
+    """Integral floats as ints, None-valued keys dropped, Pulumi secrets unwrapped (or
+    replaced by ``[secret]`` with ``redact``), recursively."""
+    if rpc.is_rpc_secret(value):
+        return REDACTED if redact else clean(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: clean(item, redact=redact) for k, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [clean(item, redact=redact) for item in value]
+    return value
+
+
+def is_kubernetes_object(registration: Registration) -> bool:
+    return registration.custom and registration.type.startswith("kubernetes:")
+
+
+def manifest(registration: Registration, *, redact: bool = False) -> dict[str, Any]:
+    """The manifest of a recorded Kubernetes resource; ``redact`` hides secret values."""
+    if not is_kubernetes_object(registration):
+        raise ValueError(f"{registration.type} {registration.name} is not a Kubernetes object")
+    body = clean(registration.inputs, redact=redact)
+    group_version, kind = registration.type.removeprefix("kubernetes:").rsplit(":", 1)
+    body.setdefault("apiVersion", group_version.removeprefix("core/"))
+    body.setdefault("kind", kind)
+    return {"apiVersion": body.pop("apiVersion"), "kind": body.pop("kind"), **body}

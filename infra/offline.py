@@ -1,0 +1,162 @@
+"""Running Pulumi code with no engine and no cloud: Pulumi's mock runtime, a monitor that
+records every resource (type, name, parent, inputs), and offline answers for the outputs
+and provider invokes the components read.
+
+The component tests use it, and so does the offline preview: both see exactly what the
+Pulumi CLI would be asked to create.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _ensure_event_loop
+
+ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+
+    @property
+    def parent_type(self) -> str | None:
+        """The type of the parent resource, read from the URN's type chain."""
+        chain = self.urn.split("::")[2].split("$")
+        return chain[-2] if len(chain) > 1 else None
+
+
+def digest(*parts: str, length: int = 8) -> str:
+    """A short, stable hex digest: made-up ids and names that are the same every run."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@dataclass
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Outputs a real provider would fill in, made up deterministically from the inputs,
+    and invokes answered from what the stack says."""
+
+    region: str = "us-east-1"
+    vpc_cidr: str = "10.0.0.0/16"
+    calls: list[str] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        package, module, kind = (args.typ.split(":") + ["", ""])[:3]
+        resource_id = f"{args.name}-{digest(args.typ, args.name)}"
+        if package == "aws":
+            service = module.split("/")[0]
+            state.setdefault(
+                "arn", f"arn:aws:{service}:{self.region}:{ACCOUNT}:{kind.lower()}/{args.name}"
+            )
+            state.update(_aws_outputs(args.typ, args.name, state, self.region))
+            resource_id = state.get("id", resource_id)
+        elif package == "kubernetes":
+            metadata = dict(state.get("metadata") or {})
+            metadata.setdefault("name", f"{args.name}-{digest(args.name)}")
+            state["metadata"] = metadata
+        return resource_id, state
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append(args.token)
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return {"id": args.args.get("id"), "cidrBlock": self.vpc_cidr}, []
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root"}, []
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region}, []
+        return {}, []
+
+
+def _aws_outputs(typ: str, name: str, state: dict[str, Any], region: str) -> dict[str, Any]:
+    if typ == "aws:eks/nodeGroup:NodeGroup":
+        group = state.get("nodeGroupName") or f"{name}-{digest(name)}"
+        return {
+            "nodeGroupName": group,
+            "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-asg"}]}],
+        }
+    if typ == "aws:lb/loadBalancer:LoadBalancer":
+        lb = state.get("name") or name
+        return {
+            "dnsName": f"internal-{lb}-{digest(lb, length=10)}.{region}.elb.amazonaws.com",
+            "arnSuffix": f"app/{lb}/{digest(lb, length=16)}",
+        }
+    if typ == "aws:lb/targetGroup:TargetGroup":
+        tg = state.get("name") or name
+        return {"arnSuffix": f"targetgroup/{tg}/{digest(tg, length=16)}"}
+    if typ == "aws:ec2/securityGroup:SecurityGroup":
+        return {"id": f"sg-{digest(name, length=17)}"}
+    if typ == "aws:sqs/queue:Queue":
+        queue = state.get("name") or name
+        return {
+            "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{queue}",
+            "arn": f"arn:aws:sqs:{region}:{ACCOUNT}:{queue}",
+        }
+    if typ == "aws:iam/role:Role":
+        return {"name": state.get("name") or name}
+    return {}
+
+
+class RecordingMonitor(MockMonitor):
+    """Pulumi's mock monitor, keeping every registration in order."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            _ensure_event_loop()
+            inputs = rpc.deserialize_properties(request.object)
+            with self._lock:
+                self.registrations.append(
+                    Registration(
+                        type=request.type,
+                        name=request.name,
+                        urn=response.urn,
+                        parent=request.parent or None,
+                        custom=bool(request.custom),
+                        inputs=inputs,
+                    )
+                )
+        return response
+
+
+def record(
+    program: Callable[[], object],
+    mocks: OfflineMocks | None = None,
+    *,
+    project: str = "agentfleet",
+    stack: str = "offline",
+) -> list[Registration]:
+    """Run ``program`` under the mock runtime until every resource is registered and every
+    output resolved; return what was registered, in order."""
+    mocks = mocks or OfflineMocks()
+    monitor = RecordingMonitor(mocks)
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> pulumi.Output[Any]:
+        return pulumi.Output.from_input(program())
+
+    run()
+    return list(monitor.registrations)

@@ -1,0 +1,18 @@
+"""Fixtures for the component tests."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+from pulumi.runtime import settings
+
+from infra.offline import OfflineMocks
+
+
+@pytest.fixture
+def mocked() -> OfflineMocks:
+    """Pulumi's mock runtime with the offline answers, for @pulumi.runtime.test tests."""
+    mocks = OfflineMocks()
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(mocks, project="agentfleet", stack="test", preview=False)
+    return mocks

@@ -1,0 +1,108 @@
+"""The vLLM arguments VllmService renders are accepted by vLLM's own parser and config
+classes (vLLM from the `vllm` extra, in its own virtualenv); a misspelt flag or an
+out-of-range value is refused by the same check."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components import VllmArgs, VllmServiceArgs
+from infra.config import load_stack_file
+from infra.plan import plan_fleet
+from tests.helpers import REPO, STACKS
+
+CHECKER = Path(__file__).with_name("vllm_argcheck.py")
+
+
+@pytest.fixture(scope="module")
+def vllm_python() -> Path:
+    python = os.environ.get("AGENTFLEET_VLLM_PYTHON")
+    if not python:
+        message = "vLLM's virtualenv is made by `python3 tasks.py test` (AGENTFLEET_VLLM_PYTHON)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Path(python)
+
+
+def vllm_check(python: Path, argvs: list[list[str]]) -> list[dict[str, object]]:
+    result = subprocess.run(
+        [str(python), str(CHECKER)],
+        input=json.dumps(argvs),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers: list[dict[str, object]] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answers
+
+
+def rendered() -> dict[str, list[str]]:
+    """Every argv the shipped stacks render, plus the optional flags."""
+    argvs = {}
+    for stack in STACKS:
+        plan = plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
+        for tier in plan.tiers:
+            for group in tier.replica_groups:
+                args = VllmServiceArgs.for_tier(tier, group, namespace="agentfleet")
+                argvs[f"{stack}/{tier.name}/{group.profile}"] = args.vllm.render()
+    argvs["tensor-parallel-and-context"] = VllmArgs(
+        model="meta-llama/Llama-3.1-70B-Instruct",
+        served_model_name="llama-70b",
+        max_num_seqs=350,
+        tensor_parallel_size=4,
+        max_model_len=32768,
+        gpu_memory_utilization=0.85,
+    ).render()
+    return argvs
+
+
+GOOD = VllmArgs(model="m/x", max_num_seqs=175).render()
+BROKEN = {
+    "misspelt": ["--max-num-seq" if a == "--max-num-seqs" else a for a in GOOD],
+    "out-of-range": [*GOOD, "--gpu-memory-utilization", "1.5"],
+    "not-a-number": ["abc" if a == "175" else a for a in GOOD],
+}
+
+
+@pytest.fixture(scope="module")
+def answers(vllm_python: Path) -> dict[str, dict[str, object]]:
+    """vLLM's verdict on every argv, in one process (importing vLLM takes ~12 s)."""
+    argvs = {**rendered(), **BROKEN}
+    return dict(zip(argvs, vllm_check(vllm_python, list(argvs.values())), strict=True))
+
+
+def test_rendered_arguments_pass_vllms_own_checks(answers: dict[str, dict[str, object]]) -> None:
+    names = list(rendered())
+    assert len(names) >= 8
+    assert {name: answers[name] for name in names} == {name: {"ok": True} for name in names}
+
+
+def test_the_check_refuses_what_vllm_refuses(answers: dict[str, dict[str, object]]) -> None:
+    assert answers["misspelt"] == {
+        "ok": False,
+        "error": "vllm serve: error: unrecognized arguments: --max-num-seq 175",
+    }
+    assert answers["out-of-range"]["ok"] is False
+    assert "gpu_memory_utilization" in str(answers["out-of-range"]["error"])
+    assert answers["not-a-number"]["ok"] is False
+    assert "invalid int value: 'abc'" in str(answers["not-a-number"]["error"])
+
+
+def test_rendered_argv() -> None:
+    assert VllmArgs(model="m/x", max_num_seqs=175).render() == [
+        "m/x", "--host", "0.0.0.0", "--port", "8000", "--max-num-seqs", "175",
+        "--gpu-memory-utilization", "0.9",
+    ]  # fmt: skip
+    assert rendered()["tensor-parallel-and-context"][-6:] == [
+        "--served-model-name", "llama-70b", "--tensor-parallel-size", "4",
+        "--max-model-len", "32768",
+    ]  # fmt: skip

@@ -1,0 +1,241 @@
+"""VllmService under recording mocks: the Deployment carries every checklist item, and
+every object validates against Kubernetes' own schema (strict)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+from pydantic import ValidationError
+
+from components import VllmService, VllmServiceArgs
+from components.vllm_service import TYPE
+from infra.config import load_stack_file
+from infra.manifests import manifest
+from infra.offline import Registration
+from infra.plan import TierPlan, plan_fleet
+from tests.components.support import children, one, run, validate_all
+from tests.helpers import REPO
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+SECRET = "kubernetes:core/v1:Secret"
+TOKEN = "hf_not_a_real_token_0123456789"
+
+
+def tier(stack: str, name: str) -> TierPlan:
+    return plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")).tier(name)
+
+
+def service_args(stack: str, name: str, **kwargs: Any) -> VllmServiceArgs:
+    plan = tier(stack, name)
+    return VllmServiceArgs.for_tier(plan, plan.replica_groups[0], namespace="agentfleet", **kwargs)
+
+
+def build(args: VllmServiceArgs) -> list[Registration]:
+    return run(lambda: VllmService(args.tier, args).endpoint)
+
+
+def pod_spec(registrations: list[Registration], name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = manifest(one(registrations, DEPLOYMENT, f"{name}-deployment"))[
+        "spec"
+    ]["template"]["spec"]
+    return spec
+
+
+def test_children_and_parents() -> None:
+    registrations = build(service_args("prod", "orchestrator", hf_token=TOKEN))
+    assert sorted((r.type, r.name) for r in children(registrations, TYPE)) == [
+        (DEPLOYMENT, "orchestrator-deployment"),
+        (SECRET, "orchestrator-hf-token"),
+        (SERVICE, "orchestrator-service"),
+        (PDB, "orchestrator-pdb"),
+    ]
+
+
+def test_orchestrator_deployment() -> None:
+    registrations = build(service_args("prod", "orchestrator", hf_token=TOKEN))
+    deployment = manifest(one(registrations, DEPLOYMENT, "orchestrator-deployment"))
+    metadata = deployment["metadata"]
+    assert metadata["name"] == "orchestrator-vllm"
+    assert metadata["namespace"] == "agentfleet"
+    assert metadata["labels"]["agentfleet.io/tier"] == "orchestrator"
+    assert metadata["labels"]["agentfleet.io/role"] == "inference"
+    assert metadata["labels"]["agentfleet.io/user-facing"] == "true"
+    assert metadata["annotations"] == {
+        "agentfleet.io/sessions-per-replica": "100",
+        "agentfleet.io/latency-class": "ttft-first",
+        "agentfleet.io/gpu": "h100-pcie",
+        "agentfleet.io/capacity": "on-demand",
+    }
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "vllm/vllm-openai:v0.33.0"
+    assert container["command"] == ["vllm", "serve"]
+    assert container["args"] == [
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "--host", "0.0.0.0", "--port", "8000",
+        "--max-num-seqs", "175",
+        "--gpu-memory-utilization", "0.9",
+    ]  # fmt: skip
+    health = {"path": "/health", "port": 8000}
+    assert container["startupProbe"] == {
+        "httpGet": health, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 120,
+    }  # fmt: skip
+    assert container["readinessProbe"]["httpGet"] == health
+    assert container["livenessProbe"]["httpGet"] == health
+    assert container["resources"] == {
+        "requests": {"cpu": "12800m", "memory": "209715Mi", "nvidia.com/gpu": "1"},
+        "limits": {"cpu": "12800m", "memory": "209715Mi", "nvidia.com/gpu": "1"},
+    }
+    assert pod["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    ]
+    assert pod["nodeSelector"] == {"agentfleet.io/tier": "orchestrator"}
+    assert [c["topologyKey"] for c in pod["topologySpreadConstraints"]] == [
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    ]
+    # Graceful drain: pause for deregistration, then the longest request.
+    assert container["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "15"]}}}
+    assert pod["terminationGracePeriodSeconds"] == 330
+
+
+def test_pod_security_restricted() -> None:
+    pod = pod_spec(build(service_args("prod", "orchestrator")), "orchestrator")
+    (container,) = pod["containers"]
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 1000,
+        "fsGroup": 1000,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 1000,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    # A read-only root needs writable caches and a memory-backed /dev/shm.
+    assert {v["name"]: v["emptyDir"] for v in pod["volumes"]} == {
+        "cache": {"sizeLimit": "200Gi"},
+        "tmp": {"sizeLimit": "1Gi"},
+        "shm": {"medium": "Memory", "sizeLimit": "8192Mi"},
+    }
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/cache", "/tmp", "/dev/shm"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["HF_HOME"] == "/cache/huggingface"
+    assert env["HOME"] == "/cache"
+
+
+def test_token_comes_from_a_secret_never_plain_env() -> None:
+    registrations = build(service_args("prod", "orchestrator", hf_token=TOKEN))
+    recorded = one(registrations, SECRET, "orchestrator-hf-token")
+    assert rpc.is_rpc_secret(recorded.inputs["stringData"])  # the engine keeps it encrypted
+    secret = manifest(recorded)
+    assert secret["metadata"]["name"] == "orchestrator-vllm-hf-token"
+    assert secret["stringData"] == {"token": TOKEN}
+    assert manifest(recorded, redact=True)["stringData"] == "[secret]"
+    deployment = one(registrations, DEPLOYMENT, "orchestrator-deployment")
+    assert TOKEN not in json.dumps(deployment.inputs)
+    (container,) = pod_spec(registrations, "orchestrator")["containers"]
+    (token,) = [e for e in container["env"] if e["name"] == "HF_TOKEN"]
+    assert token == {
+        "name": "HF_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "orchestrator-vllm-hf-token", "key": "token"}},
+    }
+
+
+def test_no_token_no_secret() -> None:
+    registrations = build(service_args("prod", "orchestrator"))
+    assert [r for r in registrations if r.type == SECRET] == []
+    (container,) = pod_spec(registrations, "orchestrator")["containers"]
+    assert "HF_TOKEN" not in {e["name"] for e in container["env"]}
+
+
+@pytest.mark.parametrize(("name", "minimum"), [("orchestrator", 2), ("lightweight", 1)])
+def test_disruption_budget(name: str, minimum: int) -> None:
+    pdb = manifest(one(build(service_args("prod", name)), PDB, f"{name}-pdb"))
+    assert pdb["spec"]["minAvailable"] == minimum
+    assert pdb["spec"]["selector"] == {
+        "matchLabels": {
+            "app.kubernetes.io/name": "vllm",
+            "app.kubernetes.io/instance": f"{name}-vllm",
+        }
+    }
+
+
+def test_service() -> None:
+    service = manifest(one(build(service_args("prod", "orchestrator")), SERVICE,
+                           "orchestrator-service"))  # fmt: skip
+    assert service["spec"] == {
+        "type": "ClusterIP",
+        "selector": {
+            "app.kubernetes.io/name": "vllm",
+            "app.kubernetes.io/instance": "orchestrator-vllm",
+        },
+        "ports": [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def test_mig_replica_requests_its_slice() -> None:
+    registrations = build(service_args("staging", "mid-tier"))
+    (container,) = pod_spec(registrations, "mid-tier")["containers"]
+    assert container["resources"]["limits"]["nvidia.com/mig-3g.40gb"] == "1"
+    assert "nvidia.com/gpu" not in container["resources"]["limits"]
+    assert "--tensor-parallel-size" not in container["args"]
+    assert container["args"][container["args"].index("--max-num-seqs") + 1] == "56"
+    deployment = manifest(one(registrations, DEPLOYMENT, "mid-tier-deployment"))
+    assert deployment["spec"]["replicas"] == 0  # a background tier starts at its floor
+    assert deployment["metadata"]["annotations"]["agentfleet.io/sessions-per-replica"] == "32"
+
+
+def test_tensor_parallel_replica_requests_its_gpus() -> None:
+    args = service_args("prod", "orchestrator")
+    args = args.model_copy(
+        update={"gpu_count": 2, "vllm": args.vllm.model_copy(update={"tensor_parallel_size": 2})}
+    )
+    (container,) = pod_spec(build(args), "orchestrator")["containers"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    assert container["args"][-2:] == ["--tensor-parallel-size", "2"]
+
+
+def test_args_are_validated() -> None:
+    args = service_args("prod", "orchestrator")
+    with pytest.raises(ValidationError, match="tensor_parallel_size must equal gpu_count"):
+        VllmServiceArgs(**{**args.model_dump(), "gpu_count": 2})
+    with pytest.raises(ValidationError, match="less than or equal to 1"):
+        args.vllm.__class__(model="m", max_num_seqs=1, gpu_memory_utilization=1.5)
+
+
+@pytest.mark.parametrize(
+    ("stack", "name"), [("prod", "orchestrator"), ("staging", "mid-tier"), ("dev", "assistant")]
+)
+def test_objects_validate_against_kubernetes_schemas(stack: str, name: str) -> None:
+    registrations = build(service_args(stack, name, hf_token=TOKEN))
+    assert validate_all(registrations) == 4
+
+
+@pytest.mark.usefixtures("mocked")
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_endpoint_output() -> pulumi.Output[None]:
+    service = VllmService("orchestrator", service_args("prod", "orchestrator"))
+
+    def check(endpoint: str) -> None:
+        assert endpoint == "http://orchestrator-vllm.agentfleet.svc.cluster.local:8000"
+
+    return service.endpoint.apply(check)

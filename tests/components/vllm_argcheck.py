@@ -1,0 +1,54 @@
+"""Check vLLM server argument lists with vLLM's own parser and config classes.
+
+Runs in the vLLM virtualenv (python3 tasks.py test makes it), never in the package's:
+reads a JSON list of argv lists on stdin and prints a JSON list of results, one per argv:
+{"ok": true} or {"ok": false, "error": "..."}. Needs no GPU and no model download.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+
+os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+
+from vllm.config import CacheConfig, ParallelConfig, SchedulerConfig  # noqa: E402
+from vllm.engine.arg_utils import AsyncEngineArgs  # noqa: E402
+from vllm.entrypoints.common.cli_args import (  # noqa: E402
+    make_arg_parser,
+    validate_parsed_serve_args,
+)
+from vllm.utils.argparse_utils import FlexibleArgumentParser  # noqa: E402
+
+
+def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
+    """What `vllm serve <argv>` would do with these arguments before loading a model."""
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            args = parser.parse_args(argv)
+        if args.model_tag is not None:  # as `vllm serve` does
+            args.model = args.model_tag
+        validate_parsed_serve_args(args)
+        engine = AsyncEngineArgs.from_cli_args(args)
+        # Ranges are enforced only by the config classes the engine builds.
+        CacheConfig(gpu_memory_utilization=engine.gpu_memory_utilization)
+        ParallelConfig(tensor_parallel_size=engine.tensor_parallel_size)
+        SchedulerConfig(
+            max_num_seqs=engine.max_num_seqs or 128,
+            max_model_len=engine.max_model_len or 8192,
+            is_encoder_decoder=False,
+        )
+    except SystemExit:
+        return {"ok": False, "error": errors.getvalue().strip().splitlines()[-1]}
+    except Exception as error:  # noqa: BLE001 - every refusal is a result
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    return {"ok": True}
+
+
+if __name__ == "__main__":
+    serve = make_arg_parser(FlexibleArgumentParser(prog="vllm serve", allow_abbrev=False))
+    print(json.dumps([check(serve, argv) for argv in json.load(sys.stdin)]))
