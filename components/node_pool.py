@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Self
 
 import pulumi
@@ -151,6 +152,14 @@ class GpuNodePoolArgs(Args):
         return tags
 
 
+def _autoscaling_group(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:
+    """The name of the Auto Scaling group EKS made for a managed node group."""
+    groups = resources[0].autoscaling_groups if resources else None
+    if not groups or not groups[0].name:
+        raise ValueError("the node group reports no Auto Scaling group")
+    return groups[0].name
+
+
 class GpuNodePool(pulumi.ComponentResource):
     """An EKS managed node group for one tier: the NVIDIA AL2023 AMI, the tier's instance
     type and capacity, the ``nvidia.com/gpu`` NoSchedule taint, tier labels, and the
@@ -207,9 +216,7 @@ class GpuNodePool(pulumi.ComponentResource):
             ),
         )
         self.node_group_name = self.node_group.node_group_name
-        self.autoscaling_group_name = self.node_group.resources.apply(
-            lambda resources: resources[0].autoscaling_groups[0].name
-        )
+        self.autoscaling_group_name = self.node_group.resources.apply(_autoscaling_group)
         # EKS does not copy node group tags to its Auto Scaling group, where the
         # autoscaler reads them: tag the group itself.
         for key, value in sorted(autoscaler_tags.items()):

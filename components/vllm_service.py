@@ -91,8 +91,7 @@ class VllmServiceArgs(Args):
     vllm: VllmArgs = Field(description="The vLLM server's arguments.")
     image: str = Field(IMAGE, description="vLLM's OpenAI-compatible server image, pinned.")
     sessions_per_replica: Annotated[int, Field(ge=1)] = Field(
-        description="Concurrent sessions one replica is sized for; written as an annotation "
-        "for C2."
+        description="Concurrent sessions one replica is sized for; written as an annotation for C2."
     )
     user_facing: bool = Field(description="PDB keeps 2 replicas for user-facing tiers, else 1.")
     latency_class: LatencyClass = Field(description="Written on the pods for C1.")
@@ -111,9 +110,7 @@ class VllmServiceArgs(Args):
     cpu_millis: Annotated[int, Field(ge=100)] = Field(
         description="CPU request and limit (equal: Guaranteed QoS, never evicted first)."
     )
-    memory_mib: Annotated[int, Field(ge=512)] = Field(
-        description="Memory request and limit (MiB)."
-    )
+    memory_mib: Annotated[int, Field(ge=512)] = Field(description="Memory request and limit (MiB).")
     shm_size_mib: Annotated[int, Field(ge=64)] = Field(
         8192, description="Memory-backed /dev/shm for vLLM's worker processes and NCCL."
     )
@@ -294,7 +291,7 @@ class VllmService(pulumi.ComponentResource):
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_DIR),
                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
-                k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
+                k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),  # noqa: S108
             ],
         )
         spread = [

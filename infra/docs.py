@@ -50,8 +50,10 @@ def type_name(annotation: Any) -> str:
         return " \\| ".join(f"`{arg}`" for arg in args)
     if origin is dict:
         return f"mapping of {type_name(args[0])} to {type_name(args[1])}"
-    if origin is list:
+    if origin in (list, tuple):
         return f"list of {type_name(args[0])}"
+    if annotation is Any:
+        return "string or Output"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "mapping"
     names = {bool: "boolean", int: "integer", float: "number", Decimal: "number", str: "string"}
@@ -71,7 +73,7 @@ def default_text(field: FieldInfo) -> str:
 def model_table(model: type[BaseModel]) -> str:
     lines = ["| key | type | default | what and why |", "| --- | --- | --- | --- |"]
     for name, field in model.model_fields.items():
-        description = (field.description or "").replace("|", "\\|")
+        description = (field.description or "").replace("|", "\\|").replace("<", "&lt;")
         lines.append(
             f"| `{field.alias or name}` | {type_name(field.annotation)} | "
             f"{default_text(field)} | {description} |"
@@ -86,7 +88,26 @@ def config_reference() -> str:
     return "\n\n".join(parts)
 
 
-SECTIONS = {"config-reference": config_reference}
+def components_reference() -> str:
+    """A section per component: what it declares, then its args."""
+    import components  # the docs tool documents the components; nothing else in infra does
+
+    parts = []
+    for name in components.__all__:
+        if name.endswith("Args") or not hasattr(components, f"{name}Args"):
+            continue
+        component = getattr(components, name)
+        args = getattr(components, f"{name}Args")
+        doc = " ".join((component.__doc__ or "").split())
+        parts.append(f"#### `{name}`\n\n{doc}\n\n`{name}Args`:\n\n{model_table(args)}")
+        for field_name, field in args.model_fields.items():
+            nested = field.annotation
+            if isinstance(nested, type) and issubclass(nested, BaseModel):
+                parts.append(f"`{nested.__name__}` (`{field_name}`):\n\n{model_table(nested)}")
+    return "\n\n".join(parts)
+
+
+SECTIONS = {"config-reference": config_reference, "components-reference": components_reference}
 
 
 def render(readme: str) -> str:

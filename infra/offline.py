@@ -56,7 +56,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
-        package, module, kind = (args.typ.split(":") + ["", ""])[:3]
+        package, module, kind = [*args.typ.split(":"), "", ""][:3]
         resource_id = f"{args.name}-{digest(args.typ, args.name)}"
         if package == "aws":
             service = module.split("/")[0]
@@ -121,10 +121,10 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
         self._lock = threading.Lock()
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            _ensure_event_loop()
+            _ensure_event_loop()  # type: ignore[no-untyped-call]
             inputs = rpc.deserialize_properties(request.object)
             with self._lock:
                 self.registrations.append(

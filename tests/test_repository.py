@@ -75,3 +75,40 @@ def test_packages_are_typed() -> None:
 def test_readme_generated_sections_are_current() -> None:
     assert docs.render(readme()) == readme(), "run: python -m infra.docs"
     assert "| `expectedConcurrency` | integer | required |" in readme()
+
+
+def test_components_are_importable_from_the_package() -> None:
+    import components
+
+    for name in (
+        "GpuNodePool",
+        "MigConfiguration",
+        "VllmService",
+        "McpServer",
+        "InferenceLoadBalancer",
+    ):
+        component = getattr(components, name)
+        assert getattr(components, f"{name}Args").model_config["frozen"] is True
+        assert f"#### `{name}`" in readme()
+        assert component.__module__.startswith("components.")
+
+
+def test_component_type_tokens_have_three_segments() -> None:
+    from components import load_balancer, mcp_server, mig_config, node_pool, vllm_service
+
+    tokens = [m.TYPE for m in (load_balancer, mcp_server, mig_config, node_pool, vllm_service)]
+    assert tokens == [
+        "agentfleet:index:InferenceLoadBalancer",
+        "agentfleet:index:McpServer",
+        "agentfleet:index:MigConfiguration",
+        "agentfleet:index:GpuNodePool",
+        "agentfleet:index:VllmService",
+    ]
+
+
+def test_vllm_image_matches_the_vllm_extra() -> None:
+    from components.vllm_service import IMAGE
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    (pin,) = pyproject["project"]["optional-dependencies"]["vllm"]
+    assert f"vllm/vllm-openai:v{pin.removeprefix('vllm==')}" == IMAGE

@@ -42,9 +42,7 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             if version.get("served", True):
-                schemas[(f"{group}/{version['name']}", kind)] = version["schema"][
-                    "openAPIV3Schema"
-                ]
+                schemas[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
     return schemas
 
 

@@ -8,8 +8,7 @@ from pydantic import ValidationError
 from components import GpuNodePool, GpuNodePoolArgs
 from components.node_pool import TYPE
 from infra.config import load_stack_file
-from infra.offline import Registration
-from infra.offline import digest
+from infra.offline import Registration, digest
 from infra.plan import FleetPlan, plan_fleet
 from tests.components.support import children, one, run
 from tests.helpers import REPO
@@ -134,7 +133,7 @@ def test_args_are_validated() -> None:
         GpuNodePoolArgs(**{**base, "mig_config": "agentfleet-orchestrator"})
     with pytest.raises(ValidationError, match="needs 8 compute slices"):
         GpuNodePoolArgs(**{**base, "mig_config": "x", "mig_layout": {"4g.40gb": 2}})
-    with pytest.raises(ValidationError, match="g6e.2xlarge does not carry h100-pcie"):
+    with pytest.raises(ValidationError, match=r"g6e\.2xlarge does not carry h100-pcie"):
         GpuNodePoolArgs(**{**base, "instance_type": "g6e.2xlarge"})
     with pytest.raises(ValidationError, match="frozen"):
         pool_args("prod", "orchestrator").min_size = 0  # type: ignore[misc]
@@ -144,4 +143,3 @@ def test_for_tier_leaves_mig_off_for_whole_gpu_tiers() -> None:
     args = pool_args("prod", "lightweight")
     assert (args.mig_config, args.mig_layout) == (None, None)
     assert args.node_resources() == {"nvidia.com/gpu": 1}
-

@@ -41,9 +41,9 @@ def build(args: VllmServiceArgs) -> list[Registration]:
 
 
 def pod_spec(registrations: list[Registration], name: str) -> dict[str, Any]:
-    spec: dict[str, Any] = manifest(one(registrations, DEPLOYMENT, f"{name}-deployment"))[
-        "spec"
-    ]["template"]["spec"]
+    spec: dict[str, Any] = manifest(one(registrations, DEPLOYMENT, f"{name}-deployment"))["spec"][
+        "template"
+    ]["spec"]
     return spec
 
 

@@ -15,13 +15,13 @@ import sys
 
 os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
 
-from vllm.config import CacheConfig, ParallelConfig, SchedulerConfig  # noqa: E402
-from vllm.engine.arg_utils import AsyncEngineArgs  # noqa: E402
-from vllm.entrypoints.common.cli_args import (  # noqa: E402
+from vllm.config import CacheConfig, ParallelConfig, SchedulerConfig
+from vllm.engine.arg_utils import AsyncEngineArgs
+from vllm.entrypoints.common.cli_args import (
     make_arg_parser,
     validate_parsed_serve_args,
 )
-from vllm.utils.argparse_utils import FlexibleArgumentParser  # noqa: E402
+from vllm.utils.argparse_utils import FlexibleArgumentParser
 
 
 def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
@@ -44,7 +44,7 @@ def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
         )
     except SystemExit:
         return {"ok": False, "error": errors.getvalue().strip().splitlines()[-1]}
-    except Exception as error:  # noqa: BLE001 - every refusal is a result
+    except Exception as error:
         return {"ok": False, "error": f"{type(error).__name__}: {error}"}
     return {"ok": True}
 

@@ -1,0 +1,169 @@
+"""InferenceLoadBalancer under recording mocks: health checks on /health every 10 s, a
+300 s idle timeout, and a TargetGroupBinding that validates against its CRD."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from components import InferenceLoadBalancer, InferenceLoadBalancerArgs
+from components.load_balancer import TYPE
+from infra.manifests import manifest
+from infra.offline import OfflineMocks, Registration, digest
+from tests.components.support import children, one, run, validate_all
+
+LB = "aws:lb/loadBalancer:LoadBalancer"
+TG = "aws:lb/targetGroup:TargetGroup"
+LISTENER = "aws:lb/listener:Listener"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+SG_ID = f"sg-{digest('orchestrator-sg', length=17)}"  # as the offline mocks make it
+TAGS = {
+    "agentfleet.io/tier": "orchestrator",
+    "agentfleet.io/environment": "prod",
+    "agentfleet.io/cost-center": "agentfleet",
+    "agentfleet.io/role": "load-balancer",
+}
+
+
+def lb_args(**changes: object) -> InferenceLoadBalancerArgs:
+    args = InferenceLoadBalancerArgs(
+        tier="orchestrator",
+        environment="prod",
+        cluster_name="agents-prod",
+        vpc_id="vpc-0123456789abcdef0",
+        subnet_ids=("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"),
+        service_name="orchestrator-vllm",
+        service_namespace="agentfleet",
+    )
+    return args.model_copy(update=changes) if changes else args
+
+
+def build(args: InferenceLoadBalancerArgs, mocks: OfflineMocks | None = None) -> list[Registration]:
+    return run(lambda: InferenceLoadBalancer("orchestrator", args).endpoint, mocks)
+
+
+def test_children_and_parents() -> None:
+    registrations = build(lb_args())
+    assert sorted((r.type, r.name) for r in children(registrations, TYPE)) == sorted(
+        [
+            (SG, "orchestrator-sg"),
+            (LB, "orchestrator-alb"),
+            (LISTENER, "orchestrator-listener"),
+            (TG, "orchestrator-tg"),
+            (BINDING, "orchestrator-binding"),
+        ]
+    )
+
+
+def test_target_group_health_checks_vllm() -> None:
+    tg = one(build(lb_args()), TG, "orchestrator-tg").inputs
+    assert tg["port"] == 8000.0
+    assert tg["protocol"] == "HTTP"
+    assert tg["targetType"] == "ip"
+    assert tg["vpcId"] == "vpc-0123456789abcdef0"
+    assert tg["loadBalancingAlgorithmType"] == "least_outstanding_requests"
+    assert tg["deregistrationDelay"] == 300.0
+    assert tg["healthCheck"] == {
+        "enabled": True,
+        "protocol": "HTTP",
+        "port": "traffic-port",
+        "path": "/health",
+        "matcher": "200",
+        "interval": 10.0,
+        "timeout": 5.0,
+        "healthyThreshold": 2.0,
+        "unhealthyThreshold": 3.0,
+    }
+    assert tg["tags"] == TAGS
+    assert len(tg["name"]) <= 32
+
+
+def test_health_check_interval_is_configurable() -> None:
+    tg = one(build(lb_args(health_check_interval_seconds=5)), TG, "orchestrator-tg").inputs
+    assert (tg["healthCheck"]["interval"], tg["healthCheck"]["timeout"]) == (5.0, 4.0)
+
+
+def test_internal_alb_with_long_idle_timeout() -> None:
+    mocks = OfflineMocks(vpc_cidr="10.42.0.0/16")
+    registrations = build(lb_args(), mocks)
+    alb = one(registrations, LB, "orchestrator-alb").inputs
+    assert alb["internal"] is True
+    assert alb["loadBalancerType"] == "application"
+    assert alb["idleTimeout"] == 300.0
+    assert alb["dropInvalidHeaderFields"] is True
+    assert alb["subnets"] == ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+    assert alb["name"].startswith("orchestrator-agents-pro-")  # cut to fit 32
+    assert len(alb["name"]) <= 32
+    assert alb["securityGroups"] == [SG_ID]
+    assert alb["tags"] == TAGS
+    sg = one(registrations, SG, "orchestrator-sg").inputs
+    # Clients from inside the VPC (its CIDR from the provider) on the listener's port.
+    assert mocks.calls == ["aws:ec2/getVpc:getVpc"]
+    assert sg["ingress"] == [
+        {
+            "protocol": "tcp",
+            "fromPort": 80.0,
+            "toPort": 80.0,
+            "cidrBlocks": ["10.42.0.0/16"],
+            "description": "clients",
+        }
+    ]
+    assert sg["egress"][0]["toPort"] == 8000.0
+
+
+def test_http_listener_without_certificate() -> None:
+    listener = one(build(lb_args()), LISTENER, "orchestrator-listener").inputs
+    assert listener["port"] == 80.0
+    assert listener["protocol"] == "HTTP"
+    assert "sslPolicy" not in listener or listener["sslPolicy"] is None
+    (action,) = listener["defaultActions"]
+    assert action["type"] == "forward"
+    assert action["targetGroupArn"] == (
+        "arn:aws:lb:us-east-1:123456789012:targetgroup/orchestrator-tg"
+    )
+
+
+def test_https_listener_with_certificate() -> None:
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    registrations = build(lb_args(certificate_arn=certificate, allowed_cidrs=("10.0.0.0/8",)))
+    listener = one(registrations, LISTENER, "orchestrator-listener").inputs
+    assert (listener["port"], listener["protocol"]) == (443.0, "HTTPS")
+    assert listener["certificateArn"] == certificate
+    assert listener["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    sg = one(registrations, SG, "orchestrator-sg").inputs
+    assert sg["ingress"][0]["cidrBlocks"] == ["10.0.0.0/8"]
+    assert sg["ingress"][0]["fromPort"] == 443.0
+
+
+def test_target_group_binding() -> None:
+    registrations = build(lb_args())
+    binding = manifest(one(registrations, BINDING, "orchestrator-binding"))
+    assert binding["apiVersion"] == "elbv2.k8s.aws/v1beta1"
+    assert binding["metadata"]["namespace"] == "agentfleet"
+    assert binding["metadata"]["labels"]["agentfleet.io/tier"] == "orchestrator"
+    assert binding["spec"] == {
+        "serviceRef": {"name": "orchestrator-vllm", "port": 8000},
+        "targetGroupARN": "arn:aws:lb:us-east-1:123456789012:targetgroup/orchestrator-tg",
+        "targetType": "ip",
+        "networking": {
+            "ingress": [
+                {
+                    "from": [{"securityGroup": {"groupID": SG_ID}}],
+                    "ports": [{"port": 8000, "protocol": "TCP"}],
+                }
+            ]
+        },
+    }
+    assert validate_all(registrations) == 1  # against the CRD's own schema
+
+
+def test_args_are_validated() -> None:
+    with pytest.raises(ValidationError, match="greater than or equal to 300"):
+        InferenceLoadBalancerArgs(**{**lb_args().model_dump(), "idle_timeout_seconds": 60})
+    with pytest.raises(ValidationError, match="internet-facing load balancer needs a certificate"):
+        InferenceLoadBalancerArgs(**{**lb_args().model_dump(), "internal": False})
+    with pytest.raises(ValidationError, match="at least 2 items"):
+        InferenceLoadBalancerArgs(**{**lb_args().model_dump(), "subnet_ids": ("subnet-1",)})
+    with pytest.raises(ValidationError, match="greater than or equal to 5"):
+        InferenceLoadBalancerArgs(**{**lb_args().model_dump(), "health_check_interval_seconds": 2})
