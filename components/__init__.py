@@ -8,13 +8,27 @@ pulumi-kubernetes resources (so policies see them), and writes the facts policie
 ``agentfleet.io/`` prefix.
 """
 
+from components.autoscaler import (
+    QueueDepthAutoscaler,
+    QueueDepthAutoscalerArgs,
+    ScheduledReplicas,
+)
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mcp_server import McpServer, McpServerArgs
 from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLayout
+from components.monitoring import FleetMonitoring, FleetMonitoringArgs, MonitoredTier
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
+from components.queue import AgentQueue, AgentQueueArgs
+from components.tier import FleetTier, FleetTierArgs
 from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
 
 __all__ = [
+    "AgentQueue",
+    "AgentQueueArgs",
+    "FleetMonitoring",
+    "FleetMonitoringArgs",
+    "FleetTier",
+    "FleetTierArgs",
     "GpuNodePool",
     "GpuNodePoolArgs",
     "InferenceLoadBalancer",
@@ -24,6 +38,10 @@ __all__ = [
     "MigConfiguration",
     "MigConfigurationArgs",
     "MigLayout",
+    "MonitoredTier",
+    "QueueDepthAutoscaler",
+    "QueueDepthAutoscalerArgs",
+    "ScheduledReplicas",
     "VllmArgs",
     "VllmService",
     "VllmServiceArgs",

@@ -29,7 +29,16 @@ SESSIONS_PER_REPLICA = f"{PREFIX}sessions-per-replica"
 SERVES_TIER = f"{PREFIX}serves-tier"
 """Label of an MCP server: the inference tier it sends work to."""
 
-Role = Literal["inference", "mcp-server", "load-balancer", "node-pool", "mig-config"]
+Role = Literal[
+    "inference",
+    "mcp-server",
+    "load-balancer",
+    "node-pool",
+    "mig-config",
+    "task-queue",
+    "autoscaler",
+    "monitoring",
+]
 Capacity = Literal["on-demand", "spot"]
 
 GPU_TAINT_KEY = "nvidia.com/gpu"

@@ -35,7 +35,10 @@ class InferenceLoadBalancerArgs(Args):
         description="Subnets of the load balancer, in at least two availability zones "
         "(an ALB needs two)."
     )
-    service_name: Any = Field(description="The vLLM Service to bind (TargetGroupBinding).")
+    service_names: Annotated[tuple[Any, ...], Field(min_length=1)] = Field(
+        description="The vLLM Services to bind to the target group (one TargetGroupBinding "
+        "each; several for a tier with more than one replica shape)."
+    )
     service_namespace: KubernetesName = Field(description="Namespace of that Service.")
     internal: bool = Field(
         True, description="Internal (reachable inside the VPC) unless set false."
@@ -93,7 +96,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
     load_balancer: aws.lb.LoadBalancer
     target_group: aws.lb.TargetGroup
     listener: aws.lb.Listener
-    binding: k8s.apiextensions.CustomResource
+    bindings: list[k8s.apiextensions.CustomResource]
     dns_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
 
@@ -189,31 +192,37 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.binding = k8s.apiextensions.CustomResource(
-            f"{name}-binding",
-            api_version="elbv2.k8s.aws/v1beta1",
-            kind="TargetGroupBinding",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{args.tier}-vllm",
-                namespace=args.service_namespace,
-                labels={**MANAGED_BY, **tier_labels(args.tier, "load-balancer", True)},
-            ),
-            spec={
-                "serviceRef": {"name": args.service_name, "port": PORT},
-                "targetGroupARN": self.target_group.arn,
-                "targetType": "ip",
-                # The controller opens the pods' port to the load balancer's group.
-                "networking": {
-                    "ingress": [
-                        {
-                            "from": [{"securityGroup": {"groupID": self.security_group.id}}],
-                            "ports": [{"port": PORT, "protocol": "TCP"}],
-                        }
-                    ]
+        shared = len(args.service_names) > 1
+        self.bindings = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-binding" + (f"-{index}" if shared else ""),
+                api_version="elbv2.k8s.aws/v1beta1",
+                kind="TargetGroupBinding",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{args.tier}-vllm" + (f"-{index}" if shared else ""),
+                    namespace=args.service_namespace,
+                    labels={**MANAGED_BY, **tier_labels(args.tier, "load-balancer", True)},
+                ),
+                spec={
+                    "serviceRef": {"name": service_name, "port": PORT},
+                    "targetGroupARN": self.target_group.arn,
+                    "targetType": "ip",
+                    # Several bindings share the group, each managing its own targets.
+                    **({"multiClusterTargetGroup": True} if shared else {}),
+                    # The controller opens the pods' port to the load balancer's group.
+                    "networking": {
+                        "ingress": [
+                            {
+                                "from": [{"securityGroup": {"groupID": self.security_group.id}}],
+                                "ports": [{"port": PORT, "protocol": "TCP"}],
+                            }
+                        ]
+                    },
                 },
-            },
-            opts=child,
-        )
+                opts=child,
+            )
+            for index, service_name in enumerate(args.service_names)
+        ]
         self.dns_name = self.load_balancer.dns_name
         self.endpoint = pulumi.Output.concat("https://" if https else "http://", self.dns_name)
         self.register_outputs(
@@ -222,7 +231,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
                 "load_balancer": self.load_balancer,
                 "target_group": self.target_group,
                 "listener": self.listener,
-                "binding": self.binding,
+                "bindings": self.bindings,
                 "dns_name": self.dns_name,
                 "endpoint": self.endpoint,
             }

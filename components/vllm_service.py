@@ -171,6 +171,7 @@ class VllmServiceArgs(Args):
             gpu_count=group.resource_count,
             cpu_millis=tier.replica_cpu_millis,
             memory_mib=tier.replica_memory_mib,
+            request_timeout_seconds=tier.request_timeout_seconds,
             hf_token=hf_token,
         )
 
@@ -197,13 +198,15 @@ class VllmService(pulumi.ComponentResource):
     token_secret: k8s.core.v1.Secret | None
     service_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
+    args_name: str
+    """The name of the Deployment and Service, known before they exist."""
 
     def __init__(
         self, name: str, args: VllmServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        object_name = args.object_name
+        object_name = self.args_name = args.object_name
         selector = {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": object_name}
         labels = {
             **selector,

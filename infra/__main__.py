@@ -1,8 +1,8 @@
 """The Pulumi program: one stack file -> the whole fleet.
 
 Run by the Pulumi CLI (``main: infra/`` in Pulumi.yaml) from the project root. It reads
-and validates the stack's ``agentfleet:*`` configuration before declaring anything, plans
-capacity and cost, and exports the plan per tier.
+and validates the stack's ``agentfleet:*`` configuration before declaring anything, then
+builds the fleet (``infra.program.build_fleet``) and exports it per tier.
 """
 
 import sys
@@ -18,8 +18,7 @@ sys.path.insert(0, str(_here.parent))
 import pulumi  # noqa: E402
 
 from infra.config import ConfigError, load_pulumi_config  # noqa: E402
-from infra.plan import plan_fleet  # noqa: E402
-from infra.program import export_plan  # noqa: E402
+from infra.program import build_fleet  # noqa: E402
 
 try:
     config = load_pulumi_config()
@@ -27,4 +26,4 @@ except ConfigError as error:
     # RunError ends the program with its message and no stack trace; nothing is declared.
     raise pulumi.RunError(f"invalid configuration\n{error}") from None
 
-export_plan(plan_fleet(config))
+build_fleet(config)

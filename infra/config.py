@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -96,6 +97,7 @@ TierName = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", strict=True)
 ]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+CIDR = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
 
 
 class _Model(BaseModel):
@@ -106,6 +108,37 @@ class _Model(BaseModel):
         validate_by_alias=True,
         validate_by_name=True,
     )
+
+
+CRON_FIELD = r"[0-9*/,\-A-Za-z?]+"
+CRON = rf"^{CRON_FIELD}( {CRON_FIELD}){{4}}$"
+
+
+class ScheduleWindow(_Model):
+    """A known peak: pre-scale the tier for it on a schedule (KEDA cron trigger)."""
+
+    start: Annotated[StrictStr, StringConstraints(pattern=CRON)] = Field(
+        description="Cron expression (5 fields) of when the peak window opens, e.g. '0 8 * * 1-5'."
+    )
+    end: Annotated[StrictStr, StringConstraints(pattern=CRON)] = Field(
+        description="Cron expression of when it closes, e.g. '0 18 * * 1-5'."
+    )
+    timezone: StrictStr = Field("UTC", description="IANA time zone of the two expressions.")
+    predicted_peak: Count = Field(
+        description="Concurrent interactions predicted at the peak; the tier is held at "
+        "replicas for that plus 30% headroom during the window."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (IANA names, e.g. Europe/Paris)"
+            ) from None
+        return value
 
 
 class ScalingConfig(_Model):
@@ -126,6 +159,10 @@ class ScalingConfig(_Model):
         description="A3: scale in only after the queue has been below the threshold this "
         "long (scale-down stabilisation and cooldown). Default 300 s (5 min).",
     )
+    schedule: list[ScheduleWindow] = Field(
+        default_factory=list,
+        description="Known peaks to pre-scale for, with 30% headroom above the prediction.",
+    )
 
 
 class LoadBalancerConfig(_Model):
@@ -135,6 +172,47 @@ class LoadBalancerConfig(_Model):
         DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS,
         description="C6: seconds between health checks of vLLM's /health endpoint; the "
         "checklist wants 10-15 s. Default 10. AWS accepts 5-300.",
+    )
+    internal: StrictBool = Field(
+        True, description="Internal (reachable inside the VPC only) unless set false."
+    )
+    certificate_arn: (
+        Annotated[
+            StrictStr,
+            StringConstraints(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/\S+$"),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="ACM certificate for an HTTPS listener on 443; without one the listener "
+        "is HTTP on 80 (internal load balancers only).",
+    )
+    allowed_cidrs: list[Annotated[StrictStr, StringConstraints(pattern=CIDR)]] | None = Field(
+        None, description="Who may reach the listener. Default: the VPC's CIDR block."
+    )
+
+    @model_validator(mode="after")
+    def _tls_when_public(self) -> LoadBalancerConfig:
+        if not self.internal and self.certificate_arn is None:
+            raise KeyedError(
+                "certificateArn",
+                "an internet-facing load balancer needs a certificate (HTTPS); plain HTTP is "
+                "only for internal ones",
+            )
+        return self
+
+
+class QueueConfig(_Model):
+    """The tier's SQS task queue (checklist C4)."""
+
+    max_receive_count: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(
+        5,
+        description="Receives before a message moves to the dead-letter queue. Default 5.",
+    )
+    kms_key_id: StrictStr | None = Field(
+        None,
+        description="KMS key (id, ARN or alias) for server-side encryption. Default: "
+        "SQS-managed encryption (SSE-SQS).",
     )
 
 
@@ -217,6 +295,14 @@ class TierConfig(_Model):
         default_factory=LoadBalancerConfig,
         description="The load balancer of a user-facing tier (C5-C7).",
     )
+    queue: QueueConfig = Field(
+        default_factory=QueueConfig, description="The tier's task queue (C4)."
+    )
+    request_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = Field(
+        300,
+        description="The longest request the tier allows (seconds). The queue's visibility "
+        "timeout and the replicas' drain are longer. Default 300.",
+    )
 
     @field_validator("gpu")
     @classmethod
@@ -284,7 +370,7 @@ class TierConfig(_Model):
 
 
 class MonitoringConfig(_Model):
-    """Fleet-wide alert thresholds (checklist M1, M2)."""
+    """Fleet-wide alerts and dashboards (checklist M1-M3, K3)."""
 
     ttft_p95_alert_seconds: Annotated[Number, Field(gt=0)] = Field(
         DEFAULT_TTFT_P95_ALERT_SECONDS,
@@ -294,6 +380,19 @@ class MonitoringConfig(_Model):
     kv_cache_alert_percent: Annotated[Number, Field(gt=0, le=100)] = Field(
         DEFAULT_KV_CACHE_ALERT_PERCENT,
         description="M2: alert when vLLM's KV-cache usage stays above this percentage. Default 85.",
+    )
+    prometheus_address: (
+        Annotated[StrictStr, StringConstraints(pattern=r"^https?://\S+$")] | None
+    ) = Field(
+        None,
+        description="Prometheus the autoscaler may query: user-facing tiers then also "
+        "scale on vLLM's own waiting queue (vllm:num_requests_waiting).",
+    )
+    alert_emails: list[Annotated[StrictStr, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = (
+        Field(
+            default_factory=list,
+            description="Who gets budget and queue alerts (by e-mail, through an SNS topic).",
+        )
     )
 
 
@@ -313,10 +412,20 @@ class FleetConfig(_Model):
         "most 40 characters)."
     )
     monitoring: MonitoringConfig = Field(
-        default_factory=MonitoringConfig, description="Alert thresholds (M1, M2)."
+        default_factory=MonitoringConfig, description="Alerts and dashboards (M1-M3)."
+    )
+    namespace: Annotated[
+        StrictStr, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    ] = Field(
+        "agentfleet",
+        description="Kubernetes namespace of the fleet; it enforces Pod Security 'restricted'.",
+    )
+    cost_center: StrictStr = Field(
+        "agentfleet", description="Value of the agentfleet.io/cost-center tag (M4)."
     )
 
 
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 SubnetId = Annotated[StrictStr, StringConstraints(pattern=r"^subnet-[0-9a-f]{1,17}$")]
 
 
@@ -333,10 +442,16 @@ class ClusterConfig(_Model):
         description="Subnets for GPU nodes and internal load balancers; use subnets in at "
         "least two availability zones so a tier survives the loss of one (C7)."
     )
-    node_role_arn: Annotated[
-        StrictStr,
-        StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"),
-    ] = Field(description="IAM role of the GPU nodes (the cluster's node role).")
+    node_role_arn: Annotated[StrictStr, StringConstraints(pattern=ROLE_ARN)] = Field(
+        description="IAM role of the GPU nodes (the cluster's node role)."
+    )
+    keda_operator_role_arn: Annotated[StrictStr, StringConstraints(pattern=ROLE_ARN)] | None = (
+        Field(
+            None,
+            description="IAM role of the KEDA operator; only it may assume the tiers' "
+            "queue-reading roles. Default: any principal of the account that IAM allows.",
+        )
+    )
 
     @field_validator("subnet_ids")
     @classmethod
@@ -345,6 +460,17 @@ class ClusterConfig(_Model):
         if repeated:
             raise ValueError(f"subnet listed twice: {', '.join(repeated)}")
         return value
+
+
+HF_TOKEN_KEY = f"{NAMESPACE}:hfToken"
+
+
+class SecretReference(BaseModel):
+    """A secret config value as a stack file holds it: ``{secure: <ciphertext>}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secure: StrictStr = Field(description="The encrypted value, as Pulumi stores it.")
 
 
 class StackConfig(BaseModel):
@@ -359,6 +485,22 @@ class StackConfig(BaseModel):
     )
     cluster: ClusterConfig = Field(alias=f"{NAMESPACE}:cluster")
     fleet: FleetConfig = Field(alias=f"{NAMESPACE}:fleet")
+    hf_token: SecretReference | None = Field(
+        None,
+        alias=HF_TOKEN_KEY,
+        description="Hugging Face token for gated models: `pulumi config set --secret "
+        "agentfleet:hfToken`. Only its presence is kept here; the program reads the value "
+        "as a Pulumi secret.",
+    )
+
+    @field_validator("hf_token", mode="before")
+    @classmethod
+    def _secret_only(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "store it as a secret: pulumi config set --secret agentfleet:hfToken <token>"
+            )
+        return value
 
 
 def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
@@ -420,6 +562,10 @@ def load_pulumi_config() -> StackConfig:
         config = namespaces[namespace]
         if key == REGION_KEY:
             values[key] = config.get(name)
+            continue
+        if key == HF_TOKEN_KEY:
+            # Validation needs to know it is there, never what it is.
+            values[key] = {"secure": "[secret]"} if config.get(name) else None
             continue
         try:
             values[key] = config.get_object(name)

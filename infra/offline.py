@@ -79,6 +79,14 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return {"id": args.args.get("id"), "cidrBlock": self.vpc_cidr}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root"}, []
+        if args.token == "aws:eks/getCluster:getCluster":
+            name = args.args.get("name", "cluster")
+            return {
+                "name": name,
+                "endpoint": f"https://{digest(name, length=32).upper()}.gr7.{self.region}"
+                ".eks.amazonaws.com",
+                "certificateAuthorities": [{"data": "LS0tLS1CRUdJTi1PRkZMSU5FLUNBLS0tLS0="}],
+            }, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region}, []
         return {}, []

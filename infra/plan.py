@@ -24,6 +24,9 @@ from infra.config import (
     DEFAULT_SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
     ClusterConfig,
+    LoadBalancerConfig,
+    MonitoringConfig,
+    QueueConfig,
     StackConfig,
     TierConfig,
 )
@@ -32,6 +35,7 @@ Capacity = Literal["on-demand", "spot"]
 GPU_RESOURCE = "nvidia.com/gpu"
 USER_FACING_FLOOR = 2  # A4 floor and C7 failover: two instances behind a load balancer
 MAX_NUM_SEQS_FACTOR = Fraction(7, 4)  # C2 wants 1.5-2x the sessions per replica
+PEAK_HEADROOM = Fraction(13, 10)  # pre-scale 30% above a predicted peak
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
@@ -76,6 +80,20 @@ class ReplicaGroup:
 
 
 @dataclass(frozen=True)
+class ScheduledScale:
+    """A known peak window and the replicas each replica group holds during it."""
+
+    start: str
+    end: str
+    timezone: str
+    interactions: int
+    """The predicted peak plus 30% headroom."""
+    gpus: int
+    desired_replicas: tuple[int, ...]
+    """Per replica group, in the order of ``TierPlan.replica_groups``."""
+
+
+@dataclass(frozen=True)
 class TierPlan:
     name: str
     gpu: str
@@ -107,6 +125,10 @@ class TierPlan:
     scale_out_sustain_seconds: int
     scale_in_idle_seconds: int
     health_check_interval_seconds: int
+    schedule: tuple[ScheduledScale, ...]
+    request_timeout_seconds: int
+    load_balancer: LoadBalancerConfig
+    queue: QueueConfig
 
     @property
     def cost_per_hour(self) -> Decimal:
@@ -147,8 +169,10 @@ class FleetPlan:
     cluster: ClusterConfig
     tiers: tuple[TierPlan, ...]
     budget_per_hour: Decimal | None
-    ttft_p95_alert_seconds: float
-    kv_cache_alert_percent: float
+    monitoring: MonitoringConfig
+    namespace: str
+    cost_center: str
+    has_hf_token: bool
 
     @property
     def interactions(self) -> int:
@@ -189,10 +213,11 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     gpu = CATALOG[tier.gpu]
     instance = gpu.instance_type(tier.instance_type or gpu.default_instance_type)
     per_gpu = tier.concurrency_per_gpu or gpu.interactions_per_gpu
+    gpus_per_replica = 1 if tier.mig else (tier.gpus_per_replica or 1)
+    gpu_capacity = 0  # interactions one partitioned GPU serves (MIG)
     if tier.mig:
         model = mig.model_for(tier.gpu)
         groups = []
-        gpu_capacity = 0
         for profile_name, count in tier.mig.items():
             profile = model.profiles[profile_name]
             sessions = slice_concurrency(per_gpu, profile)
@@ -207,11 +232,8 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
                     max_num_seqs=tier.max_num_seqs or default_max_num_seqs(sessions),
                 )
             )
-        gpus = ceil_div(tier.expected_concurrency, gpu_capacity)
     else:
-        gpus_per_replica = tier.gpus_per_replica or 1
         sessions = per_gpu * gpus_per_replica
-        gpus = ceil_div(tier.expected_concurrency, sessions) * gpus_per_replica
         groups = [
             ReplicaGroup(
                 profile=None,
@@ -222,7 +244,39 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
                 max_num_seqs=tier.max_num_seqs or default_max_num_seqs(sessions),
             )
         ]
+
+    def gpus_for(interactions: int) -> int:
+        """GPUs that serve ``interactions``: whole slices' worth for MIG, whole replicas
+        (of gpus_per_replica GPUs) otherwise."""
+        if tier.mig:
+            return ceil_div(interactions, gpu_capacity)
+        return ceil_div(interactions, per_gpu * gpus_per_replica) * gpus_per_replica
+
+    def replicas_on(gpus: int) -> tuple[int, ...]:
+        return tuple(
+            gpus * (group.replicas_per_instance // instance.gpus)
+            if tier.mig
+            else gpus // gpus_per_replica
+            for group in groups
+        )
+
+    gpus = gpus_for(tier.expected_concurrency)
     instances = ceil_div(gpus, instance.gpus)
+    schedule = []
+    for window in tier.scaling.schedule:
+        peak = ceil_div(window.predicted_peak * PEAK_HEADROOM.numerator, PEAK_HEADROOM.denominator)
+        peak_gpus = gpus_for(peak)
+        schedule.append(
+            ScheduledScale(
+                start=window.start,
+                end=window.end,
+                timezone=window.timezone,
+                interactions=peak,
+                gpus=peak_gpus,
+                desired_replicas=replicas_on(peak_gpus),
+            )
+        )
+    peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
     replicas_per_instance = sum(group.replicas_per_instance for group in groups)
     cpu_millis = int(instance.vcpus * 1000 * NODE_SHARE_FOR_REPLICAS) // replicas_per_instance
     memory_mib = int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS) // replicas_per_instance
@@ -230,7 +284,7 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     if tier.max_instances is not None:
         floor = min(floor, tier.max_instances)
     min_instances = tier.min_instances if tier.min_instances is not None else floor
-    max_instances = tier.max_instances or max(instances, min_instances, 1)
+    max_instances = tier.max_instances or max(instances, peak_instances, min_instances, 1)
     spot = tier.spot_price
     capacity = tier.capacity or default_capacity(tier.user_facing, tier.on_demand_price, spot)
     price = spot if capacity == "spot" and spot is not None else tier.on_demand_price
@@ -267,6 +321,10 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         scale_out_sustain_seconds=sustain,
         scale_in_idle_seconds=tier.scaling.scale_in_idle_seconds,
         health_check_interval_seconds=tier.load_balancer.health_check_interval_seconds,
+        schedule=tuple(schedule),
+        request_timeout_seconds=tier.request_timeout_seconds,
+        load_balancer=tier.load_balancer,
+        queue=tier.queue,
     )
 
 
@@ -278,8 +336,10 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
         cluster=config.cluster,
         tiers=tuple(plan_tier(name, tier) for name, tier in fleet.tiers.items()),
         budget_per_hour=fleet.budget_per_hour_usd,
-        ttft_p95_alert_seconds=fleet.monitoring.ttft_p95_alert_seconds,
-        kv_cache_alert_percent=fleet.monitoring.kv_cache_alert_percent,
+        monitoring=fleet.monitoring,
+        namespace=fleet.namespace,
+        cost_center=fleet.cost_center,
+        has_hf_token=config.hf_token is not None,
     )
 
 

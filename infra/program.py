@@ -1,21 +1,163 @@
-"""What the Pulumi program declares and exports, as functions the program and the
-offline preview share."""
+"""What the Pulumi program declares, composed from the components: the program
+(``infra/__main__.py``) calls ``build_fleet`` and nothing else declares resources."""
 
 from __future__ import annotations
 
-import pulumi
+import json
+from typing import Any
 
-from infra.plan import FleetPlan
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import (
+    FleetMonitoring,
+    FleetMonitoringArgs,
+    FleetTier,
+    FleetTierArgs,
+    MigConfiguration,
+    MigConfigurationArgs,
+    MigLayout,
+    MonitoredTier,
+)
+from infra.config import NAMESPACE, StackConfig
+from infra.plan import FleetPlan, plan_fleet
 from infra.report import money
 
 
-def export_plan(plan: FleetPlan) -> None:
-    """Stack outputs: per tier the instance range, GPUs and cost per hour; the fleet's
-    cost per hour."""
+def kubeconfig(cluster: str, region: str, endpoint: str, certificate: str) -> str:
+    """A kubeconfig for an EKS cluster that gets its token from the AWS CLI."""
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster, "--region", region],
+        }
+    }
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster,
+                    "cluster": {"server": endpoint, "certificate-authority-data": certificate},
+                }
+            ],
+            "users": [{"name": cluster, "user": user}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+            "current-context": cluster,
+        }
+    )
+
+
+def _field(value: Any, name: str) -> Any:
+    """A field of an invoke result's nested object, typed or (as some SDK paths hand it
+    over) a plain mapping."""
+    return value[name] if isinstance(value, dict) else getattr(value, name)
+
+
+def build_fleet(config: StackConfig) -> FleetPlan:
+    """Declare the whole fleet of a validated stack; return its plan."""
+    plan = plan_fleet(config)
+    cluster = aws.eks.get_cluster_output(name=plan.cluster.name)
+    provider = k8s.Provider(
+        "cluster",
+        kubeconfig=pulumi.Output.all(cluster.endpoint, cluster.certificate_authorities).apply(
+            lambda values: kubeconfig(
+                plan.cluster.name, plan.region, values[0], _field(values[1][0], "data")
+            )
+        ),
+    )
+    on_cluster = pulumi.ResourceOptions(provider=provider)
+    namespace = k8s.core.v1.Namespace(
+        "namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=plan.namespace,
+            labels={
+                "app.kubernetes.io/part-of": "agentfleet",
+                # Every pod of the fleet must meet Pod Security "restricted".
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/audit": "restricted",
+            },
+        ),
+        opts=on_cluster,
+    )
+    mig_tiers = [tier for tier in plan.tiers if tier.mig]
+    mig_names: dict[str, str] = {}
+    if mig_tiers:
+        mig_config = MigConfiguration(
+            "mig",
+            MigConfigurationArgs(
+                layouts={
+                    tier.name: MigLayout(gpu=tier.gpu, layout=dict(tier.mig or {}))
+                    for tier in mig_tiers
+                }
+            ),
+            opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+        )
+        mig_names = mig_config.config_names
+    hf_token: Any = pulumi.Config(NAMESPACE).get_secret("hfToken") if plan.has_hf_token else None
+    tiers = {
+        tier.name: FleetTier(
+            tier.name,
+            FleetTierArgs(
+                plan=tier,
+                cluster=plan.cluster,
+                environment=plan.environment,
+                region=plan.region,
+                namespace=plan.namespace,
+                cost_center=plan.cost_center,
+                mig_config=mig_names.get(tier.name),
+                hf_token=hf_token,
+                prometheus_address=plan.monitoring.prometheus_address,
+                depends_on=(namespace,),
+            ),
+            opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+        )
+        for tier in plan.tiers
+    }
+    FleetMonitoring(
+        "fleet",
+        FleetMonitoringArgs(
+            environment=plan.environment,
+            name_prefix=f"agentfleet-{plan.cluster.name}",
+            namespace=plan.namespace,
+            tiers=tuple(
+                MonitoredTier(
+                    tier=tier.name,
+                    deployments=tuple(s.args_name for s in tiers[tier.name].services),
+                    queue_name=tiers[tier.name].queue.queue_name,
+                    dlq_name=tiers[tier.name].queue.dead_letter_queue.name,
+                    autoscaling_group=tiers[tier.name].node_pool.autoscaling_group_name,
+                    backlog_alert=tier.queue_depth_per_instance * tier.max_replicas,
+                )
+                for tier in plan.tiers
+            ),
+            ttft_p95_alert_seconds=plan.monitoring.ttft_p95_alert_seconds,
+            kv_cache_alert_percent=plan.monitoring.kv_cache_alert_percent,
+            budget_per_hour=plan.budget_per_hour,
+            alert_emails=tuple(plan.monitoring.alert_emails),
+            cost_center=plan.cost_center,
+        ),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[namespace]),
+    )
+    export(plan, tiers)
+    return plan
+
+
+def export(plan: FleetPlan, tiers: dict[str, FleetTier]) -> None:
+    """Stack outputs: per tier its endpoint, queue and dead-letter queue, instance range,
+    GPUs and cost per hour; the fleet's cost per hour."""
     pulumi.export(
         "tiers",
         {
             tier.name: {
+                "endpoint": tiers[tier.name].endpoint,
+                "queueUrl": tiers[tier.name].queue.url,
+                "deadLetterQueueUrl": tiers[tier.name].queue.dlq_url,
                 "gpu": tier.gpu,
                 "instanceType": tier.instance_type,
                 "capacity": tier.capacity,

@@ -33,7 +33,7 @@ def lb_args(**changes: object) -> InferenceLoadBalancerArgs:
         cluster_name="agents-prod",
         vpc_id="vpc-0123456789abcdef0",
         subnet_ids=("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"),
-        service_name="orchestrator-vllm",
+        service_names=("orchestrator-vllm",),
         service_namespace="agentfleet",
     )
     return args.model_copy(update=changes) if changes else args
@@ -156,6 +156,17 @@ def test_target_group_binding() -> None:
         },
     }
     assert validate_all(registrations) == 1  # against the CRD's own schema
+
+
+def test_one_binding_per_service_sharing_the_target_group() -> None:
+    registrations = build(lb_args(service_names=("a-vllm", "b-vllm")))
+    bindings = [manifest(r) for r in registrations if r.type == BINDING]
+    assert [(b["metadata"]["name"], b["spec"]["serviceRef"]["name"]) for b in bindings] == [
+        ("orchestrator-vllm-0", "a-vllm"),
+        ("orchestrator-vllm-1", "b-vllm"),
+    ]
+    assert all(b["spec"]["multiClusterTargetGroup"] is True for b in bindings)
+    assert validate_all(registrations) == 2
 
 
 def test_args_are_validated() -> None:

@@ -54,18 +54,20 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, "
      "expectedConcurrency, concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, "
      "maxInstances, instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, scaling, "
-     "loadBalancer"),
+     "loadBalancer, queue, requestTimeoutSeconds"),
     ("unknown-namespace-key", "agentfleet:tier", {}, "agentfleet:tier",
-     "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet"),
+     "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
+     "agentfleet:hfToken"),
     ("unknown-cluster-key", "agentfleet:cluster.version", "1.31", "agentfleet:cluster.version",
-     "unknown key; allowed here: name, vpcId, subnetIds, nodeRoleArn"),
+     "unknown key; allowed here: name, vpcId, subnetIds, nodeRoleArn, kedaOperatorRoleArn"),
     ("unknown-scaling-key", f"{TIER}.scaling.targetGpuUtilization", 80,
      f"{TIER}.scaling.targetGpuUtilization",
      "unknown key; allowed here: queueDepthPerInstance, scaleOutSustainSeconds, "
-     "scaleInIdleSeconds"),
+     "scaleInIdleSeconds, schedule"),
     ("unknown-monitoring-key", "agentfleet:fleet.monitoring.ttft", 1,
      "agentfleet:fleet.monitoring.ttft",
-     "unknown key; allowed here: ttftP95AlertSeconds, kvCacheAlertPercent"),
+     "unknown key; allowed here: ttftP95AlertSeconds, kvCacheAlertPercent, "
+     "prometheusAddress, alertEmails"),
     ("wrong-type-int", f"{TIER}.expectedConcurrency", "many", f"{TIER}.expectedConcurrency",
      "input should be a valid integer (got 'many')"),
     ("wrong-type-float-for-int", f"{TIER}.expectedConcurrency", 500.5,
@@ -376,7 +378,8 @@ def test_pulumi_config_errors_name_the_key_path() -> None:
         (f"{TIER}.mig", "{7g.80gb: 1, 1g.10gb: 1} needs 8 compute slices; h100-pcie has 7"),
         (
             "agentfleet:typo",
-            "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet",
+            "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
+            "agentfleet:hfToken",
         ),
     )
 

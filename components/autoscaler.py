@@ -1,0 +1,264 @@
+"""QueueDepthAutoscaler: KEDA scales a tier's vLLM Deployment on its queue's depth (A1-A4)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Self
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from components.common import (
+    MANAGED_BY,
+    Args,
+    KubernetesName,
+    TierName,
+    cost_tags,
+    tier_labels,
+)
+
+TYPE = "agentfleet:index:QueueDepthAutoscaler"
+MIN_COOLDOWN_SECONDS = 300  # A3: never step to zero sooner than five minutes
+KEDA_SQS_ACTIONS = ("sqs:GetQueueAttributes",)  # all the aws-sqs-queue scaler calls
+
+
+class ScheduledReplicas(BaseModel):
+    """A cron window during which the Deployment is held at ``replicas`` at least."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: str
+    end: str
+    timezone: str = "UTC"
+    replicas: Annotated[int, Field(ge=1)]
+
+
+class QueueDepthAutoscalerArgs(Args):
+    """Inputs of a QueueDepthAutoscaler."""
+
+    tier: TierName = Field(description="The tier; its labels go on the KEDA objects.")
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    namespace: KubernetesName = Field(description="Namespace of the Deployment.")
+    deployment_name: Any = Field(description="The vLLM Deployment to scale.")
+    user_facing: bool = Field(description="User-facing tiers never scale to zero (A4).")
+    region: str = Field(description="AWS region of the queue.")
+    queue_url: Any = Field(description="The tier's SQS queue URL.")
+    queue_arn: Any = Field(description="The queue's ARN: the only resource the role may read.")
+    min_replicas: Annotated[int, Field(ge=0)] = Field(
+        description="A4: the floor; 0 lets a background tier scale to zero."
+    )
+    max_replicas: Annotated[int, Field(ge=1)] = Field(description="The ceiling.")
+    replicas_per_instance: Annotated[int, Field(ge=1)] = Field(
+        1, description="Replicas one GPU instance holds: scale-up adds a node's worth at once."
+    )
+    queue_depth_per_replica: Annotated[int, Field(ge=1)] = Field(
+        10, description="A2: KEDA's target backlog per replica (queueLength)."
+    )
+    scale_out_sustain_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        60, description="A2: scale-up stabilisation: the backlog must last this long."
+    )
+    scale_in_idle_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        300, description="A3: scale-down stabilisation, and the cooldown before zero."
+    )
+    prometheus_address: str | None = Field(
+        None,
+        description="With one, user-facing tiers also scale on vLLM's waiting requests "
+        "(vllm:num_requests_waiting).",
+    )
+    schedule: tuple[ScheduledReplicas, ...] = Field(
+        (), description="Known peaks: KEDA cron triggers that pre-scale for them."
+    )
+    keda_operator_role_arn: str | None = Field(
+        None,
+        description="The KEDA operator's IAM role, the only principal allowed to assume the "
+        "queue-reading role. Default: any principal of the account that IAM allows.",
+    )
+    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+
+    @model_validator(mode="after")
+    def _floor(self) -> Self:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas})"
+            )
+        return self
+
+    @property
+    def cooldown_seconds(self) -> int:
+        return max(MIN_COOLDOWN_SECONDS, self.scale_in_idle_seconds)
+
+
+def queue_reader_policy(queue_arn: str) -> str:
+    """Least privilege for KEDA's SQS scaler: read the attributes of one queue."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": list(KEDA_SQS_ACTIONS), "Resource": queue_arn}
+            ],
+        }
+    )
+
+
+def trust_policy(principal: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        }
+    )
+
+
+class QueueDepthAutoscaler(pulumi.ComponentResource):
+    """A KEDA ScaledObject on a tier's vLLM Deployment: the ``aws-sqs-queue`` trigger
+    (backlog per replica, in-flight work counted, activation above zero for tiers that may
+    scale to zero), optionally vLLM's waiting queue through Prometheus and cron triggers
+    for known peaks; never GPU utilisation. Scale-up waits for the backlog to last,
+    scale-down for the queue to stay low and then one replica a minute; the floor and
+    ceiling come from the plan. KEDA reads the queue through a TriggerAuthentication
+    (``podIdentity.provider: aws``) with an IAM role that may only read that queue's
+    attributes."""
+
+    role: aws.iam.Role
+    trigger_authentication: k8s.apiextensions.CustomResource
+    scaled_object: k8s.apiextensions.CustomResource
+
+    def __init__(
+        self,
+        name: str,
+        args: QueueDepthAutoscalerArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {**MANAGED_BY, **tier_labels(args.tier, "inference", args.user_facing)}
+        principal: Any = args.keda_operator_role_arn or aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id.apply(lambda account: f"arn:aws:iam::{account}:root")
+        self.role = aws.iam.Role(
+            f"{name}-keda-role",
+            description=f"KEDA reads the depth of the {args.tier} task queue",
+            assume_role_policy=pulumi.Output.from_input(principal).apply(trust_policy),
+            tags=cost_tags(args.tier, args.environment, args.cost_center, "autoscaler"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-keda-policy",
+            role=self.role.id,
+            policy=pulumi.Output.from_input(args.queue_arn).apply(queue_reader_policy),
+            opts=child,
+        )
+        object_name = f"{args.tier}-queue-depth"
+        self.trigger_authentication = k8s.apiextensions.CustomResource(
+            f"{name}-trigger-auth",
+            api_version="keda.sh/v1alpha1",
+            kind="TriggerAuthentication",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=object_name, namespace=args.namespace, labels=labels
+            ),
+            spec={"podIdentity": {"provider": "aws", "roleArn": self.role.arn}},
+            opts=child,
+        )
+        sqs_metadata: dict[str, Any] = {
+            "queueURL": args.queue_url,
+            "queueLength": str(args.queue_depth_per_replica),
+            "awsRegion": args.region,
+            "scaleOnInFlight": "true",
+        }
+        if args.min_replicas == 0:
+            sqs_metadata["activationQueueLength"] = "0"  # wake from zero on any message
+        triggers: list[dict[str, Any]] = [
+            {
+                "type": "aws-sqs-queue",
+                "name": "task-queue",
+                "authenticationRef": {"name": object_name},
+                "metadata": sqs_metadata,
+            }
+        ]
+        if args.user_facing and args.prometheus_address:
+            triggers.append(
+                {
+                    "type": "prometheus",
+                    "name": "vllm-waiting",
+                    "metadata": {
+                        "serverAddress": args.prometheus_address,
+                        "query": pulumi.Output.concat(
+                            'sum(vllm:num_requests_waiting{namespace="',
+                            args.namespace,
+                            '",pod=~"',
+                            args.deployment_name,
+                            '-.*"})',
+                        ),
+                        "threshold": str(args.queue_depth_per_replica),
+                    },
+                }
+            )
+        for index, window in enumerate(args.schedule):
+            triggers.append(
+                {
+                    "type": "cron",
+                    "name": f"peak-{index}",
+                    "metadata": {
+                        "timezone": window.timezone,
+                        "start": window.start,
+                        "end": window.end,
+                        "desiredReplicas": str(min(window.replicas, args.max_replicas)),
+                    },
+                }
+            )
+        self.scaled_object = k8s.apiextensions.CustomResource(
+            f"{name}-scaled-object",
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=object_name, namespace=args.namespace, labels=labels
+            ),
+            spec={
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": args.deployment_name,
+                },
+                "minReplicaCount": args.min_replicas,
+                "maxReplicaCount": args.max_replicas,
+                "pollingInterval": 15,
+                "cooldownPeriod": args.cooldown_seconds,
+                "advanced": {
+                    "horizontalPodAutoscalerConfig": {
+                        "behavior": {
+                            "scaleUp": {
+                                "stabilizationWindowSeconds": args.scale_out_sustain_seconds,
+                                "policies": [
+                                    {
+                                        "type": "Pods",
+                                        "value": args.replicas_per_instance,
+                                        "periodSeconds": 60,
+                                    }
+                                ],
+                            },
+                            "scaleDown": {
+                                "stabilizationWindowSeconds": args.scale_in_idle_seconds,
+                                "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                            },
+                        }
+                    }
+                },
+                "triggers": triggers,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.trigger_authentication]),
+        )
+        self.register_outputs(
+            {
+                "role": self.role,
+                "trigger_authentication": self.trigger_authentication,
+                "scaled_object": self.scaled_object,
+            }
+        )

@@ -1,0 +1,320 @@
+"""FleetMonitoring: alerts, the queue-and-GPU dashboard and the cost budget (M1-M4, K3)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.common import (
+    MANAGED_BY,
+    ROLE,
+    TIER,
+    Args,
+    KubernetesName,
+    TierName,
+    cost_tags,
+)
+from infra.plan import CENT
+
+TYPE = "agentfleet:index:FleetMonitoring"
+HOURS_PER_MONTH = 730
+BUDGET_THRESHOLDS = (80, 100)
+
+
+class MonitoredTier(BaseModel):
+    """What FleetMonitoring watches of one tier."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    tier: TierName
+    deployments: tuple[str, ...] = Field(description="Names of the tier's vLLM Deployments.")
+    queue_name: Any = Field(description="The tier's SQS queue.")
+    dlq_name: Any = Field(description="Its dead-letter queue.")
+    autoscaling_group: Any = Field(description="The Auto Scaling group of its node group.")
+    backlog_alert: Annotated[int, Field(ge=1)] = Field(
+        description="Requests waiting that mean the tier cannot keep up (at its ceiling)."
+    )
+
+
+class FleetMonitoringArgs(Args):
+    """Inputs of a FleetMonitoring."""
+
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    name_prefix: str = Field(description="Prefix of the dashboard and topic names.")
+    namespace: KubernetesName = Field(description="Namespace of the fleet's pods and rules.")
+    tiers: Annotated[tuple[MonitoredTier, ...], Field(min_length=1)] = Field(
+        description="The tiers to watch."
+    )
+    ttft_p95_alert_seconds: Annotated[float, Field(gt=0)] = Field(
+        0.5, description="M1: alert above this p95 time to first token, below the SLA."
+    )
+    kv_cache_alert_percent: Annotated[float, Field(gt=0, le=100)] = Field(
+        85.0, description="M2: alert when KV-cache usage stays above this for 5 min."
+    )
+    budget_per_hour: Decimal | None = Field(
+        None,
+        description="K3: the fleet's budget per hour; an AWS Budget of 730x that per month, "
+        "alerting at 80% and 100%, forecast and actual. None: no budget.",
+    )
+    alert_emails: tuple[str, ...] = Field((), description="E-mail subscribers of the alert topic.")
+    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+
+
+def selector(namespace: str, deployments: tuple[str, ...]) -> str:
+    pods = "|".join(deployments)
+    return f'{{namespace="{namespace}",pod=~"({pods})-.*"}}'
+
+
+def alert_rules(args: FleetMonitoringArgs, tier: MonitoredTier) -> list[dict[str, Any]]:
+    """The tier's Prometheus alerts, on vLLM's current metric names."""
+    pods = selector(args.namespace, tier.deployments)
+    labels = {"severity": "warning", "tier": tier.tier}
+    kv_ratio = f"{args.kv_cache_alert_percent / 100:g}"
+    return [
+        {
+            "alert": "VllmTimeToFirstTokenP95High",
+            "expr": "histogram_quantile(0.95, sum by (le) "
+            f"(rate(vllm:time_to_first_token_seconds_bucket{pods}[5m]))) "
+            f"> {args.ttft_p95_alert_seconds:g}",
+            "for": "5m",
+            "labels": labels,
+            "annotations": {
+                "summary": f"{tier.tier}: p95 time to first token above "
+                f"{args.ttft_p95_alert_seconds:g}s",
+                "description": "Alerting below the SLA: add capacity or shed load before "
+                "users feel it.",
+            },
+        },
+        {
+            "alert": "VllmKvCacheHigh",
+            "expr": f"max by (pod) (vllm:kv_cache_usage_perc{pods}) > {kv_ratio}",
+            "for": "5m",
+            "labels": labels,
+            "annotations": {
+                "summary": f"{tier.tier}: KV cache above {args.kv_cache_alert_percent:g}% "
+                "for 5 minutes",
+                "description": "Requests will be preempted: lower --max-num-seqs or add replicas.",
+            },
+        },
+        {
+            "alert": "VllmQueueBacklog",
+            "expr": f"sum(vllm:num_requests_waiting{pods}) > {tier.backlog_alert}",
+            "for": "10m",
+            "labels": labels,
+            "annotations": {
+                "summary": f"{tier.tier}: requests waiting in vLLM for 10 minutes",
+                "description": "The tier is at its ceiling or not scaling: check the "
+                "autoscaler and maxInstances.",
+            },
+        },
+    ]
+
+
+def dashboard_body(region: str, tiers: list[dict[str, Any]]) -> str:
+    """One widget per tier: SQS backlog beside the GPU instances in service (M3)."""
+    widgets = []
+    for index, tier in enumerate(tiers):
+        widgets.append(
+            {
+                "type": "metric",
+                "x": 0,
+                "y": index * 6,
+                "width": 24,
+                "height": 6,
+                "properties": {
+                    "title": f"{tier['tier']}: queue depth and GPU instances",
+                    "region": region,
+                    "stat": "Maximum",
+                    "period": 60,
+                    "view": "timeSeries",
+                    "metrics": [
+                        [
+                            "AWS/SQS",
+                            "ApproximateNumberOfMessagesVisible",
+                            "QueueName",
+                            tier["queue"],
+                            {"label": "queue depth"},
+                        ],
+                        [
+                            "AWS/AutoScaling",
+                            "GroupInServiceInstances",
+                            "AutoScalingGroupName",
+                            tier["group"],
+                            {"label": "GPU instances", "yAxis": "right"},
+                        ],
+                    ],
+                },
+            }
+        )
+    return json.dumps({"widgets": widgets})
+
+
+class FleetMonitoring(pulumi.ComponentResource):
+    """A PrometheusRule with, per tier, the TTFT p95 alert (M1), the KV-cache alert (M2)
+    and a sustained-backlog alert; CloudWatch alarms on each queue's backlog and
+    dead-letter queue; a dashboard of each tier's queue depth beside its GPU instances in
+    service (M3); and an AWS Budget on the tier tags with alerts at 80% and 100% (K3), all
+    notifying one SNS topic."""
+
+    rules: k8s.apiextensions.CustomResource
+    topic: aws.sns.Topic
+    dashboard: aws.cloudwatch.Dashboard
+    budget: aws.budgets.Budget | None
+
+    def __init__(
+        self, name: str, args: FleetMonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = cost_tags("fleet", args.environment, args.cost_center, "monitoring")
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        self.rules = k8s.apiextensions.CustomResource(
+            f"{name}-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="agentfleet-inference",
+                namespace=args.namespace,
+                labels={**MANAGED_BY, ROLE: "monitoring"},
+            ),
+            spec={
+                "groups": [
+                    {"name": f"agentfleet-{tier.tier}", "rules": alert_rules(args, tier)}
+                    for tier in args.tiers
+                ]
+            },
+            opts=child,
+        )
+        self.topic = aws.sns.Topic(
+            f"{name}-alerts",
+            name=f"{args.name_prefix}-alerts",
+            # Not KMS-encrypted: AWS Budgets cannot publish to a topic under the AWS-managed
+            # key, and alert texts carry no data.
+            tags=tags,
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=self.topic.arn,
+            policy=self.topic.arn.apply(_topic_policy),
+            opts=child,
+        )
+        for index, email in enumerate(args.alert_emails):
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-email-{index}",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=child,
+            )
+        for tier in args.tiers:
+            tier_tags = cost_tags(tier.tier, args.environment, args.cost_center, "monitoring")
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{tier.tier}-backlog",
+                alarm_description=f"{tier.tier}: task queue backlog for 15 minutes",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": tier.queue_name},
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=3,
+                threshold=tier.backlog_alert,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+                tags=tier_tags,
+                opts=child,
+            )
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{tier.tier}-dead-letters",
+                alarm_description=f"{tier.tier}: requests failed into the dead-letter queue",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": tier.dlq_name},
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=1,
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[self.topic.arn],
+                tags=tier_tags,
+                opts=child,
+            )
+        widgets = pulumi.Output.all(
+            region,
+            [
+                pulumi.Output.all(tier=tier.tier, queue=tier.queue_name,
+                                  group=tier.autoscaling_group)
+                for tier in args.tiers
+            ],
+        )  # fmt: skip
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=f"{args.name_prefix}-fleet",
+            dashboard_body=widgets.apply(lambda values: dashboard_body(values[0], values[1])),
+            opts=child,
+        )
+        self.budget = None
+        if args.budget_per_hour is not None:
+            monthly = (args.budget_per_hour * HOURS_PER_MONTH).quantize(CENT)
+            self.budget = aws.budgets.Budget(
+                f"{name}-budget",
+                name=f"{args.name_prefix}-fleet",
+                budget_type="COST",
+                limit_amount=str(monthly),
+                limit_unit="USD",
+                time_unit="MONTHLY",
+                cost_filters=[
+                    aws.budgets.BudgetCostFilterArgs(
+                        name="TagKeyValue",
+                        values=[f"user:{TIER}${tier.tier}" for tier in args.tiers],
+                    )
+                ],
+                notifications=[
+                    aws.budgets.BudgetNotificationArgs(
+                        comparison_operator="GREATER_THAN",
+                        notification_type=kind,
+                        threshold=threshold,
+                        threshold_type="PERCENTAGE",
+                        subscriber_sns_topic_arns=[self.topic.arn],
+                    )
+                    for threshold in BUDGET_THRESHOLDS
+                    for kind in ("ACTUAL", "FORECASTED")
+                ],
+                tags={**tags, "agentfleet.io/budget-per-hour-usd": str(args.budget_per_hour)},
+                opts=child,
+            )
+        self.register_outputs(
+            {
+                "rules": self.rules,
+                "topic": self.topic,
+                "dashboard": self.dashboard,
+                "budget": self.budget,
+            }
+        )
+
+
+def _topic_policy(topic_arn: str) -> str:
+    """AWS Budgets and CloudWatch may publish alerts to the topic; nothing else new."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AlertPublishers",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["budgets.amazonaws.com", "cloudwatch.amazonaws.com"]},
+                    "Action": "SNS:Publish",
+                    "Resource": topic_arn,
+                }
+            ],
+        }
+    )
