@@ -9,12 +9,16 @@ Pulumi CLI would be asked to create.
 from __future__ import annotations
 
 import hashlib
+import json
+import runpy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.sync_await import _ensure_event_loop
@@ -168,3 +172,33 @@ def record(
 
     run()
     return list(monitor.registrations)
+
+
+PROGRAM = Path(__file__).resolve().parent  # infra/, run as the Pulumi CLI runs it
+
+
+def run_program(
+    config: Mapping[str, Any],
+    mocks: OfflineMocks | None = None,
+    *,
+    stack: str = "offline",
+) -> tuple[list[Registration], dict[str, Any]]:
+    """Run the Pulumi program (``infra/__main__.py``) with a stack's configuration, as the
+    CLI hands it over (objects as JSON text), under the mock runtime. Returns what it
+    registered and its stack outputs, resolved."""
+    runtime_config.set_all_config(
+        {
+            key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in config.items()
+        }
+    )
+    outputs: dict[str, Any] = {}
+
+    def program() -> object:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+        root = settings.get_root_resource()
+        exported = dict(getattr(root, "outputs", {}))
+        return pulumi.Output.from_input(exported).apply(outputs.update)
+
+    registrations = record(program, mocks or OfflineMocks(), stack=stack)
+    return registrations, outputs

@@ -160,7 +160,10 @@ def test_target_group_binding() -> None:
 
 def test_one_binding_per_service_sharing_the_target_group() -> None:
     registrations = build(lb_args(service_names=("a-vllm", "b-vllm")))
-    bindings = [manifest(r) for r in registrations if r.type == BINDING]
+    bindings = sorted(
+        (manifest(r) for r in registrations if r.type == BINDING),
+        key=lambda b: b["metadata"]["name"],
+    )
     assert [(b["metadata"]["name"], b["spec"]["serviceRef"]["name"]) for b in bindings] == [
         ("orchestrator-vllm-0", "a-vllm"),
         ("orchestrator-vllm-1", "b-vllm"),

@@ -54,7 +54,7 @@ def test_orchestrator_node_group() -> None:
     assert inputs["instanceTypes"] == ["p5.4xlarge"]
     assert inputs["capacityType"] == "ON_DEMAND"
     assert inputs["diskSize"] == 200.0
-    assert inputs["scalingConfig"] == {"minSize": 2.0, "maxSize": 5.0, "desiredSize": 2.0}
+    assert inputs["scalingConfig"] == {"minSize": 2.0, "maxSize": 8.0, "desiredSize": 2.0}
     assert inputs["updateConfig"] == {"maxUnavailable": 1.0}
     assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     labels = {
@@ -127,8 +127,8 @@ def test_spot_capacity() -> None:
 
 def test_args_are_validated() -> None:
     base = pool_args("prod", "orchestrator").model_dump()
-    with pytest.raises(ValidationError, match=r"min_size \(6\) is above max_size \(5\)"):
-        GpuNodePoolArgs(**{**base, "min_size": 6})
+    with pytest.raises(ValidationError, match=r"min_size \(9\) is above max_size \(8\)"):
+        GpuNodePoolArgs(**{**base, "min_size": 9})
     with pytest.raises(ValidationError, match="set both or neither"):
         GpuNodePoolArgs(**{**base, "mig_config": "agentfleet-orchestrator"})
     with pytest.raises(ValidationError, match="needs 8 compute slices"):

@@ -83,7 +83,7 @@ def test_orchestrator_deployment() -> None:
     assert container["image"] == "vllm/vllm-openai:v0.33.0"
     assert container["command"] == ["vllm", "serve"]
     assert container["args"] == [
-        "meta-llama/Llama-3.1-8B-Instruct",
+        "Qwen/Qwen2.5-7B-Instruct",
         "--host", "0.0.0.0", "--port", "8000",
         "--max-num-seqs", "175",
         "--gpu-memory-utilization", "0.9",

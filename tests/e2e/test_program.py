@@ -1,84 +1,129 @@
-"""The Pulumi program (infra/__main__.py), run as the CLI runs it but under Pulumi's mocks:
-each shipped stack builds and exports its plan; a bad stack ends with the key path and
-declares nothing."""
+"""The Pulumi program (infra/__main__.py), run as the CLI runs it but under Pulumi's
+mocks: each shipped stack builds the whole fleet, every Kubernetes object validates
+against the real schemas, every billable resource carries its tier's tags, and the
+exports are right; a bad stack ends with the key path and declares nothing."""
 
 from __future__ import annotations
 
-import json
-import runpy
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pulumi
 import pytest
 from pulumi.runtime import config as runtime_config
-from pulumi.runtime import settings
 
-from tests.helpers import REPO, STACKS, stack_values
+from infra.offline import Registration, run_program
+from tests.components.support import validate_all
+from tests.helpers import STACKS, stack_values
 
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(args)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
+BILLABLE = {
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:sqs/queue:Queue",
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:lb/targetGroup:TargetGroup",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:sns/topic:Topic",
+}
 
 
-@pytest.fixture
-def mocks() -> Iterator[RecordingMocks]:
+@pytest.fixture(autouse=True)
+def restore_config() -> Iterator[None]:
     saved = dict(runtime_config.CONFIG.get())
-    recording = RecordingMocks()
-    settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_mocks(recording, project="agentfleet", preview=False)
-    yield recording
+    yield
     runtime_config.set_all_config(saved)
 
 
-def run_program(values: dict[str, Any]) -> dict[str, Any]:
-    runtime_config.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-    )
-    runpy.run_path(str(REPO / "infra"), run_name="__main__")
-    root = settings.get_root_resource()
-    assert isinstance(root, pulumi.runtime.stack.Stack)
-    return dict(root.outputs)
+def build(
+    stack: str, values: dict[str, Any] | None = None
+) -> tuple[list[Registration], dict[str, Any]]:
+    return run_program(values if values is not None else stack_values(stack), stack=stack)
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_shipped_stack_builds(mocks: RecordingMocks, stack: str) -> None:
-    outputs = run_program(stack_values(stack))
+def test_shipped_stack_builds_and_validates(stack: str) -> None:
+    registrations, outputs = build(stack)
     assert set(outputs) == {"tiers", "costPerHour", "maxCostPerHour"}
+    kubernetes_objects = validate_all(registrations)
+    assert kubernetes_objects >= 6
+    for registration in registrations:
+        if registration.type in BILLABLE:
+            tags = registration.inputs["tags"]
+            assert tags["agentfleet.io/environment"] == stack, registration.name
+            assert tags["agentfleet.io/tier"], registration.name
+            assert tags["agentfleet.io/cost-center"] == "agentfleet", registration.name
 
 
-def test_prod_exports(mocks: RecordingMocks) -> None:
-    outputs = run_program(stack_values("prod"))
+def test_prod_resources_per_tier() -> None:
+    registrations, _ = build("prod")
+    types = Counter(r.type for r in registrations)
+    assert types["agentfleet:index:FleetTier"] == 3
+    assert types["aws:eks/nodeGroup:NodeGroup"] == 3
+    assert types["kubernetes:apps/v1:Deployment"] == 3
+    assert types["kubernetes:keda.sh/v1alpha1:ScaledObject"] == 3
+    assert types["kubernetes:keda.sh/v1alpha1:TriggerAuthentication"] == 3
+    assert types["aws:sqs/queue:Queue"] == 6  # a queue and a dead-letter queue per tier
+    assert types["aws:lb/loadBalancer:LoadBalancer"] == 1  # the orchestrator only
+    assert types["kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"] == 1
+    assert types["kubernetes:monitoring.coreos.com/v1:PrometheusRule"] == 1
+    assert types["aws:budgets/budget:Budget"] == 1
+    assert types["aws:cloudwatch/dashboard:Dashboard"] == 1
+    assert types["kubernetes:core/v1:ConfigMap"] == 0  # no MIG tier in prod
+    namespace = next(r for r in registrations if r.type == "kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == (
+        "restricted"
+    )
+    # Every tier component hangs off the stack; every child off its component.
+    for registration in registrations:
+        if registration.type == "agentfleet:index:FleetTier":
+            assert registration.parent_type == "pulumi:pulumi:Stack"
+        elif registration.type.startswith("aws:eks/nodeGroup"):
+            assert registration.parent_type == "agentfleet:index:GpuNodePool"
+
+
+def test_prod_exports() -> None:
+    _, outputs = build("prod")
     assert outputs["costPerHour"] == 148.71
-    assert outputs["maxCostPerHour"] == 154.95
-    assert outputs["tiers"]["orchestrator"] == {
-        "gpu": "h100-pcie",
-        "instanceType": "p5.4xlarge",
-        "capacity": "on-demand",
+    assert outputs["maxCostPerHour"] == 162.48
+    orchestrator = outputs["tiers"]["orchestrator"]
+    assert orchestrator["endpoint"].startswith("http://internal-")
+    assert orchestrator["endpoint"].endswith(".us-east-1.elb.amazonaws.com")
+    assert orchestrator["queueUrl"].startswith("https://sqs.us-east-1.amazonaws.com/")
+    assert orchestrator["deadLetterQueueUrl"].endswith("-dlq")
+    assert {
+        k: orchestrator[k] for k in ("minInstances", "maxInstances", "gpus", "costPerHour")
+    } == {
         "minInstances": 2,
-        "maxInstances": 5,
+        "maxInstances": 8,
         "gpus": 5,
         "costPerHour": 12.55,
     }
+    # Background tiers are reached through their queue; their endpoint is in-cluster.
+    assert outputs["tiers"]["lightweight"]["endpoint"] == (
+        "http://lightweight-vllm.agentfleet.svc.cluster.local:8000"
+    )
     assert list(outputs["tiers"]) == ["orchestrator", "mid-tier", "lightweight"]
 
 
-def test_invalid_stack_ends_cleanly_and_declares_nothing(mocks: RecordingMocks) -> None:
+def test_staging_mig_tier_is_partitioned() -> None:
+    registrations, _ = build("staging")
+    (config_map,) = [r for r in registrations if r.type == "kubernetes:core/v1:ConfigMap"]
+    assert "agentfleet-mid-tier" in config_map.inputs["data"]["config.yaml"]
+    (node_group,) = [r for r in registrations if r.name == "mid-tier-nodes"]
+    assert node_group.inputs["labels"]["nvidia.com/mig.config"] == "agentfleet-mid-tier"
+
+
+def test_invalid_stack_ends_cleanly_and_declares_nothing() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"7g.80gb": 2}
-    with pytest.raises(pulumi.RunError) as raised:
-        run_program(values)
-    assert str(raised.value) == (
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - the RunError is wrapped
+        build("prod", values)
+    cause: BaseException | None = raised.value
+    while cause is not None and not isinstance(cause, pulumi.RunError):
+        cause = cause.__cause__ or cause.__context__
+    assert isinstance(cause, pulumi.RunError)
+    assert str(cause) == (
         "invalid configuration\n"
         "agentfleet:fleet.tiers.orchestrator.mig: {7g.80gb: 2} needs 14 compute slices; "
         "h100-pcie has 7"
     )
-    assert mocks.resources == []

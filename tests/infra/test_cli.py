@@ -220,14 +220,14 @@ def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
         (t["tier"], t["gpus"], t["minInstances"], t["maxInstances"], t["costPerHour"])
         for t in result["tiers"]
     ] == [
-        ("orchestrator", 5, 2, 5, 12.55),
+        ("orchestrator", 5, 2, 8, 12.55),
         ("mid-tier", 34, 1, 5, 35.36),
         ("lightweight", 140, 2, 140, 100.8),
     ]
     assert (result["gpus"], result["costPerHour"], result["maxCostPerHour"]) == (
         179,
         148.71,
-        154.95,
+        162.48,
     )
     assert result["costPerInteractionHour"] == 0.014871
     assert result["tiers"][0]["replicaGroups"] == [
@@ -252,14 +252,14 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
         "h100-pcie",
         "p5.4xlarge",
         "on-demand",
-        "2-5",
+        "2-8",
         "500",
         "5",
         "175",
         "12.55",
     ]
     assert lines[-2] == "  cost per interaction-hour: $0.014871"
-    assert lines[-1] == "  at every tier's ceiling: $154.95/h; budget: $200.00/h"
+    assert lines[-1] == "  at every tier's ceiling: $162.48/h; budget: $200.00/h"
 
 
 def write_config(tmp_path: Path, values: dict[str, Any]) -> Path:

@@ -16,7 +16,6 @@ from pulumi.runtime import config as runtime_config
 
 from infra.config import (
     ConfigError,
-    ScalingConfig,
     StackConfig,
     TierConfig,
     load_pulumi_config,
@@ -148,6 +147,27 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "agentfleet:cluster.nodeRoleArn",
      "string should match pattern '^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$' "
      "(got 'agents-prod-nodes')"),
+    ("bad-cron", f"{TIER}.scaling.schedule", [{"start": "8am", "end": "0 18 * * *",
+     "predictedPeak": 10}], f"{TIER}.scaling.schedule[0].start",
+     "string should match pattern '^[0-9*/,\\-A-Za-z?]+( [0-9*/,\\-A-Za-z?]+){4}$' (got '8am')"),
+    ("unknown-time-zone", f"{TIER}.scaling.schedule", [{"start": "0 8 * * *",
+     "end": "0 18 * * *", "timezone": "Mars/Olympus", "predictedPeak": 10}],
+     f"{TIER}.scaling.schedule[0].timezone",
+     "unknown time zone 'Mars/Olympus' (IANA names, e.g. Europe/Paris)"),
+    ("public-lb-without-tls", f"{TIER}.loadBalancer", {"internal": False},
+     f"{TIER}.loadBalancer.certificateArn",
+     "an internet-facing load balancer needs a certificate (HTTPS); plain HTTP is only for "
+     "internal ones"),
+    ("bad-cidr", f"{TIER}.loadBalancer.allowedCidrs", ["10.0.0.0"],
+     f"{TIER}.loadBalancer.allowedCidrs[0]",
+     "string should match pattern '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' (got '10.0.0.0')"),
+    ("plaintext-token", "agentfleet:hfToken", "hf_abc", "agentfleet:hfToken",
+     "store it as a secret: pulumi config set --secret agentfleet:hfToken <token>"),
+    ("zero-receive-count", f"{TIER}.queue.maxReceiveCount", 0, f"{TIER}.queue.maxReceiveCount",
+     "input should be greater than or equal to 1 (got 0)"),
+    ("bad-alert-email", "agentfleet:fleet.monitoring.alertEmails", ["oncall"],
+     "agentfleet:fleet.monitoring.alertEmails[0]",
+     "string should match pattern '^[^@\\s]+@[^@\\s]+$' (got 'oncall')"),
 ]
 # fmt: on
 
@@ -231,7 +251,15 @@ def test_prod_values() -> None:
     assert config.fleet.budget_per_hour_usd == Decimal(200)
     orchestrator = config.fleet.tiers["orchestrator"]
     assert orchestrator.user_facing is True
-    assert orchestrator.scaling == ScalingConfig()
+    assert orchestrator.scaling.queue_depth_per_instance == 10
+    assert orchestrator.scaling.scale_in_idle_seconds == 300
+    (peak,) = orchestrator.scaling.schedule
+    assert (peak.start, peak.end, peak.timezone, peak.predicted_peak) == (
+        "0 8 * * 1-5",
+        "0 18 * * 1-5",
+        "America/New_York",
+        600,
+    )
     assert orchestrator.load_balancer.health_check_interval_seconds == 10
     assert config.fleet.monitoring.ttft_p95_alert_seconds == 0.5
     assert config.fleet.monitoring.kv_cache_alert_percent == 85
@@ -268,6 +296,24 @@ def test_tier_config_accepts_python_names_for_direct_use() -> None:
         expected_concurrency=10,
     )
     assert tier.min_instances is None
+
+
+def test_secret_token_is_accepted_as_stored() -> None:
+    values = stack_values("dev")
+    values["agentfleet:hfToken"] = {"secure": "v1:AAABBBCCC"}
+    assert parse_stack_config(values).hf_token is not None
+
+
+@pytest.mark.usefixtures("pulumi_config")
+def test_pulumi_config_never_keeps_the_token() -> None:
+    values = stack_values("dev")
+    runtime_config.set_all_config(
+        {**as_pulumi_config(values), "agentfleet:hfToken": "hf_live_value"},
+        ["agentfleet:hfToken"],
+    )
+    config = load_pulumi_config()
+    assert config.hf_token is not None
+    assert "hf_live_value" not in repr(config)
 
 
 def test_other_namespaces_are_ignored() -> None:

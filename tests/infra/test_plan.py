@@ -126,7 +126,7 @@ def plan(values: dict[str, Any]) -> dict[str, TierPlan]:
 
 # tier: (gpus, instances, min, max, max-num-seqs, replicas/instance, capacity, $/h)
 PROD = {
-    "orchestrator": (5, 5, 2, 5, 175, 1, "on-demand", "12.55"),
+    "orchestrator": (5, 5, 2, 8, 175, 1, "on-demand", "12.55"),  # 8: the scheduled peak
     "mid-tier": (34, 5, 1, 5, 132, 8, "on-demand", "35.36"),
     "lightweight": (140, 140, 2, 140, 88, 1, "on-demand", "100.80"),
 }
@@ -151,7 +151,7 @@ def test_prod_plan() -> None:
         assert group.resource_count == 1
     assert fleet.gpus == 179
     assert fleet.cost_per_hour == Decimal("148.71")
-    assert fleet.max_cost_per_hour == Decimal("154.95")
+    assert fleet.max_cost_per_hour == Decimal("162.48")
     assert fleet.interactions == 10_000
     assert fleet.budget_per_hour == Decimal(200)
     orchestrator = fleet.tier("orchestrator")
@@ -259,6 +259,7 @@ def test_price_override() -> None:
 )
 def test_floor_and_ceiling(settings: dict[str, Any], floor: int, ceiling: int) -> None:
     values = stack_values("prod")
+    del values["agentfleet:fleet"]["tiers"]["orchestrator"]["scaling"]  # no scheduled peak
     values["agentfleet:fleet"]["tiers"]["orchestrator"].update(settings)
     tier = plan(values)["orchestrator"]
     assert (tier.min_instances, tier.max_instances) == (floor, ceiling)
@@ -293,3 +294,25 @@ def test_every_catalog_gpu_can_be_planned() -> None:
         tier = plan(values)["assistant"]
         assert tier.gpus == ceil_div(100, gpu.interactions_per_gpu)
         assert tier.instance_type == gpu.default_instance_type
+
+
+def test_scheduled_peak_with_headroom() -> None:
+    fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml"))
+    (peak,) = fleet.tier("orchestrator").schedule
+    # 600 predicted x 1.3 = 780 interactions: 8 H100s, 8 single-GPU replicas.
+    assert (peak.interactions, peak.gpus, peak.desired_replicas) == (780, 8, (8,))
+    assert (peak.start, peak.end, peak.timezone) == ("0 8 * * 1-5", "0 18 * * 1-5",
+                                                     "America/New_York")  # fmt: skip
+    assert fleet.tier("orchestrator").max_instances == 8  # the ceiling makes room for it
+
+
+def test_scheduled_peak_on_mig_slices() -> None:
+    values = stack_values("staging")
+    values["agentfleet:fleet"]["tiers"]["mid-tier"]["scaling"] = {
+        "schedule": [{"start": "0 9 * * *", "end": "0 17 * * *", "predictedPeak": 1000}]
+    }
+    tier = plan(values)["mid-tier"]
+    (peak,) = tier.schedule
+    # 1300 interactions / 64 per partitioned A100 = 21 GPUs = 42 3g.40gb replicas.
+    assert (peak.interactions, peak.gpus, peak.desired_replicas) == (1300, 21, (42,))
+    assert tier.max_instances == 3  # 21 GPUs on 8-GPU instances

@@ -1,0 +1,239 @@
+"""FleetMonitoring (alerts on vLLM's current metrics, the queue-and-GPU dashboard, the
+budget) and FleetTier (what one tier is made of) under recording mocks."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+
+from components import FleetMonitoring, FleetMonitoringArgs, FleetTier, FleetTierArgs, MonitoredTier
+from components import monitoring as monitoring_module
+from infra.config import load_stack_file, parse_stack_config
+from infra.manifests import manifest
+from infra.offline import Registration
+from infra.plan import plan_fleet
+from tests.components.support import one, run, validate_all
+from tests.helpers import REPO, stack_values
+
+RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+BUDGET = "aws:budgets/budget:Budget"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def monitoring_args(**changes: object) -> FleetMonitoringArgs:
+    args = FleetMonitoringArgs(
+        environment="prod",
+        name_prefix="agentfleet-agents-prod",
+        namespace="agentfleet",
+        tiers=(
+            MonitoredTier(
+                tier="orchestrator",
+                deployments=("orchestrator-vllm",),
+                queue_name="agents-prod-orchestrator-1a2b3c4d",
+                dlq_name="agents-prod-orchestrator-1a2b3c4d-dlq",
+                autoscaling_group="eks-orchestrator-nodes-asg",
+                backlog_alert=50,
+            ),
+            MonitoredTier(
+                tier="mid-tier",
+                deployments=("mid-tier-vllm",),
+                queue_name="agents-prod-mid-tier-5e6f7a8b",
+                dlq_name="agents-prod-mid-tier-5e6f7a8b-dlq",
+                autoscaling_group="eks-mid-tier-nodes-asg",
+                backlog_alert=400,
+            ),
+        ),
+        budget_per_hour=Decimal(200),
+        alert_emails=("oncall@example.com",),
+    )
+    return args.model_copy(update=changes) if changes else args
+
+
+def build(args: FleetMonitoringArgs) -> list[Registration]:
+    return run(lambda: FleetMonitoring("fleet", args).dashboard.dashboard_body)
+
+
+def test_prometheus_rules_name_the_current_vllm_metrics() -> None:
+    registrations = build(monitoring_args())
+    rule = manifest(one(registrations, RULE, "fleet-rules"))
+    assert rule["metadata"] == {
+        "name": "agentfleet-inference",
+        "namespace": "agentfleet",
+        "labels": {
+            "app.kubernetes.io/part-of": "agentfleet",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "agentfleet.io/role": "monitoring",
+        },
+    }
+    groups = {group["name"]: group["rules"] for group in rule["spec"]["groups"]}
+    assert list(groups) == ["agentfleet-orchestrator", "agentfleet-mid-tier"]
+    pods = '{namespace="agentfleet",pod=~"(orchestrator-vllm)-.*"}'
+    assert [(r["alert"], r["expr"], r["for"]) for r in groups["agentfleet-orchestrator"]] == [
+        (
+            "VllmTimeToFirstTokenP95High",
+            "histogram_quantile(0.95, sum by (le) "
+            f"(rate(vllm:time_to_first_token_seconds_bucket{pods}[5m]))) > 0.5",
+            "5m",
+        ),
+        ("VllmKvCacheHigh", f"max by (pod) (vllm:kv_cache_usage_perc{pods}) > 0.85", "5m"),
+        ("VllmQueueBacklog", f"sum(vllm:num_requests_waiting{pods}) > 50", "10m"),
+    ]
+    assert "gpu_cache_usage_perc" not in json.dumps(rule)  # the deprecated metric is gone
+    assert validate_all(registrations) == 1
+
+
+def test_thresholds_come_from_the_config() -> None:
+    registrations = build(monitoring_args(ttft_p95_alert_seconds=0.3, kv_cache_alert_percent=90))
+    rules = manifest(one(registrations, RULE, "fleet-rules"))["spec"]["groups"][0]["rules"]
+    assert rules[0]["expr"].endswith(" > 0.3")
+    assert rules[1]["expr"].endswith(" > 0.9")
+
+
+def test_dashboard_shows_queue_depth_beside_gpu_instances() -> None:
+    registrations = build(monitoring_args())
+    body = json.loads(one(registrations, DASHBOARD, "fleet-dashboard").inputs["dashboardBody"])
+    assert [w["properties"]["title"] for w in body["widgets"]] == [
+        "orchestrator: queue depth and GPU instances",
+        "mid-tier: queue depth and GPU instances",
+    ]
+    metrics = body["widgets"][0]["properties"]["metrics"]
+    assert metrics[0][:4] == [
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        "agents-prod-orchestrator-1a2b3c4d",
+    ]
+    assert metrics[1][:4] == [
+        "AWS/AutoScaling",
+        "GroupInServiceInstances",
+        "AutoScalingGroupName",
+        "eks-orchestrator-nodes-asg",
+    ]
+    assert body["widgets"][0]["properties"]["region"] == "us-east-1"
+
+
+def test_budget_per_hour_equivalent() -> None:
+    budget = one(build(monitoring_args()), BUDGET, "fleet-budget").inputs
+    assert budget["budgetType"] == "COST"
+    assert budget["limitAmount"] == "146000.00"  # 200 $/h x 730 h
+    assert (budget["limitUnit"], budget["timeUnit"]) == ("USD", "MONTHLY")
+    assert budget["costFilters"] == [
+        {
+            "name": "TagKeyValue",
+            "values": ["user:agentfleet.io/tier$orchestrator", "user:agentfleet.io/tier$mid-tier"],
+        }
+    ]
+    notifications = {
+        (n["notificationType"], n["threshold"], n["thresholdType"], n["comparisonOperator"])
+        for n in budget["notifications"]
+    }
+    assert notifications == {
+        (kind, threshold, "PERCENTAGE", "GREATER_THAN")
+        for kind in ("ACTUAL", "FORECASTED")
+        for threshold in (80.0, 100.0)
+    }
+    topic = "arn:aws:sns:us-east-1:123456789012:topic/fleet-alerts"
+    assert all(n["subscriberSnsTopicArns"] == [topic] for n in budget["notifications"])
+
+
+def test_no_budget_without_a_budget_setting() -> None:
+    registrations = build(monitoring_args(budget_per_hour=None))
+    assert [r for r in registrations if r.type == BUDGET] == []
+
+
+def test_queue_alarms_and_subscribers() -> None:
+    registrations = build(monitoring_args())
+    backlog = one(registrations, ALARM, "fleet-orchestrator-backlog").inputs
+    assert backlog["dimensions"] == {"QueueName": "agents-prod-orchestrator-1a2b3c4d"}
+    assert (backlog["threshold"], backlog["evaluationPeriods"]) == (50.0, 3.0)
+    dead = one(registrations, ALARM, "fleet-orchestrator-dead-letters").inputs
+    assert dead["dimensions"] == {"QueueName": "agents-prod-orchestrator-1a2b3c4d-dlq"}
+    assert dead["threshold"] == 0.0
+    subscription = one(registrations, "aws:sns/topicSubscription:TopicSubscription",
+                        "fleet-alerts-email-0").inputs  # fmt: skip
+    assert (subscription["protocol"], subscription["endpoint"]) == ("email", "oncall@example.com")
+    types = Counter(r.type for r in registrations if r.parent_type == monitoring_module.TYPE)
+    assert types[ALARM] == 4
+
+
+def tier_registrations(stack: str, name: str) -> list[Registration]:
+    plan = plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
+    args = FleetTierArgs(
+        plan=plan.tier(name),
+        cluster=plan.cluster,
+        environment=plan.environment,
+        region=plan.region,
+        namespace="agentfleet",
+        mig_config=f"agentfleet-{name}" if plan.tier(name).mig else None,
+    )
+    return run(lambda: FleetTier(name, args).endpoint)
+
+
+def components_of(registrations: list[Registration]) -> Counter[str]:
+    return Counter(r.type for r in registrations if r.parent_type == "agentfleet:index:FleetTier")
+
+
+def test_user_facing_tier_has_a_load_balancer() -> None:
+    registrations = tier_registrations("prod", "orchestrator")
+    assert components_of(registrations) == Counter(
+        {
+            "agentfleet:index:GpuNodePool": 1,
+            "agentfleet:index:AgentQueue": 1,
+            "agentfleet:index:VllmService": 1,
+            "agentfleet:index:QueueDepthAutoscaler": 1,
+            "agentfleet:index:InferenceLoadBalancer": 1,
+        }
+    )
+    scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
+                          "orchestrator-scaled-object"))  # fmt: skip
+    # The ceiling holds the weekday peak: 600 x 1.3 = 780 interactions, 8 H100s.
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 8)
+    (cron,) = [t for t in scaled["spec"]["triggers"] if t["type"] == "cron"]
+    assert cron["metadata"] == {
+        "timezone": "America/New_York",
+        "start": "0 8 * * 1-5",
+        "end": "0 18 * * 1-5",
+        "desiredReplicas": "8",
+    }
+    binding = manifest(one(registrations, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
+                           "orchestrator-binding"))  # fmt: skip
+    assert binding["spec"]["serviceRef"]["name"] == "orchestrator-vllm"
+    validate_all(registrations)
+
+
+def test_background_tier_has_no_load_balancer_and_may_scale_to_zero() -> None:
+    registrations = tier_registrations("staging", "mid-tier")
+    assert "agentfleet:index:InferenceLoadBalancer" not in components_of(registrations)
+    scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
+                          "mid-tier-scaled-object"))  # fmt: skip
+    # 16 replicas (2 MIG slices x 8 GPUs) per p4de.24xlarge, one instance at most.
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (0, 16)
+    assert scaled["spec"]["triggers"][0]["metadata"]["activationQueueLength"] == "0"
+    node_group = one(registrations, "aws:eks/nodeGroup:NodeGroup", "mid-tier-nodes").inputs
+    assert node_group["labels"]["nvidia.com/mig.config"] == "agentfleet-mid-tier"
+    validate_all(registrations)
+
+
+def test_mixed_mig_tier_has_a_deployment_per_shape() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    plan = plan_fleet(parse_stack_config(values))
+    args = FleetTierArgs(
+        plan=plan.tier("orchestrator"),
+        cluster=plan.cluster,
+        environment="prod",
+        region="us-east-1",
+        namespace="agentfleet",
+        mig_config="agentfleet-orchestrator",
+    )
+    registrations = run(lambda: FleetTier("orchestrator", args).endpoint)
+    deployments = [manifest(r) for r in registrations if r.type == "kubernetes:apps/v1:Deployment"]
+    assert sorted(d["metadata"]["name"] for d in deployments) == [
+        "orchestrator-1g-10gb-vllm",
+        "orchestrator-2g-20gb-vllm",
+    ]
+    bindings = [r for r in registrations if r.type.endswith("TargetGroupBinding")]
+    assert len(bindings) == 2
+    validate_all(registrations)

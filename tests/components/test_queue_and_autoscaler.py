@@ -1,0 +1,234 @@
+"""AgentQueue and QueueDepthAutoscaler under recording mocks: DLQ wiring and SSE, the
+ScaledObject's trigger, windows and bounds, and the IAM role's least privilege."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from components import (
+    AgentQueue,
+    AgentQueueArgs,
+    QueueDepthAutoscaler,
+    QueueDepthAutoscalerArgs,
+    ScheduledReplicas,
+)
+from components import autoscaler as autoscaler_module
+from components import queue as queue_module
+from infra.manifests import manifest
+from infra.offline import OfflineMocks, Registration
+from tests.components.support import children, one, run, validate_all
+
+QUEUE = "aws:sqs/queue:Queue"
+POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+SCALED = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+AUTH = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:agents-prod-orchestrator"
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/agents-prod-orchestrator"
+
+
+def queue_args(**changes: object) -> AgentQueueArgs:
+    args = AgentQueueArgs(tier="orchestrator", environment="prod", cluster_name="agents-prod")
+    return args.model_copy(update=changes) if changes else args
+
+
+def build_queue(args: AgentQueueArgs) -> list[Registration]:
+    return run(lambda: AgentQueue("orchestrator", args).url)
+
+
+def test_queue_with_dead_letter_queue() -> None:
+    registrations = build_queue(queue_args())
+    assert sorted((r.type, r.name) for r in children(registrations, queue_module.TYPE)) == [
+        (QUEUE, "orchestrator-dlq"),
+        (QUEUE, "orchestrator-queue"),
+        (POLICY, "orchestrator-dlq-policy"),
+        (POLICY, "orchestrator-queue-policy"),
+    ]
+    queue = one(registrations, QUEUE, "orchestrator-queue").inputs
+    dlq = one(registrations, QUEUE, "orchestrator-dlq").inputs
+    assert queue["sqsManagedSseEnabled"] is True
+    assert dlq["sqsManagedSseEnabled"] is True
+    assert queue["receiveWaitTimeSeconds"] == 20.0  # long polling
+    assert queue["visibilityTimeoutSeconds"] == 360.0  # the 300 s request, and a margin
+    assert json.loads(queue["redrivePolicy"]) == {
+        "deadLetterTargetArn": f"arn:aws:sqs:us-east-1:123456789012:{dlq['name']}",
+        "maxReceiveCount": 5,
+    }
+    assert dlq["name"] == f"{queue['name']}-dlq"
+    assert dlq["messageRetentionSeconds"] >= queue["messageRetentionSeconds"]
+    assert dlq["messageRetentionSeconds"] == 1_209_600.0
+    assert queue["tags"]["agentfleet.io/tier"] == "orchestrator"
+    assert queue["tags"]["agentfleet.io/environment"] == "prod"
+
+
+def test_queues_refuse_plain_http() -> None:
+    registrations = build_queue(queue_args())
+    for name in ("orchestrator-queue-policy", "orchestrator-dlq-policy"):
+        policy = json.loads(one(registrations, POLICY, name).inputs["policy"])
+        (statement,) = policy["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Action"] == "sqs:*"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_kms_encryption_and_receive_count() -> None:
+    args = queue_args(kms_key_id="alias/agents", max_receive_count=3, request_timeout_seconds=900)
+    registrations = build_queue(args)
+    queue = one(registrations, QUEUE, "orchestrator-queue").inputs
+    assert queue["kmsMasterKeyId"] == "alias/agents"
+    assert "sqsManagedSseEnabled" not in queue
+    assert json.loads(queue["redrivePolicy"])["maxReceiveCount"] == 3
+    assert queue["visibilityTimeoutSeconds"] == 960.0
+
+
+def scaler_args(**changes: object) -> QueueDepthAutoscalerArgs:
+    args = QueueDepthAutoscalerArgs(
+        tier="orchestrator",
+        environment="prod",
+        namespace="agentfleet",
+        deployment_name="orchestrator-vllm",
+        user_facing=True,
+        region="us-east-1",
+        queue_url=QUEUE_URL,
+        queue_arn=QUEUE_ARN,
+        min_replicas=2,
+        max_replicas=5,
+    )
+    return args.model_copy(update=changes) if changes else args
+
+
+def build_scaler(
+    args: QueueDepthAutoscalerArgs, mocks: OfflineMocks | None = None
+) -> list[Registration]:
+    return run(lambda: QueueDepthAutoscaler("orchestrator", args).scaled_object.id, mocks)
+
+
+def test_scaled_object_scales_on_queue_depth() -> None:
+    registrations = build_scaler(scaler_args())
+    assert sorted((r.type, r.name) for r in children(registrations, autoscaler_module.TYPE)) == [
+        (ROLE, "orchestrator-keda-role"),
+        (ROLE_POLICY, "orchestrator-keda-policy"),
+        (SCALED, "orchestrator-scaled-object"),
+        (AUTH, "orchestrator-trigger-auth"),
+    ]
+    scaled = manifest(one(registrations, SCALED, "orchestrator-scaled-object"))
+    spec = scaled["spec"]
+    assert spec["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "orchestrator-vllm",
+    }
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 5)
+    assert spec["cooldownPeriod"] == 300
+    assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"] == {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 60,
+            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": 300,
+            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+        },
+    }
+    assert spec["triggers"] == [
+        {
+            "type": "aws-sqs-queue",
+            "name": "task-queue",
+            "authenticationRef": {"name": "orchestrator-queue-depth"},
+            "metadata": {
+                "queueURL": QUEUE_URL,
+                "queueLength": "10",
+                "awsRegion": "us-east-1",
+                "scaleOnInFlight": "true",
+            },
+        }
+    ]
+    assert scaled["metadata"]["labels"]["agentfleet.io/tier"] == "orchestrator"
+    assert scaled["metadata"]["labels"]["agentfleet.io/user-facing"] == "true"
+    assert validate_all(registrations) == 2
+
+
+def test_scale_to_zero_tier_activates_on_any_message() -> None:
+    args = scaler_args(user_facing=False, min_replicas=0, scale_out_sustain_seconds=30)
+    spec = manifest(one(build_scaler(args), SCALED, "orchestrator-scaled-object"))["spec"]
+    assert spec["minReplicaCount"] == 0
+    assert spec["triggers"][0]["metadata"]["activationQueueLength"] == "0"
+    behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 30
+
+
+def test_waiting_queue_trigger_and_scheduled_peaks() -> None:
+    args = scaler_args(
+        prometheus_address="http://prometheus.monitoring:9090",
+        schedule=(ScheduledReplicas(start="0 8 * * 1-5", end="0 18 * * 1-5", replicas=9),),
+    )
+    registrations = build_scaler(args)
+    triggers = manifest(one(registrations, SCALED, "orchestrator-scaled-object"))["spec"][
+        "triggers"
+    ]
+    assert [t["type"] for t in triggers] == ["aws-sqs-queue", "prometheus", "cron"]
+    assert triggers[1]["metadata"] == {
+        "serverAddress": "http://prometheus.monitoring:9090",
+        "query": "sum(vllm:num_requests_waiting"
+        '{namespace="agentfleet",pod=~"orchestrator-vllm-.*"})',
+        "threshold": "10",
+    }
+    # A peak beyond the ceiling is held at the ceiling.
+    assert triggers[2]["metadata"] == {
+        "timezone": "UTC",
+        "start": "0 8 * * 1-5",
+        "end": "0 18 * * 1-5",
+        "desiredReplicas": "5",
+    }
+    assert validate_all(registrations) == 2
+    assert all("gpu" not in json.dumps(t).lower() for t in triggers)  # never GPU utilisation
+
+
+def test_keda_role_may_only_read_that_queues_attributes() -> None:
+    mocks = OfflineMocks()
+    registrations = build_scaler(scaler_args(), mocks)
+    policy = json.loads(
+        one(registrations, ROLE_POLICY, "orchestrator-keda-policy").inputs["policy"]
+    )
+    assert policy == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["sqs:GetQueueAttributes"], "Resource": QUEUE_ARN}
+        ],
+    }
+    trust = json.loads(
+        one(registrations, ROLE, "orchestrator-keda-role").inputs["assumeRolePolicy"]
+    )
+    assert trust["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert mocks.calls == ["aws:index/getCallerIdentity:getCallerIdentity"]
+    auth = manifest(one(registrations, AUTH, "orchestrator-trigger-auth"))
+    assert auth["spec"] == {
+        "podIdentity": {
+            "provider": "aws",
+            "roleArn": "arn:aws:iam:us-east-1:123456789012:role/orchestrator-keda-role",
+        }
+    }
+
+
+def test_only_the_keda_operator_may_assume_the_role_when_named() -> None:
+    operator = "arn:aws:iam::123456789012:role/keda-operator"
+    registrations = build_scaler(scaler_args(keda_operator_role_arn=operator))
+    trust = json.loads(
+        one(registrations, ROLE, "orchestrator-keda-role").inputs["assumeRolePolicy"]
+    )
+    assert trust["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": operator},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }
+    ]
+
+
+def test_scaler_args_are_validated() -> None:
+    with pytest.raises(ValidationError, match=r"min_replicas \(6\) is above max_replicas \(5\)"):
+        QueueDepthAutoscalerArgs(**{**scaler_args().model_dump(), "min_replicas": 6})
