@@ -22,7 +22,9 @@ from infra.config import (
     FleetConfig,
     LoadBalancerConfig,
     MonitoringConfig,
+    QueueConfig,
     ScalingConfig,
+    ScheduleWindow,
     TierConfig,
 )
 
@@ -33,7 +35,9 @@ CONFIG_SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("agentfleet:fleet", FleetConfig),
     ("agentfleet:fleet.tiers.<name>", TierConfig),
     ("agentfleet:fleet.tiers.<name>.scaling", ScalingConfig),
+    ("agentfleet:fleet.tiers.<name>.scaling.schedule[]", ScheduleWindow),
     ("agentfleet:fleet.tiers.<name>.loadBalancer", LoadBalancerConfig),
+    ("agentfleet:fleet.tiers.<name>.queue", QueueConfig),
     ("agentfleet:fleet.monitoring", MonitoringConfig),
 )
 

@@ -5,6 +5,7 @@ exports are right; a bad stack ends with the key path and declares nothing."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -127,3 +128,19 @@ def test_invalid_stack_ends_cleanly_and_declares_nothing() -> None:
         "agentfleet:fleet.tiers.orchestrator.mig: {7g.80gb: 2} needs 14 compute slices; "
         "h100-pcie has 7"
     )
+
+
+def test_dashboard_and_alarms_watch_each_tiers_own_queue_and_nodes() -> None:
+    registrations, _ = build("prod")
+    (dashboard,) = [r for r in registrations if r.type == "aws:cloudwatch/dashboard:Dashboard"]
+    widgets = json.loads(dashboard.inputs["dashboardBody"])["widgets"]
+    queues = {r.name: r.inputs["name"] for r in registrations if r.type == "aws:sqs/queue:Queue"}
+    for tier, widget in zip(["orchestrator", "mid-tier", "lightweight"], widgets, strict=True):
+        sqs, instances = widget["properties"]["metrics"]
+        assert sqs[3] == queues[f"{tier}-queue"]
+        assert instances[3].startswith(f"eks-{tier}-nodes-")  # that tier's node group
+    alarms = {r.name: r.inputs for r in registrations
+              if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"}  # fmt: skip
+    assert alarms["fleet-mid-tier-dead-letters"]["dimensions"] == {
+        "QueueName": queues["mid-tier-dlq"]
+    }
