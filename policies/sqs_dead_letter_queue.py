@@ -1,0 +1,41 @@
+"""Security: task queues send repeatedly failing requests to a dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs
+
+from policies.support import PREFIX, QUEUE, Report, resource_policy, tags
+
+DEAD_LETTER_NAME = re.compile(r"(-|_|\.)(dlq|dead-?letter)(\.fifo)?$", re.IGNORECASE)
+
+
+def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
+    if args.resource_type != QUEUE:
+        args.not_applicable("not an SQS queue")
+    props = args.props
+    name = str(props.get("name") or args.name)
+    if tags(props).get(f"{PREFIX}queue") == "dead-letter" or DEAD_LETTER_NAME.search(name):
+        args.not_applicable("a dead-letter queue itself")
+    raw = props.get("redrivePolicy")
+    if not raw:
+        report(
+            "no redrivePolicy: a request that always fails is retried forever; want a "
+            "dead-letter queue. Add a redrivePolicy with deadLetterTargetArn and "
+            "maxReceiveCount."
+        )
+        return
+    try:
+        policy = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    except ValueError:
+        report("redrivePolicy is not valid JSON; want {deadLetterTargetArn, maxReceiveCount}.")
+        return
+    if not policy.get("deadLetterTargetArn") or not policy.get("maxReceiveCount"):
+        report("redrivePolicy lacks deadLetterTargetArn or maxReceiveCount; want both. Set them.")
+
+
+POLICY = resource_policy("sqs-dead-letter-queue", check)

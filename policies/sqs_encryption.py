@@ -1,0 +1,31 @@
+"""Security: SQS queues are encrypted at rest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs
+
+from policies.support import QUEUE, Report, resource_policy
+
+
+def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
+    if args.resource_type != QUEUE:
+        args.not_applicable("not an SQS queue")
+    props = args.props
+    if props.get("kmsMasterKeyId"):
+        return
+    if props.get("sqsManagedSseEnabled") is False:
+        report(
+            "server-side encryption is turned off (sqsManagedSseEnabled: false); want SSE. "
+            "Set sqsManagedSseEnabled: true or a kmsMasterKeyId."
+        )
+    elif props.get("sqsManagedSseEnabled") is not True:
+        report(
+            "no server-side encryption is set; want SSE-SQS or KMS. Set "
+            "sqsManagedSseEnabled: true or a kmsMasterKeyId."
+        )
+
+
+POLICY = resource_policy("sqs-encryption", check)

@@ -1,0 +1,259 @@
+"""What the policies share: building a policy from its metadata row, the guard that turns
+a policy's own failure into a finding, config with the checklist defaults, and readers of
+the properties the engine sends (camelCase, numbers as floats, anything may be missing,
+unknown during preview, or a decrypted secret)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.proxy import UnknownValueError
+
+from policies.metadata import POLICIES, PolicyMeta
+
+PREFIX = "agentfleet.io/"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+HPA_TYPES = (
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "kubernetes:autoscaling/v1:HorizontalPodAutoscaler",
+)
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+QUEUE = "aws:sqs/queue:Queue"
+TARGET_GROUP_TYPES = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
+TARGET_GROUP_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+SERVICE = "kubernetes:core/v1:Service"
+GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
+
+
+class Report(Protocol):
+    """How a check reports a violation: a message, and the URN at fault in a stack."""
+
+    def __call__(self, message: str, urn: str | None = None, /) -> None: ...
+
+
+ResourceCheck = Callable[[ResourceValidationArgs, Report, Mapping[str, Any]], None]
+StackCheck = Callable[[StackValidationArgs, Report, Mapping[str, Any]], None]
+
+_ENFORCEMENT = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
+_SEVERITY = {
+    "low": Severity.LOW,
+    "medium": Severity.MEDIUM,
+    "high": Severity.HIGH,
+    "critical": Severity.CRITICAL,
+}
+
+
+def settings(meta: PolicyMeta, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The policy's config: what the pack was configured with over the checklist defaults
+    (the CLI applies schema defaults; direct calls and older engines may not)."""
+    values = {key: setting.default for key, setting in meta.settings.items()}
+    values.update({k: v for k, v in (given or {}).items() if k in values and v is not None})
+    return values
+
+
+def guarded(meta: PolicyMeta, check: Callable[..., None]) -> Callable[[Any, ReportViolation], None]:
+    """Run a check so that it never kills the pack: unknown values (preview) make it not
+    applicable, and any other failure is a finding that names the policy."""
+
+    def run(args: Any, report: ReportViolation) -> None:
+        try:
+            check(args, report, settings(meta, args.get_config()))
+        except _NotApplicableError:
+            raise
+        except UnknownValueError:
+            args.not_applicable("a value it reads is not known until the update (preview)")
+        except Exception as error:
+            report(
+                f"policy {meta.name} could not check this: {type(error).__name__}. "
+                "Report it to the agentfleet maintainers; the check did not run.",
+                None,
+            )
+
+    return run
+
+
+def resource_policy(name: str, check: ResourceCheck) -> ResourceValidationPolicy:
+    meta = POLICIES[name]
+    return ResourceValidationPolicy(
+        name=meta.name,
+        description=meta.description,
+        validate=guarded(meta, check),
+        enforcement_level=_ENFORCEMENT[meta.enforcement],
+        config_schema=PolicyConfigSchema(meta.schema()) if meta.settings else None,
+        severity=_SEVERITY[meta.severity],
+        remediation_steps=meta.remediation,
+        tags=[meta.item],
+    )
+
+
+def stack_policy(name: str, check: StackCheck) -> StackValidationPolicy:
+    meta = POLICIES[name]
+    return StackValidationPolicy(
+        name=meta.name,
+        description=meta.description,
+        validate=guarded(meta, check),
+        enforcement_level=_ENFORCEMENT[meta.enforcement],
+        config_schema=PolicyConfigSchema(meta.schema()) if meta.settings else None,
+        severity=_SEVERITY[meta.severity],
+        remediation_steps=meta.remediation,
+        tags=[meta.item],
+    )
+
+
+# --- reading properties -----------------------------------------------------------------
+
+
+def dig(value: Any, *path: str | int) -> Any:
+    """The value at ``path`` or None when any step is missing or of the wrong shape."""
+    for step in path:
+        if isinstance(step, int):
+            if not is_list(value) or step >= len(value):
+                return None
+            value = value[step]
+        else:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(step)
+        if value is None:
+            return None
+    return value
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def is_list(value: Any) -> bool:
+    """A list as the engine sends it (the policy SDK wraps lists in a Sequence proxy)."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def items(value: Any) -> list[Any]:
+    return list(value) if is_list(value) else []
+
+
+def number(value: Any) -> float | None:
+    """A number as the engine sends it (float), or from a numeric string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def show(value: float | None) -> str:
+    """A number as a person writes it: 10 rather than 10.0."""
+    if value is None:
+        return "unset"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(dig(props, "metadata", "labels"))
+
+
+def tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(props.get("tags"))
+
+
+def flag(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def pod_spec(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(dig(props, "spec", "template", "spec"))
+
+
+def pod_meta(props: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """Labels or annotations of a workload: its own, overridden by its pod template's."""
+    return {**mapping(dig(props, "metadata", key)),
+            **mapping(dig(props, "spec", "template", "metadata", key))}  # fmt: skip
+
+
+def containers(props: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    spec = pod_spec(props)
+    for key in ("initContainers", "containers"):
+        for container in items(spec.get(key)):
+            if isinstance(container, Mapping):
+                yield container
+
+
+def is_vllm(container: Mapping[str, Any]) -> bool:
+    words = [str(container.get("image") or ""), *map(str, items(container.get("command")))]
+    return any("vllm" in word.lower() for word in words)
+
+
+def gpu_requests(container: Mapping[str, Any]) -> list[str]:
+    """The GPU resources (nvidia.com/gpu, nvidia.com/mig-*) a container asks for."""
+    found = []
+    for kind in ("requests", "limits"):
+        for resource in mapping(dig(container, "resources", kind)):
+            if GPU_RESOURCE.match(str(resource)) and resource not in found:
+                found.append(str(resource))
+    return found
+
+
+def is_inference(props: Mapping[str, Any]) -> bool:
+    """A workload that serves models: labelled so, or running vLLM."""
+    if pod_meta(props, "labels").get(f"{PREFIX}role") == "inference":
+        return True
+    return any(is_vllm(container) for container in containers(props))
+
+
+def is_mcp_server(props: Mapping[str, Any]) -> bool:
+    """An MCP server: labelled so (by role or component), or named like one."""
+    pod_labels = pod_meta(props, "labels")
+    if pod_labels.get(f"{PREFIX}role") == "mcp-server":
+        return True
+    if pod_labels.get("app.kubernetes.io/component") == "mcp-server":
+        return True
+    name = str(dig(props, "metadata", "name") or "")
+    return bool(re.search(r"(^|[-_.])mcp($|[-_.])", name.lower()))
+
+
+def tier_of(props: Mapping[str, Any]) -> str | None:
+    """The tier a resource belongs to, from its labels, pod labels or tags."""
+    for source in (labels(props), pod_meta(props, "labels"), tags(props)):
+        tier = source.get(f"{PREFIX}tier")
+        if isinstance(tier, str) and tier:
+            return tier
+    return None
+
+
+def argument(argv: list[Any], flag_name: str) -> str | None:
+    """The value of ``--flag value`` or ``--flag=value`` in an argv."""
+    words = [str(word) for word in argv]
+    for index, word in enumerate(words):
+        if word == flag_name and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith(flag_name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def name_of(props: Mapping[str, Any], fallback: str) -> str:
+    return str(dig(props, "metadata", "name") or props.get("name") or fallback)
