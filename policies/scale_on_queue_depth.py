@@ -9,7 +9,15 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
-from policies.support import HPA_TYPES, SCALED_OBJECT, Report, items, mapping, resource_policy
+from policies.support import (
+    HPA_TYPES,
+    SCALED_OBJECT,
+    Report,
+    items,
+    mapping,
+    plain,
+    resource_policy,
+)
 
 GPU_UTILISATION = re.compile(r"DCGM_FI_DEV_GPU_UTIL|gpu_util|GPUUtilization|nvidia_gpu_duty",
                              re.IGNORECASE)  # fmt: skip
@@ -22,7 +30,7 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
     if args.resource_type == SCALED_OBJECT:
         triggers = [mapping(t) for t in items(mapping(props.get("spec")).get("triggers"))]
         for trigger in triggers:
-            text = json.dumps(dict(mapping(trigger.get("metadata"))))
+            text = json.dumps(plain(trigger.get("metadata")))
             if GPU_UTILISATION.search(text) or trigger.get("type") == "cpu":
                 report(
                     f"trigger {trigger.get('name') or trigger.get('type')} scales on "
@@ -31,7 +39,7 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
                 )
         if not any(
             t.get("type") in QUEUE_TRIGGERS
-            or QUEUE_METRICS.search(json.dumps(dict(mapping(t.get("metadata")))))
+            or QUEUE_METRICS.search(json.dumps(plain(t.get("metadata"))))
             for t in triggers
         ):
             kinds = ", ".join(str(t.get("type")) for t in triggers) or "none"
@@ -41,7 +49,7 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
             )
     elif args.resource_type in HPA_TYPES:
         spec = mapping(props.get("spec"))
-        text = json.dumps([dict(mapping(m)) for m in items(spec.get("metrics"))], default=str)
+        text = json.dumps(plain(spec.get("metrics")))
         if GPU_UTILISATION.search(text):
             report(
                 f"HorizontalPodAutoscaler on {mapping(spec.get('scaleTargetRef')).get('name')} "

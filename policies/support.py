@@ -134,6 +134,16 @@ def dig(value: Any, *path: str | int) -> Any:
     return value
 
 
+def plain(value: Any) -> Any:
+    """A property as plain dicts and lists (the SDK's proxies are neither), for searching
+    or dumping; touching an unknown value raises as usual."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(value[key]) for key in value}
+    if is_list(value):
+        return [plain(item) for item in value]
+    return value
+
+
 def mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
