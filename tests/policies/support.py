@@ -10,6 +10,7 @@ from typing import Any
 
 from pulumi.runtime import rpc
 from pulumi_policy import (
+    Policy,
     PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
@@ -79,29 +80,39 @@ Outcome = list[str] | None
 
 
 def check_resource(
-    policy: ResourceValidationPolicy,
+    policy: Policy,
     type_: str,
     properties: dict[str, Any],
     config: dict[str, Any] | None = None,
 ) -> Outcome:
+    assert isinstance(policy, ResourceValidationPolicy)
     messages: list[str] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        messages.append(message)
+
     args = ResourceValidationArgs(
         type_, unknown_checking_proxy(properties), f"urn:x::{type_}::r", "r", _options(),
         None, config,
     )  # fmt: skip
     try:
-        policy.validate(args, lambda message, urn=None: messages.append(message))
+        policy.validate(args, report)
     except _NotApplicableError:
         return None
     return messages
 
 
 def check_stack(
-    policy: StackValidationPolicy,
+    policy: Policy,
     registrations: list[Registration],
     config: dict[str, Any] | None = None,
 ) -> list[tuple[str, str | None]] | None:
+    assert isinstance(policy, StackValidationPolicy)
     found: list[tuple[str, str | None]] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append((message, urn))
+
     resources = [
         PolicyResource(r.type, unknown_checking_proxy(as_engine_sends(r.inputs)), r.urn, r.name,
                        _options(), None, None, [], {})
@@ -109,7 +120,7 @@ def check_stack(
     ]  # fmt: skip
     args = StackValidationArgs(resources, config)
     try:
-        policy.validate(args, lambda message, urn=None: found.append((message, urn)))
+        policy.validate(args, report)
     except _NotApplicableError:
         return None
     return found

@@ -360,11 +360,10 @@ def test_c2_band_comes_from_config() -> None:
     properties = orchestrator()
     set_arg(properties, "--max-num-seqs", "250")
     assert check_resource(POLICIES["vllm-max-num-seqs-ratio"], DEPLOYMENT, properties) != []
-    assert (
-        check_resource(POLICIES["vllm-max-num-seqs-ratio"], DEPLOYMENT, properties,
-                       {"maxRatio": 3})  # fmt: skip
-        == []
+    relaxed = check_resource(
+        POLICIES["vllm-max-num-seqs-ratio"], DEPLOYMENT, properties, {"maxRatio": 3}
     )
+    assert relaxed == []
 
 
 def test_unknown_value_during_preview_is_not_applicable() -> None:
@@ -378,8 +377,10 @@ def test_k2_advises_spot_where_it_is_cheaper(monkeypatch: pytest.MonkeyPatch) ->
         **{**CATALOG["a100-80gb"].__dict__, "spot_price": CATALOG["a100-80gb"].on_demand_price / 2}
     )
     monkeypatch.setattr(k2, "CATALOG", MappingProxyType({**CATALOG, "a100-80gb": cheap}))
-    assert check_resource(POLICIES["background-tiers-use-spot"], NODE_GROUP,
-                          props("mid-tier-nodes")) == [  # fmt: skip
+    found = check_resource(
+        POLICIES["background-tiers-use-spot"], NODE_GROUP, props("mid-tier-nodes")
+    )
+    assert found == [
         "background tier on ON_DEMAND a100-80gb at $1.04/GPU-hour while spot lists $0.52; "
         "want SPOT (K2). Set capacity: spot; interrupted work returns to the queue."
     ]
