@@ -384,3 +384,43 @@ def test_k2_advises_spot_where_it_is_cheaper(monkeypatch: pytest.MonkeyPatch) ->
         "background tier on ON_DEMAND a100-80gb at $1.04/GPU-hour while spot lists $0.52; "
         "want SPOT (K2). Set capacity: spot; interrupted work returns to the queue."
     ]
+
+
+RESOURCE_POLICIES = [name for name, policy in POLICIES.items()
+                     if policy.__class__.__name__ == "ResourceValidationPolicy"]  # fmt: skip
+# The resource each policy is about, as our components emit it.
+SUBJECTS = {
+    "gpu-tier-matches-latency-class": (NODE_GROUP, "orchestrator-nodes"),
+    "vllm-max-num-seqs-ratio": (DEPLOYMENT, "orchestrator-deployment"),
+    "mcp-servers-off-gpu": (DEPLOYMENT, "orchestrator-deployment"),
+    "inference-health-probes": (DEPLOYMENT, "orchestrator-deployment"),
+    "lb-health-check-interval": (TG, "orchestrator-tg"),
+    "scale-on-queue-depth": (SCALED, "orchestrator-scaled-object"),
+    "scale-out-threshold": (SCALED, "orchestrator-scaled-object"),
+    "scale-in-cooldown": (SCALED, "orchestrator-scaled-object"),
+    "user-facing-floor": (SCALED, "orchestrator-scaled-object"),
+    "spot-only-interruptible": (NODE_GROUP, "orchestrator-nodes"),
+    "cost-tags-by-tier": (NODE_GROUP, "orchestrator-nodes"),
+    "background-tiers-use-spot": (NODE_GROUP, "orchestrator-nodes"),
+    "sqs-encryption": (QUEUE, "orchestrator-queue"),
+    "sqs-dead-letter-queue": (QUEUE, "orchestrator-queue"),
+    "pod-security-restricted": (DEPLOYMENT, "orchestrator-deployment"),
+    "no-plaintext-secrets": (DEPLOYMENT, "orchestrator-deployment"),
+}
+
+
+def test_every_resource_policy_has_a_subject() -> None:
+    assert set(SUBJECTS) == set(RESOURCE_POLICIES)
+
+
+@pytest.mark.parametrize("name", RESOURCE_POLICIES)
+def test_resource_of_another_kind_is_not_applicable(name: str) -> None:
+    assert check_resource(POLICIES[name], "aws:iam/role:Role", {"name": "r"}) is None
+
+
+@pytest.mark.parametrize("name", RESOURCE_POLICIES)
+def test_unknown_values_make_it_not_applicable(name: str) -> None:
+    """During preview every property may be unknown: never a crash, never a finding."""
+    type_, resource = SUBJECTS[name]
+    unknown = dict.fromkeys(props(resource), UNKNOWN_NUMBER_VALUE)
+    assert check_resource(POLICIES[name], type_, unknown) is None

@@ -200,3 +200,12 @@ def test_a_failing_policy_is_a_finding_not_a_dead_pack() -> None:
 def test_stack_dashboard_body_is_json() -> None:
     body = json.loads(find(stack_resources("prod"), "fleet-dashboard").inputs["dashboardBody"])
     assert len(body["widgets"]) == 3
+
+
+@pytest.mark.parametrize("name", STACK_POLICIES)
+def test_unknown_values_make_a_stack_policy_not_applicable(name: str) -> None:
+    registrations = stack_resources("prod")
+    for registration in registrations:
+        for key in registration.inputs:
+            registration.inputs[key] = UNKNOWN_STRING_VALUE
+    assert check_stack(POLICIES[name], registrations) is None
