@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run agentfleet's two jobs with nothing but Python installed.
 
-    python3 tasks.py plan   # the main job: the offline capacity plan
+    python3 tasks.py plan   # the main job: the offline preview of the prod stack
     python3 tasks.py test   # the whole test suite: ruff, mypy, pytest
 
 Both create ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi preview`
@@ -30,7 +30,7 @@ UV = BIN / "uv"
 UV_REQUIREMENT = "uv>=0.13,<0.14"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentfleet"
 
-MAIN_JOB = ["agentfleet", "size", "--concurrency", "1000", "10000"]
+MAIN_JOB = ["agentfleet", "plan", "--stack", "prod"]
 
 
 def setup() -> None:

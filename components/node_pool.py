@@ -15,6 +15,7 @@ from components.common import (
     GPU_TAINT_KEY,
     LATENCY_CLASS,
     NODE_CLASS,
+    TIER,
     USER_FACING,
     Args,
     Capacity,
@@ -151,6 +152,17 @@ class GpuNodePoolArgs(Args):
         tags.update({f"{template}/resources/{k}": str(v) for k, v in self.node_resources().items()})
         return tags
 
+    def asg_tags(self) -> dict[str, str]:
+        """The node-template tags put on the Auto Scaling group itself: resources, the
+        taint, and the labels pods are scheduled by."""
+        scheduling = (f"label/{TIER}", f"label/{MIG_CONFIG_LABEL}", "taint/", "resources/")
+        template = f"{AUTOSCALER}/node-template/"
+        return {
+            key: value
+            for key, value in self.autoscaler_tags().items()
+            if key.startswith(template) and key.removeprefix(template).startswith(scheduling)
+        }
+
 
 def _autoscaling_group(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:
     """The name of the Auto Scaling group EKS made for a managed node group."""
@@ -217,9 +229,12 @@ class GpuNodePool(pulumi.ComponentResource):
         )
         self.node_group_name = self.node_group.node_group_name
         self.autoscaling_group_name = self.node_group.resources.apply(_autoscaling_group)
-        # EKS does not copy node group tags to its Auto Scaling group, where the
-        # autoscaler reads them: tag the group itself.
-        for key, value in sorted(autoscaler_tags.items()):
+        # EKS does not copy node group tags to its Auto Scaling group, where the autoscaler
+        # reads a node template from. EKS tags the group for auto-discovery itself, and the
+        # autoscaler reads a managed group's labels and taints from the EKS API; what it
+        # cannot learn there is the GPU (or MIG) resources. Those go on the group, with the
+        # taint and the labels pods select on, so scale-from-zero works either way.
+        for key, value in sorted(args.asg_tags().items()):
             aws.autoscaling.Tag(
                 f"{name}-asg-{key.removeprefix(AUTOSCALER + '/')}",
                 autoscaling_group_name=self.autoscaling_group_name,

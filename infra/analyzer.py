@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +36,7 @@ LEVELS = {
 }
 LEVEL_NAMES = {value: key for key, value in LEVELS.items()}
 START_TIMEOUT_SECONDS = 60
+ANALYZE_CALLS_IN_FLIGHT = 4
 
 
 class PolicyPackError(RuntimeError):
@@ -89,8 +91,16 @@ class PolicyPackServer:
         self._stderr: list[bytes] = []
 
     def __enter__(self) -> PolicyPackServer:
-        self.start()
+        if self.process is None:
+            self.start()
         return self
+
+    @classmethod
+    def launched(cls, **kwargs: Any) -> PolicyPackServer:
+        """The pack started but not yet connected to (call ``connect`` when needed)."""
+        server = cls(**kwargs)
+        server.launch()
+        return server
 
     def __exit__(
         self,
@@ -101,6 +111,11 @@ class PolicyPackServer:
         self.stop()
 
     def start(self) -> None:
+        self.launch()
+        self.connect()
+
+    def launch(self) -> None:
+        """Start the pack's process; it loads while the caller does other work."""
         engine = "127.0.0.1:1"  # only used by the pack to log a crash
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", engine, str(self.pack_dir)],
@@ -109,6 +124,9 @@ class PolicyPackServer:
             env=self.env,
         )
         threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def connect(self) -> None:
+        """Wait for the pack's port and open the gRPC channel."""
         port = self._read_port()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(self.channel).result(timeout=START_TIMEOUT_SECONDS)
@@ -179,21 +197,22 @@ class PolicyPackServer:
         self.stub.Configure(request)
 
     def analyze(self, registrations: Iterable[Registration]) -> list[Finding]:
-        """Resource policies over each custom resource."""
-        findings = []
-        for registration in registrations:
-            if not registration.custom:
-                continue
-            reply = self.stub.Analyze(
-                analyzer_pb2.AnalyzeRequest(
-                    type=registration.type,
-                    properties=_struct(registration.inputs),
-                    urn=registration.urn,
-                    name=registration.name,
-                )
-            )
-            findings += _findings(reply, registration.urn)
-        return findings
+        """Resource policies over each custom resource. The protocol takes one resource a
+        call; a few calls in flight at once let our side encode the next request while the
+        pack checks the last (it serves four at a time)."""
+        custom = [r for r in registrations if r.custom]
+        with ThreadPoolExecutor(max_workers=ANALYZE_CALLS_IN_FLIGHT) as pool:
+            return [finding for found in pool.map(self.analyze_one, custom) for finding in found]
+
+    def analyze_one(self, registration: Registration) -> list[Finding]:
+        """Resource policies over one custom resource."""
+        request = analyzer_pb2.AnalyzeRequest(
+            type=registration.type,
+            properties=_struct(registration.inputs),
+            urn=registration.urn,
+            name=registration.name,
+        )
+        return _findings(self.stub.Analyze(request), registration.urn)
 
     def analyze_stack(self, registrations: Iterable[Registration]) -> list[Finding]:
         """Stack policies over the whole stack."""
@@ -259,3 +278,37 @@ def pack_config(
             raise PolicyConfigError(f"{name}: unknown enforcement level {level!r}")
         config[name] = {**config[name], **entry, "enforcementLevel": level}
     return config
+
+
+class StreamingAnalysis:
+    """Resource analysis that runs while the program is still declaring: each custom
+    resource is sent to the pack as soon as it is registered, so the program (this
+    process) and the pack (its own process) work at the same time."""
+
+    def __init__(self, server: PolicyPackServer, overrides: Mapping[str, Any] | None) -> None:
+        self.server = server
+        self.overrides = overrides
+        self.pool = ThreadPoolExecutor(max_workers=ANALYZE_CALLS_IN_FLIGHT)
+        self.ready = self.pool.submit(self._connect)
+        self.pending: list[Future[list[Finding]]] = []
+
+    def _connect(self) -> None:
+        self.server.connect()
+        _, policies = self.server.info()
+        self.server.configure(pack_config(policies, self.overrides))
+
+    def _analyze(self, registration: Registration) -> list[Finding]:
+        self.ready.result()
+        return self.server.analyze_one(registration)
+
+    def submit(self, registration: Registration) -> None:
+        if registration.custom:
+            self.pending.append(self.pool.submit(self._analyze, registration))
+
+    def findings(self) -> list[Finding]:
+        """Wait for every submitted resource; findings in registration order."""
+        self.ready.result()
+        try:
+            return [finding for future in self.pending for finding in future.result()]
+        finally:
+            self.pool.shutdown()

@@ -113,6 +113,32 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
     source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
     validate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    plan = commands.add_parser(
+        "plan",
+        help="the offline preview: build the stack and run the policy pack over it",
+        description="Build the stack's whole resource graph under Pulumi's mocks (no cloud "
+        "account, no Pulumi CLI), run the agentfleet-production policy pack over it through "
+        "the analyzer protocol, and print tiers, resources, cost and findings. Exit 1 on a "
+        "mandatory finding, 2 on invalid input.",
+        allow_abbrev=False,
+    )
+    source = plan.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+    plan.add_argument("--json", action="store_true", help="print one JSON object")
+    plan.add_argument(
+        "--render",
+        metavar="DIR",
+        type=Path,
+        help="write every Kubernetes object as YAML into DIR/<tier>/<kind>-<name>.yaml",
+    )
+    plan.add_argument(
+        "--policy-config",
+        metavar="FILE",
+        type=Path,
+        help="a policy-pack config file (the format of pulumi --policy-pack-config)",
+    )
     return parser
 
 
@@ -122,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "size":
             return _size(args.parser, args)
+        if args.command == "plan":
+            return _plan(args)
         return _validate(args)
     except ConfigError as error:
         print(f"agentfleet: invalid configuration\n{error}", file=sys.stderr)
@@ -150,6 +178,47 @@ def _validate(args: argparse.Namespace) -> int:
     else:
         print(report.fleet_text(name, plan))
     return EXIT_OK
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from infra.analyzer import PolicyConfigError
+    from infra.config import read_stack_file
+    from infra.preview import preview, render
+
+    path = stack_file(args.stack) if args.stack else args.config
+    name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    values = read_stack_file(path)
+    overrides = _policy_config(args.policy_config) if args.policy_config else None
+    try:
+        result = preview(name, values, overrides)
+    except PolicyConfigError as error:
+        print(f"agentfleet: invalid policy config {args.policy_config}: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.render:
+        written = render(result, args.render)
+        if not args.json:
+            print(f"wrote {len(written)} Kubernetes objects under {args.render}")
+    if args.json:
+        print(json.dumps(report.preview_json(result), indent=2))
+    else:
+        print(report.preview_text(result))
+    return EXIT_POLICY if result.mandatory else EXIT_OK
+
+
+def _policy_config(path: Path) -> dict[str, object]:
+    """A policy-pack config file: JSON mapping policy names (or "all") to an enforcement
+    level or an object of enforcementLevel and properties."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(
+            [(str(path), f"cannot read the policy config: {error.strerror}")]
+        ) from None
+    except ValueError as error:
+        raise ConfigError([(str(path), f"not valid JSON: {error}")]) from None
+    if not isinstance(loaded, dict):
+        raise ConfigError([(str(path), "a policy config maps policy names to settings")])
+    return loaded
 
 
 def run() -> None:

@@ -16,10 +16,11 @@ REDACTED = "[secret]"
 
 
 def clean(value: Any, *, redact: bool = False) -> Any:
-    """Integral floats as ints, None-valued keys dropped, Pulumi secrets unwrapped (or
-    replaced by ``[secret]`` with ``redact``), recursively."""
+    """Integral floats as ints, None-valued keys dropped, Pulumi secrets unwrapped (or,
+    with ``redact``, kept in shape with every value replaced by ``[secret]``)."""
     if rpc.is_rpc_secret(value):
-        return REDACTED if redact else clean(rpc.unwrap_rpc_secret(value))
+        inner = clean(rpc.unwrap_rpc_secret(value))
+        return _redacted(inner) if redact else inner
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
@@ -27,6 +28,14 @@ def clean(value: Any, *, redact: bool = False) -> Any:
     if isinstance(value, list):
         return [clean(item, redact=redact) for item in value]
     return value
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return REDACTED
 
 
 def is_kubernetes_object(registration: Registration) -> bool:

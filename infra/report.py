@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.plan import MICRO, FleetPlan, Scenario, TierPlan, cents
+
+if TYPE_CHECKING:
+    from infra.preview import Preview
 
 
 def money(amount: Decimal) -> float:
@@ -181,3 +184,94 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
         ]
     )
+
+
+# --- agentfleet plan ------------------------------------------------------------------
+
+
+def _resource_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1] if urn else "(stack)"
+
+
+def preview_json(result: Preview) -> dict[str, Any]:
+    plan = result.plan
+    return {
+        "stack": result.stack,
+        "tiers": [
+            {
+                "tier": tier.name,
+                "gpu": tier.gpu,
+                "instanceType": tier.instance_type,
+                "capacity": tier.capacity,
+                "minInstances": tier.min_instances,
+                "maxInstances": tier.max_instances,
+                "gpus": tier.gpus,
+                "costPerHour": money(tier.cost_per_hour),
+            }
+            for tier in plan.tiers
+        ],
+        "costPerHour": money(plan.cost_per_hour),
+        "maxCostPerHour": money(plan.max_cost_per_hour),
+        "costPerInteractionHour": rate(plan.cost_per_interaction_hour),
+        "resources": [
+            {"type": r.type, "name": r.name, "parent": r.parent or ""} for r in result.registrations
+        ],
+        "findings": [
+            {
+                "policy": f.policy,
+                "enforcement": f.enforcement,
+                "resource": f.resource,
+                "message": f.message,
+            }
+            for f in result.findings
+        ],
+    }
+
+
+def preview_text(result: Preview) -> str:
+    plan = result.plan
+    budget = "none set" if plan.budget_per_hour is None else f"${usd(plan.budget_per_hour)}/h"
+    rows: list[list[object]] = [
+        [
+            tier.name,
+            tier.gpu,
+            tier.instance_type,
+            tier.capacity,
+            f"{tier.min_instances}-{tier.max_instances}",
+            tier.gpus,
+            tier.cost_per_hour,
+        ]
+        for tier in plan.tiers
+    ]
+    rows.append(["total", "", "", "", "", plan.gpus, plan.cost_per_hour])
+    lines = [
+        f"stack {result.stack} ({plan.environment}, {plan.region}, cluster {plan.cluster.name})",
+        "",
+        table(["tier", "GPU", "instance", "capacity", "instances", "GPUs", "$/hour"], rows),
+        "",
+        f"  fleet: ${usd(plan.cost_per_hour)}/h for {plan.interactions:,} concurrent "
+        f"interactions, ${plan.cost_per_interaction_hour.quantize(MICRO)} per interaction-hour",
+        f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+    ]
+    counts = result.counts()
+    columns = [tier.name for tier in plan.tiers if tier.name in counts] + (
+        ["fleet"] if "fleet" in counts else []
+    )
+    types = sorted({kind for tally in counts.values() for kind in tally})
+    total = sum(sum(tally.values()) for tally in counts.values())
+    lines += [
+        "",
+        f"resources: {total} to declare",
+        table(
+            ["type", *columns],
+            [[kind, *[counts[column][kind] or "" for column in columns]] for kind in types],
+        ),
+    ]
+    for level in ("mandatory", "advisory"):
+        found = [f for f in result.findings if f.enforcement == level]
+        lines += ["", f"{level} findings: {len(found) or 'none'}"]
+        lines += [
+            f"  [{f.policy}] {_resource_name(f.resource)}: {f.message}"
+            for f in sorted(found, key=lambda f: (f.policy, f.resource))
+        ]
+    return "\n".join(lines)

@@ -30,8 +30,8 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_readme_main_command_is_the_main_job() -> None:
     assert "python3 tasks.py plan   # set up .venv, then run the main job" in readme()
     tasks = (REPO / "tasks.py").read_text()
-    assert 'MAIN_JOB = ["agentfleet", "size", "--concurrency", "1000", "10000"]' in tasks
-    assert "`agentfleet size --concurrency 1000 10000`" in readme()
+    assert 'MAIN_JOB = ["agentfleet", "plan", "--stack", "prod"]' in tasks
+    assert "The main job is `agentfleet plan --stack prod`" in " ".join(readme().split())
 
 
 def test_pulumi_project_finds_program_and_stacks() -> None:

@@ -86,9 +86,14 @@ def test_orchestrator_node_group() -> None:
         "agentfleet.io/latency-class": "ttft-first",
         **autoscaler,
     }
-    # The autoscaler reads the Auto Scaling group's tags, so each is also put there.
+    # On the Auto Scaling group itself: what the autoscaler cannot read from the EKS API
+    # (the GPU resources), the taint, and the label pods select on.
     asg_tags = [r for r in registrations if r.type == ASG_TAG]
-    assert {r.inputs["tag"]["key"]: r.inputs["tag"]["value"] for r in asg_tags} == autoscaler
+    assert {r.inputs["tag"]["key"]: r.inputs["tag"]["value"] for r in asg_tags} == {
+        f"{template}/taint/nvidia.com/gpu": "true:NoSchedule",
+        f"{template}/resources/nvidia.com/gpu": "1",
+        f"{template}/label/agentfleet.io/tier": "orchestrator",
+    }
     # The group EKS made for the node group (the offline mocks name it eks-<group>-asg).
     assert {tag.inputs["autoscalingGroupName"] for tag in asg_tags} == {
         f"eks-{node_group.name}-{digest(node_group.name)}-asg"
@@ -96,11 +101,11 @@ def test_orchestrator_node_group() -> None:
     for tag in asg_tags:
         assert tag.parent_type == TYPE
         assert tag.inputs["tag"]["propagateAtLaunch"] is False
-    assert sorted(r.name for r in asg_tags) == sorted(
-        "orchestrator-asg-" + key.removeprefix("k8s.io/cluster-autoscaler/") for key in autoscaler
-    )
+        assert tag.name == "orchestrator-asg-" + tag.inputs["tag"]["key"].removeprefix(
+            "k8s.io/cluster-autoscaler/"
+        )
     assert [r.type for r in children(registrations, TYPE)].count(NODE_GROUP) == 1
-    assert len(children(registrations, TYPE)) == 1 + len(autoscaler)
+    assert len(children(registrations, TYPE)) == 1 + 3
 
 
 def test_mig_pool_advertises_slices_for_scale_from_zero() -> None:

@@ -149,7 +149,7 @@ def test_token_comes_from_a_secret_never_plain_env() -> None:
     secret = manifest(recorded)
     assert secret["metadata"]["name"] == "orchestrator-vllm-hf-token"
     assert secret["stringData"] == {"token": TOKEN}
-    assert manifest(recorded, redact=True)["stringData"] == "[secret]"
+    assert manifest(recorded, redact=True)["stringData"] == {"token": "[secret]"}
     deployment = one(registrations, DEPLOYMENT, "orchestrator-deployment")
     assert TOKEN not in json.dumps(deployment.inputs)
     (container,) = pod_spec(registrations, "orchestrator")["containers"]

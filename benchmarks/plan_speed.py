@@ -1,0 +1,98 @@
+"""How long `agentfleet plan` takes, beside the floor of importing the SDKs it uses.
+
+    .venv/bin/python benchmarks/plan_speed.py [--runs N]
+
+Prints, for the prod stack and for generated stacks of 1, 10, 50 and 100 tiers, the median
+wall time of `agentfleet plan --json` as a process, its ratio to the floor (a process that
+only imports the SDK modules the plan loads: pydantic, pulumi, pulumi_policy and the
+pulumi-aws and pulumi-kubernetes submodules the components use), and the time per tier.
+Never part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+# Every SDK module the plan loads (pulumi-aws and pulumi-kubernetes load submodules lazily,
+# so importing the top-level packages alone would leave most of the work out).
+FLOOR = (
+    "import pydantic, pulumi, pulumi_policy, pulumi_aws.autoscaling, pulumi_aws.budgets, "
+    "pulumi_aws.cloudwatch, pulumi_aws.ec2, pulumi_aws.eks, pulumi_aws.iam, pulumi_aws.lb, "
+    "pulumi_aws.sns, pulumi_aws.sqs, pulumi_kubernetes.apiextensions, pulumi_kubernetes.apps.v1, "
+    "pulumi_kubernetes.core.v1, pulumi_kubernetes.meta.v1, pulumi_kubernetes.policy.v1, "
+    "pulumi_kubernetes.provider"
+)
+TIER_SHAPES = (
+    {"gpu": "h100-pcie", "latencyClass": "ttft-first", "userFacing": True,
+     "expectedConcurrency": 200},
+    {"gpu": "a100-80gb", "latencyClass": "throughput-first", "userFacing": False,
+     "expectedConcurrency": 600},
+    {"gpu": "l40s", "latencyClass": "throughput-first", "userFacing": False,
+     "expectedConcurrency": 500},
+)  # fmt: skip
+
+
+def median_seconds(command: list[str], runs: int) -> float:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+        timings.append(time.perf_counter() - start)
+        if result.returncode not in (0, 1):
+            sys.exit(f"{' '.join(command)} failed:\n{result.stderr.decode()[-2000:]}")
+    return statistics.median(timings)
+
+
+def generated_stack(tiers: int, directory: Path) -> Path:
+    """The prod stack's cluster and fleet settings with ``tiers`` tiers."""
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
+    fleet: dict[str, Any] = document["config"]["agentfleet:fleet"]
+    fleet["tiers"] = {
+        f"tier-{index:03d}": {
+            **copy.deepcopy(TIER_SHAPES[index % len(TIER_SHAPES)]),
+            "model": "Qwen/Qwen2.5-7B-Instruct",
+        }
+        for index in range(tiers)
+    }
+    path = directory / f"Pulumi.tiers-{tiers}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--tiers", type=int, nargs="*", default=[1, 10, 50, 100])
+    args = parser.parse_args()
+    agentfleet = str(Path(sys.executable).parent / "agentfleet")
+    floor = median_seconds([sys.executable, "-c", FLOOR], args.runs)
+    print(f"floor (import the SDKs): {floor:.2f} s, median of {args.runs}")
+    print(f"{'stack':>14}  {'tiers':>5}  {'resources':>9}  {'plan (s)':>8}  {'x floor':>7}  "
+          f"{'s/tier':>6}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        cases = [("prod", 3, ["--stack", "prod"])] + [
+            (f"{n} tiers", n, ["--config", str(generated_stack(n, Path(scratch)))])
+            for n in args.tiers
+        ]
+        for label, tiers, source in cases:
+            command = [agentfleet, "plan", *source, "--json"]
+            output = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+            resources = len(yaml.safe_load(output.stdout)["resources"])
+            seconds = median_seconds(command, args.runs)
+            print(f"{label:>14}  {tiers:>5}  {resources:>9}  {seconds:>8.2f}  "
+                  f"{seconds / floor:>7.2f}  {seconds / tiers:>6.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""`agentfleet plan`: the offline preview of each shipped stack, broken variants, invalid
+input, --render and --policy-config, as CONTRACT.md states them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi.runtime import config as runtime_config
+
+from infra import preview as preview_module
+from infra.cli import main
+from tests.components.support import validate_object
+from tests.helpers import REPO, STACKS, stack_values
+
+TIER_TYPES = {
+    "agentfleet:index:FleetTier",
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:sqs/queue:Queue",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:keda.sh/v1alpha1:ScaledObject",
+}
+
+
+@pytest.fixture(autouse=True)
+def restore_config() -> Iterator[None]:
+    saved = dict(runtime_config.CONFIG.get())
+    yield
+    runtime_config.set_all_config(saved)
+
+
+def plan(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        status = main(["plan", *argv])
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def write_stack(tmp_path: Path, values: dict[str, Any]) -> Path:
+    path = tmp_path / "Pulumi.variant.yaml"
+    path.write_text(yaml.safe_dump({"config": values}, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_shipped_stack_plans_clean(capsys: pytest.CaptureFixture[str], stack: str) -> None:
+    status, out, err = plan(capsys, "--stack", stack, "--json")
+    assert (status, err) == (0, "")
+    result = json.loads(out)
+    assert set(result) >= {"stack", "tiers", "costPerHour", "resources", "findings"}
+    assert result["stack"] == stack
+    assert result["findings"] == []
+    for tier in result["tiers"]:
+        assert set(tier) == {"tier", "gpu", "instanceType", "capacity", "minInstances",
+                             "maxInstances", "gpus", "costPerHour"}  # fmt: skip
+    for resource in result["resources"]:
+        assert set(resource) == {"type", "name", "parent"}
+    for tier in result["tiers"]:
+        declared = {r["type"] for r in result["resources"] if f"::{tier['tier']}" in r["parent"]
+                    or r["name"].startswith(f"{tier['tier']}-")}  # fmt: skip
+        assert TIER_TYPES - {"agentfleet:index:FleetTier"} <= declared, tier["tier"]
+
+
+def test_prod_plan_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = plan(capsys, "--stack", "prod", "--json")
+    result = json.loads(out)
+    assert status == 0
+    assert result["costPerHour"] == 148.71
+    assert [(t["tier"], t["gpus"], t["minInstances"], t["maxInstances"]) for t in
+            result["tiers"]] == [("orchestrator", 5, 2, 8), ("mid-tier", 34, 1, 5),
+                                 ("lightweight", 140, 2, 140)]  # fmt: skip
+    types = [r["type"] for r in result["resources"]]
+    assert types.count("aws:lb/loadBalancer:LoadBalancer") == 1
+    assert types.count("aws:budgets/budget:Budget") == 1
+
+
+def test_report(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = plan(capsys, "--stack", "prod")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "stack prod (prod, us-east-1, cluster agents-prod)"
+    assert "  total                                                          179  148.71" in lines
+    assert ("  fleet: $148.71/h for 10,000 concurrent interactions, $0.014871 per "
+            "interaction-hour") in lines  # fmt: skip
+    assert any(line.startswith("resources: ") for line in lines)
+    assert "mandatory findings: none" in lines
+
+
+def test_broken_stack_exits_1_with_the_findings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = stack_values("prod")
+    orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
+    orchestrator.update(maxNumSeqs=500, minInstances=1)
+    status, out, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    assert status == 1
+    findings = json.loads(out)["findings"]
+    assert sorted({(f["policy"], f["enforcement"]) for f in findings}) == [
+        ("min-two-gpu-instances", "mandatory"),
+        ("vllm-max-num-seqs-ratio", "mandatory"),
+    ]
+    text_status, text, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)))
+    assert text_status == 1
+    assert "mandatory findings: 3" in text
+    assert ("  [vllm-max-num-seqs-ratio] orchestrator-deployment: --max-num-seqs 500 is 5.00x "
+            "the 100 sessions per replica; want 1.5-2x (150-200). Set maxNumSeqs inside that "
+            "band.") in text.splitlines()  # fmt: skip
+
+
+def test_advisory_findings_do_not_fail(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["lightweight"]["gpu"] = "h100-pcie"
+    status, out, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    assert status == 0
+    assert [(f["policy"], f["enforcement"]) for f in json.loads(out)["findings"]] == [
+        ("gpu-tier-matches-latency-class", "advisory")
+    ]
+
+
+def test_policy_config_changes_the_exit_status(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"].pop("budgetPerHourUsd")
+    stack = str(write_stack(tmp_path, values))
+    assert plan(capsys, "--config", stack)[0] == 1
+    relaxed = tmp_path / "policy-config.json"
+    relaxed.write_text(json.dumps({"cost-budget-alerts": "advisory"}))
+    status, out, _ = plan(capsys, "--config", stack, "--policy-config", str(relaxed), "--json")
+    assert status == 0
+    assert [(f["policy"], f["enforcement"]) for f in json.loads(out)["findings"]] == [
+        ("cost-budget-alerts", "advisory")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"no-such-policy": "advisory"}', "no-such-policy: no such policy in the pack"),
+        ('{"sqs-encryption": "loud"}', "sqs-encryption: unknown enforcement level 'loud'"),
+    ],
+)
+def test_bad_policy_config_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, reason: str
+) -> None:
+    path = tmp_path / "policy-config.json"
+    path.write_text(content)
+    status, out, err = plan(capsys, "--stack", "dev", "--policy-config", str(path))
+    assert (status, out) == (2, "")
+    assert reason in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f["tiers"]["orchestrator"].update(mig={"7g.80gb": 1, "1g.10gb": 1}),
+         "agentfleet:fleet.tiers.orchestrator.mig: {7g.80gb: 1, 1g.10gb: 1} needs 8 compute "
+         "slices; h100-pcie has 7"),
+        (lambda f: f["tiers"]["orchestrator"].update(minInstances=9, maxInstances=3),
+         "agentfleet:fleet.tiers.orchestrator.minInstances: minInstances (9) is above "
+         "maxInstances (3)"),
+        (lambda f: f["tiers"]["lightweight"].update(gpu="b200"),
+         "agentfleet:fleet.tiers.lightweight.gpu: unknown GPU 'b200'; known: l40s, a100-80gb, "
+         "h100-pcie, h100-sxm"),
+    ],
+)  # fmt: skip
+def test_invalid_config_exits_2_and_declares_nothing(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Any,
+    message: str,
+) -> None:
+    def must_not_run(*_: object, **__: object) -> None:
+        raise AssertionError("the program ran on an invalid stack")
+
+    monkeypatch.setattr(preview_module, "run_program", must_not_run)
+    values = stack_values("prod")
+    change(values["agentfleet:fleet"])
+    status, out, err = plan(capsys, "--config", str(write_stack(tmp_path, values)))
+    assert (status, out) == (2, "")
+    assert err == f"agentfleet: invalid configuration\n{message}\n"
+
+
+def test_render_writes_valid_manifests(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "rendered"
+    values = stack_values("staging")
+    values["agentfleet:hfToken"] = {"secure": "v1:abc"}
+    stack = write_stack(tmp_path, values)
+    runtime_config.set_all_config({})
+    status, out, _ = plan(capsys, "--config", str(stack), "--render", str(target))
+    assert status == 0
+    files = sorted(target.rglob("*.yaml"))
+    assert out.startswith(f"wrote {len(files)} Kubernetes objects under {target}")
+    names = {str(path.relative_to(target)) for path in files}
+    assert {"orchestrator/deployment-orchestrator-vllm.yaml",
+            "orchestrator/targetgroupbinding-orchestrator-vllm.yaml",
+            "mid-tier/scaledobject-mid-tier-queue-depth.yaml",
+            "fleet/namespace-agentfleet.yaml",
+            "fleet/configmap-agentfleet-mig-parted-config.yaml",
+            "fleet/prometheusrule-agentfleet-inference.yaml"} <= names  # fmt: skip
+    for path in files:
+        body = yaml.safe_load(path.read_text())
+        validate_object(body)
+    secrets = [yaml.safe_load(p.read_text()) for p in files if p.name.startswith("secret-")]
+    assert secrets
+    assert all(s["stringData"] == {"token": "[secret]"} for s in secrets)  # never on disk
+
+
+def test_command_as_a_process(tmp_path: Path) -> None:
+    """The installed command: real exit statuses, no traceback on bad input."""
+    script = Path(sys.executable).parent / "agentfleet"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "infra.cli"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ok = subprocess.run([*command, "plan", "--stack", "dev"], capture_output=True, text=True,
+                        cwd=REPO, env=env, check=False, timeout=300)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert "mandatory findings: none" in ok.stdout
+    bad = subprocess.run([*command, "plan", "--stack", "nope"], capture_output=True, text=True,
+                         cwd=REPO, env=env, check=False, timeout=300)  # fmt: skip
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+    assert "--stack: no stack file" in bad.stderr
