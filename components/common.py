@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 PREFIX = "agentfleet.io/"
@@ -88,3 +89,34 @@ def short_name(*parts: str, limit: int = 32) -> str:
     digest = hashlib.sha256("/".join(parts).encode()).hexdigest()[:8]
     readable = "-".join(parts)[: limit - 9].strip("-")
     return f"{readable}-{digest}"
+
+
+def restricted_container() -> k8s.core.v1.SecurityContextArgs:
+    """A container security context that meets Pod Security "restricted", read-only root."""
+    return k8s.core.v1.SecurityContextArgs(
+        run_as_non_root=True,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def http_service(
+    name: str, metadata: Any, selector: dict[str, str], port: int, opts: Any
+) -> k8s.core.v1.Service:
+    """A ClusterIP Service exposing a pod's port named ``http``."""
+    return k8s.core.v1.Service(
+        name,
+        metadata=metadata,
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=selector,
+            ports=[
+                k8s.core.v1.ServicePortArgs(
+                    name="http", port=port, target_port="http", protocol="TCP"
+                )
+            ],
+        ),
+        opts=opts,
+    )

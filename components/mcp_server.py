@@ -15,6 +15,8 @@ from components.common import (
     Args,
     KubernetesName,
     TierName,
+    http_service,
+    restricted_container,
     tier_labels,
 )
 
@@ -117,15 +119,7 @@ class McpServer(pulumi.ComponentResource):
                                 liveness_probe=k8s.core.v1.ProbeArgs(
                                     period_seconds=20, failure_threshold=3, **check
                                 ),
-                                security_context=k8s.core.v1.SecurityContextArgs(
-                                    run_as_non_root=True,
-                                    allow_privilege_escalation=False,
-                                    read_only_root_filesystem=True,
-                                    capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(
-                                        type="RuntimeDefault"
-                                    ),
-                                ),
+                                security_context=restricted_container(),
                                 volume_mounts=[
                                     k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")  # noqa: S108
                                 ],
@@ -151,20 +145,7 @@ class McpServer(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata,
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="http", port=args.port, target_port="http", protocol="TCP"
-                    )
-                ],
-            ),
-            opts=child,
-        )
+        self.service = http_service(f"{name}-service", metadata, selector, args.port, child)
         self.endpoint = pulumi.Output.concat(
             "http://", self.service.metadata.name, ".", args.namespace, ".svc.cluster.local:",
             str(args.port),

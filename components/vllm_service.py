@@ -20,6 +20,7 @@ from components.common import (
     Capacity,
     KubernetesName,
     TierName,
+    http_service,
     tier_labels,
 )
 from infra.catalog import LatencyClass
@@ -369,20 +370,7 @@ class VllmService(pulumi.ComponentResource):
                 child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
             ),
         )
-        self.service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=metadata,
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="http", port=PORT, target_port="http", protocol="TCP"
-                    )
-                ],
-            ),
-            opts=child,
-        )
+        self.service = http_service(f"{name}-service", metadata, selector, PORT, child)
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=metadata,

@@ -22,7 +22,7 @@ from components import (
 )
 from infra.config import NAMESPACE, StackConfig
 from infra.plan import FleetPlan, plan_fleet
-from infra.report import money
+from infra.report import money, tier_summary
 
 
 def kubeconfig(cluster: str, region: str, endpoint: str, certificate: str) -> str:
@@ -158,13 +158,7 @@ def export(plan: FleetPlan, tiers: dict[str, FleetTier]) -> None:
                 "endpoint": tiers[tier.name].endpoint,
                 "queueUrl": tiers[tier.name].queue.url,
                 "deadLetterQueueUrl": tiers[tier.name].queue.dlq_url,
-                "gpu": tier.gpu,
-                "instanceType": tier.instance_type,
-                "capacity": tier.capacity,
-                "minInstances": tier.min_instances,
-                "maxInstances": tier.max_instances,
-                "gpus": tier.gpus,
-                "costPerHour": money(tier.cost_per_hour),
+                **{k: v for k, v in tier_summary(tier).items() if k != "tier"},
             }
             for tier in plan.tiers
         },

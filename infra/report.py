@@ -193,23 +193,25 @@ def _resource_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else "(stack)"
 
 
+def tier_summary(tier: TierPlan) -> dict[str, Any]:
+    """A tier as `agentfleet plan --json` and the stack outputs show it."""
+    return {
+        "tier": tier.name,
+        "gpu": tier.gpu,
+        "instanceType": tier.instance_type,
+        "capacity": tier.capacity,
+        "minInstances": tier.min_instances,
+        "maxInstances": tier.max_instances,
+        "gpus": tier.gpus,
+        "costPerHour": money(tier.cost_per_hour),
+    }
+
+
 def preview_json(result: Preview) -> dict[str, Any]:
     plan = result.plan
     return {
         "stack": result.stack,
-        "tiers": [
-            {
-                "tier": tier.name,
-                "gpu": tier.gpu,
-                "instanceType": tier.instance_type,
-                "capacity": tier.capacity,
-                "minInstances": tier.min_instances,
-                "maxInstances": tier.max_instances,
-                "gpus": tier.gpus,
-                "costPerHour": money(tier.cost_per_hour),
-            }
-            for tier in plan.tiers
-        ],
+        "tiers": [tier_summary(tier) for tier in plan.tiers],
         "costPerHour": money(plan.cost_per_hour),
         "maxCostPerHour": money(plan.max_cost_per_hour),
         "costPerInteractionHour": rate(plan.cost_per_interaction_hour),

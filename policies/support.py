@@ -87,32 +87,27 @@ def guarded(meta: PolicyMeta, check: Callable[..., None]) -> Callable[[Any, Repo
     return run
 
 
-def resource_policy(name: str, check: ResourceCheck) -> ResourceValidationPolicy:
+def _from_table(name: str, check: Callable[..., None]) -> dict[str, Any]:
+    """A policy's constructor arguments, all from its row of the metadata table."""
     meta = POLICIES[name]
-    return ResourceValidationPolicy(
-        name=meta.name,
-        description=meta.description,
-        validate=guarded(meta, check),
-        enforcement_level=_ENFORCEMENT[meta.enforcement],
-        config_schema=PolicyConfigSchema(meta.schema()) if meta.settings else None,
-        severity=_SEVERITY[meta.severity],
-        remediation_steps=meta.remediation,
-        tags=[meta.item],
-    )
+    return {
+        "name": meta.name,
+        "description": meta.description,
+        "validate": guarded(meta, check),
+        "enforcement_level": _ENFORCEMENT[meta.enforcement],
+        "config_schema": PolicyConfigSchema(meta.schema()) if meta.settings else None,
+        "severity": _SEVERITY[meta.severity],
+        "remediation_steps": meta.remediation,
+        "tags": [meta.item],
+    }
+
+
+def resource_policy(name: str, check: ResourceCheck) -> ResourceValidationPolicy:
+    return ResourceValidationPolicy(**_from_table(name, check))
 
 
 def stack_policy(name: str, check: StackCheck) -> StackValidationPolicy:
-    meta = POLICIES[name]
-    return StackValidationPolicy(
-        name=meta.name,
-        description=meta.description,
-        validate=guarded(meta, check),
-        enforcement_level=_ENFORCEMENT[meta.enforcement],
-        config_schema=PolicyConfigSchema(meta.schema()) if meta.settings else None,
-        severity=_SEVERITY[meta.severity],
-        remediation_steps=meta.remediation,
-        tags=[meta.item],
-    )
+    return StackValidationPolicy(**_from_table(name, check))
 
 
 # --- reading properties -----------------------------------------------------------------
