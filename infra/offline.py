@@ -230,5 +230,8 @@ def run_program(
         exported = dict(getattr(root, "outputs", {}))
         return pulumi.Output.from_input(exported).apply(outputs.update)
 
-    registrations = record(program, mocks or OfflineMocks(), stack=stack, on_register=on_register)
+    # Invokes are answered from the stack: its region, unless the caller set the mocks up.
+    region = config.get("aws:region")
+    mocks = mocks or OfflineMocks(region=region if isinstance(region, str) else "us-east-1")
+    registrations = record(program, mocks, stack=stack, on_register=on_register)
     return registrations, outputs

@@ -20,6 +20,7 @@ from components import (
     MigLayout,
     MonitoredTier,
 )
+from components.common import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from infra.config import NAMESPACE, StackConfig
 from infra.plan import FleetPlan, plan_fleet
 from infra.report import money, tier_summary
@@ -60,7 +61,18 @@ def _field(value: Any, name: str) -> Any:
 def build_fleet(config: StackConfig) -> FleetPlan:
     """Declare the whole fleet of a validated stack; return its plan."""
     plan = plan_fleet(config)
-    cluster = aws.eks.get_cluster_output(name=plan.cluster.name)
+    # Provider default tags: every AWS resource carries the environment and cost center
+    # even where a component's own tags would miss it (M4).
+    cloud = aws.Provider(
+        "aws",
+        region=plan.region,
+        default_tags=aws.ProviderDefaultTagsArgs(
+            tags={ENVIRONMENT: plan.environment, COST_CENTER: plan.cost_center, **MANAGED_BY}
+        ),
+    )
+    cluster = aws.eks.get_cluster_output(
+        name=plan.cluster.name, opts=pulumi.InvokeOutputOptions(provider=cloud)
+    )
     provider = k8s.Provider(
         "cluster",
         kubeconfig=pulumi.Output.all(cluster.endpoint, cluster.certificate_authorities).apply(
@@ -96,7 +108,7 @@ def build_fleet(config: StackConfig) -> FleetPlan:
                     for tier in mig_tiers
                 }
             ),
-            opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+            opts=pulumi.ResourceOptions(providers={"kubernetes": provider, "aws": cloud}),
         )
         mig_names = mig_config.config_names
     hf_token: Any = pulumi.Config(NAMESPACE).get_secret("hfToken") if plan.has_hf_token else None
@@ -115,7 +127,7 @@ def build_fleet(config: StackConfig) -> FleetPlan:
                 prometheus_address=plan.monitoring.prometheus_address,
                 depends_on=(namespace,),
             ),
-            opts=pulumi.ResourceOptions(providers={"kubernetes": provider}),
+            opts=pulumi.ResourceOptions(providers={"kubernetes": provider, "aws": cloud}),
         )
         for tier in plan.tiers
     }
@@ -142,7 +154,9 @@ def build_fleet(config: StackConfig) -> FleetPlan:
             alert_emails=tuple(plan.monitoring.alert_emails),
             cost_center=plan.cost_center,
         ),
-        opts=pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[namespace]),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": provider, "aws": cloud}, depends_on=[namespace]
+        ),
     )
     export(plan, tiers)
     return plan

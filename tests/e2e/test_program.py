@@ -144,3 +144,13 @@ def test_dashboard_and_alarms_watch_each_tiers_own_queue_and_nodes() -> None:
     assert alarms["fleet-mid-tier-dead-letters"]["dimensions"] == {
         "QueueName": queues["mid-tier-dlq"]
     }
+
+
+def test_provider_default_tags_cover_every_aws_resource() -> None:
+    registrations, _ = build("staging")
+    (provider,) = [r for r in registrations if r.type == "pulumi:providers:aws"]
+    tags = provider.inputs["defaultTags"]
+    tags = json.loads(tags) if isinstance(tags, str) else tags
+    assert tags["tags"]["agentfleet.io/environment"] == "staging"
+    assert tags["tags"]["agentfleet.io/cost-center"] == "agentfleet"
+    assert provider.inputs["region"] == "us-east-1"
