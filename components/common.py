@@ -91,13 +91,26 @@ def short_name(*parts: str, limit: int = 32) -> str:
     return f"{readable}-{digest}"
 
 
-def restricted_container() -> k8s.core.v1.SecurityContextArgs:
+def restricted_container(run_as: int | None = None) -> k8s.core.v1.SecurityContextArgs:
     """A container security context that meets Pod Security "restricted", read-only root."""
     return k8s.core.v1.SecurityContextArgs(
         run_as_non_root=True,
+        run_as_user=run_as,
+        run_as_group=run_as,
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,
         capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def restricted_pod(run_as: int, fs_group: int | None = None) -> k8s.core.v1.PodSecurityContextArgs:
+    """A pod security context that meets Pod Security "restricted"."""
+    return k8s.core.v1.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=run_as,
+        run_as_group=run_as,
+        fs_group=fs_group,
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
     )
 

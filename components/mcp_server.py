@@ -17,6 +17,7 @@ from components.common import (
     TierName,
     http_service,
     restricted_container,
+    restricted_pod,
     tier_labels,
 )
 
@@ -128,12 +129,7 @@ class McpServer(pulumi.ComponentResource):
                         node_selector=args.node_selector or None,
                         affinity=_away_from_gpu_nodes(),
                         automount_service_account_token=False,
-                        security_context=k8s.core.v1.PodSecurityContextArgs(
-                            run_as_non_root=True,
-                            run_as_user=RUN_AS,
-                            run_as_group=RUN_AS,
-                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                        ),
+                        security_context=restricted_pod(RUN_AS),
                         volumes=[
                             k8s.core.v1.VolumeArgs(
                                 name="tmp",

@@ -213,41 +213,41 @@ class FleetMonitoring(pulumi.ComponentResource):
                 endpoint=email,
                 opts=child,
             )
+
+        def queue_alarm(
+            suffix: str,
+            tier: MonitoredTier,
+            queue: Any,
+            periods: int,
+            threshold: int,
+            text: str,
+            notify_ok: bool,
+        ) -> None:
+            """Alarm when a queue holds more than ``threshold`` messages for ``periods``
+            five-minute periods; notify the alert topic (and again on recovery)."""
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{tier.tier}-{suffix}",
+                alarm_description=f"{tier.tier}: {text}",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue},
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=periods,
+                threshold=threshold,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn] if notify_ok else None,
+                tags=cost_tags(tier.tier, args.environment, args.cost_center, "monitoring"),
+                opts=child,
+            )
+
         for tier in args.tiers:
-            tier_tags = cost_tags(tier.tier, args.environment, args.cost_center, "monitoring")
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-{tier.tier}-backlog",
-                alarm_description=f"{tier.tier}: task queue backlog for 15 minutes",
-                namespace="AWS/SQS",
-                metric_name="ApproximateNumberOfMessagesVisible",
-                dimensions={"QueueName": tier.queue_name},
-                statistic="Maximum",
-                period=300,
-                evaluation_periods=3,
-                threshold=tier.backlog_alert,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[self.topic.arn],
-                ok_actions=[self.topic.arn],
-                tags=tier_tags,
-                opts=child,
-            )
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-{tier.tier}-dead-letters",
-                alarm_description=f"{tier.tier}: requests failed into the dead-letter queue",
-                namespace="AWS/SQS",
-                metric_name="ApproximateNumberOfMessagesVisible",
-                dimensions={"QueueName": tier.dlq_name},
-                statistic="Maximum",
-                period=300,
-                evaluation_periods=1,
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[self.topic.arn],
-                tags=tier_tags,
-                opts=child,
-            )
+            queue_alarm("backlog", tier, tier.queue_name, 3, tier.backlog_alert,
+                        "task queue backlog for 15 minutes", notify_ok=True)  # fmt: skip
+            queue_alarm("dead-letters", tier, tier.dlq_name, 1, 0,
+                        "requests failed into the dead-letter queue", notify_ok=False)  # fmt: skip
         widgets = pulumi.Output.all(
             region,
             [

@@ -21,6 +21,8 @@ from components.common import (
     KubernetesName,
     TierName,
     http_service,
+    restricted_container,
+    restricted_pod,
     tier_labels,
 )
 from infra.catalog import LatencyClass
@@ -283,15 +285,7 @@ class VllmService(pulumi.ComponentResource):
                     exec_=k8s.core.v1.ExecActionArgs(command=["sleep", str(PRE_STOP_SECONDS)])
                 )
             ),
-            security_context=k8s.core.v1.SecurityContextArgs(
-                run_as_non_root=True,
-                run_as_user=RUN_AS,
-                run_as_group=RUN_AS,
-                allow_privilege_escalation=False,
-                read_only_root_filesystem=True,
-                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-            ),
+            security_context=restricted_container(run_as=RUN_AS),
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_DIR),
                 k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
@@ -320,13 +314,7 @@ class VllmService(pulumi.ComponentResource):
                 topology_spread_constraints=spread,
                 termination_grace_period_seconds=args.termination_grace_seconds,
                 automount_service_account_token=False,
-                security_context=k8s.core.v1.PodSecurityContextArgs(
-                    run_as_non_root=True,
-                    run_as_user=RUN_AS,
-                    run_as_group=RUN_AS,
-                    fs_group=RUN_AS,
-                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                ),
+                security_context=restricted_pod(RUN_AS, fs_group=RUN_AS),
                 volumes=[
                     k8s.core.v1.VolumeArgs(
                         name="cache",
