@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
+from bridge import cli as bridge_cli
 from infra import report
 from infra.catalog import CATALOG
 from infra.config import ConfigError, load_stack_file, stack_file
@@ -139,6 +140,27 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="a policy-pack config file (the format of pulumi --policy-pack-config)",
     )
+
+    worker = commands.add_parser(
+        "worker",
+        help="move a tier's requests from its SQS queue to vLLM (the pod's sidecar)",
+        description="Long-poll the tier's queue, forward each request to vLLM with at most "
+        "--max-in-flight at once, reply, delete; extend visibility while requests run; on "
+        "SIGTERM finish or release what is in flight. Probes on /livez and /readyz, "
+        "counters on /metrics. Every flag can also be set by its environment variable.",
+        allow_abbrev=False,
+    )
+    bridge_cli.add_worker_arguments(worker)
+
+    submit = commands.add_parser(
+        "submit",
+        help="send a request to a tier's queue, and optionally wait for its reply",
+        description="Send one OpenAI-compatible request to a tier's SQS queue. With --wait, "
+        "wait for the reply on --reply-to and print it: exit 0 on an ok reply, 1 on an "
+        "error reply or none in time.",
+        allow_abbrev=False,
+    )
+    bridge_cli.add_submit_arguments(submit)
     return parser
 
 
@@ -150,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _size(args.parser, args)
         if args.command == "plan":
             return _plan(args)
+        if args.command == "worker":
+            return bridge_cli.worker(args)
+        if args.command == "submit":
+            return bridge_cli.submit(args)
         return _validate(args)
     except ConfigError as error:
         print(f"agentfleet: invalid configuration\n{error}", file=sys.stderr)

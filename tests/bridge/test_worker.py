@@ -1,0 +1,222 @@
+"""The worker against real SQS protocol (moto_server) and a fake vLLM, on loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from tests.bridge.conftest import Queues
+from tests.bridge.support import (
+    FakeVllm,
+    WorkerProcess,
+    drain_replies,
+    queue_size,
+    request_entries,
+    send_all,
+    wait_until,
+)
+
+StartWorker = Callable[..., WorkerProcess]
+MakeQueues = Callable[..., Queues]
+
+
+def ids(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}-{index:04d}" for index in range(count)]
+
+
+def test_200_requests_get_one_reply_each_and_never_exceed_the_cap(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues()
+    vllm.latency = 0.05
+    wanted = ids("r", 200)
+    send_all(sqs, q.url, request_entries(wanted, q.reply_url))
+    worker = start_worker(q.url, max_in_flight=8).wait_ready()
+
+    replies = drain_replies(sqs, q.reply_url, set(wanted), timeout=90, settle=1.0)
+
+    by_id = Counter(reply["requestId"] for reply in replies)
+    assert set(by_id) == set(wanted), worker.output()
+    assert max(by_id.values()) == 1
+    assert all(reply["status"] == "ok" and reply["statusCode"] == 200 for reply in replies)
+    assert replies[0]["response"]["choices"][0]["message"]["content"] == replies[0]["requestId"]
+    assert vllm.max_in_flight <= 8
+    assert vllm.max_in_flight > 1  # the cap was used, not one at a time
+    assert sum(vllm.calls.values()) == 200
+    assert queue_size(sqs, q.url) == (0, 0)
+    metrics = worker.metrics()
+    assert metrics["agentfleet_worker_received_total"] == 200
+    assert metrics["agentfleet_worker_replied_total"] == 200
+    assert metrics["agentfleet_worker_deleted_total"] == 200
+    assert metrics["agentfleet_worker_in_flight"] == 0
+    assert metrics["agentfleet_worker_max_in_flight"] == 8
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=2)
+    vllm.latency = 0.3
+    wanted = ids("k", 60)
+    send_all(sqs, q.url, request_entries(wanted, q.reply_url))
+    first = start_worker(q.url, max_in_flight=6, visibility_timeout=2).wait_ready()
+    wait_until(lambda: sum(vllm.completed.values()) >= 15, 30, "a third of the batch")
+    assert vllm.in_flight > 0  # killed in the middle of work
+    first.signal(signal.SIGKILL)
+    first.wait(10)
+
+    start_worker(q.url, max_in_flight=6, visibility_timeout=2).wait_ready()
+    replies = drain_replies(sqs, q.reply_url, set(wanted), timeout=90, settle=3.0)
+
+    by_id = Counter(reply["requestId"] for reply in replies)
+    assert set(by_id) == set(wanted)  # no loss
+    duplicates = sum(by_id.values()) - len(by_id)
+    assert duplicates <= 6  # at most what was in flight when it died
+    assert queue_size(sqs, q.url) == (0, 0)
+
+
+def test_sigterm_finishes_in_flight_receives_nothing_new_and_hands_over_at_once(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=60)  # a message left hidden would stay so for a minute
+    vllm.latency = 1.0
+    wanted = ids("t", 30)
+    send_all(sqs, q.url, request_entries(wanted, q.reply_url))
+    first = start_worker(
+        q.url, max_in_flight=5, visibility_timeout=60, drain_seconds=20
+    ).wait_ready()
+    wait_until(lambda: vllm.in_flight == 5, 20, "a full batch in flight")
+    calls_before = sum(vllm.calls.values())
+    first.signal(signal.SIGTERM)
+    signalled = time.monotonic()
+
+    assert first.wait(15) == 0, first.output()
+    stopped = time.monotonic()
+    assert sum(vllm.calls.values()) == calls_before  # nothing new was taken on
+    assert sum(vllm.completed.values()) == calls_before  # what was running finished
+    assert 0.5 < stopped - signalled < 10
+    assert "drained" in first.output()
+
+    second = start_worker(q.url, max_in_flight=10, visibility_timeout=60).wait_ready()
+    replies = drain_replies(sqs, q.reply_url, set(wanted), timeout=30)
+    assert {reply["requestId"] for reply in replies} == set(wanted), second.output()
+    assert time.monotonic() - stopped < 30  # well inside the 60 s visibility timeout
+
+
+def test_sigterm_releases_what_cannot_finish_within_the_drain(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=60)
+    wanted = ids("s", 4)
+    send_all(sqs, q.url, request_entries(wanted, q.reply_url, fake={"latency": 30}))
+    first = start_worker(
+        q.url, max_in_flight=4, visibility_timeout=60, drain_seconds=1
+    ).wait_ready()
+    wait_until(lambda: vllm.in_flight == 4, 20, "the slow requests to start")
+    first.signal(signal.SIGTERM)
+    assert first.wait(15) == 0, first.output()
+    assert queue_size(sqs, q.url) == (4, 0)  # visible again at once, not in 60 s
+
+    start_worker(q.url, max_in_flight=4, visibility_timeout=60).wait_ready()
+    wait_until(lambda: all(vllm.calls[i] == 2 for i in wanted), 10, "a second attempt at each")
+
+
+def test_a_request_that_always_fails_with_5xx_ends_in_the_dead_letter_queue(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=1, max_receive_count=3)
+    send_all(sqs, q.url, request_entries(["bad"], q.reply_url, fake={"status": 500}))
+    worker = start_worker(q.url, visibility_timeout=1).wait_ready()
+
+    wait_until(lambda: queue_size(sqs, q.dlq_url)[0] == 1, 30, "the message in the DLQ")
+    assert vllm.calls["bad"] == 3  # one call per receive, maxReceiveCount receives
+    dead = sqs.receive_message(QueueUrl=q.dlq_url, MessageAttributeNames=["All"])["Messages"][0]
+    assert dead["MessageAttributes"]["agentfleet.requestId"]["StringValue"] == "bad"
+    assert queue_size(sqs, q.url) == (0, 0)
+    assert queue_size(sqs, q.reply_url) == (0, 0)  # no reply for a server failure
+    metrics = worker.metrics()
+    assert metrics['agentfleet_worker_failed_total{reason="server_error"}'] == 3
+    assert metrics["agentfleet_worker_replied_total"] == 0
+
+
+def test_a_4xx_gets_an_error_reply_and_is_deleted(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=1, max_receive_count=3)
+    send_all(sqs, q.url, request_entries(["too-long"], q.reply_url, fake={"status": 400}))
+    worker = start_worker(q.url, visibility_timeout=1).wait_ready()
+
+    (reply,) = drain_replies(sqs, q.reply_url, {"too-long"}, timeout=20, settle=2.5)
+    assert reply == {
+        "requestId": "too-long",
+        "status": "error",
+        "statusCode": 400,
+        "error": {"type": "client_error", "message": "fake failure 400"},
+    }
+    assert vllm.calls["too-long"] == 1  # deleted, so never received again
+    assert queue_size(sqs, q.url) == (0, 0)
+    assert queue_size(sqs, q.dlq_url) == (0, 0)
+    assert worker.metrics()['agentfleet_worker_failed_total{reason="client_error"}'] == 1
+
+
+def test_a_malformed_request_gets_an_error_reply_and_is_deleted(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=1)
+    entry = next(request_entries(["streamed"], q.reply_url))
+    entry["MessageBody"] = json.dumps({"model": "m", "prompt": "x", "stream": True})
+    send_all(sqs, q.url, [entry])
+    start_worker(q.url, visibility_timeout=1).wait_ready()
+
+    (reply,) = drain_replies(sqs, q.reply_url, {"streamed"}, timeout=20, settle=1.5)
+    assert reply["status"] == "error"
+    assert reply["statusCode"] == 400
+    assert reply["error"]["type"] == "invalid_request"
+    assert "stream" in reply["error"]["message"]
+    assert not vllm.calls
+    assert queue_size(sqs, q.url) == (0, 0)
+
+
+def test_a_long_request_keeps_its_visibility_and_runs_once(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=2)
+    send_all(sqs, q.url, request_entries(["long"], q.reply_url, fake={"latency": 7}))
+    first = start_worker(q.url, visibility_timeout=2).wait_ready()
+    second = start_worker(q.url, visibility_timeout=2).wait_ready()  # would take it if visible
+
+    (reply,) = drain_replies(sqs, q.reply_url, {"long"}, timeout=30, settle=3.0)
+    assert reply["status"] == "ok"
+    assert vllm.calls["long"] == 1
+    extended = sum(
+        w.metrics()["agentfleet_worker_visibility_extended_total"] for w in (first, second)
+    )
+    assert extended >= 3  # 7 s at one extension per 2/3 s... at least a few
+    assert queue_size(sqs, q.url) == (0, 0)
+
+
+def test_readiness_follows_vllm_and_no_message_is_taken_while_vllm_is_down(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues()
+    vllm.healthy = False
+    worker = start_worker(q.url)
+    wait_until(lambda: worker.status("/livez") == 200, 20, "the probe server")
+    send_all(sqs, q.url, request_entries(["early"], q.reply_url))
+    time.sleep(1.0)
+    status, body = worker.get("/readyz")
+    assert status == 503
+    assert json.loads(body)["vllmHealthy"] is False
+    assert queue_size(sqs, q.url) == (1, 0)  # left for a worker whose vLLM is up
+    assert worker.metrics()["agentfleet_worker_vllm_healthy"] == 0
+
+    vllm.healthy = True
+    worker.wait_ready(10)
+    (reply,) = drain_replies(sqs, q.reply_url, {"early"}, timeout=20)
+    assert reply["status"] == "ok"
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(15) == 0
