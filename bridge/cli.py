@@ -87,6 +87,12 @@ WORKER_SETTINGS = (
         "AGENTFLEET_MAX_REPLY_BYTES",
         "reply queues' message size limit (262144)",
     ),
+    Setting(
+        "reply_queues",
+        "--reply-queues",
+        "AGENTFLEET_REPLY_QUEUES",
+        "ARNs of the reply queues it may answer on, comma-separated (any)",
+    ),
 )
 
 

@@ -22,9 +22,10 @@ rest in the dead-letter queue. Delivery is at least once: a reply can come twice
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -120,6 +121,23 @@ def check_queue_url(url: str) -> str:
     if not QUEUE_URL_PATTERN.match(url):
         raise ValueError(f"{url!r} is not an SQS queue URL (https://<endpoint>/<account>/<name>)")
     return url
+
+
+def queue_of(url: str) -> tuple[str, str]:
+    """(account, name) of a queue URL."""
+    account, name = url.rstrip("/").rsplit("/", 2)[-2:]
+    return account, name
+
+
+def reply_allowed(url: str, arns: Iterable[str]) -> bool:
+    """Whether a reply queue URL is one of ``arns`` (``*`` and ``?`` match in the name,
+    as in an IAM policy's resource)."""
+    account, name = queue_of(url)
+    for arn in arns:
+        arn_account, arn_name = arn.split(":")[4:6]
+        if arn_account == account and fnmatch.fnmatchcase(name, arn_name):
+            return True
+    return False
 
 
 def parse_request(message: Mapping[str, Any]) -> Request:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 import aiohttp
 from aiohttp import web
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bridge.protocol import (
     MAX_MESSAGE_BYTES,
@@ -43,6 +43,7 @@ from bridge.protocol import (
     check_queue_url,
     message_bytes,
     parse_request,
+    reply_allowed,
     reply_message,
 )
 
@@ -55,6 +56,7 @@ log = logging.getLogger("agentfleet.worker")
 RETRIED_STATUSES = frozenset({408, 429})  # the server is busy or slow: try again later
 SQS_BATCH = 10  # the most messages one ReceiveMessage or batch call takes
 AWS_ERRORS = (BotoCoreError, ClientError)
+SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_*?.-]{1,85}$"
 SQS_HOST = re.compile(r"^https?://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 
@@ -100,6 +102,18 @@ class WorkerSettings(BaseModel):
     max_reply_bytes: Annotated[int, Field(ge=1024, le=1_048_576)] = Field(
         MAX_MESSAGE_BYTES, description="The reply queues' message size limit."
     )
+    reply_queues: tuple[Annotated[str, Field(pattern=SQS_ARN)], ...] | None = Field(
+        None,
+        description="ARNs of the reply queues this worker may answer on (comma-separated; "
+        "'*' in names); a request naming another is refused unrun. Default: any.",
+    )
+
+    @field_validator("reply_queues", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(arn.strip() for arn in value.split(",") if arn.strip())
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -254,6 +268,21 @@ class Worker:
                 )
                 if not await self._reply(reply, invalid.reply_to):
                     return
+            await self._delete(receipt_handle)
+            return
+        allowed = self.settings.reply_queues
+        if (
+            request.reply_to
+            and allowed is not None
+            and not reply_allowed(request.reply_to, allowed)
+        ):
+            # No reply can reach it; running it would only spend the GPU.
+            self.counters.failed["reply_denied"] += 1
+            log.warning(
+                "request %s names reply queue %s, which this tier may not send to; deleted unrun",
+                request.request_id,
+                request.reply_to,
+            )
             await self._delete(receipt_handle)
             return
 

@@ -19,6 +19,7 @@ from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLay
 from components.monitoring import FleetMonitoring, FleetMonitoringArgs, MonitoredTier
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.queue import AgentQueue, AgentQueueArgs
+from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.tier import FleetTier, FleetTierArgs
 from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
 
@@ -41,8 +42,11 @@ __all__ = [
     "MonitoredTier",
     "QueueDepthAutoscaler",
     "QueueDepthAutoscalerArgs",
+    "QueueWorker",
+    "QueueWorkerArgs",
     "ScheduledReplicas",
     "VllmArgs",
     "VllmService",
     "VllmServiceArgs",
+    "WorkerSidecar",
 ]

@@ -37,6 +37,7 @@ Role = Literal[
     "node-pool",
     "mig-config",
     "task-queue",
+    "queue-worker",
     "autoscaler",
     "monitoring",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 from pydantic import Field
 
 from components.autoscaler import (
@@ -16,8 +17,9 @@ from components.common import Args
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.queue import AgentQueue, AgentQueueArgs
+from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.vllm_service import VllmService, VllmServiceArgs
-from infra.config import ClusterConfig
+from infra.config import ClusterConfig, WorkerConfig
 from infra.plan import TierPlan
 
 TYPE = "agentfleet:index:FleetTier"
@@ -42,6 +44,11 @@ class FleetTierArgs(Args):
     depends_on: tuple[Any, ...] = Field(
         (), description="Resources the tier's Kubernetes objects wait for (e.g. the namespace)."
     )
+    worker: WorkerConfig | None = Field(
+        default_factory=WorkerConfig,
+        description="The queue worker beside each vLLM replica; None when something else "
+        "consumes the queue.",
+    )
 
 
 class FleetTier(pulumi.ComponentResource):
@@ -51,6 +58,7 @@ class FleetTier(pulumi.ComponentResource):
 
     node_pool: GpuNodePool
     queue: AgentQueue
+    queue_worker: QueueWorker | None
     services: list[VllmService]
     autoscalers: list[QueueDepthAutoscaler]
     load_balancer: InferenceLoadBalancer | None
@@ -75,26 +83,63 @@ class FleetTier(pulumi.ComponentResource):
             ).model_copy(update={"cost_center": args.cost_center}),
             opts=child,
         )
-        self.queue = AgentQueue(
-            tier.name,
-            AgentQueueArgs(
-                tier=tier.name,
-                environment=args.environment,
-                cluster_name=cluster.name,
-                request_timeout_seconds=tier.request_timeout_seconds,
-                max_receive_count=tier.queue.max_receive_count,
-                kms_key_id=tier.queue.kms_key_id,
-                cost_center=args.cost_center,
-            ),
-            opts=child,
+        queue_args = AgentQueueArgs(
+            tier=tier.name,
+            environment=args.environment,
+            cluster_name=cluster.name,
+            request_timeout_seconds=tier.request_timeout_seconds,
+            max_receive_count=tier.queue.max_receive_count,
+            kms_key_id=tier.queue.kms_key_id,
+            cost_center=args.cost_center,
         )
+        self.queue = AgentQueue(tier.name, queue_args, opts=child)
+        self.queue_worker = None
+        if args.worker is not None:
+            kms_key_arn = None
+            if tier.queue.kms_key_id:
+                kms_key_arn = aws.kms.get_key_output(
+                    key_id=tier.queue.kms_key_id, opts=pulumi.InvokeOutputOptions(parent=self)
+                ).arn
+            self.queue_worker = QueueWorker(
+                tier.name,
+                QueueWorkerArgs(
+                    tier=tier.name,
+                    environment=args.environment,
+                    cluster_name=cluster.name,
+                    namespace=args.namespace,
+                    queue_arn=self.queue.arn,
+                    reply_queue_arns=tuple(tier.queue.reply_queue_arns),
+                    kms_key_arn=kms_key_arn,
+                    cost_center=args.cost_center,
+                ),
+                opts=after,
+            )
         self.services, self.autoscalers = [], []
         several = len(tier.replica_groups) > 1
         for index, group in enumerate(tier.replica_groups):
             profile = (group.profile or "gpu").replace(".", "-")
             shape = f"{tier.name}-{profile}" if several else tier.name
+            sidecar = None
+            if args.worker is not None and self.queue_worker is not None:
+                sidecar = WorkerSidecar(
+                    image=args.worker.image,
+                    queue_url=self.queue.url,
+                    region=args.region,
+                    service_account=self.queue_worker.service_account_name,
+                    max_in_flight=group.max_num_seqs,
+                    visibility_timeout_seconds=queue_args.visibility_timeout_seconds,
+                    request_timeout_seconds=tier.request_timeout_seconds,
+                    reply_queue_arns=tuple(tier.queue.reply_queue_arns),
+                    cpu_millis=args.worker.cpu_millis,
+                    memory_mib=args.worker.memory_mib,
+                )
             service_args = VllmServiceArgs.for_tier(
-                tier, group, namespace=args.namespace, hf_token=args.hf_token, name=f"{shape}-vllm"
+                tier,
+                group,
+                namespace=args.namespace,
+                hf_token=args.hf_token,
+                name=f"{shape}-vllm",
+                worker=sidecar,
             )
             service = VllmService(shape, service_args, opts=after)
             self.services.append(service)

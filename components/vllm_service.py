@@ -25,6 +25,8 @@ from components.common import (
     restricted_pod,
     tier_labels,
 )
+from components.queue_worker import PORT as WORKER_PORT
+from components.queue_worker import WorkerSidecar
 from infra.catalog import LatencyClass
 from infra.plan import GPU_RESOURCE, ReplicaGroup, TierPlan
 
@@ -134,6 +136,11 @@ class VllmServiceArgs(Args):
         description="Hugging Face token (a Pulumi secret, e.g. from `pulumi config set "
         "--secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.",
     )
+    worker: WorkerSidecar | None = Field(
+        None,
+        description="The queue worker sidecar that feeds this replica from the tier's "
+        "queue; vLLM's pre-stop waits for it to drain.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -154,6 +161,7 @@ class VllmServiceArgs(Args):
         namespace: str,
         hf_token: Any = None,
         name: str | None = None,
+        worker: WorkerSidecar | None = None,
     ) -> VllmServiceArgs:
         return cls(
             tier=tier.name,
@@ -176,6 +184,7 @@ class VllmServiceArgs(Args):
             memory_mib=tier.replica_memory_mib,
             request_timeout_seconds=tier.request_timeout_seconds,
             hf_token=hf_token,
+            worker=worker,
         )
 
     @property
@@ -186,6 +195,20 @@ class VllmServiceArgs(Args):
     def termination_grace_seconds(self) -> int:
         """Long enough for the pre-stop pause and the longest request to finish."""
         return PRE_STOP_SECONDS + self.request_timeout_seconds + 15
+
+    @property
+    def pre_stop(self) -> list[str]:
+        """vLLM's pre-stop: wait for the Service and the ALB to drop the pod; with a queue
+        worker, also until the worker has drained and exited (its port closes), so that
+        vLLM keeps serving the requests the worker is finishing."""
+        if self.worker is None:
+            return ["sleep", str(PRE_STOP_SECONDS)]
+        script = (
+            f"import socket,time\ntime.sleep({PRE_STOP_SECONDS})\nwhile True:\n"
+            f"    try:\n        socket.create_connection(('127.0.0.1',{WORKER_PORT}),1).close()\n"
+            "    except OSError:\n        break\n    time.sleep(1)\n"
+        )
+        return ["python3", "-c", script]
 
 
 class VllmService(pulumi.ComponentResource):
@@ -282,7 +305,7 @@ class VllmService(pulumi.ComponentResource):
             ),
             lifecycle=k8s.core.v1.LifecycleArgs(
                 pre_stop=k8s.core.v1.LifecycleHandlerArgs(
-                    exec_=k8s.core.v1.ExecActionArgs(command=["sleep", str(PRE_STOP_SECONDS)])
+                    exec_=k8s.core.v1.ExecActionArgs(command=args.pre_stop)
                 )
             ),
             security_context=restricted_container(run_as=RUN_AS),
@@ -304,7 +327,10 @@ class VllmService(pulumi.ComponentResource):
         pod = k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
             spec=k8s.core.v1.PodSpecArgs(
-                containers=[container],
+                # The worker is an ordinary container, not a native sidecar: both get SIGTERM
+                # at once, so it stops taking work while vLLM's pre-stop waits for it.
+                containers=[container, *([args.worker.container(PORT)] if args.worker else [])],
+                service_account_name=args.worker.service_account if args.worker else None,
                 node_selector=args.node_selector or {TIER: args.tier},
                 tolerations=[
                     k8s.core.v1.TolerationArgs(
@@ -313,7 +339,9 @@ class VllmService(pulumi.ComponentResource):
                 ],
                 topology_spread_constraints=spread,
                 termination_grace_period_seconds=args.termination_grace_seconds,
-                automount_service_account_token=False,
+                # EKS Pod Identity hands the worker its credentials through the pod's
+                # service account token; the account has no Kubernetes permissions.
+                automount_service_account_token=args.worker is not None,
                 security_context=restricted_pod(RUN_AS, fs_group=RUN_AS),
                 volumes=[
                     k8s.core.v1.VolumeArgs(

@@ -38,7 +38,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from infra import mig
+from infra import __version__, mig
 from infra.catalog import CATALOG, LatencyClass
 
 NAMESPACE = "agentfleet"
@@ -51,6 +51,7 @@ DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS = 10  # C6
 DEFAULT_TTFT_P95_ALERT_SECONDS = 0.5  # M1
 DEFAULT_KV_CACHE_ALERT_PERCENT = 85.0  # M2
 HPA_MAX_WINDOW_SECONDS = 3600  # the HPA's limit on a stabilisation window
+WORKER_IMAGE = f"agentfleet-worker:{__version__}"  # what the README's `docker build` tags
 
 
 class ConfigError(Exception):
@@ -202,6 +203,9 @@ class LoadBalancerConfig(_Model):
         return self
 
 
+SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_*?-]{1,80}(\.fifo)?$"
+
+
 class QueueConfig(_Model):
     """The tier's SQS task queue (checklist C4)."""
 
@@ -213,6 +217,13 @@ class QueueConfig(_Model):
         None,
         description="KMS key (id, ARN or alias) for server-side encryption. Default: "
         "SQS-managed encryption (SSE-SQS).",
+    )
+    reply_queue_arns: list[Annotated[StrictStr, StringConstraints(pattern=SQS_ARN)]] = Field(
+        default_factory=list,
+        description="The agents' reply queues the tier's workers may send replies to "
+        "(ARNs; '*' and '?' allowed in the queue name, as in IAM). The workers' role may "
+        "send to these only, and a request naming another reply queue is refused unrun. "
+        "Default: none (requests are answered only by deleting them once done).",
     )
 
 
@@ -396,6 +407,29 @@ class MonitoringConfig(_Model):
     )
 
 
+class WorkerConfig(_Model):
+    """The queue worker beside vLLM in every inference pod (``agentfleet worker``)."""
+
+    enabled: StrictBool = Field(
+        True,
+        description="Run the worker that moves the tier's queue into vLLM. Turn it off "
+        "only when something else consumes the queues.",
+    )
+    image: Annotated[
+        StrictStr, StringConstraints(pattern=r"^\S+:[\w.-]+$|^\S+@sha256:[0-9a-f]{64}$")
+    ] = Field(
+        WORKER_IMAGE,
+        description="The worker image built from this package's Dockerfile, by tag or "
+        f"digest. Default {WORKER_IMAGE!r}: build and push it to your registry (README).",
+    )
+    cpu_millis: Annotated[StrictInt, Field(ge=50, le=8000)] = Field(
+        500, description="The worker container's CPU request and limit (millicores)."
+    )
+    memory_mib: Annotated[StrictInt, Field(ge=64, le=16384)] = Field(
+        512, description="The worker container's memory request and limit (MiB)."
+    )
+
+
 class FleetConfig(_Model):
     """The tiers and the fleet-wide settings."""
 
@@ -422,6 +456,10 @@ class FleetConfig(_Model):
     )
     cost_center: StrictStr = Field(
         "agentfleet", description="Value of the agentfleet.io/cost-center tag (M4)."
+    )
+    worker: WorkerConfig = Field(
+        default_factory=WorkerConfig,
+        description="The queue worker that feeds each vLLM replica from its tier's queue.",
     )
 
 

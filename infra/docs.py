@@ -26,6 +26,7 @@ from infra.config import (
     ScalingConfig,
     ScheduleWindow,
     TierConfig,
+    WorkerConfig,
 )
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -39,6 +40,7 @@ CONFIG_SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("agentfleet:fleet.tiers.<name>.loadBalancer", LoadBalancerConfig),
     ("agentfleet:fleet.tiers.<name>.queue", QueueConfig),
     ("agentfleet:fleet.monitoring", MonitoringConfig),
+    ("agentfleet:fleet.worker", WorkerConfig),
 )
 
 
@@ -106,6 +108,8 @@ def components_reference() -> str:
         parts.append(f"#### `{name}`\n\n{doc}\n\n`{name}Args`:\n\n{model_table(args)}")
         for field_name, field in args.model_fields.items():
             nested = field.annotation
+            if typing.get_origin(nested) in (typing.Union, types.UnionType):  # X | None
+                nested = next(arg for arg in typing.get_args(nested) if arg is not type(None))
             if isinstance(nested, type) and issubclass(nested, BaseModel):
                 parts.append(f"`{nested.__name__}` (`{field_name}`):\n\n{model_table(nested)}")
     return "\n\n".join(parts)

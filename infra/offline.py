@@ -95,6 +95,11 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 ".eks.amazonaws.com",
                 "certificateAuthorities": [{"data": "LS0tLS1CRUdJTi1PRkZMSU5FLUNBLS0tLS0="}],
             }, []
+        if args.token == "aws:kms/getKey:getKey":
+            key = str(args.args.get("keyId", "key"))
+            if key.startswith("arn:"):
+                key = key.rsplit("/", 1)[-1]
+            return {"arn": f"arn:aws:kms:{self.region}:{ACCOUNT}:key/{digest(key, length=32)}"}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region}, []
         return {}, []
@@ -185,6 +190,7 @@ def record(
     if saved_trace is not None:
         pulumi_resource._get_stack_trace = _no_stack_trace
     settings.set_root_resource(None)  # type: ignore[arg-type]
+    _ensure_event_loop()  # type: ignore[no-untyped-call]  # e.g. after an asyncio.run()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]

@@ -29,6 +29,7 @@ from infra.config import (
     QueueConfig,
     StackConfig,
     TierConfig,
+    WorkerConfig,
 )
 
 Capacity = Literal["on-demand", "spot"]
@@ -173,6 +174,7 @@ class FleetPlan:
     namespace: str
     cost_center: str
     has_hf_token: bool
+    worker: WorkerConfig
 
     @property
     def interactions(self) -> int:
@@ -340,6 +342,7 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
         namespace=fleet.namespace,
         cost_center=fleet.cost_center,
         has_hf_token=config.hf_token is not None,
+        worker=fleet.worker,
     )
 
 

@@ -126,6 +126,7 @@ def build_fleet(config: StackConfig) -> FleetPlan:
                 hf_token=hf_token,
                 prometheus_address=plan.monitoring.prometheus_address,
                 depends_on=(namespace,),
+                worker=plan.worker if plan.worker.enabled else None,
             ),
             opts=pulumi.ResourceOptions(providers={"kubernetes": provider, "aws": cloud}),
         )

@@ -288,7 +288,11 @@ def test_the_client_api_sends_and_collects_replies(
             ]
             return single, await client.replies(q.reply_url, ids, timeout=20)
 
-    single, several = asyncio.run(exchange())
+    loop = asyncio.new_event_loop()  # not asyncio.run: it leaves no loop for later tests
+    try:
+        single, several = loop.run_until_complete(exchange())
+    finally:
+        loop.close()
     assert single is not None
     assert single.ok
     assert single.response == {"object": "list", "data": [{"embedding": [0.5]}]}

@@ -16,6 +16,7 @@ from bridge.protocol import (
     message_bytes,
     parse_reply,
     parse_request,
+    reply_allowed,
     reply_message,
     request_message,
     string_attribute,
@@ -165,3 +166,22 @@ def test_message_bytes_counts_body_and_attributes() -> None:
     body = len(params["MessageBody"].encode())
     attributes = len("agentfleet.requestIdStringab") + len("agentfleet.statusStringok")
     assert message_bytes(params) == body + attributes
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://sqs.us-east-1.amazonaws.com/123456789012/agent-router-replies", True),
+        ("https://sqs.us-east-1.amazonaws.com/123456789012/planner-7-replies", True),
+        ("http://127.0.0.1:5000/123456789012/planner-7-replies", True),  # a local SQS
+        ("https://sqs.us-east-1.amazonaws.com/123456789012/planner-7-replies.fifo", False),
+        ("https://sqs.us-east-1.amazonaws.com/999999999999/agent-router-replies", False),
+        ("https://sqs.us-east-1.amazonaws.com/123456789012/billing", False),
+    ],
+)
+def test_reply_allowed_matches_account_and_name_as_iam_does(url: str, allowed: bool) -> None:
+    arns = (
+        "arn:aws:sqs:us-east-1:123456789012:agent-router-replies",
+        "arn:aws:sqs:us-east-1:123456789012:planner-*-replies",
+    )
+    assert reply_allowed(url, arns) is allowed

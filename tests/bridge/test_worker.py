@@ -220,3 +220,21 @@ def test_readiness_follows_vllm_and_no_message_is_taken_while_vllm_is_down(
     assert reply["status"] == "ok"
     worker.signal(signal.SIGTERM)
     assert worker.wait(15) == 0
+
+
+def test_a_request_naming_a_reply_queue_the_tier_may_not_use_is_deleted_unrun(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=1)
+    allowed = "arn:aws:sqs:us-east-1:123456789012:" + q.reply_url.rsplit("/", 1)[1]
+    other = sqs.create_queue(QueueName=q.reply_url.rsplit("/", 1)[1] + "-other")["QueueUrl"]
+    send_all(sqs, q.url, request_entries(["denied"], other))
+    send_all(sqs, q.url, request_entries(["allowed"], q.reply_url))
+    worker = start_worker(q.url, visibility_timeout=1, reply_queues=allowed).wait_ready()
+
+    (reply,) = drain_replies(sqs, q.reply_url, {"allowed"}, timeout=20)
+    assert reply["status"] == "ok"
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "both settled")
+    assert "denied" not in vllm.calls  # never run
+    assert queue_size(sqs, other) == (0, 0)
+    assert worker.metrics()['agentfleet_worker_failed_total{reason="reply_denied"}'] == 1

@@ -181,6 +181,7 @@ def test_user_facing_tier_has_a_load_balancer() -> None:
         {
             "agentfleet:index:GpuNodePool": 1,
             "agentfleet:index:AgentQueue": 1,
+            "agentfleet:index:QueueWorker": 1,
             "agentfleet:index:VllmService": 1,
             "agentfleet:index:QueueDepthAutoscaler": 1,
             "agentfleet:index:InferenceLoadBalancer": 1,

@@ -1,0 +1,223 @@
+"""QueueWorker: what the tier's queue workers run as (a ServiceAccount with an IAM role
+through EKS Pod Identity), and the sidecar container each vLLM replica gets."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.common import (
+    MANAGED_BY,
+    Args,
+    KubernetesName,
+    TierName,
+    cost_tags,
+    restricted_container,
+    tier_labels,
+)
+from infra.config import WORKER_IMAGE
+
+TYPE = "agentfleet:index:QueueWorker"
+PORT = 8081
+RUN_AS = 10001  # the Dockerfile's user
+QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
+REPLY_ACTIONS = ("sqs:SendMessage",)
+KMS_ACTIONS = ("kms:Decrypt",)  # to read messages of a queue encrypted with a KMS key
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+
+
+class WorkerSidecar(BaseModel):
+    """The ``agentfleet worker`` container beside vLLM: what it reads and how it drains."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    image: str = Field(WORKER_IMAGE, description="The worker image (this package's Dockerfile).")
+    queue_url: Any = Field(description="The tier's task queue.")
+    region: str = Field(description="AWS region of the queue.")
+    service_account: KubernetesName = Field(
+        description="The ServiceAccount whose Pod Identity role the worker uses."
+    )
+    max_in_flight: Annotated[int, Field(ge=1)] = Field(
+        description="Requests forwarded at once: the replica's --max-num-seqs."
+    )
+    visibility_timeout_seconds: Annotated[int, Field(ge=1, le=43_200)] = Field(
+        description="The queue's visibility timeout; extended while a request runs."
+    )
+    request_timeout_seconds: Annotated[int, Field(ge=1)] = Field(
+        description="The longest request; also the drain on SIGTERM."
+    )
+    reply_queue_arns: tuple[str, ...] = Field(
+        (), description="Reply queues the worker may answer on; others are refused unrun."
+    )
+    cpu_millis: Annotated[int, Field(ge=50)] = Field(500, description="CPU request and limit.")
+    memory_mib: Annotated[int, Field(ge=64)] = Field(512, description="Memory request and limit.")
+
+    def container(self, vllm_port: int) -> k8s.core.v1.ContainerArgs:
+        env = {
+            "AGENTFLEET_QUEUE_URL": self.queue_url,
+            "AGENTFLEET_VLLM_URL": f"http://127.0.0.1:{vllm_port}",
+            "AGENTFLEET_MAX_IN_FLIGHT": str(self.max_in_flight),
+            "AGENTFLEET_VISIBILITY_TIMEOUT": str(self.visibility_timeout_seconds),
+            "AGENTFLEET_REQUEST_TIMEOUT": str(self.request_timeout_seconds),
+            "AGENTFLEET_DRAIN_SECONDS": str(self.request_timeout_seconds),
+            "AGENTFLEET_WORKER_PORT": str(PORT),
+            "AWS_REGION": self.region,
+        }
+        if self.reply_queue_arns:
+            env["AGENTFLEET_REPLY_QUEUES"] = ",".join(self.reply_queue_arns)
+        resources = {"cpu": f"{self.cpu_millis}m", "memory": f"{self.memory_mib}Mi"}
+        return k8s.core.v1.ContainerArgs(
+            name="queue-worker",
+            image=self.image,
+            args=["worker"],
+            ports=[k8s.core.v1.ContainerPortArgs(name="worker", container_port=PORT)],
+            env=[k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in env.items()],
+            resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
+            # Ready only while vLLM is healthy and the queue answers; alive while its loop runs.
+            readiness_probe=k8s.core.v1.ProbeArgs(
+                http_get=k8s.core.v1.HTTPGetActionArgs(path="/readyz", port=PORT),
+                period_seconds=10,
+                timeout_seconds=3,
+                failure_threshold=3,
+            ),
+            liveness_probe=k8s.core.v1.ProbeArgs(
+                http_get=k8s.core.v1.HTTPGetActionArgs(path="/livez", port=PORT),
+                period_seconds=20,
+                timeout_seconds=5,
+                failure_threshold=3,
+            ),
+            security_context=restricted_container(run_as=RUN_AS),
+        )
+
+
+class QueueWorkerArgs(Args):
+    """Inputs of a QueueWorker."""
+
+    tier: TierName = Field(description="The tier whose queue the workers drain.")
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    cluster_name: str = Field(description="The EKS cluster of the Pod Identity association.")
+    namespace: KubernetesName = Field(description="Namespace of the ServiceAccount.")
+    queue_arn: Any = Field(description="The tier's task queue: receive, delete, hide.")
+    reply_queue_arns: tuple[str, ...] = Field(
+        (), description="The agents' reply queues: send only."
+    )
+    kms_key_arn: Any = Field(None, description="The queue's KMS key when it has one: decrypt only.")
+    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+
+    @property
+    def service_account_name(self) -> str:
+        return f"{self.tier}-queue-worker"
+
+
+def worker_policy(
+    queue_arn: str, reply_queue_arns: tuple[str, ...], kms_key_arn: str | None
+) -> str:
+    """Least privilege for ``agentfleet worker``: take, hide and delete messages of one
+    queue; send to the named reply queues; decrypt with the queue's key, if it has one."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "TakeRequests",
+            "Effect": "Allow",
+            "Action": list(QUEUE_ACTIONS),
+            "Resource": queue_arn,
+        }
+    ]
+    if reply_queue_arns:
+        statements.append(
+            {
+                "Sid": "SendReplies",
+                "Effect": "Allow",
+                "Action": list(REPLY_ACTIONS),
+                "Resource": list(reply_queue_arns),
+            }
+        )
+    if kms_key_arn:
+        statements.append(
+            {
+                "Sid": "ReadEncrypted",
+                "Effect": "Allow",
+                "Action": list(KMS_ACTIONS),
+                "Resource": kms_key_arn,
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def pod_identity_trust() -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        }
+    )
+
+
+class QueueWorker(pulumi.ComponentResource):
+    """The identity of a tier's queue workers: a ServiceAccount (no RBAC: it reaches AWS
+    only), an IAM role that EKS Pod Identity gives its pods, with a least-privilege
+    policy, and the Pod Identity association between the two."""
+
+    service_account: k8s.core.v1.ServiceAccount
+    role: aws.iam.Role
+    association: aws.eks.PodIdentityAssociation
+    service_account_name: str
+
+    def __init__(
+        self, name: str, args: QueueWorkerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = cost_tags(args.tier, args.environment, args.cost_center, "queue-worker")
+        self.service_account_name = args.service_account_name
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.service_account_name,
+                namespace=args.namespace,
+                labels={**MANAGED_BY, **tier_labels(args.tier, "queue-worker")},
+            ),
+            automount_service_account_token=False,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-worker-role",
+            description=f"agentfleet worker: moves the {args.tier} task queue into vLLM",
+            assume_role_policy=pod_identity_trust(),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-worker-policy",
+            role=self.role.id,
+            policy=pulumi.Output.all(args.queue_arn, args.kms_key_arn).apply(
+                lambda values: worker_policy(values[0], args.reply_queue_arns, values[1])
+            ),
+            opts=child,
+        )
+        self.association = aws.eks.PodIdentityAssociation(
+            f"{name}-pod-identity",
+            cluster_name=args.cluster_name,
+            namespace=args.namespace,
+            service_account=self.service_account_name,
+            role_arn=self.role.arn,
+            tags=tags,
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "service_account": self.service_account,
+                "role": self.role,
+                "association": self.association,
+            }
+        )

@@ -1,0 +1,230 @@
+"""QueueWorker and the worker sidecar under recording mocks: the Pod Identity role's trust
+and least privilege, the ServiceAccount, and the sidecar as the vLLM pod runs it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components import FleetTier, FleetTierArgs, QueueWorker, QueueWorkerArgs
+from components import queue_worker as worker_module
+from infra.config import load_stack_file, parse_stack_config
+from infra.manifests import manifest
+from infra.offline import Registration
+from infra.plan import plan_fleet
+from tests.components.support import children, one, run, validate_all
+from tests.helpers import REPO, stack_values
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:agents-prod-orchestrator"
+REPLIES = (
+    "arn:aws:sqs:us-east-1:123456789012:agent-router-replies",
+    "arn:aws:sqs:us-east-1:123456789012:planner-*-replies",
+)
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
+
+
+def worker_args(**changes: object) -> QueueWorkerArgs:
+    args = QueueWorkerArgs(
+        tier="orchestrator",
+        environment="prod",
+        cluster_name="agents-prod",
+        namespace="agentfleet",
+        queue_arn=QUEUE_ARN,
+        reply_queue_arns=REPLIES,
+    )
+    return args.model_copy(update=changes) if changes else args
+
+
+def build(args: QueueWorkerArgs) -> list[Registration]:
+    return run(lambda: QueueWorker("orchestrator", args).role.arn)
+
+
+def test_queue_worker_children() -> None:
+    registrations = build(worker_args())
+    assert sorted((r.type, r.name) for r in children(registrations, worker_module.TYPE)) == [
+        ("aws:eks/podIdentityAssociation:PodIdentityAssociation", "orchestrator-pod-identity"),
+        ("aws:iam/role:Role", "orchestrator-worker-role"),
+        ("aws:iam/rolePolicy:RolePolicy", "orchestrator-worker-policy"),
+        ("kubernetes:core/v1:ServiceAccount", "orchestrator-service-account"),
+    ]
+    account = manifest(
+        one(registrations, "kubernetes:core/v1:ServiceAccount", "orchestrator-service-account")
+    )
+    assert account["metadata"]["name"] == "orchestrator-queue-worker"
+    assert account["metadata"]["namespace"] == "agentfleet"
+    assert account["metadata"]["labels"]["agentfleet.io/role"] == "queue-worker"
+    assert account["automountServiceAccountToken"] is False
+    association = one(registrations, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                      "orchestrator-pod-identity").inputs  # fmt: skip
+    role = one(registrations, "aws:iam/role:Role", "orchestrator-worker-role")
+    assert association["clusterName"] == "agents-prod"
+    assert association["namespace"] == "agentfleet"
+    assert association["serviceAccount"] == "orchestrator-queue-worker"
+    assert (
+        association["roleArn"] == "arn:aws:iam:us-east-1:123456789012:role/orchestrator-worker-role"
+    )
+    assert association["tags"]["agentfleet.io/tier"] == "orchestrator"
+    assert role.inputs["tags"]["agentfleet.io/role"] == "queue-worker"
+    validate_all(registrations)
+
+
+def test_the_role_trusts_eks_pod_identity_only() -> None:
+    role = one(build(worker_args()), "aws:iam/role:Role", "orchestrator-worker-role").inputs
+    assert json.loads(role["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ],
+    }
+
+
+def statements(registrations: list[Registration]) -> list[dict[str, Any]]:
+    policy = one(registrations, "aws:iam/rolePolicy:RolePolicy", "orchestrator-worker-policy")
+    return list(json.loads(policy.inputs["policy"])["Statement"])
+
+
+def test_the_policy_allows_only_take_hide_delete_on_its_queue_and_send_on_reply_queues() -> None:
+    assert statements(build(worker_args())) == [
+        {
+            "Sid": "TakeRequests",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+            "Resource": QUEUE_ARN,
+        },
+        {
+            "Sid": "SendReplies",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": list(REPLIES),
+        },
+    ]
+
+
+def test_without_reply_queues_the_worker_may_not_send_anywhere() -> None:
+    (only,) = statements(build(worker_args(reply_queue_arns=())))
+    assert only["Sid"] == "TakeRequests"
+    assert "sqs:SendMessage" not in only["Action"]
+
+
+def test_a_kms_queue_adds_decrypt_on_that_key_only() -> None:
+    found = statements(build(worker_args(kms_key_arn=KEY_ARN)))
+    assert found[-1] == {
+        "Sid": "ReadEncrypted",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": KEY_ARN,
+    }
+    for statement in found:  # nothing wildcarded beyond the queue names the stack gave
+        assert all("*" not in action for action in statement["Action"])
+        assert statement["Resource"] != "*"
+
+
+def tier_registrations(
+    values: dict[str, Any], tier: str, *, worker: bool = True
+) -> list[Registration]:
+    plan = plan_fleet(parse_stack_config(values))
+    args = FleetTierArgs(
+        plan=plan.tier(tier),
+        cluster=plan.cluster,
+        environment=plan.environment,
+        region=plan.region,
+        namespace="agentfleet",
+        mig_config=f"agentfleet-{tier}" if plan.tier(tier).mig else None,
+        worker=plan.worker if worker else None,
+    )
+    return run(lambda: FleetTier(tier, args).endpoint)
+
+
+def pod(registrations: list[Registration], name: str) -> dict[str, Any]:
+    deployment = manifest(one(registrations, "kubernetes:apps/v1:Deployment", f"{name}-deployment"))
+    return dict(deployment["spec"]["template"]["spec"])
+
+
+def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["queue"] = {"replyQueueArns": list(REPLIES)}
+    values["agentfleet:fleet"]["worker"] = {
+        "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/agentfleet-worker:0.1.0"
+    }
+    registrations = tier_registrations(values, "orchestrator")
+    plan = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml")).tier("orchestrator")
+    spec = pod(registrations, "orchestrator")
+    vllm, worker = spec["containers"]
+    assert (vllm["name"], worker["name"]) == ("vllm", "queue-worker")
+    assert worker["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/agentfleet-worker:0.1.0"
+    assert worker["args"] == ["worker"]
+    queue = one(registrations, "aws:sqs/queue:Queue", "orchestrator-queue").inputs
+    env = {item["name"]: item["value"] for item in worker["env"]}
+    assert env == {
+        "AGENTFLEET_QUEUE_URL": f"https://sqs.us-east-1.amazonaws.com/123456789012/{queue['name']}",
+        "AGENTFLEET_VLLM_URL": "http://127.0.0.1:8000",
+        "AGENTFLEET_MAX_IN_FLIGHT": str(plan.replica_groups[0].max_num_seqs),
+        "AGENTFLEET_VISIBILITY_TIMEOUT": str(int(queue["visibilityTimeoutSeconds"])),
+        "AGENTFLEET_REQUEST_TIMEOUT": str(plan.request_timeout_seconds),
+        "AGENTFLEET_DRAIN_SECONDS": str(plan.request_timeout_seconds),
+        "AGENTFLEET_WORKER_PORT": "8081",
+        "AWS_REGION": "us-east-1",
+        "AGENTFLEET_REPLY_QUEUES": ",".join(REPLIES),
+    }
+    assert (
+        worker["resources"]["requests"]
+        == worker["resources"]["limits"]
+        == {"cpu": "500m", "memory": "512Mi"}
+    )
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8081}
+    assert worker["livenessProbe"]["httpGet"] == {"path": "/livez", "port": 8081}
+    assert worker["securityContext"]["readOnlyRootFilesystem"] is True
+    assert worker["securityContext"]["runAsNonRoot"] is True
+    assert spec["serviceAccountName"] == "orchestrator-queue-worker"
+    assert spec["automountServiceAccountToken"] is True
+    validate_all(registrations)
+
+
+def test_vllm_waits_for_the_worker_to_drain_before_it_stops() -> None:
+    registrations = tier_registrations(stack_values("prod"), "orchestrator")
+    spec = pod(registrations, "orchestrator")
+    command = spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[:2] == ["python3", "-c"]
+    script = command[2]
+    compile(script, "pre-stop", "exec")  # valid Python for the vLLM image's interpreter
+    assert "time.sleep(15)" in script
+    assert "('127.0.0.1',8081)" in script
+    # The grace period covers the pause, a whole drain of the longest request, and a margin.
+    assert spec["terminationGracePeriodSeconds"] == 15 + 300 + 15
+
+
+def test_the_worker_can_be_turned_off() -> None:
+    registrations = tier_registrations(stack_values("prod"), "orchestrator", worker=False)
+    spec = pod(registrations, "orchestrator")
+    assert [c["name"] for c in spec["containers"]] == ["vllm"]
+    assert spec["automountServiceAccountToken"] is False
+    assert "serviceAccountName" not in spec
+    assert spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "15"]
+    assert not [r for r in registrations if r.type == worker_module.TYPE]
+
+
+def test_each_mig_shape_caps_its_worker_at_its_own_max_num_seqs() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    plan = plan_fleet(parse_stack_config(values)).tier("orchestrator")
+    registrations = tier_registrations(values, "orchestrator")
+    caps = {}
+    for group in plan.replica_groups:
+        shape = f"orchestrator-{group.profile.replace('.', '-')}"  # type: ignore[union-attr]
+        env = {e["name"]: e["value"] for e in pod(registrations, shape)["containers"][1]["env"]}
+        caps[group.profile] = env["AGENTFLEET_MAX_IN_FLIGHT"]
+        assert caps[group.profile] == str(group.max_num_seqs)
+    assert len(set(caps.values())) == 2  # the two slice sizes take different loads
+    assert len([r for r in registrations if r.type == worker_module.TYPE]) == 1  # one identity
+
+
+def test_a_kms_queue_resolves_its_key_for_the_worker() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["queue"] = {"kmsKeyId": "alias/agents"}
+    found = statements(tier_registrations(values, "orchestrator"))
+    assert found[-1]["Action"] == ["kms:Decrypt"]
+    assert found[-1]["Resource"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
