@@ -1,0 +1,31 @@
+# The queue worker image: `agentfleet worker`, the sidecar beside vLLM in every inference
+# pod. Build it from the repository root and push it where your nodes pull from:
+#
+#   docker build -t <account>.dkr.ecr.<region>.amazonaws.com/agentfleet-worker:0.1.0 .
+#   docker push <account>.dkr.ecr.<region>.amazonaws.com/agentfleet-worker:0.1.0
+#
+# then set `agentfleet:fleet.worker.image` to that name.
+
+ARG PYTHON=python:3.11-slim-bookworm
+
+FROM ${PYTHON} AS build
+WORKDIR /src
+COPY requirements-worker.txt ./
+RUN pip install --no-cache-dir --root-user-action=ignore --prefix=/install \
+        -r requirements-worker.txt
+COPY pyproject.toml README.md ./
+COPY infra ./infra
+COPY components ./components
+COPY policies ./policies
+COPY bridge ./bridge
+# The package without its Pulumi dependencies: the worker imports none of them.
+RUN pip install --no-cache-dir --root-user-action=ignore --prefix=/install --no-deps .
+
+FROM ${PYTHON}
+COPY --from=build /install /usr/local
+# The same user the pod's security context names (components/queue_worker.py RUN_AS).
+USER 10001:10001
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+EXPOSE 8081
+ENTRYPOINT ["agentfleet"]
+CMD ["worker"]
