@@ -36,6 +36,7 @@ from aiohttp import web
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bridge.batching import SQS_BATCH, Batcher, BatchError
 from bridge.protocol import (
     MAX_MESSAGE_BYTES,
     InvalidRequest,
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("agentfleet.worker")
 
 RETRIED_STATUSES = frozenset({408, 429})  # the server is busy or slow: try again later
-SQS_BATCH = 10  # the most messages one ReceiveMessage or batch call takes
 AWS_ERRORS = (BotoCoreError, ClientError)
 SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_*?.-]{1,85}$"
 SQS_HOST = re.compile(r"^https?://sqs\.([a-z0-9-]+)\.amazonaws\.com")
@@ -165,6 +165,10 @@ class Worker:
         self._stopped_at = 0.0
         self._wake = asyncio.Event()
         self._keys = itertools.count()
+        self._deletes: Batcher = Batcher(
+            lambda entries: sqs.delete_message_batch(QueueUrl=settings.queue_url, Entries=entries)  # type: ignore[arg-type]
+        )
+        self._reply_batchers: dict[str, Batcher] = {}
 
     # -- control -----------------------------------------------------------------------
 
@@ -342,9 +346,17 @@ class Worker:
                 ),
                 queue_url,
             )
+        batcher = self._reply_batchers.get(queue_url)
+        if batcher is None:
+            batcher = self._reply_batchers[queue_url] = Batcher(
+                lambda entries: self.sqs.send_message_batch(QueueUrl=queue_url, Entries=entries),  # type: ignore[arg-type]
+                max_bytes=self.settings.max_reply_bytes,
+                size=message_bytes,
+            )
+        params.pop("QueueUrl")
         try:
-            await self.sqs.send_message(**params)
-        except AWS_ERRORS as error:
+            await batcher.submit(params)
+        except BatchError as error:
             self.counters.failed["reply"] += 1
             log.warning("cannot reply to %s for %s: %s", queue_url, reply.request_id, error)
             return False
@@ -353,10 +365,8 @@ class Worker:
 
     async def _delete(self, receipt_handle: str) -> None:
         try:
-            await self.sqs.delete_message(
-                QueueUrl=self.settings.queue_url, ReceiptHandle=receipt_handle
-            )
-        except AWS_ERRORS as error:
+            await self._deletes.submit({"ReceiptHandle": receipt_handle})
+        except BatchError as error:
             self.counters.failed["delete"] += 1
             log.warning("cannot delete a settled message (it may come back): %s", error)
         else:
