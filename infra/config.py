@@ -203,6 +203,7 @@ class LoadBalancerConfig(_Model):
         return self
 
 
+IMAGE = re.compile(r"^[\w./:-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_*?-]{1,80}(\.fifo)?$"
 
 
@@ -415,9 +416,7 @@ class WorkerConfig(_Model):
         description="Run the worker that moves the tier's queue into vLLM. Turn it off "
         "only when something else consumes the queues.",
     )
-    image: Annotated[
-        StrictStr, StringConstraints(pattern=r"^\S+:[\w.-]+$|^\S+@sha256:[0-9a-f]{64}$")
-    ] = Field(
+    image: StrictStr = Field(
         WORKER_IMAGE,
         description="The worker image built from this package's Dockerfile, by tag or "
         f"digest. Default {WORKER_IMAGE!r}: build and push it to your registry (README).",
@@ -428,6 +427,16 @@ class WorkerConfig(_Model):
     memory_mib: Annotated[StrictInt, Field(ge=64, le=16384)] = Field(
         512, description="The worker container's memory request and limit (MiB)."
     )
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str) -> str:
+        if not IMAGE.match(image) or image.endswith(":latest"):
+            raise ValueError(
+                f"{image!r} is not a pinned image: give a tag other than 'latest', or a "
+                "digest (e.g. <registry>/agentfleet-worker:0.1.0)"
+            )
+        return image
 
 
 class FleetConfig(_Model):

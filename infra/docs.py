@@ -115,7 +115,20 @@ def components_reference() -> str:
     return "\n\n".join(parts)
 
 
-SECTIONS = {"config-reference": config_reference, "components-reference": components_reference}
+def worker_settings() -> str:
+    """The worker's flags and environment variables."""
+    from bridge.cli import WORKER_SETTINGS
+
+    lines = ["| flag | environment variable | what (default) |", "| --- | --- | --- |"]
+    lines += [f"| `{s.flag}` | `{s.env}` | {s.help} |" for s in WORKER_SETTINGS]
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "config-reference": config_reference,
+    "components-reference": components_reference,
+    "worker-settings": worker_settings,
+}
 
 
 def render(readme: str) -> str:

@@ -165,6 +165,16 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "store it as a secret: pulumi config set --secret agentfleet:hfToken <token>"),
     ("zero-receive-count", f"{TIER}.queue.maxReceiveCount", 0, f"{TIER}.queue.maxReceiveCount",
      "input should be greater than or equal to 1 (got 0)"),
+    ("unpinned-worker-image", "agentfleet:fleet.worker.image", "agentfleet-worker:latest",
+     "agentfleet:fleet.worker.image",
+     "'agentfleet-worker:latest' is not a pinned image: give a tag other than 'latest', or a "
+     "digest (e.g. <registry>/agentfleet-worker:0.1.0)"),
+    ("worker-cpu-too-small", "agentfleet:fleet.worker.cpuMillis", 10,
+     "agentfleet:fleet.worker.cpuMillis", "input should be greater than or equal to 50 (got 10)"),
+    ("reply-queue-not-an-arn", f"{TIER}.queue.replyQueueArns", ["agents-prod-replies"],
+     f"{TIER}.queue.replyQueueArns[0]",
+     "string should match pattern '^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_*?-]{1,80}"
+     "(\\.fifo)?$' (got 'agents-prod-replies')"),
     ("bad-alert-email", "agentfleet:fleet.monitoring.alertEmails", ["oncall"],
      "agentfleet:fleet.monitoring.alertEmails[0]",
      "string should match pattern '^[^@\\s]+@[^@\\s]+$' (got 'oncall')"),
