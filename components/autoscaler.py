@@ -15,6 +15,7 @@ from components.common import (
     Args,
     KubernetesName,
     TierName,
+    child_options,
     cost_tags,
     tier_labels,
 )
@@ -138,7 +139,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         labels = {**MANAGED_BY, **tier_labels(args.tier, "inference", args.user_facing)}
         principal: Any = args.keda_operator_role_arn or aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
@@ -253,7 +254,9 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
                 },
                 "triggers": triggers,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.trigger_authentication]),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.trigger_authentication])
+            ),
         )
         self.register_outputs(
             {

@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
+import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -90,6 +91,16 @@ def short_name(*parts: str, limit: int = 32) -> str:
     digest = hashlib.sha256("/".join(parts).encode()).hexdigest()[:8]
     readable = "-".join(parts)[: limit - 9].strip("-")
     return f"{readable}-{digest}"
+
+
+def child_options(
+    parent: pulumi.Resource, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
+    """Options for a component's children: parented to it, and waiting for what the
+    component was told to wait for. Pulumi does not pass a component's ``depends_on`` on
+    to its children, so without this a Deployment would not wait for its namespace, nor
+    a ScaledObject for the add-on that installs its CRD."""
+    return pulumi.ResourceOptions(parent=parent, depends_on=opts.depends_on if opts else None)
 
 
 def restricted_container(run_as: int | None = None) -> k8s.core.v1.SecurityContextArgs:

@@ -14,6 +14,7 @@ from components.common import (
     Args,
     KubernetesName,
     TierName,
+    child_options,
     cost_tags,
     short_name,
     tier_labels,
@@ -107,7 +108,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         tags = cost_tags(args.tier, args.environment, args.cost_center, "load-balancer")
         https = args.certificate_arn is not None
         listener_port = 443 if https else 80

@@ -15,6 +15,7 @@ from components.common import (
     Args,
     KubernetesName,
     TierName,
+    child_options,
     http_service,
     restricted_container,
     restricted_pod,
@@ -70,7 +71,7 @@ class McpServer(pulumi.ComponentResource):
         self, name: str, args: McpServerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         selector = {"app.kubernetes.io/name": "mcp-server", "app.kubernetes.io/instance": args.name}
         labels = {
             **selector,

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.common import MANAGED_BY, ROLE, Args, KubernetesName, TierName
+from components.common import MANAGED_BY, ROLE, Args, KubernetesName, TierName, child_options
 from infra import mig
 
 TYPE = "agentfleet:index:MigConfiguration"
@@ -87,6 +87,6 @@ class MigConfiguration(pulumi.ComponentResource):
                 labels={**MANAGED_BY, ROLE: "mig-config"},
             ),
             data={CONFIG_KEY: yaml.safe_dump(document, sort_keys=False)},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.register_outputs({"config_map": self.config_map, "config_names": self.config_names})

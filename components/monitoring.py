@@ -18,6 +18,7 @@ from components.common import (
     Args,
     KubernetesName,
     TierName,
+    child_options,
     cost_tags,
 )
 from infra.plan import CENT
@@ -171,7 +172,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         self, name: str, args: FleetMonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         tags = cost_tags("fleet", args.environment, args.cost_center, "monitoring")
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.rules = k8s.apiextensions.CustomResource(

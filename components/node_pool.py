@@ -20,6 +20,7 @@ from components.common import (
     Args,
     Capacity,
     TierName,
+    child_options,
     cost_tags,
     flag,
     tier_labels,
@@ -187,7 +188,7 @@ class GpuNodePool(pulumi.ComponentResource):
         self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         tags = cost_tags(
             args.tier,
             args.environment,

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
-from components.common import Args, TierName, cost_tags, short_name
+from components.common import Args, TierName, child_options, cost_tags, short_name
 
 TYPE = "agentfleet:index:AgentQueue"
 MAX_RETENTION_SECONDS = 1_209_600  # 14 days, SQS's maximum
@@ -79,7 +79,7 @@ class AgentQueue(pulumi.ComponentResource):
         self, name: str, args: AgentQueueArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         tags = cost_tags(args.tier, args.environment, args.cost_center, "task-queue")
         encryption: dict[str, Any] = (
             {"kms_master_key_id": args.kms_key_id, "kms_data_key_reuse_period_seconds": 300}

@@ -16,6 +16,7 @@ from components.common import (
     Args,
     KubernetesName,
     TierName,
+    child_options,
     cost_tags,
     restricted_container,
     tier_labels,
@@ -177,7 +178,7 @@ class QueueWorker(pulumi.ComponentResource):
         self, name: str, args: QueueWorkerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         tags = cost_tags(args.tier, args.environment, args.cost_center, "queue-worker")
         self.service_account_name = args.service_account_name
         self.service_account = k8s.core.v1.ServiceAccount(

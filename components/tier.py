@@ -13,7 +13,7 @@ from components.autoscaler import (
     QueueDepthAutoscalerArgs,
     ScheduledReplicas,
 )
-from components.common import Args
+from components.common import Args, child_options
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.queue import AgentQueue, AgentQueueArgs
@@ -69,7 +69,7 @@ class FleetTier(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         tier, cluster = args.plan, args.cluster
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         self.node_pool = GpuNodePool(
             tier.name,

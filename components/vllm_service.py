@@ -20,6 +20,7 @@ from components.common import (
     Capacity,
     KubernetesName,
     TierName,
+    child_options,
     http_service,
     restricted_container,
     restricted_pod,
@@ -231,7 +232,7 @@ class VllmService(pulumi.ComponentResource):
         self, name: str, args: VllmServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         object_name = self.args_name = args.object_name
         selector = {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": object_name}
         labels = {

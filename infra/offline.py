@@ -39,6 +39,8 @@ class Registration:
     parent: str | None
     custom: bool
     inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()
+    """URNs the resource waits for (depends_on, and the resources its inputs come from)."""
 
     @property
     def parent_type(self) -> str | None:
@@ -163,6 +165,7 @@ class RecordingMonitor(MockMonitor):
                 parent=request.parent or None,
                 custom=bool(request.custom),
                 inputs=inputs,
+                dependencies=tuple(request.dependencies),
             )
             with self._lock:
                 self.registrations.append(registration)

@@ -154,3 +154,18 @@ def test_provider_default_tags_cover_every_aws_resource() -> None:
     assert tags["tags"]["agentfleet.io/environment"] == "staging"
     assert tags["tags"]["agentfleet.io/cost-center"] == "agentfleet"
     assert provider.inputs["region"] == "us-east-1"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_in_the_fleet_namespace_waits_for_it(stack: str) -> None:
+    registrations, _ = build(stack)
+    (namespace,) = [r for r in registrations if r.type == "kubernetes:core/v1:Namespace"]
+    inside = [
+        r
+        for r in registrations
+        if r.custom
+        and r.type.startswith("kubernetes:")
+        and r.inputs.get("metadata", {}).get("namespace") == "agentfleet"
+    ]
+    assert len(inside) >= 6
+    assert [r.name for r in inside if namespace.urn not in r.dependencies] == []
