@@ -8,11 +8,13 @@ pulumi-kubernetes resources (so policies see them), and writes the facts policie
 ``agentfleet.io/`` prefix.
 """
 
+from components.addons import AddonReadiness, ClusterAddons, ClusterAddonsArgs
 from components.autoscaler import (
     QueueDepthAutoscaler,
     QueueDepthAutoscalerArgs,
     ScheduledReplicas,
 )
+from components.cluster import ClusterRef, FleetCluster, FleetClusterArgs
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mcp_server import McpServer, McpServerArgs
 from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLayout
@@ -24,8 +26,14 @@ from components.tier import FleetTier, FleetTierArgs
 from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
 
 __all__ = [
+    "AddonReadiness",
     "AgentQueue",
     "AgentQueueArgs",
+    "ClusterAddons",
+    "ClusterAddonsArgs",
+    "ClusterRef",
+    "FleetCluster",
+    "FleetClusterArgs",
     "FleetMonitoring",
     "FleetMonitoringArgs",
     "FleetTier",

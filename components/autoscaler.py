@@ -71,10 +71,16 @@ class QueueDepthAutoscalerArgs(Args):
     schedule: tuple[ScheduledReplicas, ...] = Field(
         (), description="Known peaks: KEDA cron triggers that pre-scale for them."
     )
-    keda_operator_role_arn: str | None = Field(
+    keda_operator_role_arn: Any = Field(
         None,
-        description="The KEDA operator's IAM role, the only principal allowed to assume the "
-        "queue-reading role. Default: any principal of the account that IAM allows.",
+        description="The KEDA operator's IAM role (a string or an Output), the only principal "
+        "allowed to assume the queue-reading role. Default: any principal of the account "
+        "that IAM allows.",
+    )
+    role_path: str = Field(
+        "/",
+        description="IAM path of the queue-reading role; ClusterAddons' KEDA role may assume "
+        "the roles under keda_role_path(cluster).",
     )
     cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
@@ -89,6 +95,11 @@ class QueueDepthAutoscalerArgs(Args):
     @property
     def cooldown_seconds(self) -> int:
         return max(MIN_COOLDOWN_SECONDS, self.scale_in_idle_seconds)
+
+
+def keda_role_path(cluster_name: str) -> str:
+    """The IAM path of a cluster's queue-reading roles: what the KEDA operator may assume."""
+    return f"/agentfleet/{cluster_name}/keda/"
 
 
 def queue_reader_policy(queue_arn: str) -> str:
@@ -148,6 +159,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
             f"{name}-keda-role",
             description=f"KEDA reads the depth of the {args.tier} task queue",
             assume_role_policy=pulumi.Output.from_input(principal).apply(trust_policy),
+            path=args.role_path,
             tags=cost_tags(args.tier, args.environment, args.cost_center, "autoscaler"),
             opts=child,
         )

@@ -41,6 +41,8 @@ Role = Literal[
     "queue-worker",
     "autoscaler",
     "monitoring",
+    "addon",
+    "cluster",
 ]
 Capacity = Literal["on-demand", "spot"]
 

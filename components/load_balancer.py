@@ -31,8 +31,8 @@ class InferenceLoadBalancerArgs(Args):
     tier: TierName = Field(description="The tier behind the load balancer.")
     environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
     cluster_name: str = Field(description="The EKS cluster; part of the AWS names.")
-    vpc_id: str = Field(description="VPC of the load balancer and its targets.")
-    subnet_ids: Annotated[tuple[str, ...], Field(min_length=2)] = Field(
+    vpc_id: Any = Field(description="VPC of the load balancer and its targets.")
+    subnet_ids: Annotated[tuple[Any, ...], Field(min_length=2)] = Field(
         description="Subnets of the load balancer, in at least two availability zones "
         "(an ALB needs two)."
     )

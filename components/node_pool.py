@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -39,8 +39,8 @@ class GpuNodePoolArgs(Args):
     """Inputs of a GpuNodePool."""
 
     cluster_name: str = Field(description="The EKS cluster the node group joins.")
-    node_role_arn: str = Field(description="IAM role of the nodes.")
-    subnet_ids: Annotated[tuple[str, ...], Field(min_length=1)] = Field(
+    node_role_arn: Any = Field(description="IAM role of the nodes (a string or an Output).")
+    subnet_ids: Annotated[tuple[Any, ...], Field(min_length=1)] = Field(
         description="Subnets of the nodes; several availability zones let a tier survive "
         "the loss of one (C7)."
     )
@@ -92,8 +92,8 @@ class GpuNodePoolArgs(Args):
         tier: TierPlan,
         *,
         cluster_name: str,
-        node_role_arn: str,
-        subnet_ids: tuple[str, ...],
+        node_role_arn: Any,
+        subnet_ids: tuple[Any, ...],
         environment: str,
         mig_config: str | None = None,
     ) -> GpuNodePoolArgs:

@@ -8,18 +8,21 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
+from components.addons import AddonReadiness
 from components.autoscaler import (
     QueueDepthAutoscaler,
     QueueDepthAutoscalerArgs,
     ScheduledReplicas,
+    keda_role_path,
 )
+from components.cluster import ClusterRef
 from components.common import Args, child_options
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.vllm_service import VllmService, VllmServiceArgs
-from infra.config import ClusterConfig, WorkerConfig
+from infra.config import WorkerConfig
 from infra.plan import TierPlan
 
 TYPE = "agentfleet:index:FleetTier"
@@ -29,7 +32,10 @@ class FleetTierArgs(Args):
     """Inputs of a FleetTier."""
 
     plan: TierPlan = Field(description="The tier as the planner sized it.")
-    cluster: ClusterConfig = Field(description="The EKS cluster the tier is built into.")
+    cluster: ClusterRef = Field(
+        description="The EKS cluster the tier is built into (ClusterRef.existing(config) for "
+        "an existing one, FleetCluster.ref for a new one)."
+    )
     environment: str = Field(description="dev, staging or prod.")
     region: str = Field(description="AWS region of the queue.")
     namespace: str = Field(description="Kubernetes namespace of the fleet.")
@@ -43,6 +49,12 @@ class FleetTierArgs(Args):
     )
     depends_on: tuple[Any, ...] = Field(
         (), description="Resources the tier's Kubernetes objects wait for (e.g. the namespace)."
+    )
+    addons: AddonReadiness = Field(
+        default_factory=AddonReadiness,
+        description="The add-on releases the tier's objects wait for: vLLM for the GPU "
+        "operator, ScaledObjects for KEDA, TargetGroupBindings for the load balancer "
+        "controller (ClusterAddons.readiness).",
     )
     worker: WorkerConfig | None = Field(
         default_factory=WorkerConfig,
@@ -70,7 +82,15 @@ class FleetTier(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         tier, cluster = args.plan, args.cluster
         child = child_options(self, opts)
-        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        after = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=list(args.depends_on))
+        )
+
+        def waiting_for(addon: tuple[Any, ...]) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(
+                after, pulumi.ResourceOptions(depends_on=list(addon))
+            )
+
         self.node_pool = GpuNodePool(
             tier.name,
             GpuNodePoolArgs.for_tier(
@@ -141,7 +161,7 @@ class FleetTier(pulumi.ComponentResource):
                 name=f"{shape}-vllm",
                 worker=sidecar,
             )
-            service = VllmService(shape, service_args, opts=after)
+            service = VllmService(shape, service_args, opts=waiting_for(args.addons.gpu_operator))
             self.services.append(service)
             self.autoscalers.append(
                 QueueDepthAutoscaler(
@@ -172,9 +192,10 @@ class FleetTier(pulumi.ComponentResource):
                             for window in tier.schedule
                         ),
                         keda_operator_role_arn=cluster.keda_operator_role_arn,
+                        role_path=keda_role_path(cluster.name),
                         cost_center=args.cost_center,
                     ),
-                    opts=after,
+                    opts=waiting_for(args.addons.keda),
                 )
             )
         self.load_balancer = None
@@ -198,7 +219,7 @@ class FleetTier(pulumi.ComponentResource):
                     deregistration_delay_seconds=tier.request_timeout_seconds,
                     cost_center=args.cost_center,
                 ),
-                opts=after,
+                opts=waiting_for(args.addons.load_balancer_controller),
             )
             self.endpoint = self.load_balancer.endpoint
         self.register_outputs(

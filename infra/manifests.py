@@ -38,8 +38,16 @@ def _redacted(value: Any) -> Any:
     return REDACTED
 
 
+HELM = "kubernetes:helm.sh/"
+
+
 def is_kubernetes_object(registration: Registration) -> bool:
-    return registration.custom and registration.type.startswith("kubernetes:")
+    """A Kubernetes object, not a Helm release (which is the chart's many objects)."""
+    return (
+        registration.custom
+        and registration.type.startswith("kubernetes:")
+        and not registration.type.startswith(HELM)
+    )
 
 
 def manifest(registration: Registration, *, redact: bool = False) -> dict[str, Any]:

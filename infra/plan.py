@@ -23,6 +23,7 @@ from infra.catalog import CATALOG, LatencyClass
 from infra.config import (
     DEFAULT_SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
+    AddonsConfig,
     ClusterConfig,
     LoadBalancerConfig,
     MonitoringConfig,
@@ -175,6 +176,7 @@ class FleetPlan:
     cost_center: str
     has_hf_token: bool
     worker: WorkerConfig
+    addons: AddonsConfig
 
     @property
     def interactions(self) -> int:
@@ -343,6 +345,7 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
         cost_center=fleet.cost_center,
         has_hf_token=config.hf_token is not None,
         worker=fleet.worker,
+        addons=config.addons,
     )
 
 

@@ -11,6 +11,10 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import (
+    ClusterAddons,
+    ClusterAddonsArgs,
+    FleetCluster,
+    FleetClusterArgs,
     FleetMonitoring,
     FleetMonitoringArgs,
     FleetTier,
@@ -20,6 +24,7 @@ from components import (
     MigLayout,
     MonitoredTier,
 )
+from components.cluster import ClusterRef
 from components.common import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from infra.config import NAMESPACE, StackConfig
 from infra.plan import FleetPlan, plan_fleet
@@ -70,18 +75,45 @@ def build_fleet(config: StackConfig) -> FleetPlan:
             tags={ENVIRONMENT: plan.environment, COST_CENTER: plan.cost_center, **MANAGED_BY}
         ),
     )
-    cluster = aws.eks.get_cluster_output(
-        name=plan.cluster.name, opts=pulumi.InvokeOutputOptions(provider=cloud)
-    )
+    on_aws = pulumi.ResourceOptions(providers={"aws": cloud})
+    endpoint: Any
+    certificate: Any
+    ready: list[pulumi.Resource] = []
+    if plan.cluster.create:
+        new_cluster = FleetCluster(
+            "cluster",
+            FleetClusterArgs.from_config(
+                plan.cluster, environment=plan.environment, cost_center=plan.cost_center
+            ),
+            opts=on_aws,
+        )
+        cluster = new_cluster.ref
+        endpoint = new_cluster.cluster.endpoint
+        certificate = new_cluster.cluster.certificate_authority.data
+        ready = new_cluster.ready
+        pulumi.export(
+            "cluster",
+            {"name": plan.cluster.name, "endpoint": endpoint, "vpcId": new_cluster.vpc.id},
+        )
+    else:
+        existing = aws.eks.get_cluster_output(
+            name=plan.cluster.name, opts=pulumi.InvokeOutputOptions(provider=cloud)
+        )
+        cluster = ClusterRef.existing(plan.cluster)
+        endpoint = existing.endpoint
+        certificate = existing.certificate_authorities.apply(
+            lambda authorities: _field(authorities[0], "data")
+        )
+    # Nothing goes onto a new cluster before its nodes, DNS and access entries are there.
     provider = k8s.Provider(
         "cluster",
-        kubeconfig=pulumi.Output.all(cluster.endpoint, cluster.certificate_authorities).apply(
-            lambda values: kubeconfig(
-                plan.cluster.name, plan.region, values[0], _field(values[1][0], "data")
-            )
+        kubeconfig=pulumi.Output.all(endpoint, certificate).apply(
+            lambda values: kubeconfig(plan.cluster.name, plan.region, values[0], values[1])
         ),
+        opts=pulumi.ResourceOptions(depends_on=ready),
     )
     on_cluster = pulumi.ResourceOptions(provider=provider)
+    both = pulumi.ResourceOptions(providers={"kubernetes": provider, "aws": cloud})
     namespace = k8s.core.v1.Namespace(
         "namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -98,37 +130,63 @@ def build_fleet(config: StackConfig) -> FleetPlan:
         opts=on_cluster,
     )
     mig_tiers = [tier for tier in plan.tiers if tier.mig]
-    mig_names: dict[str, str] = {}
-    if mig_tiers:
-        mig_config = MigConfiguration(
-            "mig",
-            MigConfigurationArgs(
-                layouts={
-                    tier.name: MigLayout(gpu=tier.gpu, layout=dict(tier.mig or {}))
-                    for tier in mig_tiers
-                }
-            ),
-            opts=pulumi.ResourceOptions(providers={"kubernetes": provider, "aws": cloud}),
+    mig_args = (
+        MigConfigurationArgs(
+            layouts={
+                tier.name: MigLayout(gpu=tier.gpu, layout=dict(tier.mig or {}))
+                for tier in mig_tiers
+            }
         )
-        mig_names = mig_config.config_names
+        if mig_tiers
+        else None
+    )
+    addons = ClusterAddons(
+        "addons",
+        ClusterAddonsArgs(
+            cluster_name=plan.cluster.name,
+            region=plan.region,
+            vpc_id=cluster.vpc_id,
+            environment=plan.environment,
+            gpu_operator=plan.addons.gpu_operator,
+            keda=plan.addons.keda,
+            load_balancer_controller=plan.addons.load_balancer_controller,
+            cluster_autoscaler=plan.addons.cluster_autoscaler,
+            prometheus=plan.addons.prometheus,
+            mig=mig_args,
+            cost_center=plan.cost_center,
+        ),
+        opts=both,
+    )
+    mig_config = addons.mig_configuration
+    if mig_args is not None and mig_config is None:  # the cluster runs the GPU operator
+        mig_config = MigConfiguration("mig", mig_args, opts=both)
+    mig_names = mig_config.config_names if mig_config is not None else {}
+    cluster = cluster.model_copy(
+        update={
+            "keda_operator_role_arn": plan.cluster.keda_operator_role_arn
+            or addons.keda_operator_role_arn
+        }
+    )
+    prometheus_address = plan.monitoring.prometheus_address or addons.prometheus_address
     hf_token: Any = pulumi.Config(NAMESPACE).get_secret("hfToken") if plan.has_hf_token else None
     tiers = {
         tier.name: FleetTier(
             tier.name,
             FleetTierArgs(
                 plan=tier,
-                cluster=plan.cluster,
+                cluster=cluster,
                 environment=plan.environment,
                 region=plan.region,
                 namespace=plan.namespace,
                 cost_center=plan.cost_center,
                 mig_config=mig_names.get(tier.name),
                 hf_token=hf_token,
-                prometheus_address=plan.monitoring.prometheus_address,
+                prometheus_address=prometheus_address,
                 depends_on=(namespace,),
+                addons=addons.readiness,
                 worker=plan.worker if plan.worker.enabled else None,
             ),
-            opts=pulumi.ResourceOptions(providers={"kubernetes": provider, "aws": cloud}),
+            opts=both,
         )
         for tier in plan.tiers
     }
@@ -155,8 +213,8 @@ def build_fleet(config: StackConfig) -> FleetPlan:
             alert_emails=tuple(plan.monitoring.alert_emails),
             cost_center=plan.cost_center,
         ),
-        opts=pulumi.ResourceOptions(
-            providers={"kubernetes": provider, "aws": cloud}, depends_on=[namespace]
+        opts=pulumi.ResourceOptions.merge(
+            both, pulumi.ResourceOptions(depends_on=[namespace, *addons.readiness.prometheus])
         ),
     )
     export(plan, tiers)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from components import FleetMonitoring, FleetMonitoringArgs, FleetTier, FleetTierArgs, MonitoredTier
 from components import monitoring as monitoring_module
+from components.cluster import ClusterRef
 from infra.config import load_stack_file, parse_stack_config
 from infra.manifests import manifest
 from infra.offline import Registration
@@ -162,7 +163,7 @@ def tier_registrations(stack: str, name: str) -> list[Registration]:
     plan = plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
     args = FleetTierArgs(
         plan=plan.tier(name),
-        cluster=plan.cluster,
+        cluster=ClusterRef.existing(plan.cluster),
         environment=plan.environment,
         region=plan.region,
         namespace="agentfleet",
@@ -223,7 +224,7 @@ def test_mixed_mig_tier_has_a_deployment_per_shape() -> None:
     plan = plan_fleet(parse_stack_config(values))
     args = FleetTierArgs(
         plan=plan.tier("orchestrator"),
-        cluster=plan.cluster,
+        cluster=ClusterRef.existing(plan.cluster),
         environment="prod",
         region="us-east-1",
         namespace="agentfleet",

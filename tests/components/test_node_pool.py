@@ -27,7 +27,7 @@ def pool_args(stack: str, tier: str, **changes: object) -> GpuNodePoolArgs:
         plan.tier(tier),
         cluster_name=plan.cluster.name,
         node_role_arn=plan.cluster.node_role_arn,
-        subnet_ids=tuple(plan.cluster.subnet_ids),
+        subnet_ids=tuple(plan.cluster.subnet_ids or ()),
         environment=plan.environment,
         mig_config=f"agentfleet-{tier}",
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from components import FleetTier, FleetTierArgs, QueueWorker, QueueWorkerArgs
 from components import queue_worker as worker_module
+from components.cluster import ClusterRef
 from infra.config import load_stack_file, parse_stack_config
 from infra.manifests import manifest
 from infra.offline import Registration
@@ -129,7 +130,7 @@ def tier_registrations(
     plan = plan_fleet(parse_stack_config(values))
     args = FleetTierArgs(
         plan=plan.tier(tier),
-        cluster=plan.cluster,
+        cluster=ClusterRef.existing(plan.cluster),
         environment=plan.environment,
         region=plan.region,
         namespace="agentfleet",

@@ -159,7 +159,11 @@ def test_provider_default_tags_cover_every_aws_resource() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_object_in_the_fleet_namespace_waits_for_it(stack: str) -> None:
     registrations, _ = build(stack)
-    (namespace,) = [r for r in registrations if r.type == "kubernetes:core/v1:Namespace"]
+    (namespace,) = [
+        r
+        for r in registrations
+        if r.type == "kubernetes:core/v1:Namespace" and r.inputs["metadata"]["name"] == "agentfleet"
+    ]
     inside = [
         r
         for r in registrations

@@ -56,9 +56,12 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "loadBalancer, queue, requestTimeoutSeconds"),
     ("unknown-namespace-key", "agentfleet:tier", {}, "agentfleet:tier",
      "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
+     "agentfleet:addons, "
      "agentfleet:hfToken"),
     ("unknown-cluster-key", "agentfleet:cluster.version", "1.31", "agentfleet:cluster.version",
-     "unknown key; allowed here: name, vpcId, subnetIds, nodeRoleArn, kedaOperatorRoleArn"),
+     "unknown key; allowed here: name, create, vpcId, subnetIds, nodeRoleArn, "
+     "kedaOperatorRoleArn, kubernetesVersion, vpcCidr, availabilityZones, adminRoleArns, "
+     "publicAccessCidrs, systemNodes"),
     ("unknown-scaling-key", f"{TIER}.scaling.targetGpuUtilization", 80,
      f"{TIER}.scaling.targetGpuUtilization",
      "unknown key; allowed here: queueDepthPerInstance, scaleOutSustainSeconds, "
@@ -435,6 +438,7 @@ def test_pulumi_config_errors_name_the_key_path() -> None:
         (
             "agentfleet:typo",
             "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
+            "agentfleet:addons, "
             "agentfleet:hfToken",
         ),
     )

@@ -1,0 +1,503 @@
+"""ClusterAddons: what a bare EKS cluster needs before the fleet can run on it, as Helm
+releases with pinned charts, each controller that calls AWS with its own least-privilege
+IAM role through EKS Pod Identity."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.autoscaler import keda_role_path
+from components.common import (
+    MANAGED_BY,
+    Args,
+    child_options,
+    cost_tags,
+)
+from components.mig_config import MigConfiguration, MigConfigurationArgs
+from components.node_pool import AUTOSCALER
+from infra.config import AddonConfig
+
+TYPE = "agentfleet:index:ClusterAddons"
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+HELM_TIMEOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A Helm chart agentfleet installs, pinned."""
+
+    chart: str
+    repository: str
+    version: str
+    namespace: str
+    service_account: str | None = None  # the controller's, when it calls AWS
+
+
+CHARTS = {
+    "gpu_operator": Chart(
+        "gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v25.10.1", "gpu-operator"
+    ),
+    "keda": Chart("keda", "https://kedacore.github.io/charts", "2.18.3", "keda", "keda-operator"),
+    "load_balancer_controller": Chart(
+        "aws-load-balancer-controller",
+        "https://aws.github.io/eks-charts",
+        "1.14.0",
+        "kube-system",
+        "aws-load-balancer-controller",
+    ),
+    "cluster_autoscaler": Chart(
+        "cluster-autoscaler",
+        "https://kubernetes.github.io/autoscaler",
+        "9.58.0",
+        "kube-system",
+        "cluster-autoscaler",
+    ),
+    "prometheus": Chart(
+        "kube-prometheus-stack",
+        "https://prometheus-community.github.io/helm-charts",
+        "81.2.2",
+        "monitoring",
+    ),
+}
+PROMETHEUS_NAME = "agentfleet"  # fullnameOverride: the Prometheus Service is <it>-prometheus
+PROMETHEUS_ADDRESS = (
+    f"http://{PROMETHEUS_NAME}-prometheus.{CHARTS['prometheus'].namespace}.svc:9090"
+)
+# The autoscaler waits this long before it removes an idle node, and after adding one
+# before it considers removing any: a GPU node takes 2-5 min to come up, so removing it
+# sooner than this would only make the next burst wait for a new one.
+SCALE_DOWN_UNNEEDED = "15m"
+SCALE_DOWN_DELAY_AFTER_ADD = "15m"
+
+
+class AddonReadiness(BaseModel):
+    """The releases each kind of fleet object waits for; empty when the add-on is not
+    installed here (the cluster provides it)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    gpu_operator: tuple[Any, ...] = ()
+    keda: tuple[Any, ...] = ()
+    load_balancer_controller: tuple[Any, ...] = ()
+    prometheus: tuple[Any, ...] = ()
+
+
+class ClusterAddonsArgs(Args):
+    """Inputs of ClusterAddons."""
+
+    cluster_name: str = Field(description="The EKS cluster (Pod Identity, auto-discovery).")
+    region: str = Field(description="AWS region of the cluster.")
+    vpc_id: Any = Field(description="The cluster's VPC (the load balancer controller).")
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    gpu_operator: AddonConfig = Field(
+        default_factory=AddonConfig, description="NVIDIA GPU operator."
+    )
+    keda: AddonConfig = Field(default_factory=AddonConfig, description="KEDA.")
+    load_balancer_controller: AddonConfig = Field(
+        default_factory=AddonConfig, description="AWS Load Balancer Controller."
+    )
+    cluster_autoscaler: AddonConfig = Field(
+        default_factory=AddonConfig, description="Cluster autoscaler."
+    )
+    prometheus: AddonConfig = Field(
+        default_factory=AddonConfig, description="kube-prometheus-stack."
+    )
+    mig: MigConfigurationArgs | None = Field(
+        None,
+        description="The fleet's MIG layouts: with the GPU operator on, their config map is "
+        "made in its namespace before it starts, and its MIG manager is pointed at it.",
+    )
+    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+
+    def version(self, addon: str) -> str:
+        return getattr(self, addon).version or CHARTS[addon].version
+
+
+def pod_identity_trust() -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                }
+            ],
+        }
+    )
+
+
+def keda_policy(account: str, cluster_name: str) -> dict[str, Any]:
+    """The KEDA operator may assume the tiers' queue-reading roles, and nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AssumeQueueReaders",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": f"arn:aws:iam::{account}:role{keda_role_path(cluster_name)}*",
+            }
+        ],
+    }
+
+
+def load_balancer_controller_policy(region: str, account: str, vpc_id: str) -> dict[str, Any]:
+    """What the controller needs to serve TargetGroupBindings, and only that: read load
+    balancers and the network, register pod IPs in the fleet's target groups, and open
+    the pods' security groups (in the cluster's VPC) to the load balancer's group."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Describe",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:DescribeLoadBalancers",
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeTags",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetGroupAttributes",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                    "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeInstances",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                "Resource": "*",  # Describe calls take no resource-level permissions
+            },
+            {
+                "Sid": "RegisterPods",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:RegisterTargets",
+                    "elasticloadbalancing:DeregisterTargets",
+                ],
+                "Resource": f"arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/*/*",
+                "Condition": {
+                    "StringEquals": {"aws:ResourceTag/agentfleet.io/role": "load-balancer"}
+                },
+            },
+            {
+                "Sid": "OpenPodSecurityGroups",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:AuthorizeSecurityGroupIngress",
+                    "ec2:RevokeSecurityGroupIngress",
+                ],
+                "Resource": f"arn:aws:ec2:{region}:{account}:security-group/*",
+                "Condition": {
+                    "ArnEquals": {"ec2:Vpc": f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"}
+                },
+            },
+        ],
+    }
+
+
+def cluster_autoscaler_policy(region: str, account: str, cluster_name: str) -> dict[str, Any]:
+    """Read groups and instance types anywhere (no resource-level permissions exist for
+    those), but resize and terminate only in the Auto Scaling groups of this cluster's
+    node groups (EKS tags them k8s.io/cluster-autoscaler/<cluster>: owned)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Describe",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "DescribeNodeGroups",
+                "Effect": "Allow",
+                "Action": "eks:DescribeNodegroup",
+                "Resource": f"arn:aws:eks:{region}:{account}:nodegroup/{cluster_name}/*/*",
+            },
+            {
+                "Sid": "ResizeOwnGroups",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:SetDesiredCapacity",
+                    "autoscaling:TerminateInstanceInAutoScalingGroup",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {f"aws:ResourceTag/{AUTOSCALER}/{cluster_name}": "owned"}
+                },
+            },
+        ],
+    }
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    """The cluster add-ons the fleet needs, each a Helm release with its chart pinned:
+    the NVIDIA GPU operator (driver and toolkit off, as the EKS NVIDIA AMI has both; MIG
+    manager on with the mixed strategy and the fleet's MIG config map; DCGM exporter),
+    KEDA, the AWS Load Balancer Controller, the cluster autoscaler (auto-discovery of the
+    cluster's node groups, scale-down that waits out a GPU node's cold start; node group
+    minimums keep the tiers' floors) and kube-prometheus-stack (Prometheus Operator and a
+    Prometheus that loads every PrometheusRule). KEDA, the load balancer controller and
+    the autoscaler each get an IAM role through EKS Pod Identity with a least-privilege
+    policy."""
+
+    releases: dict[str, k8s.helm.v3.Release]
+    roles: dict[str, aws.iam.Role]
+    mig_configuration: MigConfiguration | None
+    keda_operator_role_arn: pulumi.Output[str] | None
+    prometheus_address: str | None
+    readiness: AddonReadiness
+
+    def __init__(
+        self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        self._name, self._args = name, args
+        self._child = child_options(self, opts)
+        self.releases, self.roles = {}, {}
+        self.mig_configuration = None
+        self.keda_operator_role_arn = None
+        self.prometheus_address = None
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+
+        if args.gpu_operator.enabled:
+            self._gpu_operator()
+        if args.keda.enabled:
+            role = self._controller_role(
+                "keda",
+                account.apply(lambda acct: json.dumps(keda_policy(acct, args.cluster_name))),
+            )
+            self.keda_operator_role_arn = role.arn
+            self._release(
+                "keda",
+                {
+                    "serviceAccount": {
+                        "operator": {"create": True, "name": CHARTS["keda"].service_account}
+                    },
+                    # Credentials come from EKS Pod Identity, not IRSA annotations.
+                    "podIdentity": {"aws": {"irsa": {"enabled": False}}},
+                },
+                create_namespace=True,
+                after=[role],
+            )
+        if args.load_balancer_controller.enabled:
+            role = self._controller_role(
+                "load_balancer_controller",
+                pulumi.Output.all(account, args.vpc_id).apply(
+                    lambda values: json.dumps(
+                        load_balancer_controller_policy(args.region, values[0], values[1])
+                    )
+                ),
+            )
+            self._release(
+                "load_balancer_controller",
+                {
+                    "clusterName": args.cluster_name,
+                    "region": args.region,
+                    "vpcId": args.vpc_id,
+                    "replicaCount": 2,
+                    "serviceAccount": {
+                        "create": True,
+                        "name": CHARTS["load_balancer_controller"].service_account,
+                    },
+                    # It only serves the fleet's TargetGroupBindings: no Service webhook
+                    # taking over other LoadBalancer Services, no IngressClass.
+                    "enableServiceMutatorWebhook": False,
+                    "createIngressClassResource": False,
+                },
+                after=[role],
+            )
+        if args.cluster_autoscaler.enabled:
+            role = self._controller_role(
+                "cluster_autoscaler",
+                account.apply(
+                    lambda acct: json.dumps(
+                        cluster_autoscaler_policy(args.region, acct, args.cluster_name)
+                    )
+                ),
+            )
+            self._release(
+                "cluster_autoscaler",
+                {
+                    "cloudProvider": "aws",
+                    "awsRegion": args.region,
+                    "autoDiscovery": {
+                        "clusterName": args.cluster_name,
+                        "tags": [
+                            f"{AUTOSCALER}/enabled",
+                            f"{AUTOSCALER}/{args.cluster_name}",
+                        ],
+                    },
+                    "rbac": {
+                        "serviceAccount": {
+                            "create": True,
+                            "name": CHARTS["cluster_autoscaler"].service_account,
+                        }
+                    },
+                    "extraArgs": {
+                        "scale-down-unneeded-time": SCALE_DOWN_UNNEEDED,
+                        "scale-down-delay-after-add": SCALE_DOWN_DELAY_AFTER_ADD,
+                        "max-node-provision-time": "15m",
+                        # vLLM's cache is an emptyDir: without this no GPU node would go.
+                        "skip-nodes-with-local-storage": "false",
+                        "balance-similar-node-groups": "true",
+                        "expander": "least-waste",
+                    },
+                },
+                after=[role],
+            )
+        if args.prometheus.enabled:
+            every: dict[str, Any] = {}
+            self._release(
+                "prometheus",
+                {
+                    "fullnameOverride": PROMETHEUS_NAME,
+                    "grafana": {"enabled": False},  # the fleet's dashboard is CloudWatch's
+                    "prometheus": {
+                        "prometheusSpec": {
+                            # Load every PrometheusRule and monitor, not only the chart's own.
+                            "ruleSelectorNilUsesHelmValues": False,
+                            "ruleSelector": every,
+                            "serviceMonitorSelectorNilUsesHelmValues": False,
+                            "serviceMonitorSelector": every,
+                            "podMonitorSelectorNilUsesHelmValues": False,
+                            "podMonitorSelector": every,
+                        }
+                    },
+                },
+                create_namespace=True,
+            )
+            self.prometheus_address = PROMETHEUS_ADDRESS
+
+        def released(addon: str) -> tuple[Any, ...]:
+            return (self.releases[addon],) if addon in self.releases else ()
+
+        self.readiness = AddonReadiness(
+            gpu_operator=released("gpu_operator"),
+            keda=released("keda"),
+            load_balancer_controller=released("load_balancer_controller"),
+            prometheus=released("prometheus"),
+        )
+        self.register_outputs(
+            {
+                "releases": self.releases,
+                "keda_operator_role_arn": self.keda_operator_role_arn,
+                "prometheus_address": self.prometheus_address,
+            }
+        )
+
+    def _gpu_operator(self) -> None:
+        args, chart = self._args, CHARTS["gpu_operator"]
+        namespace = k8s.core.v1.Namespace(
+            f"{self._name}-gpu-operator-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=chart.namespace,
+                # The operator's daemonsets load kernel modules and reach the devices.
+                labels={**MANAGED_BY, "pod-security.kubernetes.io/enforce": "privileged"},
+            ),
+            opts=self._child,
+        )
+        mig_manager: dict[str, Any] = {"enabled": True}
+        after: list[pulumi.Resource] = [namespace]
+        if args.mig is not None:
+            mig = args.mig.model_copy(update={"namespace": chart.namespace})
+            self.mig_configuration = MigConfiguration(
+                "mig",
+                mig,
+                opts=pulumi.ResourceOptions.merge(
+                    self._child, pulumi.ResourceOptions(depends_on=[namespace])
+                ),
+            )
+            mig_manager["config"] = {
+                "create": False,
+                "name": mig.config_map_name,
+                "default": "all-disabled",
+            }
+            after.append(self.mig_configuration)
+        self._release(
+            "gpu_operator",
+            {
+                # The EKS NVIDIA AMI already has the driver and the container toolkit.
+                "driver": {"enabled": False},
+                "toolkit": {"enabled": False},
+                "mig": {"strategy": "mixed"},
+                "migManager": mig_manager,
+                "devicePlugin": {"enabled": True},
+                "dcgmExporter": {
+                    "enabled": True,
+                    "serviceMonitor": {"enabled": args.prometheus.enabled},
+                },
+            },
+            after=after,
+        )
+
+    def _controller_role(self, addon: str, policy: pulumi.Output[str]) -> aws.iam.Role:
+        """An IAM role for a controller's service account, through EKS Pod Identity."""
+        args, chart = self._args, CHARTS[addon]
+        assert chart.service_account is not None
+        prefix = f"{self._name}-{addon.replace('_', '-')}"
+        tags = cost_tags("fleet", args.environment, args.cost_center, "addon")
+        role = aws.iam.Role(
+            f"{prefix}-role",
+            description=f"{chart.chart} in {args.cluster_name}, through EKS Pod Identity",
+            assume_role_policy=pod_identity_trust(),
+            tags=tags,
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(f"{prefix}-policy", role=role.id, policy=policy, opts=self._child)
+        aws.eks.PodIdentityAssociation(
+            f"{prefix}-pod-identity",
+            cluster_name=args.cluster_name,
+            namespace=chart.namespace,
+            service_account=chart.service_account,
+            role_arn=role.arn,
+            tags=tags,
+            opts=self._child,
+        )
+        self.roles[addon] = role
+        return role
+
+    def _release(
+        self,
+        addon: str,
+        values: dict[str, Any],
+        *,
+        create_namespace: bool = False,
+        after: list[pulumi.Resource] | None = None,
+    ) -> None:
+        chart = CHARTS[addon]
+        self.releases[addon] = k8s.helm.v3.Release(
+            f"{self._name}-{addon.replace('_', '-')}",
+            name=chart.chart if addon != "prometheus" else "prometheus",
+            chart=chart.chart,
+            version=self._args.version(addon),
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=chart.namespace,
+            create_namespace=create_namespace,
+            values=values,
+            timeout=HELM_TIMEOUT_SECONDS,
+            opts=pulumi.ResourceOptions.merge(
+                self._child, pulumi.ResourceOptions(depends_on=after or [])
+            ),
+        )

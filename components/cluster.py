@@ -1,0 +1,387 @@
+"""FleetCluster: a new EKS cluster for the fleet, and ClusterRef: the cluster a tier builds
+into, new or existing, as the components need it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field, field_validator
+
+from components.common import Args, child_options, cost_tags
+from infra.config import ClusterConfig, NodeGroupConfig
+from infra.network import subnet_plan
+
+TYPE = "agentfleet:index:FleetCluster"
+LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+LOG_RETENTION_DAYS = 90
+CLUSTER_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",)
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+)
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
+SYSTEM_NODE_LABEL = {"agentfleet.io/node-class": "system"}
+
+
+class ClusterRef(Args):
+    """The cluster a tier builds into: its name, and its VPC, subnets and node role as
+    strings (an existing cluster) or Outputs (a new one)."""
+
+    name: str = Field(description="The EKS cluster's name.")
+    vpc_id: Any = Field(description="The cluster's VPC.")
+    subnet_ids: Annotated[tuple[Any, ...], Field(min_length=1)] = Field(
+        description="Subnets for GPU nodes and internal load balancers."
+    )
+    node_role_arn: Any = Field(description="IAM role of the nodes.")
+    keda_operator_role_arn: Any = Field(
+        None, description="The KEDA operator's IAM role, when known."
+    )
+
+    @classmethod
+    def existing(cls, config: ClusterConfig) -> ClusterRef:
+        return cls(
+            name=config.name,
+            vpc_id=config.vpc_id,
+            subnet_ids=tuple(config.subnet_ids or ()),
+            node_role_arn=config.node_role_arn,
+            keda_operator_role_arn=config.keda_operator_role_arn,
+        )
+
+
+def _trust(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+def _pick(names: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
+    return names.apply(lambda values: values[index])
+
+
+class FleetClusterArgs(Args):
+    """Inputs of a FleetCluster."""
+
+    name: str = Field(description="The cluster's name.")
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    kubernetes_version: str = Field("1.34", description="Kubernetes version.")
+    vpc_cidr: str = Field("10.0.0.0/16", description="The VPC's address range.")
+    availability_zones: Annotated[int, Field(ge=2, le=6)] = Field(
+        3, description="Zones for subnets and nodes: at least two, so a tier survives one's loss."
+    )
+    admin_role_arns: tuple[str, ...] = Field(
+        (), description="IAM roles given cluster-admin through access entries."
+    )
+    public_access_cidrs: tuple[str, ...] = Field(
+        (), description="CIDRs that may reach the API endpoint from the internet; none: private."
+    )
+    nodes: NodeGroupConfig = Field(
+        default_factory=NodeGroupConfig, description="The CPU node group."
+    )
+    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _no_empty_cidr(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not cidr for cidr in value):
+            raise ValueError("a public access CIDR is empty")
+        return value
+
+    @classmethod
+    def from_config(
+        cls, config: ClusterConfig, *, environment: str, cost_center: str
+    ) -> FleetClusterArgs:
+        given = {
+            "kubernetes_version": config.kubernetes_version,
+            "vpc_cidr": config.vpc_cidr,
+            "availability_zones": config.availability_zones,
+            "admin_role_arns": tuple(config.admin_role_arns or ()) or None,
+            "public_access_cidrs": tuple(config.public_access_cidrs or ()) or None,
+            "nodes": config.system_nodes,
+        }
+        return cls.model_validate(
+            {
+                "name": config.name,
+                "environment": environment,
+                "cost_center": cost_center,
+                **{key: value for key, value in given.items() if value is not None},
+            }
+        )
+
+
+class FleetCluster(pulumi.ComponentResource):
+    """A new EKS cluster for the fleet: a VPC over several availability zones (private
+    subnets for nodes and internal load balancers, public ones for NAT gateways, one per
+    zone), the cluster with a private API endpoint (public access off, or only from the
+    given CIDRs), secrets envelope-encrypted with a KMS key of its own, every control-plane
+    log type on, API access entries (the creator and the given admin roles), the VPC CNI,
+    kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons, and an on-demand CPU node group
+    for controllers and MCP servers. GPU tiers build into it as into an existing cluster."""
+
+    cluster: aws.eks.Cluster
+    vpc: aws.ec2.Vpc
+    private_subnets: list[aws.ec2.Subnet]
+    public_subnets: list[aws.ec2.Subnet]
+    secrets_key: aws.kms.Key
+    node_role: aws.iam.Role
+    system_nodes: aws.eks.NodeGroup
+    ref: ClusterRef
+    ready: list[pulumi.Resource]
+    """What must exist before anything runs on the cluster: nodes, add-ons, access."""
+
+    def __init__(
+        self, name: str, args: FleetClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = child_options(self, opts)
+        tags = cost_tags("fleet", args.environment, args.cost_center, "cluster")
+        shared = {f"kubernetes.io/cluster/{args.name}": "shared"}
+        zones = aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        ).names
+        private_cidrs, public_cidrs = subnet_plan(args.vpc_cidr, args.availability_zones)
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": args.name},
+            opts=child,
+        )
+        gateway = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=self.vpc.id, tags={**tags, "Name": args.name}, opts=child
+        )
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=self.vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+            tags={**tags, "Name": f"{args.name}-public"},
+            opts=child,
+        )
+        self.private_subnets, self.public_subnets = [], []
+        for index, (private_cidr, public_cidr) in enumerate(
+            zip(private_cidrs, public_cidrs, strict=True)
+        ):
+            zone = _pick(zones, index)
+            public = aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=public_cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={
+                    **tags,
+                    **shared,
+                    "Name": f"{args.name}-public-{index}",
+                    "kubernetes.io/role/elb": "1",
+                },
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{index}",
+                subnet_id=public.id,
+                route_table_id=public_routes.id,
+                opts=child,
+            )
+            address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags=tags, opts=child)
+            nat = aws.ec2.NatGateway(
+                f"{name}-nat-{index}",
+                allocation_id=address.id,
+                subnet_id=public.id,
+                tags={**tags, "Name": f"{args.name}-{index}"},
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=[gateway])
+                ),
+            )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=private_cidr,
+                availability_zone=zone,
+                tags={
+                    **tags,
+                    **shared,
+                    "Name": f"{args.name}-private-{index}",
+                    "kubernetes.io/role/internal-elb": "1",
+                },
+                opts=child,
+            )
+            routes = aws.ec2.RouteTable(
+                f"{name}-private-{index}",
+                vpc_id=self.vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                tags={**tags, "Name": f"{args.name}-private-{index}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index}",
+                subnet_id=private.id,
+                route_table_id=routes.id,
+                opts=child,
+            )
+            self.private_subnets.append(private)
+            self.public_subnets.append(public)
+
+        self.secrets_key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"Envelope encryption of the Kubernetes secrets of {args.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-secrets",
+            name=f"alias/eks/{args.name}",
+            target_key_id=self.secrets_key.key_id,
+            opts=child,
+        )
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster-role",
+            assume_role_policy=_trust("eks.amazonaws.com"),
+            tags=tags,
+            opts=child,
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-cluster-{policy.rsplit('/', 1)[1]}",
+                role=cluster_role.name,
+                policy_arn=policy,
+                opts=child,
+            )
+            for policy in CLUSTER_POLICIES
+        ]
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/eks/{args.name}/cluster",
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=tags,
+            opts=child,
+        )
+        self.cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=args.name,
+            version=args.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=[subnet.id for subnet in self.private_subnets],
+                endpoint_private_access=True,
+                endpoint_public_access=bool(args.public_access_cidrs),
+                public_access_cidrs=list(args.public_access_cidrs) or None,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.secrets_key.arn),
+                resources=["secrets"],
+            ),
+            enabled_cluster_log_types=list(LOG_TYPES),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[logs, *attachments])
+            ),
+        )
+
+        self.node_role = aws.iam.Role(
+            f"{name}-node-role",
+            assume_role_policy=_trust("ec2.amazonaws.com"),
+            tags=tags,
+            opts=child,
+        )
+        node_attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy.rsplit('/', 1)[1]}",
+                role=self.node_role.name,
+                policy_arn=policy,
+                opts=child,
+            )
+            for policy in NODE_POLICIES
+        ]
+        access: list[pulumi.Resource] = []
+        for index, principal in enumerate(args.admin_role_arns):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{index}",
+                cluster_name=self.cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                tags=tags,
+                opts=child,
+            )
+            access.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{name}-admin-{index}",
+                    cluster_name=self.cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=ADMIN_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=child,
+                )
+            )
+        early = {
+            addon: aws.eks.Addon(
+                f"{name}-{addon}",
+                cluster_name=self.cluster.name,
+                addon_name=addon,
+                resolve_conflicts_on_create="OVERWRITE",
+                tags=tags,
+                opts=child,
+            )
+            for addon in EKS_ADDONS
+            if addon != "coredns"
+        }
+        self.system_nodes = aws.eks.NodeGroup(
+            f"{name}-system-nodes",
+            cluster_name=self.cluster.name,
+            node_role_arn=self.node_role.arn,
+            subnet_ids=[subnet.id for subnet in self.private_subnets],
+            instance_types=[args.nodes.instance_type],
+            capacity_type="ON_DEMAND",
+            ami_type="AL2023_x86_64_STANDARD",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=args.nodes.min_size,
+                desired_size=args.nodes.min_size,
+                max_size=args.nodes.max_size,
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            labels=SYSTEM_NODE_LABEL,
+            tags=tags,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[*node_attachments, early["vpc-cni"]])
+            ),
+        )
+        coredns = aws.eks.Addon(
+            f"{name}-coredns",
+            cluster_name=self.cluster.name,
+            addon_name="coredns",
+            resolve_conflicts_on_create="OVERWRITE",
+            tags=tags,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.system_nodes])
+            ),
+        )
+        self.ready = [self.cluster, self.system_nodes, coredns, *early.values(), *access]
+        self.ref = ClusterRef(
+            name=args.name,
+            vpc_id=self.vpc.id,
+            subnet_ids=tuple(subnet.id for subnet in self.private_subnets),
+            node_role_arn=self.node_role.arn,
+        )
+        self.register_outputs(
+            {
+                "cluster": self.cluster,
+                "vpc_id": self.vpc.id,
+                "endpoint": self.cluster.endpoint,
+                "node_role_arn": self.node_role.arn,
+            }
+        )
