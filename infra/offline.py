@@ -97,6 +97,9 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 ".eks.amazonaws.com",
                 "certificateAuthorities": [{"data": "LS0tLS1CRUdJTi1PRkZMSU5FLUNBLS0tLS0="}],
             }, []
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{letter}" for letter in "abcdef"]
+            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}, []
         if args.token == "aws:kms/getKey:getKey":
             key = str(args.args.get("keyId", "key"))
             if key.startswith("arn:"):
@@ -133,6 +136,16 @@ def _aws_outputs(typ: str, name: str, state: dict[str, Any], region: str) -> dic
         }
     if typ == "aws:iam/role:Role":
         return {"name": state.get("name") or name}
+    if typ == "aws:eks/cluster:Cluster":
+        cluster = state.get("name") or name
+        return {
+            "endpoint": f"https://{digest(cluster, length=32).upper()}.gr7.{region}"
+            ".eks.amazonaws.com",
+            "certificateAuthority": {"data": "LS0tLS1CRUdJTi1PRkZMSU5FLUNBLS0tLS0="},
+        }
+    if typ in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet"):
+        prefix = "vpc" if typ.endswith("Vpc") else "subnet"
+        return {"id": f"{prefix}-{digest(name, length=17)}"}
     return {}
 
 

@@ -318,4 +318,35 @@ POLICIES: Mapping[str, PolicyMeta] = _table(
         "Move the value into a Kubernetes Secret fed by a Pulumi secret and reference it "
         "with valueFrom.secretKeyRef.",
     ),
+    PolicyMeta(
+        "eks-private-endpoint",
+        "security",
+        "high",
+        "mandatory",
+        "resource",
+        "An EKS cluster's API endpoint is private, or public only to given CIDRs, and "
+        "private access is on.",
+        "Set vpcConfig.endpointPrivateAccess: true and either endpointPublicAccess: false or "
+        "publicAccessCidrs limited to your networks (agentfleet:cluster.publicAccessCidrs).",
+    ),
+    PolicyMeta(
+        "eks-secrets-encryption",
+        "security",
+        "high",
+        "mandatory",
+        "resource",
+        "An EKS cluster envelope-encrypts Kubernetes secrets with a KMS key.",
+        "Set encryptionConfig: provider.keyArn of a KMS key and resources: [secrets] "
+        "(components.FleetCluster does).",
+    ),
+    PolicyMeta(
+        "helm-chart-pinned",
+        "security",
+        "medium",
+        "advisory",
+        "resource",
+        "A Helm release installs one exact chart version, so every run installs the same.",
+        "Set the release's version to an exact chart version (agentfleet:addons.<addon>."
+        "version), not a range or nothing.",
+    ),
 )

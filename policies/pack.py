@@ -9,7 +9,10 @@ from policies import (
     background_tiers_use_spot,
     cost_budget_alerts,
     cost_tags_by_tier,
+    eks_private_endpoint,
+    eks_secrets_encryption,
     gpu_tier_matches_latency_class,
+    helm_chart_pinned,
     inference_health_probes,
     kv_cache_alert,
     lb_health_check_interval,
@@ -54,6 +57,9 @@ _MODULES = (
     sqs_dead_letter_queue,
     pod_security_restricted,
     no_plaintext_secrets,
+    eks_private_endpoint,
+    eks_secrets_encryption,
+    helm_chart_pinned,
 )
 
 

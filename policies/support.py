@@ -37,6 +37,8 @@ TARGET_GROUP_TYPES = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:Tar
 TARGET_GROUP_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 SERVICE = "kubernetes:core/v1:Service"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
 
 

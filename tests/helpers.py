@@ -9,7 +9,7 @@ from typing import Any
 from infra.config import read_stack_file
 
 REPO = Path(__file__).resolve().parent.parent
-STACKS = ("dev", "staging", "prod")
+STACKS = ("dev", "staging", "prod", "sandbox")
 
 
 def stack_values(stack: str) -> dict[str, Any]:

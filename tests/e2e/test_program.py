@@ -41,16 +41,21 @@ def build(
     return run_program(values if values is not None else stack_values(stack), stack=stack)
 
 
+def environment(stack: str) -> str:
+    return str(stack_values(stack)["agentfleet:fleet"]["environment"])
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_shipped_stack_builds_and_validates(stack: str) -> None:
     registrations, outputs = build(stack)
-    assert set(outputs) == {"tiers", "costPerHour", "maxCostPerHour"}
+    new_cluster = {"cluster"} if stack_values(stack)["agentfleet:cluster"].get("create") else set()
+    assert set(outputs) == {"tiers", "costPerHour", "maxCostPerHour", *new_cluster}
     kubernetes_objects = validate_all(registrations)
     assert kubernetes_objects >= 6
     for registration in registrations:
         if registration.type in BILLABLE:
             tags = registration.inputs["tags"]
-            assert tags["agentfleet.io/environment"] == stack, registration.name
+            assert tags["agentfleet.io/environment"] == environment(stack), registration.name
             assert tags["agentfleet.io/tier"], registration.name
             assert tags["agentfleet.io/cost-center"] == "agentfleet", registration.name
 

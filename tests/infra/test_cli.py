@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from infra.cli import main
-from tests.helpers import REPO, STACKS
+from tests.helpers import REPO, STACKS, stack_values
 from tests.infra.test_config import INVALID, invalid_values
 
 
@@ -210,7 +210,7 @@ def test_validate_shipped_stacks(capsys: pytest.CaptureFixture[str], stack: str)
     assert (status, err) == (0, "")
     result = json.loads(out)
     assert result["stack"] == stack
-    assert result["environment"] == stack
+    assert result["environment"] == stack_values(stack)["agentfleet:fleet"]["environment"]
 
 
 def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -292,7 +292,7 @@ def test_unknown_stack_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "validate", "--stack", "qa")
     assert status == 2
     assert "--stack: no stack file" in err
-    assert "stacks here: dev, prod, staging" in err
+    assert "stacks here: dev, prod, sandbox, staging" in err
 
 
 def test_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:

@@ -253,7 +253,7 @@ def test_spot_on_a_user_facing_tier_is_accepted_when_a_spot_price_exists() -> No
 def test_shipped_stacks_are_valid() -> None:
     for stack in STACKS:
         config = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
-        assert config.fleet.environment == stack
+        assert config.fleet.environment == stack_values(stack)["agentfleet:fleet"]["environment"]
 
 
 def test_prod_values() -> None:
@@ -395,7 +395,8 @@ def test_stack_file_lookup_uses_stack_config_dir() -> None:
     with pytest.raises(ConfigError) as raised:
         stack_file("qa", REPO)
     assert raised.value.problems[0][1] == (
-        f"no stack file {REPO / 'stacks' / 'Pulumi.qa.yaml'}; stacks here: dev, prod, staging"
+        f"no stack file {REPO / 'stacks' / 'Pulumi.qa.yaml'}; stacks here: dev, prod, sandbox, "
+        "staging"
     )
 
 

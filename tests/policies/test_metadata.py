@@ -17,7 +17,7 @@ def test_policies_md_is_generated_from_the_table() -> None:
 
 def test_the_pack_is_the_table() -> None:
     policies = all_policies()
-    assert len(policies) == 22
+    assert len(policies) == 25
     for policy in policies:
         meta = POLICIES[policy.name]
         assert policy.description == meta.description

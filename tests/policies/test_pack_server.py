@@ -42,6 +42,9 @@ CONTRACT = {
     "sqs-dead-letter-queue": "mandatory",
     "pod-security-restricted": "mandatory",
     "no-plaintext-secrets": "mandatory",
+    "eks-private-endpoint": "mandatory",
+    "eks-secrets-encryption": "mandatory",
+    "helm-chart-pinned": "advisory",
 }
 
 
@@ -199,6 +202,26 @@ def copied_tier_without_queue() -> list[Registration]:
     ]  # fmt: skip
 
 
+def sandbox_cluster(change: Callable[[dict[str, Any]], object]) -> Callable[[], list[Registration]]:
+    """The sandbox stack (create: true) with its cluster settings changed."""
+
+    def build() -> list[Registration]:
+        values = stack_values("sandbox")
+        change(values["agentfleet:cluster"])
+        registrations, _ = run_program(values, stack="sandbox")
+        return registrations
+
+    return build
+
+
+def cluster_without_secrets_encryption() -> list[Registration]:
+    """The sandbox's cluster as a hand-written program might declare it: no KMS for secrets."""
+    registrations = stack_resources("sandbox")
+    cluster = next(r for r in registrations if r.type == "aws:eks/cluster:Cluster")
+    del cluster.inputs["encryptionConfig"]
+    return registrations
+
+
 def readiness_on_models() -> list[Registration]:
     registrations = stack_resources("prod")
     source = next(r for r in registrations if r.name == "orchestrator-deployment")
@@ -256,6 +279,9 @@ BROKEN: dict[str, Callable[[], list[Registration]]] = {
     "no-plaintext-secrets": hand_added(lambda: deployment(
         "reporter", {"app.kubernetes.io/name": "reporter"},
         env=[{"name": "OPENAI_API_KEY", "value": "sk-live-abcdefghijklmnopqrstuvwx"}])),
+    "eks-private-endpoint": sandbox_cluster(
+        lambda cluster: cluster.update(publicAccessCidrs=["0.0.0.0/0"])),
+    "eks-secrets-encryption": cluster_without_secrets_encryption,
 }
 # fmt: on
 

@@ -25,6 +25,8 @@ SCALED = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 TG = "aws:lb/targetGroup:TargetGroup"
 QUEUE = "aws:sqs/queue:Queue"
+EKS = "aws:eks/cluster:Cluster"
+HELM = "kubernetes:helm.sh/v3:Release"
 
 
 @functools.cache
@@ -88,6 +90,21 @@ def same(_: dict[str, Any]) -> None:
 
 def orchestrator() -> dict[str, Any]:
     return props("orchestrator-deployment")
+
+
+def sandbox_cluster() -> dict[str, Any]:
+    return props("cluster-cluster", "sandbox")
+
+
+def keda_release() -> dict[str, Any]:
+    return props("addons-keda")
+
+
+PUBLIC_TO_ALL = (
+    "the API endpoint is public to the whole internet; want it private, or public only to "
+    "given CIDRs. Set vpcConfig.endpointPublicAccess: false, or publicAccessCidrs to your "
+    "networks (agentfleet:cluster.publicAccessCidrs)."
+)
 
 
 # (policy, resource type, fixture, mutation, expected: messages, or None = not applicable)
@@ -312,6 +329,47 @@ CASES: dict[str, Case] = {
         lambda: {"data": {"settings": "token: hf_abcdefghijklmnopqrstuvwxyz"}}, same,
         ["ConfigMap key settings holds what looks like a credential; want it in a Secret. "
          "Move it."]),
+
+    "eks-private-ok": ("eks-private-endpoint", EKS, sandbox_cluster, same, []),
+    "eks-private-only": ("eks-private-endpoint", EKS, sandbox_cluster,
+        lambda p: p["vpcConfig"].update(endpointPublicAccess=False, publicAccessCidrs=None), []),
+    "eks-public-to-all": ("eks-private-endpoint", EKS, sandbox_cluster,
+        lambda p: p["vpcConfig"].update(publicAccessCidrs=["10.1.0.0/16", "0.0.0.0/0"]),
+        [PUBLIC_TO_ALL]),
+    "eks-public-by-default": ("eks-private-endpoint", EKS, sandbox_cluster,
+        lambda p: [p["vpcConfig"].pop("endpointPublicAccess"),
+                   p["vpcConfig"].pop("publicAccessCidrs")], [PUBLIC_TO_ALL]),
+    "eks-no-private-access": ("eks-private-endpoint", EKS, sandbox_cluster,
+        lambda p: p["vpcConfig"].update(endpointPrivateAccess=False),
+        ["the API endpoint has no private access (endpointPrivateAccess is not true); nodes "
+         "and controllers would reach the API over the internet. Set "
+         "vpcConfig.endpointPrivateAccess: true."]),
+
+    "eks-secrets-ok": ("eks-secrets-encryption", EKS, sandbox_cluster, same, []),
+    "eks-secrets-none": ("eks-secrets-encryption", EKS, sandbox_cluster,
+        lambda p: p.pop("encryptionConfig"),
+        ["Kubernetes secrets are not envelope-encrypted (no encryptionConfig); want a KMS "
+         "key for secrets. Set encryptionConfig with provider.keyArn and resources: "
+         "[secrets]."]),
+    "eks-secrets-other-resources": ("eks-secrets-encryption", EKS, sandbox_cluster,
+        lambda p: p["encryptionConfig"].update(resources=["configmaps"]),
+        ['encryptionConfig does not cover secrets; add "secrets" to its resources.']),
+    "eks-secrets-no-key": ("eks-secrets-encryption", EKS, sandbox_cluster,
+        lambda p: p["encryptionConfig"]["provider"].pop("keyArn"),
+        ["encryptionConfig names no KMS key; set provider.keyArn."]),
+
+    "helm-pinned-ok": ("helm-chart-pinned", HELM, keda_release, same, []),
+    "helm-pinned-v-prefix-ok": ("helm-chart-pinned", HELM, keda_release,
+        lambda p: p.update(version="v25.10.1"), []),
+    "helm-no-version": ("helm-chart-pinned", HELM, keda_release, lambda p: p.pop("version"),
+        ["chart keda has no version: every run may install a newer one. Pin an exact chart "
+         "version."]),
+    "helm-range": ("helm-chart-pinned", HELM, keda_release, lambda p: p.update(version="^2.18"),
+        ["chart keda version '^2.18' is not one exact version (a range or a tag moves). Pin "
+         "an exact chart version such as 1.2.3."]),
+    "helm-latest": ("helm-chart-pinned", HELM, keda_release, lambda p: p.update(version="latest"),
+        ["chart keda version 'latest' is not one exact version (a range or a tag moves). Pin "
+         "an exact chart version such as 1.2.3."]),
 }
 # fmt: on
 
@@ -406,6 +464,9 @@ SUBJECTS = {
     "sqs-dead-letter-queue": (QUEUE, "orchestrator-queue"),
     "pod-security-restricted": (DEPLOYMENT, "orchestrator-deployment"),
     "no-plaintext-secrets": (DEPLOYMENT, "orchestrator-deployment"),
+    "eks-private-endpoint": (EKS, "cluster-cluster", "sandbox"),
+    "eks-secrets-encryption": (EKS, "cluster-cluster", "sandbox"),
+    "helm-chart-pinned": (HELM, "addons-keda"),
 }
 
 
@@ -421,6 +482,6 @@ def test_resource_of_another_kind_is_not_applicable(name: str) -> None:
 @pytest.mark.parametrize("name", RESOURCE_POLICIES)
 def test_unknown_values_make_it_not_applicable(name: str) -> None:
     """During preview every property may be unknown: never a crash, never a finding."""
-    type_, resource = SUBJECTS[name]
-    unknown = dict.fromkeys(props(resource), UNKNOWN_NUMBER_VALUE)
+    type_, resource, *stack = SUBJECTS[name]
+    unknown = dict.fromkeys(props(resource, *stack), UNKNOWN_NUMBER_VALUE)
     assert check_resource(POLICIES[name], type_, unknown) is None
