@@ -112,8 +112,12 @@ def build_fleet(config: StackConfig) -> FleetPlan:
         ),
         opts=pulumi.ResourceOptions(depends_on=ready),
     )
-    on_cluster = pulumi.ResourceOptions(provider=provider)
-    both = pulumi.ResourceOptions(providers={"kubernetes": provider, "aws": cloud})
+    on_cluster = pulumi.ResourceOptions(provider=provider, depends_on=ready)
+    # Everything else waits for a new cluster too: node groups and Pod Identity
+    # associations name it by its name only, which carries no dependency.
+    both = pulumi.ResourceOptions(
+        providers={"kubernetes": provider, "aws": cloud}, depends_on=ready
+    )
     namespace = k8s.core.v1.Namespace(
         "namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(

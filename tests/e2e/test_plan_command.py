@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pulumi_aws
 import pytest
 import yaml
 from pulumi.runtime import config as runtime_config
@@ -232,3 +233,47 @@ def test_command_as_a_process(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert "--stack: no stack file" in bad.stderr
+
+
+def test_a_stack_with_every_add_on_off_plans_clean(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = stack_values("prod")
+    values["agentfleet:addons"] = {
+        addon: {"enabled": False}
+        for addon in ("gpuOperator", "keda", "loadBalancerController", "clusterAutoscaler",
+                      "prometheus")
+    }  # fmt: skip
+    status, out, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    result = json.loads(out)
+    assert (status, result["findings"]) == (0, [])
+    assert not [r for r in result["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"]
+
+
+def test_a_new_cluster_open_to_the_internet_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = stack_values("sandbox")
+    values["agentfleet:cluster"]["publicAccessCidrs"] = ["0.0.0.0/0"]
+    status, out, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    assert status == 1
+    (finding,) = json.loads(out)["findings"]
+    assert (finding["policy"], finding["enforcement"]) == ("eks-private-endpoint", "mandatory")
+    assert finding["resource"].endswith("aws:eks/cluster:Cluster::cluster-cluster")
+
+
+def test_a_cluster_without_secrets_encryption_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a program that declares its cluster by hand without a KMS key would."""
+    real = pulumi_aws.eks.Cluster
+
+    def unencrypted(*args: Any, encryption_config: Any = None, **kwargs: Any) -> Any:
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pulumi_aws.eks, "Cluster", unencrypted)
+    status, out, _ = plan(capsys, "--stack", "sandbox", "--json")
+    assert status == 1
+    (finding,) = json.loads(out)["findings"]
+    assert (finding["policy"], finding["enforcement"]) == ("eks-secrets-encryption", "mandatory")
+    assert finding["message"].startswith("Kubernetes secrets are not envelope-encrypted")

@@ -1,0 +1,153 @@
+"""FleetCluster under recording mocks: the VPC over several zones, the cluster's security
+settings (private endpoint, encrypted secrets, logs, access entries), its add-ons and
+its CPU node group."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from components import FleetCluster, FleetClusterArgs
+from components import cluster as cluster_module
+from infra.config import NodeGroupConfig, load_stack_file
+from infra.offline import Registration
+from tests.components.support import children, one, run
+from tests.helpers import REPO
+
+CLUSTER = "aws:eks/cluster:Cluster"
+SUBNET = "aws:ec2/subnet:Subnet"
+
+
+def cluster_args(**changes: Any) -> FleetClusterArgs:
+    return FleetClusterArgs(name="agents-sandbox", environment="dev", **changes)
+
+
+def build(args: FleetClusterArgs) -> list[Registration]:
+    return run(lambda: FleetCluster("cluster", args).cluster.endpoint)
+
+
+@pytest.fixture(scope="module")
+def default() -> list[Registration]:
+    return build(cluster_args(admin_role_arns=("arn:aws:iam::123456789012:role/admins",)))
+
+
+def test_resources_of_a_new_cluster(default: list[Registration]) -> None:
+    types = Counter(r.type for r in children(default, cluster_module.TYPE))
+    assert types == {
+        "aws:ec2/vpc:Vpc": 1,
+        "aws:ec2/internetGateway:InternetGateway": 1,
+        SUBNET: 6,
+        "aws:ec2/routeTable:RouteTable": 4,
+        "aws:ec2/routeTableAssociation:RouteTableAssociation": 6,
+        "aws:ec2/eip:Eip": 3,
+        "aws:ec2/natGateway:NatGateway": 3,
+        "aws:kms/key:Key": 1,
+        "aws:kms/alias:Alias": 1,
+        "aws:iam/role:Role": 2,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
+        "aws:cloudwatch/logGroup:LogGroup": 1,
+        CLUSTER: 1,
+        "aws:eks/accessEntry:AccessEntry": 1,
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 1,
+        "aws:eks/addon:Addon": 4,
+        "aws:eks/nodeGroup:NodeGroup": 1,
+    }
+
+
+def test_private_subnets_in_every_zone_carry_the_nodes(default: list[Registration]) -> None:
+    subnets = {r.name: r.inputs for r in default if r.type == SUBNET}
+    private = [subnets[f"cluster-private-{i}"] for i in range(3)]
+    public = [subnets[f"cluster-public-{i}"] for i in range(3)]
+    assert [s["availabilityZone"] for s in private] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert [s["cidrBlock"] for s in private] == ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"]
+    assert all(s["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    assert all(s["tags"]["kubernetes.io/role/elb"] == "1" for s in public)
+    assert all(s["mapPublicIpOnLaunch"] is False for s in public)
+    cluster = one(default, CLUSTER, "cluster-cluster").inputs
+    nodes = one(default, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes").inputs
+    assert len(cluster["vpcConfig"]["subnetIds"]) == 3
+    assert len(nodes["subnetIds"]) == 3
+    assert sorted(cluster["vpcConfig"]["subnetIds"]) == sorted(nodes["subnetIds"])
+    # Each private subnet routes out through the NAT gateway of its own zone.
+    routes = one(default, "aws:ec2/routeTable:RouteTable", "cluster-private-1").inputs
+    assert routes["routes"][0]["natGatewayId"].startswith("cluster-nat-1")
+
+
+def test_the_cluster_is_private_encrypted_and_logged(default: list[Registration]) -> None:
+    cluster = one(default, CLUSTER, "cluster-cluster")
+    inputs = cluster.inputs
+    assert inputs["name"] == "agents-sandbox"
+    assert inputs["version"] == "1.34"
+    assert inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert inputs["vpcConfig"]["endpointPublicAccess"] is False
+    assert "publicAccessCidrs" not in inputs["vpcConfig"]
+    key = one(default, "aws:kms/key:Key", "cluster-secrets")
+    assert key.inputs["enableKeyRotation"] is True
+    assert inputs["encryptionConfig"] == {
+        "provider": {"keyArn": "arn:aws:kms:us-east-1:123456789012:key/cluster-secrets"},
+        "resources": ["secrets"],
+    }
+    assert inputs["enabledClusterLogTypes"] == [
+        "api", "audit", "authenticator", "controllerManager", "scheduler"]  # fmt: skip
+    assert inputs["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": True,
+    }
+    logs = one(default, "aws:cloudwatch/logGroup:LogGroup", "cluster-logs")
+    assert logs.inputs["name"] == "/aws/eks/agents-sandbox/cluster"
+    assert logs.urn in cluster.dependencies  # retention set before EKS makes the group
+
+
+def test_public_access_only_from_the_given_cidrs() -> None:
+    registrations = build(cluster_args(public_access_cidrs=("203.0.113.0/24",)))
+    vpc = one(registrations, CLUSTER, "cluster-cluster").inputs["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert vpc["endpointPrivateAccess"] is True
+
+
+def test_admins_pod_identity_and_cpu_nodes(default: list[Registration]) -> None:
+    entry = one(default, "aws:eks/accessEntry:AccessEntry", "cluster-admin-0").inputs
+    assert entry["principalArn"] == "arn:aws:iam::123456789012:role/admins"
+    association = one(default, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                      "cluster-admin-0").inputs  # fmt: skip
+    assert association["policyArn"] == (
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")  # fmt: skip
+    assert association["accessScope"] == {"type": "cluster"}
+    addons = sorted(r.inputs["addonName"] for r in default if r.type == "aws:eks/addon:Addon")
+    assert addons == ["coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]
+    nodes = one(default, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes").inputs
+    assert nodes["instanceTypes"] == ["m7i.xlarge"]
+    assert nodes["capacityType"] == "ON_DEMAND"
+    assert nodes["labels"] == {"agentfleet.io/node-class": "system"}
+    assert "taints" not in nodes
+    assert nodes["scalingConfig"] == {"minSize": 2.0, "desiredSize": 2.0, "maxSize": 6.0}
+    roles = {r.name: json.loads(r.inputs["assumeRolePolicy"]) for r in default
+             if r.type == "aws:iam/role:Role"}  # fmt: skip
+    assert roles["cluster-cluster-role"]["Statement"][0]["Principal"] == {
+        "Service": "eks.amazonaws.com"}  # fmt: skip
+    assert roles["cluster-node-role"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"}  # fmt: skip
+    attached = sorted(r.inputs["policyArn"].rsplit("/", 1)[1] for r in default
+                      if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment")  # fmt: skip
+    assert attached == ["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSClusterPolicy",
+                        "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]  # fmt: skip
+
+
+def test_coredns_waits_for_nodes_to_run_on(default: list[Registration]) -> None:
+    coredns = one(default, "aws:eks/addon:Addon", "cluster-coredns")
+    nodes = one(default, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes")
+    assert nodes.urn in coredns.dependencies
+
+
+def test_args_from_the_sandbox_stack() -> None:
+    config = load_stack_file(REPO / "stacks" / "Pulumi.sandbox.yaml")
+    args = FleetClusterArgs.from_config(config.cluster, environment="dev", cost_center="x")
+    assert args.public_access_cidrs == ("203.0.113.0/24",)
+    assert args.admin_role_arns == ("arn:aws:iam::123456789012:role/platform-admins",)
+    assert args.nodes == NodeGroupConfig(instance_type="m7i.xlarge", min_size=2, max_size=4)
+    assert (args.availability_zones, args.vpc_cidr, args.kubernetes_version) == (
+        3, "10.0.0.0/16", "1.34")  # fmt: skip

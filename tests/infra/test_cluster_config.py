@@ -1,0 +1,116 @@
+"""The cluster section for a new cluster (create: true), the add-ons section, and the
+new cluster's address plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, parse_stack_config
+from infra.network import subnet_plan
+from tests.helpers import stack_values
+
+CLUSTER = "agentfleet:cluster"
+
+
+def with_cluster(stack: str, **changes: Any) -> dict[str, Any]:
+    values = stack_values(stack)
+    for key, value in changes.items():
+        if value is None:
+            values[CLUSTER].pop(key, None)
+        else:
+            values[CLUSTER][key] = value
+    return values
+
+
+def problems(values: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    return raised.value.problems
+
+
+def test_a_new_cluster_needs_only_a_name() -> None:
+    values = stack_values("sandbox")
+    values[CLUSTER] = {"name": "agents-lab", "create": True}
+    cluster = parse_stack_config(values).cluster
+    assert cluster.create is True
+    assert cluster.vpc_id is None
+    assert cluster.nodes.min_size == 2
+
+
+@pytest.mark.parametrize(
+    ("stack", "changes", "where", "reason"),
+    [
+        ("sandbox", {"vpcId": "vpc-0123456789abcdef0"}, "vpcId",
+         "a new cluster (create: true) makes its own; remove it"),
+        ("sandbox", {"nodeRoleArn": "arn:aws:iam::123456789012:role/nodes"}, "nodeRoleArn",
+         "a new cluster (create: true) makes its own; remove it"),
+        ("prod", {"subnetIds": None}, "subnetIds",
+         "required for an existing cluster (or set create: true)"),
+        ("prod", {"publicAccessCidrs": ["10.0.0.0/8"]}, "publicAccessCidrs",
+         "only for a new cluster (create: true)"),
+        ("sandbox", {"availabilityZones": 1}, "availabilityZones",
+         "input should be greater than or equal to 2 (got 1)"),
+        ("sandbox", {"vpcCidr": "10.0.0.0/24"}, "vpcCidr",
+         "10.0.0.0/24: a VPC for a fleet needs a /16 to /20 range"),
+        ("sandbox", {"vpcCidr": "10.0.0.1/16"}, "vpcCidr",
+         "10.0.0.1/16: 10.0.0.1/16 has host bits set"),
+        ("sandbox", {"kubernetesVersion": "latest"}, "kubernetesVersion",
+         "string should match pattern '^1\\.\\d{2}$' (got 'latest')"),
+        ("sandbox", {"systemNodes": {"minSize": 5, "maxSize": 3}}, "systemNodes.minSize",
+         "5 is above maxSize (3)"),
+    ],
+)  # fmt: skip
+def test_cluster_keys_of_the_other_kind_are_refused(
+    stack: str, changes: dict[str, Any], where: str, reason: str
+) -> None:
+    assert problems(with_cluster(stack, **changes)) == ((f"{CLUSTER}.{where}", reason),)
+
+
+def test_add_ons_default_on_and_can_be_turned_off() -> None:
+    values = stack_values("prod")
+    addons = parse_stack_config(values).addons
+    assert all(
+        getattr(addons, name).enabled
+        for name in ("gpu_operator", "keda", "load_balancer_controller", "cluster_autoscaler",
+                     "prometheus")
+    )  # fmt: skip
+    values["agentfleet:addons"] = {"keda": {"enabled": False}, "prometheus": {"version": "82.0.0"}}
+    addons = parse_stack_config(values).addons
+    assert addons.keda.enabled is False
+    assert addons.prometheus.version == "82.0.0"
+
+
+def test_unknown_add_on_is_refused_with_the_known_ones() -> None:
+    values = stack_values("prod")
+    values["agentfleet:addons"] = {"istio": {"enabled": True}}
+    assert problems(values) == (
+        ("agentfleet:addons.istio", "unknown key; allowed here: gpuOperator, keda, "
+         "loadBalancerController, clusterAutoscaler, prometheus"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cidr", "zones", "private", "public"),
+    [
+        ("10.0.0.0/16", 3, ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"],
+         ["10.0.224.0/22", "10.0.228.0/22", "10.0.232.0/22"]),
+        ("172.16.0.0/20", 2, ["172.16.0.0/23", "172.16.2.0/23"],
+         ["172.16.14.0/26", "172.16.14.64/26"]),
+    ],
+)  # fmt: skip
+def test_subnet_plan(cidr: str, zones: int, private: list[str], public: list[str]) -> None:
+    assert subnet_plan(cidr, zones) == (private, public)
+
+
+@pytest.mark.parametrize("zones", [2, 3, 4, 5, 6])
+def test_subnets_never_overlap_and_stay_in_the_vpc(zones: int) -> None:
+    import ipaddress
+
+    vpc = ipaddress.IPv4Network("10.40.0.0/16")
+    private, public = subnet_plan(str(vpc), zones)
+    nets = [ipaddress.IPv4Network(n) for n in private + public]
+    assert len(nets) == 2 * zones
+    assert all(net.subnet_of(vpc) for net in nets)
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
