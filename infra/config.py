@@ -513,7 +513,7 @@ DEFAULT_AVAILABILITY_ZONES = 3
 
 class ClusterConfig(_Model):
     """The EKS cluster the fleet is built into: an existing one (name, vpcId, subnetIds,
-    nodeRoleArn), or with ``create: true`` a new one agentfleet builds (VPC, private
+    nodeRoleArn), or with `create: true` a new one agentfleet builds (VPC, private
     endpoint, encrypted secrets, logs, Pod Identity, a CPU node group)."""
 
     name: Annotated[StrictStr, StringConstraints(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")] = (

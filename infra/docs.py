@@ -6,6 +6,7 @@ fail when the README and the models drift apart.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
 import typing
@@ -18,10 +19,13 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from infra.config import (
+    AddonConfig,
+    AddonsConfig,
     ClusterConfig,
     FleetConfig,
     LoadBalancerConfig,
     MonitoringConfig,
+    NodeGroupConfig,
     QueueConfig,
     ScalingConfig,
     ScheduleWindow,
@@ -33,6 +37,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 CONFIG_SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("agentfleet:cluster", ClusterConfig),
+    ("agentfleet:cluster.systemNodes", NodeGroupConfig),
+    ("agentfleet:addons", AddonsConfig),
+    ("agentfleet:addons.<addon>", AddonConfig),
     ("agentfleet:fleet", FleetConfig),
     ("agentfleet:fleet.tiers.<name>", TierConfig),
     ("agentfleet:fleet.tiers.<name>.scaling", ScalingConfig),
@@ -90,7 +97,8 @@ def model_table(model: type[BaseModel]) -> str:
 def config_reference() -> str:
     parts = []
     for path, model in CONFIG_SECTIONS:
-        parts.append(f"#### `{path}`\n\n{(model.__doc__ or '').strip()}\n\n{model_table(model)}")
+        doc = inspect.cleandoc(model.__doc__ or "")
+        parts.append(f"#### `{path}`\n\n{doc}\n\n{model_table(model)}")
     return "\n\n".join(parts)
 
 
