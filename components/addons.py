@@ -13,6 +13,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
+from components import iam
 from components.autoscaler import keda_role_path
 from components.common import (
     MANAGED_BY,
@@ -25,7 +26,6 @@ from components.node_pool import AUTOSCALER
 from infra.config import AddonConfig
 
 TYPE = "agentfleet:index:ClusterAddons"
-POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 HELM_TIMEOUT_SECONDS = 900
 
 
@@ -120,133 +120,77 @@ class ClusterAddonsArgs(Args):
         return getattr(self, addon).version or CHARTS[addon].version
 
 
-def pod_identity_trust() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                }
-            ],
-        }
-    )
-
-
 def keda_policy(account: str, cluster_name: str) -> dict[str, Any]:
     """The KEDA operator may assume the tiers' queue-reading roles, and nothing else."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AssumeQueueReaders",
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Resource": f"arn:aws:iam::{account}:role{keda_role_path(cluster_name)}*",
-            }
-        ],
-    }
+    return iam.document(
+        iam.allow(
+            "sts:AssumeRole",
+            f"arn:aws:iam::{account}:role{keda_role_path(cluster_name)}*",
+            sid="AssumeQueueReaders",
+        )
+    )
 
 
 def load_balancer_controller_policy(region: str, account: str, vpc_id: str) -> dict[str, Any]:
     """What the controller needs to serve TargetGroupBindings, and only that: read load
     balancers and the network, register pod IPs in the fleet's target groups, and open
     the pods' security groups (in the cluster's VPC) to the load balancer's group."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "Describe",
-                "Effect": "Allow",
-                "Action": [
-                    "elasticloadbalancing:DescribeLoadBalancers",
-                    "elasticloadbalancing:DescribeListeners",
-                    "elasticloadbalancing:DescribeTags",
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    "elasticloadbalancing:DescribeTargetGroupAttributes",
-                    "elasticloadbalancing:DescribeTargetHealth",
-                    "ec2:DescribeAvailabilityZones",
-                    "ec2:DescribeInstances",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeVpcs",
-                ],
-                "Resource": "*",  # Describe calls take no resource-level permissions
-            },
-            {
-                "Sid": "RegisterPods",
-                "Effect": "Allow",
-                "Action": [
-                    "elasticloadbalancing:RegisterTargets",
-                    "elasticloadbalancing:DeregisterTargets",
-                ],
-                "Resource": f"arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/*/*",
-                "Condition": {
-                    "StringEquals": {"aws:ResourceTag/agentfleet.io/role": "load-balancer"}
-                },
-            },
-            {
-                "Sid": "OpenPodSecurityGroups",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    "ec2:RevokeSecurityGroupIngress",
-                ],
-                "Resource": f"arn:aws:ec2:{region}:{account}:security-group/*",
-                "Condition": {
-                    "ArnEquals": {"ec2:Vpc": f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"}
-                },
-            },
-        ],
-    }
+    describe = [
+        f"elasticloadbalancing:Describe{what}"
+        for what in ("LoadBalancers", "Listeners", "Tags", "TargetGroups",
+                     "TargetGroupAttributes", "TargetHealth")
+    ] + [
+        f"ec2:Describe{what}"
+        for what in ("AvailabilityZones", "Instances", "NetworkInterfaces", "SecurityGroups",
+                     "Subnets", "Vpcs")
+    ]  # fmt: skip
+    return iam.document(
+        # Describe calls take no resource-level permissions.
+        iam.allow(describe, "*", sid="Describe"),
+        iam.allow(
+            ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            f"arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/*/*",
+            sid="RegisterPods",
+            condition={"StringEquals": {"aws:ResourceTag/agentfleet.io/role": "load-balancer"}},
+        ),
+        iam.allow(
+            ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+            f"arn:aws:ec2:{region}:{account}:security-group/*",
+            sid="OpenPodSecurityGroups",
+            condition={"ArnEquals": {"ec2:Vpc": f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"}},
+        ),
+    )
 
 
 def cluster_autoscaler_policy(region: str, account: str, cluster_name: str) -> dict[str, Any]:
     """Read groups and instance types anywhere (no resource-level permissions exist for
     those), but resize and terminate only in the Auto Scaling groups of this cluster's
     node groups (EKS tags them k8s.io/cluster-autoscaler/<cluster>: owned)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "Describe",
-                "Effect": "Allow",
-                "Action": [
-                    "autoscaling:DescribeAutoScalingGroups",
-                    "autoscaling:DescribeAutoScalingInstances",
-                    "autoscaling:DescribeLaunchConfigurations",
-                    "autoscaling:DescribeScalingActivities",
-                    "autoscaling:DescribeTags",
-                    "ec2:DescribeImages",
-                    "ec2:DescribeInstanceTypes",
-                    "ec2:DescribeLaunchTemplateVersions",
-                    "ec2:GetInstanceTypesFromInstanceRequirements",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "DescribeNodeGroups",
-                "Effect": "Allow",
-                "Action": "eks:DescribeNodegroup",
-                "Resource": f"arn:aws:eks:{region}:{account}:nodegroup/{cluster_name}/*/*",
-            },
-            {
-                "Sid": "ResizeOwnGroups",
-                "Effect": "Allow",
-                "Action": [
-                    "autoscaling:SetDesiredCapacity",
-                    "autoscaling:TerminateInstanceInAutoScalingGroup",
-                ],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {f"aws:ResourceTag/{AUTOSCALER}/{cluster_name}": "owned"}
-                },
-            },
-        ],
-    }
+    describe = [
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeLaunchConfigurations",
+        "autoscaling:DescribeScalingActivities",
+        "autoscaling:DescribeTags",
+        "ec2:DescribeImages",
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeLaunchTemplateVersions",
+        "ec2:GetInstanceTypesFromInstanceRequirements",
+    ]
+    return iam.document(
+        iam.allow(describe, "*", sid="Describe"),
+        iam.allow(
+            "eks:DescribeNodegroup",
+            f"arn:aws:eks:{region}:{account}:nodegroup/{cluster_name}/*/*",
+            sid="DescribeNodeGroups",
+        ),
+        iam.allow(
+            ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            "*",
+            sid="ResizeOwnGroups",
+            condition={"StringEquals": {f"aws:ResourceTag/{AUTOSCALER}/{cluster_name}": "owned"}},
+        ),
+    )
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -461,7 +405,7 @@ class ClusterAddons(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{prefix}-role",
             description=f"{chart.chart} in {args.cluster_name}, through EKS Pod Identity",
-            assume_role_policy=pod_identity_trust(),
+            assume_role_policy=iam.pod_identity_trust(),
             tags=tags,
             opts=self._child,
         )

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from components import iam
 from components.common import (
     MANAGED_BY,
     Args,
@@ -104,29 +105,11 @@ def keda_role_path(cluster_name: str) -> str:
 
 def queue_reader_policy(queue_arn: str) -> str:
     """Least privilege for KEDA's SQS scaler: read the attributes of one queue."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": list(KEDA_SQS_ACTIONS), "Resource": queue_arn}
-            ],
-        }
-    )
+    return json.dumps(iam.document(iam.allow(KEDA_SQS_ACTIONS, queue_arn)))
 
 
 def trust_policy(principal: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": principal},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                }
-            ],
-        }
-    )
+    return iam.trust({"AWS": principal}, ["sts:AssumeRole", "sts:TagSession"])
 
 
 class QueueDepthAutoscaler(pulumi.ComponentResource):

@@ -3,13 +3,13 @@ into, new or existing, as the components need it."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 
+from components import iam
 from components.common import Args, child_options, cost_tags
 from infra.config import ClusterConfig, NodeGroupConfig
 from infra.network import subnet_plan
@@ -51,17 +51,6 @@ class ClusterRef(Args):
             node_role_arn=config.node_role_arn,
             keda_operator_role_arn=config.keda_operator_role_arn,
         )
-
-
-def _trust(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
 
 
 def _pick(names: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
@@ -168,31 +157,35 @@ class FleetCluster(pulumi.ComponentResource):
             tags={**tags, "Name": f"{args.name}-public"},
             opts=child,
         )
-        self.private_subnets, self.public_subnets = [], []
-        for index, (private_cidr, public_cidr) in enumerate(
-            zip(private_cidrs, public_cidrs, strict=True)
-        ):
-            zone = _pick(zones, index)
-            public = aws.ec2.Subnet(
-                f"{name}-public-{index}",
+
+        def subnet(kind: str, index: int, cidr: str, routes: aws.ec2.RouteTable) -> aws.ec2.Subnet:
+            """A subnet in the index-th zone, routed through ``routes``; load balancers of
+            its kind (internet-facing in public subnets, internal in private ones) go there."""
+            elb_role = "elb" if kind == "public" else "internal-elb"
+            created = aws.ec2.Subnet(
+                f"{name}-{kind}-{index}",
                 vpc_id=self.vpc.id,
-                cidr_block=public_cidr,
-                availability_zone=zone,
+                cidr_block=cidr,
+                availability_zone=_pick(zones, index),
                 map_public_ip_on_launch=False,
                 tags={
                     **tags,
                     **shared,
-                    "Name": f"{args.name}-public-{index}",
-                    "kubernetes.io/role/elb": "1",
+                    "Name": f"{args.name}-{kind}-{index}",
+                    f"kubernetes.io/role/{elb_role}": "1",
                 },
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-public-{index}",
-                subnet_id=public.id,
-                route_table_id=public_routes.id,
-                opts=child,
+                f"{name}-{kind}-{index}", subnet_id=created.id, route_table_id=routes.id, opts=child
             )
+            return created
+
+        self.private_subnets, self.public_subnets = [], []
+        for index, (private_cidr, public_cidr) in enumerate(
+            zip(private_cidrs, public_cidrs, strict=True)
+        ):
+            public = subnet("public", index, public_cidr, public_routes)
             address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags=tags, opts=child)
             nat = aws.ec2.NatGateway(
                 f"{name}-nat-{index}",
@@ -203,19 +196,7 @@ class FleetCluster(pulumi.ComponentResource):
                     child, pulumi.ResourceOptions(depends_on=[gateway])
                 ),
             )
-            private = aws.ec2.Subnet(
-                f"{name}-private-{index}",
-                vpc_id=self.vpc.id,
-                cidr_block=private_cidr,
-                availability_zone=zone,
-                tags={
-                    **tags,
-                    **shared,
-                    "Name": f"{args.name}-private-{index}",
-                    "kubernetes.io/role/internal-elb": "1",
-                },
-                opts=child,
-            )
+            # Each zone's private subnet goes out through the NAT gateway of its own zone.
             routes = aws.ec2.RouteTable(
                 f"{name}-private-{index}",
                 vpc_id=self.vpc.id,
@@ -223,13 +204,7 @@ class FleetCluster(pulumi.ComponentResource):
                 tags={**tags, "Name": f"{args.name}-private-{index}"},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{index}",
-                subnet_id=private.id,
-                route_table_id=routes.id,
-                opts=child,
-            )
-            self.private_subnets.append(private)
+            self.private_subnets.append(subnet("private", index, private_cidr, routes))
             self.public_subnets.append(public)
 
         self.secrets_key = aws.kms.Key(
@@ -248,7 +223,7 @@ class FleetCluster(pulumi.ComponentResource):
         )
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
-            assume_role_policy=_trust("eks.amazonaws.com"),
+            assume_role_policy=iam.trust({"Service": "eks.amazonaws.com"}),
             tags=tags,
             opts=child,
         )
@@ -295,7 +270,7 @@ class FleetCluster(pulumi.ComponentResource):
 
         self.node_role = aws.iam.Role(
             f"{name}-node-role",
-            assume_role_policy=_trust("ec2.amazonaws.com"),
+            assume_role_policy=iam.trust({"Service": "ec2.amazonaws.com"}),
             tags=tags,
             opts=child,
         )

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
+from components import iam
 from components.common import (
     MANAGED_BY,
     Args,
@@ -29,7 +30,6 @@ RUN_AS = 10001  # the Dockerfile's user
 QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
 REPLY_ACTIONS = ("sqs:SendMessage",)
 KMS_ACTIONS = ("kms:Decrypt",)  # to read messages of a queue encrypted with a KMS key
-POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 
 
 class WorkerSidecar(BaseModel):
@@ -120,48 +120,12 @@ def worker_policy(
 ) -> str:
     """Least privilege for ``agentfleet worker``: take, hide and delete messages of one
     queue; send to the named reply queues; decrypt with the queue's key, if it has one."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "TakeRequests",
-            "Effect": "Allow",
-            "Action": list(QUEUE_ACTIONS),
-            "Resource": queue_arn,
-        }
-    ]
+    statements = [iam.allow(QUEUE_ACTIONS, queue_arn, sid="TakeRequests")]
     if reply_queue_arns:
-        statements.append(
-            {
-                "Sid": "SendReplies",
-                "Effect": "Allow",
-                "Action": list(REPLY_ACTIONS),
-                "Resource": list(reply_queue_arns),
-            }
-        )
+        statements.append(iam.allow(REPLY_ACTIONS, reply_queue_arns, sid="SendReplies"))
     if kms_key_arn:
-        statements.append(
-            {
-                "Sid": "ReadEncrypted",
-                "Effect": "Allow",
-                "Action": list(KMS_ACTIONS),
-                "Resource": kms_key_arn,
-            }
-        )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
-
-
-def pod_identity_trust() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                }
-            ],
-        }
-    )
+        statements.append(iam.allow(KMS_ACTIONS, kms_key_arn, sid="ReadEncrypted"))
+    return json.dumps(iam.document(*statements))
 
 
 class QueueWorker(pulumi.ComponentResource):
@@ -194,7 +158,7 @@ class QueueWorker(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-worker-role",
             description=f"agentfleet worker: moves the {args.tier} task queue into vLLM",
-            assume_role_policy=pod_identity_trust(),
+            assume_role_policy=iam.pod_identity_trust(),
             tags=tags,
             opts=child,
         )
