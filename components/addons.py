@@ -228,11 +228,11 @@ class ClusterAddons(pulumi.ComponentResource):
         if args.gpu_operator.enabled:
             self._gpu_operator()
         if args.keda.enabled:
-            role = self._controller_role(
+            identity = self._controller_role(
                 "keda",
                 account.apply(lambda acct: json.dumps(keda_policy(acct, args.cluster_name))),
             )
-            self.keda_operator_role_arn = role.arn
+            self.keda_operator_role_arn = identity.role_arn
             self._release(
                 "keda",
                 {
@@ -243,10 +243,10 @@ class ClusterAddons(pulumi.ComponentResource):
                     "podIdentity": {"aws": {"irsa": {"enabled": False}}},
                 },
                 create_namespace=True,
-                after=[role],
+                after=[identity],
             )
         if args.load_balancer_controller.enabled:
-            role = self._controller_role(
+            identity = self._controller_role(
                 "load_balancer_controller",
                 pulumi.Output.all(account, args.vpc_id).apply(
                     lambda values: json.dumps(
@@ -270,10 +270,10 @@ class ClusterAddons(pulumi.ComponentResource):
                     "enableServiceMutatorWebhook": False,
                     "createIngressClassResource": False,
                 },
-                after=[role],
+                after=[identity],
             )
         if args.cluster_autoscaler.enabled:
-            role = self._controller_role(
+            identity = self._controller_role(
                 "cluster_autoscaler",
                 account.apply(
                     lambda acct: json.dumps(
@@ -309,7 +309,7 @@ class ClusterAddons(pulumi.ComponentResource):
                         "expander": "least-waste",
                     },
                 },
-                after=[role],
+                after=[identity],
             )
         if args.prometheus.enabled:
             every: dict[str, Any] = {}
@@ -396,8 +396,12 @@ class ClusterAddons(pulumi.ComponentResource):
             after=after,
         )
 
-    def _controller_role(self, addon: str, policy: pulumi.Output[str]) -> aws.iam.Role:
-        """An IAM role for a controller's service account, through EKS Pod Identity."""
+    def _controller_role(
+        self, addon: str, policy: pulumi.Output[str]
+    ) -> aws.eks.PodIdentityAssociation:
+        """An IAM role for a controller's service account, through EKS Pod Identity; its
+        release must wait for the association, or the controller's pods start without
+        credentials (Pod Identity fills them in only when a pod is created)."""
         args, chart = self._args, CHARTS[addon]
         assert chart.service_account is not None
         prefix = f"{self._name}-{addon.replace('_', '-')}"
@@ -410,7 +414,7 @@ class ClusterAddons(pulumi.ComponentResource):
             opts=self._child,
         )
         aws.iam.RolePolicy(f"{prefix}-policy", role=role.id, policy=policy, opts=self._child)
-        aws.eks.PodIdentityAssociation(
+        association = aws.eks.PodIdentityAssociation(
             f"{prefix}-pod-identity",
             cluster_name=args.cluster_name,
             namespace=chart.namespace,
@@ -420,7 +424,7 @@ class ClusterAddons(pulumi.ComponentResource):
             opts=self._child,
         )
         self.roles[addon] = role
-        return role
+        return association
 
     def _release(
         self,

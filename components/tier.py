@@ -140,7 +140,7 @@ class FleetTier(pulumi.ComponentResource):
             profile = (group.profile or "gpu").replace(".", "-")
             shape = f"{tier.name}-{profile}" if several else tier.name
             sidecar = None
-            if args.worker is not None and self.queue_worker is not None:
+            if args.worker is not None and self.queue_worker is not None:  # both or neither
                 sidecar = WorkerSidecar(
                     image=args.worker.image,
                     queue_url=self.queue.url,
@@ -161,7 +161,11 @@ class FleetTier(pulumi.ComponentResource):
                 name=f"{shape}-vllm",
                 worker=sidecar,
             )
-            service = VllmService(shape, service_args, opts=waiting_for(args.addons.gpu_operator))
+            # Pods get Pod Identity credentials only if the association exists when they start.
+            identity = (self.queue_worker,) if self.queue_worker is not None else ()
+            service = VllmService(
+                shape, service_args, opts=waiting_for((*args.addons.gpu_operator, *identity))
+            )
             self.services.append(service)
             self.autoscalers.append(
                 QueueDepthAutoscaler(

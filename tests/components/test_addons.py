@@ -169,8 +169,9 @@ def test_each_controller_gets_a_pod_identity_role(
     where = (association["clusterName"], association["namespace"], association["serviceAccount"])
     assert where == ("agents-prod", namespace, account)
     assert association["roleArn"] == f"arn:aws:iam:us-east-1:{ACCOUNT}:role/addons-{addon}-role"
-    # The release starts once its role can be assumed.
-    assert role.urn in one(everything, RELEASE, f"addons-{addon}").dependencies
+    # The release starts once its pods will get the role's credentials.
+    identity = one(everything, ASSOCIATION, f"addons-{addon}-pod-identity")
+    assert identity.urn in one(everything, RELEASE, f"addons-{addon}").dependencies
 
 
 def test_keda_may_only_assume_the_clusters_queue_readers(everything: list[Registration]) -> None:

@@ -229,3 +229,14 @@ def test_a_kms_queue_resolves_its_key_for_the_worker() -> None:
     found = statements(tier_registrations(values, "orchestrator"))
     assert found[-1]["Action"] == ["kms:Decrypt"]
     assert found[-1]["Resource"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
+
+
+def test_vllm_pods_start_after_their_pod_identity_exists() -> None:
+    registrations = tier_registrations(stack_values("prod"), "orchestrator")
+    deployment = one(registrations, "kubernetes:apps/v1:Deployment", "orchestrator-deployment")
+    association = one(registrations, "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                      "orchestrator-pod-identity")  # fmt: skip
+    account = one(registrations, "kubernetes:core/v1:ServiceAccount",
+                  "orchestrator-service-account")  # fmt: skip
+    assert association.urn in deployment.dependencies
+    assert account.urn in deployment.dependencies
