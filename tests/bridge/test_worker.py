@@ -47,7 +47,7 @@ def test_200_requests_get_one_reply_each_and_never_exceed_the_cap(
     assert vllm.max_in_flight <= 8
     assert vllm.max_in_flight > 1  # the cap was used, not one at a time
     assert sum(vllm.calls.values()) == 200
-    assert queue_size(sqs, q.url) == (0, 0)
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "every request deleted")
     metrics = worker.metrics()
     assert metrics["agentfleet_worker_received_total"] == 200
     assert metrics["agentfleet_worker_replied_total"] == 200
@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     assert set(by_id) == set(wanted)  # no loss
     duplicates = sum(by_id.values()) - len(by_id)
     assert duplicates <= 6  # at most what was in flight when it died
-    assert queue_size(sqs, q.url) == (0, 0)
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "every request deleted")
 
 
 def test_sigterm_finishes_in_flight_receives_nothing_new_and_hands_over_at_once(
@@ -162,7 +162,7 @@ def test_a_4xx_gets_an_error_reply_and_is_deleted(
         "error": {"type": "client_error", "message": "fake failure 400"},
     }
     assert vllm.calls["too-long"] == 1  # deleted, so never received again
-    assert queue_size(sqs, q.url) == (0, 0)
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "every request deleted")
     assert queue_size(sqs, q.dlq_url) == (0, 0)
     assert worker.metrics()['agentfleet_worker_failed_total{reason="client_error"}'] == 1
 
@@ -182,7 +182,7 @@ def test_a_malformed_request_gets_an_error_reply_and_is_deleted(
     assert reply["error"]["type"] == "invalid_request"
     assert "stream" in reply["error"]["message"]
     assert not vllm.calls
-    assert queue_size(sqs, q.url) == (0, 0)
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "every request deleted")
 
 
 def test_a_long_request_keeps_its_visibility_and_runs_once(
@@ -200,7 +200,7 @@ def test_a_long_request_keeps_its_visibility_and_runs_once(
         w.metrics()["agentfleet_worker_visibility_extended_total"] for w in (first, second)
     )
     assert extended >= 3  # 7 s at one extension per 2/3 s... at least a few
-    assert queue_size(sqs, q.url) == (0, 0)
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "every request deleted")
 
 
 def test_readiness_follows_vllm_and_no_message_is_taken_while_vllm_is_down(
