@@ -221,21 +221,28 @@ class FleetCluster(pulumi.ComponentResource):
             target_key_id=self.secrets_key.key_id,
             opts=child,
         )
-        cluster_role = aws.iam.Role(
-            f"{name}-cluster-role",
-            assume_role_policy=iam.trust({"Service": "eks.amazonaws.com"}),
-            tags=tags,
-            opts=child,
-        )
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-cluster-{policy.rsplit('/', 1)[1]}",
-                role=cluster_role.name,
-                policy_arn=policy,
+
+        def service_role(
+            kind: str, service: str, policies: tuple[str, ...]
+        ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+            """A role an AWS service assumes, with AWS's managed policies attached."""
+            role = aws.iam.Role(
+                f"{name}-{kind}-role",
+                assume_role_policy=iam.trust({"Service": service}),
+                tags=tags,
                 opts=child,
             )
-            for policy in CLUSTER_POLICIES
-        ]
+            return role, [
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-{kind}-{policy.rsplit('/', 1)[1]}",
+                    role=role.name,
+                    policy_arn=policy,
+                    opts=child,
+                )
+                for policy in policies
+            ]
+
+        cluster_role, attachments = service_role("cluster", "eks.amazonaws.com", CLUSTER_POLICIES)
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/eks/{args.name}/cluster",
@@ -268,21 +275,7 @@ class FleetCluster(pulumi.ComponentResource):
             ),
         )
 
-        self.node_role = aws.iam.Role(
-            f"{name}-node-role",
-            assume_role_policy=iam.trust({"Service": "ec2.amazonaws.com"}),
-            tags=tags,
-            opts=child,
-        )
-        node_attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy.rsplit('/', 1)[1]}",
-                role=self.node_role.name,
-                policy_arn=policy,
-                opts=child,
-            )
-            for policy in NODE_POLICIES
-        ]
+        self.node_role, node_attachments = service_role("node", "ec2.amazonaws.com", NODE_POLICIES)
         access: list[pulumi.Resource] = []
         for index, principal in enumerate(args.admin_role_arns):
             entry = aws.eks.AccessEntry(

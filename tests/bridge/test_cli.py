@@ -167,21 +167,18 @@ def test_submit_refuses_bad_input_with_exit_2() -> None:
         assert "Traceback" not in result.stderr
 
 
+def local_sqs(moto: MotoServer, q: Queues) -> list[str]:
+    """The submit flags for a tier queue and reply queue on moto_server."""
+    return ["--queue-url", q.url, "--reply-to", q.reply_url, "--endpoint-url", moto.url,
+            "--region", REGION]  # fmt: skip
+
+
 def test_submit_waits_for_the_reply_and_exits_by_its_status(
     moto: MotoServer, sqs: Any, queues: MakeQueues, start_worker: StartWorker
 ) -> None:
     q = queues()
     worker = start_worker(q.url).wait_ready()
-    common = [
-        "--queue-url",
-        q.url,
-        "--reply-to",
-        q.reply_url,
-        "--endpoint-url",
-        moto.url,
-        "--region",
-        REGION,
-    ]
+    common = local_sqs(moto, q)
 
     ok = agentfleet(
         "submit",
@@ -236,21 +233,7 @@ def test_submit_waits_for_the_reply_and_exits_by_its_status(
 def test_submit_exits_1_when_no_reply_comes_in_time(moto: MotoServer, queues: MakeQueues) -> None:
     q = queues()  # no worker
     result = agentfleet(
-        "submit",
-        "--queue-url",
-        q.url,
-        "--reply-to",
-        q.reply_url,
-        "--endpoint-url",
-        moto.url,
-        "--region",
-        REGION,
-        "--body",
-        "{}",
-        "--request-id",
-        "lonely",
-        "--wait",
-        "1",
+        "submit", *local_sqs(moto, q), "--body", "{}", "--request-id", "lonely", "--wait", "1"
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "agentfleet submit: no reply to lonely within 1 s"
