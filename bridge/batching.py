@@ -22,7 +22,8 @@ class Batcher:
     """Collects entries and sends them ``SQS_BATCH`` at a time through ``send``, which
     takes ``[{"Id": ..., **entry}]`` and returns the batch response. An entry waits at
     most ``linger`` seconds for others; a batch never exceeds ``max_bytes`` by
-    ``size``. ``submit`` returns when its entry went through, or raises BatchError."""
+    ``size``. ``submit`` returns when its entry went through, or raises BatchError.
+    ``on_idle`` is called when nothing is waiting or being sent any more."""
 
     def __init__(
         self,
@@ -31,6 +32,7 @@ class Batcher:
         linger: float = 0.01,
         max_bytes: int | None = None,
         size: Callable[[Entry], int] = lambda _: 0,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self._send = send
         self._linger = linger
@@ -40,6 +42,7 @@ class Batcher:
         self._bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+        self._on_idle = on_idle
 
     async def submit(self, entry: Entry) -> None:
         size = self._size(entry)
@@ -64,7 +67,12 @@ class Batcher:
         if batch:
             task = asyncio.get_running_loop().create_task(self._call(batch))
             self._flushes.add(task)
-            task.add_done_callback(self._flushes.discard)
+            task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._flushes.discard(task)
+        if self._on_idle is not None and not self._pending and not self._flushes:
+            self._on_idle()
 
     async def _call(self, batch: list[tuple[Entry, asyncio.Future[None]]]) -> None:
         try:

@@ -348,10 +348,13 @@ class Worker:
             )
         batcher = self._reply_batchers.get(queue_url)
         if batcher is None:
+            # One per reply queue while it has replies on the way; agents often have a
+            # reply queue each, so idle ones are dropped rather than kept for good.
             batcher = self._reply_batchers[queue_url] = Batcher(
                 lambda entries: self.sqs.send_message_batch(QueueUrl=queue_url, Entries=entries),  # type: ignore[arg-type]
                 max_bytes=self.settings.max_reply_bytes,
                 size=message_bytes,
+                on_idle=lambda: self._drop_reply_batcher(queue_url),
             )
         params.pop("QueueUrl")
         try:
@@ -362,6 +365,9 @@ class Worker:
             return False
         self.counters.replied += 1
         return True
+
+    def _drop_reply_batcher(self, queue_url: str) -> None:
+        self._reply_batchers.pop(queue_url, None)
 
     async def _delete(self, receipt_handle: str) -> None:
         try:

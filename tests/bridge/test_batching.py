@@ -118,3 +118,16 @@ def test_a_cancelled_caller_does_not_cancel_the_batch() -> None:
 
     run(main())
     assert [e["value"] for e in send.calls[0]] == ["kept", "cancelled"]
+
+
+def test_on_idle_is_called_once_everything_is_sent() -> None:
+    send = FakeBatchCall()
+    idle: list[int] = []
+
+    async def main() -> None:
+        batcher = Batcher(send, linger=0.01, on_idle=lambda: idle.append(len(send.calls)))
+        await asyncio.gather(*(batcher.submit({"value": str(i)}) for i in range(12)))
+        await asyncio.sleep(0.01)
+
+    run(main())
+    assert idle == [2]  # after both calls, not between them
