@@ -1,4 +1,6 @@
-"""``agentfleet worker`` and ``agentfleet submit``: their arguments and their runs.
+"""``agentfleet-worker`` (also ``agentfleet worker``) and ``agentfleet submit``: their
+arguments and their runs. ``run_worker`` is the worker's own console script, the image's
+entry point: importing this module loads nothing of Pulumi's, nor pyyaml.
 
 Exit status: 0 success; 1 the request failed (``submit``: an error reply or none in
 time; ``worker``: it could not start); 2 invalid input, named by flag and variable.
@@ -14,11 +16,12 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from bridge.protocol import APIS
+from facts.worker import SETTINGS as WORKER_SETTINGS
 
 if TYPE_CHECKING:
     from bridge.worker import WorkerSettings
@@ -26,74 +29,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
-
-
-class Setting(NamedTuple):
-    field: str
-    flag: str
-    env: str
-    help: str
-
-
-WORKER_SETTINGS = (
-    Setting(
-        "queue_url", "--queue-url", "AGENTFLEET_QUEUE_URL", "the tier's SQS queue URL (required)"
-    ),
-    Setting(
-        "vllm_url", "--vllm-url", "AGENTFLEET_VLLM_URL", "vLLM's base URL (http://127.0.0.1:8000)"
-    ),
-    Setting(
-        "max_in_flight",
-        "--max-in-flight",
-        "AGENTFLEET_MAX_IN_FLIGHT",
-        "cap on requests in flight (64)",
-    ),
-    Setting(
-        "visibility_timeout",
-        "--visibility-timeout",
-        "AGENTFLEET_VISIBILITY_TIMEOUT",
-        "seconds a received message stays hidden, extended while it runs (360)",
-    ),
-    Setting(
-        "request_timeout",
-        "--request-timeout",
-        "AGENTFLEET_REQUEST_TIMEOUT",
-        "longest request, seconds (300)",
-    ),
-    Setting(
-        "drain_seconds",
-        "--drain-seconds",
-        "AGENTFLEET_DRAIN_SECONDS",
-        "on SIGTERM, how long running requests may finish (the request timeout)",
-    ),
-    Setting(
-        "wait_seconds", "--wait-seconds", "AGENTFLEET_WAIT_SECONDS", "long-poll wait, 0-20 (20)"
-    ),
-    Setting(
-        "health_interval",
-        "--health-interval",
-        "AGENTFLEET_HEALTH_INTERVAL",
-        "seconds between checks of vLLM's /health (5)",
-    ),
-    Setting("host", "--host", "AGENTFLEET_WORKER_HOST", "address of the probe server (0.0.0.0)"),
-    Setting("port", "--port", "AGENTFLEET_WORKER_PORT", "port of /livez, /readyz, /metrics (8081)"),
-    Setting("region", "--region", "AWS_REGION", "AWS region (the queue URL's)"),
-    Setting(
-        "sqs_endpoint", "--sqs-endpoint", "AGENTFLEET_SQS_ENDPOINT", "SQS endpoint URL (AWS's)"
-    ),
-    Setting(
-        "max_reply_bytes",
-        "--max-reply-bytes",
-        "AGENTFLEET_MAX_REPLY_BYTES",
-        "reply queues' message size limit (262144)",
-    ),
-    Setting(
-        "reply_queues",
-        "--reply-queues",
-        "AGENTFLEET_REPLY_QUEUES",
-        "ARNs of the reply queues it may answer on, comma-separated (any)",
-    ),
-)
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -243,3 +178,20 @@ async def _submit(args: argparse.Namespace, body: dict[str, Any]) -> int:
         return EXIT_FAILED
     print(json.dumps(json.loads(reply.to_json()), indent=2))
     return EXIT_OK if reply.ok else EXIT_FAILED
+
+
+WORKER_DESCRIPTION = (
+    "Long-poll the tier's queue, forward each request to vLLM with at most --max-in-flight "
+    "at once, reply, delete; extend visibility while requests run; on SIGTERM finish or "
+    "release what is in flight. Probes on /livez and /readyz, counters on /metrics. Every "
+    "flag can also be set by its environment variable."
+)
+
+
+def run_worker(argv: list[str] | None = None) -> None:
+    """``agentfleet-worker``: the queue worker, with nothing else of agentfleet loaded."""
+    parser = argparse.ArgumentParser(
+        prog="agentfleet-worker", description=WORKER_DESCRIPTION, allow_abbrev=False
+    )
+    add_worker_arguments(parser)
+    sys.exit(worker(parser.parse_args(argv)))

@@ -62,7 +62,7 @@ SQS_HOST = re.compile(r"^https?://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 class WorkerSettings(BaseModel):
     """What the worker needs; each field is a flag and an environment variable (see
-    ``bridge.cli.WORKER_SETTINGS``)."""
+    ``facts.worker.SETTINGS``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,20 +1,25 @@
-"""agentfleet's reusable ComponentResources.
+"""agentfleet's reusable ComponentResources: one per module, each with the args model it
+owns.
 
     from components import GpuNodePool, GpuNodePoolArgs, VllmService, VllmServiceArgs, ...
 
-Each takes one frozen, validated args model, declares real pulumi-aws and
-pulumi-kubernetes resources (so policies see them), and writes the facts policies need
-(tier, role, user-facing, sessions per replica, capacity) onto its children under the
-``agentfleet.io/`` prefix.
+Each takes one frozen, validated args model of plain values and ``pulumi.Input``s (what a
+user's stack would pass), declares real pulumi-aws and pulumi-kubernetes resources (so
+policies see them), and writes the facts policies need (tier, role, user-facing, sessions
+per replica, capacity) onto its children under the keys of ``facts.labels``.
+
+May import: ``facts``, pulumi, pulumi-aws, pulumi-kubernetes, pydantic, pyyaml; never
+``infra`` (which maps agentfleet's stack config onto these args), ``policies`` or
+``bridge``.
 """
 
-from components.addons import AddonReadiness, ClusterAddons, ClusterAddonsArgs
+from components.addons import Addon, AddonReadiness, ClusterAddons, ClusterAddonsArgs
 from components.autoscaler import (
     QueueDepthAutoscaler,
     QueueDepthAutoscalerArgs,
     ScheduledReplicas,
 )
-from components.cluster import ClusterRef, FleetCluster, FleetClusterArgs
+from components.cluster import ClusterRef, FleetCluster, FleetClusterArgs, SystemNodes
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mcp_server import McpServer, McpServerArgs
 from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLayout
@@ -22,10 +27,19 @@ from components.monitoring import FleetMonitoring, FleetMonitoringArgs, Monitore
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
-from components.tier import FleetTier, FleetTierArgs
+from components.tier import (
+    FleetTier,
+    FleetTierArgs,
+    ReplicaShape,
+    TierLoadBalancer,
+    TierQueue,
+    TierScaling,
+    WorkerOptions,
+)
 from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
 
 __all__ = [
+    "Addon",
     "AddonReadiness",
     "AgentQueue",
     "AgentQueueArgs",
@@ -52,9 +66,15 @@ __all__ = [
     "QueueDepthAutoscalerArgs",
     "QueueWorker",
     "QueueWorkerArgs",
+    "ReplicaShape",
     "ScheduledReplicas",
+    "SystemNodes",
+    "TierLoadBalancer",
+    "TierQueue",
+    "TierScaling",
     "VllmArgs",
     "VllmService",
     "VllmServiceArgs",
+    "WorkerOptions",
     "WorkerSidecar",
 ]

@@ -15,15 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components import iam
 from components.autoscaler import keda_role_path
-from components.common import (
-    MANAGED_BY,
-    Args,
-    child_options,
-    cost_tags,
-)
+from components.common import Args, TaggedArgs, child_options, cost_tags
 from components.mig_config import MigConfiguration, MigConfigurationArgs
-from components.node_pool import AUTOSCALER
-from infra.config import AddonConfig
+from facts.labels import AUTOSCALER, MANAGED_BY
 
 TYPE = "agentfleet:index:ClusterAddons"
 HELM_TIMEOUT_SECONDS = 900
@@ -77,6 +71,15 @@ SCALE_DOWN_UNNEEDED = "15m"
 SCALE_DOWN_DELAY_AFTER_ADD = "15m"
 
 
+class Addon(Args):
+    """One add-on: whether agentfleet installs it, and which chart version."""
+
+    enabled: bool = Field(True, description="Install it; off when the cluster already runs it.")
+    version: str | None = Field(
+        None, description="Chart version; default: the one agentfleet pins (CHARTS)."
+    )
+
+
 class AddonReadiness(BaseModel):
     """The releases each kind of fleet object waits for; empty when the add-on is not
     installed here (the cluster provides it)."""
@@ -89,32 +92,24 @@ class AddonReadiness(BaseModel):
     prometheus: tuple[Any, ...] = ()
 
 
-class ClusterAddonsArgs(Args):
+class ClusterAddonsArgs(TaggedArgs):
     """Inputs of ClusterAddons."""
 
     cluster_name: str = Field(description="The EKS cluster (Pod Identity, auto-discovery).")
     region: str = Field(description="AWS region of the cluster.")
     vpc_id: Any = Field(description="The cluster's VPC (the load balancer controller).")
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
-    gpu_operator: AddonConfig = Field(
-        default_factory=AddonConfig, description="NVIDIA GPU operator."
+    gpu_operator: Addon = Field(default_factory=Addon, description="NVIDIA GPU operator.")
+    keda: Addon = Field(default_factory=Addon, description="KEDA.")
+    load_balancer_controller: Addon = Field(
+        default_factory=Addon, description="AWS Load Balancer Controller."
     )
-    keda: AddonConfig = Field(default_factory=AddonConfig, description="KEDA.")
-    load_balancer_controller: AddonConfig = Field(
-        default_factory=AddonConfig, description="AWS Load Balancer Controller."
-    )
-    cluster_autoscaler: AddonConfig = Field(
-        default_factory=AddonConfig, description="Cluster autoscaler."
-    )
-    prometheus: AddonConfig = Field(
-        default_factory=AddonConfig, description="kube-prometheus-stack."
-    )
+    cluster_autoscaler: Addon = Field(default_factory=Addon, description="Cluster autoscaler.")
+    prometheus: Addon = Field(default_factory=Addon, description="kube-prometheus-stack.")
     mig: MigConfigurationArgs | None = Field(
         None,
         description="The fleet's MIG layouts: with the GPU operator on, their config map is "
         "made in its namespace before it starts, and its MIG manager is pointed at it.",
     )
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
     def version(self, addon: str) -> str:
         return getattr(self, addon).version or CHARTS[addon].version

@@ -12,17 +12,23 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components import iam
 from components.common import (
-    MANAGED_BY,
-    Args,
     KubernetesName,
+    TaggedArgs,
     TierName,
     child_options,
     cost_tags,
     tier_labels,
 )
+from facts.checklist import (
+    HPA_MAX_WINDOW_SECONDS,
+    QUEUE_DEPTH_PER_INSTANCE,
+    SCALE_IN_IDLE_SECONDS,
+    SCALE_OUT_SUSTAIN_SECONDS,
+)
+from facts.labels import MANAGED_BY
 
 TYPE = "agentfleet:index:QueueDepthAutoscaler"
-MIN_COOLDOWN_SECONDS = 300  # A3: never step to zero sooner than five minutes
+MIN_COOLDOWN_SECONDS = SCALE_IN_IDLE_SECONDS  # A3: never step to zero sooner
 KEDA_SQS_ACTIONS = ("sqs:GetQueueAttributes",)  # all the aws-sqs-queue scaler calls
 
 
@@ -37,11 +43,10 @@ class ScheduledReplicas(BaseModel):
     replicas: Annotated[int, Field(ge=1)]
 
 
-class QueueDepthAutoscalerArgs(Args):
+class QueueDepthAutoscalerArgs(TaggedArgs):
     """Inputs of a QueueDepthAutoscaler."""
 
     tier: TierName = Field(description="The tier; its labels go on the KEDA objects.")
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
     namespace: KubernetesName = Field(description="Namespace of the Deployment.")
     deployment_name: Any = Field(description="The vLLM Deployment to scale.")
     user_facing: bool = Field(description="User-facing tiers never scale to zero (A4).")
@@ -56,13 +61,15 @@ class QueueDepthAutoscalerArgs(Args):
         1, description="Replicas one GPU instance holds: scale-up adds a node's worth at once."
     )
     queue_depth_per_replica: Annotated[int, Field(ge=1)] = Field(
-        10, description="A2: KEDA's target backlog per replica (queueLength)."
+        QUEUE_DEPTH_PER_INSTANCE, description="A2: KEDA's target backlog per replica (queueLength)."
     )
-    scale_out_sustain_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
-        60, description="A2: scale-up stabilisation: the backlog must last this long."
+    scale_out_sustain_seconds: Annotated[int, Field(ge=0, le=HPA_MAX_WINDOW_SECONDS)] = Field(
+        SCALE_OUT_SUSTAIN_SECONDS,
+        description="A2: scale-up stabilisation: the backlog must last this long.",
     )
-    scale_in_idle_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
-        300, description="A3: scale-down stabilisation, and the cooldown before zero."
+    scale_in_idle_seconds: Annotated[int, Field(ge=0, le=HPA_MAX_WINDOW_SECONDS)] = Field(
+        SCALE_IN_IDLE_SECONDS,
+        description="A3: scale-down stabilisation, and the cooldown before zero.",
     )
     prometheus_address: str | None = Field(
         None,
@@ -83,7 +90,6 @@ class QueueDepthAutoscalerArgs(Args):
         description="IAM path of the queue-reading role; ClusterAddons' KEDA role may assume "
         "the roles under keda_role_path(cluster).",
     )
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
     @model_validator(mode="after")
     def _floor(self) -> Self:

@@ -3,16 +3,17 @@ into, new or existing, as the components need it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from components import iam
-from components.common import Args, child_options, cost_tags
-from infra.config import ClusterConfig, NodeGroupConfig
-from infra.network import subnet_plan
+from components.common import Args, TaggedArgs, child_options, cost_tags
+from components.network import subnet_plan
+from facts import defaults
+from facts.labels import NODE_CLASS
 
 TYPE = "agentfleet:index:FleetCluster"
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -25,7 +26,7 @@ NODE_POLICIES = (
 )
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
-SYSTEM_NODE_LABEL = {"agentfleet.io/node-class": "system"}
+SYSTEM_NODE_LABEL = {NODE_CLASS: "system"}
 
 
 class ClusterRef(Args):
@@ -42,30 +43,41 @@ class ClusterRef(Args):
         None, description="The KEDA operator's IAM role, when known."
     )
 
-    @classmethod
-    def existing(cls, config: ClusterConfig) -> ClusterRef:
-        return cls(
-            name=config.name,
-            vpc_id=config.vpc_id,
-            subnet_ids=tuple(config.subnet_ids or ()),
-            node_role_arn=config.node_role_arn,
-            keda_operator_role_arn=config.keda_operator_role_arn,
-        )
-
 
 def _pick(names: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
     return names.apply(lambda values: values[index])
 
 
-class FleetClusterArgs(Args):
+class SystemNodes(Args):
+    """The CPU node group of a new cluster: controllers, add-ons and MCP servers (C3)."""
+
+    instance_type: str = Field(
+        defaults.SYSTEM_NODE_INSTANCE_TYPE, description="Instance type of the CPU nodes."
+    )
+    min_size: Annotated[int, Field(ge=1, le=100)] = Field(
+        defaults.SYSTEM_NODES_MIN,
+        description="Fewest nodes; two keep the controllers up through a node's loss.",
+    )
+    max_size: Annotated[int, Field(ge=1, le=1000)] = Field(
+        defaults.SYSTEM_NODES_MAX, description="Most nodes the cluster autoscaler may add."
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size ({self.min_size}) is above max_size ({self.max_size})")
+        return self
+
+
+class FleetClusterArgs(TaggedArgs):
     """Inputs of a FleetCluster."""
 
     name: str = Field(description="The cluster's name.")
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
-    kubernetes_version: str = Field("1.34", description="Kubernetes version.")
-    vpc_cidr: str = Field("10.0.0.0/16", description="The VPC's address range.")
+    kubernetes_version: str = Field(defaults.KUBERNETES_VERSION, description="Kubernetes version.")
+    vpc_cidr: str = Field(defaults.VPC_CIDR, description="The VPC's address range.")
     availability_zones: Annotated[int, Field(ge=2, le=6)] = Field(
-        3, description="Zones for subnets and nodes: at least two, so a tier survives one's loss."
+        defaults.AVAILABILITY_ZONES,
+        description="Zones for subnets and nodes: at least two, so a tier survives one's loss.",
     )
     admin_role_arns: tuple[str, ...] = Field(
         (), description="IAM roles given cluster-admin through access entries."
@@ -73,10 +85,7 @@ class FleetClusterArgs(Args):
     public_access_cidrs: tuple[str, ...] = Field(
         (), description="CIDRs that may reach the API endpoint from the internet; none: private."
     )
-    nodes: NodeGroupConfig = Field(
-        default_factory=NodeGroupConfig, description="The CPU node group."
-    )
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
+    nodes: SystemNodes = Field(default_factory=SystemNodes, description="The CPU node group.")
 
     @field_validator("public_access_cidrs")
     @classmethod
@@ -84,27 +93,6 @@ class FleetClusterArgs(Args):
         if any(not cidr for cidr in value):
             raise ValueError("a public access CIDR is empty")
         return value
-
-    @classmethod
-    def from_config(
-        cls, config: ClusterConfig, *, environment: str, cost_center: str
-    ) -> FleetClusterArgs:
-        given = {
-            "kubernetes_version": config.kubernetes_version,
-            "vpc_cidr": config.vpc_cidr,
-            "availability_zones": config.availability_zones,
-            "admin_role_arns": tuple(config.admin_role_arns or ()) or None,
-            "public_access_cidrs": tuple(config.public_access_cidrs or ()) or None,
-            "nodes": config.system_nodes,
-        }
-        return cls.model_validate(
-            {
-                "name": config.name,
-                "environment": environment,
-                "cost_center": cost_center,
-                **{key: value for key, value in given.items() if value is not None},
-            }
-        )
 
 
 class FleetCluster(pulumi.ComponentResource):

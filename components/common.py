@@ -1,53 +1,19 @@
-"""What every component shares: the args model base, and the labels, annotations and tags
-that carry the facts policies read (policies see child resources only, never component
-inputs, so tier, role, user-facing, sessions per replica and capacity are written on the
-children themselves)."""
+"""What every component shares: the args model base, the labels and tags that carry the
+facts policies read (their keys are ``facts.labels``), child options, and the restricted
+security contexts and Service every workload uses."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-PREFIX = "agentfleet.io/"
-
-# Label and tag keys (Kubernetes labels/annotations and AWS tags alike).
-TIER = f"{PREFIX}tier"
-ROLE = f"{PREFIX}role"
-USER_FACING = f"{PREFIX}user-facing"
-LATENCY_CLASS = f"{PREFIX}latency-class"
-GPU = f"{PREFIX}gpu"
-CAPACITY = f"{PREFIX}capacity"
-ENVIRONMENT = f"{PREFIX}environment"
-COST_CENTER = f"{PREFIX}cost-center"
-NODE_CLASS = f"{PREFIX}node-class"
-SESSIONS_PER_REPLICA = f"{PREFIX}sessions-per-replica"
-"""Annotation: concurrent sessions one vLLM replica is sized for (C2 compares
---max-num-seqs with it)."""
-SERVES_TIER = f"{PREFIX}serves-tier"
-"""Label of an MCP server: the inference tier it sends work to."""
-
-Role = Literal[
-    "inference",
-    "mcp-server",
-    "load-balancer",
-    "node-pool",
-    "mig-config",
-    "task-queue",
-    "queue-worker",
-    "autoscaler",
-    "monitoring",
-    "addon",
-    "cluster",
-]
-Capacity = Literal["on-demand", "spot"]
-
-GPU_TAINT_KEY = "nvidia.com/gpu"
-MANAGED_BY = {"app.kubernetes.io/part-of": "agentfleet", "app.kubernetes.io/managed-by": "pulumi"}
+from facts import defaults
+from facts.labels import COST_CENTER, ENVIRONMENT, ROLE, TIER, USER_FACING, Role, flag
 
 TierName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")]
 KubernetesName = Annotated[
@@ -61,9 +27,11 @@ class Args(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
-def flag(value: bool) -> str:
-    """A boolean as a label value."""
-    return "true" if value else "false"
+class TaggedArgs(Args):
+    """Base of the args of a component whose AWS resources carry the cost tags (M4)."""
+
+    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
+    cost_center: str = Field(defaults.COST_CENTER, description="Cost-center tag (M4).")
 
 
 def tier_labels(tier: str, role: Role, user_facing: bool | None = None) -> dict[str, str]:

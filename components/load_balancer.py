@@ -10,26 +10,27 @@ import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from components.common import (
-    MANAGED_BY,
-    Args,
     KubernetesName,
+    TaggedArgs,
     TierName,
     child_options,
     cost_tags,
     short_name,
     tier_labels,
 )
-from components.vllm_service import HEALTH_PATH, PORT
+from components.vllm_service import PORT
+from facts import defaults
+from facts.checklist import HEALTH_CHECK_INTERVAL_SECONDS, HEALTH_PATH
+from facts.labels import MANAGED_BY
 
 TYPE = "agentfleet:index:InferenceLoadBalancer"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-class InferenceLoadBalancerArgs(Args):
+class InferenceLoadBalancerArgs(TaggedArgs):
     """Inputs of an InferenceLoadBalancer."""
 
     tier: TierName = Field(description="The tier behind the load balancer.")
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
     cluster_name: str = Field(description="The EKS cluster; part of the AWS names.")
     vpc_id: Any = Field(description="VPC of the load balancer and its targets.")
     subnet_ids: Annotated[tuple[Any, ...], Field(min_length=2)] = Field(
@@ -53,7 +54,8 @@ class InferenceLoadBalancerArgs(Args):
         "without one it is plain HTTP on 80, for internal use only.",
     )
     health_check_interval_seconds: Annotated[int, Field(ge=5, le=300)] = Field(
-        10, description="C6: seconds between checks of vLLM's /health; 10-15 s wanted."
+        HEALTH_CHECK_INTERVAL_SECONDS,
+        description="C6: seconds between checks of vLLM's /health; 10-15 s wanted.",
     )
     healthy_threshold: Annotated[int, Field(ge=2, le=10)] = Field(
         2, description="Passing checks before a replica takes traffic."
@@ -67,9 +69,10 @@ class InferenceLoadBalancerArgs(Args):
         "(the ALB's default is 60 s).",
     )
     deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
-        300, description="How long a draining replica keeps its in-flight requests."
+        defaults.REQUEST_TIMEOUT_SECONDS,
+        description="How long a draining replica keeps its in-flight requests (the tier's "
+        "longest request).",
     )
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
     @model_validator(mode="after")
     def _listener(self) -> Self:

@@ -9,9 +9,6 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.common import (
-    MANAGED_BY,
-    NODE_CLASS,
-    SERVES_TIER,
     Args,
     KubernetesName,
     TierName,
@@ -21,6 +18,7 @@ from components.common import (
     restricted_pod,
     tier_labels,
 )
+from facts.labels import COMPONENT, GPU_PRESENT, MANAGED_BY, NODE_CLASS, SERVES_TIER
 
 TYPE = "agentfleet:index:McpServer"
 RUN_AS = 1000
@@ -76,7 +74,7 @@ class McpServer(pulumi.ComponentResource):
         labels = {
             **selector,
             **MANAGED_BY,
-            "app.kubernetes.io/component": "mcp-server",
+            COMPONENT: "mcp-server",
             **tier_labels(args.tier, "mcp-server"),
             SERVES_TIER: args.tier,
         }
@@ -165,7 +163,7 @@ def _away_from_gpu_nodes() -> k8s.core.v1.AffinityArgs:
                                 key=NODE_CLASS, operator="NotIn", values=["gpu"]
                             ),
                             k8s.core.v1.NodeSelectorRequirementArgs(
-                                key="nvidia.com/gpu.present", operator="NotIn", values=["true"]
+                                key=GPU_PRESENT, operator="NotIn", values=["true"]
                             ),
                         ]
                     )

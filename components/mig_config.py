@@ -9,20 +9,31 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.common import MANAGED_BY, ROLE, Args, KubernetesName, TierName, child_options
-from infra import mig
+from components.common import Args, KubernetesName, TierName, child_options
+from facts import mig
+from facts.labels import MANAGED_BY, ROLE
 
 TYPE = "agentfleet:index:MigConfiguration"
 CONFIG_KEY = "config.yaml"
 
 
 class MigLayout(BaseModel):
-    """One tier's MIG layout: the GPU it partitions and profile -> count per GPU."""
+    """One tier's MIG layout: the GPU it partitions and profile -> count per GPU. It is
+    checked against NVIDIA's placement rules when it is made, once: the node pool that
+    carries it and the MigConfiguration that applies it take the same object."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    gpu: str
-    layout: dict[str, int]
+    gpu: str = Field(description="Catalog key of the GPU (or a MIG model key).")
+    layout: dict[str, int] = Field(description="MIG profile -> instances per GPU.")
+
+    @model_validator(mode="after")
+    def _fits(self) -> Self:
+        try:
+            mig.validate(self.gpu, self.layout)
+        except mig.MigLayoutError as error:
+            raise ValueError(str(error)) from None
+        return self
 
 
 class MigConfigurationArgs(Args):
@@ -37,17 +48,8 @@ class MigConfigurationArgs(Args):
         "(ClusterPolicy migManager.config.name).",
     )
     layouts: Annotated[dict[TierName, MigLayout], Field(min_length=1)] = Field(
-        description="The MIG layout of each MIG tier, by tier; each must fit its GPU."
+        description="The MIG layout of each MIG tier, by tier (each checked when made)."
     )
-
-    @model_validator(mode="after")
-    def _layouts_fit(self) -> Self:
-        for tier, layout in self.layouts.items():
-            try:
-                mig.validate(layout.gpu, layout.layout)
-            except mig.MigLayoutError as error:
-                raise ValueError(f"layouts.{tier}: {error}") from None
-        return self
 
 
 def config_name(tier: str) -> str:
@@ -60,7 +62,7 @@ def mig_parted_config(layouts: dict[str, MigLayout]) -> dict[str, Any]:
     manager's default for nodes without the label."""
     configs: dict[str, Any] = {"all-disabled": [{"devices": "all", "mig-enabled": False}]}
     for tier, layout in layouts.items():
-        configs[config_name(tier)] = mig.mig_parted_entry(layout.gpu, layout.layout)
+        configs[config_name(tier)] = mig.mig_parted_entry(layout.layout)
     return {"version": "v1", "mig-configs": configs}
 
 

@@ -12,20 +12,18 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.common import (
-    MANAGED_BY,
-    ROLE,
-    TIER,
-    Args,
     KubernetesName,
+    TaggedArgs,
     TierName,
     child_options,
     cost_tags,
 )
-from infra.plan import CENT
+from facts.checklist import BUDGET_ALERT_PERCENTS, KV_CACHE_ALERT_PERCENT, TTFT_P95_ALERT_SECONDS
+from facts.labels import BUDGET_PER_HOUR, MANAGED_BY, ROLE, TIER
+from facts.money import CENT
 
 TYPE = "agentfleet:index:FleetMonitoring"
 HOURS_PER_MONTH = 730
-BUDGET_THRESHOLDS = (80, 100)
 
 
 class MonitoredTier(BaseModel):
@@ -43,20 +41,21 @@ class MonitoredTier(BaseModel):
     )
 
 
-class FleetMonitoringArgs(Args):
+class FleetMonitoringArgs(TaggedArgs):
     """Inputs of a FleetMonitoring."""
 
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
     name_prefix: str = Field(description="Prefix of the dashboard and topic names.")
     namespace: KubernetesName = Field(description="Namespace of the fleet's pods and rules.")
     tiers: Annotated[tuple[MonitoredTier, ...], Field(min_length=1)] = Field(
         description="The tiers to watch."
     )
     ttft_p95_alert_seconds: Annotated[float, Field(gt=0)] = Field(
-        0.5, description="M1: alert above this p95 time to first token, below the SLA."
+        TTFT_P95_ALERT_SECONDS,
+        description="M1: alert above this p95 time to first token, below the SLA.",
     )
     kv_cache_alert_percent: Annotated[float, Field(gt=0, le=100)] = Field(
-        85.0, description="M2: alert when KV-cache usage stays above this for 5 min."
+        KV_CACHE_ALERT_PERCENT,
+        description="M2: alert when KV-cache usage stays above this for 5 min.",
     )
     budget_per_hour: Decimal | None = Field(
         None,
@@ -64,7 +63,6 @@ class FleetMonitoringArgs(Args):
         "alerting at 80% and 100%, forecast and actual. None: no budget.",
     )
     alert_emails: tuple[str, ...] = Field((), description="E-mail subscribers of the alert topic.")
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
 
 def selector(namespace: str, deployments: tuple[str, ...]) -> str:
@@ -287,10 +285,10 @@ class FleetMonitoring(pulumi.ComponentResource):
                         threshold_type="PERCENTAGE",
                         subscriber_sns_topic_arns=[self.topic.arn],
                     )
-                    for threshold in BUDGET_THRESHOLDS
+                    for threshold in BUDGET_ALERT_PERCENTS
                     for kind in ("ACTUAL", "FORECASTED")
                 ],
-                tags={**tags, "agentfleet.io/budget-per-hour-usd": str(args.budget_per_hour)},
+                tags={**tags, BUDGET_PER_HOUR: str(args.budget_per_hour)},
                 opts=child,
             )
         self.register_outputs(

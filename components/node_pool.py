@@ -10,32 +10,34 @@ import pulumi_aws as aws
 from pydantic import Field, model_validator
 
 from components.common import (
-    CAPACITY,
-    GPU,
-    GPU_TAINT_KEY,
-    LATENCY_CLASS,
-    NODE_CLASS,
-    TIER,
-    USER_FACING,
-    Args,
-    Capacity,
+    TaggedArgs,
     TierName,
     child_options,
     cost_tags,
-    flag,
     tier_labels,
 )
-from infra import mig
-from infra.catalog import CATALOG, LatencyClass
-from infra.plan import GPU_RESOURCE, TierPlan
+from components.mig_config import MigLayout
+from facts import mig
+from facts.catalog import CATALOG, Capacity, LatencyClass, known_keys
+from facts.labels import (
+    AUTOSCALER,
+    CAPACITY,
+    GPU,
+    GPU_RESOURCE,
+    GPU_TAINT_KEY,
+    LATENCY_CLASS,
+    MIG_CONFIG_LABEL,
+    NODE_CLASS,
+    TIER,
+    USER_FACING,
+    flag,
+)
 
 TYPE = "agentfleet:index:GpuNodePool"
 NVIDIA_AMI = "AL2023_x86_64_NVIDIA"
-MIG_CONFIG_LABEL = "nvidia.com/mig.config"
-AUTOSCALER = "k8s.io/cluster-autoscaler"
 
 
-class GpuNodePoolArgs(Args):
+class GpuNodePoolArgs(TaggedArgs):
     """Inputs of a GpuNodePool."""
 
     cluster_name: str = Field(description="The EKS cluster the node group joins.")
@@ -45,7 +47,6 @@ class GpuNodePoolArgs(Args):
         "the loss of one (C7)."
     )
     tier: TierName = Field(description="The tier; labels, taints and tags carry it (M4).")
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
     gpu: str = Field(description="Catalog key of the GPU the instance type carries.")
     latency_class: LatencyClass = Field(description="Written on the nodes for C1.")
     user_facing: bool = Field(description="Written on the nodes for A5 and K1.")
@@ -65,54 +66,26 @@ class GpuNodePoolArgs(Args):
         description="Name of the mig-parted config the GPU operator applies to these nodes "
         "(the nvidia.com/mig.config label); set with mig_layout.",
     )
-    mig_layout: dict[str, int] | None = Field(
+    mig_layout: MigLayout | None = Field(
         None,
-        description="MIG layout of every GPU of a node; the autoscaler's node template "
-        "advertises its nvidia.com/mig-<profile> resources so it can scale from zero.",
+        description="MIG layout of every GPU of a node (the one MigConfiguration applies); "
+        "the autoscaler's node template advertises its nvidia.com/mig-<profile> resources "
+        "so it can scale from zero.",
     )
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.gpu not in CATALOG:
-            raise ValueError(f"gpu: unknown GPU {self.gpu!r}; known: {', '.join(CATALOG)}")
+            raise ValueError(f"gpu: unknown GPU {self.gpu!r}; known: {known_keys()}")
         if self.instance_type not in CATALOG[self.gpu].instance_type_names:
             raise ValueError(f"instance_type: {self.instance_type} does not carry {self.gpu}")
         if self.min_size > self.max_size:
             raise ValueError(f"min_size ({self.min_size}) is above max_size ({self.max_size})")
         if (self.mig_config is None) != (self.mig_layout is None):
             raise ValueError("mig_config and mig_layout: set both or neither")
-        if self.mig_layout is not None:
-            mig.validate(self.gpu, self.mig_layout)
+        if self.mig_layout is not None and self.mig_layout.gpu != self.gpu:
+            raise ValueError(f"mig_layout is for {self.mig_layout.gpu}; the nodes carry {self.gpu}")
         return self
-
-    @classmethod
-    def for_tier(
-        cls,
-        tier: TierPlan,
-        *,
-        cluster_name: str,
-        node_role_arn: Any,
-        subnet_ids: tuple[Any, ...],
-        environment: str,
-        mig_config: str | None = None,
-    ) -> GpuNodePoolArgs:
-        return cls(
-            cluster_name=cluster_name,
-            node_role_arn=node_role_arn,
-            subnet_ids=subnet_ids,
-            tier=tier.name,
-            environment=environment,
-            gpu=tier.gpu,
-            latency_class=tier.latency_class,
-            user_facing=tier.user_facing,
-            instance_type=tier.instance_type,
-            capacity=tier.capacity,
-            min_size=tier.min_instances,
-            max_size=tier.max_instances,
-            mig_config=mig_config if tier.mig else None,
-            mig_layout=dict(tier.mig) if tier.mig else None,
-        )
 
     @property
     def gpus_per_node(self) -> int:
@@ -137,7 +110,7 @@ class GpuNodePoolArgs(Args):
             return {GPU_RESOURCE: self.gpus_per_node}
         return {
             mig.resource_name(profile): count * self.gpus_per_node
-            for profile, count in self.mig_layout.items()
+            for profile, count in self.mig_layout.layout.items()
         }
 
     def autoscaler_tags(self) -> dict[str, str]:

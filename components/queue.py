@@ -9,24 +9,26 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
-from components.common import Args, TierName, child_options, cost_tags, short_name
+from components.common import TaggedArgs, TierName, child_options, cost_tags, short_name
+from facts import defaults
+from facts.labels import QUEUE, QUEUE_DEAD_LETTER, QUEUE_TASK
 
 TYPE = "agentfleet:index:AgentQueue"
 MAX_RETENTION_SECONDS = 1_209_600  # 14 days, SQS's maximum
 LONG_POLL_SECONDS = 20
 
 
-class AgentQueueArgs(Args):
+class AgentQueueArgs(TaggedArgs):
     """Inputs of an AgentQueue."""
 
     tier: TierName = Field(description="The tier whose pool drains the queue.")
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
     cluster_name: str = Field(description="The EKS cluster; part of the queue names.")
     request_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
-        300, description="The longest request the tier allows."
+        defaults.REQUEST_TIMEOUT_SECONDS, description="The longest request the tier allows."
     )
     max_receive_count: Annotated[int, Field(ge=1, le=1000)] = Field(
-        5, description="Receives before a message moves to the dead-letter queue."
+        defaults.MAX_RECEIVE_COUNT,
+        description="Receives before a message moves to the dead-letter queue.",
     )
     kms_key_id: str | None = Field(
         None, description="KMS key for SSE; default: SQS-managed encryption (SSE-SQS)."
@@ -34,7 +36,6 @@ class AgentQueueArgs(Args):
     retention_seconds: Annotated[int, Field(ge=60, le=MAX_RETENTION_SECONDS)] = Field(
         345_600, description="How long an unprocessed request is kept (default 4 days)."
     )
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -91,7 +92,7 @@ class AgentQueue(pulumi.ComponentResource):
             f"{name}-dlq",
             name=f"{base}-dlq",
             message_retention_seconds=MAX_RETENTION_SECONDS,
-            tags={**tags, "agentfleet.io/queue": "dead-letter"},
+            tags={**tags, QUEUE: QUEUE_DEAD_LETTER},
             opts=child,
             **encryption,
         )
@@ -106,7 +107,7 @@ class AgentQueue(pulumi.ComponentResource):
                     {"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count}
                 )
             ),
-            tags={**tags, "agentfleet.io/queue": "task"},
+            tags={**tags, QUEUE: QUEUE_TASK},
             opts=child,
             **encryption,
         )

@@ -13,23 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components import iam
 from components.common import (
-    MANAGED_BY,
-    Args,
     KubernetesName,
+    TaggedArgs,
     TierName,
     child_options,
     cost_tags,
     restricted_container,
     tier_labels,
 )
-from infra.config import WORKER_IMAGE
+from facts import defaults
+from facts.labels import MANAGED_BY
+from facts.worker import ENV, IMAGE, PORT, RUN_AS
 
 TYPE = "agentfleet:index:QueueWorker"
-PORT = 8081
-RUN_AS = 10001  # the Dockerfile's user
 QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
 REPLY_ACTIONS = ("sqs:SendMessage",)
 KMS_ACTIONS = ("kms:Decrypt",)  # to read messages of a queue encrypted with a KMS key
+COMMAND = ("agentfleet-worker",)  # the worker's console script, the image's entry point
 
 
 class WorkerSidecar(BaseModel):
@@ -37,7 +37,7 @@ class WorkerSidecar(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    image: str = Field(WORKER_IMAGE, description="The worker image (this package's Dockerfile).")
+    image: str = Field(IMAGE, description="The worker image (this package's Dockerfile).")
     queue_url: Any = Field(description="The tier's task queue.")
     region: str = Field(description="AWS region of the queue.")
     service_account: KubernetesName = Field(
@@ -55,27 +55,31 @@ class WorkerSidecar(BaseModel):
     reply_queue_arns: tuple[str, ...] = Field(
         (), description="Reply queues the worker may answer on; others are refused unrun."
     )
-    cpu_millis: Annotated[int, Field(ge=50)] = Field(500, description="CPU request and limit.")
-    memory_mib: Annotated[int, Field(ge=64)] = Field(512, description="Memory request and limit.")
+    cpu_millis: Annotated[int, Field(ge=50)] = Field(
+        defaults.WORKER_CPU_MILLIS, description="CPU request and limit."
+    )
+    memory_mib: Annotated[int, Field(ge=64)] = Field(
+        defaults.WORKER_MEMORY_MIB, description="Memory request and limit."
+    )
 
     def container(self, vllm_port: int) -> k8s.core.v1.ContainerArgs:
         env = {
-            "AGENTFLEET_QUEUE_URL": self.queue_url,
-            "AGENTFLEET_VLLM_URL": f"http://127.0.0.1:{vllm_port}",
-            "AGENTFLEET_MAX_IN_FLIGHT": str(self.max_in_flight),
-            "AGENTFLEET_VISIBILITY_TIMEOUT": str(self.visibility_timeout_seconds),
-            "AGENTFLEET_REQUEST_TIMEOUT": str(self.request_timeout_seconds),
-            "AGENTFLEET_DRAIN_SECONDS": str(self.request_timeout_seconds),
-            "AGENTFLEET_WORKER_PORT": str(PORT),
-            "AWS_REGION": self.region,
+            ENV["queue_url"]: self.queue_url,
+            ENV["vllm_url"]: f"http://127.0.0.1:{vllm_port}",
+            ENV["max_in_flight"]: str(self.max_in_flight),
+            ENV["visibility_timeout"]: str(self.visibility_timeout_seconds),
+            ENV["request_timeout"]: str(self.request_timeout_seconds),
+            ENV["drain_seconds"]: str(self.request_timeout_seconds),
+            ENV["port"]: str(PORT),
+            ENV["region"]: self.region,
         }
         if self.reply_queue_arns:
-            env["AGENTFLEET_REPLY_QUEUES"] = ",".join(self.reply_queue_arns)
+            env[ENV["reply_queues"]] = ",".join(self.reply_queue_arns)
         resources = {"cpu": f"{self.cpu_millis}m", "memory": f"{self.memory_mib}Mi"}
         return k8s.core.v1.ContainerArgs(
             name="queue-worker",
             image=self.image,
-            args=["worker"],
+            command=list(COMMAND),
             ports=[k8s.core.v1.ContainerPortArgs(name="worker", container_port=PORT)],
             env=[k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in env.items()],
             resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
@@ -96,11 +100,10 @@ class WorkerSidecar(BaseModel):
         )
 
 
-class QueueWorkerArgs(Args):
+class QueueWorkerArgs(TaggedArgs):
     """Inputs of a QueueWorker."""
 
     tier: TierName = Field(description="The tier whose queue the workers drain.")
-    environment: str = Field(description="dev, staging or prod; tagged for cost (M4).")
     cluster_name: str = Field(description="The EKS cluster of the Pod Identity association.")
     namespace: KubernetesName = Field(description="Namespace of the ServiceAccount.")
     queue_arn: Any = Field(description="The tier's task queue: receive, delete, hide.")
@@ -108,7 +111,6 @@ class QueueWorkerArgs(Args):
         (), description="The agents' reply queues: send only."
     )
     kms_key_arn: Any = Field(None, description="The queue's KMS key when it has one: decrypt only.")
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
 
     @property
     def service_account_name(self) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.addons import AddonReadiness
 from components.autoscaler import (
@@ -16,33 +16,157 @@ from components.autoscaler import (
     keda_role_path,
 )
 from components.cluster import ClusterRef
-from components.common import Args, child_options
+from components.common import KubernetesName, TaggedArgs, TierName, child_options
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
+from components.mig_config import MigLayout
 from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
-from components.vllm_service import VllmService, VllmServiceArgs
-from infra.config import WorkerConfig
-from infra.plan import TierPlan
+from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
+from facts import defaults
+from facts.catalog import Capacity, LatencyClass
+from facts.checklist import (
+    HEALTH_CHECK_INTERVAL_SECONDS,
+    QUEUE_DEPTH_PER_INSTANCE,
+    SCALE_IN_IDLE_SECONDS,
+    SCALE_OUT_SUSTAIN_SECONDS,
+)
+from facts.labels import GPU_RESOURCE
+from facts.worker import IMAGE as WORKER_IMAGE
 
 TYPE = "agentfleet:index:FleetTier"
 
 
-class FleetTierArgs(Args):
-    """Inputs of a FleetTier."""
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    plan: TierPlan = Field(description="The tier as the planner sized it.")
+
+class ReplicaShape(_Part):
+    """vLLM replicas of one shape within a tier: whole GPUs, or one MIG profile. A tier
+    with a mixed MIG layout has one shape per profile, each its own Deployment."""
+
+    profile: str | None = Field(
+        None, description="MIG profile each replica runs in; None for whole GPUs."
+    )
+    gpu_resource: str = Field(
+        GPU_RESOURCE,
+        description="Extended resource per replica: nvidia.com/gpu, or nvidia.com/mig-<profile>.",
+    )
+    gpu_count: Annotated[int, Field(ge=1)] = Field(
+        1, description="How many of gpu_resource one replica takes (tensor parallelism)."
+    )
+    sessions_per_replica: Annotated[int, Field(ge=1)] = Field(
+        description="Concurrent sessions one replica is sized for (C2)."
+    )
+    max_num_seqs: Annotated[int, Field(ge=1)] = Field(description="vLLM --max-num-seqs (C2).")
+    replicas_per_instance: Annotated[int, Field(ge=1)] = Field(
+        description="Replicas one GPU instance holds."
+    )
+    min_replicas: Annotated[int, Field(ge=0)] = Field(
+        description="The autoscaler's floor: the tier's floor of instances in replicas (A4)."
+    )
+    max_replicas: Annotated[int, Field(ge=1)] = Field(
+        description="The autoscaler's ceiling: the tier's ceiling of instances in replicas."
+    )
+    schedule: tuple[ScheduledReplicas, ...] = Field(
+        (), description="Known peaks: the replicas this shape is held at during each."
+    )
+
+
+class TierScaling(_Part):
+    """Queue-depth autoscaling of a tier (checklist A1-A3)."""
+
+    queue_depth_per_replica: Annotated[int, Field(ge=1)] = Field(
+        QUEUE_DEPTH_PER_INSTANCE, description="A2: KEDA's target backlog per replica."
+    )
+    scale_out_sustain_seconds: Annotated[int, Field(ge=0)] = Field(
+        SCALE_OUT_SUSTAIN_SECONDS, description="A2: how long a backlog lasts before scale-up."
+    )
+    scale_in_idle_seconds: Annotated[int, Field(ge=0)] = Field(
+        SCALE_IN_IDLE_SECONDS, description="A3: how long the queue stays low before scale-in."
+    )
+
+
+class TierLoadBalancer(_Part):
+    """The load balancer of a user-facing tier (checklist C5-C7)."""
+
+    internal: bool = Field(True, description="Internal unless set false.")
+    certificate_arn: str | None = Field(None, description="ACM certificate: HTTPS on 443.")
+    allowed_cidrs: tuple[str, ...] | None = Field(
+        None, description="Who may reach the listener; default: the VPC's CIDR block."
+    )
+    health_check_interval_seconds: Annotated[int, Field(ge=5, le=300)] = Field(
+        HEALTH_CHECK_INTERVAL_SECONDS, description="C6: seconds between health checks."
+    )
+
+
+class TierQueue(_Part):
+    """The tier's task queue (checklist C4) and who its workers may answer."""
+
+    max_receive_count: Annotated[int, Field(ge=1, le=1000)] = Field(
+        defaults.MAX_RECEIVE_COUNT, description="Receives before the dead-letter queue."
+    )
+    kms_key_id: str | None = Field(None, description="KMS key; default: SSE-SQS.")
+    reply_queue_arns: tuple[str, ...] = Field(
+        (), description="The agents' reply queues the workers may send replies to."
+    )
+
+
+class WorkerOptions(_Part):
+    """The queue worker beside each vLLM replica: its image and resources."""
+
+    image: str = Field(WORKER_IMAGE, description="The worker image (this package's Dockerfile).")
+    cpu_millis: Annotated[int, Field(ge=50)] = Field(
+        defaults.WORKER_CPU_MILLIS, description="CPU request and limit."
+    )
+    memory_mib: Annotated[int, Field(ge=64)] = Field(
+        defaults.WORKER_MEMORY_MIB, description="Memory request and limit."
+    )
+
+
+class FleetTierArgs(TaggedArgs):
+    """Inputs of a FleetTier: the tier as a capacity plan sized it (``infra.wiring`` maps
+    agentfleet's plan onto these), and where it is built."""
+
+    tier: TierName = Field(description="The tier's name; its resources are named after it.")
     cluster: ClusterRef = Field(
-        description="The EKS cluster the tier is built into (ClusterRef.existing(config) for "
-        "an existing one, FleetCluster.ref for a new one)."
+        description="The EKS cluster the tier is built into (FleetCluster.ref for a new one)."
     )
-    environment: str = Field(description="dev, staging or prod.")
     region: str = Field(description="AWS region of the queue.")
-    namespace: str = Field(description="Kubernetes namespace of the fleet.")
-    cost_center: str = Field("agentfleet", description="Cost-center tag (M4).")
-    mig_config: str | None = Field(
-        None, description="The tier's mig-parted config name (MigConfiguration), for MIG tiers."
+    namespace: KubernetesName = Field(
+        defaults.NAMESPACE, description="Kubernetes namespace of the fleet."
     )
+    gpu: str = Field(description="Catalog key of the GPU.")
+    latency_class: LatencyClass = Field(description="ttft-first or throughput-first (C1).")
+    user_facing: bool = Field(
+        description="User-facing tiers get a load balancer and keep their floor (A4, C7)."
+    )
+    capacity: Capacity = Field(description="on-demand or spot (A5, K1, K2).")
+    model: str = Field(description="The model vLLM serves.")
+    instance_type: str = Field(description="AWS instance type of the GPU nodes.")
+    min_instances: Annotated[int, Field(ge=0)] = Field(description="Floor of GPU instances.")
+    max_instances: Annotated[int, Field(ge=1)] = Field(description="Ceiling of GPU instances.")
+    shapes: Annotated[tuple[ReplicaShape, ...], Field(min_length=1)] = Field(
+        description="The tier's vLLM replicas, one Deployment per shape."
+    )
+    replica_cpu_millis: Annotated[int, Field(ge=100)] = Field(
+        description="CPU each replica requests and is limited to."
+    )
+    replica_memory_mib: Annotated[int, Field(ge=512)] = Field(
+        description="Memory each replica requests and is limited to (MiB)."
+    )
+    mig: MigLayout | None = Field(None, description="MIG layout of every GPU, for MIG tiers.")
+    mig_config: str | None = Field(
+        None, description="The tier's mig-parted config name (MigConfiguration), with mig."
+    )
+    scaling: TierScaling = Field(default_factory=TierScaling, description="A1-A3.")
+    request_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        defaults.REQUEST_TIMEOUT_SECONDS, description="The longest request the tier allows."
+    )
+    load_balancer: TierLoadBalancer = Field(
+        default_factory=TierLoadBalancer, description="The load balancer, when user-facing."
+    )
+    queue: TierQueue = Field(default_factory=TierQueue, description="The task queue (C4).")
     hf_token: Any = Field(None, description="Hugging Face token, a Pulumi secret.")
     prometheus_address: str | None = Field(
         None, description="Prometheus for the vLLM waiting-queue trigger (user-facing tiers)."
@@ -56,11 +180,155 @@ class FleetTierArgs(Args):
         "operator, ScaledObjects for KEDA, TargetGroupBindings for the load balancer "
         "controller (ClusterAddons.readiness).",
     )
-    worker: WorkerConfig | None = Field(
-        default_factory=WorkerConfig,
+    worker: WorkerOptions | None = Field(
+        default_factory=WorkerOptions,
         description="The queue worker beside each vLLM replica; None when something else "
         "consumes the queue.",
     )
+
+    @model_validator(mode="after")
+    def _composable(self) -> Self:
+        """Every part's own args are checked here, before anything is declared."""
+        self.node_pool_args()
+        self.queue_args()
+        for index in range(len(self.shapes)):
+            self.service_args(index)
+        return self
+
+    def shape_name(self, index: int) -> str:
+        """A shape's resource name: the tier's, or ``<tier>-<profile>`` when it has several."""
+        if len(self.shapes) == 1:
+            return self.tier
+        return f"{self.tier}-{(self.shapes[index].profile or 'gpu').replace('.', '-')}"
+
+    def node_pool_args(self) -> GpuNodePoolArgs:
+        return GpuNodePoolArgs(
+            cluster_name=self.cluster.name,
+            node_role_arn=self.cluster.node_role_arn,
+            subnet_ids=tuple(self.cluster.subnet_ids),
+            tier=self.tier,
+            environment=self.environment,
+            cost_center=self.cost_center,
+            gpu=self.gpu,
+            latency_class=self.latency_class,
+            user_facing=self.user_facing,
+            instance_type=self.instance_type,
+            capacity=self.capacity,
+            min_size=self.min_instances,
+            max_size=self.max_instances,
+            mig_config=self.mig_config if self.mig else None,
+            mig_layout=self.mig,
+        )
+
+    def queue_args(self) -> AgentQueueArgs:
+        return AgentQueueArgs(
+            tier=self.tier,
+            environment=self.environment,
+            cost_center=self.cost_center,
+            cluster_name=self.cluster.name,
+            request_timeout_seconds=self.request_timeout_seconds,
+            max_receive_count=self.queue.max_receive_count,
+            kms_key_id=self.queue.kms_key_id,
+        )
+
+    def worker_args(self, queue_arn: Any, kms_key_arn: Any) -> QueueWorkerArgs:
+        return QueueWorkerArgs(
+            tier=self.tier,
+            environment=self.environment,
+            cost_center=self.cost_center,
+            cluster_name=self.cluster.name,
+            namespace=self.namespace,
+            queue_arn=queue_arn,
+            reply_queue_arns=self.queue.reply_queue_arns,
+            kms_key_arn=kms_key_arn,
+        )
+
+    def sidecar(self, index: int, queue_url: Any, service_account: str) -> WorkerSidecar | None:
+        """The worker container of a shape's pods: it forwards at most ``max_num_seqs``."""
+        if self.worker is None:
+            return None
+        return WorkerSidecar(
+            image=self.worker.image,
+            queue_url=queue_url,
+            region=self.region,
+            service_account=service_account,
+            max_in_flight=self.shapes[index].max_num_seqs,
+            visibility_timeout_seconds=self.queue_args().visibility_timeout_seconds,
+            request_timeout_seconds=self.request_timeout_seconds,
+            reply_queue_arns=self.queue.reply_queue_arns,
+            cpu_millis=self.worker.cpu_millis,
+            memory_mib=self.worker.memory_mib,
+        )
+
+    def service_args(self, index: int, sidecar: WorkerSidecar | None = None) -> VllmServiceArgs:
+        shape = self.shapes[index]
+        return VllmServiceArgs(
+            tier=self.tier,
+            namespace=self.namespace,
+            name=f"{self.shape_name(index)}-vllm",
+            vllm=VllmArgs(
+                model=self.model,
+                max_num_seqs=shape.max_num_seqs,
+                tensor_parallel_size=shape.gpu_count if shape.profile is None else 1,
+            ),
+            sessions_per_replica=shape.sessions_per_replica,
+            user_facing=self.user_facing,
+            latency_class=self.latency_class,
+            gpu=self.gpu,
+            capacity=self.capacity,
+            replicas=shape.min_replicas,
+            gpu_resource=shape.gpu_resource,
+            gpu_count=shape.gpu_count,
+            cpu_millis=self.replica_cpu_millis,
+            memory_mib=self.replica_memory_mib,
+            request_timeout_seconds=self.request_timeout_seconds,
+            hf_token=self.hf_token,
+            worker=sidecar,
+        )
+
+    def autoscaler_args(
+        self, index: int, deployment_name: Any, queue_url: Any, queue_arn: Any
+    ) -> QueueDepthAutoscalerArgs:
+        shape = self.shapes[index]
+        return QueueDepthAutoscalerArgs(
+            tier=self.tier,
+            environment=self.environment,
+            cost_center=self.cost_center,
+            namespace=self.namespace,
+            deployment_name=deployment_name,
+            user_facing=self.user_facing,
+            region=self.region,
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            min_replicas=shape.min_replicas,
+            max_replicas=shape.max_replicas,
+            replicas_per_instance=shape.replicas_per_instance,
+            queue_depth_per_replica=self.scaling.queue_depth_per_replica,
+            scale_out_sustain_seconds=self.scaling.scale_out_sustain_seconds,
+            scale_in_idle_seconds=self.scaling.scale_in_idle_seconds,
+            prometheus_address=self.prometheus_address,
+            schedule=shape.schedule,
+            keda_operator_role_arn=self.cluster.keda_operator_role_arn,
+            role_path=keda_role_path(self.cluster.name),
+        )
+
+    def load_balancer_args(self, service_names: tuple[Any, ...]) -> InferenceLoadBalancerArgs:
+        lb = self.load_balancer
+        return InferenceLoadBalancerArgs(
+            tier=self.tier,
+            environment=self.environment,
+            cost_center=self.cost_center,
+            cluster_name=self.cluster.name,
+            vpc_id=self.cluster.vpc_id,
+            subnet_ids=tuple(self.cluster.subnet_ids),
+            service_names=service_names,
+            service_namespace=self.namespace,
+            internal=lb.internal,
+            certificate_arn=lb.certificate_arn,
+            allowed_cidrs=lb.allowed_cidrs,
+            health_check_interval_seconds=lb.health_check_interval_seconds,
+            deregistration_delay_seconds=self.request_timeout_seconds,
+        )
 
 
 class FleetTier(pulumi.ComponentResource):
@@ -80,150 +348,51 @@ class FleetTier(pulumi.ComponentResource):
         self, name: str, args: FleetTierArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        tier, cluster = args.plan, args.cluster
         child = child_options(self, opts)
         after = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=list(args.depends_on))
         )
 
-        def waiting_for(addon: tuple[Any, ...]) -> pulumi.ResourceOptions:
+        def waiting_for(*resources: Any) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions.merge(
-                after, pulumi.ResourceOptions(depends_on=list(addon))
+                after, pulumi.ResourceOptions(depends_on=list(resources))
             )
 
-        self.node_pool = GpuNodePool(
-            tier.name,
-            GpuNodePoolArgs.for_tier(
-                tier,
-                cluster_name=cluster.name,
-                node_role_arn=cluster.node_role_arn,
-                subnet_ids=tuple(cluster.subnet_ids),
-                environment=args.environment,
-                mig_config=args.mig_config,
-            ).model_copy(update={"cost_center": args.cost_center}),
-            opts=child,
-        )
-        queue_args = AgentQueueArgs(
-            tier=tier.name,
-            environment=args.environment,
-            cluster_name=cluster.name,
-            request_timeout_seconds=tier.request_timeout_seconds,
-            max_receive_count=tier.queue.max_receive_count,
-            kms_key_id=tier.queue.kms_key_id,
-            cost_center=args.cost_center,
-        )
-        self.queue = AgentQueue(tier.name, queue_args, opts=child)
-        self.queue_worker = None
-        if args.worker is not None:
-            kms_key_arn = None
-            if tier.queue.kms_key_id:
-                kms_key_arn = aws.kms.get_key_output(
-                    key_id=tier.queue.kms_key_id, opts=pulumi.InvokeOutputOptions(parent=self)
-                ).arn
-            self.queue_worker = QueueWorker(
-                tier.name,
-                QueueWorkerArgs(
-                    tier=tier.name,
-                    environment=args.environment,
-                    cluster_name=cluster.name,
-                    namespace=args.namespace,
-                    queue_arn=self.queue.arn,
-                    reply_queue_arns=tuple(tier.queue.reply_queue_arns),
-                    kms_key_arn=kms_key_arn,
-                    cost_center=args.cost_center,
-                ),
-                opts=after,
-            )
+        self.node_pool = GpuNodePool(args.tier, args.node_pool_args(), opts=child)
+        self.queue = AgentQueue(args.tier, args.queue_args(), opts=child)
+        self.queue_worker = self._queue_worker(args, after)
+        # Pods get Pod Identity credentials only if the association exists when they start.
+        identity = (self.queue_worker,) if self.queue_worker is not None else ()
         self.services, self.autoscalers = [], []
-        several = len(tier.replica_groups) > 1
-        for index, group in enumerate(tier.replica_groups):
-            profile = (group.profile or "gpu").replace(".", "-")
-            shape = f"{tier.name}-{profile}" if several else tier.name
+        for index in range(len(args.shapes)):
+            shape = args.shape_name(index)
             sidecar = None
-            if args.worker is not None and self.queue_worker is not None:  # both or neither
-                sidecar = WorkerSidecar(
-                    image=args.worker.image,
-                    queue_url=self.queue.url,
-                    region=args.region,
-                    service_account=self.queue_worker.service_account_name,
-                    max_in_flight=group.max_num_seqs,
-                    visibility_timeout_seconds=queue_args.visibility_timeout_seconds,
-                    request_timeout_seconds=tier.request_timeout_seconds,
-                    reply_queue_arns=tuple(tier.queue.reply_queue_arns),
-                    cpu_millis=args.worker.cpu_millis,
-                    memory_mib=args.worker.memory_mib,
+            if self.queue_worker is not None:
+                sidecar = args.sidecar(
+                    index, self.queue.url, self.queue_worker.service_account_name
                 )
-            service_args = VllmServiceArgs.for_tier(
-                tier,
-                group,
-                namespace=args.namespace,
-                hf_token=args.hf_token,
-                name=f"{shape}-vllm",
-                worker=sidecar,
-            )
-            # Pods get Pod Identity credentials only if the association exists when they start.
-            identity = (self.queue_worker,) if self.queue_worker is not None else ()
             service = VllmService(
-                shape, service_args, opts=waiting_for((*args.addons.gpu_operator, *identity))
+                shape,
+                args.service_args(index, sidecar),
+                opts=waiting_for(*args.addons.gpu_operator, *identity),
             )
             self.services.append(service)
             self.autoscalers.append(
                 QueueDepthAutoscaler(
                     shape,
-                    QueueDepthAutoscalerArgs(
-                        tier=tier.name,
-                        environment=args.environment,
-                        namespace=args.namespace,
-                        deployment_name=service.deployment.metadata.name,
-                        user_facing=tier.user_facing,
-                        region=args.region,
-                        queue_url=self.queue.url,
-                        queue_arn=self.queue.arn,
-                        min_replicas=tier.min_instances * group.replicas_per_instance,
-                        max_replicas=tier.max_instances * group.replicas_per_instance,
-                        replicas_per_instance=group.replicas_per_instance,
-                        queue_depth_per_replica=tier.queue_depth_per_instance,
-                        scale_out_sustain_seconds=tier.scale_out_sustain_seconds,
-                        scale_in_idle_seconds=tier.scale_in_idle_seconds,
-                        prometheus_address=args.prometheus_address,
-                        schedule=tuple(
-                            ScheduledReplicas(
-                                start=window.start,
-                                end=window.end,
-                                timezone=window.timezone,
-                                replicas=window.desired_replicas[index],
-                            )
-                            for window in tier.schedule
-                        ),
-                        keda_operator_role_arn=cluster.keda_operator_role_arn,
-                        role_path=keda_role_path(cluster.name),
-                        cost_center=args.cost_center,
+                    args.autoscaler_args(
+                        index, service.deployment.metadata.name, self.queue.url, self.queue.arn
                     ),
-                    opts=waiting_for(args.addons.keda),
+                    opts=waiting_for(*args.addons.keda),
                 )
             )
         self.load_balancer = None
         self.endpoint = self.services[0].endpoint
-        if tier.user_facing:
-            lb = tier.load_balancer
+        if args.user_facing:
             self.load_balancer = InferenceLoadBalancer(
-                tier.name,
-                InferenceLoadBalancerArgs(
-                    tier=tier.name,
-                    environment=args.environment,
-                    cluster_name=cluster.name,
-                    vpc_id=cluster.vpc_id,
-                    subnet_ids=tuple(cluster.subnet_ids),
-                    service_names=tuple(service.service_name for service in self.services),
-                    service_namespace=args.namespace,
-                    internal=lb.internal,
-                    certificate_arn=lb.certificate_arn,
-                    allowed_cidrs=tuple(lb.allowed_cidrs) if lb.allowed_cidrs else None,
-                    health_check_interval_seconds=tier.health_check_interval_seconds,
-                    deregistration_delay_seconds=tier.request_timeout_seconds,
-                    cost_center=args.cost_center,
-                ),
-                opts=waiting_for(args.addons.load_balancer_controller),
+                args.tier,
+                args.load_balancer_args(tuple(service.service_name for service in self.services)),
+                opts=waiting_for(*args.addons.load_balancer_controller),
             )
             self.endpoint = self.load_balancer.endpoint
         self.register_outputs(
@@ -234,3 +403,16 @@ class FleetTier(pulumi.ComponentResource):
                 "node_group_name": self.node_pool.node_group_name,
             }
         )
+
+    def _queue_worker(
+        self, args: FleetTierArgs, opts: pulumi.ResourceOptions
+    ) -> QueueWorker | None:
+        """The workers' identity, with the queue's KMS key when it has one."""
+        if args.worker is None:
+            return None
+        kms_key_arn = None
+        if args.queue.kms_key_id:
+            kms_key_arn = aws.kms.get_key_output(
+                key_id=args.queue.kms_key_id, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).arn
+        return QueueWorker(args.tier, args.worker_args(self.queue.arn, kms_key_arn), opts=opts)

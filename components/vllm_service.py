@@ -9,15 +9,7 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.common import (
-    CAPACITY,
-    GPU,
-    GPU_TAINT_KEY,
-    LATENCY_CLASS,
-    MANAGED_BY,
-    SESSIONS_PER_REPLICA,
-    TIER,
     Args,
-    Capacity,
     KubernetesName,
     TierName,
     child_options,
@@ -26,16 +18,27 @@ from components.common import (
     restricted_pod,
     tier_labels,
 )
-from components.queue_worker import PORT as WORKER_PORT
 from components.queue_worker import WorkerSidecar
-from infra.catalog import LatencyClass
-from infra.plan import GPU_RESOURCE, ReplicaGroup, TierPlan
+from facts import defaults
+from facts.catalog import Capacity, LatencyClass
+from facts.checklist import HEALTH_PATH
+from facts.labels import (
+    CAPACITY,
+    COMPONENT,
+    GPU,
+    GPU_RESOURCE,
+    GPU_TAINT_KEY,
+    LATENCY_CLASS,
+    MANAGED_BY,
+    SESSIONS_PER_REPLICA,
+    TIER,
+)
+from facts.worker import PORT as WORKER_PORT
 
 TYPE = "agentfleet:index:VllmService"
 VLLM_VERSION = "0.33.0"  # the `vllm` extra of pyproject.toml pins the same release
 IMAGE = f"vllm/vllm-openai:v{VLLM_VERSION}"
 PORT = 8000
-HEALTH_PATH = "/health"
 CACHE_DIR = "/cache"
 PRE_STOP_SECONDS = 15  # time for the Service endpoints and the ALB to drop the pod
 RUN_AS = 1000
@@ -127,7 +130,8 @@ class VllmServiceArgs(Args):
         None, description="Nodes to run on; default: the tier's GPU nodes."
     )
     request_timeout_seconds: Annotated[int, Field(ge=1)] = Field(
-        300, description="The longest request the tier allows; the drain waits this long."
+        defaults.REQUEST_TIMEOUT_SECONDS,
+        description="The longest request the tier allows; the drain waits this long.",
     )
     startup_timeout_seconds: Annotated[int, Field(ge=60)] = Field(
         1200, description="How long the startup probe allows for pulling and loading weights."
@@ -152,41 +156,6 @@ class VllmServiceArgs(Args):
                 "vllm.tensor_parallel_size must equal gpu_count (whole GPUs) or be 1 (MIG)"
             )
         return self
-
-    @classmethod
-    def for_tier(
-        cls,
-        tier: TierPlan,
-        group: ReplicaGroup,
-        *,
-        namespace: str,
-        hf_token: Any = None,
-        name: str | None = None,
-        worker: WorkerSidecar | None = None,
-    ) -> VllmServiceArgs:
-        return cls(
-            tier=tier.name,
-            namespace=namespace,
-            name=name,
-            vllm=VllmArgs(
-                model=tier.model,
-                max_num_seqs=group.max_num_seqs,
-                tensor_parallel_size=group.resource_count if group.profile is None else 1,
-            ),
-            sessions_per_replica=group.sessions_per_replica,
-            user_facing=tier.user_facing,
-            latency_class=tier.latency_class,
-            gpu=tier.gpu,
-            capacity=tier.capacity,
-            replicas=tier.min_instances * group.replicas_per_instance,
-            gpu_resource=group.resource,
-            gpu_count=group.resource_count,
-            cpu_millis=tier.replica_cpu_millis,
-            memory_mib=tier.replica_memory_mib,
-            request_timeout_seconds=tier.request_timeout_seconds,
-            hf_token=hf_token,
-            worker=worker,
-        )
 
     @property
     def object_name(self) -> str:
@@ -238,7 +207,7 @@ class VllmService(pulumi.ComponentResource):
         labels = {
             **selector,
             **MANAGED_BY,
-            "app.kubernetes.io/component": "inference",
+            COMPONENT: "inference",
             "app.kubernetes.io/version": VLLM_VERSION,
             **tier_labels(args.tier, "inference", args.user_facing),
         }

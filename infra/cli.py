@@ -16,10 +16,11 @@ from fractions import Fraction
 from pathlib import Path
 
 from bridge import cli as bridge_cli
+from facts.catalog import CATALOG, known_keys
 from infra import report
-from infra.catalog import CATALOG
 from infra.config import ConfigError, load_stack_file, stack_file
-from infra.plan import DEFAULT_MIX, MixEntry, plan_fleet, size_fleet
+from infra.plan import plan_fleet
+from infra.sizing import DEFAULT_MIX, MixEntry, size_fleet
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -50,7 +51,7 @@ def parse_mix(items: Sequence[str]) -> tuple[MixEntry, ...]:
             raise ValueError(f"{item!r} is not TIER=GPU:SHARE (e.g. lightweight=l40s:70)")
         tier, gpu = match["tier"], match["gpu"]
         if gpu not in CATALOG:
-            raise ValueError(f"{item!r}: unknown GPU {gpu!r}; known: {', '.join(CATALOG)}")
+            raise ValueError(f"{item!r}: unknown GPU {gpu!r}; known: {known_keys()}")
         try:
             share = Decimal(match["share"])
         except InvalidOperation:
@@ -144,10 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser(
         "worker",
         help="move a tier's requests from its SQS queue to vLLM (the pod's sidecar)",
-        description="Long-poll the tier's queue, forward each request to vLLM with at most "
-        "--max-in-flight at once, reply, delete; extend visibility while requests run; on "
-        "SIGTERM finish or release what is in flight. Probes on /livez and /readyz, "
-        "counters on /metrics. Every flag can also be set by its environment variable.",
+        description=bridge_cli.WORKER_DESCRIPTION,
         allow_abbrev=False,
     )
     bridge_cli.add_worker_arguments(worker)
@@ -207,9 +205,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from infra.analyzer import PolicyConfigError
     from infra.config import read_stack_file
-    from infra.preview import preview, render
+    from infra.offline.policy_client import PolicyConfigError
+    from infra.offline.preview import preview, render
 
     path = stack_file(args.stack) if args.stack else args.config
     name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")

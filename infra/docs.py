@@ -125,7 +125,7 @@ def components_reference() -> str:
 
 def worker_settings() -> str:
     """The worker's flags and environment variables."""
-    from bridge.cli import WORKER_SETTINGS
+    from facts.worker import SETTINGS as WORKER_SETTINGS
 
     lines = ["| flag | environment variable | what (default) |", "| --- | --- | --- |"]
     lines += [f"| `{s.flag}` | `{s.env}` | {s.help} |" for s in WORKER_SETTINGS]

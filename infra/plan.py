@@ -1,28 +1,29 @@
-"""Capacity and cost planning: plain functions over plain data, no Pulumi.
+"""Capacity planning: a validated stack turned into the per-tier numbers the fleet is built
+from (instances, replicas, ``--max-num-seqs``, floors and ceilings, prices). Plain functions
+over plain data, no Pulumi; the sizing rules are ``infra.sizing``'s.
 
-GPUs for a tier = ceil(interactions / interactions per GPU); cost per hour = GPUs x the
-price of the capacity the tier asks for (SPEC.md §1). Money is ``Decimal`` throughout and
-rounded only for display, so the figures are exact at any scale.
-
-``plan_fleet`` turns a validated stack into the per-tier numbers the components build
-from (instances, replicas, ``--max-num-seqs``, floors and ceilings, prices); ``size_fleet``
-right-sizes a fleet for a number of concurrent interactions and a mix of tiers.
+Every number is computed here, once: the wiring (``infra.wiring``) hands them to the
+components, which do no arithmetic of their own on the plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Literal
 
-from infra import mig
-from infra.catalog import CATALOG, LatencyClass
-from infra.config import (
-    DEFAULT_SCALE_OUT_SUSTAIN_SECONDS,
+from facts import mig
+from facts.catalog import CATALOG, Capacity, InstanceType, LatencyClass
+from facts.checklist import (
+    PEAK_HEADROOM,
+    SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
+    USER_FACING_FLOOR,
+)
+from facts.labels import GPU_RESOURCE
+from infra.config import (
     AddonsConfig,
     ClusterConfig,
     LoadBalancerConfig,
@@ -32,37 +33,9 @@ from infra.config import (
     TierConfig,
     WorkerConfig,
 )
+from infra.sizing import ceil_div, default_max_num_seqs, slice_concurrency
 
-Capacity = Literal["on-demand", "spot"]
-GPU_RESOURCE = "nvidia.com/gpu"
-USER_FACING_FLOOR = 2  # A4 floor and C7 failover: two instances behind a load balancer
-MAX_NUM_SEQS_FACTOR = Fraction(7, 4)  # C2 wants 1.5-2x the sessions per replica
-PEAK_HEADROOM = Fraction(13, 10)  # pre-scale 30% above a predicted peak
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
-CENT = Decimal("0.01")
-MICRO = Decimal("0.000001")
-
-
-def ceil_div(numerator: int, denominator: int) -> int:
-    return -(-numerator // denominator)
-
-
-def cents(amount: Decimal) -> Decimal:
-    """Round money to the cent (half up) for display."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def default_max_num_seqs(sessions_per_replica: int) -> int:
-    """``--max-num-seqs`` for a replica expected to hold this many sessions: 1.75x, rounded
-    up, which stays inside C2's 1.5-2x band for every positive count."""
-    return ceil_div(
-        MAX_NUM_SEQS_FACTOR.numerator * sessions_per_replica, MAX_NUM_SEQS_FACTOR.denominator
-    )
-
-
-def slice_concurrency(concurrency_per_gpu: int, profile: mig.Profile) -> int:
-    """Interactions one MIG instance serves: its share of the GPU's compute slices."""
-    return max(1, concurrency_per_gpu * profile.compute // mig.COMPUTE_SLICES)
 
 
 @dataclass(frozen=True)
@@ -79,6 +52,10 @@ class ReplicaGroup:
     sessions_per_replica: int
     """Concurrent interactions one replica is sized for (C2 reads this)."""
     max_num_seqs: int
+    min_replicas: int = 0
+    """The tier's floor of instances, in this group's replicas."""
+    max_replicas: int = 0
+    """The tier's ceiling of instances, in this group's replicas."""
 
 
 @dataclass(frozen=True)
@@ -153,11 +130,11 @@ class TierPlan:
 
     @property
     def min_replicas(self) -> int:
-        return self.min_instances * self.replicas_per_instance
+        return sum(group.min_replicas for group in self.replica_groups)
 
     @property
     def max_replicas(self) -> int:
-        return self.max_instances * self.replicas_per_instance
+        return sum(group.max_replicas for group in self.replica_groups)
 
     @property
     def replicas_per_instance(self) -> int:
@@ -213,91 +190,123 @@ def default_capacity(user_facing: bool, on_demand: Decimal, spot: Decimal | None
     return "on-demand"
 
 
-def plan_tier(name: str, tier: TierConfig) -> TierPlan:
-    gpu = CATALOG[tier.gpu]
-    instance = gpu.instance_type(tier.instance_type or gpu.default_instance_type)
-    per_gpu = tier.concurrency_per_gpu or gpu.interactions_per_gpu
-    gpus_per_replica = 1 if tier.mig else (tier.gpus_per_replica or 1)
-    gpu_capacity = 0  # interactions one partitioned GPU serves (MIG)
-    if tier.mig:
-        model = mig.model_for(tier.gpu)
-        groups = []
-        for profile_name, count in tier.mig.items():
-            profile = model.profiles[profile_name]
-            sessions = slice_concurrency(per_gpu, profile)
-            gpu_capacity += count * sessions
-            groups.append(
-                ReplicaGroup(
-                    profile=profile_name,
-                    resource=mig.resource_name(profile_name),
-                    resource_count=1,
-                    replicas_per_instance=instance.gpus * count,
-                    sessions_per_replica=sessions,
-                    max_num_seqs=tier.max_num_seqs or default_max_num_seqs(sessions),
-                )
+@dataclass(frozen=True)
+class _Shapes:
+    """A tier's replica groups before its floor and ceiling are known, and how many GPUs
+    and replicas a number of interactions takes on them."""
+
+    groups: tuple[ReplicaGroup, ...]
+    instance: InstanceType
+    per_gpu: int
+    gpus_per_replica: int
+    mig_capacity: int
+    """Interactions one partitioned GPU serves; 0 for whole GPUs."""
+
+    def gpus_for(self, interactions: int) -> int:
+        """GPUs that serve ``interactions``: whole slices' worth for MIG, whole replicas
+        (of gpus_per_replica GPUs) otherwise."""
+        if self.mig_capacity:
+            return ceil_div(interactions, self.mig_capacity)
+        per_replica = self.per_gpu * self.gpus_per_replica
+        return ceil_div(interactions, per_replica) * self.gpus_per_replica
+
+    def replicas_on(self, gpus: int) -> tuple[int, ...]:
+        """Replicas of each group that ``gpus`` GPUs hold."""
+        if self.mig_capacity:
+            return tuple(
+                gpus * (group.replicas_per_instance // self.instance.gpus) for group in self.groups
             )
-    else:
+        return tuple(gpus // self.gpus_per_replica for _ in self.groups)
+
+
+def _shapes(tier: TierConfig, instance: InstanceType, per_gpu: int) -> _Shapes:
+    if not tier.mig:
+        gpus_per_replica = tier.gpus_per_replica or 1
         sessions = per_gpu * gpus_per_replica
-        groups = [
+        whole = ReplicaGroup(
+            profile=None,
+            resource=GPU_RESOURCE,
+            resource_count=gpus_per_replica,
+            replicas_per_instance=instance.gpus // gpus_per_replica,
+            sessions_per_replica=sessions,
+            max_num_seqs=tier.max_num_seqs or default_max_num_seqs(sessions),
+        )
+        return _Shapes((whole,), instance, per_gpu, gpus_per_replica, 0)
+    model = mig.model_for(tier.gpu)
+    groups, capacity = [], 0
+    for profile_name, count in tier.mig.items():
+        sessions = slice_concurrency(per_gpu, model.profiles[profile_name])
+        capacity += count * sessions
+        groups.append(
             ReplicaGroup(
-                profile=None,
-                resource=GPU_RESOURCE,
-                resource_count=gpus_per_replica,
-                replicas_per_instance=instance.gpus // gpus_per_replica,
+                profile=profile_name,
+                resource=mig.resource_name(profile_name),
+                resource_count=1,
+                replicas_per_instance=instance.gpus * count,
                 sessions_per_replica=sessions,
                 max_num_seqs=tier.max_num_seqs or default_max_num_seqs(sessions),
             )
-        ]
-
-    def gpus_for(interactions: int) -> int:
-        """GPUs that serve ``interactions``: whole slices' worth for MIG, whole replicas
-        (of gpus_per_replica GPUs) otherwise."""
-        if tier.mig:
-            return ceil_div(interactions, gpu_capacity)
-        return ceil_div(interactions, per_gpu * gpus_per_replica) * gpus_per_replica
-
-    def replicas_on(gpus: int) -> tuple[int, ...]:
-        return tuple(
-            gpus * (group.replicas_per_instance // instance.gpus)
-            if tier.mig
-            else gpus // gpus_per_replica
-            for group in groups
         )
+    return _Shapes(tuple(groups), instance, per_gpu, 1, capacity)
 
-    gpus = gpus_for(tier.expected_concurrency)
-    instances = ceil_div(gpus, instance.gpus)
-    schedule = []
+
+def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
+    """Each known peak, with its headroom, in GPUs and replicas per group."""
+    windows = []
     for window in tier.scaling.schedule:
         peak = ceil_div(window.predicted_peak * PEAK_HEADROOM.numerator, PEAK_HEADROOM.denominator)
-        peak_gpus = gpus_for(peak)
-        schedule.append(
+        gpus = shapes.gpus_for(peak)
+        windows.append(
             ScheduledScale(
                 start=window.start,
                 end=window.end,
                 timezone=window.timezone,
                 interactions=peak,
-                gpus=peak_gpus,
-                desired_replicas=replicas_on(peak_gpus),
+                gpus=gpus,
+                desired_replicas=shapes.replicas_on(gpus),
             )
         )
-    peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
-    replicas_per_instance = sum(group.replicas_per_instance for group in groups)
-    cpu_millis = int(instance.vcpus * 1000 * NODE_SHARE_FOR_REPLICAS) // replicas_per_instance
-    memory_mib = int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS) // replicas_per_instance
+    return tuple(windows)
+
+
+def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) -> tuple[int, int]:
+    """A4/C7: user-facing tiers keep two instances, background tiers may scale to zero; the
+    ceiling covers the plan and every scheduled peak, and is never below the floor."""
     floor = USER_FACING_FLOOR if tier.user_facing else 0
     if tier.max_instances is not None:
         floor = min(floor, tier.max_instances)
-    min_instances = tier.min_instances if tier.min_instances is not None else floor
-    max_instances = tier.max_instances or max(instances, peak_instances, min_instances, 1)
+    least = tier.min_instances if tier.min_instances is not None else floor
+    most = tier.max_instances or max(instances, peak_instances, least, 1)
+    return least, most
+
+
+def plan_tier(name: str, tier: TierConfig) -> TierPlan:
+    gpu = CATALOG[tier.gpu]
+    instance = gpu.instance_type(tier.instance_type or gpu.default_instance_type)
+    per_gpu = tier.concurrency_per_gpu or gpu.interactions_per_gpu
+    shapes = _shapes(tier, instance, per_gpu)
+    gpus = shapes.gpus_for(tier.expected_concurrency)
+    instances = ceil_div(gpus, instance.gpus)
+    schedule = _schedule(tier, shapes)
+    peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
+    min_instances, max_instances = _floor_and_ceiling(tier, instances, peak_instances)
+    groups = tuple(
+        replace(
+            group,
+            min_replicas=min_instances * group.replicas_per_instance,
+            max_replicas=max_instances * group.replicas_per_instance,
+        )
+        for group in shapes.groups
+    )
+    replicas_per_instance = sum(group.replicas_per_instance for group in groups)
     spot = tier.spot_price
     capacity = tier.capacity or default_capacity(tier.user_facing, tier.on_demand_price, spot)
-    price = spot if capacity == "spot" and spot is not None else tier.on_demand_price
     sustain = tier.scaling.scale_out_sustain_seconds
     if sustain is None:
         sustain = (
             SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS
             if min_instances == 0
-            else DEFAULT_SCALE_OUT_SUSTAIN_SECONDS
+            else SCALE_OUT_SUSTAIN_SECONDS
         )
     return TierPlan(
         name=name,
@@ -311,21 +320,25 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         instance_type=instance.name,
         gpus_per_instance=instance.gpus,
         mig=MappingProxyType(dict(tier.mig)) if tier.mig else None,
-        replica_groups=tuple(groups),
+        replica_groups=groups,
         gpus=gpus,
         instances=instances,
         min_instances=min_instances,
         max_instances=max_instances,
         on_demand_price=tier.on_demand_price,
         spot_price=spot,
-        price_per_gpu_hour=price,
-        replica_cpu_millis=cpu_millis,
-        replica_memory_mib=memory_mib,
+        price_per_gpu_hour=spot
+        if capacity == "spot" and spot is not None
+        else tier.on_demand_price,
+        replica_cpu_millis=int(instance.vcpus * 1000 * NODE_SHARE_FOR_REPLICAS)
+        // replicas_per_instance,
+        replica_memory_mib=int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS)
+        // replicas_per_instance,
         queue_depth_per_instance=tier.scaling.queue_depth_per_instance,
         scale_out_sustain_seconds=sustain,
         scale_in_idle_seconds=tier.scaling.scale_in_idle_seconds,
         health_check_interval_seconds=tier.load_balancer.health_check_interval_seconds,
-        schedule=tuple(schedule),
+        schedule=schedule,
         request_timeout_seconds=tier.request_timeout_seconds,
         load_balancer=tier.load_balancer,
         queue=tier.queue,
@@ -347,77 +360,3 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
         worker=fleet.worker,
         addons=config.addons,
     )
-
-
-# --- right-sizing (`agentfleet size`) -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MixEntry:
-    tier: str
-    gpu: str
-    share: Fraction
-
-
-DEFAULT_MIX: tuple[MixEntry, ...] = (
-    MixEntry("lightweight", "l40s", Fraction(70, 100)),
-    MixEntry("mid-tier", "a100-80gb", Fraction(25, 100)),
-    MixEntry("orchestrator", "h100-pcie", Fraction(5, 100)),
-)
-
-
-@dataclass(frozen=True)
-class SizedTier:
-    tier: str
-    gpu: str
-    interactions: int
-    gpus: int
-    cost_per_hour: Decimal
-
-
-@dataclass(frozen=True)
-class Scenario:
-    concurrency: int
-    tiers: tuple[SizedTier, ...]
-
-    @property
-    def gpus(self) -> int:
-        return sum(tier.gpus for tier in self.tiers)
-
-    @property
-    def cost_per_hour(self) -> Decimal:
-        return sum((tier.cost_per_hour for tier in self.tiers), Decimal(0))
-
-    @property
-    def cost_per_interaction_hour(self) -> Decimal:
-        return self.cost_per_hour / self.concurrency
-
-
-def split(total: int, shares: Sequence[Fraction]) -> list[int]:
-    """Apportion ``total`` interactions by ``shares`` (summing to 1) so the parts add up to
-    ``total`` exactly: floors first, then one more to the largest remainders (earlier
-    entries win ties)."""
-    exact = [total * share for share in shares]
-    parts = [int(value) for value in exact]  # floor: every value is >= 0
-    leftover = total - sum(parts)
-    order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for index in order[:leftover]:
-        parts[index] += 1
-    return parts
-
-
-def size_fleet(concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX) -> Scenario:
-    """GPUs and cost for ``concurrency`` interactions split by ``mix`` at catalog
-    on-demand prices."""
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
-    if sum(entry.share for entry in mix) != 1:
-        raise ValueError("the mix's shares must add up to 100%")
-    tiers = []
-    for entry, interactions in zip(mix, split(concurrency, [e.share for e in mix]), strict=True):
-        gpu = CATALOG[entry.gpu]
-        gpus = ceil_div(interactions, gpu.interactions_per_gpu)
-        tiers.append(
-            SizedTier(entry.tier, entry.gpu, interactions, gpus, gpus * gpu.on_demand_price)
-        )
-    return Scenario(concurrency, tuple(tiers))

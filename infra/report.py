@@ -6,10 +6,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from infra.plan import MICRO, FleetPlan, Scenario, TierPlan, cents
+from facts.money import cents
+from infra.plan import FleetPlan, TierPlan
+from infra.sizing import Scenario
 
 if TYPE_CHECKING:
-    from infra.preview import Preview
+    from infra.offline.preview import Preview
+
+MICRO = Decimal("0.000001")
 
 
 def money(amount: Decimal) -> float:

@@ -1,23 +1,15 @@
 """The CrossGuard policy pack `agentfleet-production`, as the Pulumi CLI runs it:
-`python -m pulumi.policy <engine-address> policies`. Builds the pack, which serves the
-analyzer protocol on a port it prints, and never returns."""
+`python -m pulumi.policy <engine-address> .` in this folder, in the project's virtualenv
+(PulumiPolicy.yaml), where the agentfleet package is installed. Builds the pack, which
+serves the analyzer protocol on a port it prints, and never returns."""
 
-import sys
-from pathlib import Path
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The CLI runs this directory as a script, which puts policies/ itself first on sys.path.
-# Import the package from the project root instead.
-_here = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _here]
-sys.path.insert(0, str(_here.parent))
-
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
-
-from policies.pack import PACK, all_policies  # noqa: E402
+from policies.pack import DESCRIPTION, PACK, all_policies
 
 PolicyPack(
     name=PACK,
     policies=all_policies(),
     enforcement_level=EnforcementLevel.MANDATORY,
-    description="agentfleet's production checklist for GPU inference fleets on EKS.",
+    description=DESCRIPTION,
 )

@@ -1,11 +1,11 @@
-"""POLICIES.md, generated from the metadata table: ``python -m policies.docs``."""
+"""POLICIES.md, generated from the policy modules' metadata: ``python -m policies.docs``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from policies.metadata import PACK, POLICIES
+from policies.pack import PACK, metadata
 
 DOC = Path(__file__).resolve().parent.parent / "POLICIES.md"
 
@@ -14,22 +14,22 @@ def render() -> str:
     lines = [
         f"# Policy pack `{PACK}`",
         "",
-        "Generated from `policies/metadata.py` by `python -m policies.docs`; a test fails when",
-        "the two drift. Each policy checks one item of the production checklist (SPEC.md §2)",
-        "on the resources agentfleet's components emit and on equivalent resources a stack",
-        "declares by hand. Set a policy's enforcement or thresholds per stack with a",
-        "policy-pack config file (`pulumi preview --policy-pack policies",
+        "Generated from the modules of `policies/rules/` by `python -m policies.docs`; a test",
+        "fails when they drift. Each policy checks one item of the production checklist",
+        "(SPEC.md §2) on the resources agentfleet's components emit and on equivalent",
+        "resources a stack declares by hand. Set a policy's enforcement or thresholds per stack",
+        "with a policy-pack config file (`pulumi preview --policy-pack policies",
         "--policy-pack-config FILE`).",
         "",
         "| policy | item | kind | enforcement | severity | checks |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for meta in POLICIES.values():
+    for meta in metadata().values():
         lines.append(
             f"| [`{meta.name}`](#{meta.name}) | {meta.item} | {meta.kind} | {meta.enforcement} "
             f"| {meta.severity} | {meta.description} |"
         )
-    for meta in POLICIES.values():
+    for meta in metadata().values():
         lines += [
             "",
             f"## {meta.name}",

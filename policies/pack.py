@@ -1,72 +1,52 @@
-"""The pack's policies, in the order of the metadata table. Importing this builds no
-server; ``policies/__main__.py`` does that."""
+"""The pack: every module of ``policies.rules``, found by convention, in checklist order.
+Importing this builds no server; ``policies/__main__.py`` does that."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from functools import cache
+
 from pulumi_policy import Policy
 
-from policies import (
-    background_tiers_use_spot,
-    cost_budget_alerts,
-    cost_tags_by_tier,
-    eks_private_endpoint,
-    eks_secrets_encryption,
-    gpu_tier_matches_latency_class,
-    helm_chart_pinned,
-    inference_health_probes,
-    kv_cache_alert,
-    lb_health_check_interval,
-    mcp_servers_off_gpu,
-    min_two_gpu_instances,
-    no_plaintext_secrets,
-    pod_security_restricted,
-    queue_depth_dashboard,
-    scale_in_cooldown,
-    scale_on_queue_depth,
-    scale_out_threshold,
-    spot_only_interruptible,
-    sqs_dead_letter_queue,
-    sqs_encryption,
-    task_queue_per_pool,
-    ttft_p95_alert,
-    user_facing_floor,
-    vllm_max_num_seqs_ratio,
-)
-from policies.metadata import PACK, POLICIES
+from policies import rules
+from policies.building import PolicyMeta
 
-_MODULES = (
-    gpu_tier_matches_latency_class,
-    vllm_max_num_seqs_ratio,
-    mcp_servers_off_gpu,
-    task_queue_per_pool,
-    inference_health_probes,
-    lb_health_check_interval,
-    min_two_gpu_instances,
-    scale_on_queue_depth,
-    scale_out_threshold,
-    scale_in_cooldown,
-    user_facing_floor,
-    spot_only_interruptible,
-    ttft_p95_alert,
-    kv_cache_alert,
-    queue_depth_dashboard,
-    cost_tags_by_tier,
-    background_tiers_use_spot,
-    cost_budget_alerts,
-    sqs_encryption,
-    sqs_dead_letter_queue,
-    pod_security_restricted,
-    no_plaintext_secrets,
-    eks_private_endpoint,
-    eks_secrets_encryption,
-    helm_chart_pinned,
-)
+PACK = "agentfleet-production"
+DESCRIPTION = "agentfleet's production checklist for GPU inference fleets on EKS."
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One policy module: its metadata and the policy built from it."""
+
+    module: str
+    meta: PolicyMeta
+    policy: Policy
+
+
+@cache
+def discover() -> tuple[Rule, ...]:
+    """Every module of ``policies.rules`` that declares ``META`` and ``POLICY``, in the
+    checklist's order. A module that declares one without the other, or a second policy
+    of the same name, is a mistake this refuses."""
+    found: dict[str, Rule] = {}
+    for info in pkgutil.iter_modules(rules.__path__):
+        module = importlib.import_module(f"{rules.__name__}.{info.name}")
+        meta, policy = getattr(module, "META", None), getattr(module, "POLICY", None)
+        if not isinstance(meta, PolicyMeta) or policy is None:
+            raise TypeError(f"{module.__name__} must declare META (a PolicyMeta) and POLICY")
+        if meta.name != policy.name or meta.name in found:
+            raise ValueError(f"{module.__name__}: policy {meta.name!r} is not one of a kind")
+        found[meta.name] = Rule(module.__name__, meta, policy)
+    return tuple(sorted(found.values(), key=lambda rule: rule.meta.order))
 
 
 def all_policies() -> list[Policy]:
-    policies = [module.POLICY for module in _MODULES]
-    assert [p.name for p in policies] == list(POLICIES), "pack.py and metadata.py disagree"
-    return policies
+    return [rule.policy for rule in discover()]
 
 
-__all__ = ["PACK", "all_policies"]
+def metadata() -> dict[str, PolicyMeta]:
+    """Every policy's metadata by name, in the pack's order."""
+    return {rule.meta.name: rule.meta for rule in discover()}

@@ -7,7 +7,7 @@ import pytest
 from pulumi.runtime import settings
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from infra.offline import OfflineMocks
+from infra.offline.mocks import OfflineMocks
 
 
 @pytest.fixture

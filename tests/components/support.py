@@ -12,8 +12,8 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-from infra.manifests import is_kubernetes_object, manifest
-from infra.offline import OfflineMocks, Registration, record
+from infra.offline.manifests import is_kubernetes_object, manifest
+from infra.offline.mocks import OfflineMocks, Registration, record
 
 CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
 KUBERNETES_VERSION = "1.33.0"

@@ -11,8 +11,8 @@ import pytest
 from components import ClusterAddons, ClusterAddonsArgs, MigConfigurationArgs, MigLayout
 from components import addons as addons_module
 from infra.config import AddonConfig
-from infra.manifests import manifest
-from infra.offline import Registration
+from infra.offline.manifests import manifest
+from infra.offline.mocks import Registration
 from tests.components.support import children, one, run, validate_all
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -13,7 +13,7 @@ import pytest
 from components import FleetCluster, FleetClusterArgs
 from components import cluster as cluster_module
 from infra.config import NodeGroupConfig, load_stack_file
-from infra.offline import Registration
+from infra.offline.mocks import Registration
 from tests.components.support import children, one, run
 from tests.helpers import REPO
 

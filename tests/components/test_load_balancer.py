@@ -8,8 +8,8 @@ from pydantic import ValidationError
 
 from components import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.load_balancer import TYPE
-from infra.manifests import manifest
-from infra.offline import OfflineMocks, Registration, digest
+from infra.offline.manifests import manifest
+from infra.offline.mocks import OfflineMocks, Registration, digest
 from tests.components.support import children, one, run, validate_all
 
 LB = "aws:lb/loadBalancer:LoadBalancer"

@@ -16,7 +16,7 @@ from components import (
     mcp_server,
     mig_config,
 )
-from infra.manifests import manifest
+from infra.offline.manifests import manifest
 from tests.components.support import children, one, run, validate_all
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from components import GpuNodePool, GpuNodePoolArgs
 from components.node_pool import TYPE
 from infra.config import load_stack_file
-from infra.offline import Registration, digest
+from infra.offline.mocks import Registration, digest
 from infra.plan import FleetPlan, plan_fleet
 from tests.components.support import children, one, run
 from tests.helpers import REPO

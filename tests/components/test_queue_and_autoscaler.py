@@ -17,8 +17,8 @@ from components import (
 )
 from components import autoscaler as autoscaler_module
 from components import queue as queue_module
-from infra.manifests import manifest
-from infra.offline import OfflineMocks, Registration
+from infra.offline.manifests import manifest
+from infra.offline.mocks import OfflineMocks, Registration
 from tests.components.support import children, one, run, validate_all
 
 QUEUE = "aws:sqs/queue:Queue"

@@ -10,8 +10,8 @@ from components import FleetTier, FleetTierArgs, QueueWorker, QueueWorkerArgs
 from components import queue_worker as worker_module
 from components.cluster import ClusterRef
 from infra.config import load_stack_file, parse_stack_config
-from infra.manifests import manifest
-from infra.offline import Registration
+from infra.offline.manifests import manifest
+from infra.offline.mocks import Registration
 from infra.plan import plan_fleet
 from tests.components.support import children, one, run, validate_all
 from tests.helpers import REPO, stack_values

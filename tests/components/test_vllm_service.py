@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from components import VllmService, VllmServiceArgs
 from components.vllm_service import TYPE
 from infra.config import load_stack_file
-from infra.manifests import manifest
-from infra.offline import Registration
+from infra.offline.manifests import manifest
+from infra.offline.mocks import Registration
 from infra.plan import TierPlan, plan_fleet
 from tests.components.support import children, one, run, validate_all
 from tests.helpers import REPO

@@ -14,7 +14,7 @@ import pulumi
 import pytest
 from pulumi.runtime import config as runtime_config
 
-from infra.offline import Registration, run_program
+from infra.offline.mocks import Registration, run_program
 from tests.components.support import validate_all
 from tests.helpers import STACKS, stack_values
 

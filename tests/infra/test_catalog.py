@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from infra import mig
-from infra.catalog import CATALOG, gpu
+from facts import mig
+from facts.catalog import CATALOG, gpu
 
 # key: (memory GB, interactions/GPU, on-demand $/h, spot $/h, latency class, MIG model,
 #       default instance type, GPUs on it)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from infra.network import subnet_plan
 
 from infra.config import ConfigError, parse_stack_config
-from infra.network import subnet_plan
 from tests.helpers import stack_values
 
 CLUSTER = "agentfleet:cluster"

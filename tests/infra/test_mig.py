@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra import mig
+from facts import mig
 
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "mig-parted-config-default.yaml"
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infra.catalog import CATALOG
+from facts.catalog import CATALOG
 from infra.config import load_stack_file, parse_stack_config
 from infra.plan import (
     DEFAULT_MIX,

@@ -21,7 +21,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import PolicyCustomTimeouts, _NotApplicableError
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from infra.offline import Registration, run_program
+from infra.offline.mocks import Registration, run_program
 from tests.helpers import stack_values
 
 STACK_URN = "urn:pulumi:prod::agentfleet::pulumi:pulumi:Stack::agentfleet-prod"

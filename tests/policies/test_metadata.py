@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policies import docs
 from policies.metadata import POLICIES
+
+from policies import docs
 from policies.pack import all_policies
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -43,7 +44,7 @@ def test_every_setting_has_a_default_and_a_reason() -> None:
 def test_shipped_policy_config_applies() -> None:
     import json
 
-    from infra.analyzer import pack_config
+    from infra.offline.policy_client import pack_config
 
     overrides = json.loads((REPO / "stacks" / "policy-config.dev.json").read_text())
     infos = [

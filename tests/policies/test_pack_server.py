@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from policies.metadata import POLICIES as META
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
-from infra.analyzer import Finding, PolicyConfigError, PolicyPackServer, pack_config
-from infra.offline import Registration, run_program
-from policies.metadata import POLICIES as META
+from infra.offline.mocks import Registration, run_program
+from infra.offline.policy_client import Finding, PolicyConfigError, PolicyPackServer, pack_config
 from tests.helpers import STACKS, stack_values
 from tests.policies.support import hand_declared, props, stack_resources
 

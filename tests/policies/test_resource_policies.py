@@ -12,8 +12,8 @@ import pytest
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE
 
 from components import McpServer, McpServerArgs
-from infra.catalog import CATALOG
-from infra.offline import record
+from facts.catalog import CATALOG
+from infra.offline.mocks import record
 from policies import background_tiers_use_spot as k2
 from policies.pack import all_policies
 from tests.policies.support import as_engine_sends, check_resource, props

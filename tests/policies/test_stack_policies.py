@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from policies.metadata import POLICIES as META
+from policies.support import guarded
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from infra.offline import Registration
-from policies.metadata import POLICIES as META
+from infra.offline.mocks import Registration
 from policies.pack import all_policies
-from policies.support import guarded
 from tests.policies.support import check_stack, find, hand_declared, stack_resources
 
 POLICIES = {policy.name: policy for policy in all_policies()}

@@ -1,0 +1,26 @@
+"""Defaults the stack config and the components share that are not checklist numbers
+(those are ``facts.checklist``): a new cluster's shape, the fleet's namespace and cost
+center, a tier's request timeout and queue, the queue worker's resources. A stack that
+leaves a key unset and a stack that imports a component with a field unset get the same."""
+
+from __future__ import annotations
+
+NAMESPACE = "agentfleet"
+"""Kubernetes namespace of the fleet."""
+COST_CENTER = "agentfleet"
+"""Value of the agentfleet.io/cost-center tag."""
+
+REQUEST_TIMEOUT_SECONDS = 300
+"""The longest request a tier allows; queue visibility and drains are longer."""
+MAX_RECEIVE_COUNT = 5
+"""Receives before a message moves to the dead-letter queue."""
+
+WORKER_CPU_MILLIS = 500
+WORKER_MEMORY_MIB = 512
+
+KUBERNETES_VERSION = "1.34"
+VPC_CIDR = "10.0.0.0/16"
+AVAILABILITY_ZONES = 3
+SYSTEM_NODE_INSTANCE_TYPE = "m7i.xlarge"
+SYSTEM_NODES_MIN = 2
+SYSTEM_NODES_MAX = 6

@@ -1,0 +1,91 @@
+"""The queue worker's settings (``agentfleet-worker``, the sidecar beside vLLM): each one
+a flag and an environment variable. The worker (``bridge``) reads them and the component
+that runs it (``components.queue_worker``) writes them, both from this one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from facts import __version__
+
+PORT = 8081
+"""Where the worker answers /livez, /readyz and /metrics."""
+RUN_AS = 10001
+"""The image's user, and the pod's runAsUser for the worker container."""
+IMAGE = f"agentfleet-worker:{__version__}"
+"""The tag the README's `docker build` gives the image."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    field: str
+    """The field of the worker's settings model."""
+    flag: str
+    env: str
+    help: str
+
+
+SETTINGS = (
+    Setting(
+        "queue_url", "--queue-url", "AGENTFLEET_QUEUE_URL", "the tier's SQS queue URL (required)"
+    ),
+    Setting(
+        "vllm_url", "--vllm-url", "AGENTFLEET_VLLM_URL", "vLLM's base URL (http://127.0.0.1:8000)"
+    ),
+    Setting(
+        "max_in_flight",
+        "--max-in-flight",
+        "AGENTFLEET_MAX_IN_FLIGHT",
+        "cap on requests in flight (64)",
+    ),
+    Setting(
+        "visibility_timeout",
+        "--visibility-timeout",
+        "AGENTFLEET_VISIBILITY_TIMEOUT",
+        "seconds a received message stays hidden, extended while it runs (360)",
+    ),
+    Setting(
+        "request_timeout",
+        "--request-timeout",
+        "AGENTFLEET_REQUEST_TIMEOUT",
+        "longest request, seconds (300)",
+    ),
+    Setting(
+        "drain_seconds",
+        "--drain-seconds",
+        "AGENTFLEET_DRAIN_SECONDS",
+        "on SIGTERM, how long running requests may finish (the request timeout)",
+    ),
+    Setting(
+        "wait_seconds", "--wait-seconds", "AGENTFLEET_WAIT_SECONDS", "long-poll wait, 0-20 (20)"
+    ),
+    Setting(
+        "health_interval",
+        "--health-interval",
+        "AGENTFLEET_HEALTH_INTERVAL",
+        "seconds between checks of vLLM's /health (5)",
+    ),
+    Setting("host", "--host", "AGENTFLEET_WORKER_HOST", "address of the probe server (0.0.0.0)"),
+    Setting(
+        "port", "--port", "AGENTFLEET_WORKER_PORT", f"port of /livez, /readyz, /metrics ({PORT})"
+    ),
+    Setting("region", "--region", "AWS_REGION", "AWS region (the queue URL's)"),
+    Setting(
+        "sqs_endpoint", "--sqs-endpoint", "AGENTFLEET_SQS_ENDPOINT", "SQS endpoint URL (AWS's)"
+    ),
+    Setting(
+        "max_reply_bytes",
+        "--max-reply-bytes",
+        "AGENTFLEET_MAX_REPLY_BYTES",
+        "reply queues' message size limit (262144)",
+    ),
+    Setting(
+        "reply_queues",
+        "--reply-queues",
+        "AGENTFLEET_REPLY_QUEUES",
+        "ARNs of the reply queues it may answer on, comma-separated (any)",
+    ),
+)
+ENV = MappingProxyType({setting.field: setting.env for setting in SETTINGS})
+"""The environment variable of each setting, by field."""

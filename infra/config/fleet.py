@@ -1,0 +1,167 @@
+"""The fleet-wide keys (``agentfleet:fleet``: environment, budget, monitoring, worker, the
+tiers) and the whole stack (``StackConfig``: every ``agentfleet:*`` key and the region)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
+
+from facts import defaults
+from facts.checklist import KV_CACHE_ALERT_PERCENT, TTFT_P95_ALERT_SECONDS
+from facts.worker import IMAGE as WORKER_IMAGE
+from infra.config.cluster import AddonsConfig, ClusterConfig
+from infra.config.fields import (
+    HF_TOKEN_KEY,
+    IMAGE,
+    NAMESPACE,
+    REGION_KEY,
+    ConfigModel,
+    Money,
+    Number,
+    TierName,
+)
+from infra.config.tier import TierConfig
+
+
+class MonitoringConfig(ConfigModel):
+    """Fleet-wide alerts and dashboards (checklist M1-M3, K3)."""
+
+    ttft_p95_alert_seconds: Annotated[Number, Field(gt=0)] = Field(
+        TTFT_P95_ALERT_SECONDS,
+        description="M1: alert when a tier's p95 time to first token exceeds this many "
+        "seconds; set it below the SLA so the alert comes before the breach. "
+        f"Default {TTFT_P95_ALERT_SECONDS:g}.",
+    )
+    kv_cache_alert_percent: Annotated[Number, Field(gt=0, le=100)] = Field(
+        KV_CACHE_ALERT_PERCENT,
+        description="M2: alert when vLLM's KV-cache usage stays above this percentage. "
+        f"Default {KV_CACHE_ALERT_PERCENT:g}.",
+    )
+    prometheus_address: (
+        Annotated[StrictStr, StringConstraints(pattern=r"^https?://\S+$")] | None
+    ) = Field(
+        None,
+        description="Prometheus the autoscaler may query: user-facing tiers then also "
+        "scale on vLLM's own waiting queue (vllm:num_requests_waiting).",
+    )
+    alert_emails: list[Annotated[StrictStr, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = (
+        Field(
+            default_factory=list,
+            description="Who gets budget and queue alerts (by e-mail, through an SNS topic).",
+        )
+    )
+
+
+class WorkerConfig(ConfigModel):
+    """The queue worker beside vLLM in every inference pod (``agentfleet worker``)."""
+
+    enabled: StrictBool = Field(
+        True,
+        description="Run the worker that moves the tier's queue into vLLM. Turn it off "
+        "only when something else consumes the queues.",
+    )
+    image: StrictStr = Field(
+        WORKER_IMAGE,
+        description="The worker image built from this package's Dockerfile, by tag or "
+        f"digest. Default {WORKER_IMAGE!r}: build and push it to your registry (README).",
+    )
+    cpu_millis: Annotated[StrictInt, Field(ge=50, le=8000)] = Field(
+        defaults.WORKER_CPU_MILLIS,
+        description="The worker container's CPU request and limit (millicores).",
+    )
+    memory_mib: Annotated[StrictInt, Field(ge=64, le=16384)] = Field(
+        defaults.WORKER_MEMORY_MIB,
+        description="The worker container's memory request and limit (MiB).",
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _pinned(cls, image: str) -> str:
+        if not IMAGE.match(image) or image.endswith(":latest"):
+            raise ValueError(
+                f"{image!r} is not a pinned image: give a tag other than 'latest', or a "
+                "digest (e.g. <registry>/agentfleet-worker:0.1.0)"
+            )
+        return image
+
+
+class FleetConfig(ConfigModel):
+    """The tiers and the fleet-wide settings."""
+
+    environment: Literal["dev", "staging", "prod"] = Field(
+        description="dev, staging or prod; tagged on every billable resource (M4)."
+    )
+    budget_per_hour_usd: Money | None = Field(
+        None,
+        description="K3: the fleet's cost budget per hour (USD); alerts fire at 80% and "
+        "100%. Leaving it unset is reported by the cost-budget-alerts policy.",
+    )
+    tiers: Annotated[dict[TierName, TierConfig], Field(min_length=1)] = Field(
+        description="The inference pools, by name (lowercase letters, digits and '-', at "
+        "most 40 characters)."
+    )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig, description="Alerts and dashboards (M1-M3)."
+    )
+    namespace: Annotated[
+        StrictStr, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    ] = Field(
+        defaults.NAMESPACE,
+        description="Kubernetes namespace of the fleet; it enforces Pod Security 'restricted'.",
+    )
+    cost_center: StrictStr = Field(
+        defaults.COST_CENTER, description="Value of the agentfleet.io/cost-center tag (M4)."
+    )
+    worker: WorkerConfig = Field(
+        default_factory=WorkerConfig,
+        description="The queue worker that feeds each vLLM replica from its tier's queue.",
+    )
+
+
+class SecretReference(BaseModel):
+    """A secret config value as a stack file holds it: ``{secure: <ciphertext>}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secure: StrictStr = Field(description="The encrypted value, as Pulumi stores it.")
+
+
+class StackConfig(BaseModel):
+    """Everything agentfleet reads from one stack."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_alias=True, validate_by_name=True
+    )
+
+    region: Annotated[StrictStr, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")] = Field(
+        alias=REGION_KEY, description="The AWS region of the cluster and the queues."
+    )
+    cluster: ClusterConfig = Field(alias=f"{NAMESPACE}:cluster")
+    fleet: FleetConfig = Field(alias=f"{NAMESPACE}:fleet")
+    addons: AddonsConfig = Field(default_factory=AddonsConfig, alias=f"{NAMESPACE}:addons")
+    hf_token: SecretReference | None = Field(
+        None,
+        alias=HF_TOKEN_KEY,
+        description="Hugging Face token for gated models: `pulumi config set --secret "
+        "agentfleet:hfToken`. Only its presence is kept here; the program reads the value "
+        "as a Pulumi secret.",
+    )
+
+    @field_validator("hf_token", mode="before")
+    @classmethod
+    def _secret_only(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "store it as a secret: pulumi config set --secret agentfleet:hfToken <token>"
+            )
+        return value

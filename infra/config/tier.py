@@ -1,0 +1,323 @@
+"""The keys of one tier (``agentfleet:fleet.tiers.<name>``): the GPUs and model it serves,
+its sizing, autoscaling, load balancer and queue. Descriptions that list GPUs are made
+from the catalog, so a new GPU shows up in them and in the README by itself."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from facts import defaults, mig
+from facts.catalog import CATALOG, LatencyClass, classes, either, known_keys, suited
+from facts.checklist import (
+    HEALTH_CHECK_INTERVAL_SECONDS,
+    HEALTH_CHECK_MAX_INTERVAL_SECONDS,
+    HEALTH_CHECK_MIN_INTERVAL_SECONDS,
+    MAX_NUM_SEQS_FACTOR,
+    MAX_NUM_SEQS_MAX_RATIO,
+    MAX_NUM_SEQS_MIN_RATIO,
+    QUEUE_DEPTH_PER_INSTANCE,
+    SCALE_IN_IDLE_SECONDS,
+    SCALE_OUT_SUSTAIN_SECONDS,
+    SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
+    USER_FACING_FLOOR,
+)
+from infra.config.fields import (
+    CIDR,
+    CRON,
+    SQS_ARN,
+    ConfigModel,
+    Count,
+    KeyedError,
+    Money,
+    Seconds,
+)
+
+
+def _suits(latency_class: str) -> str:
+    return either(classes(suited(latency_class)))
+
+
+def _per_gpu() -> str:
+    return ", ".join(f"{gpu.key} {gpu.interactions_per_gpu}" for gpu in CATALOG.values())
+
+
+def _default_instances() -> str:
+    return ", ".join(f"{gpu.key} {gpu.default_instance_type}" for gpu in CATALOG.values())
+
+
+class ScheduleWindow(ConfigModel):
+    """A known peak: pre-scale the tier for it on a schedule (KEDA cron trigger)."""
+
+    start: Annotated[StrictStr, StringConstraints(pattern=CRON)] = Field(
+        description="Cron expression (5 fields) of when the peak window opens, e.g. '0 8 * * 1-5'."
+    )
+    end: Annotated[StrictStr, StringConstraints(pattern=CRON)] = Field(
+        description="Cron expression of when it closes, e.g. '0 18 * * 1-5'."
+    )
+    timezone: StrictStr = Field("UTC", description="IANA time zone of the two expressions.")
+    predicted_peak: Count = Field(
+        description="Concurrent interactions predicted at the peak; the tier is held at "
+        "replicas for that plus 30% headroom during the window."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (IANA names, e.g. Europe/Paris)"
+            ) from None
+        return value
+
+
+class ScalingConfig(ConfigModel):
+    """Queue-depth autoscaling of a tier (checklist A1-A3)."""
+
+    queue_depth_per_instance: Count = Field(
+        QUEUE_DEPTH_PER_INSTANCE,
+        description="A2: scale out when the queue holds more than this many requests per "
+        f"GPU instance (KEDA's target backlog per replica). Default {QUEUE_DEPTH_PER_INSTANCE}.",
+    )
+    scale_out_sustain_seconds: Seconds | None = Field(
+        None,
+        description="A2: the backlog must last this long before scaling out (scale-up "
+        f"stabilisation). Default {SCALE_OUT_SUSTAIN_SECONDS} s; "
+        f"{SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS} s for tiers that scale to zero.",
+    )
+    scale_in_idle_seconds: Seconds = Field(
+        SCALE_IN_IDLE_SECONDS,
+        description="A3: scale in only after the queue has been below the threshold this "
+        f"long (scale-down stabilisation and cooldown). Default {SCALE_IN_IDLE_SECONDS} s.",
+    )
+    schedule: list[ScheduleWindow] = Field(
+        default_factory=list,
+        description="Known peaks to pre-scale for, with 30% headroom above the prediction.",
+    )
+
+
+class LoadBalancerConfig(ConfigModel):
+    """The load balancer in front of a user-facing tier (checklist C5-C7)."""
+
+    health_check_interval_seconds: Annotated[StrictInt, Field(ge=5, le=300)] = Field(
+        HEALTH_CHECK_INTERVAL_SECONDS,
+        description="C6: seconds between health checks of vLLM's /health endpoint; the "
+        f"checklist wants {HEALTH_CHECK_MIN_INTERVAL_SECONDS}-"
+        f"{HEALTH_CHECK_MAX_INTERVAL_SECONDS} s. Default {HEALTH_CHECK_INTERVAL_SECONDS}. AWS "
+        "accepts 5-300.",
+    )
+    internal: StrictBool = Field(
+        True, description="Internal (reachable inside the VPC only) unless set false."
+    )
+    certificate_arn: (
+        Annotated[
+            StrictStr,
+            StringConstraints(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/\S+$"),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="ACM certificate for an HTTPS listener on 443; without one the listener "
+        "is HTTP on 80 (internal load balancers only).",
+    )
+    allowed_cidrs: list[Annotated[StrictStr, StringConstraints(pattern=CIDR)]] | None = Field(
+        None, description="Who may reach the listener. Default: the VPC's CIDR block."
+    )
+
+    @model_validator(mode="after")
+    def _tls_when_public(self) -> LoadBalancerConfig:
+        if not self.internal and self.certificate_arn is None:
+            raise KeyedError(
+                "certificateArn",
+                "an internet-facing load balancer needs a certificate (HTTPS); plain HTTP is "
+                "only for internal ones",
+            )
+        return self
+
+
+class QueueConfig(ConfigModel):
+    """The tier's SQS task queue (checklist C4)."""
+
+    max_receive_count: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(
+        defaults.MAX_RECEIVE_COUNT,
+        description="Receives before a message moves to the dead-letter queue. "
+        f"Default {defaults.MAX_RECEIVE_COUNT}.",
+    )
+    kms_key_id: StrictStr | None = Field(
+        None,
+        description="KMS key (id, ARN or alias) for server-side encryption. Default: "
+        "SQS-managed encryption (SSE-SQS).",
+    )
+    reply_queue_arns: list[Annotated[StrictStr, StringConstraints(pattern=SQS_ARN)]] = Field(
+        default_factory=list,
+        description="The agents' reply queues the tier's workers may send replies to "
+        "(ARNs; '*' and '?' allowed in the queue name, as in IAM). The workers' role may "
+        "send to these only, and a request naming another reply queue is refused unrun. "
+        "Default: none (requests are answered only by deleting them once done).",
+    )
+
+
+class TierConfig(ConfigModel):
+    """One inference pool: GPU nodes of one kind serving one model, scaled on queue depth."""
+
+    gpu: StrictStr = Field(
+        description=f"Catalog key of the GPU: {known_keys()}. C1: {_suits('ttft-first')} "
+        f"GPUs for TTFT-first tiers, {_suits('throughput-first')} for throughput-first ones.",
+    )
+    latency_class: LatencyClass = Field(
+        description="ttft-first (user-facing, latency-bound) or throughput-first (workers, "
+        "embeddings); C1 checks the GPU against it.",
+    )
+    user_facing: StrictBool = Field(
+        description="User-facing tiers keep a floor of at least 2 instances behind a load "
+        "balancer (A4, C7) and run on on-demand capacity (K1, A5).",
+    )
+    capacity: Literal["on-demand", "spot"] | None = Field(
+        None,
+        description="on-demand or spot. Default: on-demand for user-facing tiers (K1); "
+        "spot for background tiers where the GPU's spot price is below its on-demand price "
+        "(K2), on-demand otherwise.",
+    )
+    model: Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"^\S+$")] = Field(
+        description="The model vLLM serves (a Hugging Face id or a path in the image).",
+    )
+    expected_concurrency: Count = Field(
+        description="Concurrent interactions this tier serves at peak; sizes the tier.",
+    )
+    concurrency_per_gpu: Count | None = Field(
+        None,
+        description="Concurrent interactions one GPU serves. Default: the catalog's figure "
+        f"for the GPU ({_per_gpu()}).",
+    )
+    gpus_per_replica: Count | None = Field(
+        None,
+        description="GPUs per vLLM replica (tensor parallelism) for models too large for "
+        "one GPU. Default 1. Must divide the instance's GPUs; not with MIG.",
+    )
+    max_num_seqs: Count | None = Field(
+        None,
+        description=f"vLLM --max-num-seqs. Default {float(MAX_NUM_SEQS_FACTOR):g}x the expected "
+        "concurrent sessions per replica, inside the "
+        f"{MAX_NUM_SEQS_MIN_RATIO:g}-{MAX_NUM_SEQS_MAX_RATIO:g}x band of C2.",
+    )
+    min_instances: Annotated[StrictInt, Field(ge=0)] | None = Field(
+        None,
+        description=f"Floor of GPU instances. Default {USER_FACING_FLOOR} for user-facing tiers "
+        "(A4 floor, C7 failover), 0 for background tiers (they may scale to zero).",
+    )
+    max_instances: Count | None = Field(
+        None,
+        description="Ceiling of GPU instances. Default: the instances the capacity plan "
+        "needs for expectedConcurrency, and never below the floor.",
+    )
+    instance_type: StrictStr | None = Field(
+        None,
+        description=f"AWS instance type. Default: the catalog's type for the GPU "
+        f"({_default_instances()}); it must carry that GPU.",
+    )
+    price_per_gpu_hour: Money | None = Field(
+        None,
+        description="On-demand USD per GPU-hour. Default: the catalog's list price.",
+    )
+    spot_price_per_gpu_hour: Money | None = Field(
+        None,
+        description="Spot USD per GPU-hour. Default: the catalog's spot price; set null "
+        "to say there is no spot price.",
+    )
+    mig: dict[StrictStr, Count] | None = Field(
+        None,
+        description="MIG layout of each GPU, profile -> count (e.g. {2g.20gb: 1, 1g.10gb: "
+        "1}); each instance serves one vLLM replica. Only on MIG GPUs, and it must fit.",
+    )
+    scaling: ScalingConfig = Field(
+        default_factory=ScalingConfig, description="Queue-depth autoscaling (A1-A3)."
+    )
+    load_balancer: LoadBalancerConfig = Field(
+        default_factory=LoadBalancerConfig,
+        description="The load balancer of a user-facing tier (C5-C7).",
+    )
+    queue: QueueConfig = Field(
+        default_factory=QueueConfig, description="The tier's task queue (C4)."
+    )
+    request_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = Field(
+        defaults.REQUEST_TIMEOUT_SECONDS,
+        description="The longest request the tier allows (seconds). The queue's visibility "
+        f"timeout and the replicas' drain are longer. Default {defaults.REQUEST_TIMEOUT_SECONDS}.",
+    )
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, value: str) -> str:
+        if value not in CATALOG:
+            raise ValueError(f"unknown GPU {value!r}; known: {known_keys()}")
+        return value
+
+    @model_validator(mode="after")
+    def _buildable(self) -> TierConfig:
+        gpu = CATALOG[self.gpu]
+        if self.instance_type is not None and self.instance_type not in gpu.instance_type_names:
+            raise KeyedError(
+                "instanceType",
+                f"{self.instance_type} does not carry {gpu.key} GPUs; choose one of "
+                f"{', '.join(gpu.instance_type_names)}",
+            )
+        instance = gpu.instance_type(self.instance_type or gpu.default_instance_type)
+        if self.mig is not None:
+            if not self.mig:
+                raise KeyedError("mig", "a MIG layout needs at least one profile")
+            try:
+                mig.validate(self.gpu, self.mig)
+            except mig.MigLayoutError as error:
+                raise KeyedError("mig", str(error)) from None
+            if self.gpus_per_replica not in (None, 1):
+                raise KeyedError(
+                    "gpusPerReplica",
+                    "a replica on a MIG slice uses part of one GPU; gpusPerReplica must be "
+                    "1 (or unset) when mig is set",
+                )
+        if self.gpus_per_replica is not None and instance.gpus % self.gpus_per_replica:
+            raise KeyedError(
+                "gpusPerReplica",
+                f"{self.gpus_per_replica} GPUs per replica do not divide the "
+                f"{instance.gpus} GPU(s) of instanceType {instance.name}",
+            )
+        if (
+            self.min_instances is not None
+            and self.max_instances is not None
+            and self.min_instances > self.max_instances
+        ):
+            raise KeyedError(
+                "minInstances",
+                f"minInstances ({self.min_instances}) is above maxInstances ({self.max_instances})",
+            )
+        if self.capacity == "spot" and self.spot_price is None:
+            raise KeyedError(
+                "capacity",
+                f"spot capacity needs a spot price and the catalog has none for {gpu.key}; "
+                "set spotPricePerGpuHour or use on-demand",
+            )
+        return self
+
+    @property
+    def on_demand_price(self) -> Decimal:
+        return self.price_per_gpu_hour or CATALOG[self.gpu].on_demand_price
+
+    @property
+    def spot_price(self) -> Decimal | None:
+        """The stack's spot price, the catalog's when unset, None when set to null."""
+        if "spot_price_per_gpu_hour" in self.model_fields_set:
+            return self.spot_price_per_gpu_hour
+        return CATALOG[self.gpu].spot_price

@@ -1,0 +1,317 @@
+"""The policy pack, served exactly as the Pulumi CLI serves it, and a client for it.
+
+The CLI starts a Python pack as ``python -u -m pulumi.policy <engine-address> .`` in the
+pack's folder, with PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN and PULUMI_CONFIG set; the pack prints
+its port on its first line and speaks the analyzer protocol (``pulumi.runtime.proto``):
+GetAnalyzerInfo, Configure, Analyze (resource policies, one resource a call) and
+AnalyzeStack (stack policies, the whole stack at once).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from infra.offline.mocks import Registration
+
+PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
+LEVELS = {
+    "advisory": analyzer_pb2.ADVISORY,
+    "mandatory": analyzer_pb2.MANDATORY,
+    "remediate": analyzer_pb2.REMEDIATE,
+    "disabled": analyzer_pb2.DISABLED,
+}
+LEVEL_NAMES = {value: key for key, value in LEVELS.items()}
+START_TIMEOUT_SECONDS = 60
+ANALYZE_CALLS_IN_FLIGHT = 4
+
+
+class PolicyPackError(RuntimeError):
+    """The pack could not be started, or refused a call."""
+
+
+class PolicyConfigError(ValueError):
+    """A policy-pack config file that cannot be applied; the message says why."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    policy: str
+    enforcement: str
+    resource: str
+    """URN of the resource at fault, or "" for the stack as a whole."""
+    message: str
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    enforcement: str
+    kind: str
+    description: str
+    config_schema: dict[str, Any]
+
+
+class PolicyPackServer:
+    """The pack in a subprocess, as the CLI runs it; use as a context manager."""
+
+    def __init__(
+        self,
+        pack_dir: Path = PACK_DIR,
+        *,
+        project: str = "agentfleet",
+        stack: str = "offline",
+        dry_run: bool = True,
+        config: Mapping[str, str] | None = None,
+    ) -> None:
+        self.pack_dir = pack_dir
+        self.env = {
+            **os.environ,
+            "PULUMI_PROJECT": project,
+            "PULUMI_STACK": stack,
+            "PULUMI_DRY_RUN": "true" if dry_run else "false",
+            "PULUMI_CONFIG": json.dumps(dict(config or {})),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.channel: grpc.Channel | None = None
+        self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self._stderr: list[bytes] = []
+
+    def __enter__(self) -> PolicyPackServer:
+        if self.process is None:
+            self.start()
+        return self
+
+    @classmethod
+    def launched(cls, **kwargs: Any) -> PolicyPackServer:
+        """The pack started but not yet connected to (call ``connect`` when needed)."""
+        server = cls(**kwargs)
+        server.launch()
+        return server
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.launch()
+        self.connect()
+
+    def launch(self) -> None:
+        """Start the pack's process; it loads while the caller does other work. As the CLI
+        does: in the pack's folder, with the program ".", so the pack sees only what is
+        installed beside it, never this checkout's other folders."""
+        engine = "127.0.0.1:1"  # only used by the pack to log a crash
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", engine, "."],
+            cwd=self.pack_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env,
+        )
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def connect(self) -> None:
+        """Wait for the pack's port and open the gRPC channel."""
+        port = self._read_port()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self.channel).result(timeout=START_TIMEOUT_SECONDS)
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+
+    def _drain_stderr(self) -> None:
+        assert self.process is not None
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line)
+
+    def _read_port(self) -> int:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().decode().strip()
+        if not line.isdigit():
+            self.process.wait(timeout=10)
+            detail = b"".join(self._stderr).decode(errors="replace")[-2000:]
+            raise PolicyPackError(f"the policy pack did not start: {line or detail}")
+        return int(line)
+
+    def stop(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    @property
+    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        if self._stub is None:
+            raise PolicyPackError("the policy pack is not running")
+        return self._stub
+
+    # --- the protocol ---------------------------------------------------------------
+
+    def info(self) -> tuple[str, list[PolicyInfo]]:
+        reply = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        policies = [
+            PolicyInfo(
+                name=policy.name,
+                enforcement=LEVEL_NAMES[policy.enforcementLevel],
+                kind="stack"
+                if policy.policy_type == analyzer_pb2.PolicyType.POLICY_TYPE_STACK
+                else "resource",
+                description=policy.description,
+                config_schema=json_format.MessageToDict(policy.configSchema.properties),
+            )
+            for policy in reply.policies
+        ]
+        return reply.name, policies
+
+    def configure(self, config: Mapping[str, Mapping[str, Any]]) -> None:
+        """Apply per-policy config: {policy: {"enforcementLevel": ..., prop: value}}."""
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, entry in config.items():
+            properties = struct_pb2.Struct()
+            properties.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+            request.policyConfig[name].CopyFrom(
+                analyzer_pb2.PolicyConfig(
+                    enforcementLevel=LEVELS[entry["enforcementLevel"]], properties=properties
+                )
+            )
+        self.stub.Configure(request)
+
+    def analyze(self, registrations: Iterable[Registration]) -> list[Finding]:
+        """Resource policies over each custom resource. The protocol takes one resource a
+        call; a few calls in flight at once let our side encode the next request while the
+        pack checks the last (it serves four at a time)."""
+        custom = [r for r in registrations if r.custom]
+        with ThreadPoolExecutor(max_workers=ANALYZE_CALLS_IN_FLIGHT) as pool:
+            return [finding for found in pool.map(self.analyze_one, custom) for finding in found]
+
+    def analyze_one(self, registration: Registration) -> list[Finding]:
+        """Resource policies over one custom resource."""
+        request = analyzer_pb2.AnalyzeRequest(
+            type=registration.type,
+            properties=_struct(registration.inputs),
+            urn=registration.urn,
+            name=registration.name,
+        )
+        return _findings(self.stub.Analyze(request), registration.urn)
+
+    def analyze_stack(self, registrations: Iterable[Registration]) -> list[Finding]:
+        """Stack policies over the whole stack."""
+        resources = [
+            analyzer_pb2.AnalyzerResource(
+                type=r.type,
+                properties=_struct(r.inputs),
+                urn=r.urn,
+                name=r.name,
+                parent=r.parent or "",
+            )
+            for r in registrations
+        ]
+        reply = self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+        return _findings(reply, "")
+
+
+def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    json_format.ParseDict(json.loads(json.dumps(values, default=str)), message)
+    return message
+
+
+def _findings(reply: analyzer_pb2.AnalyzeResponse, urn: str) -> list[Finding]:
+    findings = []
+    for diagnostic in reply.diagnostics:
+        message = diagnostic.message
+        if message.startswith(diagnostic.description):
+            message = message[len(diagnostic.description) :].lstrip("\n") or message
+        findings.append(
+            Finding(
+                policy=diagnostic.policyName,
+                enforcement=LEVEL_NAMES.get(diagnostic.enforcementLevel, "advisory"),
+                resource=diagnostic.urn or urn,
+                message=message,
+            )
+        )
+    return findings
+
+
+def pack_config(
+    policies: Iterable[PolicyInfo], overrides: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each policy's config for Configure: its default enforcement, then the overrides of
+    a Pulumi policy-pack config file ({"all": level, name: level | {enforcementLevel,
+    property: value}})."""
+    config: dict[str, dict[str, Any]] = {p.name: {"enforcementLevel": p.enforcement}
+                                         for p in policies}  # fmt: skip
+    overrides = dict(overrides or {})
+    everything = overrides.pop("all", None)
+    if everything is not None:
+        level = everything if isinstance(everything, str) else everything.get("enforcementLevel")
+        if level not in LEVELS:
+            raise PolicyConfigError(f"all: unknown enforcement level {level!r}")
+        for entry in config.values():
+            entry["enforcementLevel"] = level
+    for name, value in overrides.items():
+        if name not in config:
+            raise PolicyConfigError(f"{name}: no such policy in the pack")
+        entry = {"enforcementLevel": value} if isinstance(value, str) else dict(value)
+        level = entry.get("enforcementLevel", config[name]["enforcementLevel"])
+        if level not in LEVELS:
+            raise PolicyConfigError(f"{name}: unknown enforcement level {level!r}")
+        config[name] = {**config[name], **entry, "enforcementLevel": level}
+    return config
+
+
+class StreamingAnalysis:
+    """Resource analysis that runs while the program is still declaring: each custom
+    resource is sent to the pack as soon as it is registered, so the program (this
+    process) and the pack (its own process) work at the same time."""
+
+    def __init__(self, server: PolicyPackServer, overrides: Mapping[str, Any] | None) -> None:
+        self.server = server
+        self.overrides = overrides
+        self.pool = ThreadPoolExecutor(max_workers=ANALYZE_CALLS_IN_FLIGHT)
+        self.ready = self.pool.submit(self._connect)
+        self.pending: list[Future[list[Finding]]] = []
+
+    def _connect(self) -> None:
+        self.server.connect()
+        _, policies = self.server.info()
+        self.server.configure(pack_config(policies, self.overrides))
+
+    def _analyze(self, registration: Registration) -> list[Finding]:
+        self.ready.result()
+        return self.server.analyze_one(registration)
+
+    def submit(self, registration: Registration) -> None:
+        if registration.custom:
+            self.pending.append(self.pool.submit(self._analyze, registration))
+
+    def findings(self) -> list[Finding]:
+        """Wait for every submitted resource; findings in registration order."""
+        self.ready.result()
+        try:
+            return [finding for future in self.pending for finding in future.result()]
+        finally:
+            self.pool.shutdown()

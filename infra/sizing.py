@@ -1,0 +1,108 @@
+"""Sizing: how many GPUs a number of concurrent interactions takes, and what they cost.
+Plain functions over plain data, no Pulumi.
+
+GPUs for a tier = ceil(interactions / interactions per GPU); cost per hour = GPUs x the
+price of the capacity the tier asks for (SPEC.md §1). Money is ``Decimal`` throughout and
+rounded only for display, so the figures are exact at any scale. ``size_fleet`` right-sizes
+a fleet for a number of concurrent interactions and a mix of tiers (``agentfleet size``);
+the planner (``infra.plan``) sizes each tier of a stack with the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from facts import mig
+from facts.catalog import CATALOG
+from facts.checklist import MAX_NUM_SEQS_FACTOR
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def default_max_num_seqs(sessions_per_replica: int) -> int:
+    """``--max-num-seqs`` for a replica expected to hold this many sessions: 1.75x, rounded
+    up, which stays inside C2's 1.5-2x band for every positive count."""
+    return ceil_div(
+        MAX_NUM_SEQS_FACTOR.numerator * sessions_per_replica, MAX_NUM_SEQS_FACTOR.denominator
+    )
+
+
+def slice_concurrency(concurrency_per_gpu: int, profile: mig.Profile) -> int:
+    """Interactions one MIG instance serves: its share of the GPU's compute slices."""
+    return max(1, concurrency_per_gpu * profile.compute // mig.COMPUTE_SLICES)
+
+
+@dataclass(frozen=True)
+class MixEntry:
+    tier: str
+    gpu: str
+    share: Fraction
+
+
+DEFAULT_MIX: tuple[MixEntry, ...] = (
+    MixEntry("lightweight", "l40s", Fraction(70, 100)),
+    MixEntry("mid-tier", "a100-80gb", Fraction(25, 100)),
+    MixEntry("orchestrator", "h100-pcie", Fraction(5, 100)),
+)
+
+
+@dataclass(frozen=True)
+class SizedTier:
+    tier: str
+    gpu: str
+    interactions: int
+    gpus: int
+    cost_per_hour: Decimal
+
+
+@dataclass(frozen=True)
+class Scenario:
+    concurrency: int
+    tiers: tuple[SizedTier, ...]
+
+    @property
+    def gpus(self) -> int:
+        return sum(tier.gpus for tier in self.tiers)
+
+    @property
+    def cost_per_hour(self) -> Decimal:
+        return sum((tier.cost_per_hour for tier in self.tiers), Decimal(0))
+
+    @property
+    def cost_per_interaction_hour(self) -> Decimal:
+        return self.cost_per_hour / self.concurrency
+
+
+def split(total: int, shares: Sequence[Fraction]) -> list[int]:
+    """Apportion ``total`` interactions by ``shares`` (summing to 1) so the parts add up to
+    ``total`` exactly: floors first, then one more to the largest remainders (earlier
+    entries win ties)."""
+    exact = [total * share for share in shares]
+    parts = [int(value) for value in exact]  # floor: every value is >= 0
+    leftover = total - sum(parts)
+    order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for index in order[:leftover]:
+        parts[index] += 1
+    return parts
+
+
+def size_fleet(concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX) -> Scenario:
+    """GPUs and cost for ``concurrency`` interactions split by ``mix`` at catalog
+    on-demand prices."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    if sum(entry.share for entry in mix) != 1:
+        raise ValueError("the mix's shares must add up to 100%")
+    tiers = []
+    for entry, interactions in zip(mix, split(concurrency, [e.share for e in mix]), strict=True):
+        gpu = CATALOG[entry.gpu]
+        gpus = ceil_div(interactions, gpu.interactions_per_gpu)
+        tiers.append(
+            SizedTier(entry.tier, entry.gpu, interactions, gpus, gpus * gpu.on_demand_price)
+        )
+    return Scenario(concurrency, tuple(tiers))

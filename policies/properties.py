@@ -1,0 +1,169 @@
+"""Readers of the properties the engine sends a policy: camelCase keys, numbers as floats,
+anything may be missing or of the wrong shape, unknown during preview (touching it raises,
+and the guard makes the policy not applicable), or a decrypted secret."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from facts.labels import COMPONENT, ROLE, TIER
+
+GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
+
+
+def dig(value: Any, *path: str | int) -> Any:
+    """The value at ``path`` or None when any step is missing or of the wrong shape."""
+    for step in path:
+        if isinstance(step, int):
+            if not is_list(value) or step >= len(value):
+                return None
+            value = value[step]
+        else:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(step)
+        if value is None:
+            return None
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A property as plain dicts and lists (the SDK's proxies are neither), for searching
+    or dumping; touching an unknown value raises as usual."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(value[key]) for key in value}
+    if is_list(value):
+        return [plain(item) for item in value]
+    return value
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def is_list(value: Any) -> bool:
+    """A list as the engine sends it (the policy SDK wraps lists in a Sequence proxy)."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def items(value: Any) -> list[Any]:
+    return list(value) if is_list(value) else []
+
+
+def number(value: Any) -> float | None:
+    """A number as the engine sends it (float), or from a numeric string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def show(value: float | None) -> str:
+    """A number as a person writes it: 10 rather than 10.0."""
+    if value is None:
+        return "unset"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(dig(props, "metadata", "labels"))
+
+
+def tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(props.get("tags"))
+
+
+def flag(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def pod_spec(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(dig(props, "spec", "template", "spec"))
+
+
+def pod_meta(props: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """Labels or annotations of a workload: its own, overridden by its pod template's."""
+    return {**mapping(dig(props, "metadata", key)),
+            **mapping(dig(props, "spec", "template", "metadata", key))}  # fmt: skip
+
+
+def containers(props: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    spec = pod_spec(props)
+    for key in ("initContainers", "containers"):
+        for container in items(spec.get(key)):
+            if isinstance(container, Mapping):
+                yield container
+
+
+def is_vllm(container: Mapping[str, Any]) -> bool:
+    words = [str(container.get("image") or ""), *map(str, items(container.get("command")))]
+    return any("vllm" in word.lower() for word in words)
+
+
+def gpu_requests(container: Mapping[str, Any]) -> list[str]:
+    """The GPU resources (nvidia.com/gpu, nvidia.com/mig-*) a container asks for."""
+    found = []
+    for kind in ("requests", "limits"):
+        for resource in mapping(dig(container, "resources", kind)):
+            if GPU_RESOURCE.match(str(resource)) and resource not in found:
+                found.append(str(resource))
+    return found
+
+
+def is_inference(props: Mapping[str, Any]) -> bool:
+    """A workload that serves models: labelled so, or running vLLM."""
+    if pod_meta(props, "labels").get(ROLE) == "inference":
+        return True
+    return any(is_vllm(container) for container in containers(props))
+
+
+def is_mcp_server(props: Mapping[str, Any]) -> bool:
+    """An MCP server: labelled so (by role or component), or named like one."""
+    pod_labels = pod_meta(props, "labels")
+    if pod_labels.get(ROLE) == "mcp-server":
+        return True
+    if pod_labels.get(COMPONENT) == "mcp-server":
+        return True
+    name = str(dig(props, "metadata", "name") or "")
+    return bool(re.search(r"(^|[-_.])mcp($|[-_.])", name.lower()))
+
+
+def tier_of(props: Mapping[str, Any]) -> str | None:
+    """The tier a resource belongs to, from its labels, pod labels or tags."""
+    for source in (labels(props), pod_meta(props, "labels"), tags(props)):
+        tier = source.get(TIER)
+        if isinstance(tier, str) and tier:
+            return tier
+    return None
+
+
+def argument(argv: list[Any], flag_name: str) -> str | None:
+    """The value of ``--flag value`` or ``--flag=value`` in an argv."""
+    words = [str(word) for word in argv]
+    for index, word in enumerate(words):
+        if word == flag_name and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith(flag_name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def name_of(props: Mapping[str, Any], fallback: str) -> str:
+    return str(dig(props, "metadata", "name") or props.get("name") or fallback)
+
+
+def node_marks(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What a node group says of itself: its tags, overridden by its node labels."""
+    return {**mapping(tags(props)), **mapping(props.get("labels"))}

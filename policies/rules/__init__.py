@@ -1,0 +1,5 @@
+"""The pack's policies, one module each. A module declares its metadata (``META``, a
+``policies.building.PolicyMeta``) beside its check, and ``POLICY = policy(META, check)``;
+the pack (``policies.pack``) finds every module here, in checklist order, and POLICIES.md
+is generated from them. Adding a policy is one module here and one test module in
+``tests/policies/rules/``."""

@@ -1,0 +1,92 @@
+"""C7: at least 2 GPU instances stand behind each load balancer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource, StackValidationArgs
+
+from facts.checklist import USER_FACING_FLOOR
+from facts.labels import TIER
+from facts.resource_types import DEPLOYMENT, NODE_GROUP, SERVICE, TARGET_GROUP_BINDING
+from policies.building import PolicyMeta, Report, Setting, policy
+from policies.pools import Pool, by_type, pools, selects
+from policies.properties import dig, name_of, node_marks, number, show, tier_of
+
+META = PolicyMeta(
+    name="min-two-gpu-instances",
+    item="C7",
+    severity="critical",
+    enforcement="mandatory",
+    kind="stack",
+    description="At least 2 GPU instances stand behind each load balancer, so one can fail.",
+    remediation="Raise the tier's minInstances (node group and autoscaler floor) to at least 2.",
+    settings={
+        "minInstances": Setting(
+            "integer", USER_FACING_FLOOR, "Fewest GPU instances behind a balancer."
+        )
+    },
+)
+
+
+def _bound_pools(resources: list[PolicyResource], found: dict[str, Pool]) -> dict[str, Pool]:
+    """Pools a load balancer sends traffic to, through a TargetGroupBinding's Service."""
+    bound: dict[str, Pool] = {}
+    services = by_type(resources, SERVICE)
+    for binding in by_type(resources, TARGET_GROUP_BINDING):
+        tier = tier_of(binding.props)
+        if tier in found:
+            bound[tier] = found[tier]
+            continue
+        service_name = dig(binding.props, "spec", "serviceRef", "name")
+        for service in services:
+            if name_of(service.props, service.name) != service_name:
+                continue
+            for pool in found.values():
+                if any(selects(service, d) for d in pool.deployments):
+                    bound[pool.tier] = pool
+    return bound
+
+
+def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    least = float(config["minInstances"])
+    bound = _bound_pools(args.resources, pools(args.resources))
+    if not bound:
+        args.not_applicable("no load balancer in front of an inference pool")
+    for tier, pool in bound.items():
+        for group in by_type(args.resources, NODE_GROUP):
+            if node_marks(group.props).get(TIER) != tier:
+                continue
+            floor = number(dig(group.props, "scalingConfig", "minSize"))
+            if floor is not None and floor < least:
+                report(
+                    f"tier {tier} behind a load balancer keeps {show(floor)} GPU instance(s) "
+                    f"at its floor; want at least {show(least)} so one can fail. Set "
+                    "minInstances.",
+                    group.urn,
+                )
+        for scaler in pool.autoscalers:
+            key = "minReplicaCount" if "keda" in scaler.resource_type else "minReplicas"
+            floor = number(dig(scaler.props, "spec", key))
+            floor = (0.0 if "keda" in scaler.resource_type else 1.0) if floor is None else floor
+            if floor < least:
+                report(
+                    f"tier {tier} behind a load balancer may scale to {show(floor)} "
+                    f"replica(s) ({key}); want at least {show(least)}. Set minInstances.",
+                    scaler.urn,
+                )
+        if not pool.autoscalers:
+            for deployment in pool.deployments:
+                replicas = number(dig(deployment.props, "spec", "replicas"))
+                replicas = 1.0 if replicas is None else replicas
+                if deployment.resource_type == DEPLOYMENT and replicas < least:
+                    report(
+                        f"tier {tier} behind a load balancer runs {show(replicas)} replica(s); "
+                        f"want at least {show(least)}. Raise replicas or add an autoscaler "
+                        "with that floor.",
+                        deployment.urn,
+                    )
+
+
+POLICY = policy(META, check)
