@@ -1,4 +1,4 @@
-# The queue worker image: `agentfleet worker`, the sidecar beside vLLM in every inference
+# The queue worker image: `agentfleet-worker`, the sidecar beside vLLM in every inference
 # pod. Build it from the repository root and push it where your nodes pull from:
 #
 #   docker build -t <account>.dkr.ecr.<region>.amazonaws.com/agentfleet-worker:0.1.0 .
@@ -13,19 +13,18 @@ WORKDIR /src
 COPY requirements-worker.txt ./
 RUN pip install --no-cache-dir --root-user-action=ignore --prefix=/install \
         -r requirements-worker.txt
+# Only what the worker runs: the queue bridge and the facts it shares with the components.
+# pyproject.toml finds the packages that are there, so the others are simply absent.
 COPY pyproject.toml README.md ./
-COPY infra ./infra
-COPY components ./components
-COPY policies ./policies
+COPY facts ./facts
 COPY bridge ./bridge
-# The package without its Pulumi dependencies: the worker imports none of them.
-RUN pip install --no-cache-dir --root-user-action=ignore --prefix=/install --no-deps .
+RUN pip install --no-cache-dir --root-user-action=ignore --prefix=/install --no-deps . \
+    && rm /install/bin/agentfleet
 
 FROM ${PYTHON}
 COPY --from=build /install /usr/local
-# The same user the pod's security context names (components/queue_worker.py RUN_AS).
+# The same user the pod's security context names (facts/worker.py RUN_AS).
 USER 10001:10001
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 EXPOSE 8081
-ENTRYPOINT ["agentfleet"]
-CMD ["worker"]
+ENTRYPOINT ["agentfleet-worker"]

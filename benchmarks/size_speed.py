@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.plan import size_fleet
+from infra.sizing import size_fleet
 
 RUNS = 7
 

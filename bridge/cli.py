@@ -24,7 +24,7 @@ from bridge.protocol import APIS
 from facts.worker import SETTINGS as WORKER_SETTINGS
 
 if TYPE_CHECKING:
-    from bridge.worker import WorkerSettings
+    from bridge.settings import WorkerSettings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -67,7 +67,7 @@ def add_submit_arguments(parser: argparse.ArgumentParser) -> None:
 def worker_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> WorkerSettings:
     """The WorkerSettings from flags, then environment; ValueError names the flag and
     variable of each bad value."""
-    from bridge.worker import WorkerSettings
+    from bridge.settings import WorkerSettings
 
     given: dict[str, str] = {}
     for setting in WORKER_SETTINGS:

@@ -241,93 +241,11 @@ class ClusterAddons(pulumi.ComponentResource):
                 after=[identity],
             )
         if args.load_balancer_controller.enabled:
-            identity = self._controller_role(
-                "load_balancer_controller",
-                pulumi.Output.all(account, args.vpc_id).apply(
-                    lambda values: json.dumps(
-                        load_balancer_controller_policy(args.region, values[0], values[1])
-                    )
-                ),
-            )
-            self._release(
-                "load_balancer_controller",
-                {
-                    "clusterName": args.cluster_name,
-                    "region": args.region,
-                    "vpcId": args.vpc_id,
-                    "replicaCount": 2,
-                    "serviceAccount": {
-                        "create": True,
-                        "name": CHARTS["load_balancer_controller"].service_account,
-                    },
-                    # It only serves the fleet's TargetGroupBindings: no Service webhook
-                    # taking over other LoadBalancer Services, no IngressClass.
-                    "enableServiceMutatorWebhook": False,
-                    "createIngressClassResource": False,
-                },
-                after=[identity],
-            )
+            self._load_balancer_controller(account)
         if args.cluster_autoscaler.enabled:
-            identity = self._controller_role(
-                "cluster_autoscaler",
-                account.apply(
-                    lambda acct: json.dumps(
-                        cluster_autoscaler_policy(args.region, acct, args.cluster_name)
-                    )
-                ),
-            )
-            self._release(
-                "cluster_autoscaler",
-                {
-                    "cloudProvider": "aws",
-                    "awsRegion": args.region,
-                    "autoDiscovery": {
-                        "clusterName": args.cluster_name,
-                        "tags": [
-                            f"{AUTOSCALER}/enabled",
-                            f"{AUTOSCALER}/{args.cluster_name}",
-                        ],
-                    },
-                    "rbac": {
-                        "serviceAccount": {
-                            "create": True,
-                            "name": CHARTS["cluster_autoscaler"].service_account,
-                        }
-                    },
-                    "extraArgs": {
-                        "scale-down-unneeded-time": SCALE_DOWN_UNNEEDED,
-                        "scale-down-delay-after-add": SCALE_DOWN_DELAY_AFTER_ADD,
-                        "max-node-provision-time": "15m",
-                        # vLLM's cache is an emptyDir: without this no GPU node would go.
-                        "skip-nodes-with-local-storage": "false",
-                        "balance-similar-node-groups": "true",
-                        "expander": "least-waste",
-                    },
-                },
-                after=[identity],
-            )
+            self._cluster_autoscaler(account)
         if args.prometheus.enabled:
-            every: dict[str, Any] = {}
-            self._release(
-                "prometheus",
-                {
-                    "fullnameOverride": PROMETHEUS_NAME,
-                    "grafana": {"enabled": False},  # the fleet's dashboard is CloudWatch's
-                    "prometheus": {
-                        "prometheusSpec": {
-                            # Load every PrometheusRule and monitor, not only the chart's own.
-                            "ruleSelectorNilUsesHelmValues": False,
-                            "ruleSelector": every,
-                            "serviceMonitorSelectorNilUsesHelmValues": False,
-                            "serviceMonitorSelector": every,
-                            "podMonitorSelectorNilUsesHelmValues": False,
-                            "podMonitorSelector": every,
-                        }
-                    },
-                },
-                create_namespace=True,
-            )
-            self.prometheus_address = PROMETHEUS_ADDRESS
+            self._prometheus()
 
         def released(addon: str) -> tuple[Any, ...]:
             return (self.releases[addon],) if addon in self.releases else ()
@@ -345,6 +263,103 @@ class ClusterAddons(pulumi.ComponentResource):
                 "prometheus_address": self.prometheus_address,
             }
         )
+
+    def _load_balancer_controller(self, account: pulumi.Output[str]) -> None:
+        """The AWS Load Balancer Controller, for the fleet's TargetGroupBindings only."""
+        args = self._args
+        identity = self._controller_role(
+            "load_balancer_controller",
+            pulumi.Output.all(account, args.vpc_id).apply(
+                lambda values: json.dumps(
+                    load_balancer_controller_policy(args.region, values[0], values[1])
+                )
+            ),
+        )
+        self._release(
+            "load_balancer_controller",
+            {
+                "clusterName": args.cluster_name,
+                "region": args.region,
+                "vpcId": args.vpc_id,
+                "replicaCount": 2,
+                "serviceAccount": {
+                    "create": True,
+                    "name": CHARTS["load_balancer_controller"].service_account,
+                },
+                # It only serves the fleet's TargetGroupBindings: no Service webhook
+                # taking over other LoadBalancer Services, no IngressClass.
+                "enableServiceMutatorWebhook": False,
+                "createIngressClassResource": False,
+            },
+            after=[identity],
+        )
+
+    def _cluster_autoscaler(self, account: pulumi.Output[str]) -> None:
+        """The cluster autoscaler: the cluster's node groups by auto-discovery, and patience
+        with GPU nodes, which take minutes to come up."""
+        args = self._args
+        identity = self._controller_role(
+            "cluster_autoscaler",
+            account.apply(
+                lambda acct: json.dumps(
+                    cluster_autoscaler_policy(args.region, acct, args.cluster_name)
+                )
+            ),
+        )
+        self._release(
+            "cluster_autoscaler",
+            {
+                "cloudProvider": "aws",
+                "awsRegion": args.region,
+                "autoDiscovery": {
+                    "clusterName": args.cluster_name,
+                    "tags": [
+                        f"{AUTOSCALER}/enabled",
+                        f"{AUTOSCALER}/{args.cluster_name}",
+                    ],
+                },
+                "rbac": {
+                    "serviceAccount": {
+                        "create": True,
+                        "name": CHARTS["cluster_autoscaler"].service_account,
+                    }
+                },
+                "extraArgs": {
+                    "scale-down-unneeded-time": SCALE_DOWN_UNNEEDED,
+                    "scale-down-delay-after-add": SCALE_DOWN_DELAY_AFTER_ADD,
+                    "max-node-provision-time": "15m",
+                    # vLLM's cache is an emptyDir: without this no GPU node would go.
+                    "skip-nodes-with-local-storage": "false",
+                    "balance-similar-node-groups": "true",
+                    "expander": "least-waste",
+                },
+            },
+            after=[identity],
+        )
+
+    def _prometheus(self) -> None:
+        """kube-prometheus-stack, loading every PrometheusRule and monitor of the cluster."""
+        every: dict[str, Any] = {}
+        self._release(
+            "prometheus",
+            {
+                "fullnameOverride": PROMETHEUS_NAME,
+                "grafana": {"enabled": False},  # the fleet's dashboard is CloudWatch's
+                "prometheus": {
+                    "prometheusSpec": {
+                        # Load every PrometheusRule and monitor, not only the chart's own.
+                        "ruleSelectorNilUsesHelmValues": False,
+                        "ruleSelector": every,
+                        "serviceMonitorSelectorNilUsesHelmValues": False,
+                        "serviceMonitorSelector": every,
+                        "podMonitorSelectorNilUsesHelmValues": False,
+                        "podMonitorSelector": every,
+                    }
+                },
+            },
+            create_namespace=True,
+        )
+        self.prometheus_address = PROMETHEUS_ADDRESS
 
     def _gpu_operator(self) -> None:
         args, chart = self._args, CHARTS["gpu_operator"]

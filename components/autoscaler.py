@@ -169,53 +169,6 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
             spec={"podIdentity": {"provider": "aws", "roleArn": self.role.arn}},
             opts=child,
         )
-        sqs_metadata: dict[str, Any] = {
-            "queueURL": args.queue_url,
-            "queueLength": str(args.queue_depth_per_replica),
-            "awsRegion": args.region,
-            "scaleOnInFlight": "true",
-        }
-        if args.min_replicas == 0:
-            sqs_metadata["activationQueueLength"] = "0"  # wake from zero on any message
-        triggers: list[dict[str, Any]] = [
-            {
-                "type": "aws-sqs-queue",
-                "name": "task-queue",
-                "authenticationRef": {"name": object_name},
-                "metadata": sqs_metadata,
-            }
-        ]
-        if args.user_facing and args.prometheus_address:
-            triggers.append(
-                {
-                    "type": "prometheus",
-                    "name": "vllm-waiting",
-                    "metadata": {
-                        "serverAddress": args.prometheus_address,
-                        "query": pulumi.Output.concat(
-                            'sum(vllm:num_requests_waiting{namespace="',
-                            args.namespace,
-                            '",pod=~"',
-                            args.deployment_name,
-                            '-.*"})',
-                        ),
-                        "threshold": str(args.queue_depth_per_replica),
-                    },
-                }
-            )
-        for index, window in enumerate(args.schedule):
-            triggers.append(
-                {
-                    "type": "cron",
-                    "name": f"peak-{index}",
-                    "metadata": {
-                        "timezone": window.timezone,
-                        "start": window.start,
-                        "end": window.end,
-                        "desiredReplicas": str(min(window.replicas, args.max_replicas)),
-                    },
-                }
-            )
         self.scaled_object = k8s.apiextensions.CustomResource(
             f"{name}-scaled-object",
             api_version="keda.sh/v1alpha1",
@@ -223,38 +176,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=object_name, namespace=args.namespace, labels=labels
             ),
-            spec={
-                "scaleTargetRef": {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "name": args.deployment_name,
-                },
-                "minReplicaCount": args.min_replicas,
-                "maxReplicaCount": args.max_replicas,
-                "pollingInterval": 15,
-                "cooldownPeriod": args.cooldown_seconds,
-                "advanced": {
-                    "horizontalPodAutoscalerConfig": {
-                        "behavior": {
-                            "scaleUp": {
-                                "stabilizationWindowSeconds": args.scale_out_sustain_seconds,
-                                "policies": [
-                                    {
-                                        "type": "Pods",
-                                        "value": args.replicas_per_instance,
-                                        "periodSeconds": 60,
-                                    }
-                                ],
-                            },
-                            "scaleDown": {
-                                "stabilizationWindowSeconds": args.scale_in_idle_seconds,
-                                "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
-                            },
-                        }
-                    }
-                },
-                "triggers": triggers,
-            },
+            spec=scaled_object_spec(args, triggers(args, object_name)),
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[self.trigger_authentication])
             ),
@@ -266,3 +188,96 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
                 "scaled_object": self.scaled_object,
             }
         )
+
+
+def triggers(args: QueueDepthAutoscalerArgs, auth_name: str) -> list[dict[str, Any]]:
+    """The ScaledObject's triggers: the task queue's depth (in-flight work counted, waking
+    from zero on any message when the floor is zero), vLLM's own waiting queue for
+    user-facing tiers when a Prometheus is known, and a cron trigger per known peak."""
+    sqs_metadata: dict[str, Any] = {
+        "queueURL": args.queue_url,
+        "queueLength": str(args.queue_depth_per_replica),
+        "awsRegion": args.region,
+        "scaleOnInFlight": "true",
+    }
+    if args.min_replicas == 0:
+        sqs_metadata["activationQueueLength"] = "0"  # wake from zero on any message
+    found: list[dict[str, Any]] = [
+        {
+            "type": "aws-sqs-queue",
+            "name": "task-queue",
+            "authenticationRef": {"name": auth_name},
+            "metadata": sqs_metadata,
+        }
+    ]
+    if args.user_facing and args.prometheus_address:
+        found.append(
+            {
+                "type": "prometheus",
+                "name": "vllm-waiting",
+                "metadata": {
+                    "serverAddress": args.prometheus_address,
+                    "query": pulumi.Output.concat(
+                        'sum(vllm:num_requests_waiting{namespace="',
+                        args.namespace,
+                        '",pod=~"',
+                        args.deployment_name,
+                        '-.*"})',
+                    ),
+                    "threshold": str(args.queue_depth_per_replica),
+                },
+            }
+        )
+    for index, window in enumerate(args.schedule):
+        found.append(
+            {
+                "type": "cron",
+                "name": f"peak-{index}",
+                "metadata": {
+                    "timezone": window.timezone,
+                    "start": window.start,
+                    "end": window.end,
+                    "desiredReplicas": str(min(window.replicas, args.max_replicas)),
+                },
+            }
+        )
+    return found
+
+
+def scaled_object_spec(
+    args: QueueDepthAutoscalerArgs, found: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The ScaledObject's spec: the Deployment it scales, floor and ceiling, KEDA's polling
+    and cooldown, and the HPA behaviour (how fast up, how slowly down)."""
+    return {
+        "scaleTargetRef": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": args.deployment_name,
+        },
+        "minReplicaCount": args.min_replicas,
+        "maxReplicaCount": args.max_replicas,
+        "pollingInterval": 15,
+        "cooldownPeriod": args.cooldown_seconds,
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {
+                    "scaleUp": {
+                        "stabilizationWindowSeconds": args.scale_out_sustain_seconds,
+                        "policies": [
+                            {
+                                "type": "Pods",
+                                "value": args.replicas_per_instance,
+                                "periodSeconds": 60,
+                            }
+                        ],
+                    },
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": args.scale_in_idle_seconds,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                    },
+                }
+            }
+        },
+        "triggers": found,
+    }

@@ -119,14 +119,46 @@ class FleetCluster(pulumi.ComponentResource):
         self, name: str, args: FleetClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = child_options(self, opts)
-        tags = cost_tags("fleet", args.environment, args.cost_center, "cluster")
-        shared = {f"kubernetes.io/cluster/{args.name}": "shared"}
-        zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-        ).names
-        private_cidrs, public_cidrs = subnet_plan(args.vpc_cidr, args.availability_zones)
+        self._name, self._args = name, args
+        self._child = child_options(self, opts)
+        self._tags = cost_tags("fleet", args.environment, args.cost_center, "cluster")
+        self._network()
+        self.secrets_key = self._secrets_key()
+        self.cluster = self._cluster()
+        self.node_role, node_attachments = self._service_role(
+            "node", "ec2.amazonaws.com", NODE_POLICIES
+        )
+        access = self._admins()
+        early = {addon: self._eks_addon(addon) for addon in EKS_ADDONS if addon != "coredns"}
+        self.system_nodes = self._system_nodes([*node_attachments, early["vpc-cni"]])
+        # CoreDNS needs nodes to run on.
+        coredns = self._eks_addon("coredns", after=[self.system_nodes])
+        self.ready = [self.cluster, self.system_nodes, coredns, *early.values(), *access]
+        self.ref = ClusterRef(
+            name=args.name,
+            vpc_id=self.vpc.id,
+            subnet_ids=tuple(subnet.id for subnet in self.private_subnets),
+            node_role_arn=self.node_role.arn,
+        )
+        self.register_outputs(
+            {
+                "cluster": self.cluster,
+                "vpc_id": self.vpc.id,
+                "endpoint": self.cluster.endpoint,
+                "node_role_arn": self.node_role.arn,
+            }
+        )
 
+    def _after(self, *resources: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(
+            self._child, pulumi.ResourceOptions(depends_on=list(resources))
+        )
+
+    def _network(self) -> None:
+        """The VPC: per zone a public subnet with a NAT gateway, and a private subnet that
+        goes out through the NAT gateway of its own zone."""
+        name, args, tags, child = self._name, self._args, self._tags, self._child
+        private_cidrs, public_cidrs = subnet_plan(args.vpc_cidr, args.availability_zones)
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.vpc_cidr,
@@ -145,46 +177,22 @@ class FleetCluster(pulumi.ComponentResource):
             tags={**tags, "Name": f"{args.name}-public"},
             opts=child,
         )
-
-        def subnet(kind: str, index: int, cidr: str, routes: aws.ec2.RouteTable) -> aws.ec2.Subnet:
-            """A subnet in the index-th zone, routed through ``routes``; load balancers of
-            its kind (internet-facing in public subnets, internal in private ones) go there."""
-            elb_role = "elb" if kind == "public" else "internal-elb"
-            created = aws.ec2.Subnet(
-                f"{name}-{kind}-{index}",
-                vpc_id=self.vpc.id,
-                cidr_block=cidr,
-                availability_zone=_pick(zones, index),
-                map_public_ip_on_launch=False,
-                tags={
-                    **tags,
-                    **shared,
-                    "Name": f"{args.name}-{kind}-{index}",
-                    f"kubernetes.io/role/{elb_role}": "1",
-                },
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-{kind}-{index}", subnet_id=created.id, route_table_id=routes.id, opts=child
-            )
-            return created
-
+        zones = aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        ).names
         self.private_subnets, self.public_subnets = [], []
         for index, (private_cidr, public_cidr) in enumerate(
             zip(private_cidrs, public_cidrs, strict=True)
         ):
-            public = subnet("public", index, public_cidr, public_routes)
+            public = self._subnet("public", index, public_cidr, public_routes, zones)
             address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags=tags, opts=child)
             nat = aws.ec2.NatGateway(
                 f"{name}-nat-{index}",
                 allocation_id=address.id,
                 subnet_id=public.id,
                 tags={**tags, "Name": f"{args.name}-{index}"},
-                opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(depends_on=[gateway])
-                ),
+                opts=self._after(gateway),
             )
-            # Each zone's private subnet goes out through the NAT gateway of its own zone.
             routes = aws.ec2.RouteTable(
                 f"{name}-private-{index}",
                 vpc_id=self.vpc.id,
@@ -192,53 +200,94 @@ class FleetCluster(pulumi.ComponentResource):
                 tags={**tags, "Name": f"{args.name}-private-{index}"},
                 opts=child,
             )
-            self.private_subnets.append(subnet("private", index, private_cidr, routes))
+            self.private_subnets.append(self._subnet("private", index, private_cidr, routes, zones))
             self.public_subnets.append(public)
 
-        self.secrets_key = aws.kms.Key(
+    def _subnet(
+        self,
+        kind: str,
+        index: int,
+        cidr: str,
+        routes: aws.ec2.RouteTable,
+        zones: pulumi.Output[list[str]],
+    ) -> aws.ec2.Subnet:
+        """A subnet in the index-th zone, routed through ``routes``; load balancers of its
+        kind (internet-facing in public subnets, internal in private ones) go there."""
+        name, args, child = self._name, self._args, self._child
+        elb_role = "elb" if kind == "public" else "internal-elb"
+        created = aws.ec2.Subnet(
+            f"{name}-{kind}-{index}",
+            vpc_id=self.vpc.id,
+            cidr_block=cidr,
+            availability_zone=_pick(zones, index),
+            map_public_ip_on_launch=False,
+            tags={
+                **self._tags,
+                f"kubernetes.io/cluster/{args.name}": "shared",
+                "Name": f"{args.name}-{kind}-{index}",
+                f"kubernetes.io/role/{elb_role}": "1",
+            },
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{name}-{kind}-{index}", subnet_id=created.id, route_table_id=routes.id, opts=child
+        )
+        return created
+
+    def _secrets_key(self) -> aws.kms.Key:
+        """The KMS key that envelope-encrypts the cluster's Kubernetes secrets."""
+        name, args = self._name, self._args
+        key = aws.kms.Key(
             f"{name}-secrets",
             description=f"Envelope encryption of the Kubernetes secrets of {args.name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
         aws.kms.Alias(
             f"{name}-secrets",
             name=f"alias/eks/{args.name}",
-            target_key_id=self.secrets_key.key_id,
-            opts=child,
+            target_key_id=key.key_id,
+            opts=self._child,
         )
+        return key
 
-        def service_role(
-            kind: str, service: str, policies: tuple[str, ...]
-        ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-            """A role an AWS service assumes, with AWS's managed policies attached."""
-            role = aws.iam.Role(
-                f"{name}-{kind}-role",
-                assume_role_policy=iam.trust({"Service": service}),
-                tags=tags,
-                opts=child,
+    def _service_role(
+        self, kind: str, service: str, policies: tuple[str, ...]
+    ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        """A role an AWS service assumes, with AWS's managed policies attached."""
+        role = aws.iam.Role(
+            f"{self._name}-{kind}-role",
+            assume_role_policy=iam.trust({"Service": service}),
+            tags=self._tags,
+            opts=self._child,
+        )
+        return role, [
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{kind}-{policy.rsplit('/', 1)[1]}",
+                role=role.name,
+                policy_arn=policy,
+                opts=self._child,
             )
-            return role, [
-                aws.iam.RolePolicyAttachment(
-                    f"{name}-{kind}-{policy.rsplit('/', 1)[1]}",
-                    role=role.name,
-                    policy_arn=policy,
-                    opts=child,
-                )
-                for policy in policies
-            ]
+            for policy in policies
+        ]
 
-        cluster_role, attachments = service_role("cluster", "eks.amazonaws.com", CLUSTER_POLICIES)
+    def _cluster(self) -> aws.eks.Cluster:
+        """The cluster: private API endpoint (public only to the given CIDRs), secrets
+        encrypted with its own key, every control-plane log kept, API access entries."""
+        name, args = self._name, self._args
+        cluster_role, attachments = self._service_role(
+            "cluster", "eks.amazonaws.com", CLUSTER_POLICIES
+        )
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/eks/{args.name}/cluster",
             retention_in_days=LOG_RETENTION_DAYS,
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
-        self.cluster = aws.eks.Cluster(
+        return aws.eks.Cluster(
             f"{name}-cluster",
             name=args.name,
             version=args.kubernetes_version,
@@ -257,87 +306,60 @@ class FleetCluster(pulumi.ComponentResource):
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
             ),
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[logs, *attachments])
-            ),
+            tags=self._tags,
+            opts=self._after(logs, *attachments),
         )
 
-        self.node_role, node_attachments = service_role("node", "ec2.amazonaws.com", NODE_POLICIES)
+    def _admins(self) -> list[pulumi.Resource]:
+        """Cluster-admin access entries for the given roles."""
         access: list[pulumi.Resource] = []
-        for index, principal in enumerate(args.admin_role_arns):
+        for index, principal in enumerate(self._args.admin_role_arns):
             entry = aws.eks.AccessEntry(
-                f"{name}-admin-{index}",
+                f"{self._name}-admin-{index}",
                 cluster_name=self.cluster.name,
                 principal_arn=principal,
                 type="STANDARD",
-                tags=tags,
-                opts=child,
+                tags=self._tags,
+                opts=self._child,
             )
             access.append(
                 aws.eks.AccessPolicyAssociation(
-                    f"{name}-admin-{index}",
+                    f"{self._name}-admin-{index}",
                     cluster_name=self.cluster.name,
                     principal_arn=entry.principal_arn,
                     policy_arn=ADMIN_POLICY,
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                    opts=child,
+                    opts=self._child,
                 )
             )
-        early = {
-            addon: aws.eks.Addon(
-                f"{name}-{addon}",
-                cluster_name=self.cluster.name,
-                addon_name=addon,
-                resolve_conflicts_on_create="OVERWRITE",
-                tags=tags,
-                opts=child,
-            )
-            for addon in EKS_ADDONS
-            if addon != "coredns"
-        }
-        self.system_nodes = aws.eks.NodeGroup(
-            f"{name}-system-nodes",
+        return access
+
+    def _eks_addon(self, addon: str, after: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=self.cluster.name,
+            addon_name=addon,
+            resolve_conflicts_on_create="OVERWRITE",
+            tags=self._tags,
+            opts=self._after(*(after or [])),
+        )
+
+    def _system_nodes(self, after: list[pulumi.Resource]) -> aws.eks.NodeGroup:
+        """The on-demand CPU node group for controllers, add-ons and MCP servers."""
+        nodes = self._args.nodes
+        return aws.eks.NodeGroup(
+            f"{self._name}-system-nodes",
             cluster_name=self.cluster.name,
             node_role_arn=self.node_role.arn,
             subnet_ids=[subnet.id for subnet in self.private_subnets],
-            instance_types=[args.nodes.instance_type],
+            instance_types=[nodes.instance_type],
             capacity_type="ON_DEMAND",
             ami_type="AL2023_x86_64_STANDARD",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.nodes.min_size,
-                desired_size=args.nodes.min_size,
-                max_size=args.nodes.max_size,
+                min_size=nodes.min_size, desired_size=nodes.min_size, max_size=nodes.max_size
             ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels=SYSTEM_NODE_LABEL,
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[*node_attachments, early["vpc-cni"]])
-            ),
-        )
-        coredns = aws.eks.Addon(
-            f"{name}-coredns",
-            cluster_name=self.cluster.name,
-            addon_name="coredns",
-            resolve_conflicts_on_create="OVERWRITE",
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[self.system_nodes])
-            ),
-        )
-        self.ready = [self.cluster, self.system_nodes, coredns, *early.values(), *access]
-        self.ref = ClusterRef(
-            name=args.name,
-            vpc_id=self.vpc.id,
-            subnet_ids=tuple(subnet.id for subnet in self.private_subnets),
-            node_role_arn=self.node_role.arn,
-        )
-        self.register_outputs(
-            {
-                "cluster": self.cluster,
-                "vpc_id": self.vpc.id,
-                "endpoint": self.cluster.endpoint,
-                "node_role_arn": self.node_role.arn,
-            }
+            tags=self._tags,
+            opts=self._after(*after),
         )

@@ -158,29 +158,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            name=short_name(args.tier, args.cluster_name, "tg"),
-            port=PORT,
-            protocol="HTTP",
-            target_type="ip",
-            vpc_id=args.vpc_id,
-            load_balancing_algorithm_type="least_outstanding_requests",
-            deregistration_delay=args.deregistration_delay_seconds,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                protocol="HTTP",
-                port="traffic-port",
-                path=HEALTH_PATH,
-                matcher="200",
-                interval=args.health_check_interval_seconds,
-                timeout=args.health_check_timeout_seconds,
-                healthy_threshold=args.healthy_threshold,
-                unhealthy_threshold=args.unhealthy_threshold,
-            ),
-            tags=tags,
-            opts=child,
-        )
+        self.target_group = self._target_group(name, args, tags, child)
         self.listener = aws.lb.Listener(
             f"{name}-listener",
             load_balancer_arn=self.load_balancer.arn,
@@ -196,8 +174,29 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        self.bindings = self._bindings(name, args, child)
+        self.dns_name = self.load_balancer.dns_name
+        self.endpoint = pulumi.Output.concat("https://" if https else "http://", self.dns_name)
+        self.register_outputs(
+            {
+                "security_group": self.security_group,
+                "load_balancer": self.load_balancer,
+                "target_group": self.target_group,
+                "listener": self.listener,
+                "bindings": self.bindings,
+                "dns_name": self.dns_name,
+                "endpoint": self.endpoint,
+            }
+        )
+
+    def _bindings(
+        self, name: str, args: InferenceLoadBalancerArgs, child: pulumi.ResourceOptions
+    ) -> list[k8s.apiextensions.CustomResource]:
+        """One TargetGroupBinding per vLLM Service: the AWS Load Balancer Controller
+        registers the Service's pods in the target group and opens their port to the load
+        balancer's security group."""
         shared = len(args.service_names) > 1
-        self.bindings = [
+        return [
             k8s.apiextensions.CustomResource(
                 f"{name}-binding" + (f"-{index}" if shared else ""),
                 api_version="elbv2.k8s.aws/v1beta1",
@@ -227,16 +226,36 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             )
             for index, service_name in enumerate(args.service_names)
         ]
-        self.dns_name = self.load_balancer.dns_name
-        self.endpoint = pulumi.Output.concat("https://" if https else "http://", self.dns_name)
-        self.register_outputs(
-            {
-                "security_group": self.security_group,
-                "load_balancer": self.load_balancer,
-                "target_group": self.target_group,
-                "listener": self.listener,
-                "bindings": self.bindings,
-                "dns_name": self.dns_name,
-                "endpoint": self.endpoint,
-            }
+
+    def _target_group(
+        self,
+        name: str,
+        args: InferenceLoadBalancerArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> aws.lb.TargetGroup:
+        """An IP target group on vLLM's port, health-checking /health (C6), routing to the
+        replica with the fewest requests in flight, draining for the longest request."""
+        return aws.lb.TargetGroup(
+            f"{name}-tg",
+            name=short_name(args.tier, args.cluster_name, "tg"),
+            port=PORT,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            load_balancing_algorithm_type="least_outstanding_requests",
+            deregistration_delay=args.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=HEALTH_PATH,
+                matcher="200",
+                interval=args.health_check_interval_seconds,
+                timeout=args.health_check_timeout_seconds,
+                healthy_threshold=args.healthy_threshold,
+                unhealthy_threshold=args.unhealthy_threshold,
+            ),
+            tags=tags,
+            opts=child,
         )

@@ -190,28 +190,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.topic = aws.sns.Topic(
-            f"{name}-alerts",
-            name=f"{args.name_prefix}-alerts",
-            # Not KMS-encrypted: AWS Budgets cannot publish to a topic under the AWS-managed
-            # key, and alert texts carry no data.
-            tags=tags,
-            opts=child,
-        )
-        aws.sns.TopicPolicy(
-            f"{name}-alerts-policy",
-            arn=self.topic.arn,
-            policy=self.topic.arn.apply(_topic_policy),
-            opts=child,
-        )
-        for index, email in enumerate(args.alert_emails):
-            aws.sns.TopicSubscription(
-                f"{name}-alerts-email-{index}",
-                topic=self.topic.arn,
-                protocol="email",
-                endpoint=email,
-                opts=child,
-            )
+        self.topic = self._topic(name, args, tags, child)
 
         def queue_alarm(
             suffix: str,
@@ -261,36 +240,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             dashboard_body=widgets.apply(lambda values: dashboard_body(values[0], values[1])),
             opts=child,
         )
-        self.budget = None
-        if args.budget_per_hour is not None:
-            monthly = (args.budget_per_hour * HOURS_PER_MONTH).quantize(CENT)
-            self.budget = aws.budgets.Budget(
-                f"{name}-budget",
-                name=f"{args.name_prefix}-fleet",
-                budget_type="COST",
-                limit_amount=str(monthly),
-                limit_unit="USD",
-                time_unit="MONTHLY",
-                cost_filters=[
-                    aws.budgets.BudgetCostFilterArgs(
-                        name="TagKeyValue",
-                        values=[f"user:{TIER}${tier.tier}" for tier in args.tiers],
-                    )
-                ],
-                notifications=[
-                    aws.budgets.BudgetNotificationArgs(
-                        comparison_operator="GREATER_THAN",
-                        notification_type=kind,
-                        threshold=threshold,
-                        threshold_type="PERCENTAGE",
-                        subscriber_sns_topic_arns=[self.topic.arn],
-                    )
-                    for threshold in BUDGET_ALERT_PERCENTS
-                    for kind in ("ACTUAL", "FORECASTED")
-                ],
-                tags={**tags, BUDGET_PER_HOUR: str(args.budget_per_hour)},
-                opts=child,
-            )
+        self.budget = self._budget(name, args, tags, child)
         self.register_outputs(
             {
                 "rules": self.rules,
@@ -298,6 +248,78 @@ class FleetMonitoring(pulumi.ComponentResource):
                 "dashboard": self.dashboard,
                 "budget": self.budget,
             }
+        )
+
+    def _topic(
+        self,
+        name: str,
+        args: FleetMonitoringArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> aws.sns.Topic:
+        """The SNS topic every alert goes to, with its e-mail subscribers."""
+        topic = aws.sns.Topic(
+            f"{name}-alerts",
+            name=f"{args.name_prefix}-alerts",
+            # Not KMS-encrypted: AWS Budgets cannot publish to a topic under the AWS-managed
+            # key, and alert texts carry no data.
+            tags=tags,
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=topic.arn,
+            policy=topic.arn.apply(_topic_policy),
+            opts=child,
+        )
+        for index, email in enumerate(args.alert_emails):
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-email-{index}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=child,
+            )
+        return topic
+
+    def _budget(
+        self,
+        name: str,
+        args: FleetMonitoringArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> aws.budgets.Budget | None:
+        """K3: an AWS Budget of the hourly budget x 730 a month over the tiers' cost tags,
+        notifying the topic at each alert percentage, actual and forecast."""
+        if args.budget_per_hour is None:
+            return None
+        monthly = (args.budget_per_hour * HOURS_PER_MONTH).quantize(CENT)
+        return aws.budgets.Budget(
+            f"{name}-budget",
+            name=f"{args.name_prefix}-fleet",
+            budget_type="COST",
+            limit_amount=str(monthly),
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            cost_filters=[
+                aws.budgets.BudgetCostFilterArgs(
+                    name="TagKeyValue",
+                    values=[f"user:{TIER}${tier.tier}" for tier in args.tiers],
+                )
+            ],
+            notifications=[
+                aws.budgets.BudgetNotificationArgs(
+                    comparison_operator="GREATER_THAN",
+                    notification_type=kind,
+                    threshold=threshold,
+                    threshold_type="PERCENTAGE",
+                    subscriber_sns_topic_arns=[self.topic.arn],
+                )
+                for threshold in BUDGET_ALERT_PERCENTS
+                for kind in ("ACTUAL", "FORECASTED")
+            ],
+            tags={**tags, BUDGET_PER_HOUR: str(args.budget_per_hour)},
+            opts=child,
         )
 
 

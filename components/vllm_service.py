@@ -43,6 +43,14 @@ CACHE_DIR = "/cache"
 PRE_STOP_SECONDS = 15  # time for the Service endpoints and the ALB to drop the pod
 RUN_AS = 1000
 
+CACHE_ENV = (
+    k8s.core.v1.EnvVarArgs(name="HOME", value=CACHE_DIR),
+    k8s.core.v1.EnvVarArgs(name="HF_HOME", value=f"{CACHE_DIR}/huggingface"),
+    k8s.core.v1.EnvVarArgs(name="XDG_CACHE_HOME", value=CACHE_DIR),
+    k8s.core.v1.EnvVarArgs(name="VLLM_NO_USAGE_STATS", value="1"),
+)
+"""vLLM's caches (weights, compiled kernels) on the writable volume; no usage reports."""
+
 
 class VllmArgs(BaseModel):
     """The `vllm serve` arguments agentfleet sets, typed; ``render()`` gives the argv."""
@@ -217,13 +225,7 @@ class VllmService(pulumi.ComponentResource):
             GPU: args.gpu,
             CAPACITY: args.capacity,
         }
-
-        env: list[k8s.core.v1.EnvVarArgs] = [
-            k8s.core.v1.EnvVarArgs(name="HOME", value=CACHE_DIR),
-            k8s.core.v1.EnvVarArgs(name="HF_HOME", value=f"{CACHE_DIR}/huggingface"),
-            k8s.core.v1.EnvVarArgs(name="XDG_CACHE_HOME", value=CACHE_DIR),
-            k8s.core.v1.EnvVarArgs(name="VLLM_NO_USAGE_STATS", value="1"),
-        ]
+        env = list(CACHE_ENV)
         self.token_secret = None
         if args.hf_token is not None:
             self.token_secret = k8s.core.v1.Secret(
@@ -245,93 +247,9 @@ class VllmService(pulumi.ComponentResource):
                     ),
                 )
             )
-
-        health = k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port=PORT)
-        accelerators = {args.gpu_resource: str(args.gpu_count)}
-        resources = {"cpu": f"{args.cpu_millis}m", "memory": f"{args.memory_mib}Mi"}
-        container = k8s.core.v1.ContainerArgs(
-            name="vllm",
-            image=args.image,
-            command=["vllm", "serve"],
-            args=args.vllm.render(),
-            ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
-            env=env,
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={**resources, **accelerators}, limits={**resources, **accelerators}
-            ),
-            # The port opens before the engine is ready: a long startup probe covers image
-            # pull, CUDA init and weight loading; then readiness and liveness on /health.
-            startup_probe=k8s.core.v1.ProbeArgs(
-                http_get=health,
-                period_seconds=10,
-                timeout_seconds=5,
-                failure_threshold=args.startup_timeout_seconds // 10,
-            ),
-            readiness_probe=k8s.core.v1.ProbeArgs(
-                http_get=health, period_seconds=10, timeout_seconds=5, failure_threshold=3
-            ),
-            liveness_probe=k8s.core.v1.ProbeArgs(
-                http_get=health, period_seconds=20, timeout_seconds=10, failure_threshold=3
-            ),
-            lifecycle=k8s.core.v1.LifecycleArgs(
-                pre_stop=k8s.core.v1.LifecycleHandlerArgs(
-                    exec_=k8s.core.v1.ExecActionArgs(command=args.pre_stop)
-                )
-            ),
-            security_context=restricted_container(run_as=RUN_AS),
-            volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_DIR),
-                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
-                k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),  # noqa: S108
-            ],
-        )
-        spread = [
-            k8s.core.v1.TopologySpreadConstraintArgs(
-                max_skew=1,
-                topology_key=key,
-                when_unsatisfiable="ScheduleAnyway",
-                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-            )
-            for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
-        ]
         pod = k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
-            spec=k8s.core.v1.PodSpecArgs(
-                # The worker is an ordinary container, not a native sidecar: both get SIGTERM
-                # at once, so it stops taking work while vLLM's pre-stop waits for it.
-                containers=[container, *([args.worker.container(PORT)] if args.worker else [])],
-                service_account_name=args.worker.service_account if args.worker else None,
-                node_selector=args.node_selector or {TIER: args.tier},
-                tolerations=[
-                    k8s.core.v1.TolerationArgs(
-                        key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule"
-                    )
-                ],
-                topology_spread_constraints=spread,
-                termination_grace_period_seconds=args.termination_grace_seconds,
-                # EKS Pod Identity hands the worker its credentials through the pod's
-                # service account token; the account has no Kubernetes permissions.
-                automount_service_account_token=args.worker is not None,
-                security_context=restricted_pod(RUN_AS, fs_group=RUN_AS),
-                volumes=[
-                    k8s.core.v1.VolumeArgs(
-                        name="cache",
-                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                            size_limit=f"{args.cache_size_gib}Gi"
-                        ),
-                    ),
-                    k8s.core.v1.VolumeArgs(
-                        name="tmp",
-                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi"),
-                    ),
-                    k8s.core.v1.VolumeArgs(
-                        name="shm",
-                        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
-                            medium="Memory", size_limit=f"{args.shm_size_mib}Mi"
-                        ),
-                    ),
-                ],
-            ),
+            spec=pod_spec(args, vllm_container(args, env), selector),
         )
         metadata = k8s.meta.v1.ObjectMetaArgs(
             name=object_name, namespace=args.namespace, labels=labels, annotations=annotations
@@ -380,3 +298,99 @@ class VllmService(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
             }
         )
+
+
+def vllm_container(
+    args: VllmServiceArgs, env: list[k8s.core.v1.EnvVarArgs]
+) -> k8s.core.v1.ContainerArgs:
+    """vLLM's container: the typed argv, GPU (or MIG) and CPU/memory limits equal to the
+    requests, probes on /health, the drain on pre-stop, a read-only root."""
+    health = k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port=PORT)
+    accelerators = {args.gpu_resource: str(args.gpu_count)}
+    resources = {"cpu": f"{args.cpu_millis}m", "memory": f"{args.memory_mib}Mi"}
+    return k8s.core.v1.ContainerArgs(
+        name="vllm",
+        image=args.image,
+        command=["vllm", "serve"],
+        args=args.vllm.render(),
+        ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
+        env=env,
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={**resources, **accelerators}, limits={**resources, **accelerators}
+        ),
+        # The port opens before the engine is ready: a long startup probe covers image
+        # pull, CUDA init and weight loading; then readiness and liveness on /health.
+        startup_probe=k8s.core.v1.ProbeArgs(
+            http_get=health,
+            period_seconds=10,
+            timeout_seconds=5,
+            failure_threshold=args.startup_timeout_seconds // 10,
+        ),
+        readiness_probe=k8s.core.v1.ProbeArgs(
+            http_get=health, period_seconds=10, timeout_seconds=5, failure_threshold=3
+        ),
+        liveness_probe=k8s.core.v1.ProbeArgs(
+            http_get=health, period_seconds=20, timeout_seconds=10, failure_threshold=3
+        ),
+        lifecycle=k8s.core.v1.LifecycleArgs(
+            pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                exec_=k8s.core.v1.ExecActionArgs(command=args.pre_stop)
+            )
+        ),
+        security_context=restricted_container(run_as=RUN_AS),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_DIR),
+            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
+            k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),  # noqa: S108
+        ],
+    )
+
+
+def pod_spec(
+    args: VllmServiceArgs, container: k8s.core.v1.ContainerArgs, selector: dict[str, str]
+) -> k8s.core.v1.PodSpecArgs:
+    """The pod: vLLM and its queue worker on the tier's GPU nodes, spread over zones and
+    hosts, Pod Security "restricted", caches and /dev/shm on emptyDirs."""
+    spread = [
+        k8s.core.v1.TopologySpreadConstraintArgs(
+            max_skew=1,
+            topology_key=key,
+            when_unsatisfiable="ScheduleAnyway",
+            label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        )
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+    return k8s.core.v1.PodSpecArgs(
+        # The worker is an ordinary container, not a native sidecar: both get SIGTERM
+        # at once, so it stops taking work while vLLM's pre-stop waits for it.
+        containers=[container, *([args.worker.container(PORT)] if args.worker else [])],
+        service_account_name=args.worker.service_account if args.worker else None,
+        node_selector=args.node_selector or {TIER: args.tier},
+        tolerations=[
+            k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")
+        ],
+        topology_spread_constraints=spread,
+        termination_grace_period_seconds=args.termination_grace_seconds,
+        # EKS Pod Identity hands the worker its credentials through the pod's
+        # service account token; the account has no Kubernetes permissions.
+        automount_service_account_token=args.worker is not None,
+        security_context=restricted_pod(RUN_AS, fs_group=RUN_AS),
+        volumes=[
+            k8s.core.v1.VolumeArgs(
+                name="cache",
+                empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                    size_limit=f"{args.cache_size_gib}Gi"
+                ),
+            ),
+            k8s.core.v1.VolumeArgs(
+                name="tmp",
+                empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi"),
+            ),
+            k8s.core.v1.VolumeArgs(
+                name="shm",
+                empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                    medium="Memory", size_limit=f"{args.shm_size_mib}Mi"
+                ),
+            ),
+        ],
+    )

@@ -68,17 +68,19 @@ def _model(key: str, small: int, double: int, half: int, full: int) -> MigModel:
     return MigModel(key, MappingProxyType({shape.name: shape for shape in shapes}))
 
 
-MODELS: Mapping[str, MigModel] = MappingProxyType(
-    {
-        model.key: model
-        for model in (
-            _model("A100-40GB", 5, 10, 20, 40),
-            _model("A100-80GB", 10, 20, 40, 80),
-            _model("H100-80GB", 10, 20, 40, 80),
-            _model("H200-141GB", 18, 35, 71, 141),
-        )
-    }
-)
+_MODELS: dict[str, MigModel] = {
+    model.key: model
+    for model in (
+        _model("A100-40GB", 5, 10, 20, 40),
+        _model("A100-80GB", 10, 20, 40, 80),
+        _model("H100-80GB", 10, 20, 40, 80),
+        _model("H200-141GB", 18, 35, 71, 141),
+    )
+}
+MODELS: Mapping[str, MigModel] = MappingProxyType(_MODELS)
+"""Every MIG geometry by key, read-only (a view of ``_MODELS``). A new MIG GPU adds its
+entry to ``_MODELS`` (``_model`` makes it from the memory in each shape's name) and names
+it as its catalog entry's ``mig_model``."""
 
 
 def model_for(gpu: str) -> MigModel:

@@ -132,7 +132,29 @@ def worker_settings() -> str:
     return "\n".join(lines)
 
 
+def gpu_catalog() -> str:
+    """The GPU catalog (``facts.catalog``), a row per GPU."""
+    from facts.catalog import CATALOG
+
+    lines = [
+        "| key | GPU | class | memory | interactions/GPU | on-demand $/h | spot $/h | MIG "
+        "| default instance | instance families |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for gpu in CATALOG.values():
+        default = gpu.instance_type(gpu.default_instance_type)
+        lines.append(
+            f"| `{gpu.key}` | {gpu.name} | {gpu.gpu_class} | {gpu.memory_gb} GB | "
+            f"{gpu.interactions_per_gpu} | {gpu.on_demand_price} | "
+            f"{gpu.spot_price if gpu.spot_price is not None else 'none'} | "
+            f"{'yes' if gpu.supports_mig else 'no'} | {default.name} ({default.gpus}) | "
+            f"{', '.join(gpu.instance_families)} |"
+        )
+    return "\n".join(lines)
+
+
 SECTIONS = {
+    "gpu-catalog": gpu_catalog,
     "config-reference": config_reference,
     "components-reference": components_reference,
     "worker-settings": worker_settings,

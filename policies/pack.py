@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from functools import cache
+from types import ModuleType
 
 from pulumi_policy import Policy
 
@@ -27,13 +28,13 @@ class Rule:
 
 
 @cache
-def discover() -> tuple[Rule, ...]:
-    """Every module of ``policies.rules`` that declares ``META`` and ``POLICY``, in the
-    checklist's order. A module that declares one without the other, or a second policy
-    of the same name, is a mistake this refuses."""
+def discover(package: ModuleType = rules) -> tuple[Rule, ...]:
+    """Every module of ``policies.rules`` (or another package of rules) that declares
+    ``META`` and ``POLICY``, in the checklist's order. A module that declares one without
+    the other, or a second policy of the same name, is a mistake this refuses."""
     found: dict[str, Rule] = {}
-    for info in pkgutil.iter_modules(rules.__path__):
-        module = importlib.import_module(f"{rules.__name__}.{info.name}")
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
         meta, policy = getattr(module, "META", None), getattr(module, "POLICY", None)
         if not isinstance(meta, PolicyMeta) or policy is None:
             raise TypeError(f"{module.__name__} must declare META (a PolicyMeta) and POLICY")

@@ -48,13 +48,23 @@ def test_pulumi_project_finds_program_and_stacks() -> None:
 
 
 def test_requirements_match_pyproject() -> None:
+    """What the Pulumi CLI installs into .venv: the dependencies, and agentfleet itself
+    (the policy pack, run in the same virtualenv, imports it)."""
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     requirements = [
         line.strip()
         for line in (REPO / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert requirements == pyproject["project"]["dependencies"]
+    assert requirements == [*pyproject["project"]["dependencies"], "-e ."]
+
+
+def test_version_is_pyprojects() -> None:
+    import facts
+    import infra
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert facts.__version__ == infra.__version__ == pyproject["project"]["version"]
 
 
 def test_every_dependency_is_pinned_to_a_range() -> None:
@@ -64,11 +74,14 @@ def test_every_dependency_is_pinned_to_a_range() -> None:
     for requirement in [*project["dependencies"], *extras["dev"]]:
         assert re.search(r">=[\d.]+,<[\d.]+$", requirement), requirement
     assert extras["vllm"] == ["vllm==0.33.0"]
-    assert project["scripts"] == {"agentfleet": "infra.cli:run"}
+    assert project["scripts"] == {
+        "agentfleet": "infra.cli:run",
+        "agentfleet-worker": "bridge.cli:run_worker",
+    }
 
 
 def test_packages_are_typed() -> None:
-    for package in ("infra", "components", "policies"):
+    for package in ("facts", "infra", "components", "policies", "bridge"):
         assert (REPO / package / "py.typed").is_file()
 
 
@@ -112,3 +125,21 @@ def test_vllm_image_matches_the_vllm_extra() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     (pin,) = pyproject["project"]["optional-dependencies"]["vllm"]
     assert f"vllm/vllm-openai:v{pin.removeprefix('vllm==')}" == IMAGE
+
+
+def test_the_readme_component_example_runs() -> None:
+    """The Components section's example, run as a user's program under the mocks: it
+    declares a node group and a Deployment whose pods fit the node group."""
+    from collections import Counter
+
+    from infra.offline.mocks import record
+
+    (code,) = re.findall(r"^## Components\n.*?```python\n(.*?)```", readme(), flags=re.S | re.M)
+    registrations = record(lambda: exec(code, {}))  # noqa: S102 - the README's own example
+    types = Counter(r.type for r in registrations)
+    assert types["aws:eks/nodeGroup:NodeGroup"] == 1
+    assert types["kubernetes:apps/v1:Deployment"] == 1
+    (nodes,) = [r for r in registrations if r.type == "aws:eks/nodeGroup:NodeGroup"]
+    (deployment,) = [r for r in registrations if r.type == "kubernetes:apps/v1:Deployment"]
+    selector = deployment.inputs["spec"]["template"]["spec"]["nodeSelector"]
+    assert selector.items() <= nodes.inputs["labels"].items()

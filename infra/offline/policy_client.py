@@ -1,8 +1,9 @@
 """The policy pack, served exactly as the Pulumi CLI serves it, and a client for it.
 
 The CLI starts a Python pack as ``python -u -m pulumi.policy <engine-address> .`` in the
-pack's folder, with PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN and PULUMI_CONFIG set; the pack prints
-its port on its first line and speaks the analyzer protocol (``pulumi.runtime.proto``):
+pack's folder, with PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN and PULUMI_CONFIG set;
+the pack prints its port on its first line and speaks the analyzer protocol
+(``pulumi.runtime.proto``):
 GetAnalyzerInfo, Configure, Analyze (resource policies, one resource a call) and
 AnalyzeStack (stack policies, the whole stack at once).
 """

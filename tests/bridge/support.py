@@ -173,14 +173,15 @@ class FakeVllm:
 
 
 class WorkerProcess:
-    """``agentfleet worker`` as a process of its own, logging to a file."""
+    """The worker as a process of its own (``python -m bridge``, the entry point of
+    ``agentfleet-worker`` and of the image), logging to a file."""
 
     def __init__(self, log: Path, **settings: object) -> None:
         self.port = free_port()
         self.log = log
         flags = {"port": self.port, "host": "127.0.0.1", "wait-seconds": 1, "health-interval": 0.2}
         flags.update({key.replace("_", "-"): value for key, value in settings.items()})
-        argv = [sys.executable, "-m", "infra.cli", "worker", "--log-level", "DEBUG"]
+        argv = [sys.executable, "-m", "bridge", "--log-level", "DEBUG"]
         for flag, value in flags.items():
             argv += [f"--{flag}", str(value)]
         self._log_file = log.open("ab")

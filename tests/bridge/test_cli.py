@@ -33,6 +33,8 @@ from tests.bridge.support import (
 )
 from tests.helpers import REPO
 
+pytestmark = pytest.mark.integration
+
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/agents-prod-orchestrator-1a2b3c4d"
 StartWorker = Callable[..., WorkerProcess]
 MakeQueues = Callable[..., Queues]

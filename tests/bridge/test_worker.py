@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.bridge.conftest import Queues
 from tests.bridge.support import (
     FakeVllm,
@@ -19,6 +21,8 @@ from tests.bridge.support import (
     send_all,
     wait_until,
 )
+
+pytestmark = pytest.mark.integration
 
 StartWorker = Callable[..., WorkerProcess]
 MakeQueues = Callable[..., Queues]

@@ -8,29 +8,19 @@ from typing import Any
 
 import pytest
 
-from components import ClusterAddons, ClusterAddonsArgs, MigConfigurationArgs, MigLayout
+from components import Addon, ClusterAddons, ClusterAddonsArgs, MigConfigurationArgs, MigLayout
 from components import addons as addons_module
-from infra.config import AddonConfig
+from facts.resource_types import HELM_RELEASE as RELEASE
+from facts.resource_types import IAM_ROLE as ROLE
+from facts.resource_types import IAM_ROLE_POLICY as POLICY
+from facts.resource_types import POD_IDENTITY_ASSOCIATION as ASSOCIATION
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
+from tests.components.builders import addon_args
 from tests.components.support import children, one, run, validate_all
 
-RELEASE = "kubernetes:helm.sh/v3:Release"
-ROLE = "aws:iam/role:Role"
-POLICY = "aws:iam/rolePolicy:RolePolicy"
-ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 ACCOUNT = "123456789012"
-OFF = AddonConfig(enabled=False)
-
-
-def addon_args(**changes: Any) -> ClusterAddonsArgs:
-    return ClusterAddonsArgs(
-        cluster_name="agents-prod",
-        region="us-east-1",
-        vpc_id="vpc-0123456789abcdef0",
-        environment="prod",
-        **changes,
-    )
+OFF = Addon(enabled=False)
 
 
 def build(args: ClusterAddonsArgs) -> list[Registration]:
@@ -242,5 +232,5 @@ def test_nothing_at_all_when_every_add_on_is_off() -> None:
 
 
 def test_a_chart_version_can_be_set() -> None:
-    registrations = build(addon_args(keda=AddonConfig(version="2.19.0")))
+    registrations = build(addon_args(keda=Addon(version="2.19.0")))
     assert release(registrations, "keda")["version"] == "2.19.0"

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 import pytest
 
-from components import FleetCluster, FleetClusterArgs
+from components import FleetCluster, FleetClusterArgs, SystemNodes
 from components import cluster as cluster_module
-from infra.config import NodeGroupConfig, load_stack_file
+from facts.resource_types import EKS_CLUSTER as CLUSTER
+from facts.resource_types import SUBNET
+from infra import wiring
 from infra.offline.mocks import Registration
+from tests.components.builders import cluster_args, plan_of
 from tests.components.support import children, one, run
-from tests.helpers import REPO
-
-CLUSTER = "aws:eks/cluster:Cluster"
-SUBNET = "aws:ec2/subnet:Subnet"
-
-
-def cluster_args(**changes: Any) -> FleetClusterArgs:
-    return FleetClusterArgs(name="agents-sandbox", environment="dev", **changes)
 
 
 def build(args: FleetClusterArgs) -> list[Registration]:
@@ -144,10 +138,14 @@ def test_coredns_waits_for_nodes_to_run_on(default: list[Registration]) -> None:
 
 
 def test_args_from_the_sandbox_stack() -> None:
-    config = load_stack_file(REPO / "stacks" / "Pulumi.sandbox.yaml")
-    args = FleetClusterArgs.from_config(config.cluster, environment="dev", cost_center="x")
+    args = wiring.new_cluster(plan_of("sandbox"))
+    assert (args.name, args.environment, args.cost_center) == (
+        "agents-sandbox",
+        "dev",
+        "agentfleet",
+    )
     assert args.public_access_cidrs == ("203.0.113.0/24",)
     assert args.admin_role_arns == ("arn:aws:iam::123456789012:role/platform-admins",)
-    assert args.nodes == NodeGroupConfig(instance_type="m7i.xlarge", min_size=2, max_size=4)
+    assert args.nodes == SystemNodes(instance_type="m7i.xlarge", min_size=2, max_size=4)
     assert (args.availability_zones, args.vpc_cidr, args.kubernetes_version) == (
         3, "10.0.0.0/16", "1.34")  # fmt: skip

@@ -8,15 +8,16 @@ from pydantic import ValidationError
 
 from components import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.load_balancer import TYPE
+from facts.resource_types import LISTENER
+from facts.resource_types import LOAD_BALANCER as LB
+from facts.resource_types import SECURITY_GROUP as SG
+from facts.resource_types import TARGET_GROUP as TG
+from facts.resource_types import TARGET_GROUP_BINDING as BINDING
 from infra.offline.manifests import manifest
 from infra.offline.mocks import OfflineMocks, Registration, digest
+from tests.components.builders import lb_args
 from tests.components.support import children, one, run, validate_all
 
-LB = "aws:lb/loadBalancer:LoadBalancer"
-TG = "aws:lb/targetGroup:TargetGroup"
-LISTENER = "aws:lb/listener:Listener"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 SG_ID = f"sg-{digest('orchestrator-sg', length=17)}"  # as the offline mocks make it
 TAGS = {
     "agentfleet.io/tier": "orchestrator",
@@ -24,19 +25,6 @@ TAGS = {
     "agentfleet.io/cost-center": "agentfleet",
     "agentfleet.io/role": "load-balancer",
 }
-
-
-def lb_args(**changes: object) -> InferenceLoadBalancerArgs:
-    args = InferenceLoadBalancerArgs(
-        tier="orchestrator",
-        environment="prod",
-        cluster_name="agents-prod",
-        vpc_id="vpc-0123456789abcdef0",
-        subnet_ids=("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"),
-        service_names=("orchestrator-vllm",),
-        service_namespace="agentfleet",
-    )
-    return args.model_copy(update=changes) if changes else args
 
 
 def build(args: InferenceLoadBalancerArgs, mocks: OfflineMocks | None = None) -> list[Registration]:

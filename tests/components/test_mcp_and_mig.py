@@ -16,25 +16,11 @@ from components import (
     mcp_server,
     mig_config,
 )
+from facts.resource_types import CONFIG_MAP, DEPLOYMENT, SERVICE
 from infra.offline.manifests import manifest
+from tests.components.builders import MIG_LAYOUTS as LAYOUTS
+from tests.components.builders import mcp_args
 from tests.components.support import children, one, run, validate_all
-
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-
-
-def mcp_args(**changes: object) -> McpServerArgs:
-    args = McpServerArgs(
-        name="github-tools",
-        namespace="agentfleet",
-        tier="mid-tier",
-        image="ghcr.io/example/github-mcp:1.4.2",
-        inference_url="http://mid-tier-vllm.agentfleet.svc.cluster.local:8000",
-        queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/mid-tier",
-        env={"LOG_LEVEL": "info"},
-    )
-    return args.model_copy(update=changes) if changes else args
 
 
 def test_mcp_server_is_a_cpu_workload() -> None:
@@ -93,12 +79,6 @@ def test_mcp_args_are_validated() -> None:
         McpServerArgs(**{**mcp_args().model_dump(), "gpu": 1})
 
 
-LAYOUTS = {
-    "mid-tier": MigLayout(gpu="a100-80gb", layout={"3g.40gb": 2}),
-    "orchestrator": MigLayout(gpu="h100-pcie", layout={"2g.20gb": 1, "1g.10gb": 1}),
-}
-
-
 def test_mig_configuration_config_map() -> None:
     args = MigConfigurationArgs(layouts=LAYOUTS)
     registrations = run(lambda: MigConfiguration("fleet-mig", args).config_names)
@@ -140,8 +120,13 @@ def test_mig_configuration_names_the_node_label_values() -> None:
     }
 
 
-def test_mig_configuration_refuses_a_layout_that_does_not_fit() -> None:
-    with pytest.raises(ValidationError, match=r"layouts\.x: \{4g\.40gb: 2\} needs 8 compute"):
-        MigConfigurationArgs(layouts={"x": MigLayout(gpu="h100-pcie", layout={"4g.40gb": 2})})
+def test_a_layout_that_does_not_fit_is_refused_when_made() -> None:
+    with pytest.raises(ValidationError, match=r"\{4g\.40gb: 2\} needs 8 compute"):
+        MigLayout(gpu="h100-pcie", layout={"4g.40gb": 2})
+    with pytest.raises(ValidationError, match=r"\{7g\.80gb: 1, 1g\.10gb: 1\} needs 8 compute"):
+        MigLayout(gpu="h100-pcie", layout={"7g.80gb": 1, "1g.10gb": 1})
     with pytest.raises(ValidationError, match="l40s has no MIG"):
-        MigConfigurationArgs(layouts={"x": MigLayout(gpu="l40s", layout={"1g.10gb": 1})})
+        MigLayout(gpu="l40s", layout={"1g.10gb": 1})
+    # A config map is only ever written for layouts that fit.
+    with pytest.raises(ValidationError):
+        MigConfigurationArgs(layouts={"x": {"gpu": "h100-pcie", "layout": {"4g.40gb": 2}}})  # type: ignore[dict-item]

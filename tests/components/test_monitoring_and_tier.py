@@ -5,51 +5,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from decimal import Decimal
 
-from components import FleetMonitoring, FleetMonitoringArgs, FleetTier, FleetTierArgs, MonitoredTier
+from components import FleetMonitoring, FleetMonitoringArgs, FleetTier
 from components import monitoring as monitoring_module
-from components.cluster import ClusterRef
-from infra.config import load_stack_file, parse_stack_config
+from facts.resource_types import BUDGET, DASHBOARD, PROMETHEUS_RULE
+from facts.resource_types import METRIC_ALARM as ALARM
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
-from infra.plan import plan_fleet
+from tests.components.builders import monitoring_args, tier_args
 from tests.components.support import one, run, validate_all
-from tests.helpers import REPO, stack_values
+from tests.helpers import stack_values
 
-RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
-BUDGET = "aws:budgets/budget:Budget"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-
-
-def monitoring_args(**changes: object) -> FleetMonitoringArgs:
-    args = FleetMonitoringArgs(
-        environment="prod",
-        name_prefix="agentfleet-agents-prod",
-        namespace="agentfleet",
-        tiers=(
-            MonitoredTier(
-                tier="orchestrator",
-                deployments=("orchestrator-vllm",),
-                queue_name="agents-prod-orchestrator-1a2b3c4d",
-                dlq_name="agents-prod-orchestrator-1a2b3c4d-dlq",
-                autoscaling_group="eks-orchestrator-nodes-asg",
-                backlog_alert=50,
-            ),
-            MonitoredTier(
-                tier="mid-tier",
-                deployments=("mid-tier-vllm",),
-                queue_name="agents-prod-mid-tier-5e6f7a8b",
-                dlq_name="agents-prod-mid-tier-5e6f7a8b-dlq",
-                autoscaling_group="eks-mid-tier-nodes-asg",
-                backlog_alert=400,
-            ),
-        ),
-        budget_per_hour=Decimal(200),
-        alert_emails=("oncall@example.com",),
-    )
-    return args.model_copy(update=changes) if changes else args
+RULE = PROMETHEUS_RULE
 
 
 def build(args: FleetMonitoringArgs) -> list[Registration]:
@@ -160,15 +127,7 @@ def test_queue_alarms_and_subscribers() -> None:
 
 
 def tier_registrations(stack: str, name: str) -> list[Registration]:
-    plan = plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
-    args = FleetTierArgs(
-        plan=plan.tier(name),
-        cluster=ClusterRef.existing(plan.cluster),
-        environment=plan.environment,
-        region=plan.region,
-        namespace="agentfleet",
-        mig_config=f"agentfleet-{name}" if plan.tier(name).mig else None,
-    )
+    args = tier_args(stack, name)
     return run(lambda: FleetTier(name, args).endpoint)
 
 
@@ -221,15 +180,7 @@ def test_background_tier_has_no_load_balancer_and_may_scale_to_zero() -> None:
 def test_mixed_mig_tier_has_a_deployment_per_shape() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
-    plan = plan_fleet(parse_stack_config(values))
-    args = FleetTierArgs(
-        plan=plan.tier("orchestrator"),
-        cluster=ClusterRef.existing(plan.cluster),
-        environment="prod",
-        region="us-east-1",
-        namespace="agentfleet",
-        mig_config="agentfleet-orchestrator",
-    )
+    args = tier_args(values, "orchestrator")
     registrations = run(lambda: FleetTier("orchestrator", args).endpoint)
     deployments = [manifest(r) for r in registrations if r.type == "kubernetes:apps/v1:Deployment"]
     assert sorted(d["metadata"]["name"] for d in deployments) == [

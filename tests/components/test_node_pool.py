@@ -7,31 +7,11 @@ from pydantic import ValidationError
 
 from components import GpuNodePool, GpuNodePoolArgs
 from components.node_pool import TYPE
-from infra.config import load_stack_file
+from facts.resource_types import AUTOSCALING_TAG as ASG_TAG
+from facts.resource_types import NODE_GROUP
 from infra.offline.mocks import Registration, digest
-from infra.plan import FleetPlan, plan_fleet
+from tests.components.builders import node_pool_args as pool_args
 from tests.components.support import children, one, run
-from tests.helpers import REPO
-
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-ASG_TAG = "aws:autoscaling/tag:Tag"
-
-
-def fleet(stack: str) -> FleetPlan:
-    return plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
-
-
-def pool_args(stack: str, tier: str, **changes: object) -> GpuNodePoolArgs:
-    plan = fleet(stack)
-    args = GpuNodePoolArgs.for_tier(
-        plan.tier(tier),
-        cluster_name=plan.cluster.name,
-        node_role_arn=plan.cluster.node_role_arn,
-        subnet_ids=tuple(plan.cluster.subnet_ids or ()),
-        environment=plan.environment,
-        mig_config=f"agentfleet-{tier}",
-    )
-    return args.model_copy(update=changes) if changes else args
 
 
 def build(args: GpuNodePoolArgs) -> list[Registration]:
@@ -137,14 +117,28 @@ def test_args_are_validated() -> None:
     with pytest.raises(ValidationError, match="set both or neither"):
         GpuNodePoolArgs(**{**base, "mig_config": "agentfleet-orchestrator"})
     with pytest.raises(ValidationError, match="needs 8 compute slices"):
-        GpuNodePoolArgs(**{**base, "mig_config": "x", "mig_layout": {"4g.40gb": 2}})
+        GpuNodePoolArgs(
+            **{
+                **base,
+                "mig_config": "x",
+                "mig_layout": {"gpu": "h100-pcie", "layout": {"4g.40gb": 2}},
+            }
+        )
+    with pytest.raises(ValidationError, match="mig_layout is for a100-80gb; the nodes carry"):
+        GpuNodePoolArgs(
+            **{
+                **base,
+                "mig_config": "x",
+                "mig_layout": {"gpu": "a100-80gb", "layout": {"7g.80gb": 1}},
+            }
+        )
     with pytest.raises(ValidationError, match=r"g6e\.2xlarge does not carry h100-pcie"):
         GpuNodePoolArgs(**{**base, "instance_type": "g6e.2xlarge"})
     with pytest.raises(ValidationError, match="frozen"):
         pool_args("prod", "orchestrator").min_size = 0  # type: ignore[misc]
 
 
-def test_for_tier_leaves_mig_off_for_whole_gpu_tiers() -> None:
+def test_whole_gpu_tiers_have_no_mig() -> None:
     args = pool_args("prod", "lightweight")
     assert (args.mig_config, args.mig_layout) == (None, None)
     assert args.node_resources() == {"nvidia.com/gpu": 1}

@@ -17,23 +17,17 @@ from components import (
 )
 from components import autoscaler as autoscaler_module
 from components import queue as queue_module
+from facts.resource_types import IAM_ROLE as ROLE
+from facts.resource_types import IAM_ROLE_POLICY as ROLE_POLICY
+from facts.resource_types import QUEUE
+from facts.resource_types import QUEUE_POLICY as POLICY
+from facts.resource_types import SCALED_OBJECT as SCALED
+from facts.resource_types import TRIGGER_AUTHENTICATION as AUTH
 from infra.offline.manifests import manifest
 from infra.offline.mocks import OfflineMocks, Registration
+from tests.components.builders import QUEUE_ARN, QUEUE_URL, queue_args
+from tests.components.builders import autoscaler_args as scaler_args
 from tests.components.support import children, one, run, validate_all
-
-QUEUE = "aws:sqs/queue:Queue"
-POLICY = "aws:sqs/queuePolicy:QueuePolicy"
-SCALED = "kubernetes:keda.sh/v1alpha1:ScaledObject"
-AUTH = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:agents-prod-orchestrator"
-QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/agents-prod-orchestrator"
-
-
-def queue_args(**changes: object) -> AgentQueueArgs:
-    args = AgentQueueArgs(tier="orchestrator", environment="prod", cluster_name="agents-prod")
-    return args.model_copy(update=changes) if changes else args
 
 
 def build_queue(args: AgentQueueArgs) -> list[Registration]:
@@ -83,22 +77,6 @@ def test_kms_encryption_and_receive_count() -> None:
     assert "sqsManagedSseEnabled" not in queue
     assert json.loads(queue["redrivePolicy"])["maxReceiveCount"] == 3
     assert queue["visibilityTimeoutSeconds"] == 960.0
-
-
-def scaler_args(**changes: object) -> QueueDepthAutoscalerArgs:
-    args = QueueDepthAutoscalerArgs(
-        tier="orchestrator",
-        environment="prod",
-        namespace="agentfleet",
-        deployment_name="orchestrator-vllm",
-        user_facing=True,
-        region="us-east-1",
-        queue_url=QUEUE_URL,
-        queue_arn=QUEUE_ARN,
-        min_replicas=2,
-        max_replicas=5,
-    )
-    return args.model_copy(update=changes) if changes else args
 
 
 def build_scaler(

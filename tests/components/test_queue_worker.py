@@ -6,34 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components import FleetTier, FleetTierArgs, QueueWorker, QueueWorkerArgs
+from components import FleetTier, QueueWorker, QueueWorkerArgs
 from components import queue_worker as worker_module
-from components.cluster import ClusterRef
-from infra.config import load_stack_file, parse_stack_config
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
-from infra.plan import plan_fleet
+from tests.components.builders import QUEUE_ARN, REPLIES, tier_args, tier_plan, worker_args
 from tests.components.support import children, one, run, validate_all
-from tests.helpers import REPO, stack_values
+from tests.helpers import stack_values
 
-QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:agents-prod-orchestrator"
-REPLIES = (
-    "arn:aws:sqs:us-east-1:123456789012:agent-router-replies",
-    "arn:aws:sqs:us-east-1:123456789012:planner-*-replies",
-)
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
-
-
-def worker_args(**changes: object) -> QueueWorkerArgs:
-    args = QueueWorkerArgs(
-        tier="orchestrator",
-        environment="prod",
-        cluster_name="agents-prod",
-        namespace="agentfleet",
-        queue_arn=QUEUE_ARN,
-        reply_queue_arns=REPLIES,
-    )
-    return args.model_copy(update=changes) if changes else args
 
 
 def build(args: QueueWorkerArgs) -> list[Registration]:
@@ -127,16 +108,7 @@ def test_a_kms_queue_adds_decrypt_on_that_key_only() -> None:
 def tier_registrations(
     values: dict[str, Any], tier: str, *, worker: bool = True
 ) -> list[Registration]:
-    plan = plan_fleet(parse_stack_config(values))
-    args = FleetTierArgs(
-        plan=plan.tier(tier),
-        cluster=ClusterRef.existing(plan.cluster),
-        environment=plan.environment,
-        region=plan.region,
-        namespace="agentfleet",
-        mig_config=f"agentfleet-{tier}" if plan.tier(tier).mig else None,
-        worker=plan.worker if worker else None,
-    )
+    args = tier_args(values, tier, worker=worker)
     return run(lambda: FleetTier(tier, args).endpoint)
 
 
@@ -152,12 +124,13 @@ def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
         "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/agentfleet-worker:0.1.0"
     }
     registrations = tier_registrations(values, "orchestrator")
-    plan = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml")).tier("orchestrator")
+    plan = tier_plan("prod", "orchestrator")
     spec = pod(registrations, "orchestrator")
     vllm, worker = spec["containers"]
     assert (vllm["name"], worker["name"]) == ("vllm", "queue-worker")
     assert worker["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/agentfleet-worker:0.1.0"
-    assert worker["args"] == ["worker"]
+    assert worker["command"] == ["agentfleet-worker"]  # the image's console script
+    assert "args" not in worker
     queue = one(registrations, "aws:sqs/queue:Queue", "orchestrator-queue").inputs
     env = {item["name"]: item["value"] for item in worker["env"]}
     assert env == {
@@ -211,7 +184,7 @@ def test_the_worker_can_be_turned_off() -> None:
 def test_each_mig_shape_caps_its_worker_at_its_own_max_num_seqs() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
-    plan = plan_fleet(parse_stack_config(values)).tier("orchestrator")
+    plan = tier_plan(values, "orchestrator")
     registrations = tier_registrations(values, "orchestrator")
     caps = {}
     for group in plan.replica_groups:

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from components import VllmArgs, VllmServiceArgs
-from infra.config import load_stack_file
-from infra.plan import plan_fleet
-from tests.helpers import REPO, STACKS
+from components import VllmArgs
+from tests.components.builders import plan_of, tier_args
+from tests.helpers import STACKS
 
 CHECKER = Path(__file__).with_name("vllm_argcheck.py")
 
@@ -49,11 +48,12 @@ def rendered() -> dict[str, list[str]]:
     """Every argv the shipped stacks render, plus the optional flags."""
     argvs = {}
     for stack in STACKS:
-        plan = plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
-        for tier in plan.tiers:
-            for group in tier.replica_groups:
-                args = VllmServiceArgs.for_tier(tier, group, namespace="agentfleet")
-                argvs[f"{stack}/{tier.name}/{group.profile}"] = args.vllm.render()
+        for tier in plan_of(stack).tiers:
+            args = tier_args(stack, tier.name)
+            for index, shape in enumerate(args.shapes):
+                argvs[f"{stack}/{tier.name}/{shape.profile}"] = args.service_args(
+                    index
+                ).vllm.render()
     argvs["tensor-parallel-and-context"] = VllmArgs(
         model="meta-llama/Llama-3.1-70B-Instruct",
         served_model_name="llama-70b",
@@ -80,12 +80,14 @@ def answers(vllm_python: Path) -> dict[str, dict[str, object]]:
     return dict(zip(argvs, vllm_check(vllm_python, list(argvs.values())), strict=True))
 
 
+@pytest.mark.integration
 def test_rendered_arguments_pass_vllms_own_checks(answers: dict[str, dict[str, object]]) -> None:
     names = list(rendered())
     assert len(names) >= 8
     assert {name: answers[name] for name in names} == {name: {"ok": True} for name in names}
 
 
+@pytest.mark.integration
 def test_the_check_refuses_what_vllm_refuses(answers: dict[str, dict[str, object]]) -> None:
     assert answers["misspelt"] == {
         "ok": False,

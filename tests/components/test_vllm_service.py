@@ -13,27 +13,13 @@ from pydantic import ValidationError
 
 from components import VllmService, VllmServiceArgs
 from components.vllm_service import TYPE
-from infra.config import load_stack_file
+from facts.resource_types import DEPLOYMENT, PDB, SECRET, SERVICE
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
-from infra.plan import TierPlan, plan_fleet
+from tests.components.builders import service_args
 from tests.components.support import children, one, run, validate_all
-from tests.helpers import REPO
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-PDB = "kubernetes:policy/v1:PodDisruptionBudget"
-SECRET = "kubernetes:core/v1:Secret"
 TOKEN = "hf_not_a_real_token_0123456789"
-
-
-def tier(stack: str, name: str) -> TierPlan:
-    return plan_fleet(load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")).tier(name)
-
-
-def service_args(stack: str, name: str, **kwargs: Any) -> VllmServiceArgs:
-    plan = tier(stack, name)
-    return VllmServiceArgs.for_tier(plan, plan.replica_groups[0], namespace="agentfleet", **kwargs)
 
 
 def build(args: VllmServiceArgs) -> list[Registration]:

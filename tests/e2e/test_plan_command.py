@@ -16,8 +16,8 @@ import pytest
 import yaml
 from pulumi.runtime import config as runtime_config
 
-from infra import preview as preview_module
 from infra.cli import main
+from infra.offline import preview as preview_module
 from tests.components.support import validate_object
 from tests.helpers import REPO, STACKS, stack_values
 

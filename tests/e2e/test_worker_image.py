@@ -1,7 +1,7 @@
 """The worker image: the Dockerfile agrees with the package and the pod, and what it
-installs (the package without its Pulumi dependencies, plus requirements-worker.txt)
-runs a worker end to end. There is no Docker engine here, so the image's install is
-reproduced in a virtualenv of its own."""
+installs (the facts and bridge packages alone, plus requirements-worker.txt) runs a worker
+end to end. There is no Docker engine here, so the image's install is reproduced in a
+virtualenv of its own."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from components import queue_worker
+from facts import worker
 from tests.bridge.support import (
     AWS_ENV,
     REGION,
@@ -31,6 +32,7 @@ from tests.helpers import REPO
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+IMAGE_PACKAGES = {"facts", "bridge"}
 
 
 def requirement_lines(path: Path) -> list[str]:
@@ -42,21 +44,26 @@ def requirement_lines(path: Path) -> list[str]:
 
 
 def test_worker_requirements_are_pyprojects_own_ranges() -> None:
-    worker = requirement_lines(REPO / "requirements-worker.txt")
+    needed = requirement_lines(REPO / "requirements-worker.txt")
     dependencies = PYPROJECT["project"]["dependencies"]
-    assert set(worker) <= set(dependencies)
-    assert not [line for line in worker if line.startswith("pulumi")]
+    assert set(needed) <= set(dependencies)
+    assert not [line for line in needed if line.startswith(("pulumi", "pyyaml"))]
 
 
-def test_the_dockerfile_copies_every_package_and_runs_as_the_pod_expects() -> None:
-    copied = set(re.findall(r"^COPY (\w+) \./\1$", DOCKERFILE, flags=re.MULTILINE))
-    assert copied == set(PYPROJECT["tool"]["setuptools"]["packages"])
+def copied_folders() -> set[str]:
+    return set(re.findall(r"^COPY (\w+) \./\1$", DOCKERFILE, flags=re.MULTILINE))
+
+
+def test_the_dockerfile_copies_only_what_the_worker_runs() -> None:
+    assert copied_folders() == IMAGE_PACKAGES
     assert "-r requirements-worker.txt" in DOCKERFILE
     assert "--no-deps ." in DOCKERFILE
-    assert f"USER {queue_worker.RUN_AS}:{queue_worker.RUN_AS}" in DOCKERFILE
-    assert f"EXPOSE {queue_worker.PORT}" in DOCKERFILE
-    assert 'ENTRYPOINT ["agentfleet"]' in DOCKERFILE
-    assert 'CMD ["worker"]' in DOCKERFILE
+    assert f"USER {worker.RUN_AS}:{worker.RUN_AS}" in DOCKERFILE
+    assert f"EXPOSE {worker.PORT}" in DOCKERFILE
+    # The pod runs the console script by name, whatever the image's entry point.
+    assert 'ENTRYPOINT ["agentfleet-worker"]' in DOCKERFILE
+    assert list(queue_worker.COMMAND) == ["agentfleet-worker"]
+    assert PYPROJECT["project"]["scripts"]["agentfleet-worker"] == "bridge.cli:run_worker"
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".venv" in ignored
     assert ".git" in ignored
@@ -64,7 +71,8 @@ def test_the_dockerfile_copies_every_package_and_runs_as_the_pod_expects() -> No
 
 @pytest.fixture(scope="module")
 def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtualenv holding what the Dockerfile installs, made with uv as tasks.py does."""
+    """A virtualenv holding what the Dockerfile installs, made with uv as tasks.py does:
+    requirements-worker.txt, then the folders the Dockerfile copies, with --no-deps."""
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv is None:
         pytest.skip("uv is installed by `python3 tasks.py setup`")
@@ -78,34 +86,38 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     uv_run(
         "pip", "install", "--quiet", "--python", python, "-r", str(REPO / "requirements-worker.txt")
     )
-    # A copy of the package as the Dockerfile copies it, so no build output lands in REPO.
+    # A copy of what the Dockerfile copies, so no build output lands in REPO.
     source = venv.parent / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    for package in PYPROJECT["tool"]["setuptools"]["packages"]:
+    for package in copied_folders():
         shutil.copytree(
             REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     uv_run("pip", "install", "--quiet", "--python", python, "--no-deps", str(source))
+    (venv / "bin" / "agentfleet").unlink()  # as the Dockerfile does: the image runs the worker
     return venv
 
 
-def test_the_image_has_no_pulumi_and_the_command_runs(image_venv: Path) -> None:
+def test_the_image_has_no_pulumi_nor_yaml_and_the_command_runs(image_venv: Path) -> None:
     python = image_venv / "bin" / "python"
     probe = subprocess.run(
-        [str(python), "-c", "import importlib.util as u; print(u.find_spec('pulumi') is None)"],
+        [str(python), "-c", "import importlib.util as u; "
+         "print([m for m in ('pulumi', 'yaml', 'infra', 'components', 'policies', 'facts', "
+         "'bridge') if u.find_spec(m) is not None])"],
         capture_output=True,
         text=True,
         check=True,
-    )
-    assert probe.stdout.strip() == "True"
+        cwd=image_venv,  # not the repository: only what is installed
+    )  # fmt: skip
+    assert probe.stdout.strip() == "['facts', 'bridge']"
     help_ = subprocess.run(
-        [str(image_venv / "bin" / "agentfleet"), "worker", "--help"],
+        [str(image_venv / "bin" / "agentfleet-worker"), "--help"],
         capture_output=True,
         text=True,
         check=False,
-        cwd=image_venv,  # not the repository: only what is installed
+        cwd=image_venv,
     )
     assert help_.returncode == 0, help_.stderr
     assert "--queue-url" in help_.stdout
@@ -135,8 +147,8 @@ def test_the_images_worker_answers_a_request(
     replies = sqs.create_queue(QueueName="image-smoke-replies")["QueueUrl"]
     port = free_port()
     log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [str(image_venv / "bin" / "agentfleet"), "worker", "--queue-url", queue,
+    process = subprocess.Popen(
+        [str(image_venv / "bin" / "agentfleet-worker"), "--queue-url", queue,
          "--sqs-endpoint", moto.url, "--vllm-url", vllm.url, "--host", "127.0.0.1",
          "--port", str(port), "--wait-seconds", "1", "--health-interval", "0.2"],
         cwd=image_venv,
@@ -145,12 +157,13 @@ def test_the_images_worker_answers_a_request(
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
+        # Agents submit from their own environment (here, agentfleet's own virtualenv).
         submit = subprocess.run(
-            [str(image_venv / "bin" / "agentfleet"), "submit", "--queue-url", queue,
+            [sys.executable, "-m", "infra.cli", "submit", "--queue-url", queue,
              "--reply-to", replies, "--endpoint-url", moto.url, "--region", REGION,
              "--request-id", "from-the-image", "--wait", "30",
              "--body", json.dumps({"model": "m", "messages": []})],
-            cwd=image_venv,
+            cwd=REPO,
             env={**os.environ, **AWS_ENV},
             capture_output=True,
             text=True,
@@ -161,6 +174,6 @@ def test_the_images_worker_answers_a_request(
         assert json.loads(submit.stdout)["requestId"] == "from-the-image"
         assert vllm.calls["from-the-image"] == 1
     finally:
-        stop_process(worker)
+        stop_process(process)
         log.close()
-    assert worker.returncode == 0  # SIGTERM: drained and exited cleanly
+    assert process.returncode == 0  # SIGTERM: drained and exited cleanly

@@ -295,6 +295,7 @@ def test_unknown_stack_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "stacks here: dev, prod, sandbox, staging" in err
 
 
+@pytest.mark.integration
 def test_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
     """The installed command, as a user runs it: a real process, a real exit status."""
     config = write_config(

@@ -1,12 +1,10 @@
-"""The cluster section for a new cluster (create: true), the add-ons section, and the
-new cluster's address plan."""
+"""The cluster section for a new cluster (create: true), and the add-ons section."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from infra.network import subnet_plan
 
 from infra.config import ConfigError, parse_stack_config
 from tests.helpers import stack_values
@@ -89,28 +87,3 @@ def test_unknown_add_on_is_refused_with_the_known_ones() -> None:
         ("agentfleet:addons.istio", "unknown key; allowed here: gpuOperator, keda, "
          "loadBalancerController, clusterAutoscaler, prometheus"),
     )  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("cidr", "zones", "private", "public"),
-    [
-        ("10.0.0.0/16", 3, ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"],
-         ["10.0.224.0/22", "10.0.228.0/22", "10.0.232.0/22"]),
-        ("172.16.0.0/20", 2, ["172.16.0.0/23", "172.16.2.0/23"],
-         ["172.16.14.0/26", "172.16.14.64/26"]),
-    ],
-)  # fmt: skip
-def test_subnet_plan(cidr: str, zones: int, private: list[str], public: list[str]) -> None:
-    assert subnet_plan(cidr, zones) == (private, public)
-
-
-@pytest.mark.parametrize("zones", [2, 3, 4, 5, 6])
-def test_subnets_never_overlap_and_stay_in_the_vpc(zones: int) -> None:
-    import ipaddress
-
-    vpc = ipaddress.IPv4Network("10.40.0.0/16")
-    private, public = subnet_plan(str(vpc), zones)
-    nets = [ipaddress.IPv4Network(n) for n in private + public]
-    assert len(nets) == 2 * zones
-    assert all(net.subnet_of(vpc) for net in nets)
-    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])

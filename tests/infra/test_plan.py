@@ -1,121 +1,18 @@
-"""The capacity and cost planner reproduces SPEC.md to the GPU and the cent at any scale,
-and derives the per-tier defaults the components build from."""
+"""The planner turns a validated stack into the per-tier numbers the components build
+from, each computed once: instances, replicas, floors and ceilings, prices."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from facts.catalog import CATALOG
 from infra.config import load_stack_file, parse_stack_config
-from infra.plan import (
-    DEFAULT_MIX,
-    MixEntry,
-    TierPlan,
-    ceil_div,
-    cents,
-    default_max_num_seqs,
-    plan_fleet,
-    size_fleet,
-    split,
-)
+from infra.plan import TierPlan, plan_fleet
+from infra.sizing import ceil_div
 from tests.helpers import REPO, stack_values
-
-
-@pytest.mark.parametrize(
-    ("concurrency", "gpus", "costs", "total_gpus", "total_cost"),
-    [
-        (1_000, [14, 4, 1], ["10.08", "4.16", "2.51"], 19, "16.75"),
-        (10_000, [140, 34, 5], ["100.80", "35.36", "12.55"], 179, "148.71"),
-        (100_000, [1_400, 334, 50], ["1008.00", "347.36", "125.50"], 1_784, "1480.86"),
-        (
-            1_000_000_000,
-            [14_000_000, 3_333_334, 500_000],
-            ["10080000.00", "3466667.36", "1255000.00"],
-            17_833_334,
-            "14801667.36",
-        ),
-    ],
-)
-def test_size_reproduces_spec(
-    concurrency: int, gpus: list[int], costs: list[str], total_gpus: int, total_cost: str
-) -> None:
-    scenario = size_fleet(concurrency)
-    assert [tier.tier for tier in scenario.tiers] == ["lightweight", "mid-tier", "orchestrator"]
-    assert [tier.gpus for tier in scenario.tiers] == gpus
-    assert [tier.cost_per_hour for tier in scenario.tiers] == [Decimal(c) for c in costs]
-    assert scenario.gpus == total_gpus
-    assert scenario.cost_per_hour == Decimal(total_cost)
-
-
-def test_cost_per_interaction_hour() -> None:
-    assert size_fleet(1_000).cost_per_interaction_hour == Decimal("0.01675")
-    assert size_fleet(10_000).cost_per_interaction_hour == Decimal("0.014871")
-
-
-@given(st.integers(1, 10**15))
-def test_size_cost_is_exact_in_integer_cents_at_any_scale(concurrency: int) -> None:
-    scenario = size_fleet(concurrency)
-    shares = [(70, 50, 72), (25, 75, 104), (5, 100, 251)]  # percent, per GPU, cents/hour
-    parts = split(concurrency, [Fraction(share, 100) for share, _, _ in shares])
-    expected_cents = sum(
-        ceil_div(part, per_gpu) * price
-        for part, (_, per_gpu, price) in zip(parts, shares, strict=True)
-    )
-    assert scenario.cost_per_hour * 100 == expected_cents
-    assert sum(tier.interactions for tier in scenario.tiers) == concurrency
-
-
-@given(st.integers(0, 10**12), st.lists(st.integers(1, 1000), min_size=1, max_size=8))
-def test_split_adds_up_and_stays_within_one_of_the_exact_share(
-    total: int, weights: list[int]
-) -> None:
-    shares = [Fraction(weight, sum(weights)) for weight in weights]
-    parts = split(total, shares)
-    assert sum(parts) == total
-    for part, share in zip(parts, shares, strict=True):
-        assert abs(part - total * share) < 1
-
-
-def test_split_gives_the_leftover_to_the_largest_remainder() -> None:
-    assert split(1_001, [entry.share for entry in DEFAULT_MIX]) == [701, 250, 50]
-    assert split(3, [Fraction(1, 3)] * 3) == [1, 1, 1]
-    assert split(2, [Fraction(1, 3)] * 3) == [1, 1, 0]
-
-
-def test_custom_mix() -> None:
-    scenario = size_fleet(
-        1_000,
-        [MixEntry("chat", "h100-sxm", Fraction(1, 2)), MixEntry("embed", "l40s", Fraction(1, 2))],
-    )
-    assert [(t.gpus, t.cost_per_hour) for t in scenario.tiers] == [
-        (5, Decimal("22.05")),
-        (10, Decimal("7.20")),
-    ]
-
-
-def test_size_refuses_nonsense() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        size_fleet(0)
-    with pytest.raises(ValueError, match="add up to 100%"):
-        size_fleet(10, [MixEntry("a", "l40s", Fraction(1, 2))])
-
-
-@given(st.integers(1, 10**9))
-def test_default_max_num_seqs_is_inside_the_c2_band(sessions: int) -> None:
-    seqs = default_max_num_seqs(sessions)
-    assert 3 * sessions <= 2 * seqs <= 4 * sessions
-
-
-def test_cents_rounds_half_up() -> None:
-    assert cents(Decimal("0.005")) == Decimal("0.01")
-    assert cents(Decimal("148.7149")) == Decimal("148.71")
-
 
 # --- stack plans ----------------------------------------------------------------------
 
@@ -167,6 +64,11 @@ def test_prod_plan() -> None:
     mid = fleet.tier("mid-tier")
     assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (9600, 117964)
     assert fleet.tier("mid-tier").max_replicas == 40
+    # Replicas are counted once, here: the tier's floor and ceiling in each group's replicas.
+    (mid_group,) = mid.replica_groups
+    assert (mid_group.min_replicas, mid_group.max_replicas) == (8, 40)
+    (orchestrator_group,) = orchestrator.replica_groups
+    assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 8)
 
 
 def test_mig_tier_is_planned_per_slice() -> None:
@@ -195,6 +97,10 @@ def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
         for g in tier.replica_groups
     ] == [("2g.20gb", 28, 49, 1), ("1g.10gb", 14, 25, 1)]
     assert tier.gpus == 12  # ceil(500 / 42)
+    # One replica of each profile per single-GPU p5.4xlarge, over 2 instances up to the
+    # weekday peak's ceil(600 x 1.3 / 42) = 19.
+    assert [(g.min_replicas, g.max_replicas) for g in tier.replica_groups] == [(2, 19), (2, 19)]
+    assert (tier.min_replicas, tier.max_replicas) == (4, 38)
 
 
 def test_tensor_parallel_replicas() -> None:

@@ -1,5 +1,11 @@
-"""Helpers for the policy tests: the shipped stacks' resources as the engine sends them,
-hand-declared resources, and a direct way to run one policy."""
+"""What the policy tests share: the shipped stacks' resources as the engine sends them,
+hand-declared resources, fixtures to mutate (one compliant resource, one field changed per
+failing case), ways to break a whole stack, and a direct way to run one policy.
+
+Each policy has its test module in ``tests/policies/rules/`` (``test_<policy>.py``): its
+``NAME``, for a resource policy the ``SUBJECT`` it judges (type and resource of the prod
+stack), its ``CASES``, and for a mandatory policy a ``broken_stack()`` that gives exactly
+its finding through the served pack (``tests/policies/test_pack_server.py``)."""
 
 from __future__ import annotations
 
@@ -21,7 +27,10 @@ from pulumi_policy import (
 from pulumi_policy.policy import PolicyCustomTimeouts, _NotApplicableError
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from infra.offline.mocks import Registration, run_program
+from components import McpServer, McpServerArgs
+from facts.resource_types import DEPLOYMENT, EKS_CLUSTER, QUEUE
+from infra.offline.mocks import Registration, record, run_program
+from policies.pack import all_policies
 from tests.helpers import stack_values
 
 STACK_URN = "urn:pulumi:prod::agentfleet::pulumi:pulumi:Stack::agentfleet-prod"
@@ -126,4 +135,228 @@ def check_stack(
     return found
 
 
-Mutation = Callable[[dict[str, Any]], None]
+Mutation = Callable[[dict[str, Any]], object]
+
+
+def policy(name: str) -> Policy:
+    """The pack's policy of that name."""
+    (found,) = [p for p in all_policies() if p.name == name]
+    return found
+
+
+# --- one compliant resource, to change one field of --------------------------------------
+
+
+def same(_: dict[str, Any]) -> None:
+    return None
+
+
+def orchestrator() -> dict[str, Any]:
+    return props("orchestrator-deployment")
+
+
+def sandbox_cluster() -> dict[str, Any]:
+    return props("cluster-cluster", "sandbox")
+
+
+def keda_release() -> dict[str, Any]:
+    return props("addons-keda")
+
+
+@functools.cache
+def _mcp() -> dict[str, Any]:
+    registrations = record(
+        lambda: McpServer(
+            "tools",
+            McpServerArgs(name="tools-mcp", namespace="agentfleet", tier="mid-tier",
+                          image="ghcr.io/example/tools-mcp:1.0", inference_url="http://x"),
+        ).endpoint
+    )  # fmt: skip
+    (deployment,) = [r for r in registrations if r.type == DEPLOYMENT]
+    return deployment.inputs
+
+
+def mcp() -> dict[str, Any]:
+    """An MCP server's Deployment as components.McpServer makes it."""
+    return as_engine_sends(copy.deepcopy(_mcp()))  # type: ignore[no-any-return]
+
+
+def container(p: dict[str, Any]) -> dict[str, Any]:
+    return p["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
+def set_arg(p: dict[str, Any], flag: str, value: str | None) -> None:
+    args = container(p)["args"]
+    index = args.index(flag)
+    if value is None:
+        del args[index : index + 2]
+    else:
+        args[index + 1] = value
+
+
+def sqs_trigger(p: dict[str, Any]) -> dict[str, Any]:
+    return p["spec"]["triggers"][0]["metadata"]  # type: ignore[no-any-return]
+
+
+def behavior(p: dict[str, Any]) -> dict[str, Any]:
+    return p["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]  # type: ignore[no-any-return]
+
+
+def hpa(metric: str, scale_down: float | None = None) -> dict[str, Any]:
+    """A hand-written HPA on the orchestrator's Deployment, on one external metric."""
+    spec: dict[str, Any] = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "chat-vllm"},
+        "minReplicas": 2.0,
+        "maxReplicas": 8.0,
+        "metrics": [{"type": "External", "external": {
+            "metric": {"name": metric}, "target": {"type": "AverageValue", "averageValue": "80"}}}],
+    }  # fmt: skip
+    if scale_down is not None:
+        spec["behavior"] = {"scaleDown": {"stabilizationWindowSeconds": scale_down}}
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "chat"}, "spec": spec}  # fmt: skip
+
+
+# --- running a policy's cases ------------------------------------------------------------
+
+ResourceCase = tuple[str, Callable[[], dict[str, Any]], Mutation, Outcome]
+"""(resource type, compliant fixture, the one change, expected messages or None)."""
+StackChange = Callable[[list[Registration]], list[Registration]]
+StackCase = tuple[StackChange, list[tuple[str, str | None]]]
+"""(how the prod stack is broken, expected (message, name of the resource at fault))."""
+
+
+def assert_resource_case(
+    name: str, case: ResourceCase, config: dict[str, Any] | None = None
+) -> None:
+    type_, fixture, mutate, expected = case
+    properties = fixture()
+    mutate(properties)
+    assert check_resource(policy(name), type_, properties, config) == expected
+
+
+def assert_stack_case(name: str, case: StackCase) -> None:
+    """The prod stack broken one way gives exactly the expected findings, each at its
+    resource; ``{tier}`` in a message stands for that tier's queue name."""
+    breaking, expected = case
+    registrations = breaking(stack_resources("prod"))
+    queue_names = {r.name: r.inputs.get("name") for r in registrations if "sqs" in r.type}
+    tiers = ("orchestrator", "mid-tier", "lightweight")
+    wanted = [
+        (
+            message.format(**{t: queue_names.get(f"{t}-queue") for t in tiers}),
+            None if at is None else find(registrations, at).urn,
+        )
+        for message, at in expected
+    ]
+    found = check_stack(policy(name), registrations)
+    assert found is not None
+    assert sorted(found, key=str) == sorted(wanted, key=str)  # registration order may vary
+
+
+def assert_no_pool_no_check(name: str) -> None:
+    """A stack with no inference pool (a lone queue) has nothing for the policy to check."""
+    queue = hand_declared(QUEUE, "jobs", {"name": "jobs"})
+    assert check_stack(policy(name), [queue]) is None
+
+
+# --- ways to break the prod stack ----------------------------------------------------------
+
+
+def without(*types: str) -> StackChange:
+    return lambda rs: [r for r in rs if r.type not in types]
+
+
+def edit(name: str, change: Callable[[dict[str, Any]], object]) -> StackChange:
+    def apply(registrations: list[Registration]) -> list[Registration]:
+        change(find(registrations, name).inputs)
+        return registrations
+
+    return apply
+
+
+def rules(registrations: list[Registration]) -> list[dict[str, Any]]:
+    rule = find(registrations, "fleet-rules").inputs
+    return [r for group in rule["spec"]["groups"] for r in group["rules"]]
+
+
+def set_rule(alert: str, tier: str, expr: str) -> StackChange:
+    def apply(registrations: list[Registration]) -> list[Registration]:
+        for rule in rules(registrations):
+            if rule["alert"] == alert and rule["labels"]["tier"] == tier:
+                rule["expr"] = expr
+        return registrations
+
+    return apply
+
+
+PODS = '{namespace="agentfleet",pod=~"(orchestrator-vllm)-.*"}'
+"""The PromQL selector of the orchestrator's pods in the prod stack's alerts."""
+
+
+# --- realistic broken stacks, as a user's change would make them ---------------------------
+
+SECURE = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+TAGS = {"agentfleet.io/tier": "jobs", "agentfleet.io/environment": "prod"}
+
+
+def deployment(name: str, labels: dict[str, str], **container: Any) -> Registration:
+    """A Deployment another stack declares by hand, secure unless told otherwise."""
+    return hand_declared(
+        DEPLOYMENT,
+        name,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "agentfleet", "labels": labels},
+            "spec": {
+                "replicas": 2.0,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name, **labels}},
+                    "spec": {
+                        "containers": [
+                            {"name": name, "image": f"ghcr.io/example/{name}:1",
+                             "securityContext": SECURE, **container}
+                        ]
+                    },
+                },
+            },
+        },
+    )  # fmt: skip
+
+
+def prod_with(change: Callable[[dict[str, Any]], object]) -> list[Registration]:
+    """The prod stack built with its ``agentfleet:fleet`` settings changed."""
+    values = stack_values("prod")
+    change(values["agentfleet:fleet"])
+    registrations, _ = run_program(values, stack="prod")
+    return registrations
+
+
+def tier(name: str, **settings: Any) -> Callable[[dict[str, Any]], object]:
+    """A change of one tier's settings, for ``prod_with``."""
+    return lambda fleet: fleet["tiers"][name].update(settings)
+
+
+def prod_and(*extra: Registration) -> list[Registration]:
+    """The prod stack and resources a user declared by hand beside it."""
+    return stack_resources("prod") + list(extra)
+
+
+def sandbox_with(change: Callable[[dict[str, Any]], object]) -> list[Registration]:
+    """The sandbox stack (create: true) with its cluster settings changed."""
+    values = stack_values("sandbox")
+    change(values["agentfleet:cluster"])
+    registrations, _ = run_program(values, stack="sandbox")
+    return registrations
+
+
+def sandbox_cluster_registration(registrations: list[Registration]) -> Registration:
+    return next(r for r in registrations if r.type == EKS_CLUSTER)

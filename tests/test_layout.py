@@ -1,0 +1,94 @@
+"""The layout keeps its promises (STYLE.md, README "How it fits together"): imports point
+down only, each package says what lives in it and what it may import, and no module or
+function grows past a size a reader can hold."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO
+
+PACKAGES = ("facts", "bridge", "components", "policies", "infra")
+# What each package may import of agentfleet's own (besides itself).
+MAY_IMPORT = {
+    "facts": set(),
+    "bridge": {"facts"},
+    "components": {"facts"},
+    "policies": {"facts"},
+    "infra": {"facts", "components", "bridge"},
+}
+# Third-party packages each floor must do without.
+MUST_NOT_IMPORT = {
+    "facts": {"pulumi", "pulumi_aws", "pulumi_kubernetes", "pulumi_policy", "pydantic", "yaml"},
+    "bridge": {"pulumi", "pulumi_aws", "pulumi_kubernetes", "pulumi_policy", "yaml"},
+    "components": {"pulumi_policy"},
+    "policies": {"pulumi_aws", "pulumi_kubernetes", "pydantic", "yaml"},
+    "infra": set(),
+}
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 100
+CODE_FOLDERS = (*PACKAGES, "tests", "benchmarks")
+
+
+def modules(folder: str) -> Iterator[Path]:
+    yield from sorted((REPO / folder).rglob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    """The top-level names a module imports (absolute imports; relative ones are its own)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_imports_point_down_only(package: str) -> None:
+    ours = set(PACKAGES) - {package}
+    for path in modules(package):
+        names = imported(path)
+        upward = (names & ours) - MAY_IMPORT[package]
+        assert not upward, f"{path.relative_to(REPO)} imports {sorted(upward)}"
+        banned = names & MUST_NOT_IMPORT[package]
+        assert not banned, f"{path.relative_to(REPO)} imports {sorted(banned)}"
+
+
+def test_facts_is_standard_library_only() -> None:
+    for path in modules("facts"):
+        foreign = {name for name in imported(path) - {"facts", "__future__"}
+                   if name not in sys.stdlib_module_names}  # fmt: skip
+        assert not foreign, f"{path.relative_to(REPO)} imports {sorted(foreign)}"
+
+
+def test_policies_import_no_component_module() -> None:
+    for path in modules("policies"):
+        assert "components" not in imported(path), path
+
+
+@pytest.mark.parametrize("package", [*PACKAGES, "infra/config", "infra/offline", "policies/rules"])
+def test_every_package_says_what_lives_there_and_what_it_may_import(package: str) -> None:
+    init = REPO / package / "__init__.py"
+    docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+    assert len(docstring) > 80, f"{package}/__init__.py: say what lives here"
+    if package in PACKAGES:
+        assert "import" in docstring, f"{package}/__init__.py: say what it may import"
+
+
+@pytest.mark.parametrize("folder", CODE_FOLDERS)
+def test_no_module_or_function_is_too_long(folder: str) -> None:
+    for path in modules(folder):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(REPO)
+        assert text.count("\n") <= MAX_MODULE_LINES, f"{where}: {text.count(chr(10))} lines"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert length <= MAX_FUNCTION_LINES, f"{where}:{node.lineno} {node.name}: {length}"
