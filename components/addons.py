@@ -17,7 +17,7 @@ from components import iam
 from components.autoscaler import keda_role_path
 from components.common import Args, TaggedArgs, child_options, cost_tags
 from components.mig_config import MigConfiguration, MigConfigurationArgs
-from facts.labels import AUTOSCALER, MANAGED_BY
+from facts.labels import AUTOSCALER, MANAGED_BY, ROLE
 
 TYPE = "agentfleet:index:ClusterAddons"
 HELM_TIMEOUT_SECONDS = 900
@@ -146,7 +146,7 @@ def load_balancer_controller_policy(region: str, account: str, vpc_id: str) -> d
             ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
             f"arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/*/*",
             sid="RegisterPods",
-            condition={"StringEquals": {"aws:ResourceTag/agentfleet.io/role": "load-balancer"}},
+            condition={"StringEquals": {f"aws:ResourceTag/{ROLE}": "load-balancer"}},
         ),
         iam.allow(
             ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],

@@ -18,6 +18,7 @@ from pydantic import (
 
 from facts import defaults
 from facts.checklist import KV_CACHE_ALERT_PERCENT, TTFT_P95_ALERT_SECONDS
+from facts.labels import COST_CENTER
 from facts.worker import IMAGE as WORKER_IMAGE
 from infra.config.cluster import AddonsConfig, ClusterConfig
 from infra.config.fields import (
@@ -120,7 +121,7 @@ class FleetConfig(ConfigModel):
         description="Kubernetes namespace of the fleet; it enforces Pod Security 'restricted'.",
     )
     cost_center: StrictStr = Field(
-        defaults.COST_CENTER, description="Value of the agentfleet.io/cost-center tag (M4)."
+        defaults.COST_CENTER, description=f"Value of the {COST_CENTER} tag (M4)."
     )
     worker: WorkerConfig = Field(
         default_factory=WorkerConfig,

@@ -2,4 +2,7 @@
 ``policies.building.PolicyMeta``) beside its check, and ``POLICY = policy(META, check)``;
 the pack (``policies.pack``) finds every module here, in checklist order, and POLICIES.md
 is generated from them. Adding a policy is one module here and one test module in
-``tests/policies/rules/``."""
+``tests/policies/rules/``.
+
+A module may import ``facts``, pulumi-policy and the rest of ``policies`` (``building``,
+``properties``, ``pools``), nothing else of agentfleet."""
