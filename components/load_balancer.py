@@ -64,9 +64,10 @@ class InferenceLoadBalancerArgs(TaggedArgs):
         3, description="Failing checks before a replica is taken out."
     )
     idle_timeout_seconds: Annotated[int, Field(ge=300, le=4000)] = Field(
-        300,
+        defaults.LOAD_BALANCER_IDLE_TIMEOUT_SECONDS,
         description="Idle timeout: at least 300 s so slow streamed responses are not cut "
-        "(the ALB's default is 60 s).",
+        "(the ALB's default is 60 s). Keep it below the targets' keep-alive "
+        "(VllmServiceArgs.keep_alive_seconds).",
     )
     deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
         defaults.REQUEST_TIMEOUT_SECONDS,

@@ -23,6 +23,7 @@ from facts.labels import (
     AUTOSCALER,
     CAPACITY,
     GPU,
+    GPU_ACCELERATOR,
     GPU_RESOURCE,
     GPU_TAINT_KEY,
     LATENCY_CLASS,
@@ -98,6 +99,7 @@ class GpuNodePoolArgs(TaggedArgs):
             GPU: self.gpu,
             LATENCY_CLASS: self.latency_class,
             CAPACITY: self.capacity,
+            GPU_ACCELERATOR: f"nvidia-{CATALOG[self.gpu].gpu_class.lower()}",
         }
         if self.mig_config is not None:
             labels[MIG_CONFIG_LABEL] = self.mig_config
@@ -129,7 +131,13 @@ class GpuNodePoolArgs(TaggedArgs):
     def asg_tags(self) -> dict[str, str]:
         """The node-template tags put on the Auto Scaling group itself: resources, the
         taint, and the labels pods are scheduled by."""
-        scheduling = (f"label/{TIER}", f"label/{MIG_CONFIG_LABEL}", "taint/", "resources/")
+        scheduling = (
+            f"label/{TIER}",
+            f"label/{MIG_CONFIG_LABEL}",
+            f"label/{GPU_ACCELERATOR}",
+            "taint/",
+            "resources/",
+        )
         template = f"{AUTOSCALER}/node-template/"
         return {
             key: value

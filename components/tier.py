@@ -23,7 +23,7 @@ from components.node_pool import GpuNodePool, GpuNodePoolArgs
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
-from facts import defaults
+from facts import defaults, mig
 from facts.catalog import Capacity, LatencyClass
 from facts.checklist import (
     HEALTH_CHECK_INTERVAL_SECONDS,
@@ -199,7 +199,7 @@ class FleetTierArgs(TaggedArgs):
         """A shape's resource name: the tier's, or ``<tier>-<profile>`` when it has several."""
         if len(self.shapes) == 1:
             return self.tier
-        return f"{self.tier}-{(self.shapes[index].profile or 'gpu').replace('.', '-')}"
+        return f"{self.tier}-{mig.slug(self.shapes[index].profile or 'gpu')}"
 
     def node_pool_args(self) -> GpuNodePoolArgs:
         return GpuNodePoolArgs(

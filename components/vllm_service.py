@@ -110,7 +110,7 @@ class VllmServiceArgs(Args):
     sessions_per_replica: Annotated[int, Field(ge=1)] = Field(
         description="Concurrent sessions one replica is sized for; written as an annotation for C2."
     )
-    user_facing: bool = Field(description="PDB keeps 2 replicas for user-facing tiers, else 1.")
+    user_facing: bool = Field(description="Written on the pods (A4, K1).")
     latency_class: LatencyClass = Field(description="Written on the pods for C1.")
     gpu: str = Field(description="Catalog key of the GPU; written on the pods.")
     capacity: Capacity = Field(description="Capacity of the nodes; written on the pods (A5).")
@@ -140,6 +140,12 @@ class VllmServiceArgs(Args):
     request_timeout_seconds: Annotated[int, Field(ge=1)] = Field(
         defaults.REQUEST_TIMEOUT_SECONDS,
         description="The longest request the tier allows; the drain waits this long.",
+    )
+    keep_alive_seconds: Annotated[int, Field(ge=1)] = Field(
+        defaults.SERVER_KEEP_ALIVE_SECONDS,
+        description="How long vLLM keeps an idle HTTP connection open "
+        "(VLLM_HTTP_TIMEOUT_KEEP_ALIVE): longer than the load balancer's idle timeout, or "
+        "the load balancer sends requests down connections vLLM is closing (502s).",
     )
     startup_timeout_seconds: Annotated[int, Field(ge=60)] = Field(
         1200, description="How long the startup probe allows for pulling and loading weights."
@@ -225,7 +231,7 @@ class VllmService(pulumi.ComponentResource):
             GPU: args.gpu,
             CAPACITY: args.capacity,
         }
-        env = list(CACHE_ENV)
+        env = [*CACHE_ENV, *keep_alive_env(args)]
         self.token_secret = None
         if args.hf_token is not None:
             self.token_secret = k8s.core.v1.Secret(
@@ -279,7 +285,9 @@ class VllmService(pulumi.ComponentResource):
             f"{name}-pdb",
             metadata=metadata,
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                min_available=2 if args.user_facing else 1,
+                # One replica at a time may go (a node drain, a node group update): never
+                # none, which minAvailable at the floor would mean, and never two at once.
+                max_unavailable=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
             ),
             opts=child,
@@ -298,6 +306,15 @@ class VllmService(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
             }
         )
+
+
+def keep_alive_env(args: VllmServiceArgs) -> list[k8s.core.v1.EnvVarArgs]:
+    """vLLM's HTTP keep-alive, outlasting the load balancer's idle timeout."""
+    return [
+        k8s.core.v1.EnvVarArgs(
+            name="VLLM_HTTP_TIMEOUT_KEEP_ALIVE", value=str(args.keep_alive_seconds)
+        )
+    ]
 
 
 def vllm_container(

@@ -24,3 +24,10 @@ AVAILABILITY_ZONES = 3
 SYSTEM_NODE_INSTANCE_TYPE = "m7i.xlarge"
 SYSTEM_NODES_MIN = 2
 SYSTEM_NODES_MAX = 6
+
+LOAD_BALANCER_IDLE_TIMEOUT_SECONDS = 300
+"""How long the ALB keeps an idle connection: long enough for slow streamed responses."""
+SERVER_KEEP_ALIVE_SECONDS = LOAD_BALANCER_IDLE_TIMEOUT_SECONDS + 15
+"""How long vLLM keeps an idle connection (VLLM_HTTP_TIMEOUT_KEEP_ALIVE; vLLM's own default
+is 5 s): longer than the load balancer's idle timeout, so the load balancer closes idle
+connections first and never sends a request down one the server is closing (a 502)."""

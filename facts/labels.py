@@ -65,6 +65,10 @@ GPU_PRESENT = "nvidia.com/gpu.present"
 """The node label the GPU operator's feature discovery sets on GPU nodes."""
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 """The node label that tells the GPU operator's MIG manager which layout to apply."""
+GPU_ACCELERATOR = "k8s.amazonaws.com/accelerator"
+"""The node label the cluster autoscaler's AWS provider knows GPU nodes by: until the device
+plugin advertises their GPUs it counts them as starting, not as nodes without GPUs (which
+would make it add more)."""
 AUTOSCALER = "k8s.io/cluster-autoscaler"
 """Prefix of the cluster autoscaler's auto-discovery and node-template tags."""
 

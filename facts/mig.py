@@ -179,5 +179,12 @@ def mig_parted_entry(layout: Mapping[str, int]) -> list[dict[str, Any]]:
 
 
 def resource_name(profile: str) -> str:
-    """The extended resource a pod requests for one instance (mixed strategy)."""
-    return f"nvidia.com/mig-{profile}"
+    """The extended resource a pod requests for one instance (mixed strategy), as the
+    NVIDIA device plugin names it: ``+`` becomes ``.`` (``1g.10gb+me`` is advertised as
+    ``nvidia.com/mig-1g.10gb.me``)."""
+    return f"nvidia.com/mig-{profile.replace('+', '.')}"
+
+
+def slug(profile: str) -> str:
+    """A profile as part of a Kubernetes or AWS name: ``1g.10gb+me`` -> ``1g-10gb-me``."""
+    return profile.replace(".", "-").replace("+", "-")

@@ -190,3 +190,41 @@ def test_mixed_mig_tier_has_a_deployment_per_shape() -> None:
     bindings = [r for r in registrations if r.type.endswith("TargetGroupBinding")]
     assert len(bindings) == 2
     validate_all(registrations)
+
+
+def test_a_media_engine_slice_is_named_as_the_device_plugin_names_it() -> None:
+    """`1g.10gb+me`: the pod requests `nvidia.com/mig-1g.10gb.me` (what k8s-device-plugin
+    advertises), the node template advertises the same, and every name stays a valid
+    Kubernetes name."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"1g.10gb+me": 1, "3g.40gb": 1}
+    registrations = run(
+        lambda: FleetTier("orchestrator", tier_args(values, "orchestrator")).endpoint
+    )
+    deployments = {
+        r.name: manifest(r) for r in registrations if r.type == "kubernetes:apps/v1:Deployment"
+    }
+    media = deployments["orchestrator-1g-10gb-me-deployment"]
+    assert media["metadata"]["name"] == "orchestrator-1g-10gb-me-vllm"
+    limits = media["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["nvidia.com/mig-1g.10gb.me"] == "1"
+    advertised = {
+        r.inputs["tag"]["key"].rsplit("/resources/", 1)[1]
+        for r in registrations
+        if r.type == "aws:autoscaling/tag:Tag" and "/resources/" in r.inputs["tag"]["key"]
+    }
+    assert advertised == {"nvidia.com/mig-1g.10gb.me", "nvidia.com/mig-3g.40gb"}
+    validate_all(registrations)
+
+
+def test_vllm_keeps_idle_connections_longer_than_the_load_balancer() -> None:
+    """An ALB reuses idle connections to its targets for its idle timeout; if the server
+    closes one first (vLLM's default keep-alive is 5 s), a request sent down it gets a 502.
+    The target's keep-alive must outlast the load balancer's idle timeout."""
+    registrations = tier_registrations("prod", "orchestrator")
+    alb = one(registrations, "aws:lb/loadBalancer:LoadBalancer", "orchestrator-alb").inputs
+    deployment = manifest(one(registrations, "kubernetes:apps/v1:Deployment",
+                              "orchestrator-deployment"))  # fmt: skip
+    (vllm, *_) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in vllm["env"]}
+    assert int(env["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"]) > alb["idleTimeout"] >= 300

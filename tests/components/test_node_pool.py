@@ -45,6 +45,9 @@ def test_orchestrator_node_group() -> None:
         "agentfleet.io/gpu": "h100-pcie",
         "agentfleet.io/latency-class": "ttft-first",
         "agentfleet.io/capacity": "on-demand",
+        # The cluster autoscaler's AWS provider (cloudprovider/aws, GPULabel): a node with
+        # it and no GPUs advertised yet is a GPU node starting, not one that lacks GPUs.
+        "k8s.amazonaws.com/accelerator": "nvidia-h100",
     }
     assert inputs["labels"] == labels
     template = "k8s.io/cluster-autoscaler/node-template"
@@ -73,6 +76,7 @@ def test_orchestrator_node_group() -> None:
         f"{template}/taint/nvidia.com/gpu": "true:NoSchedule",
         f"{template}/resources/nvidia.com/gpu": "1",
         f"{template}/label/agentfleet.io/tier": "orchestrator",
+        f"{template}/label/k8s.amazonaws.com/accelerator": "nvidia-h100",
     }
     # The group EKS made for the node group (the offline mocks name it eks-<group>-asg).
     assert {tag.inputs["autoscalingGroupName"] for tag in asg_tags} == {
@@ -85,7 +89,7 @@ def test_orchestrator_node_group() -> None:
             "k8s.io/cluster-autoscaler/"
         )
     assert [r.type for r in children(registrations, TYPE)].count(NODE_GROUP) == 1
-    assert len(children(registrations, TYPE)) == 1 + 3
+    assert len(children(registrations, TYPE)) == 1 + 4
 
 
 def test_mig_pool_advertises_slices_for_scale_from_zero() -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from components import VllmArgs
-from tests.components.builders import plan_of, tier_args
+from components.vllm_service import CACHE_ENV, keep_alive_env
+from tests.components.builders import plan_of, service_args, tier_args
 from tests.helpers import STACKS
 
 CHECKER = Path(__file__).with_name("vllm_argcheck.py")
@@ -108,3 +109,29 @@ def test_rendered_argv() -> None:
         "--served-model-name", "llama-70b", "--tensor-parallel-size", "4",
         "--max-model-len", "32768",
     ]  # fmt: skip
+
+
+@pytest.mark.integration
+def test_the_environment_we_set_is_what_vllm_reads(vllm_python: Path) -> None:
+    """Every VLLM_* variable the pods set is one vLLM reads (vllm.envs), and reaches the
+    setting it names; the keep-alive is the one vLLM's HTTP server uses (default 5 s)."""
+    env = [*CACHE_ENV, *keep_alive_env(service_args("prod", "orchestrator"))]
+    ours = {e.name: e.value for e in env if e.name.startswith("VLLM_")}
+    assert set(ours) == {"VLLM_NO_USAGE_STATS", "VLLM_HTTP_TIMEOUT_KEEP_ALIVE"}
+    probe = (
+        "import json, vllm.envs as e\n"
+        "print(json.dumps({'known': sorted(e.environment_variables), "
+        "'keep_alive': e.VLLM_HTTP_TIMEOUT_KEEP_ALIVE}))"
+    )
+    result = subprocess.run(
+        [str(vllm_python), "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env={**os.environ, "VLLM_TARGET_DEVICE": "cpu", **ours},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(ours) <= set(seen["known"]), set(ours) - set(seen["known"])
+    assert seen["keep_alive"] == int(ours["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"])

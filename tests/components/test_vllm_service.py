@@ -153,10 +153,23 @@ def test_no_token_no_secret() -> None:
     assert "HF_TOKEN" not in {e["name"] for e in container["env"]}
 
 
-@pytest.mark.parametrize(("name", "minimum"), [("orchestrator", 2), ("lightweight", 1)])
-def test_disruption_budget(name: str, minimum: int) -> None:
+def disruptions_allowed(spec: dict[str, Any], expected: int, healthy: int) -> int:
+    """What the disruption controller allows (k8s pkg/controller/disruption): desired
+    healthy pods from minAvailable, or expected minus maxUnavailable; never below 0."""
+    desired = spec["minAvailable"] if "minAvailable" in spec else expected - spec["maxUnavailable"]
+    return max(0, healthy - desired)
+
+
+@pytest.mark.parametrize(
+    ("name", "floor"), [("orchestrator", 2), ("mid-tier", 8), ("lightweight", 2)]
+)
+def test_disruption_budget_lets_one_replica_go_at_the_floor(name: str, floor: int) -> None:
+    """A node drain or a node group update moves one replica at a time, even with the tier
+    at its floor (minAvailable: 2 at a floor of 2 allowed none, and blocked every drain)."""
     pdb = manifest(one(build(service_args("prod", name)), PDB, f"{name}-pdb"))
-    assert pdb["spec"]["minAvailable"] == minimum
+    assert service_args("prod", name).replicas == floor
+    assert disruptions_allowed(pdb["spec"], expected=floor, healthy=floor) == 1
+    assert disruptions_allowed(pdb["spec"], expected=floor, healthy=floor - 1) == 0
     assert pdb["spec"]["selector"] == {
         "matchLabels": {
             "app.kubernetes.io/name": "vllm",

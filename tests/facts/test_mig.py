@@ -173,6 +173,13 @@ def test_mig_parted_entry() -> None:
 
 def test_resource_name_is_the_mixed_strategy_resource() -> None:
     assert mig.resource_name("2g.20gb") == "nvidia.com/mig-2g.20gb"
+    # k8s-device-plugin v0.18: a `+me` profile's resource has `.me` (`+` is not allowed).
+    assert mig.resource_name("1g.10gb+me") == "nvidia.com/mig-1g.10gb.me"
+
+
+def test_a_profile_in_a_name_has_only_name_characters() -> None:
+    assert mig.slug("1g.10gb+me") == "1g-10gb-me"
+    assert mig.slug("3g.40gb") == "3g-40gb"
 
 
 # --- an independent oracle: every placement of every layout, by brute force -----------
