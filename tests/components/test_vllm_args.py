@@ -116,7 +116,7 @@ def test_the_environment_we_set_is_what_vllm_reads(vllm_python: Path) -> None:
     """Every VLLM_* variable the pods set is one vLLM reads (vllm.envs), and reaches the
     setting it names; the keep-alive is the one vLLM's HTTP server uses (default 5 s)."""
     env = [*CACHE_ENV, *keep_alive_env(service_args("prod", "orchestrator"))]
-    ours = {e.name: e.value for e in env if e.name.startswith("VLLM_")}
+    ours = {str(e.name): str(e.value) for e in env if str(e.name).startswith("VLLM_")}
     assert set(ours) == {"VLLM_NO_USAGE_STATS", "VLLM_HTTP_TIMEOUT_KEEP_ALIVE"}
     probe = (
         "import json, vllm.envs as e\n"

@@ -157,7 +157,7 @@ def disruptions_allowed(spec: dict[str, Any], expected: int, healthy: int) -> in
     """What the disruption controller allows (k8s pkg/controller/disruption): desired
     healthy pods from minAvailable, or expected minus maxUnavailable; never below 0."""
     desired = spec["minAvailable"] if "minAvailable" in spec else expected - spec["maxUnavailable"]
-    return max(0, healthy - desired)
+    return max(0, healthy - int(desired))
 
 
 @pytest.mark.parametrize(
