@@ -60,6 +60,13 @@ class QueueDepthAutoscalerArgs(TaggedArgs):
     replicas_per_instance: Annotated[int, Field(ge=1)] = Field(
         1, description="Replicas one GPU instance holds: scale-up adds a node's worth at once."
     )
+    in_flight_per_replica: Annotated[int, Field(ge=1)] = Field(
+        description="The load (requests served plus waiting) per replica the HPA aims at: "
+        "it asks for ceil(load / this) replicas. The replica's sessions (its share of the "
+        "node's for one shape of several), lowered just enough that the HPA's 10% tolerance "
+        "cannot hold the tier short of its planned replicas at its planned load; the plan "
+        "computes it (infra.sizing.in_flight_target)."
+    )
     queue_depth_per_replica: Annotated[int, Field(ge=1)] = Field(
         QUEUE_DEPTH_PER_INSTANCE, description="A2: KEDA's target backlog per replica (queueLength)."
     )
@@ -158,7 +165,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
             policy=pulumi.Output.from_input(args.queue_arn).apply(queue_reader_policy),
             opts=child,
         )
-        object_name = f"{args.tier}-queue-depth"
+        object_name = f"{name}-queue-depth"  # one per shape: a tier may have several
         self.trigger_authentication = k8s.apiextensions.CustomResource(
             f"{name}-trigger-auth",
             api_version="keda.sh/v1alpha1",
@@ -191,24 +198,33 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
 
 
 def triggers(args: QueueDepthAutoscalerArgs, auth_name: str) -> list[dict[str, Any]]:
-    """The ScaledObject's triggers: the task queue's depth (in-flight work counted, waking
-    from zero on any message when the floor is zero), vLLM's own waiting queue for
-    user-facing tiers when a Prometheus is known, and a cron trigger per known peak."""
-    sqs_metadata: dict[str, Any] = {
-        "queueURL": args.queue_url,
-        "queueLength": str(args.queue_depth_per_replica),
-        "awsRegion": args.region,
-        "scaleOnInFlight": "true",
-    }
-    if args.min_replicas == 0:
-        sqs_metadata["activationQueueLength"] = "0"  # wake from zero on any message
-    found: list[dict[str, Any]] = [
-        {
-            "type": "aws-sqs-queue",
-            "name": "task-queue",
-            "authenticationRef": {"name": auth_name},
-            "metadata": sqs_metadata,
+    """The ScaledObject's triggers: the tier's load (in flight and waiting) against what one
+    replica is sized for, the waiting backlog against A2's N (both waking from zero on any
+    message when the floor is zero), vLLM's own waiting queue for user-facing tiers when a
+    Prometheus is known, and a cron trigger per known peak."""
+
+    def queue(name: str, target: int, in_flight: bool) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "queueURL": args.queue_url,
+            "queueLength": str(target),
+            "awsRegion": args.region,
+            "scaleOnInFlight": "true" if in_flight else "false",
         }
+        if args.min_replicas == 0:
+            metadata["activationQueueLength"] = "0"  # wake from zero on any message
+        return {
+            "type": "aws-sqs-queue",
+            "name": name,
+            "authenticationRef": {"name": auth_name},
+            "metadata": metadata,
+        }
+
+    found = [
+        # The load: what the replicas hold and what waits, against what one replica is
+        # sized for. At the planned load this asks for the planned replicas.
+        queue("task-queue", args.in_flight_per_replica, in_flight=True),
+        # A2: a backlog of more than N waiting per replica, whatever is in flight.
+        queue("backlog", args.queue_depth_per_replica, in_flight=False),
     ]
     if args.user_facing and args.prometheus_address:
         found.append(
@@ -262,19 +278,34 @@ def scaled_object_spec(
         "advanced": {
             "horizontalPodAutoscalerConfig": {
                 "behavior": {
+                    # A2: scale up once the backlog has lasted the sustain window, then
+                    # double (or add a node's worth) every 15 s: the floor reaches the
+                    # planned peak within minutes, not one pod a minute.
                     "scaleUp": {
                         "stabilizationWindowSeconds": args.scale_out_sustain_seconds,
+                        "selectPolicy": "Max",
                         "policies": [
+                            {"type": "Percent", "value": 100, "periodSeconds": 15},
+                            {
+                                "type": "Pods",
+                                "value": max(4, args.replicas_per_instance),
+                                "periodSeconds": 15,
+                            },
+                        ],
+                    },
+                    # A3: scale down only after the queue stayed low for the idle window,
+                    # then a tenth (or a node's worth) a minute.
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": args.scale_in_idle_seconds,
+                        "selectPolicy": "Max",
+                        "policies": [
+                            {"type": "Percent", "value": 10, "periodSeconds": 60},
                             {
                                 "type": "Pods",
                                 "value": args.replicas_per_instance,
                                 "periodSeconds": 60,
-                            }
+                            },
                         ],
-                    },
-                    "scaleDown": {
-                        "stabilizationWindowSeconds": args.scale_in_idle_seconds,
-                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
                     },
                 }
             }

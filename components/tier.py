@@ -59,6 +59,10 @@ class ReplicaShape(_Part):
         description="Concurrent sessions one replica is sized for (C2)."
     )
     max_num_seqs: Annotated[int, Field(ge=1)] = Field(description="vLLM --max-num-seqs (C2).")
+    in_flight_target: Annotated[int, Field(ge=1)] = Field(
+        description="The work (served plus waiting) one replica is sized for: the "
+        "autoscaler asks for ceil(load / this) replicas."
+    )
     replicas_per_instance: Annotated[int, Field(ge=1)] = Field(
         description="Replicas one GPU instance holds."
     )
@@ -303,6 +307,7 @@ class FleetTierArgs(TaggedArgs):
             min_replicas=shape.min_replicas,
             max_replicas=shape.max_replicas,
             replicas_per_instance=shape.replicas_per_instance,
+            in_flight_per_replica=shape.in_flight_target,
             queue_depth_per_replica=self.scaling.queue_depth_per_replica,
             scale_out_sustain_seconds=self.scaling.scale_out_sustain_seconds,
             scale_in_idle_seconds=self.scaling.scale_in_idle_seconds,

@@ -37,6 +37,9 @@ SCALE_IN_IDLE_SECONDS = 300
 
 HPA_MAX_WINDOW_SECONDS = 3600
 """The HPA's own limit on a stabilisation window."""
+SCALE_OUT_RAMP_SECONDS = 600
+"""Not a checklist number: the longest HPA time from a tier's floor to its ceiling, so a
+business-hours ramp (10x in an hour, SPEC.md) is followed; node start-up comes on top."""
 
 # Predictable peaks: pre-scale on a schedule with this headroom above the prediction.
 PEAK_HEADROOM = Fraction(13, 10)

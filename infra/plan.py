@@ -33,7 +33,7 @@ from infra.config import (
     TierConfig,
     WorkerConfig,
 )
-from infra.sizing import ceil_div, default_max_num_seqs, slice_concurrency
+from infra.sizing import ceil_div, default_max_num_seqs, in_flight_target, slice_concurrency
 
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
 
@@ -52,6 +52,9 @@ class ReplicaGroup:
     sessions_per_replica: int
     """Concurrent interactions one replica is sized for (C2 reads this)."""
     max_num_seqs: int
+    in_flight_target: int = 0
+    """The work (being served plus waiting) one replica of this group is sized for: its
+    share of an instance's sessions. The autoscaler's target per replica."""
     min_replicas: int = 0
     """The tier's floor of instances, in this group's replicas."""
     max_replicas: int = 0
@@ -290,9 +293,16 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     schedule = _schedule(tier, shapes)
     peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
     min_instances, max_instances = _floor_and_ceiling(tier, instances, peak_instances)
+    # Each shape's share of an instance's sessions: with several shapes on one queue, each
+    # scales to its part of the load, in the proportion the node layout holds them.
+    per_instance = sum(g.replicas_per_instance * g.sessions_per_replica for g in shapes.groups)
     groups = tuple(
         replace(
             group,
+            in_flight_target=in_flight_target(
+                tier.expected_concurrency,
+                Fraction(per_instance, group.replicas_per_instance),
+            ),
             min_replicas=min_instances * group.replicas_per_instance,
             max_replicas=max_instances * group.replicas_per_instance,
         )

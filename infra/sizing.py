@@ -16,6 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from facts import mig
+from facts.autoscaling import TOLERANCE
 from facts.catalog import CATALOG
 from facts.checklist import MAX_NUM_SEQS_FACTOR
 
@@ -30,6 +31,26 @@ def default_max_num_seqs(sessions_per_replica: int) -> int:
     return ceil_div(
         MAX_NUM_SEQS_FACTOR.numerator * sessions_per_replica, MAX_NUM_SEQS_FACTOR.denominator
     )
+
+
+def in_flight_target(interactions: int, sessions: Fraction) -> int:
+    """KEDA's target per replica (``queueLength``) for the trigger that counts a tier's whole
+    load, served and waiting, when each replica is sized for ``sessions`` and the tier is
+    planned for ``interactions``.
+
+    The HPA asks for ceil(load / target) replicas, but leaves the count alone while the load
+    is within its tolerance (10%) of target x replicas; a scale-up that lands anywhere in that
+    band stops there. So the target is the replica's sessions, lowered just enough that no
+    count below the planned one is in the band at the planned load: target x (1 + tolerance)
+    x (planned - 1) < interactions. The planned load then settles on the planned replicas or
+    a little above (about the tolerance, plus rounding to whole sessions), never below."""
+    whole = max(1, int(sessions))
+    planned = ceil_div(interactions * sessions.denominator, sessions.numerator)
+    if planned <= 1:
+        return whole
+    edge = Fraction(interactions) / ((1 + TOLERANCE) * (planned - 1))
+    below = ceil_div(edge.numerator, edge.denominator) - 1  # the largest whole number < edge
+    return max(1, min(whole, below))
 
 
 def slice_concurrency(concurrency_per_gpu: int, profile: mig.Profile) -> int:

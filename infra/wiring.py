@@ -107,6 +107,7 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
             gpu_count=group.resource_count,
             sessions_per_replica=group.sessions_per_replica,
             max_num_seqs=group.max_num_seqs,
+            in_flight_target=group.in_flight_target,
             replicas_per_instance=group.replicas_per_instance,
             min_replicas=group.min_replicas,
             max_replicas=group.max_replicas,

@@ -105,25 +105,36 @@ def test_scaled_object_scales_on_queue_depth() -> None:
     assert spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"] == {
         "scaleUp": {
             "stabilizationWindowSeconds": 60,
-            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+            "selectPolicy": "Max",
+            "policies": [
+                {"type": "Percent", "value": 100, "periodSeconds": 15},
+                {"type": "Pods", "value": 4, "periodSeconds": 15},
+            ],
         },
         "scaleDown": {
             "stabilizationWindowSeconds": 300,
-            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+            "selectPolicy": "Max",
+            "policies": [
+                {"type": "Percent", "value": 10, "periodSeconds": 60},
+                {"type": "Pods", "value": 1, "periodSeconds": 60},
+            ],
         },
     }
+    queue = {"queueURL": QUEUE_URL, "awsRegion": "us-east-1"}
+    auth = {"name": "orchestrator-queue-depth"}
     assert spec["triggers"] == [
         {
             "type": "aws-sqs-queue",
             "name": "task-queue",
-            "authenticationRef": {"name": "orchestrator-queue-depth"},
-            "metadata": {
-                "queueURL": QUEUE_URL,
-                "queueLength": "10",
-                "awsRegion": "us-east-1",
-                "scaleOnInFlight": "true",
-            },
-        }
+            "authenticationRef": auth,
+            "metadata": {**queue, "queueLength": "100", "scaleOnInFlight": "true"},
+        },
+        {
+            "type": "aws-sqs-queue",
+            "name": "backlog",
+            "authenticationRef": auth,
+            "metadata": {**queue, "queueLength": "10", "scaleOnInFlight": "false"},
+        },
     ]
     assert scaled["metadata"]["labels"]["agentfleet.io/tier"] == "orchestrator"
     assert scaled["metadata"]["labels"]["agentfleet.io/user-facing"] == "true"
@@ -134,7 +145,7 @@ def test_scale_to_zero_tier_activates_on_any_message() -> None:
     args = scaler_args(user_facing=False, min_replicas=0, scale_out_sustain_seconds=30)
     spec = manifest(one(build_scaler(args), SCALED, "orchestrator-scaled-object"))["spec"]
     assert spec["minReplicaCount"] == 0
-    assert spec["triggers"][0]["metadata"]["activationQueueLength"] == "0"
+    assert [t["metadata"]["activationQueueLength"] for t in spec["triggers"]] == ["0", "0"]
     behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
     assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 30
 
@@ -148,15 +159,15 @@ def test_waiting_queue_trigger_and_scheduled_peaks() -> None:
     triggers = manifest(one(registrations, SCALED, "orchestrator-scaled-object"))["spec"][
         "triggers"
     ]
-    assert [t["type"] for t in triggers] == ["aws-sqs-queue", "prometheus", "cron"]
-    assert triggers[1]["metadata"] == {
+    assert [t["type"] for t in triggers] == ["aws-sqs-queue", "aws-sqs-queue", "prometheus", "cron"]
+    assert triggers[2]["metadata"] == {
         "serverAddress": "http://prometheus.monitoring:9090",
         "query": "sum(vllm:num_requests_waiting"
         '{namespace="agentfleet",pod=~"orchestrator-vllm-.*"})',
         "threshold": "10",
     }
     # A peak beyond the ceiling is held at the ceiling.
-    assert triggers[2]["metadata"] == {
+    assert triggers[3]["metadata"] == {
         "timezone": "UTC",
         "start": "0 8 * * 1-5",
         "end": "0 18 * * 1-5",

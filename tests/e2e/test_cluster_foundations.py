@@ -93,7 +93,12 @@ def test_with_every_add_on_off_the_fleet_still_builds() -> None:
     assert trust["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     scaled = named(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
                    "orchestrator-scaled-object")  # fmt: skip
-    assert [t["type"] for t in scaled.inputs["spec"]["triggers"]] == ["aws-sqs-queue", "cron"]
+    # No Prometheus, no vLLM waiting-queue trigger: the load, the backlog and the peak.
+    assert [t["type"] for t in scaled.inputs["spec"]["triggers"]] == [
+        "aws-sqs-queue",
+        "aws-sqs-queue",
+        "cron",
+    ]
 
 
 def test_mig_config_without_the_gpu_operator_add_on_stays_where_the_operator_is() -> None:

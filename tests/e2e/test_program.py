@@ -178,3 +178,26 @@ def test_every_object_in_the_fleet_namespace_waits_for_it(stack: str) -> None:
     ]
     assert len(inside) >= 6
     assert [r.name for r in inside if namespace.urn not in r.dependencies] == []
+
+
+def mixed_mig() -> dict[str, Any]:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    return values
+
+
+@pytest.mark.parametrize("stack", [*STACKS, "prod-mixed-mig"])
+def test_no_two_kubernetes_objects_share_a_name(stack: str) -> None:
+    """Two objects of one kind with one namespace and name are one object to the API server:
+    the second apply would overwrite the first (a tier of several MIG shapes has a
+    Deployment, a ScaledObject and a TriggerAuthentication per shape)."""
+    values = mixed_mig() if stack == "prod-mixed-mig" else stack_values(stack)
+    registrations, _ = build(stack.split("-", maxsplit=1)[0], values)
+    seen = Counter(
+        (r.type, r.inputs.get("metadata", {}).get("namespace"), r.inputs["metadata"]["name"])
+        for r in registrations
+        if r.custom and r.type.startswith("kubernetes:") and "metadata" in r.inputs
+        and r.inputs["metadata"].get("name")
+    )  # fmt: skip
+    assert [key for key, count in seen.items() if count > 1] == []
+    assert len(seen) >= 6

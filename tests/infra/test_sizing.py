@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from facts.autoscaling import TOLERANCE, metric_replicas
 from facts.money import cents
 from infra.sizing import (
     DEFAULT_MIX,
     MixEntry,
     ceil_div,
     default_max_num_seqs,
+    in_flight_target,
     size_fleet,
     split,
 )
@@ -108,3 +110,34 @@ def test_default_max_num_seqs_is_inside_the_c2_band(sessions: int) -> None:
 def test_cents_rounds_half_up() -> None:
     assert cents(Decimal("0.005")) == Decimal("0.01")
     assert cents(Decimal("148.7149")) == Decimal("148.71")
+
+
+@pytest.mark.parametrize(
+    ("interactions", "sessions", "target"),
+    [
+        (500, 100, 100),  # 5 replicas exactly: 4 are out of the band (500 / 400 = 1.25)
+        (2500, 75, 68),  # 34 replicas: at 75 the HPA would stop at 31-33
+        (7000, 50, 45),  # 140 replicas: at 50 it would stop at 128-139
+        (40, 50, 50),  # one replica
+    ],
+)
+def test_in_flight_target_examples(interactions: int, sessions: int, target: int) -> None:
+    assert in_flight_target(interactions, Fraction(sessions)) == target
+
+
+@given(st.integers(1, 100_000), st.integers(10, 400))
+def test_the_planned_load_never_settles_below_the_planned_replicas(
+    interactions: int, sessions: int
+) -> None:
+    """No count below the planned one is inside the HPA's tolerance at the planned load, so
+    a scale-up from the floor (or from anywhere below) goes on to the plan; what it asks for
+    is never less than the plan, and above it by the tolerance and the rounding of the
+    target to whole sessions (one session in ``sessions``) at most."""
+    target = in_flight_target(interactions, Fraction(sessions))
+    planned = ceil_div(interactions, sessions)
+    assert 1 <= target <= sessions
+    for below in range(max(1, planned - 40), planned):
+        assert metric_replicas(interactions, target, below) > below
+    asked = metric_replicas(interactions, target, 0)
+    rounding = Fraction(sessions) / (sessions - 1 - TOLERANCE)
+    assert planned <= asked <= planned * (1 + TOLERANCE) * rounding + 1

@@ -194,8 +194,10 @@ def set_arg(p: dict[str, Any], flag: str, value: str | None) -> None:
         args[index + 1] = value
 
 
-def sqs_trigger(p: dict[str, Any]) -> dict[str, Any]:
-    return p["spec"]["triggers"][0]["metadata"]  # type: ignore[no-any-return]
+def sqs_trigger(p: dict[str, Any], name: str = "backlog") -> dict[str, Any]:
+    """The metadata of one of a ScaledObject's triggers, by name."""
+    found = next(t for t in p["spec"]["triggers"] if t.get("name") == name)
+    return found["metadata"]  # type: ignore[no-any-return]
 
 
 def behavior(p: dict[str, Any]) -> dict[str, Any]:

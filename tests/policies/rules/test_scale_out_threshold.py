@@ -1,12 +1,13 @@
-"""A2: scale out at more than N queued requests per instance, sustained at most a minute."""
+"""A2: scale out at more than N waiting requests per replica, sustained at most a minute, and
+fast enough to follow the load from the floor to the ceiling."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from facts.resource_types import (
-    SCALED_OBJECT,
-)
+from facts.resource_types import SCALED_OBJECT
 from infra.offline.mocks import Registration
 from tests.policies.support import (
     ResourceCase,
@@ -25,15 +26,42 @@ NAME = "scale-out-threshold"
 SUBJECT = (SCALED_OBJECT, "orchestrator-scaled-object")
 """What the policy judges, as the prod (or sandbox) stack declares it."""
 
+
+def without_queue_triggers(p: dict[str, Any]) -> None:
+    p["spec"]["triggers"] = [t for t in p["spec"]["triggers"] if t["type"] != "aws-sqs-queue"]
+
+
+def one_pod_a_minute(p: dict[str, Any]) -> None:
+    behavior(p)["scaleUp"]["policies"] = [{"type": "Pods", "value": 1.0, "periodSeconds": 60.0}]
+
+
 CASES: dict[str, ResourceCase] = {
     "a2-ok": (SCALED_OBJECT, lambda: props("orchestrator-scaled-object"), same, []),
+    # The load trigger (in flight and waiting, per replica's sessions) is far above N; the
+    # backlog trigger is what A2 reads.
     "a2-deep": (
         SCALED_OBJECT,
         lambda: props("orchestrator-scaled-object"),
         lambda p: sqs_trigger(p).update(queueLength="50"),
         [
-            "scales out at 50 queued requests per replica; want at most 10. Set "
+            "scales out at 50 waiting requests per replica at the least; want at most 10. Set "
             "scaling.queueDepthPerInstance (queueLength)."
+        ],
+    ),
+    # Counting the messages in flight too reads more, never less: it still scales out at N.
+    "a2-in-flight-counts": (
+        SCALED_OBJECT,
+        lambda: props("orchestrator-scaled-object"),
+        lambda p: sqs_trigger(p).update(scaleOnInFlight="true"),
+        [],
+    ),
+    "a2-no-queue": (
+        SCALED_OBJECT,
+        lambda: props("orchestrator-scaled-object"),
+        without_queue_triggers,
+        [
+            "has no aws-sqs-queue trigger: it does not scale out on the queue's backlog. Add one "
+            "with queueLength at most 10."
         ],
     ),
     "a2-slow": (
@@ -44,6 +72,25 @@ CASES: dict[str, ResourceCase] = {
             "scale-up waits for a backlog lasting 120 s; want at most 60 s. Set "
             "scaling.scaleOutSustainSeconds."
         ],
+    ),
+    # The lightweight tier's floor is 2 and its ceiling 140: a pod a minute takes hours.
+    "a2-creep": (
+        SCALED_OBJECT,
+        lambda: props("lightweight-scaled-object"),
+        one_pod_a_minute,
+        [
+            "scale-up takes more than 600 s of HPA time from 2 to 140 replicas; a "
+            "business-hours ramp outruns it. Let scaleUp policies at least double the replicas "
+            "a minute."
+        ],
+    ),
+    # The orchestrator's 2 -> 8 at a pod a minute: the first after the 60 s window, the last
+    # six minutes later, inside the ten.
+    "a2-creep-short-range": (
+        SCALED_OBJECT,
+        lambda: props("orchestrator-scaled-object"),
+        one_pod_a_minute,
+        [],
     ),
 }
 
@@ -63,3 +110,14 @@ def test_threshold_comes_from_config() -> None:
     assert check_resource(policy(NAME), SCALED_OBJECT, deep) != []
     relaxed = check_resource(policy(NAME), SCALED_OBJECT, deep, {"maxQueueDepthPerInstance": 50})
     assert relaxed == []
+
+
+def test_ramp_limit_comes_from_config() -> None:
+    creeping = props("lightweight-scaled-object")
+    one_pod_a_minute(creeping)
+    assert check_resource(policy(NAME), SCALED_OBJECT, creeping) != []
+    # 2 -> 140 at a pod a minute: the first at the end of the 60 s window, 137 more a minute
+    # apart, the last at 8,280 s.
+    patient = check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 8280})
+    assert patient == []
+    assert check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 8279}) != []
