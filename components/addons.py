@@ -347,13 +347,18 @@ class ClusterAddons(pulumi.ComponentResource):
                 "grafana": {"enabled": False},  # the fleet's dashboard is CloudWatch's
                 "prometheus": {
                     "prometheusSpec": {
-                        # Load every PrometheusRule and monitor, not only the chart's own.
+                        # Load every PrometheusRule and monitor of every namespace, not
+                        # only the chart's own (the release label) nor only its namespace
+                        # (what a nil namespace selector means to the operator).
                         "ruleSelectorNilUsesHelmValues": False,
                         "ruleSelector": every,
+                        "ruleNamespaceSelector": every,
                         "serviceMonitorSelectorNilUsesHelmValues": False,
                         "serviceMonitorSelector": every,
+                        "serviceMonitorNamespaceSelector": every,
                         "podMonitorSelectorNilUsesHelmValues": False,
                         "podMonitorSelector": every,
+                        "podMonitorNamespaceSelector": every,
                     }
                 },
             },

@@ -376,10 +376,11 @@ class FleetTier(pulumi.ComponentResource):
                 sidecar = args.sidecar(
                     index, self.queue.url, self.queue_worker.service_account_name
                 )
+            # GPUs come with the operator; the PodMonitor's kind with the Prometheus Operator.
             service = VllmService(
                 shape,
                 args.service_args(index, sidecar),
-                opts=waiting_for(*args.addons.gpu_operator, *identity),
+                opts=waiting_for(*args.addons.gpu_operator, *args.addons.prometheus, *identity),
             )
             self.services.append(service)
             self.autoscalers.append(

@@ -1,4 +1,5 @@
-"""VllmService: one tier's vLLM replicas (Deployment + Service + PodDisruptionBudget)."""
+"""VllmService: one tier's vLLM replicas (Deployment, Service, PodDisruptionBudget,
+PodMonitor)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ VLLM_VERSION = "0.33.0"  # the `vllm` extra of pyproject.toml pins the same rele
 IMAGE = f"vllm/vllm-openai:v{VLLM_VERSION}"
 PORT = 8000
 CACHE_DIR = "/cache"
+METRICS_PATH = "/metrics"  # vLLM's and the worker's, on their own ports
 PRE_STOP_SECONDS = 15  # time for the Service endpoints and the ALB to drop the pod
 RUN_AS = 1000
 
@@ -160,6 +162,16 @@ class VllmServiceArgs(Args):
         description="The queue worker sidecar that feeds this replica from the tier's "
         "queue; vLLM's pre-stop waits for it to drain.",
     )
+    pod_monitor: bool = Field(
+        True,
+        description="Declare a PodMonitor so Prometheus scrapes vLLM's /metrics (and the "
+        "worker's): kube-prometheus-stack scrapes nothing without one, and the TTFT and "
+        "KV-cache alerts and the waiting-requests trigger read these metrics. Needs the "
+        "Prometheus Operator's CRDs (ClusterAddons' prometheus add-on installs them).",
+    )
+    scrape_interval_seconds: Annotated[int, Field(ge=1, le=300)] = Field(
+        15, description="How often Prometheus scrapes the pods."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -199,12 +211,13 @@ class VllmService(pulumi.ComponentResource):
     """vLLM's OpenAI-compatible server for one tier: a Deployment on the tier's GPU nodes
     (pinned image, typed args, probes on /health, GPU or MIG limits, Pod Security
     "restricted", writable caches and memory-backed /dev/shm, graceful drain, zone
-    spread), a Service on port 8000, a PodDisruptionBudget, and the Hugging Face token
-    in a Secret."""
+    spread), a Service on port 8000, a PodDisruptionBudget, a PodMonitor for vLLM's and
+    the worker's metrics, and the Hugging Face token in a Secret."""
 
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service
     disruption_budget: k8s.policy.v1.PodDisruptionBudget
+    pod_monitor: k8s.apiextensions.CustomResource | None
     token_secret: k8s.core.v1.Secret | None
     service_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
@@ -232,27 +245,9 @@ class VllmService(pulumi.ComponentResource):
             CAPACITY: args.capacity,
         }
         env = [*CACHE_ENV, *keep_alive_env(args)]
-        self.token_secret = None
-        if args.hf_token is not None:
-            self.token_secret = k8s.core.v1.Secret(
-                f"{name}-hf-token",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"{object_name}-hf-token", namespace=args.namespace, labels=labels
-                ),
-                type="Opaque",
-                string_data={"token": pulumi.Output.secret(args.hf_token)},
-                opts=child,
-            )
-            env.append(
-                k8s.core.v1.EnvVarArgs(
-                    name="HF_TOKEN",
-                    value_from=k8s.core.v1.EnvVarSourceArgs(
-                        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
-                            name=self.token_secret.metadata.name, key="token"
-                        )
-                    ),
-                )
-            )
+        self.token_secret = self._token_secret(name, args, object_name, labels, child)
+        if self.token_secret is not None:
+            env.append(token_env(self.token_secret))
         pod = k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
             spec=pod_spec(args, vllm_container(args, env), selector),
@@ -292,6 +287,16 @@ class VllmService(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.pod_monitor = None
+        if args.pod_monitor:
+            self.pod_monitor = k8s.apiextensions.CustomResource(
+                f"{name}-pod-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata=metadata,
+                spec=pod_monitor_spec(args, selector),
+                opts=child,
+            )
         self.service_name = self.service.metadata.name
         self.endpoint = pulumi.Output.concat(
             "http://", self.service_name, ".", args.namespace, ".svc.cluster.local:", str(PORT)
@@ -301,11 +306,57 @@ class VllmService(pulumi.ComponentResource):
                 "deployment": self.deployment,
                 "service": self.service,
                 "disruption_budget": self.disruption_budget,
+                "pod_monitor": self.pod_monitor,
                 "token_secret": self.token_secret,
                 "service_name": self.service_name,
                 "endpoint": self.endpoint,
             }
         )
+
+    def _token_secret(
+        self,
+        name: str,
+        args: VllmServiceArgs,
+        object_name: str,
+        labels: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> k8s.core.v1.Secret | None:
+        """The Hugging Face token in a Secret of its own, when there is one."""
+        if args.hf_token is None:
+            return None
+        return k8s.core.v1.Secret(
+            f"{name}-hf-token",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{object_name}-hf-token", namespace=args.namespace, labels=labels
+            ),
+            type="Opaque",
+            string_data={"token": pulumi.Output.secret(args.hf_token)},
+            opts=child,
+        )
+
+
+def token_env(secret: k8s.core.v1.Secret) -> k8s.core.v1.EnvVarArgs:
+    """HF_TOKEN from the Secret, never in plain env."""
+    return k8s.core.v1.EnvVarArgs(
+        name="HF_TOKEN",
+        value_from=k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key="token")
+        ),
+    )
+
+
+def pod_monitor_spec(args: VllmServiceArgs, selector: dict[str, str]) -> dict[str, Any]:
+    """What Prometheus scrapes of the replicas: vLLM's /metrics on its ``http`` port and,
+    with a worker, the worker's on its ``worker`` port. The operator labels each series
+    with the pod's namespace and name, which the alerts and the trigger select on."""
+    ports = ["http", *(["worker"] if args.worker is not None else [])]
+    interval = f"{args.scrape_interval_seconds}s"
+    return {
+        "selector": {"matchLabels": selector},
+        "podMetricsEndpoints": [
+            {"port": port, "path": METRICS_PATH, "interval": interval} for port in ports
+        ],
+    }
 
 
 def keep_alive_env(args: VllmServiceArgs) -> list[k8s.core.v1.EnvVarArgs]:

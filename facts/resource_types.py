@@ -26,6 +26,8 @@ HPA_TYPES = (
 HPA = HPA_TYPES[0]
 TARGET_GROUP_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_PREFIX = "kubernetes:helm.sh/"
 

@@ -4,7 +4,7 @@ policies over what a stack declares.
 - ``rules``: one module per policy, its metadata beside its check;
 - ``pack``: finds the rules, in checklist order; ``__main__``: serves them as the CLI does;
 - ``building``: ``PolicyMeta`` and the one way a module's check becomes a policy;
-- ``properties`` and ``pools``: readers of the resources the engine sends;
+- ``properties``, ``pools`` and ``scraping``: readers of the resources the engine sends;
 - ``docs``: POLICIES.md, generated from the rules.
 
 May import: ``facts`` and pulumi-policy only (no ``infra``, no ``components``, no Pulumi

@@ -8,6 +8,7 @@ from typing import Any
 
 from components import FleetTier, QueueWorker, QueueWorkerArgs
 from components import queue_worker as worker_module
+from facts.resource_types import POD_MONITOR
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
 from tests.components.builders import QUEUE_ARN, REPLIES, tier_args, tier_plan, worker_args
@@ -155,6 +156,11 @@ def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
     assert worker["securityContext"]["runAsNonRoot"] is True
     assert spec["serviceAccountName"] == "orchestrator-queue-worker"
     assert spec["automountServiceAccountToken"] is True
+    # Prometheus scrapes both containers' /metrics, each on its own named port.
+    monitor = manifest(one(registrations, POD_MONITOR, "orchestrator-pod-monitor"))["spec"]
+    ports = {p["name"]: c["name"] for c in spec["containers"] for p in c["ports"]}
+    assert {ports[e["port"]] for e in monitor["podMetricsEndpoints"]} == {"vllm", "queue-worker"}
+    assert {e["path"] for e in monitor["podMetricsEndpoints"]} == {"/metrics"}
     validate_all(registrations)
 
 

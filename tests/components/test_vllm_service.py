@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from components import VllmService, VllmServiceArgs
 from components.vllm_service import TYPE
-from facts.resource_types import DEPLOYMENT, PDB, SECRET, SERVICE
+from facts.resource_types import DEPLOYMENT, PDB, POD_MONITOR, SECRET, SERVICE
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
 from tests.components.builders import service_args
@@ -39,6 +39,7 @@ def test_children_and_parents() -> None:
         (DEPLOYMENT, "orchestrator-deployment"),
         (SECRET, "orchestrator-hf-token"),
         (SERVICE, "orchestrator-service"),
+        (POD_MONITOR, "orchestrator-pod-monitor"),
         (PDB, "orchestrator-pdb"),
     ]
 
@@ -226,7 +227,7 @@ def test_args_are_validated() -> None:
 )
 def test_objects_validate_against_kubernetes_schemas(stack: str, name: str) -> None:
     registrations = build(service_args(stack, name, hf_token=TOKEN))
-    assert validate_all(registrations) == 4
+    assert validate_all(registrations) == 5
 
 
 @pytest.mark.usefixtures("mocked")
@@ -238,3 +239,23 @@ def test_endpoint_output() -> pulumi.Output[None]:
         assert endpoint == "http://orchestrator-vllm.agentfleet.svc.cluster.local:8000"
 
     return service.endpoint.apply(check)
+
+
+def test_pod_monitor_scrapes_vllm_where_it_serves_metrics() -> None:
+    """The operator keeps pods whose labels match the selector and scrapes each endpoint's
+    named container port; vLLM serves /metrics on its API port."""
+    registrations = build(service_args("prod", "orchestrator"))
+    deployment = manifest(one(registrations, DEPLOYMENT, "orchestrator-deployment"))
+    monitor = manifest(one(registrations, POD_MONITOR, "orchestrator-pod-monitor"))
+    assert monitor["metadata"]["namespace"] == deployment["metadata"]["namespace"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    (vllm,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert monitor["spec"]["podMetricsEndpoints"] == [
+        {"port": vllm["ports"][0]["name"], "path": "/metrics", "interval": "15s"}
+    ]
+
+
+def test_pod_monitor_can_be_left_out() -> None:
+    registrations = build(service_args("prod", "orchestrator", pod_monitor=False))
+    assert [r for r in registrations if r.type == POD_MONITOR] == []

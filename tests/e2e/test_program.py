@@ -72,6 +72,7 @@ def test_prod_resources_per_tier() -> None:
     assert types["aws:lb/loadBalancer:LoadBalancer"] == 1  # the orchestrator only
     assert types["kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"] == 1
     assert types["kubernetes:monitoring.coreos.com/v1:PrometheusRule"] == 1
+    assert types["kubernetes:monitoring.coreos.com/v1:PodMonitor"] == 3  # one per Deployment
     assert types["aws:budgets/budget:Budget"] == 1
     assert types["aws:cloudwatch/dashboard:Dashboard"] == 1
     assert types["kubernetes:core/v1:ConfigMap"] == 0  # no MIG tier in prod

@@ -28,7 +28,7 @@ from pulumi_policy.policy import PolicyCustomTimeouts, _NotApplicableError
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from components import McpServer, McpServerArgs
-from facts.resource_types import DEPLOYMENT, EKS_CLUSTER, QUEUE
+from facts.resource_types import DEPLOYMENT, EKS_CLUSTER, POD_MONITOR, QUEUE, SERVICE_MONITOR
 from infra.offline.mocks import Registration, record, run_program
 from policies.pack import all_policies
 from tests.helpers import stack_values
@@ -267,6 +267,37 @@ def assert_no_pool_no_check(name: str) -> None:
 
 def without(*types: str) -> StackChange:
     return lambda rs: [r for r in rs if r.type not in types]
+
+
+def scraping_only(port: str) -> StackChange:
+    """The stack with every PodMonitor scraping one port of the pods, and that one only."""
+
+    def apply(registrations: list[Registration]) -> list[Registration]:
+        for monitor in (r for r in registrations if r.type == POD_MONITOR):
+            for endpoint in monitor.inputs["spec"]["podMetricsEndpoints"]:
+                endpoint["port"] = port
+        return registrations
+
+    return apply
+
+
+def service_monitor_instead() -> StackChange:
+    """The stack's PodMonitors replaced by one hand-written ServiceMonitor on every vLLM
+    Service's ``http`` port, as a platform team with its own conventions would write."""
+    monitor = hand_declared(
+        SERVICE_MONITOR,
+        "vllm-services",
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": "vllm", "namespace": "agentfleet"},
+            "spec": {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": "vllm"}},
+                "endpoints": [{"port": "http", "path": "/metrics"}],
+            },
+        },
+    )
+    return lambda rs: [*without(POD_MONITOR)(rs), monitor]
 
 
 def edit(name: str, change: Callable[[dict[str, Any]], object]) -> StackChange:
