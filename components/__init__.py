@@ -30,6 +30,7 @@ from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.tier import (
     FleetTier,
     FleetTierArgs,
+    NodeDisk,
     ReplicaShape,
     TierLoadBalancer,
     TierQueue,
@@ -62,6 +63,7 @@ __all__ = [
     "MigConfigurationArgs",
     "MigLayout",
     "MonitoredTier",
+    "NodeDisk",
     "QueueDepthAutoscaler",
     "QueueDepthAutoscalerArgs",
     "QueueWorker",

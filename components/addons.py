@@ -17,7 +17,7 @@ from components import iam
 from components.autoscaler import keda_role_path
 from components.common import Args, TaggedArgs, child_options, cost_tags
 from components.mig_config import MigConfiguration, MigConfigurationArgs
-from facts.labels import AUTOSCALER, MANAGED_BY, ROLE
+from facts.labels import AUTOSCALER, MANAGED_BY, ROLE, TIER
 
 TYPE = "agentfleet:index:ClusterAddons"
 HELM_TIMEOUT_SECONDS = 900
@@ -345,6 +345,9 @@ class ClusterAddons(pulumi.ComponentResource):
             {
                 "fullnameOverride": PROMETHEUS_NAME,
                 "grafana": {"enabled": False},  # the fleet's dashboard is CloudWatch's
+                # kube_node_labels carries only allowlisted labels: the tier, for the
+                # running-cost alert (FleetMonitoring).
+                "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{TIER}]"]},
                 "prometheus": {
                     "prometheusSpec": {
                         # Load every PrometheusRule and monitor of every namespace, not

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from components import iam
 from components.common import Args, TaggedArgs, child_options, cost_tags
 from components.network import subnet_plan
+from components.node_pool import launch_template
 from facts import defaults
 from facts.labels import NODE_CLASS
 
@@ -27,6 +28,7 @@ NODE_POLICIES = (
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
 SYSTEM_NODE_LABEL = {NODE_CLASS: "system"}
+SYSTEM_ROOT_VOLUME_GIB = 50  # the add-ons' images and logs
 
 
 class ClusterRef(Args):
@@ -347,8 +349,23 @@ class FleetCluster(pulumi.ComponentResource):
     def _system_nodes(self, after: list[pulumi.Resource]) -> aws.eks.NodeGroup:
         """The on-demand CPU node group for controllers, add-ons and MCP servers."""
         nodes = self._args.nodes
+        # Its launch template tags the instances and volumes (EKS copies none of the node
+        # group's tags to them).
+        template = launch_template(
+            f"{self._name}-system-launch-template",
+            name_prefix=f"{self._args.name}-system-",
+            description="CPU nodes for controllers, add-ons and MCP servers",
+            node_name=f"{self._args.name}-system",
+            root_volume_gib=SYSTEM_ROOT_VOLUME_GIB,
+            instance_store=False,
+            tags=self._tags,
+            opts=self._child,
+        )
         return aws.eks.NodeGroup(
             f"{self._name}-system-nodes",
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
             cluster_name=self.cluster.name,
             node_role_arn=self.node_role.arn,
             subnet_ids=[subnet.id for subnet in self.private_subnets],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -23,6 +24,8 @@ from facts.labels import BUDGET_PER_HOUR, MANAGED_BY, ROLE, TIER
 from facts.money import CENT
 
 TYPE = "agentfleet:index:FleetMonitoring"
+NODE_TIER_LABEL = "label_" + re.sub(r"[^a-zA-Z0-9_]", "_", TIER)
+"""The tier label of a node as kube-state-metrics' kube_node_labels names it."""
 HOURS_PER_MONTH = 730
 
 
@@ -38,6 +41,11 @@ class MonitoredTier(BaseModel):
     autoscaling_group: Any = Field(description="The Auto Scaling group of its node group.")
     backlog_alert: Annotated[int, Field(ge=1)] = Field(
         description="Requests waiting that mean the tier cannot keep up (at its ceiling)."
+    )
+    node_price_per_hour: Decimal | None = Field(
+        None,
+        description="What one of the tier's GPU nodes costs an hour (K3): with a budget, the "
+        "running-cost alert counts the tier's nodes at this price. None: left out.",
     )
 
 
@@ -115,6 +123,43 @@ def alert_rules(args: FleetMonitoringArgs, tier: MonitoredTier) -> list[dict[str
     ]
 
 
+def rule_groups(args: FleetMonitoringArgs) -> list[dict[str, Any]]:
+    """A group of alerts per tier, and the fleet's running cost against its budget."""
+    groups = [
+        {"name": f"agentfleet-{tier.tier}", "rules": alert_rules(args, tier)} for tier in args.tiers
+    ]
+    cost = cost_rule(args)
+    if cost is not None:
+        groups.append({"name": "agentfleet-cost", "rules": [cost]})
+    return groups
+
+
+def cost_rule(args: FleetMonitoringArgs) -> dict[str, Any] | None:
+    """K3 within minutes: the GPU nodes running now, by the tier label on them
+    (kube-state-metrics' kube_node_labels, with the label allowlisted), at each tier's
+    node price, against the budget per hour. An AWS Budget only sees the month's total,
+    hours late."""
+    priced = [tier for tier in args.tiers if tier.node_price_per_hour is not None]
+    if args.budget_per_hour is None or not priced:
+        return None
+    terms = [
+        f'(count(kube_node_labels{{{NODE_TIER_LABEL}="{tier.tier}"}}) '
+        f"* {tier.node_price_per_hour} or vector(0))"
+        for tier in priced
+    ]
+    return {
+        "alert": "FleetCostPerHourOverBudget",
+        "expr": " + ".join(terms) + f" > {args.budget_per_hour}",
+        "for": "10m",
+        "labels": {"severity": "warning", "tier": "fleet"},
+        "annotations": {
+            "summary": f"The fleet's GPU nodes cost more than ${args.budget_per_hour}/h",
+            "description": "Counted from the nodes running now at list prices: check which "
+            "tier grew (maxInstances) before the month's bill shows it.",
+        },
+    }
+
+
 def dashboard_body(region: str, tiers: list[dict[str, Any]]) -> str:
     """One widget per tier: SQS backlog beside the GPU instances in service (M3)."""
     widgets = []
@@ -182,12 +227,7 @@ class FleetMonitoring(pulumi.ComponentResource):
                 namespace=args.namespace,
                 labels={**MANAGED_BY, ROLE: "monitoring"},
             ),
-            spec={
-                "groups": [
-                    {"name": f"agentfleet-{tier.tier}", "rules": alert_rules(args, tier)}
-                    for tier in args.tiers
-                ]
-            },
+            spec={"groups": rule_groups(args)},
             opts=child,
         )
         self.topic = self._topic(name, args, tags, child)

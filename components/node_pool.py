@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Annotated, Any, Self
 
@@ -18,7 +19,7 @@ from components.common import (
 )
 from components.mig_config import MigLayout
 from facts import mig
-from facts.catalog import CATALOG, Capacity, LatencyClass, known_keys
+from facts.catalog import CATALOG, Capacity, InstanceType, LatencyClass, known_keys
 from facts.labels import (
     AUTOSCALER,
     CAPACITY,
@@ -36,6 +37,37 @@ from facts.labels import (
 
 TYPE = "agentfleet:index:GpuNodePool"
 NVIDIA_AMI = "AL2023_x86_64_NVIDIA"
+ROOT_DEVICE = "/dev/xvda"  # the AL2023 EKS AMIs' root device
+TAGGED_AT_LAUNCH = ("instance", "volume", "network-interface")
+"""What the launch template tags as it launches: EKS copies a node group's tags to none of
+them (Nodegroup.tags, EKS API reference), and the instances and volumes are the bill."""
+MIME_BOUNDARY = "AGENTFLEET"
+
+
+def node_config_user_data(instance_store: bool) -> str | None:
+    """The launch template's user data, base64: a MIME multipart document whose
+    ``application/node.eks.aws`` part nodeadm merges with the NodeConfig EKS writes. It
+    stripes the instance store as RAID0 under kubelet's and containerd's data."""
+    if not instance_store:
+        return None
+    node_config = (
+        "---\n"
+        "apiVersion: node.eks.aws/v1alpha1\n"
+        "kind: NodeConfig\n"
+        "spec:\n"
+        "  instance:\n"
+        "    localStorage:\n"
+        "      strategy: RAID0\n"
+    )
+    document = (
+        "MIME-Version: 1.0\n"
+        f'Content-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\n\n'
+        f"--{MIME_BOUNDARY}\n"
+        "Content-Type: application/node.eks.aws\n\n"
+        f"{node_config}\n"
+        f"--{MIME_BOUNDARY}--\n"
+    )
+    return base64.b64encode(document.encode()).decode()
 
 
 class GpuNodePoolArgs(TaggedArgs):
@@ -59,8 +91,17 @@ class GpuNodePoolArgs(TaggedArgs):
         description="Floor of instances (A4): at least 2 for user-facing tiers (C7)."
     )
     max_size: Annotated[int, Field(ge=1)] = Field(description="Ceiling of instances.")
-    disk_size_gib: Annotated[int, Field(ge=20)] = Field(
-        200, description="Root volume per node: container images and model weights."
+    disk_size_gib: Annotated[int, Field(ge=20, le=16384)] = Field(
+        200,
+        description="The root volume of each node (gp3, encrypted, in the launch template): "
+        "container images and model weights, unless instance_store holds them.",
+    )
+    instance_store: bool = Field(
+        False,
+        description="Put kubelet's and containerd's data (the replicas' emptyDirs with their "
+        "model weights, the images) on the instance type's NVMe instance store, striped as "
+        "one RAID0 array by nodeadm (NodeConfig spec.instance.localStorage). The instance "
+        "type must have one.",
     )
     mig_config: str | None = Field(
         None,
@@ -86,11 +127,17 @@ class GpuNodePoolArgs(TaggedArgs):
             raise ValueError("mig_config and mig_layout: set both or neither")
         if self.mig_layout is not None and self.mig_layout.gpu != self.gpu:
             raise ValueError(f"mig_layout is for {self.mig_layout.gpu}; the nodes carry {self.gpu}")
+        if self.instance_store and not self.instance_type_facts.instance_store_gb:
+            raise ValueError(f"instance_store: {self.instance_type} has no instance store")
         return self
 
     @property
+    def instance_type_facts(self) -> InstanceType:
+        return CATALOG[self.gpu].instance_type(self.instance_type)
+
+    @property
     def gpus_per_node(self) -> int:
-        return CATALOG[self.gpu].instance_type(self.instance_type).gpus
+        return self.instance_type_facts.gpus
 
     def node_labels(self) -> dict[str, str]:
         labels = {
@@ -146,6 +193,49 @@ class GpuNodePoolArgs(TaggedArgs):
         }
 
 
+def launch_template(
+    name: str,
+    *,
+    name_prefix: str,
+    description: str,
+    node_name: str,
+    root_volume_gib: int,
+    instance_store: bool,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.ec2.LaunchTemplate:
+    """A managed node group's launch template: the encrypted gp3 root volume, IMDSv2, the
+    instance store as RAID0 when asked, and ``tags`` (with a Name) on what it launches."""
+    launched = {**tags, "Name": node_name}
+    return aws.ec2.LaunchTemplate(
+        name,
+        name_prefix=name_prefix,
+        description=description,
+        update_default_version=True,
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=ROOT_DEVICE,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=root_volume_gib,
+                    volume_type="gp3",
+                    encrypted="true",
+                    delete_on_termination="true",
+                ),
+            )
+        ],
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2
+        ),
+        user_data=node_config_user_data(instance_store),
+        tag_specifications=[
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=launched)
+            for kind in TAGGED_AT_LAUNCH
+        ],
+        tags=tags,
+        opts=opts,
+    )
+
+
 def _autoscaling_group(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:
     """The name of the Auto Scaling group EKS made for a managed node group."""
     groups = resources[0].autoscaling_groups if resources else None
@@ -158,8 +248,11 @@ class GpuNodePool(pulumi.ComponentResource):
     """An EKS managed node group for one tier: the NVIDIA AL2023 AMI, the tier's instance
     type and capacity, the ``nvidia.com/gpu`` NoSchedule taint, tier labels, and the
     cluster-autoscaler node-template tags on the node group's Auto Scaling group so the
-    tier can scale up from zero, MIG included."""
+    tier can scale up from zero, MIG included. Its launch template tags the instances,
+    volumes and network interfaces with the tier (cost per tier, M4), sizes the root
+    volume and can put the node's data on the instance store."""
 
+    launch_template: aws.ec2.LaunchTemplate
     node_group: aws.eks.NodeGroup
     node_group_name: pulumi.Output[str]
     autoscaling_group_name: pulumi.Output[str]
@@ -184,6 +277,16 @@ class GpuNodePool(pulumi.ComponentResource):
         )
         autoscaler_tags = args.autoscaler_tags()
         self.labels = args.node_labels()
+        self.launch_template = launch_template(
+            f"{name}-launch-template",
+            name_prefix=f"{args.cluster_name}-{args.tier}-",
+            description=f"GPU nodes of the {args.tier} tier",
+            node_name=f"{args.cluster_name}-{args.tier}-gpu",
+            root_volume_gib=args.disk_size_gib,
+            instance_store=args.instance_store,
+            tags=tags,
+            opts=child,
+        )
         self.node_group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=args.cluster_name,
@@ -192,7 +295,10 @@ class GpuNodePool(pulumi.ComponentResource):
             ami_type=NVIDIA_AMI,
             instance_types=[args.instance_type],
             capacity_type="SPOT" if args.capacity == "spot" else "ON_DEMAND",
-            disk_size=args.disk_size_gib,
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=self.launch_template.id,
+                version=self.launch_template.latest_version.apply(str),
+            ),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=args.min_size,
                 max_size=args.max_size,
@@ -225,6 +331,7 @@ class GpuNodePool(pulumi.ComponentResource):
             )
         self.register_outputs(
             {
+                "launch_template": self.launch_template,
                 "node_group_name": self.node_group_name,
                 "autoscaling_group_name": self.autoscaling_group_name,
                 "labels": self.labels,

@@ -116,6 +116,20 @@ class TierQueue(_Part):
     )
 
 
+class NodeDisk(_Part):
+    """Where a tier's nodes keep the replicas' model weights (the plan sizes it)."""
+
+    replica_cache_gib: Annotated[int, Field(ge=1)] = Field(
+        200, description="Each replica's emptyDir for the weights and caches, and its limit."
+    )
+    root_volume_gib: Annotated[int, Field(ge=20, le=16384)] = Field(
+        200, description="The nodes' root volume."
+    )
+    instance_store: bool = Field(
+        False, description="Keep the data on the instance store (RAID0) instead of the root."
+    )
+
+
 class WorkerOptions(_Part):
     """The queue worker beside each vLLM replica: its image and resources."""
 
@@ -158,6 +172,9 @@ class FleetTierArgs(TaggedArgs):
     )
     replica_memory_mib: Annotated[int, Field(ge=512)] = Field(
         description="Memory each replica requests and is limited to (MiB)."
+    )
+    disk: NodeDisk = Field(
+        default_factory=NodeDisk, description="The nodes' disks and each replica's cache."
     )
     mig: MigLayout | None = Field(None, description="MIG layout of every GPU, for MIG tiers.")
     mig_config: str | None = Field(
@@ -220,6 +237,8 @@ class FleetTierArgs(TaggedArgs):
             capacity=self.capacity,
             min_size=self.min_instances,
             max_size=self.max_instances,
+            disk_size_gib=self.disk.root_volume_gib,
+            instance_store=self.disk.instance_store,
             mig_config=self.mig_config if self.mig else None,
             mig_layout=self.mig,
         )
@@ -285,6 +304,7 @@ class FleetTierArgs(TaggedArgs):
             gpu_count=shape.gpu_count,
             cpu_millis=self.replica_cpu_millis,
             memory_mib=self.replica_memory_mib,
+            cache_size_gib=self.disk.replica_cache_gib,
             request_timeout_seconds=self.request_timeout_seconds,
             hf_token=self.hf_token,
             worker=sidecar,

@@ -36,12 +36,14 @@ PRICE_DATE = "2026-04-19"
 
 @dataclass(frozen=True)
 class InstanceType:
-    """An AWS instance type: its GPUs, vCPUs and memory."""
+    """An AWS instance type: its GPUs, vCPUs, memory and local NVMe instance store."""
 
     name: str
     gpus: int
     vcpus: int
     memory_gib: int
+    instance_store_gb: int = 0
+    """Total NVMe instance store, in GB (10^9 bytes), as AWS lists it; 0 for none."""
 
     @property
     def family(self) -> str:
@@ -92,17 +94,23 @@ class Gpu:
         return tuple(dict.fromkeys(candidate.family for candidate in self.instance_types))
 
 
+# Instance store as AWS's instance type specifications list it (accelerated computing,
+# "Instance store specifications"): g6e 1 x 250 GB up to 4 x 1900 GB, p4de 8 x 1000 GB,
+# p5 3840 GB per GPU.
 _G6E = (
-    InstanceType("g6e.xlarge", 1, 4, 32),
-    InstanceType("g6e.2xlarge", 1, 8, 64),
-    InstanceType("g6e.4xlarge", 1, 16, 128),
-    InstanceType("g6e.8xlarge", 1, 32, 256),
-    InstanceType("g6e.16xlarge", 1, 64, 512),
-    InstanceType("g6e.12xlarge", 4, 48, 384),
-    InstanceType("g6e.24xlarge", 4, 96, 768),
-    InstanceType("g6e.48xlarge", 8, 192, 1536),
+    InstanceType("g6e.xlarge", 1, 4, 32, 250),
+    InstanceType("g6e.2xlarge", 1, 8, 64, 450),
+    InstanceType("g6e.4xlarge", 1, 16, 128, 600),
+    InstanceType("g6e.8xlarge", 1, 32, 256, 900),
+    InstanceType("g6e.16xlarge", 1, 64, 512, 1900),
+    InstanceType("g6e.12xlarge", 4, 48, 384, 3800),
+    InstanceType("g6e.24xlarge", 4, 96, 768, 3800),
+    InstanceType("g6e.48xlarge", 8, 192, 1536, 7600),
 )
-_P5 = (InstanceType("p5.4xlarge", 1, 16, 256), InstanceType("p5.48xlarge", 8, 192, 2048))
+_P5 = (
+    InstanceType("p5.4xlarge", 1, 16, 256, 3840),
+    InstanceType("p5.48xlarge", 8, 192, 2048, 30720),
+)
 
 _GPUS: dict[str, Gpu] = {
     gpu.key: gpu
@@ -131,7 +139,7 @@ _GPUS: dict[str, Gpu] = {
             spot_price=Decimal("1.14"),
             latency_class="throughput-first",
             mig_model="A100-80GB",
-            instance_types=(InstanceType("p4de.24xlarge", 8, 96, 1152),),
+            instance_types=(InstanceType("p4de.24xlarge", 8, 96, 1152, 8000),),
             default_instance_type="p4de.24xlarge",
         ),
         Gpu(

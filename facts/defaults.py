@@ -31,3 +31,18 @@ SERVER_KEEP_ALIVE_SECONDS = LOAD_BALANCER_IDLE_TIMEOUT_SECONDS + 15
 """How long vLLM keeps an idle connection (VLLM_HTTP_TIMEOUT_KEEP_ALIVE; vLLM's own default
 is 5 s): longer than the load balancer's idle timeout, so the load balancer closes idle
 connections first and never sends a request down one the server is closing (a 502)."""
+
+# Node storage (facts.models sizes the weights): what each vLLM replica keeps beside its
+# weights, and what a node needs whatever it serves.
+REPLICA_CACHE_EXTRA_GIB = 10
+"""Per replica beside the weights: compiled kernels (torch.compile, CUDA graphs), tokenizer."""
+UNKNOWN_MODEL_CACHE_GIB = 200
+"""Per replica when the model's size is not known."""
+NODE_IMAGES_GIB = 40
+"""The vLLM image (compressed layers and unpacked) and the worker's, per node."""
+NODE_SYSTEM_GIB = 20
+"""The OS, kubelet, logs."""
+ROOT_VOLUME_GIB = 100
+"""The EBS root volume of a GPU node whose data lives on its instance store."""
+EBS_MAX_VOLUME_GIB = 16384
+"""gp3's largest volume (16 TiB)."""

@@ -33,7 +33,14 @@ from infra.config import (
     TierConfig,
     WorkerConfig,
 )
-from infra.sizing import ceil_div, default_max_num_seqs, in_flight_target, slice_concurrency
+from infra.sizing import (
+    NodeStorage,
+    ceil_div,
+    default_max_num_seqs,
+    in_flight_target,
+    node_storage,
+    slice_concurrency,
+)
 
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
 
@@ -103,6 +110,8 @@ class TierPlan:
     """CPU each replica requests and is limited to: its share of 80% of the instance."""
     replica_memory_mib: int
     """Memory each replica requests and is limited to, likewise."""
+    storage: NodeStorage
+    """What a node keeps on disk, and where."""
     queue_depth_per_instance: int
     scale_out_sustain_seconds: int
     scale_in_idle_seconds: int
@@ -344,6 +353,7 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         // replicas_per_instance,
         replica_memory_mib=int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS)
         // replicas_per_instance,
+        storage=node_storage(tier.model, instance, replicas_per_instance),
         queue_depth_per_instance=tier.scaling.queue_depth_per_instance,
         scale_out_sustain_seconds=sustain,
         scale_in_idle_seconds=tier.scaling.scale_in_idle_seconds,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from facts import mig
+from facts import defaults, mig, models
 from facts.autoscaling import TOLERANCE
-from facts.catalog import CATALOG
+from facts.catalog import CATALOG, InstanceType
 from facts.checklist import MAX_NUM_SEQS_FACTOR
 
 
@@ -127,3 +127,46 @@ def size_fleet(concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX) -> Scena
             SizedTier(entry.tier, entry.gpu, interactions, gpus, gpus * gpu.on_demand_price)
         )
     return Scenario(concurrency, tuple(tiers))
+
+
+GIB = 2**30
+
+
+@dataclass(frozen=True)
+class NodeStorage:
+    """What a GPU node keeps on disk: each replica's copy of the weights and its caches
+    (an emptyDir each; Pod Security "restricted" allows no shared host path), the images
+    and the system. It goes on the instance store's NVMe when that holds it (nodeadm's
+    RAID0: kubelet's and containerd's data move there), else on a root volume sized to it."""
+
+    replica_cache_gib: int
+    """The emptyDir each replica downloads its model into, and its limit."""
+    need_gib: int
+    instance_store_gib: int
+
+    @property
+    def on_instance_store(self) -> bool:
+        return self.instance_store_gib >= self.need_gib
+
+    @property
+    def root_volume_gib(self) -> int:
+        if self.on_instance_store:
+            return defaults.ROOT_VOLUME_GIB
+        return max(defaults.ROOT_VOLUME_GIB, ceil_div(self.need_gib, 10) * 10)
+
+    @property
+    def fits(self) -> bool:
+        return self.root_volume_gib <= defaults.EBS_MAX_VOLUME_GIB
+
+
+def node_storage(model: str, instance: InstanceType, replicas_per_instance: int) -> NodeStorage:
+    """The disk a node of ``instance`` needs for ``replicas_per_instance`` replicas of
+    ``model`` (a model agentfleet does not know gets the default cache per replica)."""
+    known = models.find(model)
+    cache = (
+        ceil_div(known.weights_bytes, GIB) + defaults.REPLICA_CACHE_EXTRA_GIB
+        if known is not None
+        else defaults.UNKNOWN_MODEL_CACHE_GIB
+    )
+    need = replicas_per_instance * cache + defaults.NODE_IMAGES_GIB + defaults.NODE_SYSTEM_GIB
+    return NodeStorage(cache, need, instance.instance_store_gb * 10**9 // GIB)

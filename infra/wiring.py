@@ -20,6 +20,7 @@ from components import (
     MigConfigurationArgs,
     MigLayout,
     MonitoredTier,
+    NodeDisk,
     ReplicaShape,
     ScheduledReplicas,
     SystemNodes,
@@ -154,6 +155,11 @@ def tier(
         min_instances=tier.min_instances,
         max_instances=tier.max_instances,
         shapes=_shapes(tier),
+        disk=NodeDisk(
+            replica_cache_gib=tier.storage.replica_cache_gib,
+            root_volume_gib=tier.storage.root_volume_gib,
+            instance_store=tier.storage.on_instance_store,
+        ),
         replica_cpu_millis=tier.replica_cpu_millis,
         replica_memory_mib=tier.replica_memory_mib,
         mig=layout,
@@ -198,6 +204,7 @@ def monitored(tier: TierPlan, built: FleetTier) -> MonitoredTier:
         dlq_name=built.queue.dead_letter_queue.name,
         autoscaling_group=built.node_pool.autoscaling_group_name,
         backlog_alert=tier.queue_depth_per_instance * tier.max_replicas,
+        node_price_per_hour=tier.gpus_per_instance * tier.price_per_gpu_hour,
     )
 
 

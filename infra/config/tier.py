@@ -19,7 +19,15 @@ from pydantic import (
 )
 
 from facts import defaults, mig
-from facts.catalog import CATALOG, LatencyClass, classes, either, known_keys, suited
+from facts.catalog import (
+    CATALOG,
+    InstanceType,
+    LatencyClass,
+    classes,
+    either,
+    known_keys,
+    suited,
+)
 from facts.checklist import (
     HEALTH_CHECK_INTERVAL_SECONDS,
     HEALTH_CHECK_MAX_INTERVAL_SECONDS,
@@ -43,6 +51,7 @@ from infra.config.fields import (
     Money,
     Seconds,
 )
+from infra.sizing import node_storage
 
 
 def _suits(latency_class: str) -> str:
@@ -294,6 +303,7 @@ class TierConfig(ConfigModel):
                 f"{self.gpus_per_replica} GPUs per replica do not divide the "
                 f"{instance.gpus} GPU(s) of instanceType {instance.name}",
             )
+        self._disk_fits(instance)
         if (
             self.min_instances is not None
             and self.max_instances is not None
@@ -310,6 +320,26 @@ class TierConfig(ConfigModel):
                 "set spotPricePerGpuHour or use on-demand",
             )
         return self
+
+    def _disk_fits(self, instance: InstanceType) -> None:
+        """Every replica on a node keeps its own copy of the weights: refuse a tier whose
+        copies outgrow both the instance store and the largest root volume."""
+        per_gpu = sum(self.mig.values()) if self.mig else None
+        replicas = (
+            instance.gpus * per_gpu if per_gpu else instance.gpus // (self.gpus_per_replica or 1)
+        )
+        storage = node_storage(self.model, instance, replicas)
+        if not storage.fits:
+            raise KeyedError(
+                "model",
+                f"{replicas} replica{'s' if replicas > 1 else ''} of {self.model} on one "
+                f"{instance.name} keep{'s' if replicas == 1 else ''} "
+                f"{storage.need_gib} GiB on its disk ({storage.replica_cache_gib} GiB each, "
+                f"images and system): more than its instance store "
+                f"({storage.instance_store_gib} GiB) and the largest root volume "
+                f"({defaults.EBS_MAX_VOLUME_GIB} GiB); use fewer replicas per node "
+                "(gpusPerReplica or a larger mig profile) or a smaller model",
+            )
 
     @property
     def on_demand_price(self) -> Decimal:

@@ -126,6 +126,8 @@ def _aws_outputs(typ: str, name: str, state: dict[str, Any], region: str) -> dic
     if typ == "aws:lb/targetGroup:TargetGroup":
         tg = state.get("name") or name
         return {"arnSuffix": f"targetgroup/{tg}/{digest(tg, length=16)}"}
+    if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        return {"id": f"lt-{digest(name, length=17)}", "latestVersion": 1}
     if typ == "aws:ec2/securityGroup:SecurityGroup":
         return {"id": f"sg-{digest(name, length=17)}"}
     if typ == "aws:sqs/queue:Queue":

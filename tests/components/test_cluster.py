@@ -48,7 +48,26 @@ def test_resources_of_a_new_cluster(default: list[Registration]) -> None:
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 1,
         "aws:eks/addon:Addon": 4,
         "aws:eks/nodeGroup:NodeGroup": 1,
+        "aws:ec2/launchTemplate:LaunchTemplate": 1,
     }
+
+
+def test_system_nodes_are_tagged_as_they_launch(default: list[Registration]) -> None:
+    """EKS copies a node group's tags to neither its instances nor their volumes: the
+    system nodes' launch template tags them, so the fleet's shared cost is attributed."""
+    nodes = one(default, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes").inputs
+    template = one(
+        default, "aws:ec2/launchTemplate:LaunchTemplate", "cluster-system-launch-template"
+    )
+    assert nodes["launchTemplate"]["id"].startswith("lt-")
+    assert "diskSize" not in nodes
+    specs = {s["resourceType"]: s["tags"] for s in template.inputs["tagSpecifications"]}
+    assert {kind: tags["agentfleet.io/tier"] for kind, tags in specs.items()} == {
+        "instance": nodes["tags"]["agentfleet.io/tier"],
+        "volume": nodes["tags"]["agentfleet.io/tier"],
+        "network-interface": nodes["tags"]["agentfleet.io/tier"],
+    }
+    assert "userData" not in template.inputs
 
 
 def test_private_subnets_in_every_zone_carry_the_nodes(default: list[Registration]) -> None:

@@ -4,7 +4,9 @@ budget) and FleetTier (what one tier is made of) under recording mocks."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from decimal import Decimal
 
 from components import FleetMonitoring, FleetMonitoringArgs, FleetTier
 from components import monitoring as monitoring_module
@@ -228,3 +230,47 @@ def test_vllm_keeps_idle_connections_longer_than_the_load_balancer() -> None:
     (vllm, *_) = deployment["spec"]["template"]["spec"]["containers"]
     env = {item["name"]: item.get("value") for item in vllm["env"]}
     assert int(env["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"]) > alb["idleTimeout"] >= 300
+
+
+TERM = re.compile(
+    r'\(count\(kube_node_labels\{label_agentfleet_io_tier="([^"]+)"\}\) '
+    r"\* ([0-9.]+) or vector\(0\)\)"
+)
+
+
+def cost_alert_fires(expression: str, nodes: list[str]) -> bool:
+    """The cost alert's expression evaluated as Prometheus would over kube_node_labels
+    series, one per node (``nodes``: each node's tier label). count() of no series is no
+    series, which ``or vector(0)`` turns into 0."""
+    terms, threshold = expression.rsplit(" > ", 1)
+    parsed = TERM.findall(terms)
+    assert " + ".join(f'(count(kube_node_labels{{label_agentfleet_io_tier="{tier}"}}) * {price} '
+                      "or vector(0))" for tier, price in parsed) == terms  # fmt: skip
+    total = sum(nodes.count(tier) * Decimal(price) for tier, price in parsed)
+    return total > Decimal(threshold)
+
+
+def test_running_cost_alert_counts_gpu_nodes_at_their_price() -> None:
+    priced = tuple(
+        tier.model_copy(update={"node_price_per_hour": price})
+        for tier, price in zip(
+            monitoring_args().tiers, (Decimal("2.51"), Decimal("8.32")), strict=True
+        )
+    )
+    registrations = build(monitoring_args(tiers=priced))
+    groups = manifest(one(registrations, RULE, "fleet-rules"))["spec"]["groups"]
+    (rule,) = next(g["rules"] for g in groups if g["name"] == "agentfleet-cost")
+    assert (rule["alert"], rule["for"]) == ("FleetCostPerHourOverBudget", "10m")
+    # 2 orchestrator nodes and 5 p4de: 5.02 + 41.60 = 46.62 $/h, well inside $200/h.
+    assert not cost_alert_fires(rule["expr"], ["orchestrator"] * 2 + ["mid-tier"] * 5)
+    # 24 p4de: 199.68 $/h, still inside; 25: 208.00, over.
+    assert not cost_alert_fires(rule["expr"], ["mid-tier"] * 24)
+    assert cost_alert_fires(rule["expr"], ["mid-tier"] * 25)
+    assert not cost_alert_fires(rule["expr"], [])  # no GPU node: 0, not "no data"
+    assert validate_all(registrations) == 1
+
+
+def test_no_running_cost_alert_without_a_budget_or_prices() -> None:
+    for args in (monitoring_args(), monitoring_args(budget_per_hour=None)):
+        groups = manifest(one(build(args), RULE, "fleet-rules"))["spec"]["groups"]
+        assert "agentfleet-cost" not in [g["name"] for g in groups]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import email
+from typing import Any
+
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from components import GpuNodePool, GpuNodePoolArgs
 from components.node_pool import TYPE
 from facts.resource_types import AUTOSCALING_TAG as ASG_TAG
-from facts.resource_types import NODE_GROUP
+from facts.resource_types import LAUNCH_TEMPLATE, NODE_GROUP
 from infra.offline.mocks import Registration, digest
 from tests.components.builders import node_pool_args as pool_args
 from tests.components.support import children, one, run
@@ -33,7 +38,14 @@ def test_orchestrator_node_group() -> None:
     assert inputs["amiType"] == "AL2023_x86_64_NVIDIA"
     assert inputs["instanceTypes"] == ["p5.4xlarge"]
     assert inputs["capacityType"] == "ON_DEMAND"
-    assert inputs["diskSize"] == 200.0
+    # With a launch template EKS refuses diskSize on the node group: the template sizes it.
+    assert "diskSize" not in inputs
+    template_id = one(registrations, LAUNCH_TEMPLATE, "orchestrator-launch-template")
+    assert inputs["launchTemplate"] == {
+        "id": f"lt-{digest('orchestrator-launch-template', length=17)}",
+        "version": "1",
+    }
+    assert template_id.parent_type == TYPE
     assert inputs["scalingConfig"] == {"minSize": 2.0, "maxSize": 8.0, "desiredSize": 2.0}
     assert inputs["updateConfig"] == {"maxUnavailable": 1.0}
     assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
@@ -89,7 +101,7 @@ def test_orchestrator_node_group() -> None:
             "k8s.io/cluster-autoscaler/"
         )
     assert [r.type for r in children(registrations, TYPE)].count(NODE_GROUP) == 1
-    assert len(children(registrations, TYPE)) == 1 + 4
+    assert len(children(registrations, TYPE)) == 1 + 1 + 4  # the launch template, the tags
 
 
 def test_mig_pool_advertises_slices_for_scale_from_zero() -> None:
@@ -146,3 +158,57 @@ def test_whole_gpu_tiers_have_no_mig() -> None:
     args = pool_args("prod", "lightweight")
     assert (args.mig_config, args.mig_layout) == (None, None)
     assert args.node_resources() == {"nvidia.com/gpu": 1}
+
+
+def user_data_node_configs(encoded: str) -> list[dict[str, Any]]:
+    """The NodeConfig documents nodeadm would read: the MIME parts of type
+    application/node.eks.aws (it merges them with the one EKS writes)."""
+    message = email.message_from_bytes(base64.b64decode(encoded))
+    assert message.is_multipart()
+    return [
+        yaml.safe_load(str(part.get_payload()))
+        for part in message.walk()
+        if part.get_content_type() == "application/node.eks.aws"
+    ]
+
+
+def test_launch_template_tags_what_the_bill_is_for() -> None:
+    """EKS copies a node group's tags to neither its instances nor their volumes (EKS API,
+    Nodegroup.tags): the launch template's tag specifications put the tier's cost tags on
+    the instances, volumes and network interfaces as they launch."""
+    registrations = build(pool_args("prod", "lightweight"))
+    template = one(registrations, LAUNCH_TEMPLATE, "lightweight-launch-template").inputs
+    specs = {spec["resourceType"]: spec["tags"] for spec in template["tagSpecifications"]}
+    assert set(specs) == {"instance", "volume", "network-interface"}
+    for tags in specs.values():
+        assert tags["agentfleet.io/tier"] == "lightweight"
+        assert tags["agentfleet.io/environment"] == "prod"
+        assert tags["agentfleet.io/cost-center"] == "agentfleet"
+        assert tags["Name"] == "agents-prod-lightweight-gpu"
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    assert "instanceType" not in template  # the node group names it (EKS refuses both)
+    assert "imageId" not in template  # amiType picks the NVIDIA AMI and EKS merges user data
+
+
+def test_root_volume_and_instance_store() -> None:
+    registrations = build(pool_args("prod", "mid-tier"))
+    template = one(registrations, LAUNCH_TEMPLATE, "mid-tier-launch-template").inputs
+    (root,) = template["blockDeviceMappings"]
+    assert root["deviceName"] == "/dev/xvda"
+    assert root["ebs"] == {
+        "volumeSize": 100.0,
+        "volumeType": "gp3",
+        "encrypted": "true",
+        "deleteOnTermination": "true",
+    }
+    (config,) = user_data_node_configs(template["userData"])
+    assert config["apiVersion"] == "node.eks.aws/v1alpha1"
+    assert config["kind"] == "NodeConfig"
+    assert config["spec"] == {"instance": {"localStorage": {"strategy": "RAID0"}}}
+
+
+def test_no_instance_store_no_user_data() -> None:
+    registrations = build(pool_args("prod", "mid-tier", instance_store=False, disk_size_gib=700))
+    template = one(registrations, LAUNCH_TEMPLATE, "mid-tier-launch-template").inputs
+    assert "userData" not in template
+    assert template["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 700.0

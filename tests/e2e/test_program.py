@@ -202,3 +202,21 @@ def test_no_two_kubernetes_objects_share_a_name(stack: str) -> None:
     )  # fmt: skip
     assert [key for key, count in seen.items() if count > 1] == []
     assert len(seen) >= 6
+
+
+def test_prod_running_cost_alert_prices_each_tiers_nodes_as_the_plan_does() -> None:
+    registrations, _ = build("prod")
+    (rule,) = [
+        r for r in registrations if r.type == "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+    ]
+    (cost,) = next(
+        g["rules"] for g in rule.inputs["spec"]["groups"] if g["name"] == "agentfleet-cost"
+    )
+    # h100-pcie on p5.4xlarge (1 GPU, $2.51), a100-80gb on p4de (8 x $1.04), l40s on
+    # g6e.2xlarge (1 x $0.72), against the stack's $200/h.
+    assert cost["expr"] == (
+        '(count(kube_node_labels{label_agentfleet_io_tier="orchestrator"}) * 2.51 or vector(0))'
+        ' + (count(kube_node_labels{label_agentfleet_io_tier="mid-tier"}) * 8.32 or vector(0))'
+        ' + (count(kube_node_labels{label_agentfleet_io_tier="lightweight"}) * 0.72 or vector(0))'
+        " > 200"
+    )

@@ -24,6 +24,7 @@ from tests.helpers import STACKS, stack_values
 
 # Which container exports which metrics: vLLM's own, and the queue worker's counters.
 EXPORTERS = {"vllm:": "vllm", "agentfleet_worker_": "queue-worker"}
+KUBE_STATE_METRICS = "kube_"
 SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
 MATCHER = re.compile(r'(\w+)\s*(=~|=)\s*"([^"]*)"')
 
@@ -52,6 +53,26 @@ def _selectors(where: str, expression: str) -> Iterator[tuple[str, str, dict[str
     assert found, f"{where}: no metric selector in {expression}"
     for metric, matchers in found:
         yield where, metric, {label: value for label, _, value in MATCHER.findall(matchers)}
+
+
+def assert_kube_state_metrics_exports(
+    registrations: list[Registration], labels: dict[str, str]
+) -> None:
+    """kube-state-metrics comes with the add-on (and the chart's own ServiceMonitor), but
+    puts a Kubernetes label on kube_node_labels only when allowlisted."""
+    (release,) = [
+        r
+        for r in registrations
+        if r.type == HELM_RELEASE and r.inputs["chart"] == "kube-prometheus-stack"
+    ]
+    allowlist = release.inputs["values"]["kube-state-metrics"]["metricLabelsAllowlist"]
+    allowed = {
+        "label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label)
+        for entry in allowlist
+        if entry.startswith("nodes=")
+        for label in entry.removeprefix("nodes=[").removesuffix("]").split(",")
+    }
+    assert {label for label in labels if label.startswith("label_")} <= allowed
 
 
 def exporter(metric: str) -> str:
@@ -94,6 +115,9 @@ def test_every_metric_read_is_scraped(stack: str) -> None:
     read = list(series(registrations))
     assert len(read) >= 3
     for where, metric, labels in read:
+        if metric.startswith(KUBE_STATE_METRICS):
+            assert_kube_state_metrics_exports(registrations, labels)
+            continue
         deployments = pods_matching(registrations, labels)
         assert deployments, f"{where}: {metric}{labels} selects no Deployment's pods"
         for deployment in deployments:

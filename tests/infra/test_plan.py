@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from facts import models
 from facts.catalog import CATALOG
-from infra.config import load_stack_file, parse_stack_config
+from infra.config import ConfigError, load_stack_file, parse_stack_config
 from infra.plan import TierPlan, plan_fleet
 from infra.sizing import ceil_div
 from tests.helpers import REPO, stack_values
@@ -222,3 +223,45 @@ def test_scheduled_peak_on_mig_slices() -> None:
     # 1300 interactions / 64 per partitioned A100 = 21 GPUs = 42 3g.40gb replicas.
     assert (peak.interactions, peak.gpus, peak.desired_replicas) == (1300, 21, (42,))
     assert tier.max_instances == 3  # 21 GPUs on 8-GPU instances
+
+
+# --- node storage ----------------------------------------------------------------------
+
+
+def test_prod_nodes_keep_the_weights_on_their_instance_store() -> None:
+    """Each replica downloads its own copy of the weights (emptyDir): the mid-tier's eight
+    Qwen2.5-32B replicas per p4de keep 8 x 72 GiB (32.8e9 x 2 bytes = 61.1 GiB, 62 rounded
+    up, and 10 GiB of caches) beside 60 GiB of images and system: 636 GiB, on the p4de's
+    8 x 1000 GB of NVMe (7450 GiB) rather than on a root volume."""
+    tiers = plan(stack_values("prod"))
+    mid = tiers["mid-tier"].storage
+    assert (mid.replica_cache_gib, mid.need_gib, mid.instance_store_gib) == (72, 636, 7450)
+    assert mid.on_instance_store
+    assert mid.root_volume_gib == 100
+    light = tiers["lightweight"].storage  # Qwen2.5-3B on a g6e.2xlarge (450 GB of NVMe)
+    assert (light.replica_cache_gib, light.need_gib, light.instance_store_gib) == (16, 76, 419)
+
+
+def test_a_model_agentfleet_does_not_know_gets_the_default_cache() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["lightweight"]["model"] = "acme/private-model"
+    values["agentfleet:fleet"]["tiers"]["lightweight"]["instanceType"] = "g6e.xlarge"
+    storage = plan(values)["lightweight"].storage
+    # 200 GiB + 60 GiB do not fit the g6e.xlarge's 250 GB (232 GiB): a 260 GiB root volume.
+    assert (storage.replica_cache_gib, storage.need_gib) == (200, 260)
+    assert not storage.on_instance_store
+    assert storage.root_volume_gib == 260
+
+
+def test_a_model_no_disk_holds_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    huge = models.Model("example/too-big", Decimal("9000"))  # 18 TB of bf16 weights
+    monkeypatch.setattr(models, "MODELS", {**models.MODELS, huge.hf_id: huge})
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["lightweight"]["model"] = huge.hf_id
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    ((where, reason),) = raised.value.problems
+    assert where == "agentfleet:fleet.tiers.lightweight.model"
+    # 9000e9 x 2 bytes = 16763.8 GiB, 16764 rounded up, 10 more for caches, 60 for the node.
+    assert reason.startswith("1 replica of example/too-big on one g6e.2xlarge keeps 16834 GiB")
+    assert "largest root volume (16384 GiB)" in reason

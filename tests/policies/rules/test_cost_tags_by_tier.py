@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
-from facts.resource_types import (
-    NODE_GROUP,
-    QUEUE,
-)
+from facts.resource_types import LAUNCH_TEMPLATE, NODE_GROUP, QUEUE
 from infra.offline.mocks import Registration
 from tests.policies.support import (
     ResourceCase,
@@ -24,16 +24,56 @@ NAME = "cost-tags-by-tier"
 SUBJECT = (NODE_GROUP, "orchestrator-nodes")
 """What the policy judges, as the prod (or sandbox) stack declares it."""
 
+TAGS = "agentfleet.io/tier, agentfleet.io/environment"
+TEMPLATE = "orchestrator-launch-template"
+
+
+def untag(kind: str) -> Callable[[dict[str, Any]], object]:
+    def change(p: dict[str, Any]) -> None:
+        (spec,) = [s for s in p["tagSpecifications"] if s["resourceType"] == kind]
+        spec["tags"].pop("agentfleet.io/tier")
+
+    return change
+
+
 CASES: dict[str, ResourceCase] = {
     "m4-ok": (NODE_GROUP, lambda: props("orchestrator-nodes"), same, []),
-    "m4-no-tier": (
+    "m4-node-group-without-launch-template": (
         NODE_GROUP,
         lambda: props("orchestrator-nodes"),
-        lambda p: p["tags"].pop("agentfleet.io/tier"),
+        lambda p: p.pop("launchTemplate"),
         [
-            "missing the tag agentfleet.io/tier; want agentfleet.io/tier, "
-            "agentfleet.io/environment "
-            "so its cost counts against its tier. Add them to the resource's tags."
+            "has no launch template, so its instances and volumes carry no tags: EKS does not "
+            "copy a node group's tags to them. Give it a launch template whose "
+            f"tagSpecifications tag instances and volumes with {TAGS} "
+            "(components.GpuNodePool does)."
+        ],
+    ),
+    # The node group is not what is billed: its own tags do not reach the instances.
+    "m4-node-group-own-tags-do-not-count": (
+        NODE_GROUP,
+        lambda: props("orchestrator-nodes"),
+        lambda p: p.pop("tags"),
+        [],
+    ),
+    "m4-launch-template-ok": (LAUNCH_TEMPLATE, lambda: props(TEMPLATE), same, []),
+    "m4-untagged-volumes": (
+        LAUNCH_TEMPLATE,
+        lambda: props(TEMPLATE),
+        untag("volume"),
+        [
+            "launches volumes without the tag agentfleet.io/tier; want "
+            f"{TAGS} in its tagSpecifications for volume so their cost counts against the tier."
+        ],
+    ),
+    "m4-no-tag-specifications": (
+        LAUNCH_TEMPLATE,
+        lambda: props(TEMPLATE),
+        lambda p: p.pop("tagSpecifications"),
+        [
+            f"launches {kind}s without the tags {TAGS}; want {TAGS} in its tagSpecifications "
+            f"for {kind} so their cost counts against the tier."
+            for kind in ("instance", "volume")
         ],
     ),
     "m4-untagged-queue": (
@@ -41,8 +81,7 @@ CASES: dict[str, ResourceCase] = {
         lambda: {"name": "jobs"},
         same,
         [
-            "missing the tags agentfleet.io/tier, agentfleet.io/environment; want "
-            "agentfleet.io/tier, agentfleet.io/environment so its cost counts against its tier. "
+            f"missing the tags {TAGS}; want {TAGS} so its cost counts against its tier. "
             "Add them to the resource's tags."
         ],
     ),
