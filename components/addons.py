@@ -17,6 +17,7 @@ from components import iam
 from components.autoscaler import keda_role_path
 from components.common import Args, TaggedArgs, child_options, cost_tags
 from components.mig_config import MigConfiguration, MigConfigurationArgs
+from facts import defaults
 from facts.labels import AUTOSCALER, MANAGED_BY, ROLE, TIER
 
 TYPE = "agentfleet:index:ClusterAddons"
@@ -104,6 +105,13 @@ class ClusterAddonsArgs(TaggedArgs):
         default_factory=Addon, description="AWS Load Balancer Controller."
     )
     cluster_autoscaler: Addon = Field(default_factory=Addon, description="Cluster autoscaler.")
+    kubernetes_version: Any = Field(
+        None,
+        description="The cluster's Kubernetes version, e.g. 1.34 (a string or an Output such "
+        "as aws.eks.get_cluster_output(...).version): the cluster autoscaler runs the release "
+        "of the same minor (facts.defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS), and a minor it "
+        "has none for stops the deployment. None: the chart's default image.",
+    )
     prometheus: Addon = Field(default_factory=Addon, description="kube-prometheus-stack.")
     mig: MigConfigurationArgs | None = Field(
         None,
@@ -155,6 +163,22 @@ def load_balancer_controller_policy(region: str, account: str, vpc_id: str) -> d
             condition={"ArnEquals": {"ec2:Vpc": f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"}},
         ),
     )
+
+
+def cluster_autoscaler_image_tag(version: str) -> str:
+    """The cluster autoscaler release for a cluster of ``version`` (``1.34`` or
+    ``1.34.2``): the one of its minor. Any other pairing is unsupported upstream."""
+    minor = ".".join(str(version).split(".")[:2])
+    tag = defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS.get(minor)
+    if tag is None:
+        supported = ", ".join(defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS)
+        raise pulumi.RunError(
+            f"the cluster runs Kubernetes {version}; agentfleet's cluster autoscaler add-on "
+            f"supports {supported} (its minor must match the cluster's). Upgrade the cluster, "
+            "or turn the add-on off (agentfleet:addons.clusterAutoscaler.enabled: false) and "
+            "run one of the cluster's minor."
+        )
+    return tag
 
 
 def cluster_autoscaler_policy(region: str, account: str, cluster_name: str) -> dict[str, Any]:
@@ -306,9 +330,15 @@ class ClusterAddons(pulumi.ComponentResource):
                 )
             ),
         )
+        image: dict[str, Any] = {}
+        if args.kubernetes_version is not None:
+            image["tag"] = pulumi.Output.from_input(args.kubernetes_version).apply(
+                cluster_autoscaler_image_tag
+            )
         self._release(
             "cluster_autoscaler",
             {
+                **({"image": image} if image else {}),
                 "cloudProvider": "aws",
                 "awsRegion": args.region,
                 "autoDiscovery": {

@@ -46,3 +46,8 @@ ROOT_VOLUME_GIB = 100
 """The EBS root volume of a GPU node whose data lives on its instance store."""
 EBS_MAX_VOLUME_GIB = 16384
 """gp3's largest volume (16 TiB)."""
+
+CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.33": "v1.33.5", "1.34": "v1.34.4", "1.35": "v1.35.1"}
+"""The cluster autoscaler release run on each Kubernetes minor: upstream supports only the
+pairing of its minor with the cluster's (autoscaler README, "Releases"); the chart's own
+default image follows the newest minor, not the cluster."""

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components import ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, MigConfiguration
 from components.cluster import ClusterRef
 from components.mig_config import config_name
+from facts import defaults
 from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from infra import wiring
 from infra.config import NAMESPACE, StackConfig
@@ -65,6 +66,9 @@ class _Cluster:
     """Kubernetes objects outside the components: the cluster's provider, after it is up."""
     both: pulumi.ResourceOptions
     """Components: both providers, and after a new cluster's nodes, DNS and access."""
+    kubernetes_version: Any
+    """The cluster's version: the stack's, else a new cluster's default or what the
+    existing cluster reports."""
 
 
 def _cluster(plan: FleetPlan, cloud: aws.Provider) -> _Cluster:
@@ -72,8 +76,10 @@ def _cluster(plan: FleetPlan, cloud: aws.Provider) -> _Cluster:
     Kubernetes provider for it."""
     endpoint: Any
     certificate: Any
+    version: Any = plan.cluster.kubernetes_version
     ready: list[pulumi.Resource] = []
     if plan.cluster.create:
+        version = version or defaults.KUBERNETES_VERSION
         built = FleetCluster(
             "cluster",
             wiring.new_cluster(plan),
@@ -94,6 +100,7 @@ def _cluster(plan: FleetPlan, cloud: aws.Provider) -> _Cluster:
         certificate = existing.certificate_authorities.apply(
             lambda authorities: _field(authorities[0], "data")
         )
+        version = version or existing.version
     # Nothing goes onto a new cluster before its nodes, DNS and access entries are there.
     provider = k8s.Provider(
         "cluster",
@@ -111,6 +118,7 @@ def _cluster(plan: FleetPlan, cloud: aws.Provider) -> _Cluster:
         both=pulumi.ResourceOptions(
             providers={"kubernetes": provider, "aws": cloud}, depends_on=ready
         ),
+        kubernetes_version=version,
     )
 
 
@@ -149,7 +157,9 @@ def build_fleet(config: StackConfig) -> FleetPlan:
     layouts = wiring.mig_layouts(plan)
     mig = wiring.mig_configuration(layouts)
     addons = ClusterAddons(
-        "addons", wiring.addons(plan, cluster.ref.vpc_id, mig), opts=cluster.both
+        "addons",
+        wiring.addons(plan, cluster.ref.vpc_id, mig, cluster.kubernetes_version),
+        opts=cluster.both,
     )
     if mig is not None and addons.mig_configuration is None:  # the cluster runs the operator
         MigConfiguration("mig", mig, opts=cluster.both)

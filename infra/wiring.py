@@ -84,7 +84,9 @@ def _addon(config: AddonConfig) -> Addon:
     return Addon(enabled=config.enabled, version=config.version)
 
 
-def addons(plan: FleetPlan, vpc_id: Any, mig: MigConfigurationArgs | None) -> ClusterAddonsArgs:
+def addons(
+    plan: FleetPlan, vpc_id: Any, mig: MigConfigurationArgs | None, kubernetes_version: Any
+) -> ClusterAddonsArgs:
     return ClusterAddonsArgs(
         cluster_name=plan.cluster.name,
         region=plan.region,
@@ -96,6 +98,7 @@ def addons(plan: FleetPlan, vpc_id: Any, mig: MigConfigurationArgs | None) -> Cl
         load_balancer_controller=_addon(plan.addons.load_balancer_controller),
         cluster_autoscaler=_addon(plan.addons.cluster_autoscaler),
         prometheus=_addon(plan.addons.prometheus),
+        kubernetes_version=kubernetes_version,
         mig=mig,
     )
 

@@ -44,7 +44,6 @@ class NodeGroupConfig(ConfigModel):
 
 EXISTING_CLUSTER_KEYS = ("vpc_id", "subnet_ids", "node_role_arn")
 NEW_CLUSTER_KEYS = (
-    "kubernetes_version",
     "vpc_cidr",
     "availability_zones",
     "admin_role_arns",
@@ -87,7 +86,10 @@ class ClusterConfig(ConfigModel):
     kubernetes_version: Annotated[StrictStr, StringConstraints(pattern=r"^1\.\d{2}$")] | None = (
         Field(
             None,
-            description=f"New cluster: Kubernetes version. Default {defaults.KUBERNETES_VERSION}.",
+            description="The cluster's Kubernetes minor; the cluster autoscaler add-on runs the "
+            f"release of the same minor ({', '.join(defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS)}). "
+            f"New cluster: the version it is built with, default {defaults.KUBERNETES_VERSION}. "
+            "Existing cluster: the version it runs; default: what the cluster reports.",
         )
     )
     vpc_cidr: Annotated[StrictStr, StringConstraints(pattern=CIDR)] | None = Field(

@@ -14,6 +14,7 @@ from pydantic import (
     StrictStr,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from facts import defaults
@@ -27,6 +28,7 @@ from infra.config.fields import (
     NAMESPACE,
     REGION_KEY,
     ConfigModel,
+    KeyedError,
     Money,
     Number,
     TierName,
@@ -157,6 +159,22 @@ class StackConfig(BaseModel):
         "agentfleet:hfToken`. Only its presence is kept here; the program reads the value "
         "as a Pulumi secret.",
     )
+
+    @model_validator(mode="after")
+    def _autoscaler_pairs_with_the_cluster(self) -> StackConfig:
+        """The cluster autoscaler supports only the cluster's own minor."""
+        version = self.cluster.kubernetes_version
+        if self.cluster.create:
+            version = version or defaults.KUBERNETES_VERSION
+        supported = defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS
+        if self.addons.cluster_autoscaler.enabled and version and version not in supported:
+            raise KeyedError(
+                f"{NAMESPACE}:cluster.kubernetesVersion",
+                f"the cluster autoscaler add-on runs the release of the cluster's minor and "
+                f"has one for {', '.join(supported)}; choose one of them, or turn the add-on "
+                "off (agentfleet:addons.clusterAutoscaler.enabled: false)",
+            )
+        return self
 
     @field_validator("hf_token", mode="before")
     @classmethod

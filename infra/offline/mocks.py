@@ -25,6 +25,8 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from facts.defaults import KUBERNETES_VERSION
+
 ACCOUNT = "123456789012"
 _LAST_INPUTS = threading.local()  # the mock monitor and the mocks run on one thread a call
 
@@ -93,6 +95,7 @@ class OfflineMocks(pulumi.runtime.Mocks):
             name = args.args.get("name", "cluster")
             return {
                 "name": name,
+                "version": KUBERNETES_VERSION,
                 "endpoint": f"https://{digest(name, length=32).upper()}.gr7.{self.region}"
                 ".eks.amazonaws.com",
                 "certificateAuthorities": [{"data": "LS0tLS1CRUdJTi1PRkZMSU5FLUNBLS0tLS0="}],

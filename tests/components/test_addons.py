@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
 from components import Addon, ClusterAddons, ClusterAddonsArgs, MigConfigurationArgs, MigLayout
@@ -234,3 +235,25 @@ def test_nothing_at_all_when_every_add_on_is_off() -> None:
 def test_a_chart_version_can_be_set() -> None:
     registrations = build(addon_args(keda=Addon(version="2.19.0")))
     assert release(registrations, "keda")["version"] == "2.19.0"
+
+
+@pytest.mark.parametrize(
+    ("version", "tag"),
+    [("1.33", "v1.33.5"), ("1.34", "v1.34.4"), ("1.35", "v1.35.1"), ("1.34.2", "v1.34.4")],
+)
+def test_cluster_autoscaler_runs_the_release_of_the_clusters_minor(version: str, tag: str) -> None:
+    """Upstream supports a cluster autoscaler only on the Kubernetes minor it was built
+    for; the chart's default image follows the newest minor instead."""
+    values = release(build(addon_args(kubernetes_version=version)), "cluster-autoscaler")["values"]
+    assert values["image"] == {"tag": tag}
+    assert tag.removeprefix("v").startswith(".".join(version.split(".")[:2]) + ".")
+
+
+def test_an_unsupported_minor_stops_the_deployment_cleanly() -> None:
+    with pytest.raises(pulumi.RunError, match=r"runs Kubernetes 1\.31; .* supports 1\.33, 1\.34"):
+        addons_module.cluster_autoscaler_image_tag("1.31")
+
+
+def test_without_a_version_the_chart_picks_the_image() -> None:
+    values = release(build(addon_args()), "cluster-autoscaler")["values"]
+    assert "image" not in values

@@ -220,3 +220,12 @@ def test_prod_running_cost_alert_prices_each_tiers_nodes_as_the_plan_does() -> N
         ' + (count(kube_node_labels{label_agentfleet_io_tier="lightweight"}) * 0.72 or vector(0))'
         " > 200"
     )
+
+
+@pytest.mark.parametrize("stack", ["prod", "sandbox"])
+def test_the_cluster_autoscaler_matches_the_clusters_minor(stack: str) -> None:
+    """prod names an existing cluster (its version is what the cluster reports; the
+    offline engine's stands in with 1.34), sandbox builds one at the default 1.34."""
+    registrations, _ = build(stack)
+    (release,) = [r for r in registrations if r.name == "addons-cluster-autoscaler"]
+    assert release.inputs["values"]["image"] == {"tag": "v1.34.4"}

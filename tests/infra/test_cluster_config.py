@@ -37,6 +37,13 @@ def test_a_new_cluster_needs_only_a_name() -> None:
     assert cluster.nodes.min_size == 2
 
 
+AUTOSCALER_PAIRING = (
+    "the cluster autoscaler add-on runs the release of the cluster's minor and has one for "
+    "1.33, 1.34, 1.35; choose one of them, or turn the add-on off "
+    "(agentfleet:addons.clusterAutoscaler.enabled: false)"
+)
+
+
 @pytest.mark.parametrize(
     ("stack", "changes", "where", "reason"),
     [
@@ -58,6 +65,8 @@ def test_a_new_cluster_needs_only_a_name() -> None:
          "string should match pattern '^1\\.\\d{2}$' (got 'latest')"),
         ("sandbox", {"systemNodes": {"minSize": 5, "maxSize": 3}}, "systemNodes.minSize",
          "5 is above maxSize (3)"),
+        ("sandbox", {"kubernetesVersion": "1.31"}, "kubernetesVersion", AUTOSCALER_PAIRING),
+        ("prod", {"kubernetesVersion": "1.36"}, "kubernetesVersion", AUTOSCALER_PAIRING),
     ],
 )  # fmt: skip
 def test_cluster_keys_of_the_other_kind_are_refused(
@@ -87,3 +96,16 @@ def test_unknown_add_on_is_refused_with_the_known_ones() -> None:
         ("agentfleet:addons.istio", "unknown key; allowed here: gpuOperator, keda, "
          "loadBalancerController, clusterAutoscaler, prometheus"),
     )  # fmt: skip
+
+
+def test_an_existing_cluster_may_name_its_version() -> None:
+    values = stack_values("prod")
+    values["agentfleet:cluster"]["kubernetesVersion"] = "1.33"
+    assert parse_stack_config(values).cluster.kubernetes_version == "1.33"
+
+
+def test_any_version_without_the_autoscaler_add_on() -> None:
+    values = stack_values("sandbox")
+    values["agentfleet:cluster"]["kubernetesVersion"] = "1.31"
+    values.setdefault("agentfleet:addons", {})["clusterAutoscaler"] = {"enabled": False}
+    assert parse_stack_config(values).cluster.kubernetes_version == "1.31"
