@@ -24,7 +24,7 @@ from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalance
 from components.mcp_server import McpServer, McpServerArgs
 from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLayout
 from components.monitoring import FleetMonitoring, FleetMonitoringArgs, MonitoredTier
-from components.node_pool import GpuNodePool, GpuNodePoolArgs
+from components.node_pool import GpuNodePool, GpuNodePoolArgs, GpuPrices
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.tier import (
@@ -55,6 +55,7 @@ __all__ = [
     "FleetTierArgs",
     "GpuNodePool",
     "GpuNodePoolArgs",
+    "GpuPrices",
     "InferenceLoadBalancer",
     "InferenceLoadBalancerArgs",
     "McpServer",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.common import (
     TaggedArgs,
@@ -29,7 +30,10 @@ from facts.labels import (
     GPU_TAINT_KEY,
     LATENCY_CLASS,
     MIG_CONFIG_LABEL,
+    NO_PRICE,
     NODE_CLASS,
+    ON_DEMAND_PRICE,
+    SPOT_PRICE,
     TIER,
     USER_FACING,
     flag,
@@ -70,6 +74,23 @@ def node_config_user_data(instance_store: bool) -> str | None:
     return base64.b64encode(document.encode()).decode()
 
 
+class GpuPrices(BaseModel):
+    """The prices a tier was planned with, per GPU-hour: the policies judge capacity by
+    these (a stack may override the catalog's)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    on_demand: Annotated[Decimal, Field(gt=0)]
+    spot: Annotated[Decimal, Field(gt=0)] | None = None
+    """None: no spot price (the GPU is not sold on spot, or the stack says so)."""
+
+    def tags(self) -> dict[str, str]:
+        return {
+            ON_DEMAND_PRICE: str(self.on_demand),
+            SPOT_PRICE: str(self.spot) if self.spot is not None else NO_PRICE,
+        }
+
+
 class GpuNodePoolArgs(TaggedArgs):
     """Inputs of a GpuNodePool."""
 
@@ -102,6 +123,11 @@ class GpuNodePoolArgs(TaggedArgs):
         "model weights, the images) on the instance type's NVMe instance store, striped as "
         "one RAID0 array by nodeadm (NodeConfig spec.instance.localStorage). The instance "
         "type must have one.",
+    )
+    prices: GpuPrices | None = Field(
+        None,
+        description="The prices the tier was planned with, as tags on the node group (K2's "
+        "policy compares them); None: the policies use the catalog's.",
     )
     mig_config: str | None = Field(
         None,
@@ -273,6 +299,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 CAPACITY: args.capacity,
                 GPU: args.gpu,
                 LATENCY_CLASS: args.latency_class,
+                **(args.prices.tags() if args.prices is not None else {}),
             },
         )
         autoscaler_tags = args.autoscaler_tags()

@@ -19,7 +19,7 @@ from components.cluster import ClusterRef
 from components.common import KubernetesName, TaggedArgs, TierName, child_options
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mig_config import MigLayout
-from components.node_pool import GpuNodePool, GpuNodePoolArgs
+from components.node_pool import GpuNodePool, GpuNodePoolArgs, GpuPrices
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
@@ -173,6 +173,9 @@ class FleetTierArgs(TaggedArgs):
     replica_memory_mib: Annotated[int, Field(ge=512)] = Field(
         description="Memory each replica requests and is limited to (MiB)."
     )
+    prices: GpuPrices | None = Field(
+        None, description="The prices the tier was planned with, marked on its node group."
+    )
     disk: NodeDisk = Field(
         default_factory=NodeDisk, description="The nodes' disks and each replica's cache."
     )
@@ -237,6 +240,7 @@ class FleetTierArgs(TaggedArgs):
             capacity=self.capacity,
             min_size=self.min_instances,
             max_size=self.max_instances,
+            prices=self.prices,
             disk_size_gib=self.disk.root_volume_gib,
             instance_store=self.disk.instance_store,
             mig_config=self.mig_config if self.mig else None,

@@ -17,6 +17,7 @@ from components import (
     FleetMonitoringArgs,
     FleetTier,
     FleetTierArgs,
+    GpuPrices,
     MigConfigurationArgs,
     MigLayout,
     MonitoredTier,
@@ -158,6 +159,7 @@ def tier(
         min_instances=tier.min_instances,
         max_instances=tier.max_instances,
         shapes=_shapes(tier),
+        prices=GpuPrices(on_demand=tier.on_demand_price, spot=tier.spot_price),
         disk=NodeDisk(
             replica_cache_gib=tier.storage.replica_cache_gib,
             root_volume_gib=tier.storage.root_volume_gib,

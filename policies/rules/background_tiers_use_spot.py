@@ -1,17 +1,18 @@
 """K1, K2: on-demand for user-facing tiers, spot for background tiers where it is cheaper.
 A user-facing tier on spot breaks A5 too, and spot-only-interruptible reports it (once, as
 mandatory); this policy advises the other way round: a background tier left on on-demand
-where the catalog lists spot cheaper."""
+where spot is cheaper, at the prices the stack planned with."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
 from facts.catalog import gpu_for
-from facts.labels import GPU, USER_FACING
+from facts.labels import GPU, NO_PRICE, ON_DEMAND_PRICE, SPOT_PRICE, USER_FACING
 from facts.resource_types import NODE_GROUP
 from policies.building import PolicyMeta, Report, policy
 from policies.properties import flag, items, node_marks
@@ -23,8 +24,9 @@ META = PolicyMeta(
     enforcement="advisory",
     kind="resource",
     description="Spot capacity for background and batch tiers where the GPU's spot price is "
-    "below its on-demand price (K2); on-demand for orchestrator and user-facing tiers (K1, "
-    "reported by spot-only-interruptible).",
+    "below its on-demand price (K2), at the prices the tier was planned with (the node "
+    "group's price marks; else the catalog's); on-demand for orchestrator and user-facing "
+    "tiers (K1, reported by spot-only-interruptible).",
     remediation="Set capacity: spot on the background tier (its interrupted work returns to "
     "the queue).",
 )
@@ -42,12 +44,33 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
     gpu = gpu_for(marks.get(GPU), items(props.get("instanceTypes")))
     if user_facing or capacity != "ON_DEMAND" or gpu is None:
         return
-    if gpu.spot_price is not None and gpu.spot_price < gpu.on_demand_price:
+    on_demand, spot = prices(marks, gpu.on_demand_price, gpu.spot_price)
+    if spot is not None and on_demand is not None and spot < on_demand:
         report(
-            f"background tier on ON_DEMAND {gpu.key} at ${gpu.on_demand_price}/GPU-hour "
-            f"while spot lists ${gpu.spot_price}; want SPOT (K2). Set capacity: spot; "
-            "interrupted work returns to the queue."
+            f"background tier on ON_DEMAND {gpu.key} at ${on_demand}/GPU-hour while spot "
+            f"lists ${spot}; want SPOT (K2). Set capacity: spot; interrupted work returns "
+            "to the queue."
         )
+
+
+def prices(
+    marks: Mapping[str, Any], on_demand: Decimal, spot: Decimal | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """The prices the tier was planned with (the node group's marks: a stack may override
+    the catalog's), else the catalog's."""
+
+    def mark(key: str, fallback: Decimal | None) -> Decimal | None:
+        value = marks.get(key)
+        if value is None:
+            return fallback
+        if str(value).strip().lower() == NO_PRICE:
+            return None
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return fallback
+
+    return mark(ON_DEMAND_PRICE, on_demand), mark(SPOT_PRICE, spot)
 
 
 POLICY = policy(META, check)

@@ -79,6 +79,9 @@ def test_orchestrator_node_group() -> None:
         "agentfleet.io/capacity": "on-demand",
         "agentfleet.io/gpu": "h100-pcie",
         "agentfleet.io/latency-class": "ttft-first",
+        # The prices the plan used, for K2's policy (a stack may override the catalog's).
+        "agentfleet.io/on-demand-usd-per-gpu-hour": "2.51",
+        "agentfleet.io/spot-usd-per-gpu-hour": "none",
         **autoscaler,
     }
     # On the Auto Scaling group itself: what the autoscaler cannot read from the EKS API
