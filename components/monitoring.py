@@ -24,6 +24,8 @@ from facts.labels import BUDGET_PER_HOUR, MANAGED_BY, ROLE, TIER
 from facts.money import CENT
 
 TYPE = "agentfleet:index:FleetMonitoring"
+EC2_BASIC_PERIOD_SECONDS = 300
+"""EC2's basic monitoring: a datapoint per instance every 5 minutes."""
 NODE_TIER_LABEL = "label_" + re.sub(r"[^a-zA-Z0-9_]", "_", TIER)
 """The tier label of a node as kube-state-metrics' kube_node_labels names it."""
 HOURS_PER_MONTH = 730
@@ -185,12 +187,22 @@ def dashboard_body(region: str, tiers: list[dict[str, Any]]) -> str:
                             tier["queue"],
                             {"label": "queue depth"},
                         ],
+                        # The instances of the node group's Auto Scaling group, counted
+                        # from what EC2 publishes for every instance (one CPU sample per
+                        # instance per 5 minutes, basic monitoring): the group's own
+                        # GroupInServiceInstances exists only once metrics collection is
+                        # enabled on it, which EKS leaves off.
                         [
-                            "AWS/AutoScaling",
-                            "GroupInServiceInstances",
+                            "AWS/EC2",
+                            "CPUUtilization",
                             "AutoScalingGroupName",
                             tier["group"],
-                            {"label": "GPU instances", "yAxis": "right"},
+                            {
+                                "label": "GPU instances",
+                                "yAxis": "right",
+                                "stat": "SampleCount",
+                                "period": EC2_BASIC_PERIOD_SECONDS,
+                            },
                         ],
                     ],
                 },

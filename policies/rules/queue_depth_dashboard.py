@@ -23,7 +23,9 @@ META = PolicyMeta(
     kind="stack",
     description="A dashboard shows each tier's queue depth beside its GPU instance count.",
     remediation="Add a CloudWatch dashboard widget per tier with the queue's "
-    "ApproximateNumberOfMessagesVisible and the node group's GroupInServiceInstances.",
+    "ApproximateNumberOfMessagesVisible and the node group's instance count: AWS/EC2 "
+    "CPUUtilization by AutoScalingGroupName with the SampleCount statistic (no setup), or "
+    "GroupInServiceInstances (needs the group's metrics collection on).",
 )
 
 
@@ -38,6 +40,20 @@ def _widgets(body: Any) -> list[list[Any]]:
         for widget in parsed.get("widgets", [])
         if isinstance(widget, dict)
     ]
+
+
+def counts_instances(row: list[Any]) -> bool:
+    """A metric row that counts a node group's instances: the Auto Scaling group's own
+    GroupInServiceInstances, or the SampleCount of an EC2 metric by AutoScalingGroupName."""
+    if "GroupInServiceInstances" in row:
+        return True
+    options = next((item for item in row if isinstance(item, dict)), {})
+    return (
+        bool(row)
+        and row[0] == "AWS/EC2"
+        and "AutoScalingGroupName" in row
+        and options.get("stat") == "SampleCount"
+    )
 
 
 def check(args: StackValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
@@ -57,7 +73,7 @@ def check(args: StackValidationArgs, report: Report, _: Mapping[str, Any]) -> No
         name = queue.props.get("name") or queue.name
         shown = any(
             any("ApproximateNumberOfMessagesVisible" in row and name in row for row in rows)
-            and any("GroupInServiceInstances" in row for row in rows)
+            and any(counts_instances(row) for row in rows)
             for rows in widgets
         )
         if not shown:

@@ -75,12 +75,18 @@ def test_dashboard_shows_queue_depth_beside_gpu_instances() -> None:
         "QueueName",
         "agents-prod-orchestrator-1a2b3c4d",
     ]
-    assert metrics[1][:4] == [
-        "AWS/AutoScaling",
-        "GroupInServiceInstances",
+    # Instances counted without a manual step: EC2 publishes CPUUtilization for every
+    # instance (by AutoScalingGroupName too) once per 5 minutes under basic monitoring, so
+    # the SampleCount over 300 s is the number of instances; GroupInServiceInstances would
+    # stay empty until someone turned on the group's metrics collection.
+    assert metrics[1] == [
+        "AWS/EC2",
+        "CPUUtilization",
         "AutoScalingGroupName",
         "eks-orchestrator-nodes-asg",
+        {"label": "GPU instances", "yAxis": "right", "stat": "SampleCount", "period": 300},
     ]
+    assert "AWS/AutoScaling" not in json.dumps(body)
     assert body["widgets"][0]["properties"]["region"] == "us-east-1"
 
 
