@@ -211,8 +211,47 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
     }
 
 
+SECRET = "[secret]"  # noqa: S105 - what a secret input is shown as
+
+
+def shown(value: Any) -> Any:
+    """An input as ``pulumi preview --json`` shows it: secrets as ``[secret]``."""
+    from pulumi.runtime import rpc  # only the plan has Pulumi loaded; `size` stays light
+
+    def walk(item: Any) -> Any:
+        if rpc.is_rpc_secret(item):
+            return SECRET
+        if isinstance(item, dict):
+            return {key: walk(inner) for key, inner in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(inner) for inner in item]
+        return item
+
+    return walk(value)
+
+
+def steps(result: Preview) -> list[dict[str, Any]]:
+    """Each resource as a step of ``pulumi preview --json``: every one a create, offline.
+    The stack itself is the root of the URNs, not a step."""
+    found = []
+    for registration in result.registrations:
+        step: dict[str, Any] = {"op": "create", "urn": registration.urn}
+        if registration.provider:
+            step["provider"] = registration.provider
+        step["newState"] = {
+            "type": registration.type,
+            "urn": registration.urn,
+            "custom": registration.custom,
+            "parent": registration.parent or "",
+            "inputs": shown(registration.inputs),
+        }
+        found.append(step)
+    return found
+
+
 def preview_json(result: Preview) -> dict[str, Any]:
     plan = result.plan
+    planned = steps(result)
     return {
         "stack": result.stack,
         "tiers": [tier_summary(tier) for tier in plan.tiers],
@@ -231,6 +270,8 @@ def preview_json(result: Preview) -> dict[str, Any]:
             }
             for f in result.findings
         ],
+        "steps": planned,
+        "changeSummary": {"create": len(planned)},
     }
 
 

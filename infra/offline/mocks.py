@@ -26,6 +26,7 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
 from facts.defaults import KUBERNETES_VERSION
+from facts.resource_types import STACK as ROOT_STACK_TYPE
 
 ACCOUNT = "123456789012"
 _LAST_INPUTS = threading.local()  # the mock monitor and the mocks run on one thread a call
@@ -43,12 +44,16 @@ class Registration:
     inputs: dict[str, Any]
     dependencies: tuple[str, ...] = ()
     """URNs the resource waits for (depends_on, and the resources its inputs come from)."""
+    provider: str | None = None
+    """The provider reference (``<provider urn>::<id>``) the resource was declared with,
+    when one was given."""
 
     @property
     def parent_type(self) -> str | None:
-        """The type of the parent resource, read from the URN's type chain."""
-        chain = self.urn.split("::")[2].split("$")
-        return chain[-2] if len(chain) > 1 else None
+        """The type of the parent resource, read from its URN's type chain."""
+        if not self.parent:
+            return None
+        return self.parent.split("::")[2].split("$")[-1]
 
 
 def digest(*parts: str, length: int = 8) -> str:
@@ -167,6 +172,18 @@ class RecordingMonitor(MockMonitor):
         self.on_register = on_register
         self._lock = threading.Lock()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """A URN as the engine makes it (resource.NewURN): the parent's whole type chain
+        before the type, and no chain for a child of the stack itself. (The SDK's mock
+        monitor keeps only the parent's last type, and the stack's.)"""
+        if parent:
+            chain = parent.split("::")[2]
+            if chain != ROOT_STACK_TYPE:
+                type_ = f"{chain}${type_}"
+        return "urn:pulumi:" + "::".join(
+            [settings.get_stack(), settings.get_project(), type_, name]
+        )
+
     def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
         _LAST_INPUTS.value = None
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -184,6 +201,7 @@ class RecordingMonitor(MockMonitor):
                 custom=bool(request.custom),
                 inputs=inputs,
                 dependencies=tuple(request.dependencies),
+                provider=request.provider or None,
             )
             with self._lock:
                 self.registrations.append(registration)

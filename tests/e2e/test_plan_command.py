@@ -277,3 +277,55 @@ def test_a_cluster_without_secrets_encryption_exits_1(
     (finding,) = json.loads(out)["findings"]
     assert (finding["policy"], finding["enforcement"]) == ("eks-secrets-encryption", "mandatory")
     assert finding["message"].startswith("Kubernetes secrets are not envelope-encrypted")
+
+
+def test_json_carries_steps_in_the_shape_of_pulumi_preview(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """CONTRACT.md: `steps` as `pulumi preview --json` prints them (op, urn, provider,
+    newState with type, urn, custom, parent and inputs), secrets as "[secret]", and
+    `changeSummary`; the older `resources` list stays."""
+    values = stack_values("prod")
+    values["agentfleet:hfToken"] = {"secure": "v1:abc"}
+    runtime_config.set_all_config({})
+    status, out, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    assert status == 0
+    result = json.loads(out)
+    steps = result["steps"]
+    assert result["changeSummary"] == {"create": len(steps)}
+    assert len(steps) == len(result["resources"]) > 100
+    urns = {step["urn"] for step in steps}
+    stack_urn = "urn:pulumi:variant::agentfleet::pulumi:pulumi:Stack::agentfleet-variant"
+    for step in steps:
+        assert set(step) <= {"op", "urn", "provider", "newState"}
+        assert step["op"] == "create"
+        state = step["newState"]
+        assert set(state) == {"type", "urn", "custom", "parent", "inputs"}
+        assert state["urn"] == step["urn"]
+        # The engine's URNs: the parent's whole type chain, none for the stack's children.
+        stack, project, chain, _ = step["urn"].removeprefix("urn:pulumi:").split("::")
+        assert (stack, project) == ("variant", "agentfleet")
+        assert chain.split("$")[-1] == state["type"]
+        assert not chain.startswith("pulumi:pulumi:Stack")
+        if state["parent"] == stack_urn:
+            assert "$" not in chain
+        else:
+            parent_chain = state["parent"].split("::")[2]
+            assert state["parent"] in urns
+            assert chain == f"{parent_chain}${state['type']}"
+        if "provider" in step:
+            provider_urn, provider_id = step["provider"].rsplit("::", 1)
+            assert provider_urn in urns
+            assert provider_id
+    # Custom resources of the cloud carry the explicit providers the program declares.
+    node_group = next(s for s in steps if s["newState"]["type"] == "aws:eks/nodeGroup:NodeGroup")
+    assert "pulumi:providers:aws::aws" in node_group["provider"]
+    deployment = next(s for s in steps if s["newState"]["type"] == "kubernetes:apps/v1:Deployment")
+    assert "pulumi:providers:kubernetes::cluster" in deployment["provider"]
+    assert deployment["newState"]["inputs"]["metadata"]["namespace"] == "agentfleet"
+    # The Hugging Face token is a secret input (the whole stringData, as the SDK sends
+    # it): shown as "[secret]", never its value.
+    secrets = [s for s in steps if s["newState"]["type"] == "kubernetes:core/v1:Secret"]
+    assert len(secrets) == 3  # one per tier's replicas
+    assert {json.dumps(s["newState"]["inputs"]["stringData"]) for s in secrets} == {'"[secret]"'}
+    assert "v1:abc" not in out

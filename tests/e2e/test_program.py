@@ -76,7 +76,11 @@ def test_prod_resources_per_tier() -> None:
     assert types["aws:budgets/budget:Budget"] == 1
     assert types["aws:cloudwatch/dashboard:Dashboard"] == 1
     assert types["kubernetes:core/v1:ConfigMap"] == 0  # no MIG tier in prod
-    namespace = next(r for r in registrations if r.type == "kubernetes:core/v1:Namespace")
+    namespace = next(
+        r
+        for r in registrations
+        if r.type == "kubernetes:core/v1:Namespace" and r.inputs["metadata"]["name"] == "agentfleet"
+    )
     assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == (
         "restricted"
     )
