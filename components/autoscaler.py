@@ -126,14 +126,16 @@ def trust_policy(principal: str) -> str:
 
 
 class QueueDepthAutoscaler(pulumi.ComponentResource):
-    """A KEDA ScaledObject on a tier's vLLM Deployment: the ``aws-sqs-queue`` trigger
-    (backlog per replica, in-flight work counted, activation above zero for tiers that may
-    scale to zero), optionally vLLM's waiting queue through Prometheus and cron triggers
-    for known peaks; never GPU utilisation. Scale-up waits for the backlog to last,
-    scale-down for the queue to stay low and then one replica a minute; the floor and
+    """A KEDA ScaledObject on a tier's vLLM Deployment, never on GPU utilisation. Two
+    ``aws-sqs-queue`` triggers: the load (messages in flight plus waiting) against what one
+    replica is sized for, so the planned load gets the planned replicas and half of it
+    about half; and the waiting backlog against A2's N per replica. Optionally vLLM's
+    waiting queue through Prometheus, and cron triggers for known peaks. Scale-up waits out
+    the sustain window, then doubles (or adds a node's worth) every 15 s; scale-down waits
+    for the idle window, then removes a tenth (or a node's worth) a minute. The floor and
     ceiling come from the plan. KEDA reads the queue through a TriggerAuthentication
     (``podIdentity.provider: aws``) with an IAM role that may only read that queue's
-    attributes."""
+    attributes. ``facts.autoscaling`` models what KEDA and the HPA do with it."""
 
     role: aws.iam.Role
     trigger_authentication: k8s.apiextensions.CustomResource
