@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from infra.config.errors import ConfigError, problems
 from infra.config.fields import HF_TOKEN_KEY, NAMESPACE, REGION_KEY
 from infra.config.fleet import StackConfig
+from infra.config.stackfile import StackFileError, read_document
 
 
 def parse_stack_config(values: Mapping[str, Any]) -> StackConfig:
@@ -40,15 +41,12 @@ def load_stack_file(path: Path) -> StackConfig:
 
 
 def read_stack_file(path: Path) -> dict[str, Any]:
-    """The ``config:`` mapping of a stack file, duplicate keys refused."""
+    """The ``config:`` mapping of a stack file, read as the Pulumi CLI reads it
+    (``infra.config.stackfile``); what it cannot hold is refused with where and why."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([(str(path), f"cannot read the stack file: {error.strerror}")]) from None
-    try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
-    except yaml.YAMLError as error:
-        raise ConfigError([(str(path), f"not valid YAML: {error}")]) from None
+        document = read_document(path).values
+    except StackFileError as error:
+        raise ConfigError([(_where(path, error.where), error.reason)]) from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -59,6 +57,18 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError([(f"{path}: config", "must be a mapping of config keys")])
     return config
+
+
+def _where(path: Path, where: str) -> str:
+    """A stack-file problem's place as the config errors name theirs: the key path within
+    ``config:``, else the file (and line)."""
+    if where.startswith("config."):
+        return where.removeprefix("config.")
+    if where == "file":
+        return str(path)
+    if where.startswith("line "):
+        return f"{path} ({where})"
+    return f"{path}: {where}"
 
 
 def load_pulumi_config() -> StackConfig:
@@ -86,22 +96,6 @@ def load_pulumi_config() -> StackConfig:
         except (pulumi.ConfigTypeError, ValueError):
             values[key] = config.get(name)  # not JSON: the model reports the type
     return parse_stack_config(values)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a mapping with the same key twice (YAML would keep the
-    last one silently, and a stack would run with a value nobody meant)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 STACK_NAME = r"^[A-Za-z0-9_.-]+$"

@@ -370,11 +370,7 @@ def test_duplicate_key_in_stack_file_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "config:\n  aws:region: us-east-1\n  aws:region: eu-west-1\n")
     with pytest.raises(ConfigError) as raised:
         read_stack_file(path)
-    ((where, reason),) = raised.value.problems
-    assert where == str(path)
-    assert reason.startswith("not valid YAML: ")
-    assert "key 'aws:region' appears twice" in reason
-    assert "line 3, column 3" in reason
+    assert raised.value.problems == (("aws:region", "the key appears twice (line 3)"),)
 
 
 def test_malformed_stack_file_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,130 @@
+"""Stack files are read as the Pulumi CLI reads them (yaml.v3: YAML 1.2 syntax, its own
+scalar rules, merge keys), and whatever a hostile file holds ends as one line naming where
+and why, quickly: bad encodings, non-text or complex keys, deep nesting, recursive and
+exploding aliases, tags a stack file cannot hold."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, read_stack_file
+from infra.config.stackfile import MAX_DEPTH, StackFileError, parse_document, resolve_plain
+
+
+def values(text: str | bytes) -> Any:
+    raw = text.encode() if isinstance(text, str) else text
+    return parse_document(raw).values
+
+
+@pytest.mark.parametrize(
+    ("scalar", "expected"),
+    [
+        ("yes", "yes"),  # YAML 1.1 (PyYAML) says True; yaml.v3 keeps it text
+        ("on", "on"),
+        ("true", True),
+        ("FALSE", False),
+        ("0764", 500),  # yaml.v3: strconv.ParseInt(s, 0, 64), a leading 0 is octal
+        ("0o764", 500),
+        ("0x1F", 31),
+        ("0b101", 5),
+        ("1_000", 1000),  # underscores dropped
+        ("08", 8.0),  # not octal, not an int: ParseFloat reads it
+        ("8:20", "8:20"),  # YAML 1.1's base 60 (500) is gone
+        ("2024-01-01", "2024-01-01"),  # timestamps stay text in an interface{}
+        ("1e100", 1e100),
+        ("1" + "0" * 30, 1e30),  # beyond 64 bits: a float
+        ("1e400", "1e400"),  # out of float range: text
+        ("9" * 5000, "9" * 5000),  # no 4,300-digit int conversion error
+        ("~", None),
+        ("", None),
+        (".inf", math.inf),
+        ("-5", -5),
+        ("3.14", 3.14),
+        ("us-east-1", "us-east-1"),
+    ],
+)
+def test_scalars_resolve_as_yaml_v3_does(scalar: str, expected: Any) -> None:
+    assert resolve_plain(scalar) == expected
+    assert type(resolve_plain(scalar)) is type(expected)
+
+
+def test_quoted_scalars_are_text() -> None:
+    assert values("a: 'yes'\nb: \"0764\"\nc: !!str 12\n") == {"a": "yes", "b": "0764", "c": "12"}
+
+
+def test_merge_keys_merge_and_explicit_keys_win() -> None:
+    text = "base: &b {gpu: l40s, minInstances: 1}\ntier:\n  <<: *b\n  minInstances: 2\n"
+    assert values(text)["tier"] == {"gpu": "l40s", "minInstances": 2}
+    many = "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: [*a, *b]\n"
+    assert values(many)["c"] == {"x": 1, "y": 2}
+
+
+def test_lines_of_keys_are_kept() -> None:
+    document = parse_document(b"config:\n  aws:region: us-east-1\n  agentfleet:fleet:\n    x: 1\n")
+    assert document.lines["config.aws:region"] == 2
+    assert document.lines["config.agentfleet:fleet.x"] == 4
+
+
+def test_byte_order_marks_are_read() -> None:
+    for encoding in ("utf-16", "utf-32", "utf-8-sig"):
+        assert values("a: café\n".encode(encoding)) == {"a": "café"}
+
+
+HOSTILE: list[tuple[str, bytes, str, str]] = [
+    ("latin-1", "a: caf\xe9\n".encode("latin-1"), "file", "not UTF-8 text: byte 0xe9 at offset 6"),
+    ("random bytes", bytes([0xFF, 0xFE, 0xFD, 0x00, 0x80]) * 3, "file", "not UTF-8 text"),
+    ("an ELF header", b"\x7fELF\x02\x01\x01\x00", "file", "not valid YAML: unacceptable"),
+    ("an int key", b"config:\n  1: x\n", "config", "the key '1' at line 2 is not text"),
+    ("a null key", b"config:\n  ~: x\n", "config", "the key '~' at line 2 is not text"),
+    ("a complex key", b"config:\n  ? [a, b]\n  : 1\n", "config", "a key at line 2 is not text"),
+    ("a duplicate key", b"a: 1\na: 2\n", "a", "the key appears twice (line 2)"),
+    ("a recursive alias", b"config:\n  agentfleet:fleet: &r [*r]\n",
+     "config.agentfleet:fleet[0]", "an alias refers to the value it is part of"),
+    ("5,000-deep nesting", b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "file",
+     f"nests deeper than {MAX_DEPTH} levels"),
+    ("!!binary", b"a: !!binary aGVsbG8=\n", "a", "the tag tag:yaml.org,2002:binary has no"),
+    ("!!set", b"a: !!set {x, y}\n", "a", "the tag tag:yaml.org,2002:set has no meaning"),
+    ("a custom tag", b"a: !vault secret\n", "a", "the tag !vault has no meaning"),
+    ("an unclosed list", b"a: [1, 2\nb: c\n", "line 2, column 2", "not valid YAML: expected"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "where", "reason"), [h[1:] for h in HOSTILE],
+                         ids=[h[0] for h in HOSTILE])  # fmt: skip
+def test_hostile_files_are_refused_in_one_line(raw: bytes, where: str, reason: str) -> None:
+    with pytest.raises(StackFileError) as raised:
+        parse_document(raw)
+    assert raised.value.where == where
+    assert raised.value.reason.startswith(reason)
+    assert "\n" not in raised.value.reason
+
+
+def test_billion_laughs_is_refused_without_expanding_it() -> None:
+    """Nine levels of ten aliases each stand for 10^9 values; they are counted, memoised
+    per node, and refused at once."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 10):
+        lines.append(f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 10) + "]")
+    started = time.monotonic()
+    with pytest.raises(StackFileError, match="expands to more than 200,000 values"):
+        parse_document("\n".join(lines).encode())
+    assert time.monotonic() - started < 2
+
+
+def test_a_refusal_names_the_key_path_within_config(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_bytes(b"config:\n  agentfleet:fleet:\n    tiers:\n      7: {gpu: l40s}\n")
+    with pytest.raises(ConfigError) as raised:
+        read_stack_file(path)
+    assert raised.value.problems == (
+        ("agentfleet:fleet.tiers", "the key '7' at line 4 is not text; quote it"),
+    )
+    path.write_bytes("config: {a: caf\xe9}\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as raised:
+        read_stack_file(path)
+    assert raised.value.problems == ((str(path), "not UTF-8 text: byte 0xe9 at offset 15"),)
