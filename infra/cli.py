@@ -25,6 +25,7 @@ from infra.sizing import DEFAULT_MIX, MixEntry, size_fleet
 EXIT_OK = 0
 EXIT_POLICY = 1
 EXIT_INVALID = 2
+EXIT_INTERNAL = 3
 
 MIX_ITEM = re.compile(
     r"^(?P<tier>[a-z0-9]([a-z0-9-]*[a-z0-9])?)=(?P<gpu>[^:]+):(?P<share>[^%]+)%?$"
@@ -178,6 +179,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"agentfleet: invalid configuration\n{error}", file=sys.stderr)
         return EXIT_INVALID
+    except Exception as error:  # anything else is a bug: say so, in one line
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:500]
+        print(
+            f"agentfleet: internal error (a bug, not your input): {reason}. Please report it "
+            "with the command and the stack file.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 def _size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from facts import defaults
-from infra.config.fields import CIDR, ROLE_ARN, ConfigModel, KeyedError, SubnetId
+from infra.config.fields import ROLE_ARN, Cidr, ConfigModel, KeyedError, SubnetId
 
 
 class NodeGroupConfig(ConfigModel):
@@ -92,7 +92,7 @@ class ClusterConfig(ConfigModel):
             "Existing cluster: the version it runs; default: what the cluster reports.",
         )
     )
-    vpc_cidr: Annotated[StrictStr, StringConstraints(pattern=CIDR)] | None = Field(
+    vpc_cidr: Cidr | None = Field(
         None,
         description="New cluster: the VPC's address range, /16 to /20. "
         f"Default {defaults.VPC_CIDR}.",
@@ -107,7 +107,7 @@ class ClusterConfig(ConfigModel):
         description="New cluster: IAM roles given cluster-admin through EKS access entries "
         "(the identity running `pulumi up` gets it too, as the cluster's creator).",
     )
-    public_access_cidrs: list[Annotated[StrictStr, StringConstraints(pattern=CIDR)]] | None = Field(
+    public_access_cidrs: list[Cidr] | None = Field(
         None,
         description="New cluster: CIDRs that may reach the API endpoint from the internet. "
         "Default: none, the endpoint is private (eks-private-endpoint).",

@@ -15,8 +15,13 @@ class ConfigError(Exception):
     """Configuration that cannot be built. ``problems`` holds (key path, reason) pairs."""
 
     def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        self.problems = tuple(problems)
+        # One line per problem, whatever a value holds.
+        self.problems = tuple((_flat(path), _flat(reason)) for path, reason in problems)
         super().__init__("\n".join(f"{path}: {reason}" for path, reason in self.problems))
+
+
+def _flat(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def problems(error: ValidationError, root: type[BaseModel]) -> list[tuple[str, str]]:
@@ -37,7 +42,10 @@ def problems(error: ValidationError, root: type[BaseModel]) -> list[tuple[str, s
             reason = "unknown key" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
         elif loc and loc[-1] == "[key]":
             loc.pop()
-            reason = "tier names are lowercase letters, digits and '-' (at most 40 characters)"
+            reason = (
+                "tier names are lowercase letters, digits and '-', starting with a letter "
+                "(at most 40 characters: they name Services, DNS-1035)"
+            )
         elif isinstance(cause, Exception):
             reason = str(cause)
         else:

@@ -3,12 +3,14 @@ raises to blame one key, and the value types (money, counts, seconds, names, pat
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -56,14 +58,46 @@ def _to_decimal(value: object) -> object:
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_to_decimal), Field(gt=0, allow_inf_nan=False)]
-Count = Annotated[StrictInt, Field(ge=1)]
+CENT = Decimal("0.01")
+MAX_MONEY = Decimal(1_000_000)
+"""Far above any GPU price or hourly budget, far below what exact money arithmetic holds."""
+MAX_COUNT = 1_000_000_000
+
+
+def _money_range(value: Decimal) -> Decimal:
+    if value < CENT:
+        raise ValueError(f"must be at least 0.01 (a cent); got {value}")
+    if value > MAX_MONEY:
+        raise ValueError(f"must be at most {MAX_MONEY:,}; got {value:.3g}")
+    return value
+
+
+Money = Annotated[
+    Decimal, BeforeValidator(_to_decimal), AfterValidator(_money_range), Field(allow_inf_nan=False)
+]
+"""Dollars: at least a cent (a smaller amount shows as $0.00), at most a million."""
+Count = Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)]
 Seconds = Annotated[StrictInt, Field(ge=0, le=HPA_MAX_WINDOW_SECONDS)]
 TierName = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", strict=True)
+    str, StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$", strict=True)
 ]
+"""A DNS-1035 label (it names Services and Deployments): a lowercase letter first."""
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-CIDR = r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$"
+
+
+def _cidr(value: str) -> str:
+    """An IPv4 network as AWS takes it: four decimal octets without leading zeros, a
+    prefix of 0-32, no host bits set."""
+    if not re.fullmatch(r"(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}/(0|[1-9]\d?)", value):
+        raise ValueError(f"{value!r} is not an IPv4 CIDR block (e.g. 10.0.0.0/16)")
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"{value}: {error}") from None
+    return value
+
+
+Cidr = Annotated[StrictStr, Field(max_length=18), AfterValidator(_cidr)]
 
 
 class ConfigModel(BaseModel):
@@ -78,11 +112,72 @@ class ConfigModel(BaseModel):
     )
 
 
-CRON_FIELD = r"[0-9*/,\-A-Za-z?]+"
-CRON = rf"^{CRON_FIELD}( {CRON_FIELD}){{4}}$"
+# KEDA's cron trigger parses with robfig/cron's standard five fields and nothing else
+# (cron.NewParser(Minute | Hour | Dom | Month | Dow): no seconds, no @descriptors).
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, {name: number + 1 for number, name in enumerate(_MONTHS)}),
+    ("day of week", 0, 6, {name: number for number, name in enumerate(_DAYS)}),
+)
 
 
-IMAGE = re.compile(r"^[\w./:-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
+def _cron_number(text: str, low: int, high: int, names: dict[str, int], what: str) -> int:
+    value = names.get(text.lower())
+    if value is None:
+        if not text.isdigit() or len(text) > 2:
+            raise ValueError(f"{what}: {text!r} is not a number")
+        value = int(text)
+    if not low <= value <= high:
+        raise ValueError(f"{what}: {value} is outside {low}-{high}")
+    return value
+
+
+def _cron_field(field: str, low: int, high: int, names: dict[str, int], what: str) -> None:
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if step and (not step.isdigit() or len(step) > 2 or int(step) == 0):
+            raise ValueError(f"{what}: the step of {part!r} must be a positive number")
+        if span in ("*", "?"):
+            if span == "?" and what not in ("day of month", "day of week"):
+                raise ValueError(f"{what}: '?' is only for the day of month or week")
+            continue
+        first, dash, last = span.partition("-")
+        start = _cron_number(first, low, high, names, what)
+        end = _cron_number(last, low, high, names, what) if dash else start
+        if end < start:
+            raise ValueError(f"{what}: the range {span!r} runs backwards")
+
+
+def _cron(value: str) -> str:
+    """Five fields as KEDA's cron scaler parses them (robfig/cron)."""
+    fields = value.split(" ")
+    if len(fields) != len(_CRON_FIELDS) or any(not field for field in fields):
+        raise ValueError(
+            f"{value!r} is not a cron expression: five fields (minute hour day-of-month "
+            "month day-of-week) separated by single spaces"
+        )
+    for field, (what, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        _cron_field(field, low, high, names, what)
+    return value
+
+
+Cron = Annotated[StrictStr, Field(max_length=100), AfterValidator(_cron)]
+
+# An OCI image reference (distribution/reference's grammar): [registry[:port]/]path
+# components of lowercase alphanumerics and separators, then :tag and/or @digest.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_REGISTRY = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?/)?"
+IMAGE = re.compile(
+    rf"{_REGISTRY}{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
+)
+TAG_VALUE = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"
+"""What an AWS tag value may hold (the Tagging API's pattern)."""
 SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_*?-]{1,80}(\.fifo)?$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 SubnetId = Annotated[StrictStr, StringConstraints(pattern=r"^subnet-[0-9a-f]{1,17}$")]

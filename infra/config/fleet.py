@@ -27,6 +27,7 @@ from infra.config.fields import (
     IMAGE,
     NAMESPACE,
     REGION_KEY,
+    TAG_VALUE,
     ConfigModel,
     KeyedError,
     Money,
@@ -90,7 +91,13 @@ class WorkerConfig(ConfigModel):
     @field_validator("image")
     @classmethod
     def _pinned(cls, image: str) -> str:
-        if not IMAGE.match(image) or image.endswith(":latest"):
+        found = IMAGE.fullmatch(image)
+        if (
+            found is None
+            or len(image) > 512
+            or not (found["tag"] or found["digest"])
+            or found["tag"] == "latest"
+        ):
             raise ValueError(
                 f"{image!r} is not a pinned image: give a tag other than 'latest', or a "
                 "digest (e.g. <registry>/agentfleet-worker:0.1.0)"
@@ -122,8 +129,12 @@ class FleetConfig(ConfigModel):
         defaults.NAMESPACE,
         description="Kubernetes namespace of the fleet; it enforces Pod Security 'restricted'.",
     )
-    cost_center: StrictStr = Field(
-        defaults.COST_CENTER, description=f"Value of the {COST_CENTER} tag (M4)."
+    cost_center: Annotated[
+        StrictStr, StringConstraints(min_length=1, max_length=256, pattern=TAG_VALUE)
+    ] = Field(
+        defaults.COST_CENTER,
+        description=f"Value of the {COST_CENTER} tag (M4): an AWS tag value (at most 256 "
+        "letters, digits, spaces and _ . : / = + - @).",
     )
     worker: WorkerConfig = Field(
         default_factory=WorkerConfig,
@@ -146,9 +157,9 @@ class StackConfig(BaseModel):
         extra="forbid", frozen=True, validate_by_alias=True, validate_by_name=True
     )
 
-    region: Annotated[StrictStr, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")] = Field(
-        alias=REGION_KEY, description="The AWS region of the cluster and the queues."
-    )
+    region: Annotated[
+        StrictStr, StringConstraints(max_length=25, pattern=r"^[a-z]{2}(-[a-z]+){1,3}-\d{1,2}$")
+    ] = Field(alias=REGION_KEY, description="The AWS region of the cluster and the queues.")
     cluster: ClusterConfig = Field(alias=f"{NAMESPACE}:cluster")
     fleet: FleetConfig = Field(alias=f"{NAMESPACE}:fleet")
     addons: AddonsConfig = Field(default_factory=AddonsConfig, alias=f"{NAMESPACE}:addons")

@@ -42,11 +42,11 @@ from facts.checklist import (
     USER_FACING_FLOOR,
 )
 from infra.config.fields import (
-    CIDR,
-    CRON,
     SQS_ARN,
+    Cidr,
     ConfigModel,
     Count,
+    Cron,
     KeyedError,
     Money,
     Seconds,
@@ -69,12 +69,10 @@ def _default_instances() -> str:
 class ScheduleWindow(ConfigModel):
     """A known peak: pre-scale the tier for it on a schedule (KEDA cron trigger)."""
 
-    start: Annotated[StrictStr, StringConstraints(pattern=CRON)] = Field(
+    start: Cron = Field(
         description="Cron expression (5 fields) of when the peak window opens, e.g. '0 8 * * 1-5'."
     )
-    end: Annotated[StrictStr, StringConstraints(pattern=CRON)] = Field(
-        description="Cron expression of when it closes, e.g. '0 18 * * 1-5'."
-    )
+    end: Cron = Field(description="Cron expression of when it closes, e.g. '0 18 * * 1-5'.")
     timezone: StrictStr = Field("UTC", description="IANA time zone of the two expressions.")
     predicted_peak: Count = Field(
         description="Concurrent interactions predicted at the peak; the tier is held at "
@@ -142,7 +140,7 @@ class LoadBalancerConfig(ConfigModel):
         description="ACM certificate for an HTTPS listener on 443; without one the listener "
         "is HTTP on 80 (internal load balancers only).",
     )
-    allowed_cidrs: list[Annotated[StrictStr, StringConstraints(pattern=CIDR)]] | None = Field(
+    allowed_cidrs: list[Cidr] | None = Field(
         None, description="Who may reach the listener. Default: the VPC's CIDR block."
     )
 
@@ -157,6 +155,11 @@ class LoadBalancerConfig(ConfigModel):
         return self
 
 
+KmsKeyId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)]
+MigCount = Annotated[StrictInt, Field(ge=1, le=mig.COMPUTE_SLICES)]
+"""Instances of one profile per GPU: never more than its compute slices."""
+
+
 class QueueConfig(ConfigModel):
     """The tier's SQS task queue (checklist C4)."""
 
@@ -165,10 +168,12 @@ class QueueConfig(ConfigModel):
         description="Receives before a message moves to the dead-letter queue. "
         f"Default {defaults.MAX_RECEIVE_COUNT}.",
     )
-    kms_key_id: StrictStr | None = Field(
-        None,
-        description="KMS key (id, ARN or alias) for server-side encryption. Default: "
-        "SQS-managed encryption (SSE-SQS).",
+    kms_key_id: Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)] | None = (
+        Field(
+            None,
+            description="KMS key (id, ARN or alias) for server-side encryption. Default: "
+            "SQS-managed encryption (SSE-SQS).",
+        )
     )
     reply_queue_arns: list[Annotated[StrictStr, StringConstraints(pattern=SQS_ARN)]] = Field(
         default_factory=list,
@@ -246,7 +251,7 @@ class TierConfig(ConfigModel):
         description="Spot USD per GPU-hour. Default: the catalog's spot price; set null "
         "to say there is no spot price.",
     )
-    mig: dict[StrictStr, Count] | None = Field(
+    mig: dict[StrictStr, MigCount] | None = Field(
         None,
         description="MIG layout of each GPU, profile -> count (e.g. {2g.20gb: 1, 1g.10gb: "
         "1}); each instance serves one vLLM replica. Only on MIG GPUs, and it must fit.",

@@ -327,3 +327,36 @@ def test_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0
     assert "  total                           1,000    19   16.75" in ok.stdout
+
+
+def test_an_internal_error_exits_3_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CONTRACT.md: a bug exits 3 with one line saying so, never 1 (a policy finding)."""
+    from infra import cli
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("an invariant\nthat broke")
+
+    monkeypatch.setattr(cli, "plan_fleet", broken)
+    assert main(["validate", "--stack", "prod"]) == 3
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("agentfleet: internal error (a bug, not your input): RuntimeError: ")
+    assert "an invariant that broke" in err
+
+
+def test_a_value_with_a_newline_stays_on_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["costCenter"] = "ai\nplatform"
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["gpu"] = "h100\nextra"
+    path = tmp_path / "Pulumi.nl.yaml"
+    path.write_text(yaml.safe_dump({"config": values}))
+    assert main(["validate", "--config", str(path)]) == 2
+    _, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert lines[0] == "agentfleet: invalid configuration"
+    assert all(line.startswith("agentfleet:") for line in lines[1:]), lines
