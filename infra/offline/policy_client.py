@@ -66,6 +66,10 @@ class PolicyInfo:
     config_schema: dict[str, Any]
 
 
+LIFELINE = "AGENTFLEET_PACK_LIFELINE"
+"""Set to ``stdin`` for a pack that must end when its standard input does."""
+
+
 class PolicyPackServer:
     """The pack in a subprocess, as the CLI runs it; use as a context manager."""
 
@@ -120,12 +124,16 @@ class PolicyPackServer:
         does: in the pack's folder, with the program ".", so the pack sees only what is
         installed beside it, never this checkout's other folders."""
         engine = "127.0.0.1:1"  # only used by the pack to log a crash
+        # The pack's lifeline: a pipe this process holds open and never writes to. When
+        # this process ends, however it ends (SIGKILL included), the kernel closes it and
+        # the pack exits on the end of its input (policies/__main__.py).
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", engine, "."],
             cwd=self.pack_dir,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=self.env,
+            env={**self.env, LIFELINE: "stdin"},
         )
         threading.Thread(target=self._drain_stderr, daemon=True).start()
 
@@ -155,6 +163,8 @@ class PolicyPackServer:
     def stop(self) -> None:
         if self.channel is not None:
             self.channel.close()
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()  # the lifeline: the pack exits on it too
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
