@@ -47,7 +47,7 @@ from bridge.settings import WorkerSettings
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs.client import SQSClient
-    from types_aiobotocore_sqs.type_defs import MessageTypeDef
+    from types_aiobotocore_sqs.type_defs import MessageTypeDef, ReceiveMessageResultTypeDef
 
 log = logging.getLogger("agentfleet.worker")
 
@@ -82,6 +82,7 @@ class Worker:
         self.queue_reachable = False
         self.stopping = asyncio.Event()
         self._stopped_at = 0.0
+        self._in_flight_at_stop = 0
         self._wake = asyncio.Event()
         self._keys = itertools.count()
         self._deletes: Batcher = Batcher(
@@ -96,6 +97,7 @@ class Worker:
             log.info("stopping: no more receives; draining %d in flight", len(self.in_flight))
             self.stopping.set()
             self._stopped_at = time.monotonic()
+            self._in_flight_at_stop = len(self.in_flight)
             self._wake.set()
 
     @property
@@ -138,19 +140,15 @@ class Worker:
         backoff = 1.0
         while free := await self._room():
             try:
-                response = await self.sqs.receive_message(
-                    QueueUrl=self.settings.queue_url,
-                    MaxNumberOfMessages=min(SQS_BATCH, free),
-                    WaitTimeSeconds=self.settings.wait_seconds,
-                    VisibilityTimeout=self.settings.visibility_timeout,
-                    MessageAttributeNames=["All"],
-                )
+                response = await self._poll(free)
             except AWS_ERRORS as error:
                 self.queue_reachable = False
                 log.warning("cannot receive from the queue (retry in %.0f s): %s", backoff, error)
                 await self._pause(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
+            if response is None:  # stopped during the long poll
+                return
             self.queue_reachable, backoff = True, 1.0
             messages = response.get("Messages", [])
             self.counters.received += len(messages)
@@ -162,6 +160,31 @@ class Worker:
                 key = next(self._keys)
                 entry = self.in_flight[key] = InFlight(message["ReceiptHandle"])
                 entry.task = asyncio.create_task(self._process(key, message))
+
+    async def _poll(self, free: int) -> ReceiveMessageResultTypeDef | None:
+        """One long poll, abandoned the moment the worker is told to stop (None): the drain
+        must not wait out ``wait_seconds``. A message SQS handed out to an abandoned poll
+        stays hidden for the visibility timeout, then returns to the queue."""
+        receive = asyncio.ensure_future(
+            self.sqs.receive_message(
+                QueueUrl=self.settings.queue_url,
+                MaxNumberOfMessages=min(SQS_BATCH, free),
+                WaitTimeSeconds=self.settings.wait_seconds,
+                VisibilityTimeout=self.settings.visibility_timeout,
+                MessageAttributeNames=["All"],
+            )
+        )
+        stopped = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({receive, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if receive.done():
+            return receive.result()
+        receive.cancel()
+        with contextlib.suppress(asyncio.CancelledError, *AWS_ERRORS):
+            await receive
+        return None
 
     async def _process(self, key: int, message: MessageTypeDef) -> None:
         try:
@@ -333,6 +356,9 @@ class Worker:
             log.info("released %d messages to other workers", len(receipt_handles))
 
     async def _drain(self) -> None:
+        """Let what was in flight at the stop finish within the drain, counted from the
+        signal; hand the rest back at once. The log counts from the stop, so requests that
+        finished while the last poll was abandoned count as finished."""
         tasks = [entry.task for entry in self.in_flight.values() if entry.task]
         if tasks:
             # The grace period started at the signal, not when the last poll came back.
@@ -346,7 +372,8 @@ class Worker:
             *(entry.task for entry in unfinished if entry.task), return_exceptions=True
         )
         await self._release([entry.receipt_handle for entry in unfinished])
-        log.info("drained: %d finished, %d released", len(tasks) - len(unfinished), len(unfinished))
+        finished = max(0, self._in_flight_at_stop - len(unfinished))
+        log.info("drained: %d finished, %d released", finished, len(unfinished))
 
     # -- vLLM health -------------------------------------------------------------------
 

@@ -133,6 +133,28 @@ def test_sigterm_releases_what_cannot_finish_within_the_drain(
     wait_until(lambda: all(vllm.calls[i] == 2 for i in wanted), 10, "a second attempt at each")
 
 
+def test_a_drain_shorter_than_the_long_poll_is_kept_and_reported_truthfully(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    """SIGTERM in the middle of a 20 s long poll with four requests running: the poll is
+    abandoned, the four finish inside the 3 s drain, the worker exits well before the poll
+    would have returned, and its log says four finished."""
+    q = queues(visibility=60)
+    wanted = ids("d", 4)
+    send_all(sqs, q.url, request_entries(wanted, q.reply_url, fake={"latency": 1.5}))
+    worker = start_worker(
+        q.url, max_in_flight=8, visibility_timeout=60, drain_seconds=3, wait_seconds=20
+    ).wait_ready()
+    wait_until(lambda: vllm.in_flight == 4, 20, "the four requests running")
+    # The queue is empty and four slots are free: the worker is in a 20 s long poll.
+    worker.signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert worker.wait(15) == 0, worker.output()
+    assert time.monotonic() - signalled < 3 + 2  # the drain, not the poll's 20 s
+    assert sum(vllm.completed[i] for i in wanted) == 4
+    assert "drained: 4 finished, 0 released" in worker.output()
+
+
 def test_a_request_that_always_fails_with_5xx_ends_in_the_dead_letter_queue(
     sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
 ) -> None:
