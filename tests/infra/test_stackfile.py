@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from infra.config import ConfigError, read_stack_file
+from infra.config import ConfigError, parse_stack_config, read_stack_file
 from infra.config.stackfile import MAX_DEPTH, StackFileError, parse_document, resolve_plain
+from tests.helpers import REPO, stack_values
 
 
 def values(text: str | bytes) -> Any:
@@ -128,3 +130,34 @@ def test_a_refusal_names_the_key_path_within_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         read_stack_file(path)
     assert raised.value.problems == ((str(path), "not UTF-8 text: byte 0xe9 at offset 15"),)
+
+
+def test_a_500_tier_stack_is_read_and_validated(tmp_path: Path) -> None:
+    """A large fleet is legitimate: well inside the reader's bounds, and quick."""
+    values = stack_values("prod")
+    tiers = values["agentfleet:fleet"]["tiers"]
+    for index in range(500):
+        tiers[f"t{index}"] = {**tiers["lightweight"], "expectedConcurrency": 100}
+    path = tmp_path / "Pulumi.big.yaml"
+    path.write_text(yaml.safe_dump({"config": values}))
+    started = time.monotonic()
+    config = parse_stack_config(read_stack_file(path))
+    assert len(config.fleet.tiers) == 503
+    assert time.monotonic() - started < 10
+
+
+def test_merge_keys_share_tier_defaults_in_a_real_stack(tmp_path: Path) -> None:
+    text = (REPO / "stacks" / "Pulumi.prod.yaml").read_text().replace(
+        "      lightweight:\n",
+        "      lightweight: &light\n",
+    ) + "        # a second tier from the same settings, one changed\n"
+    text = text.replace(
+        "    worker:",
+        "      lightweight-eu:\n        <<: *light\n        expectedConcurrency: 700\n    worker:",
+        1,
+    )
+    path = tmp_path / "Pulumi.merge.yaml"
+    path.write_text(text)
+    tiers = parse_stack_config(read_stack_file(path)).fleet.tiers
+    assert tiers["lightweight-eu"].gpu == tiers["lightweight"].gpu == "l40s"
+    assert tiers["lightweight-eu"].expected_concurrency == 700
