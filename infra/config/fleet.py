@@ -150,6 +150,14 @@ class SecretReference(BaseModel):
     secure: StrictStr = Field(description="The encrypted value, as Pulumi stores it.")
 
 
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+NEWEST_KUBERNETES = max(defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS, key=_minor)
+"""The newest Kubernetes minor agentfleet knows EKS to offer."""
+
+
 class StackConfig(BaseModel):
     """Everything agentfleet reads from one stack."""
 
@@ -178,6 +186,12 @@ class StackConfig(BaseModel):
         if self.cluster.create:
             version = version or defaults.KUBERNETES_VERSION
         supported = defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS
+        if self.cluster.create and version and _minor(version) > _minor(NEWEST_KUBERNETES):
+            raise KeyedError(
+                f"{NAMESPACE}:cluster.kubernetesVersion",
+                f"EKS has no Kubernetes {version} that agentfleet knows of; the newest is "
+                f"{NEWEST_KUBERNETES}",
+            )
         if self.addons.cluster_autoscaler.enabled and version and version not in supported:
             raise KeyedError(
                 f"{NAMESPACE}:cluster.kubernetesVersion",

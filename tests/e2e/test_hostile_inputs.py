@@ -156,7 +156,7 @@ def run_here(command: str, raw: bytes, tmp: Path) -> tuple[int, str]:
 
 
 @settings(
-    max_examples=60,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,
@@ -165,6 +165,19 @@ def run_here(command: str, raw: bytes, tmp: Path) -> tuple[int, str]:
 @given(raw=mutated())
 @example(raw=HOSTILE_FILES["utf-16"])
 def test_validate_never_crashes_on_mutated_stacks(raw: bytes, tmp_path: Path) -> None:
+    assert_clean("validate", raw, tmp_path)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(raw=mutated())
+def test_many_more_mutations_validate_in_process(raw: bytes, tmp_path: Path) -> None:
+    """The same, many times over, in this process (no cap: the reader's bounds hold)."""
     status, output = run_here("validate", raw, tmp_path)
     assert status in (0, 1, 2), (status, output[-2000:])
     assert "Traceback" not in output

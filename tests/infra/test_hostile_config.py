@@ -166,3 +166,17 @@ def test_kubernetes_version_the_autoscaler_has_no_release_for() -> None:
         parse_stack_config(values)
     ((where, _),) = raised.value.problems
     assert where == "agentfleet:cluster.kubernetesVersion"
+
+
+def test_a_new_cluster_on_a_kubernetes_eks_does_not_have() -> None:
+    values = stack_values("sandbox")
+    values["agentfleet:cluster"]["kubernetesVersion"] = "1.99"
+    values["agentfleet:addons"] = {"clusterAutoscaler": {"enabled": False}}
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    assert raised.value.problems == (
+        (
+            "agentfleet:cluster.kubernetesVersion",
+            "EKS has no Kubernetes 1.99 that agentfleet knows of; the newest is 1.35",
+        ),
+    )
