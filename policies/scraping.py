@@ -11,6 +11,7 @@ from typing import Any
 from pulumi_policy import PolicyResource
 
 from facts.resource_types import POD_MONITOR, SERVICE, SERVICE_MONITOR
+from policies.building import Report
 from policies.pools import Pool, by_type, selects
 from policies.properties import containers, dig, flag, is_vllm, items, labels, mapping, pod_meta
 
@@ -101,3 +102,16 @@ def scraped(pool: Pool, resources: list[PolicyResource]) -> bool:
         ):
             return False
     return True
+
+
+def report_unscraped(
+    pool: Pool, resources: list[PolicyResource], metric: str, report: Report
+) -> None:
+    """An alert on ``metric`` for a pool whose vLLM pods nothing scrapes never fires."""
+    if not scraped(pool, resources):
+        report(
+            f"tier {pool.tier} alerts on {metric}, but no PodMonitor or ServiceMonitor scrapes "
+            "its vLLM pods, so the alert never fires. Declare one on vLLM's port "
+            "(components.VllmService's pod_monitor).",
+            pool.deployments[0].urn,
+        )

@@ -9,9 +9,9 @@ from pulumi_policy import StackValidationArgs
 
 from facts.checklist import TTFT_P95_ALERT_SECONDS
 from policies.building import PolicyMeta, Report, Setting, policy
-from policies.pools import Pool, alert_rules, covers, pools, threshold
+from policies.pools import alert_rules, covers, pools, threshold
 from policies.properties import show
-from policies.scraping import scraped
+from policies.scraping import report_unscraped
 
 METRIC = "vllm:time_to_first_token_seconds_bucket"
 
@@ -50,7 +50,7 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
                 pool.deployments[0].urn,
             )
             continue
-        unscraped(pool, args, report)
+        report_unscraped(pool, args.resources, METRIC, report)
         for rule in mine:
             value = threshold(str(rule.get("expr")))
             if value is not None and value > highest:
@@ -60,16 +60,6 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
                     "monitoring.ttftP95AlertSeconds.",
                     pool.deployments[0].urn,
                 )
-
-
-def unscraped(pool: Pool, args: StackValidationArgs, report: Report) -> None:
-    if not scraped(pool, args.resources):
-        report(
-            f"tier {pool.tier} alerts on {METRIC}, but no PodMonitor or ServiceMonitor scrapes "
-            "its vLLM pods, so the alert never fires. Declare one on vLLM's port "
-            "(components.VllmService's pod_monitor).",
-            pool.deployments[0].urn,
-        )
 
 
 POLICY = policy(META, check)

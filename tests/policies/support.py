@@ -393,3 +393,23 @@ def sandbox_with(change: Callable[[dict[str, Any]], object]) -> list[Registratio
 
 def sandbox_cluster_registration(registrations: list[Registration]) -> Registration:
     return next(r for r in registrations if r.type == EKS_CLUSTER)
+
+
+def unscraped_cases(item: str, metric: str) -> dict[str, StackCase]:
+    """M1 and M2 alike: an alert on ``metric`` whose pods nothing scrapes on vLLM's port
+    (no PodMonitor, or one on the worker's port only) is reported per tier; a hand-written
+    ServiceMonitor on the vLLM Services counts."""
+    unscraped = [
+        (
+            f"tier {t} alerts on {metric}, but no PodMonitor or ServiceMonitor scrapes its vLLM "
+            "pods, so the alert never fires. Declare one on vLLM's port "
+            "(components.VllmService's pod_monitor).",
+            f"{t}-deployment",
+        )
+        for t in ("orchestrator", "mid-tier", "lightweight")
+    ]
+    return {
+        f"{item}-unscraped": (without(POD_MONITOR), list(unscraped)),
+        f"{item}-worker-port-only": (scraping_only("worker"), list(unscraped)),
+        f"{item}-service-monitor": (service_monitor_instead(), []),
+    }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from facts.resource_types import POD_MONITOR
 from infra.offline.mocks import Registration
 from tests.policies.support import (
     PODS,
@@ -12,10 +11,8 @@ from tests.policies.support import (
     assert_no_pool_no_check,
     assert_stack_case,
     prod_with,
-    scraping_only,
-    service_monitor_instead,
     set_rule,
-    without,
+    unscraped_cases,
 )
 
 NAME = "kv-cache-alert"
@@ -54,31 +51,7 @@ CASES: dict[str, StackCase] = {
             )
         ],
     ),
-    "m2-unscraped": (
-        without(POD_MONITOR),
-        [
-            (
-                f"tier {t} alerts on vllm:kv_cache_usage_perc, but no PodMonitor or "
-                "ServiceMonitor scrapes its vLLM pods, so the alert never fires. Declare one on "
-                "vLLM's port (components.VllmService's pod_monitor).",
-                f"{t}-deployment",
-            )
-            for t in ("orchestrator", "mid-tier", "lightweight")
-        ],
-    ),
-    "m2-worker-port-only": (
-        scraping_only("worker"),
-        [
-            (
-                f"tier {t} alerts on vllm:kv_cache_usage_perc, but no PodMonitor or "
-                "ServiceMonitor scrapes its vLLM pods, so the alert never fires. Declare one on "
-                "vLLM's port (components.VllmService's pod_monitor).",
-                f"{t}-deployment",
-            )
-            for t in ("orchestrator", "mid-tier", "lightweight")
-        ],
-    ),
-    "m2-service-monitor": (service_monitor_instead(), []),
+    **unscraped_cases("m2", "vllm:kv_cache_usage_perc"),
 }
 
 
