@@ -3,6 +3,7 @@ timeout), SIGINT (Ctrl-C) or SIGKILL, the plan takes its pack server with it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,6 +37,25 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def listening(pid: int) -> bool:
+    """The process holds a TCP socket in LISTEN state: the pack is serving."""
+    try:
+        inodes = {
+            os.readlink(fd).removeprefix("socket:[").removesuffix("]")
+            for fd in Path(f"/proc/{pid}/fd").iterdir()
+            if os.readlink(fd).startswith("socket:")
+        }
+    except OSError:
+        return False
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:
+                    return True
+    return False
 
 
 def is_pack(pid: int) -> bool:
@@ -95,10 +115,11 @@ def test_the_pack_ends_with_the_plan(sig: signal.Signals) -> None:
     try:
         deadline = time.monotonic() + 60
         packs: list[int] = []
+        # Until the pack serves (killed sooner, it would die on its first write anyway).
         while not packs and time.monotonic() < deadline and plan.poll() is None:
-            packs = [pid for pid in children(plan.pid) if is_pack(pid)]
+            packs = [pid for pid in children(plan.pid) if is_pack(pid) and listening(pid)]
             time.sleep(0.02)
-        assert packs, "the plan ended before its pack server was seen"
+        assert packs, "the plan ended before its pack server was seen serving"
         os.kill(plan.pid, sig)
         plan.wait(timeout=30)
         deadline = time.monotonic() + 10
