@@ -274,6 +274,7 @@ _NAMED: dict[str, Any] = {
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([Tt ].*)?$")
 _INT64 = (-(2**63), 2**63 - 1)
+_BASES = {"0x": 16, "0o": 8, "0b": 2}
 _DIGITS = {
     2: set("01"),
     8: set("01234567"),
@@ -306,19 +307,13 @@ def resolve_plain(text: str) -> Any:
 
 def _go_int(plain: str) -> int | None:
     """strconv.ParseInt (then ParseUint) with base 0: 0x, 0o, 0b and a leading 0 (octal)."""
-    sign, digits = (-1, plain[1:]) if plain[:1] == "-" else (1, plain.lstrip("+"))
-    if plain[:1] == "+" and plain[1:2] in "+-":
-        return None
-    bases: list[tuple[str, int]] = [("0x", 16), ("0X", 16), ("0o", 8), ("0O", 8),
-                                    ("0b", 2), ("0B", 2)]  # fmt: skip
-    base, body = 10, digits
-    for prefix, candidate in bases:
-        if digits.startswith(prefix):
-            base, body = candidate, digits[len(prefix) :]
-            break
-    else:
-        if len(digits) > 1 and digits.startswith("0"):
-            base, body = 8, digits[1:]
+    sign = -1 if plain.startswith("-") else 1
+    digits = plain[1:] if plain[:1] in ("+", "-") else plain
+    base, body = _BASES.get(digits[:2].lower(), 10), digits
+    if base != 10:
+        body = digits[2:]
+    elif len(digits) > 1 and digits.startswith("0"):
+        base, body = 8, digits[1:]
     if not body or len(body) > 64 or not set(body) <= _DIGITS[base]:
         return None
     value = sign * int(body, base)
