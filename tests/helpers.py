@@ -15,3 +15,10 @@ STACKS = ("dev", "staging", "prod", "sandbox")
 def stack_values(stack: str) -> dict[str, Any]:
     """A fresh, mutable copy of a shipped stack's ``config:`` mapping."""
     return copy.deepcopy(read_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
+
+
+def prod_with_mixed_mig() -> dict[str, Any]:
+    """prod with an orchestrator of two MIG shapes (2g.20gb and 1g.10gb) on one queue."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    return values

@@ -16,7 +16,7 @@ from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
 from tests.components.builders import monitoring_args, tier_args
 from tests.components.support import one, run, validate_all
-from tests.helpers import stack_values
+from tests.helpers import prod_with_mixed_mig, stack_values
 
 RULE = PROMETHEUS_RULE
 
@@ -186,8 +186,7 @@ def test_background_tier_has_no_load_balancer_and_may_scale_to_zero() -> None:
 
 
 def test_mixed_mig_tier_has_a_deployment_per_shape() -> None:
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    values = prod_with_mixed_mig()
     args = tier_args(values, "orchestrator")
     registrations = run(lambda: FleetTier("orchestrator", args).endpoint)
     deployments = [manifest(r) for r in registrations if r.type == "kubernetes:apps/v1:Deployment"]

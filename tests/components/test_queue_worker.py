@@ -13,7 +13,7 @@ from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
 from tests.components.builders import QUEUE_ARN, REPLIES, tier_args, tier_plan, worker_args
 from tests.components.support import children, one, run, validate_all
-from tests.helpers import stack_values
+from tests.helpers import prod_with_mixed_mig, stack_values
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
 
@@ -188,8 +188,7 @@ def test_the_worker_can_be_turned_off() -> None:
 
 
 def test_each_mig_shape_caps_its_worker_at_its_own_max_num_seqs() -> None:
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    values = prod_with_mixed_mig()
     plan = tier_plan(values, "orchestrator")
     registrations = tier_registrations(values, "orchestrator")
     caps = {}

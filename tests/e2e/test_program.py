@@ -16,7 +16,7 @@ from pulumi.runtime import config as runtime_config
 
 from infra.offline.mocks import Registration, run_program
 from tests.components.support import validate_all
-from tests.helpers import STACKS, stack_values
+from tests.helpers import STACKS, prod_with_mixed_mig, stack_values
 
 BILLABLE = {
     "aws:eks/nodeGroup:NodeGroup",
@@ -185,18 +185,12 @@ def test_every_object_in_the_fleet_namespace_waits_for_it(stack: str) -> None:
     assert [r.name for r in inside if namespace.urn not in r.dependencies] == []
 
 
-def mixed_mig() -> dict[str, Any]:
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
-    return values
-
-
 @pytest.mark.parametrize("stack", [*STACKS, "prod-mixed-mig"])
 def test_no_two_kubernetes_objects_share_a_name(stack: str) -> None:
     """Two objects of one kind with one namespace and name are one object to the API server:
     the second apply would overwrite the first (a tier of several MIG shapes has a
     Deployment, a ScaledObject and a TriggerAuthentication per shape)."""
-    values = mixed_mig() if stack == "prod-mixed-mig" else stack_values(stack)
+    values = prod_with_mixed_mig() if stack == "prod-mixed-mig" else stack_values(stack)
     registrations, _ = build(stack.split("-", maxsplit=1)[0], values)
     seen = Counter(
         (r.type, r.inputs.get("metadata", {}).get("namespace"), r.inputs["metadata"]["name"])

@@ -21,22 +21,15 @@ from infra.config import parse_stack_config
 from infra.offline.mocks import run_program
 from infra.plan import ReplicaGroup, TierPlan, plan_fleet
 from infra.sizing import ceil_div
-from tests.helpers import STACKS, stack_values
+from tests.helpers import STACKS, prod_with_mixed_mig, stack_values
 
 RAMP_SECONDS = 600
-
-
-def mixed_mig() -> dict[str, Any]:
-    """prod with an orchestrator of two MIG shapes on one queue."""
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
-    return values
 
 
 VARIANTS: dict[str, Callable[[], dict[str, Any]]] = {
     stack: functools.partial(stack_values, stack) for stack in STACKS
 }
-VARIANTS["prod-mixed-mig"] = mixed_mig
+VARIANTS["prod-mixed-mig"] = prod_with_mixed_mig
 
 
 @dataclass(frozen=True)

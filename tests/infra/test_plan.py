@@ -13,7 +13,7 @@ from facts.catalog import CATALOG
 from infra.config import ConfigError, load_stack_file, parse_stack_config
 from infra.plan import TierPlan, plan_fleet
 from infra.sizing import ceil_div
-from tests.helpers import REPO, stack_values
+from tests.helpers import REPO, prod_with_mixed_mig, stack_values
 
 # --- stack plans ----------------------------------------------------------------------
 
@@ -90,8 +90,7 @@ def test_mig_tier_is_planned_per_slice() -> None:
 
 
 def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    values = prod_with_mixed_mig()
     tier = plan(values)["orchestrator"]
     assert [
         (g.profile, g.sessions_per_replica, g.max_num_seqs, g.replicas_per_instance)
