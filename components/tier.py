@@ -59,6 +59,11 @@ class ReplicaShape(_Part):
         description="Concurrent sessions one replica is sized for (C2)."
     )
     max_num_seqs: Annotated[int, Field(ge=1)] = Field(description="vLLM --max-num-seqs (C2).")
+    max_model_len: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="vLLM --max-model-len: what the model and one replica's KV cache allow. "
+        "None: the model's own (vLLM refuses to start if its KV cache cannot hold it).",
+    )
     in_flight_target: Annotated[int, Field(ge=1)] = Field(
         description="The work (served plus waiting) one replica is sized for: the "
         "autoscaler asks for ceil(load / this) replicas."
@@ -161,6 +166,14 @@ class FleetTierArgs(TaggedArgs):
     )
     capacity: Capacity = Field(description="on-demand or spot (A5, K1, K2).")
     model: str = Field(description="The model vLLM serves.")
+    model_profile: str | None = Field(
+        None,
+        description="The model's shape (facts.models.profile_json) when the shipped model "
+        "table does not know it, for model-fits-gpu.",
+    )
+    gpu_memory_utilization: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.9, description="vLLM --gpu-memory-utilization. Default 0.9 (vLLM's)."
+    )
     instance_type: str = Field(description="AWS instance type of the GPU nodes.")
     min_instances: Annotated[int, Field(ge=0)] = Field(description="Floor of GPU instances.")
     max_instances: Annotated[int, Field(ge=1)] = Field(description="Ceiling of GPU instances.")
@@ -297,8 +310,11 @@ class FleetTierArgs(TaggedArgs):
                 model=self.model,
                 max_num_seqs=shape.max_num_seqs,
                 tensor_parallel_size=shape.gpu_count if shape.profile is None else 1,
+                max_model_len=shape.max_model_len,
+                gpu_memory_utilization=self.gpu_memory_utilization,
             ),
             sessions_per_replica=shape.sessions_per_replica,
+            model_profile=self.model_profile,
             user_facing=self.user_facing,
             latency_class=self.latency_class,
             gpu=self.gpu,

@@ -31,6 +31,7 @@ from facts.labels import (
     GPU_TAINT_KEY,
     LATENCY_CLASS,
     MANAGED_BY,
+    MODEL_PROFILE,
     SESSIONS_PER_REPLICA,
     TIER,
 )
@@ -111,6 +112,11 @@ class VllmServiceArgs(Args):
     image: str = Field(IMAGE, description="vLLM's OpenAI-compatible server image, pinned.")
     sessions_per_replica: Annotated[int, Field(ge=1)] = Field(
         description="Concurrent sessions one replica is sized for; written as an annotation for C2."
+    )
+    model_profile: str | None = Field(
+        None,
+        description="The model's shape (facts.models.profile_json) when the shipped model "
+        "table does not know it; written as an annotation so model-fits-gpu can size it.",
     )
     user_facing: bool = Field(description="Written on the pods (A4, K1).")
     latency_class: LatencyClass = Field(description="Written on the pods for C1.")
@@ -243,6 +249,7 @@ class VllmService(pulumi.ComponentResource):
             LATENCY_CLASS: args.latency_class,
             GPU: args.gpu,
             CAPACITY: args.capacity,
+            **({MODEL_PROFILE: args.model_profile} if args.model_profile else {}),
         }
         env = [*CACHE_ENV, *keep_alive_env(args)]
         self.token_secret = self._token_secret(name, args, object_name, labels, child)

@@ -73,6 +73,15 @@ class Gpu:
     """Key of the MIG geometry in ``facts.mig.MODELS``, or None: no MIG on this GPU."""
     instance_types: tuple[InstanceType, ...]
     default_instance_type: str
+    device_memory_gib: Decimal | None = None
+    """The memory CUDA reports for one GPU (what vLLM budgets from), in GiB. None: taken as
+    92% of ``memory_gb`` (the marketed figure, which ECC and the driver eat into)."""
+
+    @property
+    def memory_gib(self) -> Decimal:
+        if self.device_memory_gib is not None:
+            return self.device_memory_gib
+        return (Decimal(self.memory_gb) * Decimal("0.92")).quantize(Decimal("0.01"))
 
     @property
     def supports_mig(self) -> bool:
@@ -128,6 +137,8 @@ _GPUS: dict[str, Gpu] = {
             instance_types=_G6E,
             # 64 GiB of host memory: enough to stage weights that fill the 48 GB GPU.
             default_instance_type="g6e.2xlarge",
+            # nvidia-smi lists 46068 MiB; CUDA keeps about 600 MiB of it.
+            device_memory_gib=Decimal("44.4"),
         ),
         Gpu(
             key="a100-80gb",
@@ -141,6 +152,8 @@ _GPUS: dict[str, Gpu] = {
             mig_model="A100-80GB",
             instance_types=(InstanceType("p4de.24xlarge", 8, 96, 1152, 8000),),
             default_instance_type="p4de.24xlarge",
+            # 81920 MiB in nvidia-smi; PyTorch reports a total capacity of 79.15 GiB.
+            device_memory_gib=Decimal("79.15"),
         ),
         Gpu(
             key="h100-pcie",
@@ -155,6 +168,7 @@ _GPUS: dict[str, Gpu] = {
             # AWS sells H100 only as SXM; the single-GPU p5.4xlarge is the closest match.
             instance_types=_P5,
             default_instance_type="p5.4xlarge",
+            device_memory_gib=Decimal("79.18"),  # vLLM's start-up log: "79.18 GiB" total
         ),
         Gpu(
             key="h100-sxm",
@@ -169,6 +183,7 @@ _GPUS: dict[str, Gpu] = {
             # SXM is chosen for NVLink between GPUs: the 8-GPU instance has it.
             instance_types=_P5,
             default_instance_type="p5.48xlarge",
+            device_memory_gib=Decimal("79.18"),
         ),
     )
 }

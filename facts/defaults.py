@@ -51,3 +51,6 @@ CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.33": "v1.33.5", "1.34": "v1.34.4", "1.35": "
 """The cluster autoscaler release run on each Kubernetes minor: upstream supports only the
 pairing of its minor with the cluster's (autoscaler README, "Releases"); the chart's own
 default image follows the newest minor, not the cluster."""
+
+SESSION_TOKENS = 950
+"""KV tokens one agent interaction keeps: the seed's 600 tokens in and 350 out."""

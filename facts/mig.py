@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -38,6 +39,9 @@ class Profile:
     """Memory slices the instance may start at."""
     media_engines: bool = False
     """A ``+me`` profile takes the GPU's one set of media engines."""
+    memory_gib: Decimal = Decimal(0)
+    """The memory the instance has (GiB), as ``nvidia-smi mig -lgip`` lists it: what vLLM
+    inside it budgets from."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +58,18 @@ class Slot:
     start: int
 
 
-def _model(key: str, small: int, double: int, half: int, full: int) -> MigModel:
-    """The profile set of an 8-memory-slice GPU from the memory (GB) in each shape's name."""
+def _model(key: str, small: int, double: int, half: int, full: int, gib: str) -> MigModel:
+    """The profile set of an 8-memory-slice GPU from the memory (GB) in each shape's name
+    and the GiB ``nvidia-smi mig -lgip`` lists for 1, 2, 4 and 8 memory slices."""
+    one, two, four, eight = (Decimal(figure) for figure in gib.split())
     shapes = (
-        Profile(f"1g.{small}gb", 1, 1, tuple(range(7))),
-        Profile(f"1g.{small}gb+me", 1, 1, tuple(range(7)), media_engines=True),
-        Profile(f"1g.{double}gb", 1, 2, (0, 2, 4, 6)),
-        Profile(f"2g.{double}gb", 2, 2, (0, 2, 4)),
-        Profile(f"3g.{half}gb", 3, 4, (0, 4)),
-        Profile(f"4g.{half}gb", 4, 4, (0,)),
-        Profile(f"7g.{full}gb", 7, 8, (0,)),
+        Profile(f"1g.{small}gb", 1, 1, tuple(range(7)), memory_gib=one),
+        Profile(f"1g.{small}gb+me", 1, 1, tuple(range(7)), media_engines=True, memory_gib=one),
+        Profile(f"1g.{double}gb", 1, 2, (0, 2, 4, 6), memory_gib=two),
+        Profile(f"2g.{double}gb", 2, 2, (0, 2, 4), memory_gib=two),
+        Profile(f"3g.{half}gb", 3, 4, (0, 4), memory_gib=four),
+        Profile(f"4g.{half}gb", 4, 4, (0,), memory_gib=four),
+        Profile(f"7g.{full}gb", 7, 8, (0,), memory_gib=eight),
     )
     return MigModel(key, MappingProxyType({shape.name: shape for shape in shapes}))
 
@@ -71,10 +77,12 @@ def _model(key: str, small: int, double: int, half: int, full: int) -> MigModel:
 _MODELS: dict[str, MigModel] = {
     model.key: model
     for model in (
-        _model("A100-40GB", 5, 10, 20, 40),
-        _model("A100-80GB", 10, 20, 40, 80),
-        _model("H100-80GB", 10, 20, 40, 80),
-        _model("H200-141GB", 18, 35, 71, 141),
+        # Memory per instance from `nvidia-smi mig -lgip` listings on each GPU. H200's is
+        # not confirmed here: 94% of the name's GB, in GiB, rounded down (it errs low).
+        _model("A100-40GB", 5, 10, 20, 40, "4.75 9.75 19.62 39.50"),
+        _model("A100-80GB", 10, 20, 40, 80, "9.50 19.50 39.25 79.25"),
+        _model("H100-80GB", 10, 20, 40, 80, "9.75 19.62 39.38 79.12"),
+        _model("H200-141GB", 18, 35, 71, 141, "15.75 30.64 62.15 123.43"),
     )
 }
 MODELS: Mapping[str, MigModel] = MappingProxyType(_MODELS)

@@ -33,13 +33,13 @@ from infra.config import (
     TierConfig,
     WorkerConfig,
 )
+from infra.fitting import TierFit
 from infra.sizing import (
     NodeStorage,
     ceil_div,
     default_max_num_seqs,
     in_flight_target,
     node_storage,
-    slice_concurrency,
 )
 
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
@@ -59,6 +59,11 @@ class ReplicaGroup:
     sessions_per_replica: int
     """Concurrent interactions one replica is sized for (C2 reads this)."""
     max_num_seqs: int
+    max_model_len: int | None = None
+    """vLLM --max-model-len: what the model and one replica's KV cache allow; None when
+    the model cannot be sized (vLLM takes the model's own)."""
+    kv_tokens: int | None = None
+    """Tokens of context one replica's KV cache holds; None when the model cannot be sized."""
     in_flight_target: int = 0
     """The work (being served plus waiting) one replica of this group is sized for: its
     share of an instance's sessions. The autoscaler's target per replica."""
@@ -112,6 +117,9 @@ class TierPlan:
     """Memory each replica requests and is limited to, likewise."""
     storage: NodeStorage
     """What a node keeps on disk, and where."""
+    fit: TierFit
+    """The model against the GPUs: its shape, budget and why the plan chose what it did."""
+    gpu_memory_utilization: Decimal
     queue_depth_per_instance: int
     scale_out_sustain_seconds: int
     scale_in_idle_seconds: int
@@ -209,7 +217,6 @@ class _Shapes:
 
     groups: tuple[ReplicaGroup, ...]
     instance: InstanceType
-    per_gpu: int
     gpus_per_replica: int
     mig_capacity: int
     """Interactions one partitioned GPU serves; 0 for whole GPUs."""
@@ -219,7 +226,7 @@ class _Shapes:
         (of gpus_per_replica GPUs) otherwise."""
         if self.mig_capacity:
             return ceil_div(interactions, self.mig_capacity)
-        per_replica = self.per_gpu * self.gpus_per_replica
+        per_replica = self.groups[0].sessions_per_replica
         return ceil_div(interactions, per_replica) * self.gpus_per_replica
 
     def replicas_on(self, gpus: int) -> tuple[int, ...]:
@@ -231,35 +238,41 @@ class _Shapes:
         return tuple(gpus // self.gpus_per_replica for _ in self.groups)
 
 
-def _shapes(tier: TierConfig, instance: InstanceType, per_gpu: int) -> _Shapes:
+def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
+    """The replica groups of a tier: one of whole GPUs (``fit``'s tensor parallelism), or
+    one per MIG profile; each sized for the sessions its KV cache and the catalog allow."""
+    instance = fit.instance
     if not tier.mig:
-        gpus_per_replica = tier.gpus_per_replica or 1
-        sessions = per_gpu * gpus_per_replica
+        shape = fit.shapes[0]
         whole = ReplicaGroup(
             profile=None,
             resource=GPU_RESOURCE,
-            resource_count=gpus_per_replica,
-            replicas_per_instance=instance.gpus // gpus_per_replica,
-            sessions_per_replica=sessions,
-            max_num_seqs=tier.max_num_seqs or default_max_num_seqs(sessions),
+            resource_count=shape.tensor_parallel,
+            replicas_per_instance=instance.gpus // shape.tensor_parallel,
+            sessions_per_replica=shape.sessions,
+            max_num_seqs=tier.max_num_seqs or default_max_num_seqs(shape.sessions),
+            max_model_len=shape.max_model_len,
+            kv_tokens=None if shape.budget is None else shape.budget.kv_tokens,
         )
-        return _Shapes((whole,), instance, per_gpu, gpus_per_replica, 0)
-    model = mig.model_for(tier.gpu)
+        return _Shapes((whole,), instance, shape.tensor_parallel, 0)
     groups, capacity = [], 0
-    for profile_name, count in tier.mig.items():
-        sessions = slice_concurrency(per_gpu, model.profiles[profile_name])
-        capacity += count * sessions
+    for shape in fit.shapes:
+        assert shape.profile is not None
+        count = tier.mig[shape.profile]
+        capacity += count * shape.sessions
         groups.append(
             ReplicaGroup(
-                profile=profile_name,
-                resource=mig.resource_name(profile_name),
+                profile=shape.profile,
+                resource=mig.resource_name(shape.profile),
                 resource_count=1,
                 replicas_per_instance=instance.gpus * count,
-                sessions_per_replica=sessions,
-                max_num_seqs=tier.max_num_seqs or default_max_num_seqs(sessions),
+                sessions_per_replica=shape.sessions,
+                max_num_seqs=tier.max_num_seqs or default_max_num_seqs(shape.sessions),
+                max_model_len=shape.max_model_len,
+                kv_tokens=None if shape.budget is None else shape.budget.kv_tokens,
             )
         )
-    return _Shapes(tuple(groups), instance, per_gpu, 1, capacity)
+    return _Shapes(tuple(groups), instance, 1, capacity)
 
 
 def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
@@ -294,9 +307,10 @@ def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) ->
 
 def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     gpu = CATALOG[tier.gpu]
-    instance = gpu.instance_type(tier.instance_type or gpu.default_instance_type)
+    fit = tier.fit()
+    instance = fit.instance
     per_gpu = tier.concurrency_per_gpu or gpu.interactions_per_gpu
-    shapes = _shapes(tier, instance, per_gpu)
+    shapes = _shapes(tier, fit)
     gpus = shapes.gpus_for(tier.expected_concurrency)
     instances = ceil_div(gpus, instance.gpus)
     schedule = _schedule(tier, shapes)
@@ -353,7 +367,9 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         // replicas_per_instance,
         replica_memory_mib=int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS)
         // replicas_per_instance,
-        storage=node_storage(tier.model, instance, replicas_per_instance),
+        storage=node_storage(fit.model, instance, replicas_per_instance),
+        fit=fit,
+        gpu_memory_utilization=tier.gpu_memory_utilization,
         queue_depth_per_instance=tier.scaling.queue_depth_per_instance,
         scale_out_sustain_seconds=sustain,
         scale_in_idle_seconds=tier.scaling.scale_in_idle_seconds,

@@ -159,13 +159,14 @@ class NodeStorage:
         return self.root_volume_gib <= defaults.EBS_MAX_VOLUME_GIB
 
 
-def node_storage(model: str, instance: InstanceType, replicas_per_instance: int) -> NodeStorage:
+def node_storage(
+    model: models.Model | None, instance: InstanceType, replicas_per_instance: int
+) -> NodeStorage:
     """The disk a node of ``instance`` needs for ``replicas_per_instance`` replicas of
-    ``model`` (a model agentfleet does not know gets the default cache per replica)."""
-    known = models.find(model)
+    ``model`` (a model agentfleet cannot size gets the default cache per replica)."""
     cache = (
-        ceil_div(known.weights_bytes, GIB) + defaults.REPLICA_CACHE_EXTRA_GIB
-        if known is not None
+        ceil_div(model.weight_bytes, GIB) + defaults.REPLICA_CACHE_EXTRA_GIB
+        if model is not None
         else defaults.UNKNOWN_MODEL_CACHE_GIB
     )
     need = replicas_per_instance * cache + defaults.NODE_IMAGES_GIB + defaults.NODE_SYSTEM_GIB

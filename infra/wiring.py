@@ -31,6 +31,7 @@ from components import (
     WorkerOptions,
 )
 from components.addons import AddonReadiness
+from facts import models
 from infra.config import AddonConfig, ClusterConfig
 from infra.plan import FleetPlan, TierPlan
 
@@ -112,6 +113,7 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
             gpu_count=group.resource_count,
             sessions_per_replica=group.sessions_per_replica,
             max_num_seqs=group.max_num_seqs,
+            max_model_len=group.max_model_len,
             in_flight_target=group.in_flight_target,
             replicas_per_instance=group.replicas_per_instance,
             min_replicas=group.min_replicas,
@@ -155,6 +157,8 @@ def tier(
         user_facing=tier.user_facing,
         capacity=tier.capacity,
         model=tier.model,
+        model_profile=_model_profile(tier),
+        gpu_memory_utilization=float(tier.gpu_memory_utilization),
         instance_type=tier.instance_type,
         min_instances=tier.min_instances,
         max_instances=tier.max_instances,
@@ -225,3 +229,11 @@ def monitoring(plan: FleetPlan, tiers: tuple[MonitoredTier, ...]) -> FleetMonito
         budget_per_hour=plan.budget_per_hour,
         alert_emails=tuple(plan.monitoring.alert_emails),
     )
+
+
+def _model_profile(tier: TierPlan) -> str | None:
+    """The model's shape for the pods, when the policies cannot look it up by name."""
+    known = tier.fit.model
+    if known is None or models.find(tier.model) is not None:
+        return None
+    return models.profile_json(known)

@@ -18,7 +18,10 @@ def stack_values(stack: str) -> dict[str, Any]:
 
 
 def prod_with_mixed_mig() -> dict[str, Any]:
-    """prod with an orchestrator of two MIG shapes (2g.20gb and 1g.10gb) on one queue."""
+    """prod with an orchestrator of two MIG shapes (2g.20gb and 1g.10gb) on one queue,
+    serving a 3B model (a 7B one does not fit the 1g.10gb slice)."""
     values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
+    orchestrator["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
+    orchestrator["model"] = "Qwen/Qwen2.5-3B-Instruct"
     return values

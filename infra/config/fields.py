@@ -37,7 +37,7 @@ class KeyedError(ValueError):
         self.key = key
 
 
-def _to_decimal(value: object) -> object:
+def to_decimal(value: object) -> object:
     """Prices and budgets: exact decimals from YAML ints, floats or numeric strings."""
     if isinstance(value, bool):
         return value  # let pydantic reject it as a wrong type
@@ -73,7 +73,7 @@ def _money_range(value: Decimal) -> Decimal:
 
 
 Money = Annotated[
-    Decimal, BeforeValidator(_to_decimal), AfterValidator(_money_range), Field(allow_inf_nan=False)
+    Decimal, BeforeValidator(to_decimal), AfterValidator(_money_range), Field(allow_inf_nan=False)
 ]
 """Dollars: at least a cent (a smaller amount shows as $0.00), at most a million."""
 Count = Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)]

@@ -5,10 +5,13 @@ from the catalog, so a new GPU shows up in them and in the README by itself."""
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
+    BeforeValidator,
     Field,
     StrictBool,
     StrictInt,
@@ -18,10 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from facts import defaults, mig
+from facts import defaults, mig, models
 from facts.catalog import (
     CATALOG,
-    InstanceType,
     LatencyClass,
     classes,
     either,
@@ -50,7 +52,9 @@ from infra.config.fields import (
     KeyedError,
     Money,
     Seconds,
+    to_decimal,
 )
+from infra.fitting import FitError, TierFit, fit_slices, fit_whole_gpus, read_local_model
 from infra.sizing import node_storage
 
 
@@ -184,6 +188,66 @@ class QueueConfig(ConfigModel):
     )
 
 
+def _share(value: Decimal) -> Decimal:
+    if not Decimal(0) < value <= Decimal(1):
+        raise ValueError(f"must be above 0 and at most 1 (got {value})")
+    return value
+
+
+Share = Annotated[Decimal, BeforeValidator(to_decimal), AfterValidator(_share)]
+
+
+def _billions(value: Decimal) -> Decimal:
+    if not Decimal(0) < value <= Decimal(100_000):
+        raise ValueError(f"must be above 0 and at most 100000 (got {value})")
+    return value
+
+
+class ModelProfileConfig(ConfigModel):
+    """The shape of a model the shipped table does not know (from its config.json)."""
+
+    parameters_billions: Annotated[
+        Decimal, BeforeValidator(to_decimal), AfterValidator(_billions)
+    ] = Field(description="Parameters, in billions (e.g. 8.03).")
+    layers: Count = Field(description="Transformer layers (num_hidden_layers).")
+    kv_heads: Count = Field(description="Key/value heads (num_key_value_heads).")
+    head_dim: Count = Field(description="Dimension of one attention head (head_dim).")
+    dtype: Literal[models.PROFILE_DTYPES] = Field(  # type: ignore[valid-type]
+        "bfloat16",
+        description="Weights as served: bfloat16, float16, fp8, int8 or int4. Default bfloat16.",
+    )
+    max_model_len: Count = Field(
+        description="Longest context the model takes (max_position_embeddings)."
+    )
+    attention_heads: Count | None = Field(
+        None,
+        description="Attention heads (num_attention_heads): tensor parallelism must divide "
+        "them. Default: unchecked.",
+    )
+    vocab_size: Count | None = Field(
+        None,
+        description="Vocabulary (vocab_size); sizes the activation allowance. Default "
+        f"{models.DEFAULT_VOCAB}.",
+    )
+    embedding: StrictBool = Field(
+        False, description="An embedding (encoder) model: no KV cache to size."
+    )
+
+    def model(self, name: str) -> models.Model:
+        return models.Model(
+            name=name,
+            parameters=int(self.parameters_billions * 10**9),
+            layers=self.layers,
+            kv_heads=self.kv_heads,
+            head_dim=self.head_dim,
+            dtype=self.dtype,
+            max_positions=self.max_model_len,
+            vocab=self.vocab_size or models.DEFAULT_VOCAB,
+            attention_heads=self.attention_heads,
+            embedding=self.embedding,
+        )
+
+
 class TierConfig(ConfigModel):
     """One inference pool: GPU nodes of one kind serving one model, scaled on queue depth."""
 
@@ -206,7 +270,25 @@ class TierConfig(ConfigModel):
         "(K2), on-demand otherwise.",
     )
     model: Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"^\S+$")] = Field(
-        description="The model vLLM serves (a Hugging Face id or a path in the image).",
+        description="The model vLLM serves (a Hugging Face id or a path in the image). A "
+        "model of the shipped table, or a local directory with a config.json, is checked "
+        "against the GPUs (README: Will it fit?); another needs modelProfile for that.",
+    )
+    model_profile: ModelProfileConfig | None = Field(
+        None,
+        description="The model's shape, for a model the shipped table does not know; "
+        "without one such a model's fit is not checked (an advisory finding).",
+    )
+    session_tokens: Count = Field(
+        defaults.SESSION_TOKENS,
+        description="Tokens of KV cache one interaction keeps (prompt and reply). Default "
+        f"{defaults.SESSION_TOKENS} (600 in, 350 out). Sessions a replica holds = its KV "
+        "tokens / this.",
+    )
+    gpu_memory_utilization: Share = Field(
+        Decimal("0.9"),
+        description="vLLM --gpu-memory-utilization: the share of each GPU's memory vLLM "
+        "takes for weights, activations and KV cache. Default 0.9 (vLLM's).",
     )
     expected_concurrency: Count = Field(
         description="Concurrent interactions this tier serves at peak; sizes the tier.",
@@ -308,7 +390,8 @@ class TierConfig(ConfigModel):
                 f"{self.gpus_per_replica} GPUs per replica do not divide the "
                 f"{instance.gpus} GPU(s) of instanceType {instance.name}",
             )
-        self._disk_fits(instance)
+        fit = self.fit()
+        self._disk_fits(fit)
         if (
             self.min_instances is not None
             and self.max_instances is not None
@@ -326,14 +409,53 @@ class TierConfig(ConfigModel):
             )
         return self
 
-    def _disk_fits(self, instance: InstanceType) -> None:
+    def served_model(self) -> models.Model | None:
+        """The model's shape: the shipped table's, the profile's, or a local directory's
+        config.json; None when none of them knows it."""
+        if self.model_profile is not None:
+            return self.model_profile.model(self.model)
+        known = models.find(self.model)
+        if known is not None:
+            return known
+        try:
+            return read_local_model(self.model)
+        except FitError as error:
+            raise KeyedError(error.key, str(error)) from None
+
+    def fit(self) -> TierFit:
+        """The model against the tier's GPUs (infra.fitting); a pinned shape it cannot fit
+        is refused on the key that pinned it."""
+        gpu = CATALOG[self.gpu]
+        model = self.served_model()
+        per_gpu = self.concurrency_per_gpu or gpu.interactions_per_gpu
+        utilization = Fraction(self.gpu_memory_utilization)
+        try:
+            if self.mig:
+                instance = gpu.instance_type(self.instance_type or gpu.default_instance_type)
+                return fit_slices(
+                    model, gpu, instance, self.mig, per_gpu, self.session_tokens, utilization
+                )
+            return fit_whole_gpus(
+                model,
+                gpu,
+                self.instance_type,
+                self.gpus_per_replica,
+                per_gpu,
+                self.session_tokens,
+                utilization,
+            )
+        except FitError as error:
+            raise KeyedError(error.key, str(error)) from None
+
+    def _disk_fits(self, fit: TierFit) -> None:
         """Every replica on a node keeps its own copy of the weights: refuse a tier whose
         copies outgrow both the instance store and the largest root volume."""
+        instance = fit.instance
         per_gpu = sum(self.mig.values()) if self.mig else None
         replicas = (
-            instance.gpus * per_gpu if per_gpu else instance.gpus // (self.gpus_per_replica or 1)
+            instance.gpus * per_gpu if per_gpu else instance.gpus // fit.shapes[0].tensor_parallel
         )
-        storage = node_storage(self.model, instance, replicas)
+        storage = node_storage(fit.model, instance, replicas)
         if not storage.fits:
             raise KeyedError(
                 "model",

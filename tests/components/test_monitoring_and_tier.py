@@ -205,6 +205,7 @@ def test_a_media_engine_slice_is_named_as_the_device_plugin_names_it() -> None:
     Kubernetes name."""
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"1g.10gb+me": 1, "3g.40gb": 1}
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["model"] = "Qwen/Qwen2.5-3B-Instruct"
     registrations = run(
         lambda: FleetTier("orchestrator", tier_args(values, "orchestrator")).endpoint
     )

@@ -74,6 +74,7 @@ def test_orchestrator_deployment() -> None:
         "--host", "0.0.0.0", "--port", "8000",
         "--max-num-seqs", "175",
         "--gpu-memory-utilization", "0.9",
+        "--max-model-len", "32768",  # the model's own limit: its KV cache holds more
     ]  # fmt: skip
     health = {"path": "/health", "port": 8000}
     assert container["startupProbe"] == {
@@ -163,7 +164,7 @@ def disruptions_allowed(spec: dict[str, Any], expected: int, healthy: int) -> in
 
 
 @pytest.mark.parametrize(
-    ("name", "floor"), [("orchestrator", 2), ("mid-tier", 8), ("lightweight", 2)]
+    ("name", "floor"), [("orchestrator", 2), ("mid-tier", 4), ("lightweight", 2)]
 )
 def test_disruption_budget_lets_one_replica_go_at_the_floor(name: str, floor: int) -> None:
     """A node drain or a node group update moves one replica at a time, even with the tier
@@ -199,10 +200,11 @@ def test_mig_replica_requests_its_slice() -> None:
     assert container["resources"]["limits"]["nvidia.com/mig-3g.40gb"] == "1"
     assert "nvidia.com/gpu" not in container["resources"]["limits"]
     assert "--tensor-parallel-size" not in container["args"]
-    assert container["args"][container["args"].index("--max-num-seqs") + 1] == "56"
+    # Qwen2.5-14B's KV cache in a 3g.40gb slice holds 29 sessions (the catalog's share: 32)
+    assert container["args"][container["args"].index("--max-num-seqs") + 1] == "51"
     deployment = manifest(one(registrations, DEPLOYMENT, "mid-tier-deployment"))
     assert deployment["spec"]["replicas"] == 0  # a background tier starts at its floor
-    assert deployment["metadata"]["annotations"]["agentfleet.io/sessions-per-replica"] == "32"
+    assert deployment["metadata"]["annotations"]["agentfleet.io/sessions-per-replica"] == "29"
 
 
 def test_tensor_parallel_replica_requests_its_gpus() -> None:
@@ -212,7 +214,8 @@ def test_tensor_parallel_replica_requests_its_gpus() -> None:
     )
     (container,) = pod_spec(build(args), "orchestrator")["containers"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
-    assert container["args"][-2:] == ["--tensor-parallel-size", "2"]
+    flag = container["args"].index("--tensor-parallel-size")
+    assert container["args"][flag : flag + 2] == ["--tensor-parallel-size", "2"]
 
 
 def test_args_are_validated() -> None:

@@ -51,9 +51,10 @@ def setting(values: dict[str, Any], path: str, value: object) -> dict[str, Any]:
 INVALID: list[tuple[str, str, object, str, str]] = [
     ("unknown-tier-key", f"{TIER}.gpuCount", 2, f"{TIER}.gpuCount",
      "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, "
-     "expectedConcurrency, concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, "
-     "maxInstances, instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, scaling, "
-     "loadBalancer, queue, requestTimeoutSeconds"),
+     "modelProfile, sessionTokens, gpuMemoryUtilization, expectedConcurrency, "
+     "concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, maxInstances, "
+     "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, scaling, loadBalancer, "
+     "queue, requestTimeoutSeconds"),
     ("unknown-namespace-key", "agentfleet:tier", {}, "agentfleet:tier",
      "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
      "agentfleet:addons, "

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from facts import models
+from facts import defaults
 from facts.catalog import CATALOG
 from infra.config import ConfigError, load_stack_file, parse_stack_config
 from infra.plan import TierPlan, plan_fleet
@@ -25,7 +25,8 @@ def plan(values: dict[str, Any]) -> dict[str, TierPlan]:
 # tier: (gpus, instances, min, max, max-num-seqs, replicas/instance, capacity, $/h)
 PROD = {
     "orchestrator": (5, 5, 2, 8, 175, 1, "on-demand", "12.55"),  # 8: the scheduled peak
-    "mid-tier": (34, 5, 1, 5, 132, 8, "on-demand", "35.36"),
+    # Qwen2.5-32B: one A100's KV cache holds 32 sessions, two hold the catalog's 75 a GPU
+    "mid-tier": (34, 5, 1, 5, 263, 4, "on-demand", "35.36"),
     "lightweight": (140, 140, 2, 140, 88, 1, "on-demand", "100.80"),
 }
 
@@ -46,7 +47,7 @@ def test_prod_plan() -> None:
             tier.cost_per_hour,
         ) == (*expected[:-1], Decimal(expected[-1]))
         assert group.resource == "nvidia.com/gpu"
-        assert group.resource_count == 1
+        assert group.resource_count == (2 if name == "mid-tier" else 1)
     assert fleet.gpus == 179
     assert fleet.cost_per_hour == Decimal("148.71")
     assert fleet.max_cost_per_hour == Decimal("162.48")
@@ -60,14 +61,14 @@ def test_prod_plan() -> None:
     assert orchestrator.health_check_interval_seconds == 10
     assert orchestrator.min_replicas == 2
     # 80% of a p5.4xlarge (16 vCPU, 256 GiB) for its one replica; p4de.24xlarge (96 vCPU,
-    # 1152 GiB) shared by 8.
+    # 1152 GiB) shared by 4 replicas of 2 GPUs.
     assert (orchestrator.replica_cpu_millis, orchestrator.replica_memory_mib) == (12800, 209715)
     mid = fleet.tier("mid-tier")
-    assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (9600, 117964)
-    assert fleet.tier("mid-tier").max_replicas == 40
+    assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (19200, 235929)
+    assert fleet.tier("mid-tier").max_replicas == 20
     # Replicas are counted once, here: the tier's floor and ceiling in each group's replicas.
     (mid_group,) = mid.replica_groups
-    assert (mid_group.min_replicas, mid_group.max_replicas) == (8, 40)
+    assert (mid_group.min_replicas, mid_group.max_replicas) == (4, 20)
     (orchestrator_group,) = orchestrator.replica_groups
     assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 8)
 
@@ -76,13 +77,14 @@ def test_mig_tier_is_planned_per_slice() -> None:
     fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.staging.yaml"))
     tier = fleet.tier("mid-tier")
     (group,) = tier.replica_groups
-    # 75 interactions per A100 x 3/7 of its compute = 32 per 3g.40gb slice, 64 per GPU.
+    # 75 interactions per A100 x 3/7 of its compute = 32 per 3g.40gb slice, but Qwen2.5-14B
+    # leaves its KV cache room for 29 sessions of 950 tokens there: 58 per GPU.
     assert group.profile == "3g.40gb"
     assert group.resource == "nvidia.com/mig-3g.40gb"
-    assert group.sessions_per_replica == 32
-    assert group.max_num_seqs == 56
+    assert group.sessions_per_replica == 29
+    assert group.max_num_seqs == 51
     assert group.replicas_per_instance == 16  # 8 GPUs x 2 slices
-    assert tier.gpus == 4  # ceil(250 / 64)
+    assert tier.gpus == 5  # ceil(250 / 58)
     assert tier.instances == 1
     assert tier.min_instances == 0
     assert tier.scale_out_sustain_seconds == 30  # scales to zero
@@ -95,12 +97,12 @@ def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
     assert [
         (g.profile, g.sessions_per_replica, g.max_num_seqs, g.replicas_per_instance)
         for g in tier.replica_groups
-    ] == [("2g.20gb", 28, 49, 1), ("1g.10gb", 14, 25, 1)]
-    assert tier.gpus == 12  # ceil(500 / 42)
+    ] == [("2g.20gb", 28, 49, 1), ("1g.10gb", 9, 16, 1)]  # the 1g.10gb's KV holds 9
+    assert tier.gpus == 14  # ceil(500 / 37)
     # One replica of each profile per single-GPU p5.4xlarge, over 2 instances up to the
-    # weekday peak's ceil(600 x 1.3 / 42) = 19.
-    assert [(g.min_replicas, g.max_replicas) for g in tier.replica_groups] == [(2, 19), (2, 19)]
-    assert (tier.min_replicas, tier.max_replicas) == (4, 38)
+    # weekday peak's ceil(600 x 1.3 / 37) = 22.
+    assert [(g.min_replicas, g.max_replicas) for g in tier.replica_groups] == [(2, 22), (2, 22)]
+    assert (tier.min_replicas, tier.max_replicas) == (4, 44)
 
 
 def test_tensor_parallel_replicas() -> None:
@@ -219,22 +221,22 @@ def test_scheduled_peak_on_mig_slices() -> None:
     }
     tier = plan(values)["mid-tier"]
     (peak,) = tier.schedule
-    # 1300 interactions / 64 per partitioned A100 = 21 GPUs = 42 3g.40gb replicas.
-    assert (peak.interactions, peak.gpus, peak.desired_replicas) == (1300, 21, (42,))
-    assert tier.max_instances == 3  # 21 GPUs on 8-GPU instances
+    # 1300 interactions / 58 per partitioned A100 = 23 GPUs = 46 3g.40gb replicas.
+    assert (peak.interactions, peak.gpus, peak.desired_replicas) == (1300, 23, (46,))
+    assert tier.max_instances == 3  # 23 GPUs on 8-GPU instances
 
 
 # --- node storage ----------------------------------------------------------------------
 
 
 def test_prod_nodes_keep_the_weights_on_their_instance_store() -> None:
-    """Each replica downloads its own copy of the weights (emptyDir): the mid-tier's eight
-    Qwen2.5-32B replicas per p4de keep 8 x 72 GiB (32.8e9 x 2 bytes = 61.1 GiB, 62 rounded
-    up, and 10 GiB of caches) beside 60 GiB of images and system: 636 GiB, on the p4de's
+    """Each replica downloads its own copy of the weights (emptyDir): the mid-tier's four
+    Qwen2.5-32B replicas per p4de keep 4 x 72 GiB (32.76e9 x 2 bytes = 61.0 GiB, 62 rounded
+    up, and 10 GiB of caches) beside 60 GiB of images and system: 348 GiB, on the p4de's
     8 x 1000 GB of NVMe (7450 GiB) rather than on a root volume."""
     tiers = plan(stack_values("prod"))
     mid = tiers["mid-tier"].storage
-    assert (mid.replica_cache_gib, mid.need_gib, mid.instance_store_gib) == (72, 636, 7450)
+    assert (mid.replica_cache_gib, mid.need_gib, mid.instance_store_gib) == (72, 348, 7450)
     assert mid.on_instance_store
     assert mid.root_volume_gib == 100
     light = tiers["lightweight"].storage  # Qwen2.5-3B on a g6e.2xlarge (450 GB of NVMe)
@@ -253,14 +255,16 @@ def test_a_model_agentfleet_does_not_know_gets_the_default_cache() -> None:
 
 
 def test_a_model_no_disk_holds_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    huge = models.Model("example/too-big", Decimal("9000"))  # 18 TB of bf16 weights
-    monkeypatch.setattr(models, "MODELS", {**models.MODELS, huge.hf_id: huge})
+    """Weights that fit GPU memory fit EBS's 16 TiB, so this is checked with a smaller cap:
+    an unknown model's 200 GiB cache and 60 GiB for the node outgrow a g6e.xlarge's 232 GiB
+    of NVMe and a 250 GiB limit."""
+    monkeypatch.setattr(defaults, "EBS_MAX_VOLUME_GIB", 250)
     values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["lightweight"]["model"] = huge.hf_id
+    tier = values["agentfleet:fleet"]["tiers"]["lightweight"]
+    tier.update(model="acme/private-model", instanceType="g6e.xlarge")
     with pytest.raises(ConfigError) as raised:
         parse_stack_config(values)
     ((where, reason),) = raised.value.problems
     assert where == "agentfleet:fleet.tiers.lightweight.model"
-    # 9000e9 x 2 bytes = 16763.8 GiB, 16764 rounded up, 10 more for caches, 60 for the node.
-    assert reason.startswith("1 replica of example/too-big on one g6e.2xlarge keeps 16834 GiB")
-    assert "largest root volume (16384 GiB)" in reason
+    assert reason.startswith("1 replica of acme/private-model on one g6e.xlarge keeps 260 GiB")
+    assert "largest root volume (250 GiB)" in reason

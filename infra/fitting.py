@@ -1,0 +1,264 @@
+"""Will it fit? A tier's model against its GPUs, the way vLLM budgets memory
+(``facts.vllm_memory``): the tensor-parallel degree and instance type that fit, the KV tokens
+a replica holds and the sessions that makes. Plain functions over plain data, no Pulumi.
+
+Where the stack does not pin them, the planner picks the instance type and tensor-parallel
+degree that serve the most sessions per GPU (never more than the catalog's figure), and
+among equals the smallest degree, the catalog's instance type, the fewest GPUs per node.
+"Smallest degree that fits" alone would starve the KV cache: Llama-3.1-70B fits two H100s
+with room for 13 sessions a GPU, and four with room for the catalog's 100.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from facts import mig, models
+from facts.catalog import Gpu, InstanceType
+from facts.models import Model, ModelConfigError
+from facts.vllm_memory import Budget, budget, gib
+
+
+class FitError(ValueError):
+    """A model that cannot fit what the tier pinned; ``key`` is the tier key to blame."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+
+
+def read_local_model(path: str) -> Model | None:
+    """The model in a local directory, from its ``config.json``; None when ``path`` is not a
+    directory on this machine (a Hugging Face id, or a path inside the image)."""
+    config = Path(path) / "config.json"
+    if not Path(path).is_dir() or not config.is_file():
+        return None
+    try:
+        loaded = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise FitError("model", f"cannot read {config}: {error}") from None
+    if not isinstance(loaded, dict):
+        raise FitError("model", f"{config} is not a JSON object")
+    try:
+        return models.from_config(path, loaded)
+    except ModelConfigError as error:
+        raise FitError("model", f"{config}: {error}") from None
+
+
+@dataclass(frozen=True)
+class ShapeFit:
+    """One replica shape (whole GPUs, or one MIG profile) with its model's budget."""
+
+    profile: str | None
+    tensor_parallel: int
+    budget: Budget | None
+    """None when the model is unknown: nothing can be checked."""
+    catalog_sessions: int
+    """Sessions the catalog's per-GPU figure gives a replica of this shape."""
+    sessions: int
+    """Sessions a replica is planned for: the lesser of the catalog's and the KV cache's."""
+    session_tokens: int
+
+    @property
+    def kv_sessions(self) -> int | None:
+        """Sessions the KV cache holds; None for an unknown model or an embedding model."""
+        if self.budget is None or self.budget.model.embedding:
+            return None
+        return self.budget.sessions(self.session_tokens)
+
+    @property
+    def max_model_len(self) -> int | None:
+        return None if self.budget is None else self.budget.max_model_len()
+
+    @property
+    def kv_limited(self) -> bool:
+        return self.sessions < self.catalog_sessions
+
+
+@dataclass(frozen=True)
+class TierFit:
+    model: Model | None
+    instance: InstanceType
+    shapes: tuple[ShapeFit, ...]
+    notes: tuple[str, ...]
+
+
+def _shape(
+    model: Model | None,
+    device: Budget | None,
+    profile: str | None,
+    tensor_parallel: int,
+    catalog: int,
+    session_tokens: int,
+) -> ShapeFit:
+    sessions = catalog
+    if device is not None and not device.model.embedding:
+        sessions = min(catalog, device.sessions(session_tokens))
+    return ShapeFit(profile, tensor_parallel, device, catalog, sessions, session_tokens)
+
+
+def _problem(model: Model, device: Budget, where: str, session_tokens: int) -> str | None:
+    """Why ``model`` cannot serve from ``where``, or None when one full session fits."""
+    if not device.fits_weights:
+        return (
+            f"{model.name} needs {gib(model.weight_bytes)} of weights"
+            + (f" ({gib(device.weights)} a GPU)" if device.tensor_parallel > 1 else "")
+            + f"; {where} has {gib(device.usable)} for vLLM (gpuMemoryUtilization), "
+            f"{gib(device.activation + device.overhead)} of it for activations and CUDA"
+        )
+    if not model.embedding and device.kv_tokens < session_tokens:
+        return (
+            f"{model.name} leaves room for {device.kv_tokens} tokens of KV cache on {where}; "
+            f"one session takes {session_tokens} (sessionTokens)"
+        )
+    return None
+
+
+def fit_slices(
+    model: Model | None,
+    gpu: Gpu,
+    instance: InstanceType,
+    layout: Mapping[str, int],
+    per_gpu: int,
+    session_tokens: int,
+    utilization: Fraction,
+) -> TierFit:
+    """Each MIG profile of ``layout`` serving ``model`` in one replica; a profile too small
+    for it is refused on the tier's ``mig`` key."""
+    geometry = mig.model_for(gpu.key)
+    shapes, notes = [], []
+    for name in layout:
+        profile = geometry.profiles[name]
+        catalog = max(1, per_gpu * profile.compute // mig.COMPUTE_SLICES)
+        device = None
+        if model is not None:
+            device = budget(model, profile.memory_gib, gpu.gpu_class, 1, utilization)
+            problem = _problem(model, device, f"a {name} slice", session_tokens)
+            if problem:
+                raise FitError("mig", f"{problem}; use a larger profile or a smaller model")
+        shape = _shape(model, device, name, 1, catalog, session_tokens)
+        if shape.kv_limited:
+            notes.append(
+                f"{name}: the KV cache holds {shape.kv_sessions} sessions of {session_tokens} "
+                f"tokens, below the catalog's {catalog}: planned for {shape.sessions}"
+            )
+        shapes.append(shape)
+    return TierFit(model, instance, tuple(shapes), tuple(notes))
+
+
+def _candidates(
+    model: Model | None, gpu: Gpu, instance_type: str | None, gpus_per_replica: int | None
+) -> list[tuple[InstanceType, int]]:
+    instances = (
+        [gpu.instance_type(instance_type)]
+        if instance_type is not None
+        else list(gpu.instance_types)
+    )
+    pairs = []
+    for instance in instances:
+        degrees = (
+            [gpus_per_replica]
+            if gpus_per_replica is not None
+            else [d for d in range(1, instance.gpus + 1) if instance.gpus % d == 0]
+        )
+        for degree in degrees:
+            if instance.gpus % degree:
+                continue
+            if model is None and gpus_per_replica is None and degree > 1:
+                continue  # nothing to gain from splitting a model we cannot size
+            if model is not None and not model.splits_over(degree):
+                continue
+            pairs.append((instance, degree))
+    return pairs
+
+
+def fit_whole_gpus(
+    model: Model | None,
+    gpu: Gpu,
+    instance_type: str | None,
+    gpus_per_replica: int | None,
+    per_gpu: int,
+    session_tokens: int,
+    utilization: Fraction,
+) -> TierFit:
+    """The instance type and tensor-parallel degree a replica of ``model`` on whole
+    ``gpu``s takes; pinned ones are checked, unpinned ones chosen."""
+    pairs = _candidates(model, gpu, instance_type, gpus_per_replica)
+    if not pairs:
+        assert model is not None  # an unknown model splits over any pinned degree
+        raise FitError(
+            "gpusPerReplica",
+            f"vLLM cannot split {model.name} ({model.attention_heads} attention heads, "
+            f"{model.kv_heads} KV heads) over {gpus_per_replica} GPUs",
+        )
+    fits: list[tuple[tuple[object, ...], InstanceType, ShapeFit]] = []
+    problems = []
+    for instance, degree in pairs:
+        device = None
+        if model is not None:
+            device = budget(model, gpu.memory_gib, gpu.gpu_class, degree, utilization)
+            where = f"one {gpu.gpu_class}" if degree == 1 else f"each of {degree} {gpu.gpu_class}s"
+            problem = _problem(model, device, where, session_tokens)
+            if problem:
+                problems.append(problem)
+                continue
+        shape = _shape(model, device, None, degree, per_gpu * degree, session_tokens)
+        rank = (
+            -Fraction(shape.sessions, degree),
+            degree,
+            instance.name != gpu.default_instance_type,
+            instance.gpus,
+        )
+        fits.append((rank, instance, shape))
+    if not fits:
+        assert model is not None
+        key = "model"
+        if gpus_per_replica is not None:
+            key = "gpusPerReplica"
+        elif instance_type is not None:
+            key = "instanceType"
+        raise FitError(key, f"{problems[-1]}; {_remedy(key, gpu)}")
+    _, instance, shape = min(fits, key=lambda fit: fit[0])
+    return TierFit(model, instance, (shape,), _why(model, gpu, shape, fits, per_gpu))
+
+
+def _remedy(key: str, gpu: Gpu) -> str:
+    if key == "model":
+        return (
+            f"no {gpu.key} instance type holds it: choose a GPU with more memory or a smaller model"
+        )
+    if key == "gpusPerReplica":
+        return "raise gpusPerReplica (tensor parallelism) or use a smaller model"
+    return "choose an instance type with more GPUs (tensor parallelism) or a smaller model"
+
+
+def _why(
+    model: Model | None,
+    gpu: Gpu,
+    chosen: ShapeFit,
+    fits: list[tuple[tuple[object, ...], InstanceType, ShapeFit]],
+    per_gpu: int,
+) -> tuple[str, ...]:
+    if model is None:
+        return ()
+    notes = []
+    smaller = [shape for _, _, shape in fits if shape.tensor_parallel < chosen.tensor_parallel]
+    if smaller:
+        best = max(smaller, key=lambda shape: Fraction(shape.sessions, shape.tensor_parallel))
+        notes.append(
+            f"tensor parallelism {chosen.tensor_parallel}: at {best.tensor_parallel} GPU"
+            f"{'s' if best.tensor_parallel > 1 else ''} a replica's KV cache holds "
+            f"{best.sessions // best.tensor_parallel} sessions a GPU; at "
+            f"{chosen.tensor_parallel}, {chosen.sessions // chosen.tensor_parallel}"
+        )
+    if chosen.kv_limited:
+        notes.append(
+            f"the KV cache holds {chosen.kv_sessions} sessions of {chosen.session_tokens} "
+            f"tokens a replica, below the catalog's {per_gpu} a GPU: planned for "
+            f"{chosen.sessions}"
+        )
+    return tuple(notes)
