@@ -9,9 +9,11 @@ the catalog is the default and a stack overrides the price of any tier.
 Adding a GPU is one change here and one test row:
 
 1. one ``Gpu(...)`` entry in ``_GPUS`` below: its key (what stacks write), name, class (the
-   name policies speak of, e.g. ``B200``), memory, interactions per GPU, prices, the
-   latency class it suits, its AWS instance types and the default one;
-2. if it has MIG, its geometry in ``facts.mig.MODELS`` and that key as ``mig_model``;
+   name policies speak of, e.g. ``B200``), memory (marketed, and as CUDA reports it: what
+   vLLM budgets from), interactions per GPU, prices, the latency class it suits, its AWS
+   instance types and the default one;
+2. if it has MIG, its geometry in ``facts.mig.MODELS`` (with each instance size's memory)
+   and that key as ``mig_model``;
 3. its row in ``tests/facts/test_catalog.py``, which fails until the row is there;
 4. ``python -m infra.docs`` rewrites the README's catalog table and config reference.
 

@@ -22,7 +22,7 @@ PROBE = textwrap.dedent(
     from facts import catalog, mig
 
     # The recipe: one catalog entry, and its MIG geometry (it has MIG).
-    mig._MODELS["B200-180GB"] = mig._model("B200-180GB", 23, 45, 90, 180)
+    mig._MODELS["B200-180GB"] = mig._model("B200-180GB", 23, 45, 90, 180, "22 44 89 178")
     catalog._GPUS["b200"] = catalog.Gpu(
         key="b200",
         name="B200 SXM6",
@@ -35,6 +35,7 @@ PROBE = textwrap.dedent(
         mig_model="B200-180GB",
         instance_types=(catalog.InstanceType("p6-b200.48xlarge", 8, 192, 2048),),
         default_instance_type="p6-b200.48xlarge",
+        device_memory_gib=Decimal("178"),
     )
 
     from facts.resource_types import NODE_GROUP

@@ -1,0 +1,197 @@
+"""Will it fit? The model against the tier's GPUs: refused where the stack pinned a shape it
+cannot fit (exit 2, naming the key and the numbers), planned with the tensor parallelism and
+sessions vLLM's memory budget allows where it did not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import VllmService
+from facts.resource_types import DEPLOYMENT
+from infra.config import ConfigError, parse_stack_config
+from infra.offline.manifests import manifest
+from tests.components.builders import tier_args, tier_plan
+from tests.components.support import one, run
+from tests.helpers import stack_values
+
+TIERS = "agentfleet:fleet.tiers"
+LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
+
+
+def with_tier(tier: str, **keys: Any) -> dict[str, Any]:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"][tier].update(keys)
+    return values
+
+
+def refusal(values: dict[str, Any]) -> tuple[str, str]:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    ((where, reason),) = raised.value.problems
+    return where, reason
+
+
+def test_llama70b_on_one_pinned_l40s_is_refused() -> None:
+    """141 GB (131.4 GiB) of bf16 weights; one L40S (44.4 GiB as CUDA sees it) gives vLLM
+    0.9 x 44.4 = 40.0 GiB."""
+    values = with_tier("lightweight", model=LLAMA_70B, instanceType="g6e.2xlarge")
+    where, reason = refusal(values)
+    assert where == f"{TIERS}.lightweight.instanceType"
+    assert reason.startswith(f"{LLAMA_70B} needs 131.4 GiB of weights; one L40S has 40.0 GiB")
+    assert reason.endswith(
+        "choose an instance type with more GPUs (tensor parallelism) or a smaller model"
+    )
+
+
+def test_llama70b_with_too_few_pinned_gpus_names_gpus_per_replica() -> None:
+    values = with_tier("orchestrator", model=LLAMA_70B, gpu="h100-sxm", gpusPerReplica=2)
+    where, reason = refusal(values)
+    assert where == f"{TIERS}.orchestrator.gpusPerReplica"
+    assert "needs 131.4 GiB of weights (65.7 GiB a GPU); each of 2 H100s has 71.3 GiB" in reason
+
+
+def test_llama70b_on_h100_sxm_gets_tensor_parallelism() -> None:
+    """Two H100s hold the weights but not the activations (65.7 + 5.2 + 1.75 > 71.3 GiB);
+    four leave 31.5 GiB a rank of KV cache, 412,784 tokens: 434 sessions a replica, more
+    than the catalog's 100 a GPU, so it plans 400."""
+    values = with_tier("orchestrator", model=LLAMA_70B, gpu="h100-sxm")
+    tier = tier_plan(values, "orchestrator")
+    (group,) = tier.replica_groups
+    assert tier.instance_type == "p5.48xlarge"
+    assert group.resource_count == 4
+    assert (group.kv_tokens, group.max_model_len) == (412_784, 131_072)
+    assert (group.sessions_per_replica, group.replicas_per_instance) == (400, 2)
+    args = tier_args(values, "orchestrator", worker=False).service_args(0)
+    registrations = run(lambda: VllmService("orchestrator", args).endpoint)
+    pod = manifest(one(registrations, DEPLOYMENT, "orchestrator-deployment"))["spec"]["template"]
+    argv = pod["spec"]["containers"][0]["args"]
+    assert argv[argv.index("--tensor-parallel-size") + 1] == "4"
+    assert argv[argv.index("--max-model-len") + 1] == "131072"
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "4"
+
+
+def test_an_8b_model_in_a_10gb_slice_is_refused() -> None:
+    values = with_tier("orchestrator", model="meta-llama/Llama-3.1-8B-Instruct", mig={"1g.10gb": 7})
+    where, reason = refusal(values)
+    assert where == f"{TIERS}.orchestrator.mig"
+    # 8.03e9 x 2 B = 15.0 GiB; the slice has 9.75 GiB, 0.9 of it is 8.8
+    assert reason.startswith(
+        "meta-llama/Llama-3.1-8B-Instruct needs 15.0 GiB of weights; a 1g.10gb slice has 8.8 GiB"
+    )
+
+
+def test_qwen32b_on_one_a100_plans_what_its_kv_cache_holds() -> None:
+    """Pinned to one A100 a replica, the KV cache holds 30,656 tokens: 32 sessions of 950,
+    not the catalog's 75. The tier takes ceil(2500 / 32) = 79 GPUs instead of 34."""
+    tier = tier_plan(with_tier("mid-tier", gpusPerReplica=1), "mid-tier")
+    (group,) = tier.replica_groups
+    assert (group.kv_tokens, group.sessions_per_replica, group.max_num_seqs) == (30_656, 32, 56)
+    assert group.max_model_len == 30_656  # what one sequence's KV cache can hold
+    assert tier.gpus == 79
+    assert any("holds 32 sessions of 950 tokens" in note for note in tier.fit.notes)
+
+
+def test_qwen32b_unpinned_takes_two_a100s_a_replica() -> None:
+    """At tensor parallelism 2 the KV cache holds 323 sessions a replica, 161 a GPU: the
+    catalog's 75 a GPU is the limit again, and the tier keeps its 34 GPUs."""
+    tier = tier_plan("prod", "mid-tier")
+    (group,) = tier.replica_groups
+    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (2, 150, 34)
+    assert tier.fit.notes == (
+        "tensor parallelism 2: at 1 GPU a replica's KV cache holds 32 sessions a GPU; at 2, 75",
+    )
+
+
+def test_longer_sessions_take_more_gpus_or_more_parallelism() -> None:
+    """Size for the whole conversation: on one L40S (pinned) Qwen2.5-7B's KV cache holds
+    431,632 tokens, 26 AutoGen-style conversations of 16,000 tokens rather than the
+    catalog's 50, so 7,000 take 270 GPUs. Unpinned, four L40Ss a replica (a g6e.12xlarge)
+    hold 2,485,952 tokens, 155 conversations, 38 a GPU: 184 GPUs."""
+    values = with_tier("lightweight", sessionTokens=16_000, model="Qwen/Qwen2.5-7B-Instruct")
+    tier = tier_plan(values, "lightweight")
+    (group,) = tier.replica_groups
+    assert (tier.instance_type, group.resource_count) == ("g6e.12xlarge", 4)
+    assert (group.kv_tokens, group.sessions_per_replica, tier.gpus) == (2_485_952, 155, 184)
+    values["agentfleet:fleet"]["tiers"]["lightweight"]["instanceType"] = "g6e.2xlarge"
+    pinned = tier_plan(values, "lightweight")
+    (group,) = pinned.replica_groups
+    assert (group.kv_tokens, group.sessions_per_replica, pinned.gpus) == (431_632, 26, 270)
+
+
+def test_an_unknown_model_is_planned_unchecked() -> None:
+    tier = tier_plan(with_tier("lightweight", model="acme/private-model"), "lightweight")
+    (group,) = tier.replica_groups
+    assert tier.fit.model is None
+    assert (group.sessions_per_replica, group.max_model_len, group.kv_tokens) == (50, None, None)
+
+
+def test_a_model_profile_is_sized_like_the_table() -> None:
+    profile = {
+        "parametersBillions": 8.03,
+        "layers": 32,
+        "kvHeads": 8,
+        "headDim": 128,
+        "dtype": "bfloat16",
+        "maxModelLen": 131072,
+        "attentionHeads": 32,
+        "vocabSize": 128256,
+    }
+    with_profile = tier_plan(
+        with_tier("lightweight", model="acme/llama-8b-ft", modelProfile=profile), "lightweight"
+    )
+    table = tier_plan(
+        with_tier("lightweight", model="meta-llama/Llama-3.1-8B-Instruct"), "lightweight"
+    )
+    assert with_profile.replica_groups[0].kv_tokens == pytest.approx(
+        table.replica_groups[0].kv_tokens, abs=16
+    )
+    too_big = {**profile, "parametersBillions": 70.6, "layers": 80, "attentionHeads": 64}
+    where, reason = refusal(
+        with_tier("lightweight", model="acme/big", modelProfile=too_big, instanceType="g6e.xlarge")
+    )
+    assert where == f"{TIERS}.lightweight.instanceType"
+    assert reason.startswith("acme/big needs 131.5 GiB of weights")
+
+
+def test_a_local_model_directory_is_read_from_its_config(tmp_path: Path) -> None:
+    config = {
+        "model_type": "llama",
+        "hidden_size": 8192,
+        "intermediate_size": 28672,
+        "num_attention_heads": 64,
+        "num_hidden_layers": 80,
+        "num_key_value_heads": 8,
+        "vocab_size": 128256,
+        "max_position_embeddings": 131072,
+        "torch_dtype": "bfloat16",
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    where, reason = refusal(
+        with_tier("lightweight", model=str(tmp_path), instanceType="g6e.xlarge")
+    )
+    assert where == f"{TIERS}.lightweight.instanceType"
+    assert reason.startswith(f"{tmp_path} needs 131.4 GiB of weights")
+    (tmp_path / "config.json").write_text("{not json", encoding="utf-8")
+    where, reason = refusal(with_tier("lightweight", model=str(tmp_path)))
+    assert where == f"{TIERS}.lightweight.model"
+    assert reason.startswith(f"cannot read {tmp_path / 'config.json'}")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("sessionTokens", 0, "input should be greater than or equal to 1"),
+        ("gpuMemoryUtilization", 1.5, "must be above 0 and at most 1 (got 1.5)"),
+        ("modelProfile", {"layers": 32}, "required key is missing"),
+    ],
+)
+def test_bad_sizing_keys_are_named(key: str, value: object, reason: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(with_tier("lightweight", **{key: value}))
+    where, said = raised.value.problems[0]
+    assert where.startswith(f"{TIERS}.lightweight.{key}")
+    assert said.startswith(reason)
