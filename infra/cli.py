@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +20,7 @@ from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
 from infra import report
 from infra.config import ConfigError, load_stack_file, stack_file
+from infra.fitting import FitError
 from infra.plan import plan_fleet
 from infra.sizing import DEFAULT_MIX, MixEntry, size_fleet
 
@@ -101,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
         action="extend",
         metavar="TIER=GPU:SHARE",
         help="tier mix, e.g. lightweight=l40s:70 mid-tier=a100-80gb:25 orchestrator=h100-pcie:5",
+    )
+    size.add_argument(
+        "--model",
+        nargs="+",
+        action="extend",
+        metavar="TIER=MODEL",
+        help="a model of the shipped table a tier serves (e.g. mid-tier="
+        "Qwen/Qwen2.5-32B-Instruct): that tier is sized by what its KV cache holds too, "
+        "with the tensor parallelism that serves the most sessions a GPU",
     )
     size.add_argument("--json", action="store_true", help="print one JSON object")
     size.set_defaults(parser=size)
@@ -189,12 +200,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def with_models(mix: Sequence[MixEntry], items: Sequence[str]) -> tuple[MixEntry, ...]:
+    """The mix with each ``TIER=MODEL`` item's model on its tier. Raises ValueError."""
+    chosen: dict[str, str] = {}
+    for item in items:
+        tier, equals, model = item.partition("=")
+        if not equals or not tier or not model:
+            raise ValueError(
+                f"{item!r} is not TIER=MODEL (e.g. mid-tier=Qwen/Qwen2.5-32B-Instruct)"
+            )
+        if tier not in {entry.tier for entry in mix}:
+            raise ValueError(
+                f"{item!r}: no tier {tier!r} in the mix ({', '.join(e.tier for e in mix)})"
+            )
+        if tier in chosen:
+            raise ValueError(f"tier {tier!r} appears twice in --model")
+        chosen[tier] = model
+    return tuple(replace(entry, model=chosen.get(entry.tier)) for entry in mix)
+
+
 def _size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
     except ValueError as error:
         parser.error(f"argument --mix: {error}")
-    scenarios = [size_fleet(concurrency, mix) for concurrency in args.concurrency]
+    try:
+        mix = with_models(mix, args.model or ())
+        scenarios = [size_fleet(concurrency, mix) for concurrency in args.concurrency]
+    except (ValueError, FitError) as error:
+        parser.error(f"argument --model: {error}")
     if args.json:
         print(json.dumps({"scenarios": [report.scenario_json(s) for s in scenarios]}, indent=2))
     else:

@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from facts.money import cents
+from facts.vllm_memory import GIB
+from infra.fitting import ShapeFit
 from infra.plan import FleetPlan, TierPlan
-from infra.sizing import Scenario
+from infra.sizing import Scenario, SizedTier
 
 if TYPE_CHECKING:
     from infra.offline.preview import Preview
@@ -59,19 +61,39 @@ def _cell(value: object) -> str:
 # --- agentfleet size ------------------------------------------------------------------
 
 
+def _shape_json(shape: ShapeFit) -> dict[str, Any]:
+    """A replica shape's fit: what vLLM's budget leaves for the KV cache and what it holds."""
+    device = shape.budget
+    return {
+        "profile": shape.profile,
+        "tensorParallel": shape.tensor_parallel,
+        "weightsGiB": None if device is None else round(device.model.weight_bytes / GIB, 1),
+        "kvTokensPerReplica": None if device is None else device.kv_tokens,
+        "kvSessionsPerReplica": shape.kv_sessions,
+        "catalogSessionsPerReplica": shape.catalog_sessions,
+        "sessionsPerReplica": shape.sessions,
+        "maxModelLen": shape.max_model_len,
+    }
+
+
+def _sized_tier_json(tier: SizedTier) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "tier": tier.tier,
+        "gpu": tier.gpu,
+        "interactions": tier.interactions,
+        "gpus": tier.gpus,
+        "costPerHour": money(tier.cost_per_hour),
+    }
+    if tier.fit is not None and tier.fit.budget is not None:
+        shown["model"] = tier.fit.budget.model.name
+        shown.update(_shape_json(tier.fit))
+    return shown
+
+
 def scenario_json(scenario: Scenario) -> dict[str, Any]:
     return {
         "concurrency": scenario.concurrency,
-        "tiers": [
-            {
-                "tier": tier.tier,
-                "gpu": tier.gpu,
-                "interactions": tier.interactions,
-                "gpus": tier.gpus,
-                "costPerHour": money(tier.cost_per_hour),
-            }
-            for tier in scenario.tiers
-        ],
+        "tiers": [_sized_tier_json(tier) for tier in scenario.tiers],
         "totalGpus": scenario.gpus,
         "totalCostPerHour": money(scenario.cost_per_hour),
         "costPerInteractionHour": rate(scenario.cost_per_interaction_hour),
@@ -84,13 +106,60 @@ def scenario_text(scenario: Scenario) -> str:
         for tier in scenario.tiers
     ]
     rows.append(["total", "", scenario.concurrency, scenario.gpus, scenario.cost_per_hour])
-    return "\n".join(
-        [
-            f"{scenario.concurrency:,} concurrent interactions",
-            table(["tier", "GPU", "interactions", "GPUs", "$/hour"], rows),
-            f"  cost per interaction-hour: ${scenario.cost_per_interaction_hour.quantize(MICRO)}",
-        ]
+    lines = [
+        f"{scenario.concurrency:,} concurrent interactions",
+        table(["tier", "GPU", "interactions", "GPUs", "$/hour"], rows),
+        f"  cost per interaction-hour: ${scenario.cost_per_interaction_hour.quantize(MICRO)}",
+    ]
+    for tier in scenario.tiers:
+        if tier.fit is not None and tier.fit.budget is not None:
+            lines.append(f"  {tier.tier}: {_fit_sentence(tier.fit)}")
+    return "\n".join(lines)
+
+
+def _fit_sentence(shape: ShapeFit) -> str:
+    device = shape.budget
+    assert device is not None
+    where = "1 GPU" if shape.tensor_parallel == 1 else f"{shape.tensor_parallel} GPUs"
+    if shape.profile is not None:
+        where = f"a {shape.profile} slice"
+    held = "" if shape.kv_sessions is None else f" (its KV cache holds {shape.kv_sessions:,})"
+    return (
+        f"{device.model.name}, {device.model.weight_bytes / GIB:.1f} GiB of weights on {where} "
+        f"a replica, {device.kv_tokens:,} KV tokens: {shape.sessions:,} sessions a replica{held}"
     )
+
+
+def fit_json(tier: TierPlan) -> dict[str, Any]:
+    """Will it fit: every value the plan derived from the model's shape."""
+    model = tier.fit.model
+    return {
+        "model": tier.model,
+        "known": model is not None,
+        "parametersBillions": None if model is None else round(model.parameters / 1e9, 3),
+        "dtype": None if model is None else model.dtype,
+        "sessionTokens": tier.fit.shapes[0].session_tokens,
+        "gpuMemoryUtilization": float(tier.gpu_memory_utilization),
+        "shapes": [_shape_json(shape) for shape in tier.fit.shapes],
+        "notes": list(tier.fit.notes),
+    }
+
+
+def fit_lines(tiers: Sequence[TierPlan]) -> list[str]:
+    """Will it fit, for a person: one line a replica shape, and why the plan chose it."""
+    lines = ["will it fit (vLLM's memory budget; README: Will it fit?):"]
+    for tier in tiers:
+        for shape in tier.fit.shapes:
+            name = tier.name if shape.profile is None else f"{tier.name} {shape.profile}"
+            if shape.budget is None:
+                lines.append(
+                    f"  {name}: {tier.model} is not in the model table and has no "
+                    "modelProfile: fit not checked"
+                )
+            else:
+                lines.append(f"  {name}: {_fit_sentence(shape)}")
+        lines += [f"    {tier.name}: {note}" for note in tier.fit.notes]
+    return lines
 
 
 # --- agentfleet validate --------------------------------------------------------------
@@ -132,6 +201,7 @@ def tier_json(tier: TierPlan) -> dict[str, Any]:
             "scaleInIdleSeconds": tier.scale_in_idle_seconds,
         },
         "healthCheckIntervalSeconds": tier.health_check_interval_seconds,
+        "fit": fit_json(tier),
     }
 
 
@@ -186,6 +256,8 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             ),
             f"  cost per interaction-hour: ${plan.cost_per_interaction_hour.quantize(MICRO)}",
             f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+            "",
+            *fit_lines(plan.tiers),
         ]
     )
 
@@ -208,6 +280,9 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
         "maxInstances": tier.max_instances,
         "gpus": tier.gpus,
         "costPerHour": money(tier.cost_per_hour),
+        "tensorParallel": tier.fit.shapes[0].tensor_parallel,
+        "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
+        "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],
     }
 
 
@@ -299,6 +374,8 @@ def preview_text(result: Preview) -> str:
         f"  fleet: ${usd(plan.cost_per_hour)}/h for {plan.interactions:,} concurrent "
         f"interactions, ${plan.cost_per_interaction_hour.quantize(MICRO)} per interaction-hour",
         f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+        "",
+        *fit_lines(plan.tiers),
     ]
     counts = result.counts()
     columns = [tier.name for tier in plan.tiers if tier.name in counts] + (

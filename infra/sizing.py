@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from facts import defaults, mig, models
+from facts import defaults, models
 from facts.autoscaling import TOLERANCE
 from facts.catalog import CATALOG, InstanceType
 from facts.checklist import MAX_NUM_SEQS_FACTOR
+from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
+from infra.fitting import FitError, ShapeFit, fit_whole_gpus
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -53,16 +55,13 @@ def in_flight_target(interactions: int, sessions: Fraction) -> int:
     return max(1, min(whole, below))
 
 
-def slice_concurrency(concurrency_per_gpu: int, profile: mig.Profile) -> int:
-    """Interactions one MIG instance serves: its share of the GPU's compute slices."""
-    return max(1, concurrency_per_gpu * profile.compute // mig.COMPUTE_SLICES)
-
-
 @dataclass(frozen=True)
 class MixEntry:
     tier: str
     gpu: str
     share: Fraction
+    model: str | None = None
+    """A model of the shipped table the tier serves: sized by its KV cache too."""
 
 
 DEFAULT_MIX: tuple[MixEntry, ...] = (
@@ -79,6 +78,8 @@ class SizedTier:
     interactions: int
     gpus: int
     cost_per_hour: Decimal
+    fit: ShapeFit | None = None
+    """The model's fit, when the mix names one."""
 
 
 @dataclass(frozen=True)
@@ -122,11 +123,35 @@ def size_fleet(concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX) -> Scena
     tiers = []
     for entry, interactions in zip(mix, split(concurrency, [e.share for e in mix]), strict=True):
         gpu = CATALOG[entry.gpu]
-        gpus = ceil_div(interactions, gpu.interactions_per_gpu)
+        fit = model_fit(entry) if entry.model else None
+        if fit is None:
+            gpus = ceil_div(interactions, gpu.interactions_per_gpu)
+        else:
+            gpus = ceil_div(interactions, fit.sessions) * fit.tensor_parallel
         tiers.append(
-            SizedTier(entry.tier, entry.gpu, interactions, gpus, gpus * gpu.on_demand_price)
+            SizedTier(entry.tier, entry.gpu, interactions, gpus, gpus * gpu.on_demand_price, fit)
         )
     return Scenario(concurrency, tuple(tiers))
+
+
+def model_fit(entry: MixEntry) -> ShapeFit:
+    """How a replica of the entry's model fits its GPU (any instance type, the best tensor
+    parallelism), with the seed's sessions and vLLM's default memory share. Raises
+    FitError (key ``model``) when no instance type of the GPU holds it."""
+    model = models.find(entry.model or "")
+    if model is None:
+        raise FitError("model", f"unknown model {entry.model!r}; known: {', '.join(models.MODELS)}")
+    gpu = CATALOG[entry.gpu]
+    fit = fit_whole_gpus(
+        model,
+        gpu,
+        None,
+        None,
+        gpu.interactions_per_gpu,
+        defaults.SESSION_TOKENS,
+        DEFAULT_GPU_MEMORY_UTILIZATION,
+    )
+    return fit.shapes[0]
 
 
 GIB = 2**30

@@ -12,18 +12,19 @@ from facts.models import MODELS, ModelConfigError, from_config, from_profile, pr
 
 # id: (parameters in billions as SPEC.md states them, layers, attention heads, KV heads,
 #      head dim, max positions, vocabulary, dtype, embedding)
+BF16 = "bfloat16"
 EXPECTED = {
-    "meta-llama/Llama-3.1-8B-Instruct": ("8.03", 32, 32, 8, 128, 131072, 128256, "bfloat16", False),
-    "meta-llama/Llama-3.1-70B-Instruct": ("70.6", 80, 64, 8, 128, 131072, 128256, "bfloat16", False),
-    "meta-llama/Llama-3.2-3B-Instruct": ("3.21", 28, 24, 8, 128, 131072, 128256, "bfloat16", False),
-    "Qwen/Qwen2.5-3B-Instruct": ("3.09", 36, 16, 2, 128, 32768, 151936, "bfloat16", False),
-    "Qwen/Qwen2.5-7B-Instruct": ("7.62", 28, 28, 4, 128, 32768, 152064, "bfloat16", False),
-    "Qwen/Qwen2.5-14B-Instruct": ("14.7", 48, 40, 8, 128, 32768, 152064, "bfloat16", False),
-    "Qwen/Qwen2.5-32B-Instruct": ("32.8", 64, 40, 8, 128, 32768, 152064, "bfloat16", False),
-    "Qwen/Qwen2.5-72B-Instruct": ("72.7", 80, 64, 8, 128, 32768, 152064, "bfloat16", False),
-    "mistralai/Mistral-7B-Instruct-v0.3": ("7.25", 32, 32, 8, 128, 32768, 32768, "bfloat16", False),
+    "meta-llama/Llama-3.1-8B-Instruct": ("8.03", 32, 32, 8, 128, 131072, 128256, BF16, False),
+    "meta-llama/Llama-3.1-70B-Instruct": ("70.6", 80, 64, 8, 128, 131072, 128256, BF16, False),
+    "meta-llama/Llama-3.2-3B-Instruct": ("3.21", 28, 24, 8, 128, 131072, 128256, BF16, False),
+    "Qwen/Qwen2.5-3B-Instruct": ("3.09", 36, 16, 2, 128, 32768, 151936, BF16, False),
+    "Qwen/Qwen2.5-7B-Instruct": ("7.62", 28, 28, 4, 128, 32768, 152064, BF16, False),
+    "Qwen/Qwen2.5-14B-Instruct": ("14.7", 48, 40, 8, 128, 32768, 152064, BF16, False),
+    "Qwen/Qwen2.5-32B-Instruct": ("32.8", 64, 40, 8, 128, 32768, 152064, BF16, False),
+    "Qwen/Qwen2.5-72B-Instruct": ("72.7", 80, 64, 8, 128, 32768, 152064, BF16, False),
+    "mistralai/Mistral-7B-Instruct-v0.3": ("7.25", 32, 32, 8, 128, 32768, 32768, BF16, False),
     "BAAI/bge-large-en-v1.5": ("0.335", 24, 16, 16, 64, 512, 30522, "float32", True),
-}  # fmt: skip
+}
 
 
 def test_every_model_of_the_issue_and_the_stacks_is_in_the_table() -> None:

@@ -258,8 +258,76 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
         "175",
         "12.55",
     ]
-    assert lines[-2] == "  cost per interaction-hour: $0.014871"
-    assert lines[-1] == "  at every tier's ceiling: $162.48/h; budget: $200.00/h"
+    assert lines[6] == "  cost per interaction-hour: $0.014871"
+    assert lines[7] == "  at every tier's ceiling: $162.48/h; budget: $200.00/h"
+    fit = lines[lines.index("will it fit (vLLM's memory budget; README: Will it fit?):") + 1 :]
+    assert fit[1] == (
+        "  mid-tier: Qwen/Qwen2.5-32B-Instruct, 61.0 GiB of weights on 2 GPUs a replica, "
+        "307,184 KV tokens: 150 sessions a replica (its KV cache holds 323)"
+    )
+    assert fit[2] == (
+        "    mid-tier: tensor parallelism 2: at 1 GPU a replica's KV cache holds 32 sessions "
+        "a GPU; at 2, 75"
+    )
+
+
+def test_validate_json_shows_each_derived_fit_value(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "validate", "--stack", "prod", "--json")
+    assert status == 0
+    (mid,) = [tier for tier in json.loads(out)["tiers"] if tier["tier"] == "mid-tier"]
+    assert mid["fit"] == {
+        "model": "Qwen/Qwen2.5-32B-Instruct",
+        "known": True,
+        "parametersBillions": 32.764,
+        "dtype": "bfloat16",
+        "sessionTokens": 950,
+        "gpuMemoryUtilization": 0.9,
+        "shapes": [
+            {
+                "profile": None,
+                "tensorParallel": 2,
+                "weightsGiB": 61.0,
+                "kvTokensPerReplica": 307_184,
+                "kvSessionsPerReplica": 323,
+                "catalogSessionsPerReplica": 150,
+                "sessionsPerReplica": 150,
+                "maxModelLen": 32_768,
+            }
+        ],
+        "notes": [
+            "tensor parallelism 2: at 1 GPU a replica's KV cache holds 32 sessions a GPU; at 2, 75"
+        ],
+    }
+
+
+def test_size_with_a_model_sizes_by_its_kv_cache(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(
+        capsys, "size", "--concurrency", "2500", "--mix", "mid=a100-80gb:100",
+        "--model", "mid=Qwen/Qwen2.5-32B-Instruct", "--json",
+    )  # fmt: skip
+    assert status == 0
+    (tier,) = json.loads(out)["scenarios"][0]["tiers"]
+    assert (tier["gpus"], tier["tensorParallel"], tier["sessionsPerReplica"]) == (34, 2, 150)
+    assert tier["kvTokensPerReplica"] == 307_184
+
+
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        ("mid=acme/x", "unknown model 'acme/x'"),
+        ("mid", "'mid' is not TIER=MODEL"),
+        ("other=Qwen/Qwen2.5-3B-Instruct", "no tier 'other' in the mix (mid)"),
+    ],
+)
+def test_size_refuses_a_model_it_cannot_size(
+    capsys: pytest.CaptureFixture[str], model: str, reason: str
+) -> None:
+    status, _, err = run(
+        capsys, "size", "--concurrency", "10", "--mix", "mid=a100-80gb:100", "--model", model
+    )
+    assert status == 2
+    assert "argument --model: " in err
+    assert reason in err
 
 
 def write_config(tmp_path: Path, values: dict[str, Any]) -> Path:

@@ -185,6 +185,16 @@ def container(p: dict[str, Any]) -> dict[str, Any]:
     return p["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
 
 
+def steps(*changes: Callable[[dict[str, Any]], object]) -> Callable[[dict[str, Any]], None]:
+    """One change made of several, for a case that breaks a fixture in more than one place."""
+
+    def change(p: dict[str, Any]) -> None:
+        for one in changes:
+            one(p)
+
+    return change
+
+
 def set_arg(p: dict[str, Any], flag: str, value: str | None) -> None:
     args = container(p)["args"]
     index = args.index(flag)

@@ -1,0 +1,43 @@
+"""Will it fit cannot be answered for a model nobody described: say so, advisory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs
+
+from facts.labels import MODEL_PROFILE
+from facts.resource_types import DEPLOYMENT
+from policies.building import PolicyMeta, Report, policy
+from policies.serving import served
+
+META = PolicyMeta(
+    name="model-shape-known",
+    item="fit",
+    severity="medium",
+    enforcement="advisory",
+    kind="resource",
+    description="agentfleet knows the shape of the model each vLLM Deployment serves (the "
+    "shipped model table, or the pod's model-profile annotation), so model-fits-gpu can "
+    "check it.",
+    remediation=f"Give the tier a modelProfile (the {MODEL_PROFILE} annotation), serve a "
+    "model of the shipped table, or point model at a local directory with its config.json.",
+)
+
+
+def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
+    if args.resource_type != DEPLOYMENT:
+        args.not_applicable("not a Deployment")
+    servers = list(served(args.props))
+    if not servers:
+        args.not_applicable("runs no vLLM server on GPUs")
+    for server in servers:
+        if server.unknown is not None:
+            report(
+                f"container {server.container}: cannot check fit: {server.unknown}. vLLM "
+                "finds out at start-up."
+            )
+
+
+POLICY = policy(META, check)

@@ -1,0 +1,118 @@
+"""What a vLLM container serves and on what: its model (by name from the shipped table, or
+from the pod's model-profile annotation), the GPU memory its resources give it, and the
+arguments vLLM budgets with. model-fits-gpu and model-shape-known read workloads through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from facts import mig, models
+from facts.catalog import CATALOG
+from facts.labels import GPU, GPU_RESOURCE, MODEL_PROFILE
+from facts.models import Model, ModelConfigError
+from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
+from policies.properties import argument, containers, gpu_requests, is_vllm, items, number, pod_meta
+
+
+@dataclass(frozen=True)
+class Served:
+    """One vLLM container: what it serves, on how much memory; ``unknown`` says why the
+    fit cannot be checked (None when it can)."""
+
+    container: str
+    model_name: str
+    model: Model | None
+    device_gib: Decimal | None
+    gpu_class: str | None
+    where: str
+    """The GPUs as a person names them: ``one L40S``, ``each of 4 H100s``, ``a 1g.10gb slice``."""
+    tensor_parallel: int
+    utilization: Fraction
+    max_model_len: int | None
+    unknown: str | None
+
+
+def _model_name(argv: list[str]) -> str | None:
+    named = argument(argv, "--model")
+    if named:
+        return named
+    if "serve" in argv:
+        after = argv[argv.index("serve") + 1 :]
+        if after and not after[0].startswith("-"):
+            return after[0]
+    return None
+
+
+def _model(name: str, annotations: Mapping[str, Any]) -> tuple[Model | None, str | None]:
+    profile = annotations.get(MODEL_PROFILE)
+    if isinstance(profile, str):
+        try:
+            return models.from_profile(name, profile), None
+        except ModelConfigError as error:
+            return None, f"its {MODEL_PROFILE} annotation is not a model profile ({error})"
+    known = models.find(name)
+    if known is None:
+        return None, (
+            f"{name} is not in the shipped model table and the pod has no {MODEL_PROFILE} "
+            "annotation (give the tier a modelProfile)"
+        )
+    return known, None
+
+
+def _device(
+    gpu_key: Any, resource: str, count: float | None
+) -> tuple[Decimal | None, str | None, str, str | None]:
+    """Memory of one device, the GPU class, how to name the devices, and why unknown."""
+    if not isinstance(gpu_key, str) or gpu_key not in CATALOG:
+        return None, None, "", f"the pod does not say which catalog GPU it runs on ({GPU})"
+    gpu = CATALOG[gpu_key]
+    if resource == GPU_RESOURCE:
+        devices = int(count or 1)
+        where = f"one {gpu.gpu_class}" if devices == 1 else f"each of {devices} {gpu.gpu_class}s"
+        return gpu.memory_gib, gpu.gpu_class, where, None
+    profile = resource.removeprefix("nvidia.com/mig-")
+    profile = profile[:-3] + "+me" if profile.endswith(".me") else profile
+    try:
+        geometry = mig.model_for(gpu_key)
+    except mig.MigLayoutError as error:
+        return None, None, "", str(error)
+    if profile not in geometry.profiles:
+        return None, None, "", f"{profile} is not a MIG profile of {gpu_key}"
+    memory = geometry.profiles[profile].memory_gib
+    return memory, gpu.gpu_class, f"a {profile} slice", None
+
+
+def served(props: Mapping[str, Any]) -> Iterator[Served]:
+    """Each vLLM container of a workload that asks for GPUs."""
+    annotations = pod_meta(props, "annotations")
+    for container in containers(props):
+        if not is_vllm(container):
+            continue
+        requests = gpu_requests(container)
+        if not requests:
+            continue
+        argv = [
+            str(word) for word in [*items(container.get("command")), *items(container.get("args"))]
+        ]
+        name = _model_name(argv) or ""
+        model, unknown = _model(name, annotations) if name else (None, "it names no model")
+        count = number(((container.get("resources") or {}).get("limits") or {}).get(requests[0]))
+        device, gpu_class, where, device_unknown = _device(annotations.get(GPU), requests[0], count)
+        share = number(argument(argv, "--gpu-memory-utilization"))
+        length = number(argument(argv, "--max-model-len"))
+        yield Served(
+            container=str(container.get("name")),
+            model_name=name,
+            model=model,
+            device_gib=device,
+            gpu_class=gpu_class,
+            where=where,
+            tensor_parallel=int(number(argument(argv, "--tensor-parallel-size")) or 1),
+            utilization=Fraction(str(share)) if share else DEFAULT_GPU_MEMORY_UTILIZATION,
+            max_model_len=int(length) if length else None,
+            unknown=unknown or device_unknown,
+        )
