@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components import iam
 from components.autoscaler import keda_role_path
-from components.common import Args, TaggedArgs, child_options, cost_tags
+from components.common import Args, TaggedArgs, TierName, child_options, cost_tags
 from components.mig_config import MigConfiguration, MigConfigurationArgs
 from facts import defaults
 from facts.labels import AUTOSCALER, MANAGED_BY, ROLE, TIER
@@ -113,6 +113,12 @@ class ClusterAddonsArgs(TaggedArgs):
         "has none for stops the deployment. None: the chart's default image.",
     )
     prometheus: Addon = Field(default_factory=Addon, description="kube-prometheus-stack.")
+    burst_tiers: tuple[TierName, ...] = Field(
+        (),
+        description="Tiers that burst onto spot above an on-demand floor (FleetTier's "
+        "burst): the cluster autoscaler's priority expander tries their burst node groups "
+        "first and falls back to the rest when spot is short.",
+    )
     mig: MigConfigurationArgs | None = Field(
         None,
         description="The fleet's MIG layouts: with the GPU operator on, their config map is "
@@ -121,6 +127,23 @@ class ClusterAddonsArgs(TaggedArgs):
 
     def version(self, addon: str) -> str:
         return getattr(self, addon).version or CHARTS[addon].version
+
+
+def burst_group_pattern(tier: str) -> str:
+    """The Auto Scaling groups of a tier's burst node group, as the priority expander
+    matches them: EKS names a managed node group's group ``eks-<node group>-<id>``, and
+    pulumi-aws autonames the node group (``tfbridge.AutoName("nodeGroupName")``) after its
+    resource, ``<tier>-burst-nodes``, plus ``-`` and 7 hex digits. No tier may be named
+    ``<tier>-burst`` (the stack config refuses it), so no other group matches."""
+    return f"^eks-{tier}-burst-nodes-[0-9a-f]+-.*"
+
+
+def expander_priorities(burst_tiers: tuple[str, ...]) -> str:
+    """The priority expander's config: burst node groups first, everything else after."""
+    lines = [f"{defaults.BURST_PRIORITY}:"]
+    lines += [f"  - {burst_group_pattern(tier)}" for tier in burst_tiers]
+    lines += [f"{defaults.FLOOR_PRIORITY}:", "  - .*"]
+    return "\n".join(lines) + "\n"
 
 
 def keda_policy(account: str, cluster_name: str) -> dict[str, Any]:
@@ -330,6 +353,19 @@ class ClusterAddons(pulumi.ComponentResource):
                 )
             ),
         )
+        after: list[pulumi.Resource] = [identity]
+        if args.burst_tiers:
+            after.append(
+                k8s.core.v1.ConfigMap(
+                    f"{self._name}-priority-expander",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=defaults.PRIORITY_EXPANDER_CONFIG_MAP,
+                        namespace=CHARTS["cluster_autoscaler"].namespace,
+                    ),
+                    data={"priorities": expander_priorities(args.burst_tiers)},
+                    opts=self._child,
+                )
+            )
         image: dict[str, Any] = {}
         if args.kubernetes_version is not None:
             image["tag"] = pulumi.Output.from_input(args.kubernetes_version).apply(
@@ -361,10 +397,11 @@ class ClusterAddons(pulumi.ComponentResource):
                     # vLLM's cache is an emptyDir: without this no GPU node would go.
                     "skip-nodes-with-local-storage": "false",
                     "balance-similar-node-groups": "true",
-                    "expander": "least-waste",
+                    # Spot bursts first where a tier has one; least waste among equals.
+                    "expander": "priority,least-waste" if args.burst_tiers else "least-waste",
                 },
             },
-            after=[identity],
+            after=after,
         )
 
     def _prometheus(self) -> None:

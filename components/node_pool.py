@@ -24,10 +24,12 @@ from facts.catalog import CATALOG, Capacity, InstanceType, LatencyClass, known_k
 from facts.labels import (
     AUTOSCALER,
     CAPACITY,
+    CAPACITY_ROLE,
     GPU,
     GPU_ACCELERATOR,
     GPU_RESOURCE,
     GPU_TAINT_KEY,
+    INTERRUPTIONS_ACCEPTED,
     LATENCY_CLASS,
     MIG_CONFIG_LABEL,
     NO_PRICE,
@@ -108,6 +110,17 @@ class GpuNodePoolArgs(TaggedArgs):
     capacity: Capacity = Field(
         description="on-demand or spot; spot only for interruptible tiers (A5, K1, K2)."
     )
+    burst: bool = Field(
+        False,
+        description="The node group a tier bursts onto above its on-demand floor: labelled "
+        "and tagged so (the cluster autoscaler's priority expander tries it first; A4 and "
+        "C7 read the floor from the other group).",
+    )
+    accept_interruptions: bool = Field(
+        False,
+        description="With burst on spot: the stack accepts interruptions of a user-facing "
+        "tier's burst (A5 reads the tag).",
+    )
     min_size: Annotated[int, Field(ge=0)] = Field(
         description="Floor of instances (A4): at least 2 for user-facing tiers (C7)."
     )
@@ -176,6 +189,8 @@ class GpuNodePoolArgs(TaggedArgs):
         }
         if self.mig_config is not None:
             labels[MIG_CONFIG_LABEL] = self.mig_config
+        if self.burst:
+            labels[CAPACITY_ROLE] = "burst"
         return labels
 
     def node_resources(self) -> dict[str, int]:
@@ -300,15 +315,24 @@ class GpuNodePool(pulumi.ComponentResource):
                 GPU: args.gpu,
                 LATENCY_CLASS: args.latency_class,
                 **(args.prices.tags() if args.prices is not None else {}),
+                **(
+                    {
+                        CAPACITY_ROLE: "burst",
+                        INTERRUPTIONS_ACCEPTED: flag(args.accept_interruptions),
+                    }
+                    if args.burst
+                    else {}
+                ),
             },
         )
         autoscaler_tags = args.autoscaler_tags()
         self.labels = args.node_labels()
         self.launch_template = launch_template(
             f"{name}-launch-template",
-            name_prefix=f"{args.cluster_name}-{args.tier}-",
-            description=f"GPU nodes of the {args.tier} tier",
-            node_name=f"{args.cluster_name}-{args.tier}-gpu",
+            name_prefix=f"{args.cluster_name}-{args.tier}-{'burst-' if args.burst else ''}",
+            description=f"GPU nodes of the {args.tier} tier"
+            + (" (its burst above the floor)" if args.burst else ""),
+            node_name=f"{args.cluster_name}-{args.tier}-{'burst' if args.burst else 'gpu'}",
             root_volume_gib=args.disk_size_gib,
             instance_store=args.instance_store,
             tags=tags,

@@ -147,6 +147,18 @@ class WorkerOptions(_Part):
     )
 
 
+class TierBurst(_Part):
+    """Spot capacity a tier bursts onto above its on-demand floor."""
+
+    max_instances: Annotated[int, Field(ge=1)] = Field(
+        description="Ceiling of the spot node group (its floor is 0)."
+    )
+    accept_interruptions: bool = Field(
+        False,
+        description="A5: the stack accepts spot interruptions of a user-facing tier's burst.",
+    )
+
+
 class FleetTierArgs(TaggedArgs):
     """Inputs of a FleetTier: the tier as a capacity plan sized it (``infra.wiring`` maps
     agentfleet's plan onto these), and where it is built."""
@@ -196,6 +208,11 @@ class FleetTierArgs(TaggedArgs):
     mig_config: str | None = Field(
         None, description="The tier's mig-parted config name (MigConfiguration), with mig."
     )
+    burst: TierBurst | None = Field(
+        None,
+        description="A spot node group the tier bursts onto above its floor (capacity must "
+        "be on-demand); the shapes' max_replicas count its instances too.",
+    )
     scaling: TierScaling = Field(default_factory=TierScaling, description="A1-A3.")
     request_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
         defaults.REQUEST_TIMEOUT_SECONDS, description="The longest request the tier allows."
@@ -227,6 +244,10 @@ class FleetTierArgs(TaggedArgs):
     def _composable(self) -> Self:
         """Every part's own args are checked here, before anything is declared."""
         self.node_pool_args()
+        if self.burst is not None:
+            if self.capacity != "on-demand":
+                raise ValueError("burst: the tier's own capacity must be on-demand")
+            self.burst_node_pool_args()
         self.queue_args()
         for index in range(len(self.shapes)):
             self.service_args(index)
@@ -258,6 +279,20 @@ class FleetTierArgs(TaggedArgs):
             instance_store=self.disk.instance_store,
             mig_config=self.mig_config if self.mig else None,
             mig_layout=self.mig,
+        )
+
+    def burst_node_pool_args(self) -> GpuNodePoolArgs:
+        """The spot node group above the floor: from 0 to the burst's ceiling."""
+        if self.burst is None:
+            raise ValueError("the tier has no burst")
+        return self.node_pool_args().model_copy(
+            update={
+                "capacity": "spot",
+                "burst": True,
+                "accept_interruptions": self.burst.accept_interruptions,
+                "min_size": 0,
+                "max_size": self.burst.max_instances,
+            }
         )
 
     def queue_args(self) -> AgentQueueArgs:
@@ -382,6 +417,7 @@ class FleetTier(pulumi.ComponentResource):
     tiers are reached through their queue and may scale to zero."""
 
     node_pool: GpuNodePool
+    burst_node_pool: GpuNodePool | None
     queue: AgentQueue
     queue_worker: QueueWorker | None
     services: list[VllmService]
@@ -404,6 +440,11 @@ class FleetTier(pulumi.ComponentResource):
             )
 
         self.node_pool = GpuNodePool(args.tier, args.node_pool_args(), opts=child)
+        self.burst_node_pool = (
+            GpuNodePool(f"{args.tier}-burst", args.burst_node_pool_args(), opts=child)
+            if args.burst is not None
+            else None
+        )
         self.queue = AgentQueue(args.tier, args.queue_args(), opts=child)
         self.queue_worker = self._queue_worker(args, after)
         # Pods get Pod Identity credentials only if the association exists when they start.
@@ -447,6 +488,9 @@ class FleetTier(pulumi.ComponentResource):
                 "queue_url": self.queue.url,
                 "dlq_url": self.queue.dlq_url,
                 "node_group_name": self.node_pool.node_group_name,
+                "burst_node_group_name": None
+                if self.burst_node_pool is None
+                else self.burst_node_pool.node_group_name,
             }
         )
 

@@ -54,3 +54,10 @@ default image follows the newest minor, not the cluster."""
 
 SESSION_TOKENS = 950
 """KV tokens one agent interaction keeps: the seed's 600 tokens in and 350 out."""
+
+PRIORITY_EXPANDER_CONFIG_MAP = "cluster-autoscaler-priority-expander"
+"""The ConfigMap the cluster autoscaler's priority expander reads, in its own namespace."""
+BURST_PRIORITY = 50
+"""The priority expander's rank for a tier's burst (spot) node group: tried first."""
+FLOOR_PRIORITY = 10
+"""Its rank for every other node group: the fallback when spot is short."""

@@ -21,6 +21,12 @@ GPU = f"{PREFIX}gpu"
 """The catalog key of the GPU a node group or pod runs on (C1, K2)."""
 CAPACITY = f"{PREFIX}capacity"
 """``on-demand`` or ``spot`` (A5, K1, K2)."""
+CAPACITY_ROLE = f"{PREFIX}capacity-role"
+"""``burst`` on the node group a tier bursts onto above its on-demand floor (label and tag);
+absent on the node group that holds the floor."""
+INTERRUPTIONS_ACCEPTED = f"{PREFIX}interruptions-accepted"
+"""Tag of a burst node group: ``true`` when the stack accepts spot interruptions of a
+user-facing tier's burst (``burst.acceptInterruptions``; A5 reads it)."""
 ENVIRONMENT = f"{PREFIX}environment"
 """dev, staging or prod: cost tag (M4)."""
 COST_CENTER = f"{PREFIX}cost-center"

@@ -88,6 +88,16 @@ class ScheduledScale:
 
 
 @dataclass(frozen=True)
+class BurstPlan:
+    """Spot capacity a tier bursts onto above its on-demand floor."""
+
+    max_instances: int
+    price_per_gpu_hour: Decimal
+    """The spot price."""
+    accept_interruptions: bool
+
+
+@dataclass(frozen=True)
 class TierPlan:
     name: str
     gpu: str
@@ -128,6 +138,7 @@ class TierPlan:
     request_timeout_seconds: int
     load_balancer: LoadBalancerConfig
     queue: QueueConfig
+    burst: BurstPlan | None = None
 
     @property
     def cost_per_hour(self) -> Decimal:
@@ -141,8 +152,21 @@ class TierPlan:
 
     @property
     def max_cost_per_hour(self) -> Decimal:
-        """Cost with the tier scaled to its ceiling."""
-        return self.max_instances * self.gpus_per_instance * self.price_per_gpu_hour
+        """Cost with the tier scaled to its ceiling, its burst's included."""
+        core = self.max_instances * self.gpus_per_instance * self.price_per_gpu_hour
+        return core + self.burst_max_cost_per_hour
+
+    @property
+    def floor_cost_per_hour(self) -> Decimal:
+        """Cost of the floor, which runs whatever the load."""
+        return self.min_instances * self.gpus_per_instance * self.price_per_gpu_hour
+
+    @property
+    def burst_max_cost_per_hour(self) -> Decimal:
+        """Cost of the burst node group at its ceiling (0 without one)."""
+        if self.burst is None:
+            return Decimal(0)
+        return self.burst.max_instances * self.gpus_per_instance * self.burst.price_per_gpu_hour
 
     @property
     def scales_to_zero(self) -> bool:
@@ -316,6 +340,7 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     schedule = _schedule(tier, shapes)
     peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
     min_instances, max_instances = _floor_and_ceiling(tier, instances, peak_instances)
+    burst = tier.burst.max_instances if tier.burst is not None else 0
     # Each shape's share of an instance's sessions: with several shapes on one queue, each
     # scales to its part of the load, in the proportion the node layout holds them.
     per_instance = sum(g.replicas_per_instance * g.sessions_per_replica for g in shapes.groups)
@@ -327,13 +352,17 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
                 Fraction(per_instance, group.replicas_per_instance),
             ),
             min_replicas=min_instances * group.replicas_per_instance,
-            max_replicas=max_instances * group.replicas_per_instance,
+            max_replicas=(max_instances + burst) * group.replicas_per_instance,
         )
         for group in shapes.groups
     )
     replicas_per_instance = sum(group.replicas_per_instance for group in groups)
     spot = tier.spot_price
-    capacity = tier.capacity or default_capacity(tier.user_facing, tier.on_demand_price, spot)
+    capacity = tier.capacity or (
+        "on-demand"
+        if tier.burst is not None
+        else default_capacity(tier.user_facing, tier.on_demand_price, spot)
+    )
     sustain = tier.scaling.scale_out_sustain_seconds
     if sustain is None:
         sustain = (
@@ -378,6 +407,9 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         request_timeout_seconds=tier.request_timeout_seconds,
         load_balancer=tier.load_balancer,
         queue=tier.queue,
+        burst=None
+        if tier.burst is None or spot is None
+        else BurstPlan(tier.burst.max_instances, spot, tier.burst.accept_interruptions),
     )
 
 

@@ -130,6 +130,29 @@ def _fit_sentence(shape: ShapeFit) -> str:
     )
 
 
+def burst_json(tier: TierPlan) -> dict[str, Any] | None:
+    if tier.burst is None:
+        return None
+    return {
+        "capacity": "spot",
+        "maxInstances": tier.burst.max_instances,
+        "pricePerGpuHour": float(tier.burst.price_per_gpu_hour),
+        "maxCostPerHour": money(tier.burst_max_cost_per_hour),
+        "acceptInterruptions": tier.burst.accept_interruptions,
+    }
+
+
+def burst_lines(tiers: Sequence[TierPlan]) -> list[str]:
+    """Floor and burst apart, for the tiers that burst onto spot."""
+    return [
+        f"  {tier.name}: on-demand floor {tier.min_instances} instance(s) at "
+        f"${usd(tier.floor_cost_per_hour)}/h; bursts onto spot up to "
+        f"{tier.burst.max_instances} more, ${usd(tier.burst_max_cost_per_hour)}/h at that ceiling"
+        for tier in tiers
+        if tier.burst is not None
+    ]
+
+
 def fit_json(tier: TierPlan) -> dict[str, Any]:
     """Will it fit: every value the plan derived from the model's shape."""
     model = tier.fit.model
@@ -201,6 +224,8 @@ def tier_json(tier: TierPlan) -> dict[str, Any]:
             "scaleInIdleSeconds": tier.scale_in_idle_seconds,
         },
         "healthCheckIntervalSeconds": tier.health_check_interval_seconds,
+        "floorCostPerHour": money(tier.floor_cost_per_hour),
+        "burst": burst_json(tier),
         "fit": fit_json(tier),
     }
 
@@ -256,6 +281,7 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             ),
             f"  cost per interaction-hour: ${plan.cost_per_interaction_hour.quantize(MICRO)}",
             f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+            *burst_lines(plan.tiers),
             "",
             *fit_lines(plan.tiers),
         ]
@@ -280,6 +306,9 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
         "maxInstances": tier.max_instances,
         "gpus": tier.gpus,
         "costPerHour": money(tier.cost_per_hour),
+        "floorCostPerHour": money(tier.floor_cost_per_hour),
+        "maxCostPerHour": money(tier.max_cost_per_hour),
+        "burst": burst_json(tier),
         "tensorParallel": tier.fit.shapes[0].tensor_parallel,
         "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
         "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],
@@ -374,6 +403,7 @@ def preview_text(result: Preview) -> str:
         f"  fleet: ${usd(plan.cost_per_hour)}/h for {plan.interactions:,} concurrent "
         f"interactions, ${plan.cost_per_interaction_hour.quantize(MICRO)} per interaction-hour",
         f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+        *burst_lines(plan.tiers),
         "",
         *fit_lines(plan.tiers),
     ]

@@ -25,6 +25,7 @@ from components import (
     ReplicaShape,
     ScheduledReplicas,
     SystemNodes,
+    TierBurst,
     TierLoadBalancer,
     TierQueue,
     TierScaling,
@@ -101,6 +102,7 @@ def addons(
         cluster_autoscaler=_addon(plan.addons.cluster_autoscaler),
         prometheus=_addon(plan.addons.prometheus),
         kubernetes_version=kubernetes_version,
+        burst_tiers=tuple(tier.name for tier in plan.tiers if tier.burst is not None),
         mig=mig,
     )
 
@@ -173,6 +175,12 @@ def tier(
         replica_memory_mib=tier.replica_memory_mib,
         mig=layout,
         mig_config=mig_config,
+        burst=None
+        if tier.burst is None
+        else TierBurst(
+            max_instances=tier.burst.max_instances,
+            accept_interruptions=tier.burst.accept_interruptions,
+        ),
         scaling=TierScaling(
             queue_depth_per_replica=tier.queue_depth_per_instance,
             scale_out_sustain_seconds=tier.scale_out_sustain_seconds,

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from facts.labels import COMPONENT, ROLE, TIER
+from facts.labels import CAPACITY_ROLE, COMPONENT, ROLE, TIER
 
 GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
 
@@ -167,3 +167,8 @@ def name_of(props: Mapping[str, Any], fallback: str) -> str:
 def node_marks(props: Mapping[str, Any]) -> Mapping[str, Any]:
     """What a node group says of itself: its tags, overridden by its node labels."""
     return {**mapping(tags(props)), **mapping(props.get("labels"))}
+
+
+def is_burst(props: Mapping[str, Any]) -> bool:
+    """A node group a tier bursts onto above its floor (the floor is another group's)."""
+    return node_marks(props).get(CAPACITY_ROLE) == "burst"

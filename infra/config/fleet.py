@@ -141,6 +141,21 @@ class FleetConfig(ConfigModel):
         description="The queue worker that feeds each vLLM replica from its tier's queue.",
     )
 
+    @model_validator(mode="after")
+    def _burst_pools_named(self) -> FleetConfig:
+        _burst_names_free(self.tiers)
+        return self
+
+
+def _burst_names_free(tiers: dict[str, TierConfig]) -> None:
+    """A bursting tier's spot node pool is named ``<tier>-burst``: no tier may take it."""
+    for name, tier in tiers.items():
+        if tier.burst is not None and f"{name}-burst" in tiers:
+            raise KeyedError(
+                f"tiers.{name}-burst",
+                f"the name is taken by tier {name}'s burst node pool; rename this tier",
+            )
+
 
 class SecretReference(BaseModel):
     """A secret config value as a stack file holds it: ``{secure: <ciphertext>}``."""

@@ -248,6 +248,22 @@ class ModelProfileConfig(ConfigModel):
         )
 
 
+class BurstConfig(ConfigModel):
+    """Burst capacity above the tier's on-demand floor: spot nodes for the peaks."""
+
+    capacity: Literal["spot"] = Field(
+        description="spot: the floor stays on on-demand nodes, the peaks go to spot ones."
+    )
+    max_instances: Count = Field(
+        description="Ceiling of spot instances the tier bursts onto, above its on-demand ones."
+    )
+    accept_interruptions: StrictBool = Field(
+        False,
+        description="A5: a user-facing tier's burst on spot is accepted only when this is "
+        "true (README: Burst on spot). Background tiers need not say so.",
+    )
+
+
 class TierConfig(ConfigModel):
     """One inference pool: GPU nodes of one kind serving one model, scaled on queue depth."""
 
@@ -338,6 +354,12 @@ class TierConfig(ConfigModel):
         description="MIG layout of each GPU, profile -> count (e.g. {2g.20gb: 1, 1g.10gb: "
         "1}); each instance serves one vLLM replica. Only on MIG GPUs, and it must fit.",
     )
+    burst: BurstConfig | None = Field(
+        None,
+        description="Burst onto spot above an on-demand floor: the cluster autoscaler "
+        "prefers the spot node group for the peaks and falls back to on-demand (up to "
+        "maxInstances) when spot is short. The tier's own capacity must be on-demand.",
+    )
     scaling: ScalingConfig = Field(
         default_factory=ScalingConfig, description="Queue-depth autoscaling (A1-A3)."
     )
@@ -407,6 +429,19 @@ class TierConfig(ConfigModel):
                 f"spot capacity needs a spot price and the catalog has none for {gpu.key}; "
                 "set spotPricePerGpuHour or use on-demand",
             )
+        if self.burst is not None:
+            if self.capacity == "spot":
+                raise KeyedError(
+                    "burst",
+                    "the tier already runs on spot: a burst onto spot needs an on-demand "
+                    "floor (capacity: on-demand)",
+                )
+            if self.spot_price is None:
+                raise KeyedError(
+                    "burst.capacity",
+                    f"a burst onto spot needs a spot price and the catalog has none for "
+                    f"{gpu.key}; set spotPricePerGpuHour",
+                )
         return self
 
     def served_model(self) -> models.Model | None:

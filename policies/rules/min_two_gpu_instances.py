@@ -12,7 +12,7 @@ from facts.labels import TIER
 from facts.resource_types import DEPLOYMENT, NODE_GROUP, SERVICE, TARGET_GROUP_BINDING
 from policies.building import PolicyMeta, Report, Setting, policy
 from policies.pools import Pool, by_type, pools, selects
-from policies.properties import dig, name_of, node_marks, number, show, tier_of
+from policies.properties import dig, is_burst, name_of, node_marks, number, show, tier_of
 
 META = PolicyMeta(
     name="min-two-gpu-instances",
@@ -56,8 +56,8 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
         args.not_applicable("no load balancer in front of an inference pool")
     for tier, pool in bound.items():
         for group in by_type(args.resources, NODE_GROUP):
-            if node_marks(group.props).get(TIER) != tier:
-                continue
+            if node_marks(group.props).get(TIER) != tier or is_burst(group.props):
+                continue  # a burst group starts at 0 above the floor another group holds
             floor = number(dig(group.props, "scalingConfig", "minSize"))
             if floor is not None and floor < least:
                 report(

@@ -7,10 +7,10 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
-from facts.labels import USER_FACING
+from facts.labels import INTERRUPTIONS_ACCEPTED, USER_FACING
 from facts.resource_types import NODE_GROUP
 from policies.building import PolicyMeta, Report, policy
-from policies.properties import flag, node_marks
+from policies.properties import flag, is_burst, node_marks
 
 META = PolicyMeta(
     name="spot-only-interruptible",
@@ -18,8 +18,12 @@ META = PolicyMeta(
     severity="critical",
     enforcement="mandatory",
     kind="resource",
-    description="Spot capacity only for interruptible (background or batch) tiers.",
-    remediation="Put the user-facing tier on on-demand capacity (capacity: on-demand).",
+    description="Spot capacity only for interruptible (background or batch) tiers. A "
+    "user-facing tier may burst onto spot above an on-demand floor only where the stack "
+    "accepts the interruptions explicitly.",
+    remediation="Put the user-facing tier on on-demand capacity (capacity: on-demand); for "
+    "a burst onto spot above an on-demand floor, set burst.acceptInterruptions: true "
+    "(README: Burst on spot).",
 )
 
 
@@ -27,10 +31,21 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
     if args.resource_type != NODE_GROUP:
         args.not_applicable("not a node group")
     props = args.props
-    if props.get("capacityType") == "SPOT" and flag(node_marks(props).get(USER_FACING)) is True:
+    marks = node_marks(props)
+    if props.get("capacityType") != "SPOT" or flag(marks.get(USER_FACING)) is not True:
+        return
+    if not is_burst(props):
         report(
             "user-facing tier on SPOT capacity, which AWS may reclaim with two minutes' "
             "notice; want ON_DEMAND. Set capacity: on-demand."
+        )
+    elif flag(marks.get(INTERRUPTIONS_ACCEPTED)) is not True:
+        report(
+            "user-facing tier bursts onto SPOT capacity above its on-demand floor, and the "
+            "stack does not say it accepts the interruptions: requests on a reclaimed node "
+            "fail back to the queue and wait for the floor or a new node. Set "
+            "burst.acceptInterruptions: true if the peak may degrade so, else burst on "
+            "on-demand (raise maxInstances)."
         )
 
 

@@ -11,7 +11,7 @@ from facts.checklist import USER_FACING_FLOOR, USER_FACING_NEVER_BELOW
 from facts.labels import USER_FACING
 from facts.resource_types import HPA_TYPES, NODE_GROUP, SCALED_OBJECT
 from policies.building import PolicyMeta, Report, policy
-from policies.properties import dig, flag, labels, node_marks, number, show
+from policies.properties import dig, flag, is_burst, labels, node_marks, number, show
 
 META = PolicyMeta(
     name="user-facing-floor",
@@ -29,6 +29,8 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
     props = args.props
     marks: Mapping[str, Any]
     if args.resource_type == NODE_GROUP:
+        if is_burst(props):
+            args.not_applicable("a burst node group: the floor is on the tier's other group")
         marks = node_marks(props)
         floor = number(dig(props, "scalingConfig", "minSize"))
         what = "node group minSize"

@@ -4,6 +4,7 @@ the values that matter; each controller's Pod Identity role, trust and least pri
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -11,6 +12,7 @@ import pytest
 
 from components import Addon, ClusterAddons, ClusterAddonsArgs, MigConfigurationArgs, MigLayout
 from components import addons as addons_module
+from facts.resource_types import CONFIG_MAP
 from facts.resource_types import HELM_RELEASE as RELEASE
 from facts.resource_types import IAM_ROLE as ROLE
 from facts.resource_types import IAM_ROLE_POLICY as POLICY
@@ -257,3 +259,31 @@ def test_an_unsupported_minor_stops_the_deployment_cleanly() -> None:
 def test_without_a_version_the_chart_picks_the_image() -> None:
     values = release(build(addon_args()), "cluster-autoscaler")["values"]
     assert "image" not in values
+
+
+def test_burst_tiers_get_the_priority_expander() -> None:
+    """Spot burst groups first (priority 50), every other group after (10); the expander
+    chain falls back to least-waste among equals."""
+    registrations = run(
+        lambda: ClusterAddons("addons", addon_args(burst_tiers=("orchestrator",))).readiness
+    )
+    values = release(registrations, "cluster-autoscaler")["values"]
+    assert values["extraArgs"]["expander"] == "priority,least-waste"
+    config_map = manifest(one(registrations, CONFIG_MAP, "addons-priority-expander"))
+    assert config_map["metadata"] == {
+        "name": "cluster-autoscaler-priority-expander",
+        "namespace": "kube-system",
+    }
+    priorities = config_map["data"]["priorities"]
+    assert priorities == "50:\n  - ^eks-orchestrator-burst-nodes-[0-9a-f]+-.*\n10:\n  - .*\n"
+    pattern = re.compile(addons_module.burst_group_pattern("orchestrator"))
+    # EKS's Auto Scaling group of a managed node group named as pulumi-aws autonames it
+    assert pattern.match(
+        "eks-orchestrator-burst-nodes-1a2b3c4-8ec6b1b0-0f4e-4f4a-9c1d-1d2e3f4a5b6c"
+    )
+    assert not pattern.match("eks-orchestrator-nodes-1a2b3c4-8ec6b1b0-0f4e-4f4a-9c1d-1d2e3f4a5b6c")
+    validate_all(registrations)
+
+
+def test_no_burst_no_priority_expander(everything: list[Registration]) -> None:
+    assert not [r for r in everything if r.type == CONFIG_MAP and "priority" in r.name]

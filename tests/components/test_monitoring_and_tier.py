@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from components import FleetMonitoring, FleetMonitoringArgs, FleetTier
 from components import monitoring as monitoring_module
-from facts.resource_types import BUDGET, DASHBOARD, PROMETHEUS_RULE
+from facts.resource_types import BUDGET, DASHBOARD, NODE_GROUP, PROMETHEUS_RULE
 from facts.resource_types import METRIC_ALARM as ALARM
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
@@ -280,3 +280,32 @@ def test_no_running_cost_alert_without_a_budget_or_prices() -> None:
     for args in (monitoring_args(), monitoring_args(budget_per_hour=None)):
         groups = manifest(one(build(args), RULE, "fleet-rules"))["spec"]["groups"]
         assert "agentfleet-cost" not in [g["name"] for g in groups]
+
+
+def test_a_bursting_tier_has_a_spot_node_group_above_its_on_demand_floor() -> None:
+    """The floor's group stays as it was; the burst's is SPOT from 0 to 6, labelled and
+    tagged so, with the same scheduling labels (the pods land on either); the autoscaler's
+    ceiling counts both groups."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"].update(
+        spotPricePerGpuHour=1.9,
+        burst={"capacity": "spot", "maxInstances": 6, "acceptInterruptions": True},
+    )
+    registrations = run(
+        lambda: FleetTier("orchestrator", tier_args(values, "orchestrator")).endpoint
+    )
+    assert components_of(registrations)["agentfleet:index:GpuNodePool"] == 2
+    floor = one(registrations, NODE_GROUP, "orchestrator-nodes").inputs
+    burst = one(registrations, NODE_GROUP, "orchestrator-burst-nodes").inputs
+    assert (floor["capacityType"], floor["scalingConfig"]["minSize"]) == ("ON_DEMAND", 2.0)
+    assert "agentfleet.io/capacity-role" not in floor["labels"]
+    assert burst["capacityType"] == "SPOT"
+    assert burst["scalingConfig"] == {"minSize": 0.0, "maxSize": 6.0, "desiredSize": 0.0}
+    assert burst["labels"]["agentfleet.io/capacity-role"] == "burst"
+    assert burst["labels"]["agentfleet.io/tier"] == floor["labels"]["agentfleet.io/tier"]
+    assert burst["tags"]["agentfleet.io/interruptions-accepted"] == "true"
+    assert burst["tags"]["agentfleet.io/capacity"] == "spot"
+    scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
+                          "orchestrator-scaled-object"))  # fmt: skip
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 14)
+    validate_all(registrations)

@@ -268,3 +268,81 @@ def test_a_model_no_disk_holds_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     assert where == "agentfleet:fleet.tiers.lightweight.model"
     assert reason.startswith("1 replica of acme/private-model on one g6e.xlarge keeps 260 GiB")
     assert "largest root volume (250 GiB)" in reason
+
+
+# --- burst onto spot -------------------------------------------------------------------
+
+
+def with_burst(**burst: Any) -> dict[str, Any]:
+    values = stack_values("prod")
+    orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
+    orchestrator.update(spotPricePerGpuHour=1.9, burst={"capacity": "spot", **burst})
+    return values
+
+
+def test_burst_keeps_the_floor_on_demand_and_prices_apart() -> None:
+    """The floor (2 p5.4xlarge) stays on-demand at $2.51; up to 6 more on spot at $1.90.
+    The autoscaler may reach both ceilings: (8 + 6) replicas of one GPU."""
+    tier = plan(with_burst(maxInstances=6))["orchestrator"]
+    assert tier.burst is not None
+    assert (tier.capacity, tier.min_instances, tier.max_instances) == ("on-demand", 2, 8)
+    assert (tier.burst.max_instances, tier.burst.price_per_gpu_hour) == (6, Decimal("1.9"))
+    assert tier.max_replicas == 14
+    assert tier.floor_cost_per_hour == Decimal("5.02")  # 2 x 2.51
+    assert tier.burst_max_cost_per_hour == Decimal("11.40")  # 6 x 1.90
+    assert tier.max_cost_per_hour == Decimal("31.48")  # 8 x 2.51 + 11.40
+    assert tier.cost_per_hour == Decimal("12.55")  # the planned load, on the floor's capacity
+    assert not tier.burst.accept_interruptions
+
+
+def test_a_background_tier_with_a_burst_keeps_an_on_demand_floor() -> None:
+    values = stack_values("prod")
+    mid = values["agentfleet:fleet"]["tiers"]["mid-tier"]
+    del mid["capacity"]
+    mid.update(spotPricePerGpuHour=0.9, burst={"capacity": "spot", "maxInstances": 3})
+    tier = plan(values)["mid-tier"]
+    assert tier.capacity == "on-demand"  # not spot, though spot is cheaper: the floor holds
+    assert tier.burst is not None
+    assert tier.burst.price_per_gpu_hour == Decimal("0.9")
+
+
+@pytest.mark.parametrize(
+    ("tier", "changes", "key", "reason"),
+    [
+        (
+            "orchestrator",
+            {"capacity": "spot", "spotPricePerGpuHour": 1.9},
+            "burst",
+            "the tier already runs on spot: a burst onto spot needs an on-demand floor",
+        ),
+        (
+            "lightweight",
+            {},
+            "burst.capacity",
+            "a burst onto spot needs a spot price and the catalog has none for l40s",
+        ),
+    ],
+)
+def test_a_burst_that_cannot_be_built_is_refused(
+    tier: str, changes: dict[str, Any], key: str, reason: str
+) -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"][tier].update(
+        burst={"capacity": "spot", "maxInstances": 2}, **changes
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    ((where, said),) = raised.value.problems
+    assert where == f"agentfleet:fleet.tiers.{tier}.{key}"
+    assert said.startswith(reason)
+
+
+def test_a_tier_may_not_take_a_burst_pools_name() -> None:
+    values = with_burst(maxInstances=2)
+    tiers = values["agentfleet:fleet"]["tiers"]
+    tiers["orchestrator-burst"] = dict(tiers["lightweight"])
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    ((where, said),) = raised.value.problems
+    assert where == "agentfleet:fleet.tiers.orchestrator-burst"
+    assert said == "the name is taken by tier orchestrator's burst node pool; rename this tier"

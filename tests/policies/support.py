@@ -185,6 +185,16 @@ def container(p: dict[str, Any]) -> dict[str, Any]:
     return p["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
 
 
+def as_burst(p: dict[str, Any], accepted: bool | None) -> None:
+    """A node group turned into its tier's burst onto spot, accepting interruptions or not
+    (None: not saying)."""
+    p["capacityType"] = "SPOT"
+    p["labels"]["agentfleet.io/capacity-role"] = "burst"
+    p["scalingConfig"].update(minSize=0.0, desiredSize=0.0)
+    if accepted is not None:
+        p["tags"]["agentfleet.io/interruptions-accepted"] = "true" if accepted else "false"
+
+
 def steps(*changes: Callable[[dict[str, Any]], object]) -> Callable[[dict[str, Any]], None]:
     """One change made of several, for a case that breaks a fixture in more than one place."""
 

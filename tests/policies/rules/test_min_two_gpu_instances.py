@@ -66,3 +66,16 @@ def test_a_hand_written_binding_is_followed_through_its_service() -> None:
 
 def test_no_pool_no_check() -> None:
     assert_no_pool_no_check(NAME)
+
+
+def test_a_burst_group_starting_at_zero_is_above_the_floor() -> None:
+    """The floor is the on-demand group's 2; the spot burst group may start at 0."""
+    registrations = prod_with(
+        tier(
+            "orchestrator",
+            spotPricePerGpuHour=1.9,
+            burst={"capacity": "spot", "maxInstances": 4, "acceptInterruptions": True},
+        )
+    )
+    assert find(registrations, "orchestrator-burst-nodes").inputs["scalingConfig"]["minSize"] == 0
+    assert check_stack(policy(NAME), registrations) == []

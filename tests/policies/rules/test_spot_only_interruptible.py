@@ -13,6 +13,7 @@ from infra.offline.mocks import Registration
 from policies.pack import discover
 from tests.policies.support import (
     ResourceCase,
+    as_burst,
     assert_resource_case,
     check_resource,
     prod_with,
@@ -25,6 +26,12 @@ NAME = "spot-only-interruptible"
 SUBJECT = (NODE_GROUP, "orchestrator-nodes")
 """What the policy judges, as the prod (or sandbox) stack declares it."""
 
+BURST_UNACCEPTED = (
+    "user-facing tier bursts onto SPOT capacity above its on-demand floor, and the stack does "
+    "not say it accepts the interruptions: requests on a reclaimed node fail back to the "
+    "queue and wait for the floor or a new node. Set burst.acceptInterruptions: true if the "
+    "peak may degrade so, else burst on on-demand (raise maxInstances)."
+)
 CASES: dict[str, ResourceCase] = {
     "a5-ok": (NODE_GROUP, lambda: props("orchestrator-nodes"), same, []),
     "a5-spot": (
@@ -35,6 +42,30 @@ CASES: dict[str, ResourceCase] = {
             "user-facing tier on SPOT capacity, which AWS may reclaim with two minutes' notice; "
             "want ON_DEMAND. Set capacity: on-demand."
         ],
+    ),
+    "a5-burst-accepted": (
+        NODE_GROUP,
+        lambda: props("orchestrator-nodes"),
+        lambda p: as_burst(p, accepted=True),
+        [],
+    ),
+    "a5-burst-not-accepted": (
+        NODE_GROUP,
+        lambda: props("orchestrator-nodes"),
+        lambda p: as_burst(p, accepted=False),
+        [BURST_UNACCEPTED],
+    ),
+    "a5-burst-unsaid": (
+        NODE_GROUP,
+        lambda: props("orchestrator-nodes"),
+        lambda p: as_burst(p, accepted=None),
+        [BURST_UNACCEPTED],
+    ),
+    "a5-background-burst": (
+        NODE_GROUP,
+        lambda: props("mid-tier-nodes"),
+        lambda p: as_burst(p, accepted=None),
+        [],
     ),
     "a5-background-spot": (
         NODE_GROUP,

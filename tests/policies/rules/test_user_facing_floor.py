@@ -11,6 +11,7 @@ from facts.resource_types import (
 from infra.offline.mocks import Registration
 from tests.policies.support import (
     ResourceCase,
+    as_burst,
     assert_resource_case,
     hand_declared,
     prod_and,
@@ -41,6 +42,12 @@ CASES: dict[str, ResourceCase] = {
             "node group minSize is 0: the user-facing tier can scale to zero; want at least 1 (the "
             "checklist wants 2). Set minInstances."
         ],
+    ),
+    "a4-burst-group-starts-at-zero": (
+        NODE_GROUP,
+        lambda: props("orchestrator-nodes"),
+        lambda p: as_burst(p, accepted=True),
+        None,  # the floor is the tier's on-demand group's
     ),
     "a4-background": (
         SCALED_OBJECT,
