@@ -34,7 +34,9 @@ from infra.config.loading import (
     stack_file,
 )
 from infra.config.tier import (
+    BurstConfig,
     LoadBalancerConfig,
+    ModelProfileConfig,
     QueueConfig,
     ScalingConfig,
     ScheduleWindow,
@@ -47,11 +49,13 @@ __all__ = [
     "REGION_KEY",
     "AddonConfig",
     "AddonsConfig",
+    "BurstConfig",
     "ClusterConfig",
     "ConfigError",
     "FleetConfig",
     "KeyedError",
     "LoadBalancerConfig",
+    "ModelProfileConfig",
     "MonitoringConfig",
     "NodeGroupConfig",
     "QueueConfig",
