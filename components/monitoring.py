@@ -31,6 +31,16 @@ NODE_TIER_LABEL = "label_" + re.sub(r"[^a-zA-Z0-9_]", "_", TIER)
 HOURS_PER_MONTH = 730
 
 
+class PartQueue(BaseModel):
+    """Another queue of a tier: a co-resident model's (MIG), with its own workers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    part: TierName = Field(description="The part of the tier it feeds (its MIG profile).")
+    queue_name: Any = Field(description="The SQS queue.")
+    dlq_name: Any = Field(description="Its dead-letter queue.")
+
+
 class MonitoredTier(BaseModel):
     """What FleetMonitoring watches of one tier."""
 
@@ -41,6 +51,11 @@ class MonitoredTier(BaseModel):
     queue_name: Any = Field(description="The tier's SQS queue.")
     dlq_name: Any = Field(description="Its dead-letter queue.")
     autoscaling_group: Any = Field(description="The Auto Scaling group of its node group.")
+    part_queues: tuple[PartQueue, ...] = Field(
+        (),
+        description="The tier's other queues (co-resident models on MIG): alarmed and "
+        "charted like its own.",
+    )
     backlog_alert: Annotated[int, Field(ge=1)] = Field(
         description="Requests waiting that mean the tier cannot keep up (at its ceiling)."
     )
@@ -187,6 +202,16 @@ def dashboard_body(region: str, tiers: list[dict[str, Any]]) -> str:
                             tier["queue"],
                             {"label": "queue depth"},
                         ],
+                        *(
+                            [
+                                "AWS/SQS",
+                                "ApproximateNumberOfMessagesVisible",
+                                "QueueName",
+                                queue,
+                                {"label": f"queue depth ({part})"},
+                            ]
+                            for part, queue in tier.get("parts", [])
+                        ),
                         # The instances of the node group's Auto Scaling group, counted
                         # from what EC2 publishes for every instance (one CPU sample per
                         # instance per 5 minutes, basic monitoring): the group's own
@@ -278,11 +303,20 @@ class FleetMonitoring(pulumi.ComponentResource):
                         "task queue backlog for 15 minutes", notify_ok=True)  # fmt: skip
             queue_alarm("dead-letters", tier, tier.dlq_name, 1, 0,
                         "requests failed into the dead-letter queue", notify_ok=False)  # fmt: skip
+            for part in tier.part_queues:
+                backlog = f"{part.part} task queue backlog for 15 minutes"
+                failed = f"{part.part} requests failed into the dead-letter queue"
+                queue_alarm(f"{part.part}-backlog", tier, part.queue_name, 3,
+                            tier.backlog_alert, backlog, notify_ok=True)  # fmt: skip
+                queue_alarm(f"{part.part}-dead-letters", tier, part.dlq_name, 1, 0, failed,
+                            notify_ok=False)  # fmt: skip
         widgets = pulumi.Output.all(
             region,
             [
                 pulumi.Output.all(tier=tier.tier, queue=tier.queue_name,
-                                  group=tier.autoscaling_group)
+                                  group=tier.autoscaling_group,
+                                  parts=[pulumi.Output.all(part.part, part.queue_name)
+                                         for part in tier.part_queues])
                 for tier in args.tiers
             ],
         )  # fmt: skip

@@ -22,6 +22,11 @@ class AgentQueueArgs(TaggedArgs):
     """Inputs of an AgentQueue."""
 
     tier: TierName = Field(description="The tier whose pool drains the queue.")
+    part: TierName | None = Field(
+        None,
+        description="The part of the tier this queue feeds when the tier serves several "
+        "models (co-resident on MIG): part of the queue names. None: the tier's own queue.",
+    )
     cluster_name: str = Field(description="The EKS cluster; part of the queue names.")
     request_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
         defaults.REQUEST_TIMEOUT_SECONDS, description="The longest request the tier allows."
@@ -87,7 +92,7 @@ class AgentQueue(pulumi.ComponentResource):
             if args.kms_key_id
             else {"sqs_managed_sse_enabled": True}
         )
-        base = short_name(args.cluster_name, args.tier, limit=70)
+        base = short_name(args.cluster_name, *filter(None, (args.tier, args.part)), limit=70)
         self.dead_letter_queue = aws.sqs.Queue(
             f"{name}-dlq",
             name=f"{base}-dlq",

@@ -106,6 +106,11 @@ class QueueWorkerArgs(TaggedArgs):
     tier: TierName = Field(description="The tier whose queue the workers drain.")
     cluster_name: str = Field(description="The EKS cluster of the Pod Identity association.")
     namespace: KubernetesName = Field(description="Namespace of the ServiceAccount.")
+    part: TierName | None = Field(
+        None,
+        description="The part of the tier whose queue these workers drain, when the tier "
+        "serves several models (co-resident on MIG); part of the ServiceAccount's name.",
+    )
     queue_arn: Any = Field(description="The tier's task queue: receive, delete, hide.")
     reply_queue_arns: tuple[str, ...] = Field(
         (), description="The agents' reply queues: send only."
@@ -114,7 +119,7 @@ class QueueWorkerArgs(TaggedArgs):
 
     @property
     def service_account_name(self) -> str:
-        return f"{self.tier}-queue-worker"
+        return f"{self.tier}-{self.part}-queue-worker" if self.part else f"{self.tier}-queue-worker"
 
 
 def worker_policy(

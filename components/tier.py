@@ -59,6 +59,14 @@ class ReplicaShape(_Part):
         description="Concurrent sessions one replica is sized for (C2)."
     )
     max_num_seqs: Annotated[int, Field(ge=1)] = Field(description="vLLM --max-num-seqs (C2).")
+    model: str | None = Field(
+        None,
+        description="The model these replicas serve when it is not the tier's (a co-resident "
+        "model in its own MIG slice); it gets its own queue, workers and autoscaler.",
+    )
+    model_profile: str | None = Field(
+        None, description="That model's shape (facts.models.profile_json), for model-fits-gpu."
+    )
     max_model_len: Annotated[int, Field(ge=1)] | None = Field(
         None,
         description="vLLM --max-model-len: what the model and one replica's KV cache allow. "
@@ -248,7 +256,10 @@ class FleetTierArgs(TaggedArgs):
             if self.capacity != "on-demand":
                 raise ValueError("burst: the tier's own capacity must be on-demand")
             self.burst_node_pool_args()
-        self.queue_args()
+        if all(self.part(index) is not None for index in range(len(self.shapes))):
+            raise ValueError(f"shapes: none serves the tier's model {self.model}")
+        for part in self.parts():
+            self.queue_args(part)
         for index in range(len(self.shapes)):
             self.service_args(index)
         return self
@@ -295,9 +306,26 @@ class FleetTierArgs(TaggedArgs):
             }
         )
 
-    def queue_args(self) -> AgentQueueArgs:
+    def shape_model(self, index: int) -> str:
+        return self.shapes[index].model or self.model
+
+    def part(self, index: int) -> str | None:
+        """The part of the tier a shape belongs to: None for the tier's model, else the
+        name of the first shape serving the same co-resident model (its queue's name)."""
+        model = self.shape_model(index)
+        if model == self.model:
+            return None
+        first = next(i for i in range(len(self.shapes)) if self.shape_model(i) == model)
+        return mig.slug(self.shapes[first].profile or "gpu")
+
+    def parts(self) -> list[str | None]:
+        """The tier's parts, the tier's own first: one queue and set of workers each."""
+        return list(dict.fromkeys([None, *(self.part(i) for i in range(len(self.shapes)))]))
+
+    def queue_args(self, part: str | None = None) -> AgentQueueArgs:
         return AgentQueueArgs(
             tier=self.tier,
+            part=part,
             environment=self.environment,
             cost_center=self.cost_center,
             cluster_name=self.cluster.name,
@@ -306,9 +334,12 @@ class FleetTierArgs(TaggedArgs):
             kms_key_id=self.queue.kms_key_id,
         )
 
-    def worker_args(self, queue_arn: Any, kms_key_arn: Any) -> QueueWorkerArgs:
+    def worker_args(
+        self, queue_arn: Any, kms_key_arn: Any, part: str | None = None
+    ) -> QueueWorkerArgs:
         return QueueWorkerArgs(
             tier=self.tier,
+            part=part,
             environment=self.environment,
             cost_center=self.cost_center,
             cluster_name=self.cluster.name,
@@ -342,14 +373,14 @@ class FleetTierArgs(TaggedArgs):
             namespace=self.namespace,
             name=f"{self.shape_name(index)}-vllm",
             vllm=VllmArgs(
-                model=self.model,
+                model=self.shape_model(index),
                 max_num_seqs=shape.max_num_seqs,
                 tensor_parallel_size=shape.gpu_count if shape.profile is None else 1,
                 max_model_len=shape.max_model_len,
                 gpu_memory_utilization=self.gpu_memory_utilization,
             ),
             sessions_per_replica=shape.sessions_per_replica,
-            model_profile=self.model_profile,
+            model_profile=shape.model_profile if shape.model else self.model_profile,
             user_facing=self.user_facing,
             latency_class=self.latency_class,
             gpu=self.gpu,
@@ -419,6 +450,9 @@ class FleetTier(pulumi.ComponentResource):
     node_pool: GpuNodePool
     burst_node_pool: GpuNodePool | None
     queue: AgentQueue
+    queues: dict[str | None, AgentQueue]
+    """Every queue of the tier: its own (None) and one per co-resident model's part."""
+    queue_workers: dict[str | None, QueueWorker | None]
     queue_worker: QueueWorker | None
     services: list[VllmService]
     autoscalers: list[QueueDepthAutoscaler]
@@ -445,19 +479,30 @@ class FleetTier(pulumi.ComponentResource):
             if args.burst is not None
             else None
         )
-        self.queue = AgentQueue(args.tier, args.queue_args(), opts=child)
-        self.queue_worker = self._queue_worker(args, after)
-        # Pods get Pod Identity credentials only if the association exists when they start.
-        identity = (self.queue_worker,) if self.queue_worker is not None else ()
+        # One queue and one set of workers per model the tier serves: its own, and each
+        # co-resident model of a MIG layout (a request names one model; vLLM serves one).
+        self.queues = {
+            part: AgentQueue(
+                f"{args.tier}-{part}" if part else args.tier, args.queue_args(part), opts=child
+            )
+            for part in args.parts()
+        }
+        self.queue = self.queues[None]
+        self.queue_workers = {
+            part: self._queue_worker(args, after, part, queue)
+            for part, queue in self.queues.items()
+        }
+        self.queue_worker = self.queue_workers[None]
         self.services, self.autoscalers = [], []
         for index in range(len(args.shapes)):
-            shape = args.shape_name(index)
+            shape, part = args.shape_name(index), args.part(index)
+            queue, worker = self.queues[part], self.queue_workers[part]
             sidecar = None
-            if self.queue_worker is not None:
-                sidecar = args.sidecar(
-                    index, self.queue.url, self.queue_worker.service_account_name
-                )
-            # GPUs come with the operator; the PodMonitor's kind with the Prometheus Operator.
+            if worker is not None:
+                sidecar = args.sidecar(index, queue.url, worker.service_account_name)
+            # Pods get Pod Identity credentials only if the association exists when they
+            # start; GPUs come with the operator; the PodMonitor's kind with Prometheus's.
+            identity = (worker,) if worker is not None else ()
             service = VllmService(
                 shape,
                 args.service_args(index, sidecar),
@@ -468,17 +513,18 @@ class FleetTier(pulumi.ComponentResource):
                 QueueDepthAutoscaler(
                     shape,
                     args.autoscaler_args(
-                        index, service.deployment.metadata.name, self.queue.url, self.queue.arn
+                        index, service.deployment.metadata.name, queue.url, queue.arn
                     ),
                     opts=waiting_for(*args.addons.keda),
                 )
             )
+        own = [s for i, s in enumerate(self.services) if args.part(i) is None]
         self.load_balancer = None
-        self.endpoint = self.services[0].endpoint
-        if args.user_facing:
+        self.endpoint = own[0].endpoint
+        if args.user_facing:  # it fronts the tier's own model
             self.load_balancer = InferenceLoadBalancer(
                 args.tier,
-                args.load_balancer_args(tuple(service.service_name for service in self.services)),
+                args.load_balancer_args(tuple(service.service_name for service in own)),
                 opts=waiting_for(*args.addons.load_balancer_controller),
             )
             self.endpoint = self.load_balancer.endpoint
@@ -491,13 +537,21 @@ class FleetTier(pulumi.ComponentResource):
                 "burst_node_group_name": None
                 if self.burst_node_pool is None
                 else self.burst_node_pool.node_group_name,
+                "part_queue_urls": {
+                    part: queue.url for part, queue in self.queues.items() if part is not None
+                },
             }
         )
 
     def _queue_worker(
-        self, args: FleetTierArgs, opts: pulumi.ResourceOptions
+        self,
+        args: FleetTierArgs,
+        opts: pulumi.ResourceOptions,
+        part: str | None,
+        queue: AgentQueue,
     ) -> QueueWorker | None:
-        """The workers' identity, with the queue's KMS key when it has one."""
+        """The workers' identity for one of the tier's queues, with the queue's KMS key
+        when it has one."""
         if args.worker is None:
             return None
         kms_key_arn = None
@@ -505,4 +559,8 @@ class FleetTier(pulumi.ComponentResource):
             kms_key_arn = aws.kms.get_key_output(
                 key_id=args.queue.kms_key_id, opts=pulumi.InvokeOutputOptions(parent=self)
             ).arn
-        return QueueWorker(args.tier, args.worker_args(self.queue.arn, kms_key_arn), opts=opts)
+        return QueueWorker(
+            f"{args.tier}-{part}" if part else args.tier,
+            args.worker_args(queue.arn, kms_key_arn, part),
+            opts=opts,
+        )

@@ -54,6 +54,8 @@ class ShapeFit:
     """One replica shape (whole GPUs, or one MIG profile) with its model's budget."""
 
     profile: str | None
+    model_name: str
+    """The model this shape serves: the tier's, or another in a MIG slice of its own."""
     tensor_parallel: int
     budget: Budget | None
     """None when the model is unknown: nothing can be checked."""
@@ -88,7 +90,7 @@ class TierFit:
 
 
 def _shape(
-    model: Model | None,
+    name: str,
     device: Budget | None,
     profile: str | None,
     tensor_parallel: int,
@@ -98,7 +100,7 @@ def _shape(
     sessions = catalog
     if device is not None and not device.model.embedding:
         sessions = min(catalog, device.sessions(session_tokens))
-    return ShapeFit(profile, tensor_parallel, device, catalog, sessions, session_tokens)
+    return ShapeFit(profile, name, tensor_parallel, device, catalog, sessions, session_tokens)
 
 
 def _problem(model: Model, device: Budget, where: str, session_tokens: int) -> str | None:
@@ -119,19 +121,20 @@ def _problem(model: Model, device: Budget, where: str, session_tokens: int) -> s
 
 
 def fit_slices(
-    model: Model | None,
+    served: Mapping[str, tuple[str, Model | None]],
     gpu: Gpu,
     instance: InstanceType,
-    layout: Mapping[str, int],
     per_gpu: int,
     session_tokens: int,
     utilization: Fraction,
+    main: str,
 ) -> TierFit:
-    """Each MIG profile of ``layout`` serving ``model`` in one replica; a profile too small
-    for it is refused on the tier's ``mig`` key."""
+    """Each MIG profile serving its model (by name, and its shape when known) in one
+    replica; a profile too small for its model is refused on the tier's ``mig`` key, or
+    ``migModels`` when the model is not the tier's ``main`` one."""
     geometry = mig.model_for(gpu.key)
     shapes, notes = [], []
-    for name in layout:
+    for name, (model_name, model) in served.items():
         profile = geometry.profiles[name]
         catalog = max(1, per_gpu * profile.compute // mig.COMPUTE_SLICES)
         device = None
@@ -139,15 +142,17 @@ def fit_slices(
             device = budget(model, profile.memory_gib, gpu.gpu_class, 1, utilization)
             problem = _problem(model, device, f"a {name} slice", session_tokens)
             if problem:
-                raise FitError("mig", f"{problem}; use a larger profile or a smaller model")
-        shape = _shape(model, device, name, 1, catalog, session_tokens)
+                key = "mig" if model_name == main else f"migModels.{name}"
+                raise FitError(key, f"{problem}; use a larger profile or a smaller model")
+        shape = _shape(model_name, device, name, 1, catalog, session_tokens)
         if shape.kv_limited:
             notes.append(
                 f"{name}: the KV cache holds {shape.kv_sessions} sessions of {session_tokens} "
                 f"tokens, below the catalog's {catalog}: planned for {shape.sessions}"
             )
         shapes.append(shape)
-    return TierFit(model, instance, tuple(shapes), tuple(notes))
+    tier_model = next((model for name, model in served.values() if name == main), None)
+    return TierFit(tier_model, instance, tuple(shapes), tuple(notes))
 
 
 def _candidates(
@@ -177,6 +182,7 @@ def _candidates(
 
 
 def fit_whole_gpus(
+    name: str,
     model: Model | None,
     gpu: Gpu,
     instance_type: str | None,
@@ -206,7 +212,7 @@ def fit_whole_gpus(
             if problem:
                 problems.append(problem)
                 continue
-        shape = _shape(model, device, None, degree, per_gpu * degree, session_tokens)
+        shape = _shape(name, device, None, degree, per_gpu * degree, session_tokens)
         rank = (
             -Fraction(shape.sessions, degree),
             degree,

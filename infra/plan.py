@@ -40,6 +40,7 @@ from infra.sizing import (
     default_max_num_seqs,
     in_flight_target,
     node_storage,
+    replica_copies,
 )
 
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
@@ -51,6 +52,8 @@ class ReplicaGroup:
 
     profile: str | None
     """MIG profile each replica runs in, or None for whole GPUs."""
+    model: str
+    """The model the replicas serve: the tier's, or a co-resident one in its own slice."""
     resource: str
     """The extended resource a replica's pod requests."""
     resource_count: int
@@ -270,6 +273,7 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
         shape = fit.shapes[0]
         whole = ReplicaGroup(
             profile=None,
+            model=tier.model,
             resource=GPU_RESOURCE,
             resource_count=shape.tensor_parallel,
             replicas_per_instance=instance.gpus // shape.tensor_parallel,
@@ -283,10 +287,12 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
     for shape in fit.shapes:
         assert shape.profile is not None
         count = tier.mig[shape.profile]
-        capacity += count * shape.sessions
+        if shape.model_name == tier.model:
+            capacity += count * shape.sessions  # the tier's load is its own model's
         groups.append(
             ReplicaGroup(
                 profile=shape.profile,
+                model=shape.model_name,
                 resource=mig.resource_name(shape.profile),
                 resource_count=1,
                 replicas_per_instance=instance.gpus * count,
@@ -342,15 +348,22 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     min_instances, max_instances = _floor_and_ceiling(tier, instances, peak_instances)
     burst = tier.burst.max_instances if tier.burst is not None else 0
     # Each shape's share of an instance's sessions: with several shapes on one queue, each
-    # scales to its part of the load, in the proportion the node layout holds them.
-    per_instance = sum(g.replicas_per_instance * g.sessions_per_replica for g in shapes.groups)
+    # scales to its part of the load, in the proportion the node layout holds them. A
+    # co-resident model has a queue of its own and no planned load: its replicas' sessions.
+    per_instance = sum(
+        g.replicas_per_instance * g.sessions_per_replica
+        for g in shapes.groups
+        if g.model == tier.model
+    )
     groups = tuple(
         replace(
             group,
             in_flight_target=in_flight_target(
                 tier.expected_concurrency,
                 Fraction(per_instance, group.replicas_per_instance),
-            ),
+            )
+            if group.model == tier.model
+            else group.sessions_per_replica,
             min_replicas=min_instances * group.replicas_per_instance,
             max_replicas=(max_instances + burst) * group.replicas_per_instance,
         )
@@ -396,7 +409,7 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         // replicas_per_instance,
         replica_memory_mib=int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS)
         // replicas_per_instance,
-        storage=node_storage(fit.model, instance, replicas_per_instance),
+        storage=node_storage(replica_copies(fit, tier.mig), instance),
         fit=fit,
         gpu_memory_utilization=tier.gpu_memory_utilization,
         queue_depth_per_instance=tier.scaling.queue_depth_per_instance,

@@ -10,7 +10,7 @@ the planner (``infra.plan``) sizes each tier of a stack with the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -20,7 +20,7 @@ from facts.autoscaling import TOLERANCE
 from facts.catalog import CATALOG, InstanceType
 from facts.checklist import MAX_NUM_SEQS_FACTOR
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
-from infra.fitting import FitError, ShapeFit, fit_whole_gpus
+from infra.fitting import FitError, ShapeFit, TierFit, fit_whole_gpus
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -143,6 +143,7 @@ def model_fit(entry: MixEntry) -> ShapeFit:
         raise FitError("model", f"unknown model {entry.model!r}; known: {', '.join(models.MODELS)}")
     gpu = CATALOG[entry.gpu]
     fit = fit_whole_gpus(
+        model.name,
         model,
         gpu,
         None,
@@ -165,7 +166,8 @@ class NodeStorage:
     RAID0: kubelet's and containerd's data move there), else on a root volume sized to it."""
 
     replica_cache_gib: int
-    """The emptyDir each replica downloads its model into, and its limit."""
+    """The emptyDir each replica downloads its model into, and its limit (the largest
+    model's, where MIG slices serve several)."""
     need_gib: int
     instance_store_gib: int
 
@@ -184,15 +186,33 @@ class NodeStorage:
         return self.root_volume_gib <= defaults.EBS_MAX_VOLUME_GIB
 
 
+def replica_cache_gib(model: models.Model | None) -> int:
+    """The cache one replica of ``model`` downloads into (a model agentfleet cannot size
+    gets the default)."""
+    if model is None:
+        return defaults.UNKNOWN_MODEL_CACHE_GIB
+    return ceil_div(model.weight_bytes, GIB) + defaults.REPLICA_CACHE_EXTRA_GIB
+
+
+def replica_copies(
+    fit: TierFit, layout: Mapping[str, int] | None
+) -> list[tuple[models.Model | None, int]]:
+    """The models a node of the tier keeps copies of, and how many of each: one a replica."""
+    gpus = fit.instance.gpus
+    if not layout:
+        return [(fit.model, gpus // fit.shapes[0].tensor_parallel)]
+    return [
+        (None if shape.budget is None else shape.budget.model, gpus * layout[shape.profile or ""])
+        for shape in fit.shapes
+    ]
+
+
 def node_storage(
-    model: models.Model | None, instance: InstanceType, replicas_per_instance: int
+    copies: Sequence[tuple[models.Model | None, int]], instance: InstanceType
 ) -> NodeStorage:
-    """The disk a node of ``instance`` needs for ``replicas_per_instance`` replicas of
-    ``model`` (a model agentfleet cannot size gets the default cache per replica)."""
-    cache = (
-        ceil_div(model.weight_bytes, GIB) + defaults.REPLICA_CACHE_EXTRA_GIB
-        if model is not None
-        else defaults.UNKNOWN_MODEL_CACHE_GIB
-    )
-    need = replicas_per_instance * cache + defaults.NODE_IMAGES_GIB + defaults.NODE_SYSTEM_GIB
-    return NodeStorage(cache, need, instance.instance_store_gb * 10**9 // GIB)
+    """The disk a node of ``instance`` needs for its replicas' copies of their models
+    (``copies``: each model and its replicas on the node)."""
+    caches = [replica_cache_gib(model) for model, _ in copies]
+    need = sum(cache * count for cache, (_, count) in zip(caches, copies, strict=True))
+    need += defaults.NODE_IMAGES_GIB + defaults.NODE_SYSTEM_GIB
+    return NodeStorage(max(caches), need, instance.instance_store_gb * 10**9 // GIB)

@@ -32,8 +32,10 @@ from components import (
     WorkerOptions,
 )
 from components.addons import AddonReadiness
+from components.monitoring import PartQueue
 from facts import models
 from infra.config import AddonConfig, ClusterConfig
+from infra.fitting import read_local_model
 from infra.plan import FleetPlan, TierPlan
 
 
@@ -111,6 +113,8 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
     return tuple(
         ReplicaShape(
             profile=group.profile,
+            model=None if group.model == tier.model else group.model,
+            model_profile=None if group.model == tier.model else _shape_profile(group.model),
             gpu_resource=group.resource,
             gpu_count=group.resource_count,
             sessions_per_replica=group.sessions_per_replica,
@@ -220,6 +224,11 @@ def monitored(tier: TierPlan, built: FleetTier) -> MonitoredTier:
         queue_name=built.queue.queue_name,
         dlq_name=built.queue.dead_letter_queue.name,
         autoscaling_group=built.node_pool.autoscaling_group_name,
+        part_queues=tuple(
+            PartQueue(part=part, queue_name=queue.queue_name, dlq_name=queue.dead_letter_queue.name)
+            for part, queue in built.queues.items()
+            if part is not None
+        ),
         backlog_alert=tier.queue_depth_per_instance * tier.max_replicas,
         node_price_per_hour=tier.gpus_per_instance * tier.price_per_gpu_hour,
     )
@@ -245,3 +254,10 @@ def _model_profile(tier: TierPlan) -> str | None:
     if known is None or models.find(tier.model) is not None:
         return None
     return models.profile_json(known)
+
+
+def _shape_profile(name: str) -> str | None:
+    """A co-resident model's shape for its pods, when the policies cannot look it up."""
+    if models.find(name) is not None:
+        return None
+    return None if (local := read_local_model(name)) is None else models.profile_json(local)

@@ -55,7 +55,7 @@ from infra.config.fields import (
     to_decimal,
 )
 from infra.fitting import FitError, TierFit, fit_slices, fit_whole_gpus, read_local_model
-from infra.sizing import node_storage
+from infra.sizing import node_storage, replica_copies
 
 
 def _suits(latency_class: str) -> str:
@@ -264,6 +264,9 @@ class BurstConfig(ConfigModel):
     )
 
 
+ModelName = Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"^\S+$")]
+
+
 class TierConfig(ConfigModel):
     """One inference pool: GPU nodes of one kind serving one model, scaled on queue depth."""
 
@@ -285,7 +288,7 @@ class TierConfig(ConfigModel):
         "spot for background tiers where the GPU's spot price is below its on-demand price "
         "(K2), on-demand otherwise.",
     )
-    model: Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"^\S+$")] = Field(
+    model: ModelName = Field(
         description="The model vLLM serves (a Hugging Face id or a path in the image). A "
         "model of the shipped table, or a local directory with a config.json, is checked "
         "against the GPUs (README: Will it fit?); another needs modelProfile for that.",
@@ -354,6 +357,13 @@ class TierConfig(ConfigModel):
         description="MIG layout of each GPU, profile -> count (e.g. {2g.20gb: 1, 1g.10gb: "
         "1}); each instance serves one vLLM replica. Only on MIG GPUs, and it must fit.",
     )
+    mig_models: dict[StrictStr, ModelName] | None = Field(
+        None,
+        description="Co-resident models on MIG: the model a profile of mig serves instead "
+        "of the tier's (e.g. {1g.10gb: BAAI/bge-large-en-v1.5} beside a 7B model in "
+        "2g.20gb). Each is checked against its own slice; each other model gets its own "
+        "task queue, workers and autoscaler.",
+    )
     burst: BurstConfig | None = Field(
         None,
         description="Burst onto spot above an on-demand floor: the cluster autoscaler "
@@ -406,6 +416,7 @@ class TierConfig(ConfigModel):
                     "a replica on a MIG slice uses part of one GPU; gpusPerReplica must be "
                     "1 (or unset) when mig is set",
                 )
+        self._mig_models_fit_the_layout()
         if self.gpus_per_replica is not None and instance.gpus % self.gpus_per_replica:
             raise KeyedError(
                 "gpusPerReplica",
@@ -444,33 +455,65 @@ class TierConfig(ConfigModel):
                 )
         return self
 
-    def served_model(self) -> models.Model | None:
-        """The model's shape: the shipped table's, the profile's, or a local directory's
-        config.json; None when none of them knows it."""
-        if self.model_profile is not None:
+    def _mig_models_fit_the_layout(self) -> None:
+        if self.mig_models is None:
+            return
+        if not self.mig:
+            raise KeyedError("migModels", "co-resident models need a MIG layout (mig)")
+        for profile in self.mig_models:
+            if profile not in self.mig:
+                raise KeyedError(
+                    "migModels",
+                    f"{profile} is not a profile of mig ({', '.join(self.mig)})",
+                )
+        if all(name != self.model for name in self.slice_models().values()):
+            raise KeyedError(
+                "migModels",
+                f"every profile serves another model: {self.model} (the tier's model, "
+                "which sizes it) would run nowhere",
+            )
+
+    def served_model(self, name: str | None = None) -> models.Model | None:
+        """The shape of the tier's model (or of ``name``, another model a MIG slice
+        serves): the profile's, the shipped table's, or a local directory's config.json;
+        None when none of them knows it."""
+        name = name or self.model
+        if self.model_profile is not None and name == self.model:
             return self.model_profile.model(self.model)
-        known = models.find(self.model)
+        known = models.find(name)
         if known is not None:
             return known
         try:
-            return read_local_model(self.model)
+            return read_local_model(name)
         except FitError as error:
-            raise KeyedError(error.key, str(error)) from None
+            key = "model" if name == self.model else "migModels"
+            raise KeyedError(key, str(error)) from None
+
+    def slice_models(self) -> dict[str, str]:
+        """The model each MIG profile serves: ``migModels``' or the tier's."""
+        return {
+            profile: (self.mig_models or {}).get(profile, self.model) for profile in self.mig or {}
+        }
 
     def fit(self) -> TierFit:
         """The model against the tier's GPUs (infra.fitting); a pinned shape it cannot fit
         is refused on the key that pinned it."""
         gpu = CATALOG[self.gpu]
-        model = self.served_model()
         per_gpu = self.concurrency_per_gpu or gpu.interactions_per_gpu
         utilization = Fraction(self.gpu_memory_utilization)
         try:
             if self.mig:
                 instance = gpu.instance_type(self.instance_type or gpu.default_instance_type)
+                served = {
+                    profile: (name, self.served_model(name))
+                    for profile, name in self.slice_models().items()
+                }
                 return fit_slices(
-                    model, gpu, instance, self.mig, per_gpu, self.session_tokens, utilization
+                    served, gpu, instance, per_gpu, self.session_tokens, utilization, self.model
                 )
+            model = self.served_model()
             return fit_whole_gpus(
+                self.model,
                 model,
                 gpu,
                 self.instance_type,
@@ -486,11 +529,9 @@ class TierConfig(ConfigModel):
         """Every replica on a node keeps its own copy of the weights: refuse a tier whose
         copies outgrow both the instance store and the largest root volume."""
         instance = fit.instance
-        per_gpu = sum(self.mig.values()) if self.mig else None
-        replicas = (
-            instance.gpus * per_gpu if per_gpu else instance.gpus // fit.shapes[0].tensor_parallel
-        )
-        storage = node_storage(fit.model, instance, replicas)
+        copies = replica_copies(fit, self.mig)
+        replicas = sum(count for _, count in copies)
+        storage = node_storage(copies, instance)
         if not storage.fits:
             raise KeyedError(
                 "model",

@@ -309,3 +309,59 @@ def test_a_bursting_tier_has_a_spot_node_group_above_its_on_demand_floor() -> No
                           "orchestrator-scaled-object"))  # fmt: skip
     assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 14)
     validate_all(registrations)
+
+
+def test_co_resident_models_get_their_own_queue_workers_and_autoscaler() -> None:
+    """The seed's layout: Qwen2.5-7B in the 2g.20gb slice, bge-large in the 1g.10gb one.
+    A request names one model, so each model drains its own queue through its own workers
+    (and identity), scaled on that queue; the load balancer fronts the tier's own model."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"].update(
+        mig={"2g.20gb": 1, "1g.10gb": 1}, migModels={"1g.10gb": "BAAI/bge-large-en-v1.5"}
+    )
+    registrations = run(
+        lambda: FleetTier("orchestrator", tier_args(values, "orchestrator")).endpoint
+    )
+    queues = sorted(r.name for r in registrations if r.type == "aws:sqs/queue:Queue")
+    assert queues == [
+        "orchestrator-1g-10gb-dlq",
+        "orchestrator-1g-10gb-queue",
+        "orchestrator-dlq",
+        "orchestrator-queue",
+    ]
+    deployments = {
+        r.name: manifest(r) for r in registrations if r.type == "kubernetes:apps/v1:Deployment"
+    }
+    pods = {name: d["spec"]["template"]["spec"] for name, d in deployments.items()}
+    qwen = pods["orchestrator-2g-20gb-deployment"]
+    bge = pods["orchestrator-1g-10gb-deployment"]
+    assert qwen["containers"][0]["args"][0] == "Qwen/Qwen2.5-7B-Instruct"
+    assert bge["containers"][0]["args"][0] == "BAAI/bge-large-en-v1.5"
+    assert (qwen["serviceAccountName"], bge["serviceAccountName"]) == (
+        "orchestrator-queue-worker",
+        "orchestrator-1g-10gb-queue-worker",
+    )
+
+    def queue_url(pod: dict[str, object]) -> str:
+        (worker,) = [c for c in pod["containers"] if c["name"] == "queue-worker"]  # type: ignore[attr-defined]
+        (url,) = [e["value"] for e in worker["env"] if e["name"].endswith("QUEUE_URL")]
+        return str(url)
+
+    assert "orchestrator-1g-10gb" in queue_url(bge)
+    assert "1g-10gb" not in queue_url(qwen)
+    scaled = {
+        r.name: manifest(r)
+        for r in registrations
+        if r.type == "kubernetes:keda.sh/v1alpha1:ScaledObject"
+    }
+    bge_triggers = scaled["orchestrator-1g-10gb-scaled-object"]["spec"]["triggers"]
+    assert all(
+        "orchestrator-1g-10gb" in t["metadata"]["queueURL"]
+        for t in bge_triggers
+        if t["type"] == "aws-sqs-queue"
+    )
+    bindings = [r for r in registrations if r.type.endswith("TargetGroupBinding")]
+    assert [b.inputs["spec"]["serviceRef"]["name"] for b in bindings] == [
+        "orchestrator-2g-20gb-vllm"
+    ]
+    validate_all(registrations)

@@ -53,8 +53,8 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, "
      "modelProfile, sessionTokens, gpuMemoryUtilization, expectedConcurrency, "
      "concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, maxInstances, "
-     "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, burst, scaling, "
-     "loadBalancer, queue, requestTimeoutSeconds"),
+     "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, migModels, burst, "
+     "scaling, loadBalancer, queue, requestTimeoutSeconds"),
     ("unknown-namespace-key", "agentfleet:tier", {}, "agentfleet:tier",
      "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
      "agentfleet:addons, "

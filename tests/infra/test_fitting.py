@@ -195,3 +195,62 @@ def test_bad_sizing_keys_are_named(key: str, value: object, reason: str) -> None
     where, said = raised.value.problems[0]
     assert where.startswith(f"{TIERS}.lightweight.{key}")
     assert said.startswith(reason)
+
+
+# --- co-resident models on MIG ---------------------------------------------------------
+
+BGE = "BAAI/bge-large-en-v1.5"
+
+
+def coresident(**keys: Any) -> dict[str, Any]:
+    """The seed's layout: a 7B orchestrator in a 2g.20gb slice, an embedding service in a
+    1g.10gb slice, on each H100."""
+    return with_tier(
+        "orchestrator",
+        **{"mig": {"2g.20gb": 1, "1g.10gb": 1}, "migModels": {"1g.10gb": BGE}, **keys},
+    )
+
+
+def test_each_co_resident_model_is_checked_against_its_own_slice() -> None:
+    """Qwen2.5-7B in 2g.20gb (19.62 GiB): 14,032 tokens of KV, 14 sessions (the catalog's
+    share is 28); bge-large in 1g.10gb: 1.2 GiB of fp32 weights, no KV cache. The tier's
+    500 interactions are the 7B's: 36 GPUs. Each node keeps one copy of each model."""
+    tier = tier_plan(coresident(), "orchestrator")
+    qwen, bge = tier.replica_groups
+    assert (qwen.profile, qwen.model, qwen.sessions_per_replica) == (
+        "2g.20gb",
+        "Qwen/Qwen2.5-7B-Instruct",
+        14,
+    )
+    assert (bge.profile, bge.model, bge.kv_tokens, bge.max_model_len) == ("1g.10gb", BGE, 0, 512)
+    assert tier.gpus == 36  # ceil(500 / 14)
+    assert bge.in_flight_target == bge.sessions_per_replica  # its own queue, no planned load
+    # 15 + 10 GiB for Qwen2.5-7B, 2 + 10 for bge-large, 60 for images and the system
+    assert (tier.storage.need_gib, tier.storage.replica_cache_gib) == (97, 25)
+
+
+def test_a_co_resident_model_too_big_for_its_slice_names_its_key() -> None:
+    values = coresident(migModels={"1g.10gb": "meta-llama/Llama-3.1-8B-Instruct"})
+    where, reason = refusal(values)
+    assert where == f"{TIERS}.orchestrator.migModels.1g.10gb"
+    assert reason.startswith("meta-llama/Llama-3.1-8B-Instruct needs 15.0 GiB of weights")
+
+
+@pytest.mark.parametrize(
+    ("keys", "reason"),
+    [
+        ({"mig": None}, "co-resident models need a MIG layout (mig)"),
+        ({"migModels": {"3g.40gb": BGE}}, "3g.40gb is not a profile of mig (2g.20gb, 1g.10gb)"),
+        (
+            {"migModels": {"2g.20gb": BGE, "1g.10gb": BGE}},
+            "every profile serves another model: Qwen/Qwen2.5-7B-Instruct (the tier's model, "
+            "which sizes it) would run nowhere",
+        ),
+    ],
+)
+def test_mig_models_must_fit_the_layout(keys: dict[str, Any], reason: str) -> None:
+    values = coresident(**keys)
+    if keys.get("mig", True) is None:
+        del values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"]
+    where, said = refusal(values)
+    assert (where, said) == (f"{TIERS}.orchestrator.migModels", reason)
