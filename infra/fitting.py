@@ -22,6 +22,9 @@ from facts.catalog import Gpu, InstanceType
 from facts.models import Model, ModelConfigError
 from facts.vllm_memory import Budget, budget, gib
 
+CONFIG_JSON_MAX_BYTES = 1_000_000
+"""A model's config.json is a few KB; a larger file is not one."""
+
 
 class FitError(ValueError):
     """A model that cannot fit what the tier pinned; ``key`` is the tier key to blame."""
@@ -37,6 +40,8 @@ def read_local_model(path: str) -> Model | None:
     config = Path(path) / "config.json"
     if not Path(path).is_dir() or not config.is_file():
         return None
+    if config.stat().st_size > CONFIG_JSON_MAX_BYTES:
+        raise FitError("model", f"{config} is over {CONFIG_JSON_MAX_BYTES:,} bytes: not a model's")
     try:
         loaded = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:

@@ -428,3 +428,19 @@ def test_a_value_with_a_newline_stays_on_its_line(
     lines = err.splitlines()
     assert lines[0] == "agentfleet: invalid configuration"
     assert all(line.startswith("agentfleet:") for line in lines[1:]), lines
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_a_model_that_cannot_fit_exits_2_naming_the_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["lightweight"].update(
+        model="meta-llama/Llama-3.1-70B-Instruct", instanceType="g6e.2xlarge"
+    )
+    status, out, err = run(capsys, command, "--config", str(write_config(tmp_path, values)))
+    assert (status, out) == (2, "")
+    assert (
+        "agentfleet:fleet.tiers.lightweight.instanceType: meta-llama/Llama-3.1-70B-Instruct "
+        "needs 131.4 GiB of weights; one L40S has 40.0 GiB" in err
+    )

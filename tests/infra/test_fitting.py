@@ -179,6 +179,9 @@ def test_a_local_model_directory_is_read_from_its_config(tmp_path: Path) -> None
     where, reason = refusal(with_tier("lightweight", model=str(tmp_path)))
     assert where == f"{TIERS}.lightweight.model"
     assert reason.startswith(f"cannot read {tmp_path / 'config.json'}")
+    (tmp_path / "config.json").write_bytes(b" " * 1_000_001)
+    where, reason = refusal(with_tier("lightweight", model=str(tmp_path)))
+    assert reason == f"{tmp_path / 'config.json'} is over 1,000,000 bytes: not a model's"
 
 
 @pytest.mark.parametrize(
