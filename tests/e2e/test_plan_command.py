@@ -60,9 +60,18 @@ def test_shipped_stack_plans_clean(capsys: pytest.CaptureFixture[str], stack: st
     assert set(result) >= {"stack", "tiers", "costPerHour", "resources", "findings"}
     assert result["stack"] == stack
     assert result["findings"] == []
+    contract = {"tier", "gpu", "instanceType", "capacity", "minInstances", "maxInstances",
+                "gpus", "costPerHour"}  # fmt: skip
+    added = {
+        "floorCostPerHour",
+        "maxCostPerHour",
+        "burst",
+        "tensorParallel",
+        "sessionsPerReplica",
+        "kvTokensPerReplica",
+    }  # fmt: skip (CHANGELOG: 0.1.0)
     for tier in result["tiers"]:
-        assert set(tier) == {"tier", "gpu", "instanceType", "capacity", "minInstances",
-                             "maxInstances", "gpus", "costPerHour"}  # fmt: skip
+        assert set(tier) == contract | added
     for resource in result["resources"]:
         assert set(resource) == {"type", "name", "parent"}
     for tier in result["tiers"]:
@@ -329,3 +338,53 @@ def test_json_carries_steps_in_the_shape_of_pulumi_preview(
     assert len(secrets) == 3  # one per tier's replicas
     assert {json.dumps(s["newState"]["inputs"]["stringData"]) for s in secrets} == {'"[secret]"'}
     assert "v1:abc" not in out
+
+
+def _orchestrator(**keys: Any) -> dict[str, Any]:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"].update(keys)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("values", "found"),
+    [
+        (
+            _orchestrator(
+                spotPricePerGpuHour=1.9,
+                burst={"capacity": "spot", "maxInstances": 6, "acceptInterruptions": True},
+            ),
+            [],
+        ),
+        (
+            _orchestrator(spotPricePerGpuHour=1.9, burst={"capacity": "spot", "maxInstances": 6}),
+            [("spot-only-interruptible", "orchestrator-burst-nodes")],
+        ),
+        (
+            _orchestrator(
+                mig={"2g.20gb": 1, "1g.10gb": 1},
+                migModels={"1g.10gb": "BAAI/bge-large-en-v1.5"},
+            ),
+            [],
+        ),
+        (
+            _orchestrator(model="acme/private-model"),
+            [("model-shape-known", "orchestrator-deployment")],
+        ),
+    ],
+    ids=["burst-accepted", "burst-unaccepted", "co-resident", "unknown-model"],
+)
+def test_new_tier_shapes_through_the_served_pack(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    values: dict[str, Any],
+    found: list[tuple[str, str]],
+) -> None:
+    """A spot burst, co-resident MIG models and an unknown model, planned end to end: the
+    pack reports exactly what the checklist says of them, and nothing else."""
+    status, out, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    result = json.loads(out)
+    reported = [(f["policy"], f["resource"].rsplit("::", 1)[-1]) for f in result["findings"]]
+    assert reported == found
+    mandatory = any(f["enforcement"] == "mandatory" for f in result["findings"])
+    assert status == (1 if mandatory else 0)
