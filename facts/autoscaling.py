@@ -53,6 +53,9 @@ class Load:
     """vLLM's own waiting requests, summed over the tier's pods (a Prometheus trigger)."""
     cron_active: frozenset[str] = frozenset()
     """The names of the cron triggers whose window is open."""
+    utilization: float = 0.0
+    """GPU utilisation in percent, summed over the tier's pods (an HPA Resource metric of
+    type Utilization: desired = ceil(sum / target), the same arithmetic)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Trigger:
                 target=float(metadata["threshold"]),
                 activation=float(metadata.get("activationThreshold", 0)),
             )
+        if kind == "utilization":
+            return cls(name=name, kind=kind, target=float(metadata["averageUtilization"]))
         if kind == "cron":
             # KEDA's cron scaler reports desiredReplicas while its window is open, against
             # a target of 1 per replica.
@@ -101,6 +106,8 @@ class Trigger:
             return float(value)
         if self.kind == "prometheus":
             return load.vllm_waiting
+        if self.kind == "utilization":
+            return load.utilization
         return self.target if self.name in load.cron_active else 0.0
 
     def per_replica_target(self) -> float:

@@ -61,3 +61,9 @@ BURST_PRIORITY = 50
 """The priority expander's rank for a tier's burst (spot) node group: tried first."""
 FLOOR_PRIORITY = 10
 """Its rank for every other node group: the fallback when spot is short."""
+
+SERVICE_SECONDS = 3
+"""Seconds one interaction holds a session: the seed's 350 output tokens in about 3 s."""
+SLA_TTFT_SECONDS = {"ttft-first": "0.5", "throughput-first": "60"}
+"""Time-to-first-token target by latency class: the seed's 500 ms for user-facing agents;
+a minute for background work."""

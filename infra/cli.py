@@ -10,11 +10,12 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
@@ -72,6 +73,44 @@ def parse_mix(items: Sequence[str]) -> tuple[MixEntry, ...]:
     else:
         raise ValueError(f"shares add up to {total}; they must add up to 100 (percent) or 1")
     return tuple(MixEntry(tier, gpu, Fraction(share) * scale) for tier, gpu, share in parsed)
+
+
+def _add_simulate(commands: Any) -> None:
+    """The ``simulate`` command's arguments (CONTRACT.md)."""
+    simulate = commands.add_parser(
+        "simulate",
+        help="replay a day or a week of traffic through the fleet, second by second",
+        description="Replay load through the stack's tiers and autoscaling as the program "
+        "declares them, second by second, under the stack's queue-depth scaling, GPU "
+        "utilisation scaling and static peak, and report SLA attainment, waits, time to "
+        "first token, replicas and cost.",
+        allow_abbrev=False,
+    )
+    source = simulate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+    simulate.add_argument(
+        "--trace", default="diurnal", metavar="diurnal|flat|FILE.csv", help="the load"
+    )
+    length = simulate.add_mutually_exclusive_group()
+    length.add_argument("--days", type=_positive_int, metavar="N", help="days (default 1)")
+    length.add_argument("--hours", type=_positive_int, metavar="N", help="hours")
+    simulate.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    simulate.add_argument(
+        "--strategies",
+        default="queue-depth,gpu-utilization,static-peak",
+        metavar="LIST",
+        help="comma-separated: queue-depth, gpu-utilization, static-peak",
+    )
+    simulate.add_argument(
+        "--cold-start",
+        type=_positive_int,
+        metavar="SECONDS",
+        help="a new GPU node's start to its first replica serving (default: node start and "
+        "image pull, then the model's weights)",
+    )
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    simulate.add_argument("--plot", metavar="FILE.png", type=Path, help="draw the run")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -154,6 +193,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a policy-pack config file (the format of pulumi --policy-pack-config)",
     )
 
+    _add_simulate(commands)
+
     worker = commands.add_parser(
         "worker",
         help="move a tier's requests from its SQS queue to vLLM (the pod's sidecar)",
@@ -182,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _size(args.parser, args)
         if args.command == "plan":
             return _plan(args)
+        if args.command == "simulate":
+            return _simulate(args)
         if args.command == "worker":
             return bridge_cli.worker(args)
         if args.command == "submit":
@@ -270,6 +313,50 @@ def _plan(args: argparse.Namespace) -> int:
     else:
         print(report.preview_text(result))
     return EXIT_POLICY if result.mandatory else EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from infra.config import read_stack_file
+    from infra.simulation import report as simulation_report
+    from infra.simulation.run import simulate_stack
+
+    path = stack_file(args.stack) if args.stack else args.config
+    name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    seconds = args.hours * 3600 if args.hours else (args.days or 1) * 86_400
+    if args.trace not in ("diurnal", "flat") and not (args.days or args.hours):
+        seconds = None  # the file's own length
+    progress = _progress_bar() if sys.stderr.isatty() and not args.json else None
+    simulation = simulate_stack(
+        name,
+        read_stack_file(path),
+        trace=args.trace,
+        seconds=seconds,
+        seed=args.seed,
+        strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
+        cold_start_seconds=args.cold_start,
+        progress=progress,
+    )
+    if args.plot:
+        simulation_report.plot(simulation, args.plot)
+    if args.json:
+        print(json.dumps(simulation_report.simulation_json(simulation), indent=2))
+    else:
+        print(simulation_report.simulation_text(simulation))
+        if args.plot:
+            print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+def _progress_bar() -> Callable[[float], None]:
+    """A one-line bar on standard error (a terminal only)."""
+
+    def show(done: float) -> None:
+        filled = int(done * 30)
+        end = "\n" if done >= 1 else ""
+        print(f"\rsimulating [{'#' * filled}{'.' * (30 - filled)}] {done:4.0%}", end=end,
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    return show
 
 
 def _policy_config(path: Path) -> dict[str, object]:

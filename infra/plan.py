@@ -142,6 +142,10 @@ class TierPlan:
     load_balancer: LoadBalancerConfig
     queue: QueueConfig
     burst: BurstPlan | None = None
+    service_seconds: Decimal = Decimal(3)
+    """Mean seconds one interaction holds a session."""
+    sla_ttft_seconds: Decimal = Decimal("0.5")
+    """The tier's time-to-first-token target."""
 
     @property
     def cost_per_hour(self) -> Decimal:
@@ -420,6 +424,8 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         request_timeout_seconds=tier.request_timeout_seconds,
         load_balancer=tier.load_balancer,
         queue=tier.queue,
+        service_seconds=tier.service_seconds,
+        sla_ttft_seconds=tier.sla_ttft,
         burst=None
         if tier.burst is None or spot is None
         else BurstPlan(tier.burst.max_instances, spot, tier.burst.accept_interruptions),

@@ -197,6 +197,12 @@ def _share(value: Decimal) -> Decimal:
 Share = Annotated[Decimal, BeforeValidator(to_decimal), AfterValidator(_share)]
 
 
+def _hold_seconds(value: Decimal) -> Decimal:
+    if not Decimal("0.001") <= value <= Decimal(3600):
+        raise ValueError(f"must be 0.001 to 3600 seconds (got {value})")
+    return value
+
+
 def _billions(value: Decimal) -> Decimal:
     if not Decimal(0) < value <= Decimal(100_000):
         raise ValueError(f"must be above 0 and at most 100000 (got {value})")
@@ -303,6 +309,21 @@ class TierConfig(ConfigModel):
         description="Tokens of KV cache one interaction keeps (prompt and reply). Default "
         f"{defaults.SESSION_TOKENS} (600 in, 350 out). Sessions a replica holds = its KV "
         "tokens / this.",
+    )
+    service_seconds: Annotated[
+        Decimal, BeforeValidator(to_decimal), AfterValidator(_hold_seconds)
+    ] = Field(
+        Decimal(defaults.SERVICE_SECONDS),
+        description="Mean seconds one interaction holds a session (agentfleet simulate). "
+        f"Default {defaults.SERVICE_SECONDS} (350 tokens out in about 3 s).",
+    )
+    sla_ttft_seconds: (
+        Annotated[Decimal, BeforeValidator(to_decimal), AfterValidator(_hold_seconds)] | None
+    ) = Field(
+        None,
+        description="Time-to-first-token target (agentfleet simulate's SLA attainment). "
+        f"Default {defaults.SLA_TTFT_SECONDS['ttft-first']} s for ttft-first tiers, "
+        f"{defaults.SLA_TTFT_SECONDS['throughput-first']} s for throughput-first ones.",
     )
     gpu_memory_utilization: Share = Field(
         Decimal("0.9"),
@@ -543,6 +564,12 @@ class TierConfig(ConfigModel):
                 f"({defaults.EBS_MAX_VOLUME_GIB} GiB); use fewer replicas per node "
                 "(gpusPerReplica or a larger mig profile) or a smaller model",
             )
+
+    @property
+    def sla_ttft(self) -> Decimal:
+        if self.sla_ttft_seconds is not None:
+            return self.sla_ttft_seconds
+        return Decimal(defaults.SLA_TTFT_SECONDS[self.latency_class])
 
     @property
     def on_demand_price(self) -> Decimal:

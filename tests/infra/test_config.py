@@ -51,7 +51,8 @@ def setting(values: dict[str, Any], path: str, value: object) -> dict[str, Any]:
 INVALID: list[tuple[str, str, object, str, str]] = [
     ("unknown-tier-key", f"{TIER}.gpuCount", 2, f"{TIER}.gpuCount",
      "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, "
-     "modelProfile, sessionTokens, gpuMemoryUtilization, expectedConcurrency, "
+     "modelProfile, sessionTokens, serviceSeconds, slaTtftSeconds, gpuMemoryUtilization, "
+     "expectedConcurrency, "
      "concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, maxInstances, "
      "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, migModels, burst, "
      "scaling, loadBalancer, queue, requestTimeoutSeconds"),

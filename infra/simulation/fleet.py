@@ -1,0 +1,142 @@
+"""What the simulator replays: each tier as the program declares it. The scaling settings
+come from the rendered objects (the ScaledObject's triggers, polling, floor, ceiling,
+cooldown and HPA behaviour; the node groups' floor and ceiling), so what is simulated is
+what would be applied; what no object carries (sessions a replica holds, the interaction's
+hold time, the SLA, the cold start) comes from the plan and the stack."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from facts.autoscaling import ScaledObject
+from facts.resource_types import NODE_GROUP, SCALED_OBJECT
+from facts.vllm_memory import GIB
+from infra.offline.mocks import Registration
+from infra.plan import FleetPlan, TierPlan
+
+NODE_START_SECONDS = 90.0
+"""EC2 start and node join for a GPU instance (the seed's cold start is 2-5 minutes)."""
+IMAGE_PULL_SECONDS = 60.0
+"""The vLLM image onto a new node."""
+POD_START_SECONDS = 30.0
+"""Container start and CUDA initialisation, before the weights load."""
+WEIGHTS_GIB_PER_SECOND = 0.5
+"""Weights from the model hub or cache into GPU memory."""
+AUTOSCALER_SCAN_SECONDS = 10.0
+"""The cluster autoscaler's --scan-interval default."""
+SCALE_DOWN_UNNEEDED_SECONDS = 900.0
+"""The add-on's scale-down-unneeded-time (15 minutes)."""
+PREFILL_SECONDS = 0.2
+"""Time from a replica taking an interaction to its first token, without queueing."""
+
+
+@dataclass(frozen=True)
+class CronWindow:
+    trigger: str
+    start: str
+    end: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class TierModel:
+    """One tier as the simulator drives it: the lead replica shape's autoscaler, with each
+    replica standing for its share of a node's sessions."""
+
+    name: str
+    scaled: ScaledObject
+    cron: tuple[CronWindow, ...]
+    sessions_per_replica: float
+    replicas_per_node: int
+    gpus_per_node: int
+    node_min: int
+    node_max: int
+    burst_max: int
+    on_demand_price: float
+    spot_price: float | None
+    on_spot: bool
+    planned_replicas: int
+    peak_rate: float
+    """Interactions a second at the expected concurrency: concurrency / serviceSeconds."""
+    service_seconds: float
+    sla_ttft_seconds: float
+    timeout_seconds: float
+    pod_start_seconds: float
+    node_start_seconds: float
+
+    @property
+    def max_replicas(self) -> int:
+        return self.scaled.max_replicas
+
+
+def _find(registrations: Sequence[Registration], kind: str, name: str) -> Mapping[str, Any] | None:
+    for registration in registrations:
+        if registration.type == kind and registration.name == name:
+            return registration.inputs
+    return None
+
+
+def tier_model(
+    plan: FleetPlan,
+    tier: TierPlan,
+    registrations: Sequence[Registration],
+    cold_start_seconds: float | None = None,
+) -> TierModel:
+    lead = tier.replica_groups[0]
+    shape = tier.name if len(tier.replica_groups) == 1 else f"{tier.name}-{_slug(lead.profile)}"
+    scaled_inputs = _find(registrations, SCALED_OBJECT, f"{shape}-scaled-object")
+    if scaled_inputs is None:
+        raise ValueError(f"tier {tier.name}: the program declared no ScaledObject for {shape}")
+    spec = scaled_inputs["spec"]
+    nodes = _find(registrations, NODE_GROUP, f"{tier.name}-nodes") or {}
+    burst = _find(registrations, NODE_GROUP, f"{tier.name}-burst-nodes") or {}
+    scaling = nodes.get("scalingConfig") or {}
+    per_node_sessions = sum(g.replicas_per_instance * g.sessions_per_replica
+                            for g in tier.replica_groups if g.model == tier.model)  # fmt: skip
+    weights = 0.0 if tier.fit.model is None else tier.fit.model.weight_bytes / GIB
+    pod_start = POD_START_SECONDS + weights / WEIGHTS_GIB_PER_SECOND
+    node_start = NODE_START_SECONDS + IMAGE_PULL_SECONDS
+    if cold_start_seconds is not None:
+        node_start, pod_start = cold_start_seconds * 0.6, cold_start_seconds * 0.4
+    return TierModel(
+        name=tier.name,
+        scaled=ScaledObject.from_spec(spec),
+        cron=tuple(
+            CronWindow(str(t.get("name")), m["start"], m["end"], m.get("timezone", "UTC"))
+            for t in spec.get("triggers") or []
+            if t.get("type") == "cron" and (m := t.get("metadata") or {})
+        ),
+        sessions_per_replica=per_node_sessions / lead.replicas_per_instance,
+        replicas_per_node=lead.replicas_per_instance,
+        gpus_per_node=tier.gpus_per_instance,
+        node_min=int(scaling.get("minSize", tier.min_instances)),
+        node_max=int(scaling.get("maxSize", tier.max_instances)),
+        burst_max=int((burst.get("scalingConfig") or {}).get("maxSize", 0)),
+        on_demand_price=float(tier.on_demand_price),
+        spot_price=None if tier.spot_price is None else float(tier.spot_price),
+        on_spot=tier.capacity == "spot",
+        planned_replicas=math.ceil(tier.gpus / tier.gpus_per_instance) * lead.replicas_per_instance
+        if tier.mig
+        else math.ceil(tier.gpus / lead.resource_count),
+        peak_rate=tier.interactions / float(tier.service_seconds),
+        service_seconds=float(tier.service_seconds),
+        sla_ttft_seconds=float(tier.sla_ttft_seconds),
+        timeout_seconds=float(tier.request_timeout_seconds),
+        pod_start_seconds=pod_start,
+        node_start_seconds=node_start,
+    )
+
+
+def _slug(profile: str | None) -> str:
+    return (profile or "gpu").replace(".", "-").replace("+", "-")
+
+
+def fleet_models(
+    plan: FleetPlan,
+    registrations: Sequence[Registration],
+    cold_start_seconds: float | None = None,
+) -> list[TierModel]:
+    return [tier_model(plan, tier, registrations, cold_start_seconds) for tier in plan.tiers]

@@ -1,0 +1,122 @@
+"""A simulation as people and pipelines read it: a compact table, JSON in CONTRACT.md's
+shape, and a picture (``--plot``) of each tier over time under each strategy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from infra.simulation.run import Simulation
+from infra.simulation.stats import LaneStats
+
+
+def _round(value: float, places: int = 3) -> float:
+    return round(value, places)
+
+
+def _tier_json(stats: LaneStats) -> dict[str, Any]:
+    return {
+        "tier": stats.tier,
+        "interactions": stats.interactions,
+        "cost": round(stats.cost, 2),
+        "gpuHours": _round(stats.gpu_hours, 1),
+        "maxReplicas": stats.max_replicas,
+        "queueWaitMeanSeconds": _round(stats.queue_wait_mean),
+        "queueWaitP50Seconds": _round(stats.queue_wait_p50),
+        "queueWaitP95Seconds": _round(stats.queue_wait_p95),
+        "queueWaitP99Seconds": _round(stats.queue_wait_p99),
+        "ttftP50Seconds": _round(stats.ttft_p50),
+        "ttftP95Seconds": _round(stats.ttft_p95),
+        "ttftP99Seconds": _round(stats.ttft_p99),
+        "slaAttainment": _round(stats.sla_attainment, 4),
+        "expired": stats.expired,
+    }
+
+
+def _fleet(stats: list[LaneStats]) -> tuple[float, float, float]:
+    interactions = sum(s.interactions for s in stats)
+    met = sum(s.sla_attainment * s.interactions for s in stats)
+    return (
+        sum(s.cost for s in stats),
+        sum(s.gpu_hours for s in stats),
+        met / interactions if interactions else 1.0,
+    )
+
+
+def simulation_json(simulation: Simulation) -> dict[str, Any]:
+    strategies = {}
+    for strategy in simulation.strategies:
+        stats = simulation.of(strategy)
+        cost, gpu_hours, attainment = _fleet(stats)
+        strategies[strategy] = {
+            "cost": round(cost, 2),
+            "gpuHours": _round(gpu_hours, 1),
+            "slaAttainment": _round(attainment, 4),
+            "tiers": [_tier_json(s) for s in stats],
+        }
+    return {"stack": simulation.stack, "seconds": simulation.seconds, "strategies": strategies}
+
+
+def simulation_text(simulation: Simulation) -> str:
+    from infra.report import table
+
+    hours = simulation.seconds / 3600
+    lines = [f"stack {simulation.stack}: {hours:g} hours simulated, second by second", ""]
+    rows: list[list[object]] = []
+    for strategy in simulation.strategies:
+        stats = simulation.of(strategy)
+        for s in stats:
+            rows.append(
+                [
+                    strategy,
+                    s.tier,
+                    f"{s.sla_attainment:.1%}",
+                    f"{s.ttft_p95:.2f}",
+                    f"{s.queue_wait_p95:.1f}",
+                    s.max_replicas,
+                    f"{s.gpu_hours:,.0f}",
+                    f"{s.cost:,.2f}",
+                    s.expired,
+                ]
+            )
+        cost, gpu_hours, attainment = _fleet(stats)
+        rows.append([strategy, "fleet", f"{attainment:.1%}", "", "", "", f"{gpu_hours:,.0f}",
+                     f"{cost:,.2f}", sum(s.expired for s in stats)])  # fmt: skip
+    headers = ["strategy", "tier", "SLA met", "TTFT p95 s", "wait p95 s", "max replicas",
+               "GPU-hours", "cost $", "expired"]  # fmt: skip
+    lines.append(table(headers, rows))
+    return "\n".join(lines)
+
+
+def plot(simulation: Simulation, path: Path) -> None:
+    """Per tier (rows): arrivals, replicas by strategy, queue depth, TTFT p95 against the
+    target, and the cost rate, over time (hours)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    run, tiers = simulation.run, simulation.tiers
+    panels = ("arrivals a minute", "replicas serving", "queue depth (peak a minute)", "cost $/h")
+    figure, axes = plt.subplots(len(tiers), len(panels), figsize=(5 * len(panels), 3 * len(tiers)),
+                                squeeze=False)  # fmt: skip
+    minutes = run.series["arrivals"].shape[1]
+    hours = np.arange(minutes) / 60.0
+    for row, tier in enumerate(tiers):
+        for lane_index, lane in enumerate(run.lanes):
+            if lane.tier.name != tier.name:
+                continue
+            label = lane.strategy
+            if lane.strategy == simulation.strategies[0]:
+                axes[row][0].plot(hours, run.series["arrivals"][lane_index], color="black", lw=0.6)
+            axes[row][1].plot(hours, run.series["replicas"][lane_index], label=label, lw=0.9)
+            axes[row][2].plot(hours, run.series["queue"][lane_index], label=label, lw=0.9)
+            axes[row][3].plot(hours, run.series["cost"][lane_index], label=label, lw=0.9)
+        for column, title in enumerate(panels):
+            axes[row][column].set_title(f"{tier.name}: {title}", fontsize=9)
+            axes[row][column].set_xlabel("hours")
+        axes[row][1].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)

@@ -1,0 +1,117 @@
+"""A stack's simulation end to end: its plan and the objects its program declares, the
+trace, one lane per tier and strategy, and the statistics of each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infra.config import ConfigError, parse_stack_config
+from infra.offline.mocks import run_program
+from infra.plan import FleetPlan, plan_fleet
+from infra.simulation import traces
+from infra.simulation.cron import window_open
+from infra.simulation.engine import (
+    STRATEGIES,
+    Lane,
+    Run,
+    gpu_utilization,
+    queue_depth,
+    simulate,
+    static_peak,
+)
+from infra.simulation.fleet import TierModel, fleet_models
+from infra.simulation.stats import LaneStats, lane_stats
+
+
+@dataclass(frozen=True)
+class Simulation:
+    stack: str
+    seconds: int
+    strategies: tuple[str, ...]
+    tiers: tuple[TierModel, ...]
+    run: Run
+    stats: tuple[LaneStats, ...]
+    rates: Mapping[str, np.ndarray]
+
+    def of(self, strategy: str) -> list[LaneStats]:
+        return [s for s in self.stats if s.strategy == strategy]
+
+
+def _cron(tier: TierModel, minutes: int) -> Callable[[float], frozenset[str]]:
+    windows = [(w.trigger, window_open(w.start, w.end, w.timezone, minutes)) for w in tier.cron]
+
+    def open_now(now: float) -> frozenset[str]:
+        minute = min(max(int(now // 60), 0), minutes - 1)
+        return frozenset(name for name, flags in windows if flags[minute])
+
+    return open_now
+
+
+def lanes_for(tiers: Sequence[TierModel], strategies: Sequence[str], seconds: int) -> list[Lane]:
+    minutes = max(1, -(-seconds // 60))
+    lanes = []
+    for strategy in strategies:
+        for tier in tiers:
+            if strategy == "queue-depth":
+                controller = queue_depth(tier, _cron(tier, minutes))
+            elif strategy == "gpu-utilization":
+                controller = gpu_utilization(tier)
+            else:
+                controller = static_peak(tier)
+            lanes.append(Lane(tier, strategy, controller))
+    return lanes
+
+
+def rates_for(
+    tiers: Sequence[TierModel], trace: str, seconds: int | None, seed: int
+) -> tuple[dict[str, np.ndarray], int]:
+    peaks = {tier.name: tier.peak_rate for tier in tiers}
+    if trace in ("diurnal", "flat"):
+        total = seconds or 86_400
+        made = (
+            traces.diurnal(peaks, total, seed) if trace == "diurnal" else traces.flat(peaks, total)
+        )
+        return made, total
+    found, total = traces.read_csv(Path(trace), list(peaks), seconds)
+    return {name: found.get(name, np.zeros(total)) for name in peaks}, total
+
+
+def simulate_stack(
+    stack: str,
+    values: Mapping[str, Any],
+    *,
+    trace: str = "diurnal",
+    seconds: int | None = None,
+    seed: int = 0,
+    strategies: Sequence[str] = STRATEGIES,
+    cold_start_seconds: float | None = None,
+    step_seconds: float = 1.0,
+    progress: Callable[[float], None] | None = None,
+) -> Simulation:
+    for strategy in strategies:
+        if strategy not in STRATEGIES:
+            raise ConfigError(
+                [("--strategies", f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")]
+            )
+    plan: FleetPlan = plan_fleet(parse_stack_config(values))
+    registrations, _ = run_program(values, stack=stack)
+    tiers = fleet_models(plan, registrations, cold_start_seconds)
+    rates, total = rates_for(tiers, trace, seconds, seed)
+    lanes = lanes_for(tiers, strategies, total)
+    per_step = max(1, round(1 / step_seconds)) if step_seconds < 1 else 1
+    lane_rates = np.stack([np.repeat(rates[lane.tier.name], per_step) for lane in lanes])
+    run = simulate(lanes, lane_rates, dt=step_seconds, seed=seed, progress=progress)
+    return Simulation(
+        stack=stack,
+        seconds=total,
+        strategies=tuple(strategies),
+        tiers=tuple(tiers),
+        run=run,
+        stats=tuple(lane_stats(run, i) for i in range(len(lanes))),
+        rates=rates,
+    )
