@@ -133,8 +133,17 @@ def queue_depth(
     """The stack's own ScaledObject, as KEDA feeds the HPA."""
     hpa = Hpa(tier.scaled)
 
-    def desired(now: float, current: int, queue: int, busy: int, _: float) -> int:
-        load = Load(visible=queue, in_flight=busy, cron_active=cron_open(now))
+    def desired(now: float, current: int, queue: int, busy: int, capacity: float) -> int:
+        # Workers hold up to --max-num-seqs a replica: the queue's head waits inside vLLM
+        # (in flight for SQS, num_requests_waiting for the Prometheus trigger).
+        replicas = capacity / tier.sessions_per_replica
+        inside = min(queue, int(replicas * tier.held_per_replica))
+        load = Load(
+            visible=queue - inside,
+            in_flight=busy + inside,
+            vllm_waiting=float(inside),
+            cron_active=cron_open(now),
+        )
         return hpa.sync(now, current, load)
 
     return desired

@@ -50,6 +50,9 @@ class TierModel:
     scaled: ScaledObject
     cron: tuple[CronWindow, ...]
     sessions_per_replica: float
+    held_per_replica: float
+    """Requests a replica's worker holds beyond the sessions it serves (--max-num-seqs
+    minus sessions): they wait inside vLLM, where its num_requests_waiting counts them."""
     replicas_per_node: int
     gpus_per_node: int
     node_min: int
@@ -110,6 +113,7 @@ def tier_model(
             if t.get("type") == "cron" and (m := t.get("metadata") or {})
         ),
         sessions_per_replica=per_node_sessions / lead.replicas_per_instance,
+        held_per_replica=float(max(0, lead.max_num_seqs - lead.sessions_per_replica)),
         replicas_per_node=lead.replicas_per_instance,
         gpus_per_node=tier.gpus_per_instance,
         node_min=int(scaling.get("minSize", tier.min_instances)),
