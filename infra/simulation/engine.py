@@ -63,6 +63,16 @@ class Lane:
     unneeded_since: float | None = None
     max_replicas: int = 0
 
+    def settled(self, load: float) -> int:
+        """The replicas this strategy keeps for ``load`` concurrent interactions held
+        steady: the run starts there rather than at the floor."""
+        tier, scaled = self.tier, self.tier.scaled
+        if self.strategy == "static-peak":
+            return tier.planned_replicas
+        share = GPU_UTILIZATION_TARGET / 100 if self.strategy == "gpu-utilization" else 1.0
+        wanted = math.ceil(load / (tier.sessions_per_replica * share))
+        return min(scaled.max_replicas, max(scaled.min_replicas, 1, wanted))
+
     def ready_pods(self, now: float) -> int:
         return bisect.bisect_right(self.pods, now)
 
@@ -230,10 +240,12 @@ class _Engine:
         self.tick = max(1, round(SYNC_SECONDS / dt))
         ticks = math.ceil(self.steps / self.tick)
         self.at_tick = {k: np.zeros((count, ticks)) for k in ("replicas", "gpus", "cost")}
-        for lane in self.lanes:  # the run starts settled at each strategy's own count
-            lane.scale(-3600.0, max(1, lane.controller(-3600.0, 0, 0, 0, 0.0)))
+        for i, lane in enumerate(self.lanes):  # settled at the first second's load
+            load = rates[i, 0] * lane.tier.service_seconds
+            lane.scale(-3600.0, lane.settled(load))
             lane.nodes = [Node(-3600.0, node.spot) for node in lane.nodes]
             lane.pods = [-3600.0] * len(lane.pods)
+            self.busy[i] = min(round(load), int(len(lane.pods) * self.sessions[i]))
 
     def control(self, step: int) -> None:
         """Every 15 s: interruptions, the controllers, pods and nodes, the bill."""
@@ -340,8 +352,8 @@ def _recorded(engine: _Engine) -> Run:
         "arrivals": by_minute(engine.arrivals, "sum"),
         "queue": by_minute(engine.queued_at, "max"),
     }
-    for key, values in engine.at_tick.items():
-        series[key] = np.repeat(values, ticks_per_minute, axis=1)[:, :minutes]
+    for key, values in engine.at_tick.items():  # a tick's value stands for its minute
+        series[key] = values[:, ::ticks_per_minute][:, :minutes]
     return Run(
         lanes=engine.lanes,
         dt=dt,

@@ -3,6 +3,7 @@ trace, one lane per tier and strategy, and the statistics of each."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ class Simulation:
     run: Run
     stats: tuple[LaneStats, ...]
     rates: Mapping[str, np.ndarray]
+    replay_seconds: float = 0.0
+    """Wall time of the replay alone (benchmarks/simulate_speed.py)."""
 
     def of(self, strategy: str) -> list[LaneStats]:
         return [s for s in self.stats if s.strategy == strategy]
@@ -105,7 +108,9 @@ def simulate_stack(
     lanes = lanes_for(tiers, strategies, total)
     per_step = max(1, round(1 / step_seconds)) if step_seconds < 1 else 1
     lane_rates = np.stack([np.repeat(rates[lane.tier.name], per_step) for lane in lanes])
+    started = time.perf_counter()
     run = simulate(lanes, lane_rates, dt=step_seconds, seed=seed, progress=progress)
+    replay = time.perf_counter() - started
     return Simulation(
         stack=stack,
         seconds=total,
@@ -114,4 +119,5 @@ def simulate_stack(
         run=run,
         stats=tuple(lane_stats(run, i) for i in range(len(lanes))),
         rates=rates,
+        replay_seconds=replay,
     )
