@@ -187,6 +187,12 @@ def _parser() -> argparse.ArgumentParser:
         help="write every Kubernetes object as YAML into DIR/<tier>/<kind>-<name>.yaml",
     )
     plan.add_argument(
+        "--simulate",
+        action="store_true",
+        help="add a simulated day (diurnal trace, the stack's own scaling): SLA met and "
+        "cost per tier",
+    )
+    plan.add_argument(
         "--policy-config",
         metavar="FILE",
         type=Path,
@@ -308,11 +314,32 @@ def _plan(args: argparse.Namespace) -> int:
         written = render(result, args.render)
         if not args.json:
             print(f"wrote {len(written)} Kubernetes objects under {args.render}")
+    simulated = _simulated_day(name, values) if args.simulate else None
     if args.json:
-        print(json.dumps(report.preview_json(result), indent=2))
+        shown = report.preview_json(result)
+        if simulated is not None:
+            shown["simulation"] = simulated[0]
+        print(json.dumps(shown, indent=2))
     else:
         print(report.preview_text(result))
+        if simulated is not None:
+            print("\n" + simulated[1])
     return EXIT_POLICY if result.mandatory else EXIT_OK
+
+
+def _simulated_day(name: str, values: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """One simulated day of the stack's own scaling, as JSON and as a line per tier."""
+    from infra.simulation import report as simulation_report
+    from infra.simulation.run import simulate_stack
+
+    simulation = simulate_stack(name, values, seconds=86_400, strategies=["queue-depth"])
+    lines = ["simulated day (diurnal trace, the stack's own scaling; agentfleet simulate):"]
+    lines += [
+        f"  {s.tier}: SLA met {s.sla_attainment:.1%}, TTFT p95 {s.ttft_p95:.2f} s, "
+        f"{s.max_replicas} replicas at most, ${s.cost:,.2f} for the day"
+        for s in simulation.of("queue-depth")
+    ]
+    return simulation_report.simulation_json(simulation), "\n".join(lines)
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -388,3 +388,18 @@ def test_new_tier_shapes_through_the_served_pack(
     assert reported == found
     mandatory = any(f["enforcement"] == "mandatory" for f in result["findings"])
     assert status == (1 if mandatory else 0)
+
+
+def test_plan_simulate_adds_a_day_of_the_stacks_own_scaling(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = plan(capsys, "--stack", "dev", "--simulate", "--json")
+    assert status == 0
+    simulation = json.loads(out)["simulation"]
+    assert simulation["seconds"] == 86_400
+    assert list(simulation["strategies"]) == ["queue-depth"]
+    (tier,) = simulation["strategies"]["queue-depth"]["tiers"]
+    assert tier["tier"] == "assistant"
+    assert 0 <= tier["slaAttainment"] <= 1
+    status, out, _ = plan(capsys, "--stack", "dev", "--simulate")
+    assert out.splitlines()[-1].startswith("  assistant: SLA met ")
