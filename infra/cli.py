@@ -75,6 +75,41 @@ def parse_mix(items: Sequence[str]) -> tuple[MixEntry, ...]:
     return tuple(MixEntry(tier, gpu, Fraction(share) * scale) for tier, gpu, share in parsed)
 
 
+def _add_plan(commands: Any) -> None:
+    """The ``plan`` command's arguments (CONTRACT.md)."""
+    plan = commands.add_parser(
+        "plan",
+        help="the offline preview: build the stack and run the policy pack over it",
+        description="Build the stack's whole resource graph under Pulumi's mocks (no cloud "
+        "account, no Pulumi CLI), run the agentfleet-production policy pack over it through "
+        "the analyzer protocol, and print tiers, resources, cost and findings. Exit 1 on a "
+        "mandatory finding, 2 on invalid input.",
+        allow_abbrev=False,
+    )
+    source = plan.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+    plan.add_argument("--json", action="store_true", help="print one JSON object")
+    plan.add_argument(
+        "--render",
+        metavar="DIR",
+        type=Path,
+        help="write every Kubernetes object as YAML into DIR/<tier>/<kind>-<name>.yaml",
+    )
+    plan.add_argument(
+        "--simulate",
+        action="store_true",
+        help="add a simulated day (diurnal trace, the stack's own scaling): SLA met and "
+        "cost per tier",
+    )
+    plan.add_argument(
+        "--policy-config",
+        metavar="FILE",
+        type=Path,
+        help="a policy-pack config file (the format of pulumi --policy-pack-config)",
+    )
+
+
 def _add_simulate(commands: Any) -> None:
     """The ``simulate`` command's arguments (CONTRACT.md)."""
     simulate = commands.add_parser(
@@ -167,38 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
     validate.add_argument("--json", action="store_true", help="print one JSON object")
 
-    plan = commands.add_parser(
-        "plan",
-        help="the offline preview: build the stack and run the policy pack over it",
-        description="Build the stack's whole resource graph under Pulumi's mocks (no cloud "
-        "account, no Pulumi CLI), run the agentfleet-production policy pack over it through "
-        "the analyzer protocol, and print tiers, resources, cost and findings. Exit 1 on a "
-        "mandatory finding, 2 on invalid input.",
-        allow_abbrev=False,
-    )
-    source = plan.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
-    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
-    plan.add_argument("--json", action="store_true", help="print one JSON object")
-    plan.add_argument(
-        "--render",
-        metavar="DIR",
-        type=Path,
-        help="write every Kubernetes object as YAML into DIR/<tier>/<kind>-<name>.yaml",
-    )
-    plan.add_argument(
-        "--simulate",
-        action="store_true",
-        help="add a simulated day (diurnal trace, the stack's own scaling): SLA met and "
-        "cost per tier",
-    )
-    plan.add_argument(
-        "--policy-config",
-        metavar="FILE",
-        type=Path,
-        help="a policy-pack config file (the format of pulumi --policy-pack-config)",
-    )
-
+    _add_plan(commands)
     _add_simulate(commands)
 
     worker = commands.add_parser(

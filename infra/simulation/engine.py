@@ -234,6 +234,8 @@ class _Engine:
         self.left = np.zeros((count, self.steps), dtype=np.int64)
         self.queued_at = np.zeros((count, self.steps), dtype=np.int32)
         self.capacity = np.zeros(count)
+        self.sessions_now = np.zeros(count, dtype=np.int64)
+        """The sessions the ready replicas hold, whole."""
         self.cost, self.gpu_seconds = np.zeros(count), np.zeros(count)
         self.cost_rate, self.gpus = np.zeros(count), np.zeros(count)
         self.next_ready = np.full(count, -math.inf)
@@ -276,6 +278,7 @@ class _Engine:
             lane = self.lanes[i]
             ready = lane.ready_pods(now)
             self.capacity[i] = ready * self.sessions[i]
+            self.sessions_now[i] = int(self.capacity[i])
             pending = lane.pods[ready:]
             self.next_ready[i] = pending[0] if pending else math.inf
             lane.max_replicas = max(lane.max_replicas, ready)
@@ -286,23 +289,29 @@ class _Engine:
         the step's arrivals start or queue."""
         busy, queue = self.busy, self.queue
         busy -= self.rng.binomial(busy, self.p_done)
-        free = np.maximum(np.floor(self.capacity).astype(np.int64) - busy, 0)
-        back = step - self.timeout
-        if back.max() >= 0:
-            old = np.where(back >= 0, self.entered[self.index, np.maximum(back, 0)], 0)
-            gone = np.minimum(np.maximum(old - self.total_out, 0), queue)
-            queue -= gone
-            self.total_out += gone
-            self.expired += gone
-        served = np.minimum(queue, free)
-        queue -= served
-        free -= served
-        self.total_out += served
+        free = self.sessions_now - busy
+        np.maximum(free, 0, out=free)
         now_in = self.arrivals[:, step]
-        first = np.where(queue == 0, np.minimum(now_in, free), 0)
-        queue += now_in - first
-        self.total_in += now_in - first
-        busy += served + first
+        if queue.any():  # most steps of most runs have none: skip the queue's arithmetic
+            back = step - self.timeout
+            if back.max() >= 0:
+                old = np.where(back >= 0, self.entered[self.index, np.maximum(back, 0)], 0)
+                gone = np.minimum(np.maximum(old - self.total_out, 0), queue)
+                queue -= gone
+                self.total_out += gone
+                self.expired += gone
+            served = np.minimum(queue, free)
+            queue -= served
+            free -= served
+            self.total_out += served
+            busy += served
+            first = np.where(queue == 0, np.minimum(now_in, free), 0)
+        else:
+            first = np.minimum(now_in, free)
+        waiting = now_in - first
+        queue += waiting
+        self.total_in += waiting
+        busy += first
         self.direct += first
         self.entered[:, step] = self.total_in
         self.left[:, step] = self.total_out
