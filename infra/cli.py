@@ -144,6 +144,20 @@ def _add_simulate(commands: Any) -> None:
         help="a new GPU node's start to its first replica serving (default: node start and "
         "image pull, then the model's weights)",
     )
+    simulate.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the users' time zone for the diurnal trace's business hours (default: the "
+        "stack's scheduled windows' zone, else UTC)",
+    )
+    simulate.add_argument(
+        "--step",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="the simulation step: 1 (default), or 0.5, 0.25, 0.2, 0.1 or 0.05 for "
+        "sub-second waits, that many times slower",
+    )
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.add_argument("--plot", metavar="FILE.png", type=Path, help="draw the run")
 
@@ -365,6 +379,8 @@ def _simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
         cold_start_seconds=args.cold_start,
+        step_seconds=_step(args.step),
+        timezone=_zone(args.timezone),
         progress=progress,
     )
     if args.plot:
@@ -376,6 +392,26 @@ def _simulate(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"wrote {args.plot}")
     return EXIT_OK
+
+
+def _step(value: float) -> float:
+    allowed = (1.0, 0.5, 0.25, 0.2, 0.1, 0.05)
+    if value not in allowed:
+        shown = ", ".join(f"{a:g}" for a in allowed)
+        raise ConfigError([("--step", f"{value:g} s is not one of {shown}")])
+    return value
+
+
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError([("--timezone", f"unknown time zone {value!r} (IANA names)")]) from None
+    return value
 
 
 def _progress_bar() -> Callable[[float], None]:

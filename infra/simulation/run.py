@@ -70,16 +70,25 @@ def lanes_for(tiers: Sequence[TierModel], strategies: Sequence[str], seconds: in
     return lanes
 
 
+def business_zone(tiers: Sequence[TierModel]) -> str:
+    """Where the users are: the time zone of the stack's first scheduled window, else UTC."""
+    return next((w.timezone for tier in tiers for w in tier.cron), "UTC")
+
+
 def rates_for(
-    tiers: Sequence[TierModel], trace: str, seconds: int | None, seed: int
+    tiers: Sequence[TierModel],
+    trace: str,
+    seconds: int | None,
+    seed: int,
+    timezone: str | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
     peaks = {tier.name: tier.peak_rate for tier in tiers}
     if trace in ("diurnal", "flat"):
         total = seconds or 86_400
-        made = (
-            traces.diurnal(peaks, total, seed) if trace == "diurnal" else traces.flat(peaks, total)
-        )
-        return made, total
+        zone = timezone or business_zone(tiers)
+        if trace == "flat":
+            return traces.flat(peaks, total), total
+        return traces.diurnal(peaks, total, seed, zone), total
     found, total = traces.read_csv(Path(trace), list(peaks), seconds)
     return {name: found.get(name, np.zeros(total)) for name in peaks}, total
 
@@ -94,6 +103,7 @@ def simulate_stack(
     strategies: Sequence[str] = STRATEGIES,
     cold_start_seconds: float | None = None,
     step_seconds: float = 1.0,
+    timezone: str | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> Simulation:
     for strategy in strategies:
@@ -104,7 +114,7 @@ def simulate_stack(
     plan: FleetPlan = plan_fleet(parse_stack_config(values))
     registrations, _ = run_program(values, stack=stack)
     tiers = fleet_models(plan, registrations, cold_start_seconds)
-    rates, total = rates_for(tiers, trace, seconds, seed)
+    rates, total = rates_for(tiers, trace, seconds, seed, timezone)
     lanes = lanes_for(tiers, strategies, total)
     per_step = max(1, round(1 / step_seconds)) if step_seconds < 1 else 1
     lane_rates = np.stack([np.repeat(rates[lane.tier.name], per_step) for lane in lanes])

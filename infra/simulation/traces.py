@@ -10,7 +10,8 @@
   second on (a step function).
 
 Concurrency becomes an arrival rate by Little's law: rate = concurrency / serviceSeconds.
-The simulated week starts on a Monday at 00:00 UTC.
+The simulated week starts on a Monday at 00:00 UTC; business hours are those of a time zone
+(by default the stack's own scheduled windows', else UTC).
 """
 
 from __future__ import annotations
@@ -45,10 +46,36 @@ def _weekday_shape(seconds: NDArray[np.float64]) -> NDArray[np.float64]:
     return NIGHT_SHARE + (1.0 - NIGHT_SHARE) * smooth
 
 
-def diurnal(peaks: Mapping[str, float], seconds: int, seed: int) -> Rates:
-    """The business-hours pattern for each tier, peaking at its rate (interactions/s)."""
+def local_seconds(seconds: int, timezone: str) -> NDArray[np.float64]:
+    """Each second of the run on the wall clock of ``timezone`` (the run starts on a Monday,
+    00:00 UTC; daylight saving is applied hour by hour)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from infra.simulation.cron import EPOCH
+
+    zone = ZoneInfo(timezone)
+    hours = math.ceil(seconds / 3600)
+    offsets = np.array(
+        [
+            (EPOCH + timedelta(hours=h)).astimezone(zone).utcoffset().total_seconds()  # type: ignore[union-attr]
+            for h in range(hours)
+        ]
+    )
+    shifted: NDArray[np.float64] = np.arange(seconds, dtype=np.float64)
+    shifted += np.repeat(offsets, 3600)[:seconds]
+    return shifted
+
+
+def diurnal(peaks: Mapping[str, float], seconds: int, seed: int, timezone: str = "UTC") -> Rates:
+    """The business-hours pattern for each tier, peaking at its rate (interactions/s), on
+    the wall clock of ``timezone``."""
     rng = np.random.default_rng(seed)
-    t = np.arange(seconds, dtype=np.float64)
+    t = (
+        local_seconds(seconds, timezone)
+        if timezone != "UTC"
+        else np.arange(seconds, dtype=np.float64)
+    )
     day = (t // DAY).astype(np.int64)
     shape = _weekday_shape(t % DAY)
     weekend = (day % 7) >= 5

@@ -198,3 +198,25 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     assert orchestrator.sessions_per_replica == 100
     assert orchestrator.pod_start_seconds == pytest.approx(30 + 14.185 / 0.5, abs=0.1)
     assert tiers["mid-tier"].replicas_per_node == 4  # two A100s a replica on eight
+
+
+def test_business_hours_follow_the_users_time_zone() -> None:
+    """New York's noon is 17:00 UTC in January; at 12:00 UTC it is 07:00 there, night."""
+    week = diurnal({"t": 100.0}, 86_400, seed=1, timezone="America/New_York")["t"]
+    assert week[17 * 3600 : 18 * 3600].mean() == pytest.approx(100, rel=0.25)
+    assert week[11 * 3600 : 12 * 3600].mean() == pytest.approx(10, rel=0.15)
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--step", "0.3"], "--step: 0.3 s is not one of 1, 0.5, 0.25, 0.2, 0.1, 0.05"),
+        (["--timezone", "Mars/Olympus"], "--timezone: unknown time zone 'Mars/Olympus'"),
+        (["--strategies", "hope"], "--strategies: unknown strategy 'hope'"),
+    ],
+)
+def test_bad_simulate_arguments_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    assert main(["simulate", "--stack", "dev", "--hours", "1", *argv]) == 2
+    assert said in capsys.readouterr().err
