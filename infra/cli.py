@@ -15,7 +15,7 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
@@ -24,6 +24,9 @@ from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
 from infra.plan import plan_fleet
 from infra.sizing import DEFAULT_MIX, MixEntry, size_fleet
+
+if TYPE_CHECKING:
+    from infra.offline.preview import Preview
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -75,6 +78,13 @@ def parse_mix(items: Sequence[str]) -> tuple[MixEntry, ...]:
     return tuple(MixEntry(tier, gpu, Fraction(share) * scale) for tier, gpu, share in parsed)
 
 
+def _add_source(command: argparse.ArgumentParser) -> None:
+    """Which stack: ``--stack NAME`` or ``--config FILE``, one of them."""
+    source = command.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+
+
 def _add_plan(commands: Any) -> None:
     """The ``plan`` command's arguments (CONTRACT.md)."""
     plan = commands.add_parser(
@@ -86,9 +96,7 @@ def _add_plan(commands: Any) -> None:
         "mandatory finding, 2 on invalid input.",
         allow_abbrev=False,
     )
-    source = plan.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
-    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+    _add_source(plan)
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.add_argument(
         "--render",
@@ -121,9 +129,7 @@ def _add_simulate(commands: Any) -> None:
         "first token, replicas and cost.",
         allow_abbrev=False,
     )
-    source = simulate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
-    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+    _add_source(simulate)
     simulate.add_argument(
         "--trace", default="diurnal", metavar="diurnal|flat|FILE.csv", help="the load"
     )
@@ -211,9 +217,7 @@ def _parser() -> argparse.ArgumentParser:
         "filled in (instances, replicas, --max-num-seqs, prices). Exit 2 on invalid config.",
         allow_abbrev=False,
     )
-    source = validate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
-    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
+    _add_source(validate)
     validate.add_argument("--json", action="store_true", help="print one JSON object")
 
     _add_plan(commands)
@@ -332,7 +336,7 @@ def _plan(args: argparse.Namespace) -> int:
         written = render(result, args.render)
         if not args.json:
             print(f"wrote {len(written)} Kubernetes objects under {args.render}")
-    simulated = _simulated_day(name, values) if args.simulate else None
+    simulated = _simulated_day(result) if args.simulate else None
     if args.json:
         shown = report.preview_json(result)
         if simulated is not None:
@@ -345,12 +349,15 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_POLICY if result.mandatory else EXIT_OK
 
 
-def _simulated_day(name: str, values: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """One simulated day of the stack's own scaling, as JSON and as a line per tier."""
+def _simulated_day(result: Preview) -> tuple[dict[str, Any], str]:
+    """One simulated day of the stack's own scaling, as JSON and as a line per tier: the
+    plan and the objects the preview declared, replayed."""
     from infra.simulation import report as simulation_report
-    from infra.simulation.run import simulate_stack
+    from infra.simulation.run import simulate_declared
 
-    simulation = simulate_stack(name, values, seconds=86_400, strategies=["queue-depth"])
+    simulation = simulate_declared(
+        result.stack, result.plan, result.registrations, seconds=86_400, strategies=["queue-depth"]
+    )
     lines = ["simulated day (diurnal trace, the stack's own scaling; agentfleet simulate):"]
     lines += [
         f"  {s.tier}: SLA met {s.sla_attainment:.1%}, TTFT p95 {s.ttft_p95:.2f} s, "

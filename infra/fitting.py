@@ -71,6 +71,11 @@ class ShapeFit:
     session_tokens: int
 
     @property
+    def model(self) -> Model | None:
+        """The shape's model, when it could be sized."""
+        return None if self.budget is None else self.budget.model
+
+    @property
     def kv_sessions(self) -> int | None:
         """Sessions the KV cache holds; None for an unknown model or an embedding model."""
         if self.budget is None or self.budget.model.embedding:

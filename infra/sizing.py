@@ -201,10 +201,7 @@ def replica_copies(
     gpus = fit.instance.gpus
     if not layout:
         return [(fit.model, gpus // fit.shapes[0].tensor_parallel)]
-    return [
-        (None if shape.budget is None else shape.budget.model, gpus * layout[shape.profile or ""])
-        for shape in fit.shapes
-    ]
+    return [(shape.model, gpus * layout[shape.profile or ""]) for shape in fit.shapes]
 
 
 def node_storage(

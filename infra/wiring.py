@@ -34,8 +34,8 @@ from components import (
 from components.addons import AddonReadiness
 from components.monitoring import PartQueue
 from facts import models
+from facts.models import Model
 from infra.config import AddonConfig, ClusterConfig
-from infra.fitting import read_local_model
 from infra.plan import FleetPlan, TierPlan
 
 
@@ -114,7 +114,9 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
         ReplicaShape(
             profile=group.profile,
             model=None if group.model == tier.model else group.model,
-            model_profile=None if group.model == tier.model else _shape_profile(group.model),
+            model_profile=None
+            if group.model == tier.model
+            else _profile(group.model, tier.fit.shapes[index].model),
             gpu_resource=group.resource,
             gpu_count=group.resource_count,
             sessions_per_replica=group.sessions_per_replica,
@@ -163,7 +165,7 @@ def tier(
         user_facing=tier.user_facing,
         capacity=tier.capacity,
         model=tier.model,
-        model_profile=_model_profile(tier),
+        model_profile=_profile(tier.model, tier.fit.model),
         gpu_memory_utilization=float(tier.gpu_memory_utilization),
         instance_type=tier.instance_type,
         min_instances=tier.min_instances,
@@ -248,16 +250,9 @@ def monitoring(plan: FleetPlan, tiers: tuple[MonitoredTier, ...]) -> FleetMonito
     )
 
 
-def _model_profile(tier: TierPlan) -> str | None:
-    """The model's shape for the pods, when the policies cannot look it up by name."""
-    known = tier.fit.model
-    if known is None or models.find(tier.model) is not None:
+def _profile(name: str, model: Model | None) -> str | None:
+    """A model's shape for its pods (facts.models.profile_json), when the policies cannot
+    look it up by name: the shape the plan sized it by."""
+    if model is None or models.find(name) is not None:
         return None
-    return models.profile_json(known)
-
-
-def _shape_profile(name: str) -> str | None:
-    """A co-resident model's shape for its pods, when the policies cannot look it up."""
-    if models.find(name) is not None:
-        return None
-    return None if (local := read_local_model(name)) is None else models.profile_json(local)
+    return models.profile_json(model)

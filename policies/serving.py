@@ -10,10 +10,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from pulumi_policy import ResourceValidationArgs
+
 from facts import mig, models
 from facts.catalog import CATALOG
 from facts.labels import GPU, GPU_RESOURCE, MODEL_PROFILE
 from facts.models import Model, ModelConfigError
+from facts.resource_types import DEPLOYMENT
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
 from policies.properties import argument, containers, gpu_requests, is_vllm, items, number, pod_meta
 
@@ -116,3 +119,14 @@ def served(props: Mapping[str, Any]) -> Iterator[Served]:
             max_model_len=int(length) if length else None,
             unknown=unknown or device_unknown,
         )
+
+
+def served_by(args: ResourceValidationArgs) -> list[Served]:
+    """The vLLM containers of the Deployment ``args`` judges; not applicable to any other
+    resource, nor to a Deployment that runs no vLLM server on GPUs."""
+    if args.resource_type != DEPLOYMENT:
+        args.not_applicable("not a Deployment")
+    servers = list(served(args.props))
+    if not servers:
+        args.not_applicable("runs no vLLM server on GPUs")
+    return servers

@@ -13,6 +13,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    PrivateAttr,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -276,6 +277,8 @@ ModelName = Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"^\S+$
 class TierConfig(ConfigModel):
     """One inference pool: GPU nodes of one kind serving one model, scaled on queue depth."""
 
+    _fit: TierFit | None = PrivateAttr(None)
+
     gpu: StrictStr = Field(
         description=f"Catalog key of the GPU: {known_keys()}. C1: {_suits('ttft-first')} "
         f"GPUs for TTFT-first tiers, {_suits('throughput-first')} for throughput-first ones.",
@@ -518,7 +521,13 @@ class TierConfig(ConfigModel):
 
     def fit(self) -> TierFit:
         """The model against the tier's GPUs (infra.fitting); a pinned shape it cannot fit
-        is refused on the key that pinned it."""
+        is refused on the key that pinned it. Worked out once, when the tier is validated
+        (a local model's config.json is read then), and kept."""
+        if self._fit is None:
+            self._fit = self._fitted()
+        return self._fit
+
+    def _fitted(self) -> TierFit:
         gpu = CATALOG[self.gpu]
         per_gpu = self.concurrency_per_gpu or gpu.interactions_per_gpu
         utilization = Fraction(self.gpu_memory_utilization)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from facts import mig
 from facts.autoscaling import ScaledObject
 from facts.resource_types import NODE_GROUP, SCALED_OBJECT
 from facts.vllm_memory import GIB
@@ -89,7 +90,11 @@ def tier_model(
     cold_start_seconds: float | None = None,
 ) -> TierModel:
     lead = tier.replica_groups[0]
-    shape = tier.name if len(tier.replica_groups) == 1 else f"{tier.name}-{_slug(lead.profile)}"
+    shape = (
+        tier.name
+        if len(tier.replica_groups) == 1
+        else f"{tier.name}-{mig.slug(lead.profile or 'gpu')}"
+    )
     scaled_inputs = _find(registrations, SCALED_OBJECT, f"{shape}-scaled-object")
     if scaled_inputs is None:
         raise ValueError(f"tier {tier.name}: the program declared no ScaledObject for {shape}")
@@ -132,10 +137,6 @@ def tier_model(
         pod_start_seconds=pod_start,
         node_start_seconds=node_start,
     )
-
-
-def _slug(profile: str | None) -> str:
-    return (profile or "gpu").replace(".", "-").replace("+", "-")
 
 
 def fleet_models(

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from infra.config import ConfigError, parse_stack_config
-from infra.offline.mocks import run_program
+from infra.offline.mocks import Registration, run_program
 from infra.plan import FleetPlan, plan_fleet
 from infra.simulation import traces
 from infra.simulation.cron import window_open
@@ -93,9 +93,17 @@ def rates_for(
     return {name: found.get(name, np.zeros(total)) for name in peaks}, total
 
 
-def simulate_stack(
+def simulate_stack(stack: str, values: Mapping[str, Any], **options: Any) -> Simulation:
+    """Simulate a stack's values: its plan, and the objects its program declares."""
+    plan = plan_fleet(parse_stack_config(values))
+    registrations, _ = run_program(values, stack=stack)
+    return simulate_declared(stack, plan, registrations, **options)
+
+
+def simulate_declared(
     stack: str,
-    values: Mapping[str, Any],
+    plan: FleetPlan,
+    registrations: Sequence[Registration],
     *,
     trace: str = "diurnal",
     seconds: int | None = None,
@@ -106,13 +114,12 @@ def simulate_stack(
     timezone: str | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> Simulation:
+    """Simulate a plan and the objects its program declared (``agentfleet plan --simulate``
+    passes the preview's, so the program is not built twice)."""
     for strategy in strategies:
         if strategy not in STRATEGIES:
-            raise ConfigError(
-                [("--strategies", f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")]
-            )
-    plan: FleetPlan = plan_fleet(parse_stack_config(values))
-    registrations, _ = run_program(values, stack=stack)
+            known = ", ".join(STRATEGIES)
+            raise ConfigError([("--strategies", f"unknown strategy {strategy!r}; known: {known}")])
     tiers = fleet_models(plan, registrations, cold_start_seconds)
     rates, total = rates_for(tiers, trace, seconds, seed, timezone)
     lanes = lanes_for(tiers, strategies, total)

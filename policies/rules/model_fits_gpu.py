@@ -8,10 +8,9 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
-from facts.resource_types import DEPLOYMENT
 from facts.vllm_memory import budget, gib
 from policies.building import PolicyMeta, Report, policy
-from policies.serving import served
+from policies.serving import served_by
 
 META = PolicyMeta(
     name="model-fits-gpu",
@@ -29,12 +28,7 @@ META = PolicyMeta(
 
 
 def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
-    if args.resource_type != DEPLOYMENT:
-        args.not_applicable("not a Deployment")
-    servers = list(served(args.props))
-    if not servers:
-        args.not_applicable("runs no vLLM server on GPUs")
-    for server in servers:
+    for server in served_by(args):
         model = server.model
         if model is None or server.device_gib is None or server.gpu_class is None:
             continue  # model-shape-known says why

@@ -8,9 +8,8 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from facts.labels import MODEL_PROFILE
-from facts.resource_types import DEPLOYMENT
 from policies.building import PolicyMeta, Report, policy
-from policies.serving import served
+from policies.serving import served_by
 
 META = PolicyMeta(
     name="model-shape-known",
@@ -27,12 +26,7 @@ META = PolicyMeta(
 
 
 def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
-    if args.resource_type != DEPLOYMENT:
-        args.not_applicable("not a Deployment")
-    servers = list(served(args.props))
-    if not servers:
-        args.not_applicable("runs no vLLM server on GPUs")
-    for server in servers:
+    for server in served_by(args):
         if server.unknown is not None:
             report(
                 f"container {server.container}: cannot check fit: {server.unknown}. vLLM "
