@@ -141,3 +141,13 @@ def test_seconds_to_ceiling_follows_the_rate_policies() -> None:
     doubling = with_policies({"type": "Percent", "value": 100, "periodSeconds": 15})
     # 2, 4, ..., 128 then 140: seven steps, the first at the end of the window.
     assert seconds_to_ceiling(doubling) == 60 + 6 * 15
+
+
+def test_a_utilization_target_scales_as_the_hpas_resource_metric() -> None:
+    """Type Utilization: desired = ceil(current x utilisation / target), unless the ratio is
+    within the 10% tolerance (kubernetes pkg/controller/podautoscaler, GetResourceReplicas)."""
+    trigger = Trigger("gpu", "utilization", 70.0)
+    assert trigger.metric(Load(utilization=4 * 90.0)) == 360.0
+    assert metric_replicas(4 * 90.0, trigger.per_replica_target(), 4) == 6  # ceil(5.14)
+    assert metric_replicas(4 * 75.0, trigger.per_replica_target(), 4) == 4  # 1.07: tolerated
+    assert metric_replicas(4 * 30.0, trigger.per_replica_target(), 4) == 2  # ceil(1.71)
