@@ -17,7 +17,6 @@ from types import MappingProxyType
 from facts import mig
 from facts.catalog import CATALOG, Capacity, InstanceType, LatencyClass
 from facts.checklist import (
-    PEAK_HEADROOM,
     SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
     USER_FACING_FLOOR,
@@ -38,6 +37,7 @@ from infra.sizing import (
     NodeStorage,
     ceil_div,
     default_max_num_seqs,
+    headroom_load,
     in_flight_target,
     node_storage,
     replica_copies,
@@ -313,7 +313,7 @@ def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
     """Each known peak, with its headroom, in GPUs and replicas per group."""
     windows = []
     for window in tier.scaling.schedule:
-        peak = ceil_div(window.predicted_peak * PEAK_HEADROOM.numerator, PEAK_HEADROOM.denominator)
+        peak = headroom_load(window.predicted_peak)
         gpus = shapes.gpus_for(peak)
         windows.append(
             ScheduledScale(
@@ -330,7 +330,8 @@ def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
 
 def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) -> tuple[int, int]:
     """A4/C7: user-facing tiers keep two instances, background tiers may scale to zero; the
-    ceiling covers the plan and every scheduled peak, and is never below the floor."""
+    ceiling covers the expected concurrency with its 30% headroom and every scheduled peak,
+    and is never below the floor."""
     floor = USER_FACING_FLOOR if tier.user_facing else 0
     if tier.max_instances is not None:
         floor = min(floor, tier.max_instances)
@@ -347,9 +348,10 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     shapes = _shapes(tier, fit)
     gpus = shapes.gpus_for(tier.expected_concurrency)
     instances = ceil_div(gpus, instance.gpus)
+    held = ceil_div(shapes.gpus_for(headroom_load(tier.expected_concurrency)), instance.gpus)
     schedule = _schedule(tier, shapes)
     peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
-    min_instances, max_instances = _floor_and_ceiling(tier, instances, peak_instances)
+    min_instances, max_instances = _floor_and_ceiling(tier, held, peak_instances)
     burst = tier.burst.max_instances if tier.burst is not None else 0
     # Each shape's share of an instance's sessions: with several shapes on one queue, each
     # scales to its part of the load, in the proportion the node layout holds them. A

@@ -18,7 +18,7 @@ from fractions import Fraction
 from facts import defaults, models
 from facts.autoscaling import TOLERANCE
 from facts.catalog import CATALOG, InstanceType
-from facts.checklist import MAX_NUM_SEQS_FACTOR
+from facts.checklist import MAX_NUM_SEQS_FACTOR, PEAK_HEADROOM
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
 from infra.fitting import FitError, ShapeFit, TierFit, fit_whole_gpus
 
@@ -35,22 +35,31 @@ def default_max_num_seqs(sessions_per_replica: int) -> int:
     )
 
 
+def headroom_load(interactions: int) -> int:
+    """The load a tier is held for: its expected concurrency plus the checklist's 30%
+    headroom (the figure it gives for predicted peaks), in whole interactions."""
+    return ceil_div(interactions * PEAK_HEADROOM.numerator, PEAK_HEADROOM.denominator)
+
+
 def in_flight_target(interactions: int, sessions: Fraction) -> int:
     """KEDA's target per replica (``queueLength``) for the trigger that counts a tier's whole
     load, served and waiting, when each replica is sized for ``sessions`` and the tier is
     planned for ``interactions``.
 
-    The HPA asks for ceil(load / target) replicas, but leaves the count alone while the load
-    is within its tolerance (10%) of target x replicas; a scale-up that lands anywhere in that
-    band stops there. So the target is the replica's sessions, lowered just enough that no
-    count below the planned one is in the band at the planned load: target x (1 + tolerance)
-    x (planned - 1) < interactions. The planned load then settles on the planned replicas or
-    a little above (about the tolerance, plus rounding to whole sessions), never below."""
-    whole = max(1, int(sessions))
-    planned = ceil_div(interactions * sessions.denominator, sessions.numerator)
-    if planned <= 1:
+    The tier keeps 30% headroom over its load (``headroom_load``): at the planned load it
+    holds the replicas for 1.3x that load, so a cold start of 2-5 minutes is covered by
+    spare sessions rather than by a queue. The HPA asks for ceil(load / target) replicas,
+    but leaves the count alone while the load is within its tolerance (10%) of target x
+    replicas; a scale-up that lands anywhere in that band stops there. So the target is the
+    replica's sessions over 1.3, lowered just enough that no count below the held one is in
+    the band at the planned load: target x (1 + tolerance) x (held - 1) < interactions. The
+    planned load then settles on the held replicas or a little above, never below; each
+    replica then runs at 63-77% of its sessions, the band of an HPA at 70%."""
+    whole = max(1, int(sessions / PEAK_HEADROOM))
+    held = ceil_div(headroom_load(interactions) * sessions.denominator, sessions.numerator)
+    if held <= 1:
         return whole
-    edge = Fraction(interactions) / ((1 + TOLERANCE) * (planned - 1))
+    edge = Fraction(interactions) / ((1 + TOLERANCE) * (held - 1))
     below = ceil_div(edge.numerator, edge.denominator) - 1  # the largest whole number < edge
     return max(1, min(whole, below))
 

@@ -359,8 +359,9 @@ class TierConfig(ConfigModel):
     )
     max_instances: Count | None = Field(
         None,
-        description="Ceiling of GPU instances. Default: the instances the capacity plan "
-        "needs for expectedConcurrency, and never below the floor.",
+        description="Ceiling of GPU instances. Default: the instances for expectedConcurrency "
+        "plus 30% headroom (the queue-depth scaling holds that headroom) and for every "
+        "scheduled peak, and never below the floor.",
     )
     instance_type: StrictStr | None = Field(
         None,

@@ -39,6 +39,12 @@ from infra.simulation.fleet import (
 
 STRATEGIES = ("queue-depth", "gpu-utilization", "static-peak")
 GPU_UTILIZATION_TARGET = 70.0
+DCGM_COLLECT_SECONDS = 30.0
+"""dcgm-exporter's --collect-interval default (30000 ms)."""
+PROMETHEUS_SCRAPE_SECONDS = 30.0
+"""kube-prometheus-stack's default scrape interval."""
+SCRAPE_OFFSET_SECONDS = 15.0
+"""Where the scrapes fall between the exporter's samples: half a period after them."""
 SPOT_INTERRUPTIONS_PER_NODE_HOUR = 0.01
 
 
@@ -161,7 +167,10 @@ def queue_depth(
 
 def gpu_utilization(tier: TierModel) -> Callable[..., int]:
     """An HPA on GPU utilisation at 70% (busy sessions over capacity), with the HPA's
-    default behaviour and the stack's floor (at least one) and ceiling."""
+    default behaviour and the stack's floor (at least one) and ceiling. The HPA reads the
+    utilisation as its metrics pipeline last saw it: dcgm-exporter samples the GPUs every
+    30 s (its --collect-interval default) and Prometheus scrapes the exporter every 30 s,
+    so each sync reads the utilisation of 15-45 s before."""
     scaled = ScaledObject(
         min_replicas=max(1, tier.scaled.min_replicas),
         max_replicas=tier.scaled.max_replicas,
@@ -170,9 +179,18 @@ def gpu_utilization(tier: TierModel) -> Callable[..., int]:
         down=Rules.from_spec(None, up=False),
     )
     hpa = Hpa(scaled)
+    samples: dict[float, float] = {}
 
     def desired(now: float, current: int, queue: int, busy: int, capacity: float) -> int:
-        used = 100.0 * busy / tier.sessions_per_replica
+        collected = DCGM_COLLECT_SECONDS * math.floor(now / DCGM_COLLECT_SECONDS)
+        samples.setdefault(collected, 100.0 * busy / tier.sessions_per_replica)
+        # the last scrape (every 30 s, half a period after the exporter's samples) holds
+        # the sample taken before it
+        scraped = now - (now - SCRAPE_OFFSET_SECONDS) % PROMETHEUS_SCRAPE_SECONDS
+        seen = DCGM_COLLECT_SECONDS * math.floor(scraped / DCGM_COLLECT_SECONDS)
+        used = samples.get(seen, samples[collected])
+        for old in [t for t in samples if t < seen]:
+            del samples[old]
         return hpa.sync(now, current, Load(utilization=used))
 
     return desired
@@ -216,7 +234,13 @@ class _Engine:
         self.lanes, self.dt = list(lanes), dt
         self.rng = np.random.default_rng(seed)
         count, self.steps = rates.shape
-        self.arrivals = self.rng.poisson(rates * dt).astype(np.int64)
+        # The lanes of one tier (its strategies) see the same arrivals (common random
+        # numbers), so their differences are the strategies', not the draw's.
+        first: dict[int, int] = {}
+        for i, lane in enumerate(lanes):
+            first.setdefault(id(lane.tier), i)
+        drawn = {i: self.rng.poisson(rates[i] * dt).astype(np.int64) for i in first.values()}
+        self.arrivals = np.stack([drawn[first[id(lane.tier)]] for lane in lanes])
         hold = np.array([lane.tier.service_seconds for lane in lanes])
         # A session admitted in a step ends in a later one, with this chance each step: a
         # geometric hold of mean dt / p = serviceSeconds, as the exponential's mean.

@@ -6,7 +6,6 @@ hold time, the SLA, the cold start) comes from the plan and the stack."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +62,9 @@ class TierModel:
     spot_price: float | None
     on_spot: bool
     planned_replicas: int
+    """The planned peak's replicas (static peak pins the tier there): the ceiling of the
+    tier's own nodes, which covers its expected concurrency with 30% headroom and its
+    scheduled peaks."""
     peak_rate: float
     """Interactions a second at the expected concurrency: concurrency / serviceSeconds."""
     service_seconds: float
@@ -127,9 +129,12 @@ def tier_model(
         on_demand_price=float(tier.on_demand_price),
         spot_price=None if tier.spot_price is None else float(tier.spot_price),
         on_spot=tier.capacity == "spot",
-        planned_replicas=math.ceil(tier.gpus / tier.gpus_per_instance) * lead.replicas_per_instance
-        if tier.mig
-        else math.ceil(tier.gpus / lead.resource_count),
+        # the planned peak: the expected concurrency with its headroom and every
+        # scheduled peak, on the tier's own (on-demand) nodes
+        planned_replicas=min(
+            int(spec.get("maxReplicaCount", lead.max_replicas)),
+            int(scaling.get("maxSize", tier.max_instances)) * lead.replicas_per_instance,
+        ),
         peak_rate=tier.interactions / float(tier.service_seconds),
         service_seconds=float(tier.service_seconds),
         sla_ttft_seconds=float(tier.sla_ttft_seconds),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.simulation.run import Simulation
-from infra.simulation.stats import LaneStats
+from infra.simulation.stats import LaneStats, fleet_sla
 
 
 def _round(value: float, places: int = 3) -> float:
@@ -34,13 +34,7 @@ def _tier_json(stats: LaneStats) -> dict[str, Any]:
 
 
 def _fleet(stats: list[LaneStats]) -> tuple[float, float, float]:
-    interactions = sum(s.interactions for s in stats)
-    met = sum(s.sla_attainment * s.interactions for s in stats)
-    return (
-        sum(s.cost for s in stats),
-        sum(s.gpu_hours for s in stats),
-        met / interactions if interactions else 1.0,
-    )
+    return sum(s.cost for s in stats), sum(s.gpu_hours for s in stats), fleet_sla(stats)
 
 
 def simulation_json(simulation: Simulation) -> dict[str, Any]:
@@ -115,7 +109,7 @@ def plot(simulation: Simulation, path: Path) -> None:
             axes[row][3].plot(hours, run.series["cost"][lane_index], label=label, lw=0.9)
         for column, title in enumerate(panels):
             axes[row][column].set_title(f"{tier.name}: {title}", fontsize=9)
-            axes[row][column].set_xlabel("hours")
+            axes[row][column].set_xlabel("hours (UTC)")
         axes[row][1].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

@@ -10,6 +10,7 @@ started without queueing waited nothing; expired ones never got a first token.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,3 +108,11 @@ def lane_stats(run: Run, lane_index: int) -> LaneStats:
         expired=expired,
         queue_mean=float(run.queue_area[lane_index]) / seconds,
     )
+
+
+def fleet_sla(stats: Iterable[LaneStats]) -> float:
+    """The share of all the lanes' interactions that met their tier's target."""
+    found = list(stats)
+    interactions = sum(s.interactions for s in found)
+    met = sum(s.sla_attainment * s.interactions for s in found)
+    return met / interactions if interactions else 1.0

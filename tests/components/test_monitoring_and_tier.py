@@ -162,8 +162,8 @@ def test_user_facing_tier_has_a_load_balancer() -> None:
     (cron,) = [t for t in scaled["spec"]["triggers"] if t["type"] == "cron"]
     assert cron["metadata"] == {
         "timezone": "America/New_York",
-        "start": "0 8 * * 1-5",
-        "end": "0 18 * * 1-5",
+        "start": "0 7 * * 1-5",
+        "end": "0 19 * * 1-5",
         "desiredReplicas": "8",
     }
     binding = manifest(one(registrations, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",

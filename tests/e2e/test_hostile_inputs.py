@@ -126,7 +126,7 @@ HOSTILE_FILES = {
     "python-tag": (PROD_TEXT + "  aws:profile: !!python/object:os.system [ls]\n").encode(),
     "date": (PROD_TEXT + "  aws:profile: 2024-01-01\n").encode(),
     "huge-int": PROD_TEXT.replace(
-        "budgetPerHourUsd: 200", "budgetPerHourUsd: " + "9" * 5000
+        "budgetPerHourUsd: 250", "budgetPerHourUsd: " + "9" * 5000
     ).encode(),
     "mig-billion": PROD_TEXT.replace(
         "expectedConcurrency: 7000", "expectedConcurrency: 7000\n        mig: {1g.10gb: 1000000000}"

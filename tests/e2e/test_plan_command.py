@@ -86,8 +86,8 @@ def test_prod_plan_figures(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     assert result["costPerHour"] == 148.71
     assert [(t["tier"], t["gpus"], t["minInstances"], t["maxInstances"]) for t in
-            result["tiers"]] == [("orchestrator", 5, 2, 8), ("mid-tier", 34, 1, 5),
-                                 ("lightweight", 140, 2, 140)]  # fmt: skip
+            result["tiers"]] == [("orchestrator", 5, 2, 8), ("mid-tier", 34, 1, 6),
+                                 ("lightweight", 140, 2, 182)]  # fmt: skip
     types = [r["type"] for r in result["resources"]]
     assert types.count("aws:lb/loadBalancer:LoadBalancer") == 1
     assert types.count("aws:budgets/budget:Budget") == 1

@@ -95,7 +95,7 @@ def test_prod_resources_per_tier() -> None:
 def test_prod_exports() -> None:
     _, outputs = build("prod")
     assert outputs["costPerHour"] == 148.71
-    assert outputs["maxCostPerHour"] == 162.48
+    assert outputs["maxCostPerHour"] == 201.04
     orchestrator = outputs["tiers"]["orchestrator"]
     assert orchestrator["endpoint"].startswith("http://internal-")
     assert orchestrator["endpoint"].endswith(".us-east-1.elb.amazonaws.com")
@@ -211,12 +211,12 @@ def test_prod_running_cost_alert_prices_each_tiers_nodes_as_the_plan_does() -> N
         g["rules"] for g in rule.inputs["spec"]["groups"] if g["name"] == "agentfleet-cost"
     )
     # h100-pcie on p5.4xlarge (1 GPU, $2.51), a100-80gb on p4de (8 x $1.04), l40s on
-    # g6e.2xlarge (1 x $0.72), against the stack's $200/h.
+    # g6e.2xlarge (1 x $0.72), against the stack's $250/h.
     assert cost["expr"] == (
         '(count(kube_node_labels{label_agentfleet_io_tier="orchestrator"}) * 2.51 or vector(0))'
         ' + (count(kube_node_labels{label_agentfleet_io_tier="mid-tier"}) * 8.32 or vector(0))'
         ' + (count(kube_node_labels{label_agentfleet_io_tier="lightweight"}) * 0.72 or vector(0))'
-        " > 200"
+        " > 250"
     )
 
 

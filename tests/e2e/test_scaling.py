@@ -1,9 +1,10 @@
 """What KEDA and the HPA would do with the ScaledObjects each shipped stack declares, run
 through the upstream arithmetic (``facts.autoscaling``), against the plan's own numbers: at
 idle the floor, at half the planned load about half the replicas, at the planned load the
-planned replicas (never fewer, at most about 10% more), at twice the load the ceiling; a
-waiting backlog of more than N per replica, sustained, scales out; the floor reaches the
-planned replicas within 10 minutes of HPA time; scale-down waits out its 5-minute window."""
+planned replicas with 30% headroom (never fewer, at most about 10% more), at twice the load
+the ceiling; a waiting backlog of more than N per replica, sustained, scales out; the floor
+reaches the planned replicas within 10 minutes of HPA time; scale-down waits out its
+5-minute window."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from facts.checklist import SCALE_IN_IDLE_SECONDS
 from infra.config import parse_stack_config
 from infra.offline.mocks import run_program
 from infra.plan import ReplicaGroup, TierPlan, plan_fleet
-from infra.sizing import ceil_div
+from infra.sizing import ceil_div, headroom_load
 from tests.helpers import STACKS, prod_with_mixed_mig, stack_values
 
 RAMP_SECONDS = 600
@@ -43,12 +44,12 @@ class Shape:
 
     @property
     def planned(self) -> int:
-        """Replicas of this shape the tier's expected load needs: its share of the load over
-        the sessions one replica is sized for."""
+        """Replicas of this shape the tier holds at its expected load: its share of the load,
+        with the 30% headroom, over the sessions one replica is sized for."""
         per_instance = sum(
             g.replicas_per_instance * g.sessions_per_replica for g in self.tier.replica_groups
         )
-        load = self.tier.interactions * self.group.replicas_per_instance
+        load = headroom_load(self.tier.interactions) * self.group.replicas_per_instance
         return min(ceil_div(load, per_instance), self.scaled.max_replicas)
 
     @property

@@ -221,13 +221,13 @@ def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
         for t in result["tiers"]
     ] == [
         ("orchestrator", 5, 2, 8, 12.55),
-        ("mid-tier", 34, 1, 5, 35.36),
-        ("lightweight", 140, 2, 140, 100.8),
+        ("mid-tier", 34, 1, 6, 35.36),
+        ("lightweight", 140, 2, 182, 100.8),
     ]
     assert (result["gpus"], result["costPerHour"], result["maxCostPerHour"]) == (
         179,
         148.71,
-        162.48,
+        201.04,
     )
     assert result["costPerInteractionHour"] == 0.014871
     assert result["tiers"][0]["replicaGroups"] == [
@@ -259,7 +259,7 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
         "12.55",
     ]
     assert lines[6] == "  cost per interaction-hour: $0.014871"
-    assert lines[7] == "  at every tier's ceiling: $162.48/h; budget: $200.00/h"
+    assert lines[7] == "  at every tier's ceiling: $201.04/h; budget: $250.00/h"
     fit = lines[lines.index("will it fit (vLLM's memory budget; README: Will it fit?):") + 1 :]
     assert fit[1] == (
         "  mid-tier: Qwen/Qwen2.5-32B-Instruct, 61.0 GiB of weights on 2 GPUs a replica, "

@@ -271,15 +271,15 @@ def test_prod_values() -> None:
     assert config.region == "us-east-1"
     assert config.cluster.name == "agents-prod"
     assert list(config.fleet.tiers) == ["orchestrator", "mid-tier", "lightweight"]
-    assert config.fleet.budget_per_hour_usd == Decimal(200)
+    assert config.fleet.budget_per_hour_usd == Decimal(250)
     orchestrator = config.fleet.tiers["orchestrator"]
     assert orchestrator.user_facing is True
     assert orchestrator.scaling.queue_depth_per_instance == 10
     assert orchestrator.scaling.scale_in_idle_seconds == 300
     (peak,) = orchestrator.scaling.schedule
     assert (peak.start, peak.end, peak.timezone, peak.predicted_peak) == (
-        "0 8 * * 1-5",
-        "0 18 * * 1-5",
+        "0 7 * * 1-5",
+        "0 19 * * 1-5",
         "America/New_York",
         600,
     )

@@ -22,12 +22,14 @@ def plan(values: dict[str, Any]) -> dict[str, TierPlan]:
     return {tier.name: tier for tier in plan_fleet(parse_stack_config(values)).tiers}
 
 
-# tier: (gpus, instances, min, max, max-num-seqs, replicas/instance, capacity, $/h)
+# tier: (gpus, instances, min, max, max-num-seqs, replicas/instance, capacity, $/h); each
+# ceiling holds the expected concurrency and each scheduled peak with 30% headroom
 PROD = {
-    "orchestrator": (5, 5, 2, 8, 175, 1, "on-demand", "12.55"),  # 8: the scheduled peak
-    # Qwen2.5-32B: one A100's KV cache holds 32 sessions, two hold the catalog's 75 a GPU
-    "mid-tier": (34, 5, 1, 5, 263, 4, "on-demand", "35.36"),
-    "lightweight": (140, 140, 2, 140, 88, 1, "on-demand", "100.80"),
+    "orchestrator": (5, 5, 2, 8, 175, 1, "on-demand", "12.55"),  # 8: 600 x 1.3 = 780
+    # Qwen2.5-32B: one A100's KV cache holds 32 sessions, two hold the catalog's 75 a GPU;
+    # 2500 x 1.3 = 3250 sessions take 44 A100s, on 6 p4de
+    "mid-tier": (34, 5, 1, 6, 263, 4, "on-demand", "35.36"),
+    "lightweight": (140, 140, 2, 182, 88, 1, "on-demand", "100.80"),  # 9100 / 50
 }
 
 
@@ -50,9 +52,9 @@ def test_prod_plan() -> None:
         assert group.resource_count == (2 if name == "mid-tier" else 1)
     assert fleet.gpus == 179
     assert fleet.cost_per_hour == Decimal("148.71")
-    assert fleet.max_cost_per_hour == Decimal("162.48")
+    assert fleet.max_cost_per_hour == Decimal("201.04")  # 8 x 2.51 + 48 x 1.04 + 182 x 0.72
     assert fleet.interactions == 10_000
-    assert fleet.budget_per_hour == Decimal(200)
+    assert fleet.budget_per_hour == Decimal(250)
     orchestrator = fleet.tier("orchestrator")
     assert orchestrator.instance_type == "p5.4xlarge"
     assert orchestrator.scale_out_sustain_seconds == 60
@@ -65,10 +67,10 @@ def test_prod_plan() -> None:
     assert (orchestrator.replica_cpu_millis, orchestrator.replica_memory_mib) == (12800, 209715)
     mid = fleet.tier("mid-tier")
     assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (19200, 235929)
-    assert fleet.tier("mid-tier").max_replicas == 20
+    assert fleet.tier("mid-tier").max_replicas == 24
     # Replicas are counted once, here: the tier's floor and ceiling in each group's replicas.
     (mid_group,) = mid.replica_groups
-    assert (mid_group.min_replicas, mid_group.max_replicas) == (4, 20)
+    assert (mid_group.min_replicas, mid_group.max_replicas) == (4, 24)
     (orchestrator_group,) = orchestrator.replica_groups
     assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 8)
 
@@ -158,11 +160,11 @@ def test_price_override() -> None:
 @pytest.mark.parametrize(
     ("settings", "floor", "ceiling"),
     [
-        ({}, 2, 5),
+        ({}, 2, 7),  # 500 x 1.3 = 650 interactions: 7 H100s
         ({"maxInstances": 1}, 1, 1),  # the floor never exceeds an explicit ceiling
         ({"minInstances": 8}, 8, 8),  # the ceiling never falls below the floor
         ({"minInstances": 3, "maxInstances": 20}, 3, 20),
-        ({"userFacing": False}, 0, 5),
+        ({"userFacing": False}, 0, 7),
     ],
 )
 def test_floor_and_ceiling(settings: dict[str, Any], floor: int, ceiling: int) -> None:
@@ -209,7 +211,7 @@ def test_scheduled_peak_with_headroom() -> None:
     (peak,) = fleet.tier("orchestrator").schedule
     # 600 predicted x 1.3 = 780 interactions: 8 H100s, 8 single-GPU replicas.
     assert (peak.interactions, peak.gpus, peak.desired_replicas) == (780, 8, (8,))
-    assert (peak.start, peak.end, peak.timezone) == ("0 8 * * 1-5", "0 18 * * 1-5",
+    assert (peak.start, peak.end, peak.timezone) == ("0 7 * * 1-5", "0 19 * * 1-5",
                                                      "America/New_York")  # fmt: skip
     assert fleet.tier("orchestrator").max_instances == 8  # the ceiling makes room for it
 

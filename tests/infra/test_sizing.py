@@ -10,12 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facts.autoscaling import TOLERANCE, metric_replicas
+from facts.checklist import PEAK_HEADROOM
 from facts.money import cents
 from infra.sizing import (
     DEFAULT_MIX,
     MixEntry,
     ceil_div,
     default_max_num_seqs,
+    headroom_load,
     in_flight_target,
     size_fleet,
     split,
@@ -115,10 +117,12 @@ def test_cents_rounds_half_up() -> None:
 @pytest.mark.parametrize(
     ("interactions", "sessions", "target"),
     [
-        (500, 100, 100),  # 5 replicas exactly: 4 are out of the band (500 / 400 = 1.25)
-        (2500, 75, 68),  # 34 replicas: at 75 the HPA would stop at 31-33
-        (7000, 50, 45),  # 140 replicas: at 50 it would stop at 128-139
-        (40, 50, 50),  # one replica
+        # held = ceil(1.3 x interactions / sessions); the target is sessions / 1.3, lowered
+        # until target x 1.1 x (held - 1) < interactions
+        (500, 100, 75),  # 7 held: 76 x 1.1 x 6 = 501.6 would stop at 6
+        (2500, 75, 52),  # 44 held: at 57 (75 / 1.3) the HPA would stop at 40-43
+        (7000, 50, 35),  # 182 held: at 38 it would stop at 168-181
+        (40, 50, 36),  # 52 with headroom: two held; at 38, one replica would be in the band
     ],
 )
 def test_in_flight_target_examples(interactions: int, sessions: int, target: int) -> None:
@@ -126,18 +130,20 @@ def test_in_flight_target_examples(interactions: int, sessions: int, target: int
 
 
 @given(st.integers(1, 100_000), st.integers(10, 400))
-def test_the_planned_load_never_settles_below_the_planned_replicas(
+def test_the_planned_load_never_settles_below_the_held_replicas(
     interactions: int, sessions: int
 ) -> None:
-    """No count below the planned one is inside the HPA's tolerance at the planned load, so
-    a scale-up from the floor (or from anywhere below) goes on to the plan; what it asks for
-    is never less than the plan, and above it by the tolerance and the rounding of the
-    target to whole sessions (one session in ``sessions``) at most."""
+    """The tier is held at its load plus 30% headroom. No count below the held one is inside
+    the HPA's tolerance at the planned load, so a scale-up from the floor (or from anywhere
+    below) goes on to it; what it asks for is never less, and above it by the tolerance and
+    the rounding of the target to whole sessions (one session in ``sessions`` / 1.3) at
+    most."""
     target = in_flight_target(interactions, Fraction(sessions))
-    planned = ceil_div(interactions, sessions)
-    assert 1 <= target <= sessions
-    for below in range(max(1, planned - 40), planned):
+    held = ceil_div(headroom_load(interactions), sessions)
+    assert 1 <= target <= sessions / PEAK_HEADROOM
+    for below in range(max(1, held - 40), held):
         assert metric_replicas(interactions, target, below) > below
     asked = metric_replicas(interactions, target, 0)
-    rounding = Fraction(sessions) / (sessions - 1 - TOLERANCE)
-    assert planned <= asked <= planned * (1 + TOLERANCE) * rounding + 1
+    share = Fraction(sessions) / PEAK_HEADROOM
+    rounding = share / (share - 1 - TOLERANCE)
+    assert held <= asked <= held * (1 + TOLERANCE) * rounding + 1

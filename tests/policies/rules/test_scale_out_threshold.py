@@ -73,13 +73,13 @@ CASES: dict[str, ResourceCase] = {
             "scaling.scaleOutSustainSeconds."
         ],
     ),
-    # The lightweight tier's floor is 2 and its ceiling 140: a pod a minute takes hours.
+    # The lightweight tier's floor is 2 and its ceiling 182: a pod a minute takes hours.
     "a2-creep": (
         SCALED_OBJECT,
         lambda: props("lightweight-scaled-object"),
         one_pod_a_minute,
         [
-            "scale-up takes more than 600 s of HPA time from 2 to 140 replicas; a "
+            "scale-up takes more than 600 s of HPA time from 2 to 182 replicas; a "
             "business-hours ramp outruns it. Let scaleUp policies at least double the replicas "
             "a minute."
         ],
@@ -116,8 +116,8 @@ def test_ramp_limit_comes_from_config() -> None:
     creeping = props("lightweight-scaled-object")
     one_pod_a_minute(creeping)
     assert check_resource(policy(NAME), SCALED_OBJECT, creeping) != []
-    # 2 -> 140 at a pod a minute: the first at the end of the 60 s window, 137 more a minute
-    # apart, the last at 8,280 s.
-    patient = check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 8280})
+    # 2 -> 182 at a pod a minute: the first at the end of the 60 s window, 179 more a minute
+    # apart, the last at 10,800 s.
+    patient = check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 10800})
     assert patient == []
-    assert check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 8279}) != []
+    assert check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 10799}) != []
