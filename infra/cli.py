@@ -166,6 +166,20 @@ def _add_simulate(commands: Any) -> None:
     )
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.add_argument("--plot", metavar="FILE.png", type=Path, help="draw the run")
+    simulate.add_argument(
+        "--suggest",
+        action="store_true",
+        help="search each tier's floor, backlog threshold and scale windows for the cheapest "
+        "settings that meet the SLA goal on the trace; print them as stack-file YAML",
+    )
+    simulate.add_argument(
+        "--sla-goal",
+        type=float,
+        default=99.0,
+        metavar="PERCENT",
+        help="with --suggest: the share of interactions that must meet their tier's "
+        "time-to-first-token target (default 99)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -378,17 +392,22 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.trace not in ("diurnal", "flat") and not (args.days or args.hours):
         seconds = None  # the file's own length
     progress = _progress_bar() if sys.stderr.isatty() and not args.json else None
+    options: dict[str, Any] = {
+        "trace": args.trace,
+        "seconds": seconds,
+        "seed": args.seed,
+        "cold_start_seconds": args.cold_start,
+        "step_seconds": _step(args.step),
+        "timezone": _zone(args.timezone),
+    }
+    if args.suggest:
+        return _suggest(name, read_stack_file(path), args, options, progress)
     simulation = simulate_stack(
         name,
         read_stack_file(path),
-        trace=args.trace,
-        seconds=seconds,
-        seed=args.seed,
         strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
-        cold_start_seconds=args.cold_start,
-        step_seconds=_step(args.step),
-        timezone=_zone(args.timezone),
         progress=progress,
+        **options,
     )
     if args.plot:
         simulation_report.plot(simulation, args.plot)
@@ -398,6 +417,29 @@ def _simulate(args: argparse.Namespace) -> int:
         print(simulation_report.simulation_text(simulation))
         if args.plot:
             print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+def _suggest(
+    name: str,
+    values: dict[str, Any],
+    args: argparse.Namespace,
+    options: dict[str, Any],
+    progress: Callable[[float], None] | None,
+) -> int:
+    from infra.simulation import report as simulation_report
+    from infra.simulation.suggest import advise
+
+    if not 0 < args.sla_goal <= 100:
+        raise ConfigError([("--sla-goal", f"{args.sla_goal:g} is not a percentage above 0")])
+    if args.plot or options["step_seconds"] != 1.0:
+        raise ConfigError([("--suggest", "takes neither --plot nor --step")])
+    goal = args.sla_goal / 100
+    found = advise(name, values, goal=goal, progress=progress, **options)
+    if args.json:
+        print(json.dumps(simulation_report.suggestion_json(found, goal), indent=2))
+    else:
+        print(simulation_report.suggestion_text(found, goal, name))
     return EXIT_OK
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,20 +227,31 @@ class Run:
     the cost rate (USD an hour)."""
 
 
+def _by_tier(lane: Lane) -> Hashable:
+    return id(lane.tier)
+
+
 class _Engine:
     """The lanes' state, advanced a step at a time (vectorised over lanes)."""
 
-    def __init__(self, lanes: Sequence[Lane], rates: NDArray[np.float64], dt: float, seed: int):
+    def __init__(
+        self,
+        lanes: Sequence[Lane],
+        rates: NDArray[np.float64],
+        dt: float,
+        seed: int,
+        draw: Callable[[Lane], Hashable],
+    ):
         self.lanes, self.dt = list(lanes), dt
         self.rng = np.random.default_rng(seed)
         count, self.steps = rates.shape
-        # The lanes of one tier (its strategies) see the same arrivals (common random
+        # The lanes of one draw (a tier's strategies) see the same arrivals (common random
         # numbers), so their differences are the strategies', not the draw's.
-        first: dict[int, int] = {}
+        first: dict[Hashable, int] = {}
         for i, lane in enumerate(lanes):
-            first.setdefault(id(lane.tier), i)
+            first.setdefault(draw(lane), i)
         drawn = {i: self.rng.poisson(rates[i] * dt).astype(np.int64) for i in first.values()}
-        self.arrivals = np.stack([drawn[first[id(lane.tier)]] for lane in lanes])
+        self.arrivals = np.stack([drawn[first[draw(lane)]] for lane in lanes])
         hold = np.array([lane.tier.service_seconds for lane in lanes])
         # A session admitted in a step ends in a later one, with this chance each step: a
         # geometric hold of mean dt / p = serviceSeconds, as the exponential's mean.
@@ -349,9 +360,11 @@ def simulate(
     dt: float = 1.0,
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
+    draw: Callable[[Lane], Hashable] | None = None,
 ) -> Run:
-    """Replay ``rates`` (interactions a second, per lane and step) through the lanes."""
-    engine = _Engine(lanes, rates, dt, seed)
+    """Replay ``rates`` (interactions a second, per lane and step) through the lanes. Lanes
+    with the same ``draw`` key (by default, the same tier model) share their arrivals."""
+    engine = _Engine(lanes, rates, dt, seed, draw or _by_tier)
     for step in range(engine.steps):
         now = step * dt
         if step % engine.tick == 0:

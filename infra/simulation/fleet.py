@@ -7,7 +7,7 @@ hold time, the SLA, the cold start) comes from the plan and the stack."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from facts import mig
@@ -72,6 +72,8 @@ class TierModel:
     timeout_seconds: float
     pod_start_seconds: float
     node_start_seconds: float
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    """The rendered ScaledObject's spec (``simulate --suggest`` varies its settings)."""
 
     @property
     def max_replicas(self) -> int:
@@ -141,6 +143,7 @@ def tier_model(
         timeout_seconds=float(tier.request_timeout_seconds),
         pod_start_seconds=pod_start,
         node_start_seconds=node_start,
+        spec=spec,
     )
 
 

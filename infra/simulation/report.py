@@ -3,11 +3,13 @@ shape, and a picture (``--plot``) of each tier over time under each strategy."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from infra.simulation.run import Simulation
-from infra.simulation.stats import LaneStats, fleet_sla
+from infra.simulation.stats import LaneStats, fleet_sla, ttft_p95_by_minute
+from infra.simulation.suggest import Advice
 
 
 def _round(value: float, places: int = 3) -> float:
@@ -84,7 +86,7 @@ def simulation_text(simulation: Simulation) -> str:
 
 def plot(simulation: Simulation, path: Path) -> None:
     """Per tier (rows): arrivals, replicas by strategy, queue depth, TTFT p95 against the
-    target, and the cost rate, over time (hours)."""
+    target, and the cost rate, over time (hours, UTC)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,7 +94,8 @@ def plot(simulation: Simulation, path: Path) -> None:
     import numpy as np
 
     run, tiers = simulation.run, simulation.tiers
-    panels = ("arrivals a minute", "replicas serving", "queue depth (peak a minute)", "cost $/h")
+    panels = ("arrivals a minute", "replicas serving", "queue depth (peak a minute)",
+              "TTFT p95 s (dashed: target)", "cost $/h")  # fmt: skip
     figure, axes = plt.subplots(len(tiers), len(panels), figsize=(5 * len(panels), 3 * len(tiers)),
                                 squeeze=False)  # fmt: skip
     minutes = run.series["arrivals"].shape[1]
@@ -106,7 +109,11 @@ def plot(simulation: Simulation, path: Path) -> None:
                 axes[row][0].plot(hours, run.series["arrivals"][lane_index], color="black", lw=0.6)
             axes[row][1].plot(hours, run.series["replicas"][lane_index], label=label, lw=0.9)
             axes[row][2].plot(hours, run.series["queue"][lane_index], label=label, lw=0.9)
-            axes[row][3].plot(hours, run.series["cost"][lane_index], label=label, lw=0.9)
+            ttft = ttft_p95_by_minute(run, lane_index)
+            axes[row][3].plot(hours, ttft, label=label, lw=0.9)
+            axes[row][4].plot(hours, run.series["cost"][lane_index], label=label, lw=0.9)
+        axes[row][3].axhline(tier.sla_ttft_seconds, color="red", ls="--", lw=0.8)
+        axes[row][3].set_yscale("log")
         for column, title in enumerate(panels):
             axes[row][column].set_title(f"{tier.name}: {title}", fontsize=9)
             axes[row][column].set_xlabel("hours (UTC)")
@@ -114,3 +121,52 @@ def plot(simulation: Simulation, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def _settings_yaml(advice: Advice) -> list[str]:
+    keys = advice.settings.stack_keys()
+    lines = [f"      {advice.tier}:", f"        minInstances: {keys['minInstances']}",
+             "        scaling:"]  # fmt: skip
+    lines += [f"          {key}: {value}" for key, value in keys["scaling"].items()]
+    return lines
+
+
+def suggestion_text(found: Sequence[Advice], goal: float, stack: str) -> str:
+    """The suggested settings as stack-file YAML, each tier with what it changes."""
+    lines = [
+        f"# agentfleet simulate --suggest: for each tier of {stack}, the cheapest floor, backlog",
+        f"# threshold and scale windows that met {goal:.1%} of interactions within the tier's",
+        "# time-to-first-token target on this trace, simulated again as declared:",
+    ]
+    for advice in found:
+        before, after = advice.before, advice.after
+        verdict = "" if advice.met_goal else f" (no setting tried met {goal:.1%})"
+        lines.append(
+            f"#   {advice.tier}: SLA met {before.sla_attainment:.2%} -> "
+            f"{after.sla_attainment:.2%}, ${before.cost:,.2f} -> ${after.cost:,.2f}{verdict}"
+        )
+    lines += ["config:", "  agentfleet:fleet:", "    tiers:"]
+    for advice in found:
+        lines += _settings_yaml(advice)
+    return "\n".join(lines)
+
+
+def _outcome(stats: LaneStats) -> dict[str, float]:
+    return {"slaAttainment": _round(stats.sla_attainment, 4), "cost": round(stats.cost, 2)}
+
+
+def suggestion_json(found: Sequence[Advice], goal: float) -> dict[str, Any]:
+    return {
+        "slaGoal": goal,
+        "tiers": [
+            {
+                "tier": a.tier,
+                "metGoal": a.met_goal,
+                "current": a.current.stack_keys(),
+                "suggested": a.settings.stack_keys(),
+                "before": _outcome(a.before),
+                "after": _outcome(a.after),
+            }
+            for a in found
+        ],
+    }

@@ -45,7 +45,9 @@ class Simulation:
         return [s for s in self.stats if s.strategy == strategy]
 
 
-def _cron(tier: TierModel, minutes: int) -> Callable[[float], frozenset[str]]:
+def cron_for(tier: TierModel, seconds: int) -> Callable[[float], frozenset[str]]:
+    """The names of the tier's cron triggers whose window is open at a second of the run."""
+    minutes = max(1, -(-seconds // 60))
     windows = [(w.trigger, window_open(w.start, w.end, w.timezone, minutes)) for w in tier.cron]
 
     def open_now(now: float) -> frozenset[str]:
@@ -56,12 +58,11 @@ def _cron(tier: TierModel, minutes: int) -> Callable[[float], frozenset[str]]:
 
 
 def lanes_for(tiers: Sequence[TierModel], strategies: Sequence[str], seconds: int) -> list[Lane]:
-    minutes = max(1, -(-seconds // 60))
     lanes = []
     for strategy in strategies:
         for tier in tiers:
             if strategy == "queue-depth":
-                controller = queue_depth(tier, _cron(tier, minutes))
+                controller = queue_depth(tier, cron_for(tier, seconds))
             elif strategy == "gpu-utilization":
                 controller = gpu_utilization(tier)
             else:
