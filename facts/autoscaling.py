@@ -239,13 +239,12 @@ class Hpa:
         return limited
 
     def _stabilised(self, now: float, current: int, wanted: int) -> int:
-        up_floor, down_ceiling = wanted, wanted
-        for when, recommendation in self.recommendations:
-            if when > now - self.scaled.up.window:
-                up_floor = min(up_floor, recommendation)
-            if when > now - self.scaled.down.window:
-                down_ceiling = max(down_ceiling, recommendation)
-        return min(max(current, up_floor), down_ceiling)
+        up_from, down_from = now - self.scaled.up.window, now - self.scaled.down.window
+        up_floor = min((r for when, r in self.recommendations if when > up_from), default=wanted)
+        down_ceiling = max(
+            (r for when, r in self.recommendations if when > down_from), default=wanted
+        )
+        return min(max(current, min(up_floor, wanted)), max(down_ceiling, wanted))
 
     def _changes(self, now: float, period: int) -> tuple[int, int]:
         added = sum(change for when, change in self.ups if when > now - period)
@@ -288,6 +287,13 @@ class Hpa:
             self.ups.append((now, replicas - current))
         elif replicas < current:
             self.downs.append((now, current - replicas))
+        # the rate policies look back one period at most: older events no longer count
+        period = max((p.period for p in (*self.scaled.up.policies, *self.scaled.down.policies)),
+                     default=0)  # fmt: skip
+        if self.ups and self.ups[0][0] <= now - period:
+            self.ups = [e for e in self.ups if e[0] > now - period]
+        if self.downs and self.downs[0][0] <= now - period:
+            self.downs = [e for e in self.downs if e[0] > now - period]
 
 
 def _select(limits: Sequence[int], select: str, *, up: bool, current: int) -> int:

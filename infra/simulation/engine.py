@@ -85,11 +85,10 @@ class Lane:
     def node_cost_rate(self) -> float:
         """USD a second for the nodes billed now (launched, ready or not)."""
         tier = self.tier
-        total = 0.0
-        for node in self.nodes:
-            price = tier.spot_price if node.spot and tier.spot_price is not None else None
-            total += (price if price is not None else tier.on_demand_price) * tier.gpus_per_node
-        return total / 3600.0
+        spot = sum(node.spot for node in self.nodes) if tier.spot_price is not None else 0
+        on_demand = len(self.nodes) - spot
+        prices = on_demand * tier.on_demand_price + spot * (tier.spot_price or 0.0)
+        return prices * tier.gpus_per_node / 3600.0
 
     def _launch(self, now: float, count: int) -> None:
         tier = self.tier
@@ -132,6 +131,8 @@ class Lane:
 
     def interrupt(self, now: float, rng: np.random.Generator, seconds: float) -> int:
         """Spot nodes reclaimed in the last ``seconds``; returns the pods lost with them."""
+        if not (self.tier.on_spot or self.tier.burst_max):
+            return 0
         spot = [node for node in self.nodes if node.spot]
         hit = int(rng.poisson(len(spot) * SPOT_INTERRUPTIONS_PER_NODE_HOUR * seconds / 3600))
         lost = 0
