@@ -24,14 +24,22 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every SDK module the plan loads (pulumi-aws and pulumi-kubernetes load submodules lazily,
-# so importing the top-level packages alone would leave most of the work out).
-FLOOR = (
-    "import pydantic, pulumi, pulumi_policy, pulumi_aws.autoscaling, pulumi_aws.budgets, "
-    "pulumi_aws.cloudwatch, pulumi_aws.ec2, pulumi_aws.eks, pulumi_aws.iam, pulumi_aws.lb, "
-    "pulumi_aws.sns, pulumi_aws.sqs, pulumi_kubernetes.apiextensions, pulumi_kubernetes.apps.v1, "
-    "pulumi_kubernetes.core.v1, pulumi_kubernetes.meta.v1, pulumi_kubernetes.policy.v1, "
-    "pulumi_kubernetes.provider"
+# Every SDK module the plan loads. pulumi-aws and pulumi-kubernetes load submodules lazily:
+# `import pulumi_aws.ec2` binds a stub that runs nothing until an attribute is read, so the
+# floor reads one class of each (before 2026-12 it did not, and measured stubs).
+SDK_CLASSES = (
+    ("pulumi_aws.autoscaling", "Tag"), ("pulumi_aws.budgets", "Budget"),
+    ("pulumi_aws.cloudwatch", "MetricAlarm"), ("pulumi_aws.ec2", "LaunchTemplate"),
+    ("pulumi_aws.eks", "NodeGroup"), ("pulumi_aws.iam", "Role"),
+    ("pulumi_aws.lb", "LoadBalancer"), ("pulumi_aws.sns", "Topic"), ("pulumi_aws.sqs", "Queue"),
+    ("pulumi_kubernetes.apiextensions", "CustomResource"),
+    ("pulumi_kubernetes.apps.v1", "Deployment"), ("pulumi_kubernetes.core.v1", "Service"),
+    ("pulumi_kubernetes.meta.v1", "ObjectMetaArgs"),
+    ("pulumi_kubernetes.policy.v1", "PodDisruptionBudget"),
+    ("pulumi_kubernetes.helm.v3", "Release"), ("pulumi_kubernetes.provider", "Provider"),
+)  # fmt: skip
+FLOOR = "import importlib, pydantic, pulumi, pulumi_policy\n" + "".join(
+    f"importlib.import_module({module!r}).{name}\n" for module, name in SDK_CLASSES
 )
 TIER_SHAPES = (
     {"gpu": "h100-pcie", "latencyClass": "ttft-first", "userFacing": True,

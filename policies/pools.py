@@ -27,10 +27,15 @@ class Pool:
     tier: str
     deployments: list[PolicyResource] = field(default_factory=list)
     autoscalers: list[PolicyResource] = field(default_factory=list)
+    _names: tuple[tuple[int, ...], list[str]] | None = field(default=None, repr=False)
 
     @property
     def names(self) -> list[str]:
-        return [name_of(d.props, d.name) for d in self.deployments]
+        # read once per list of deployments: the stack policies ask for every rule
+        key = tuple(id(d) for d in self.deployments)
+        if self._names is None or self._names[0] != key:
+            self._names = (key, [name_of(d.props, d.name) for d in self.deployments])
+        return self._names[1]
 
 
 def by_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
@@ -43,16 +48,21 @@ def scale_target(resource: PolicyResource) -> str | None:
 
 
 def pools(resources: list[PolicyResource]) -> dict[str, Pool]:
-    """Inference Deployments grouped by tier (their tier label, else their own name)."""
+    """Inference Deployments grouped by tier (their tier label, else their own name), each
+    with the autoscalers that target them. One pass over the resources for each: the stack
+    policies run this on stacks of thousands of resources."""
     found: dict[str, Pool] = {}
     for deployment in by_type(resources, DEPLOYMENT):
         if is_inference(deployment.props):
             tier = tier_of(deployment.props) or name_of(deployment.props, deployment.name)
             found.setdefault(tier, Pool(tier)).deployments.append(deployment)
+    owners: dict[str, list[Pool]] = {}
     for pool in found.values():
-        for scaler in by_type(resources, SCALED_OBJECT, *HPA_TYPES):
-            if scale_target(scaler) in pool.names:
-                pool.autoscalers.append(scaler)
+        for name in dict.fromkeys(pool.names):
+            owners.setdefault(name, []).append(pool)
+    for scaler in by_type(resources, SCALED_OBJECT, *HPA_TYPES):
+        for pool in owners.get(scale_target(scaler) or "", []):
+            pool.autoscalers.append(scaler)
     return found
 
 
@@ -82,3 +92,19 @@ def covers(rule: Mapping[str, Any], pool: Pool) -> bool:
         return True
     expression = str(rule.get("expr") or "")
     return any(name in expression for name in pool.names)
+
+
+def rules_by_pool(
+    rules: list[Mapping[str, Any]], found: Mapping[str, Pool]
+) -> dict[str, list[Mapping[str, Any]]]:
+    """``covers`` for every pool at once, each rule read once: the rules about each pool,
+    in their order."""
+    read = [(mapping(r.get("labels")).get("tier"), str(r.get("expr") or ""), r) for r in rules]
+    mine: dict[str, list[Mapping[str, Any]]] = {}
+    for pool in found.values():
+        names = pool.names
+        mine[pool.tier] = [
+            rule for tier, expression, rule in read
+            if tier == pool.tier or any(name in expression for name in names)
+        ]  # fmt: skip
+    return mine

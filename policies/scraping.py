@@ -72,13 +72,11 @@ def _pod_monitor_scrapes(monitor: PolicyResource, deployment: PolicyResource) ->
 
 
 def _service_monitor_scrapes(
-    monitor: PolicyResource, deployment: PolicyResource, resources: list[PolicyResource]
+    monitor: PolicyResource, deployment: PolicyResource, services: list[PolicyResource]
 ) -> bool:
     ports = vllm_ports(deployment)
     endpoints = [mapping(e) for e in items(dig(monitor.props, "spec", "endpoints"))]
-    for service in by_type(resources, SERVICE):
-        if _namespace(service.props) != _namespace(deployment.props):
-            continue
+    for service in services:
         if not (_matches(monitor, labels(service.props)) and selects(service, deployment)):
             continue
         service_ports = [mapping(p) for p in items(dig(service.props, "spec", "ports"))]
@@ -89,16 +87,67 @@ def _service_monitor_scrapes(
     return False
 
 
+class _Monitors:
+    """A stack's monitors and Services, read once and bucketed: a monitor can select an
+    object only if the first pair of its selector is among the object's labels, so each
+    deployment is held against the monitors of its own label pairs, not every monitor."""
+
+    def __init__(self, resources: list[PolicyResource]) -> None:
+        self.buckets: dict[str, dict[tuple[str, str] | None, list[PolicyResource]]] = {}
+        for kind in (POD_MONITOR, SERVICE_MONITOR):
+            bucket: dict[tuple[str, str] | None, list[PolicyResource]] = {}
+            for monitor in by_type(resources, kind):
+                wanted = mapping(dig(monitor.props, "spec", "selector", "matchLabels"))
+                first = next(iter(wanted.items()), None)
+                key = None if first is None else (str(first[0]), str(first[1]))
+                bucket.setdefault(key, []).append(monitor)
+            self.buckets[kind] = bucket
+        self.services: dict[str, list[PolicyResource]] = {}
+        for service in by_type(resources, SERVICE):
+            self.services.setdefault(_namespace(service.props), []).append(service)
+
+    def candidates(self, kind: str, found: Mapping[str, Any]) -> list[PolicyResource]:
+        """The monitors of ``kind`` whose selector could pick objects labelled ``found``,
+        in the stack's order."""
+        bucket = self.buckets[kind]
+        picked = list(bucket.get(None, []))
+        for pair in found.items():
+            picked += bucket.get((str(pair[0]), str(pair[1])), [])
+        return picked
+
+    def service_monitors_for(self, deployment: PolicyResource) -> list[PolicyResource]:
+        found: list[PolicyResource] = []
+        for service in self.services.get(_namespace(deployment.props), []):
+            if selects(service, deployment):
+                found += self.candidates(SERVICE_MONITOR, labels(service.props))
+        return list(dict.fromkeys(found))
+
+
+_LAST: list[tuple[list[PolicyResource], _Monitors]] = []
+
+
+def _monitors(resources: list[PolicyResource]) -> _Monitors:
+    """The index of this list of resources: one stack check asks for every pool."""
+    if not _LAST or _LAST[0][0] is not resources:
+        _LAST[:] = [(resources, _Monitors(resources))]
+    return _LAST[0][1]
+
+
 def scraped(pool: Pool, resources: list[PolicyResource]) -> bool:
     """Every Deployment of the pool has its vLLM port scraped by some monitor."""
+    monitors = _monitors(resources)
     for deployment in pool.deployments:
         namespace = _namespace(deployment.props)
-        pod_monitors = [m for m in by_type(resources, POD_MONITOR) if _watches(m, namespace)]
-        service_monitors = [
-            m for m in by_type(resources, SERVICE_MONITOR) if _watches(m, namespace)
-        ]
-        if not any(_pod_monitor_scrapes(m, deployment) for m in pod_monitors) and not any(
-            _service_monitor_scrapes(m, deployment, resources) for m in service_monitors
+        pod_monitors = monitors.candidates(POD_MONITOR, pod_meta(deployment.props, "labels"))
+        if any(_watches(m, namespace) and _pod_monitor_scrapes(m, deployment)
+               for m in pod_monitors):  # fmt: skip
+            continue
+        if not monitors.buckets[SERVICE_MONITOR]:
+            return False
+        services = monitors.services.get(namespace, [])
+        if not any(
+            _watches(m, namespace) and _service_monitor_scrapes(m, deployment, services)
+            for m in monitors.service_monitors_for(deployment)
         ):
             return False
     return True

@@ -34,13 +34,21 @@ class Preview:
 
     def tier_of(self, registration: Registration) -> str:
         """The tier a resource was declared in ("fleet" for fleet-wide ones)."""
-        by_urn = {r.urn: r for r in self.registrations}
-        current: Registration | None = registration
-        while current is not None:
-            if current.type == TIER_TYPE:
-                return current.name
-            current = by_urn.get(current.parent or "")
-        return "fleet"
+        return self._tiers().get(registration.urn, "fleet")
+
+    def _tiers(self) -> dict[str, str]:
+        """Each resource's tier by URN, worked out once: parents register before their
+        children, so one pass in order finds every tier."""
+        found = self.__dict__.get("_tier_by_urn")
+        if found is None:
+            found = {}
+            for r in self.registrations:
+                if r.type == TIER_TYPE:
+                    found[r.urn] = r.name
+                elif r.parent in found:
+                    found[r.urn] = found[r.parent]
+            object.__setattr__(self, "_tier_by_urn", found)
+        return found
 
     def counts(self) -> dict[str, Counter[str]]:
         """Custom resources per type, per tier."""

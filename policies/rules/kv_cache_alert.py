@@ -9,7 +9,7 @@ from pulumi_policy import StackValidationArgs
 
 from facts.checklist import KV_CACHE_ALERT_PERCENT
 from policies.building import PolicyMeta, Report, Setting, policy
-from policies.pools import alert_rules, covers, pools, threshold
+from policies.pools import alert_rules, pools, rules_by_pool, threshold
 from policies.properties import show
 from policies.scraping import report_unscraped
 
@@ -41,8 +41,9 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
         args.not_applicable("the stack has no inference pool")
     highest = float(config["maxPercent"]) / 100
     rules = alert_rules(args.resources)
+    about = rules_by_pool(rules, found)
     for pool in found.values():
-        mine = [r for r in rules if covers(r, pool)]
+        mine = about[pool.tier]
         if any(DEPRECATED in str(r.get("expr")) for r in mine):
             report(
                 f"tier {pool.tier} alerts on {DEPRECATED}, which vLLM no longer exports; want "

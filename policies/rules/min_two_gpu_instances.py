@@ -54,10 +54,12 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
     bound = _bound_pools(args.resources, pools(args.resources))
     if not bound:
         args.not_applicable("no load balancer in front of an inference pool")
+    groups: dict[str, list[PolicyResource]] = {}
+    for group in by_type(args.resources, NODE_GROUP):
+        if not is_burst(group.props):  # a burst group starts at 0 above another's floor
+            groups.setdefault(str(node_marks(group.props).get(TIER)), []).append(group)
     for tier, pool in bound.items():
-        for group in by_type(args.resources, NODE_GROUP):
-            if node_marks(group.props).get(TIER) != tier or is_burst(group.props):
-                continue  # a burst group starts at 0 above the floor another group holds
+        for group in groups.get(tier, []):
             floor = number(dig(group.props, "scalingConfig", "minSize"))
             if floor is not None and floor < least:
                 report(

@@ -9,7 +9,7 @@ from pulumi_policy import StackValidationArgs
 
 from facts.checklist import TTFT_P95_ALERT_SECONDS
 from policies.building import PolicyMeta, Report, Setting, policy
-from policies.pools import alert_rules, covers, pools, threshold
+from policies.pools import alert_rules, pools, rules_by_pool, threshold
 from policies.properties import show
 from policies.scraping import report_unscraped
 
@@ -40,8 +40,9 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
     highest = float(config["maxThresholdSeconds"])
     rules = [r for r in alert_rules(args.resources) if METRIC in str(r.get("expr") or "")
              and "0.95" in str(r.get("expr"))]  # fmt: skip
+    about = rules_by_pool(rules, found)
     for pool in found.values():
-        mine = [r for r in rules if covers(r, pool)]
+        mine = about[pool.tier]
         if not mine:
             report(
                 f"tier {pool.tier} has no p95 time-to-first-token alert; want one on "
