@@ -11,6 +11,7 @@ import threading
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from policies.pack import DESCRIPTION, PACK, all_policies
+from policies.sdk_workarounds import memoise_stack_decoding
 
 
 def _exit_with_stdin() -> None:
@@ -22,6 +23,8 @@ def _exit_with_stdin() -> None:
 
 if os.environ.get("AGENTFLEET_PACK_LIFELINE") == "stdin":
     threading.Thread(target=_exit_with_stdin, daemon=True).start()
+
+memoise_stack_decoding()
 
 PolicyPack(
     name=PACK,
