@@ -81,13 +81,22 @@ def generated_stack(tiers: int, directory: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
-    parser.add_argument("--tiers", type=int, nargs="*", default=[1, 10, 50, 100])
+    parser.add_argument("--tiers", type=int, nargs="*", default=[1, 10, 50, 100, 500])
+    parser.add_argument("--big-runs", type=int, default=1, help="runs for stacks over 100 tiers")
+    parser.add_argument(
+        "--first-run", action="store_true",
+        help="also set up a fresh clone (python3 tasks.py setup, not timed) and time its first "
+        "and second `agentfleet plan --stack prod`",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.first_run:
+        first_run()
     agentfleet = str(Path(sys.executable).parent / "agentfleet")
     floor = median_seconds([sys.executable, "-c", FLOOR], args.runs)
     print(f"floor (import the SDKs): {floor:.2f} s, median of {args.runs}")
     print(f"{'stack':>14}  {'tiers':>5}  {'resources':>9}  {'plan (s)':>8}  {'x floor':>7}  "
-          f"{'s/tier':>6}")  # fmt: skip
+          f"{'s/tier':>6}  {'marginal s/tier':>15}")  # fmt: skip
+    previous: tuple[int, float] | None = None
     with tempfile.TemporaryDirectory() as scratch:
         cases = [("prod", 3, ["--stack", "prod"])] + [
             (f"{n} tiers", n, ["--config", str(generated_stack(n, Path(scratch)))])
@@ -97,9 +106,35 @@ def main() -> None:
             command = [agentfleet, "plan", *source, "--json"]
             output = subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
             resources = len(yaml.safe_load(output.stdout)["resources"])
-            seconds = median_seconds(command, args.runs)
+            seconds = median_seconds(command, args.runs if tiers <= 100 else args.big_runs)
+            marginal = ""
+            if label != "prod" and previous is not None and tiers > previous[0]:
+                marginal = f"{(seconds - previous[1]) / (tiers - previous[0]):.3f}"
+            if label != "prod":
+                previous = (tiers, seconds)
             print(f"{label:>14}  {tiers:>5}  {resources:>9}  {seconds:>8.2f}  "
-                  f"{seconds / floor:>7.2f}  {seconds / tiers:>6.3f}")  # fmt: skip
+                  f"{seconds / floor:>7.2f}  {seconds / tiers:>6.3f}  {marginal:>15}")  # fmt: skip
+
+
+def first_run() -> None:
+    """The first plan after a fresh set-up beside the second: byte-compiled at set-up, the
+    first pays no compiling (set-up itself is not timed)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        clone = Path(scratch) / "fresh"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        subprocess.run([sys.executable, "tasks.py", "setup"], cwd=clone, check=True,
+                       capture_output=True)  # fmt: skip
+        agentfleet = str(clone / ".venv" / "bin" / "agentfleet")
+        timings = []
+        for _ in range(2):
+            start = time.perf_counter()
+            subprocess.run([agentfleet, "plan", "--stack", "prod", "--json"], cwd=clone,
+                           capture_output=True, check=False)  # fmt: skip
+            timings.append(time.perf_counter() - start)
+        print(
+            f"fresh set-up: first plan {timings[0]:.2f} s, second {timings[1]:.2f} s "
+            f"({timings[0] / timings[1]:.2f}x)"
+        )
 
 
 if __name__ == "__main__":
