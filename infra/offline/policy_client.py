@@ -83,6 +83,7 @@ class PolicyPackServer:
         config: Mapping[str, str] | None = None,
     ) -> None:
         self.pack_dir = pack_dir
+        self._structs: dict[str, struct_pb2.Struct] = {}
         self.env = {
             **os.environ,
             "PULUMI_PROJECT": project,
@@ -220,20 +221,27 @@ class PolicyPackServer:
 
     def analyze_one(self, registration: Registration) -> list[Finding]:
         """Resource policies over one custom resource."""
+        properties = _struct(registration.inputs)
+        self._structs[registration.urn] = properties  # the stack analysis sends it again
         request = analyzer_pb2.AnalyzeRequest(
             type=registration.type,
-            properties=_struct(registration.inputs),
+            properties=properties,
             urn=registration.urn,
             name=registration.name,
         )
         return _findings(self.stub.Analyze(request), registration.urn)
+
+    def _sent(self, registration: Registration) -> struct_pb2.Struct:
+        """The resource's properties as analyze_one sent them, else encoded now."""
+        found = self._structs.get(registration.urn)
+        return _struct(registration.inputs) if found is None else found
 
     def analyze_stack(self, registrations: Iterable[Registration]) -> list[Finding]:
         """Stack policies over the whole stack."""
         resources = [
             analyzer_pb2.AnalyzerResource(
                 type=r.type,
-                properties=_struct(r.inputs),
+                properties=self._sent(r),
                 urn=r.urn,
                 name=r.name,
                 parent=r.parent or "",
