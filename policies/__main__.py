@@ -11,7 +11,7 @@ import threading
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from policies.pack import DESCRIPTION, PACK, all_policies
-from policies.sdk_workarounds import memoise_stack_decoding
+from policies.sdk_workarounds import memoise_decoding
 
 
 def _exit_with_stdin() -> None:
@@ -24,7 +24,7 @@ def _exit_with_stdin() -> None:
 if os.environ.get("AGENTFLEET_PACK_LIFELINE") == "stdin":
     threading.Thread(target=_exit_with_stdin, daemon=True).start()
 
-memoise_stack_decoding()
+memoise_decoding()
 
 PolicyPack(
     name=PACK,

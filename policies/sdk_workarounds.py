@@ -2,13 +2,14 @@
 pack is served (``policies/__main__.py``). Each is safe to lose: without it the pack is
 slower, never different.
 
-- pulumi-policy 1.21 decodes every resource of an AnalyzeStack request once per stack
-  policy (``_PolicyAnalyzerServicer.AnalyzeStack``: ``json_format.MessageToDict`` and
-  ``deserialize_properties`` inside the loop over policies), six times per resource with
-  this pack's six stack policies. For the length of one request, on its thread, the two
-  calls are memoised by the identity of the message (alive for the whole request), so each
-  resource is decoded once. The policies read the decoded values through read-only
-  proxies; none writes to them.
+- pulumi-policy 1.21 decodes a request's resources once per policy
+  (``_PolicyAnalyzerServicer.Analyze`` and ``AnalyzeStack``: ``json_format.MessageToDict``
+  and ``deserialize_properties`` inside the loop over policies): each resource some twenty
+  times in Analyze, and every resource six times in AnalyzeStack with this pack's six
+  stack policies. For the length of one request, on its thread, the two calls are memoised
+  by the identity of the message (alive for the whole request), so each resource is
+  decoded once. The policies read the decoded values through read-only proxies; none
+  writes to them.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ class _JsonFormat:
         return getattr(self._module, name)
 
 
-def memoise_stack_decoding() -> bool:
-    """Decode each resource of an AnalyzeStack request once; False when this pulumi-policy
-    does not have the shape this was written for (then nothing is changed)."""
+def memoise_decoding() -> bool:
+    """Decode each resource of an Analyze or AnalyzeStack request once; False when this
+    pulumi-policy does not have the shape this was written for (then nothing is changed)."""
     try:
         from pulumi_policy import policy as sdk
     except ImportError:
@@ -61,18 +62,21 @@ def memoise_stack_decoding() -> bool:
         return False
     if getattr(servicer.AnalyzeStack, "agentfleet_memoised", False):
         return True
-    original = servicer.AnalyzeStack
-
-    def analyze_stack(self: Any, request: Any, context: Any) -> Any:
-        _REQUEST.memo = {}
-        try:
-            return original(self, request, context)
-        finally:
-            _REQUEST.memo = None
-
-    analyze_stack.agentfleet_memoised = True  # type: ignore[attr-defined]
+    for name in ("Analyze", "AnalyzeStack"):
+        setattr(servicer, name, _within_a_request(getattr(servicer, name)))
     sdk.json_format = _JsonFormat(sdk.json_format)
     decode = getattr(sdk, "deserialize_properties")  # noqa: B009
     setattr(sdk, "deserialize_properties", _memoised(decode))  # noqa: B010
-    servicer.AnalyzeStack = analyze_stack
     return True
+
+
+def _within_a_request(method: Callable[..., Any]) -> Callable[..., Any]:
+    def serve(self: Any, request: Any, context: Any) -> Any:
+        _REQUEST.memo = {}
+        try:
+            return method(self, request, context)
+        finally:
+            _REQUEST.memo = None
+
+    serve.agentfleet_memoised = True  # type: ignore[attr-defined]
+    return serve

@@ -1,6 +1,6 @@
-"""The pack's work-around for pulumi-policy decoding every resource once per stack policy:
-it applies to the SDK installed, and within one AnalyzeStack request each message is
-decoded once, outside a request every time."""
+"""The pack's work-around for pulumi-policy decoding a resource once per policy: it
+applies to the SDK installed, and within one Analyze or AnalyzeStack request each message
+is decoded once, outside a request every time."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ def test_it_applies_to_the_installed_sdk(monkeypatch: pytest.MonkeyPatch) -> Non
     servicer = sdk._PolicyAnalyzerServicer
     for name in ("json_format", "deserialize_properties"):
         monkeypatch.setattr(sdk, name, getattr(sdk, name))  # restored after the test
-    monkeypatch.setattr(servicer, "AnalyzeStack", servicer.AnalyzeStack)
-    assert sdk_workarounds.memoise_stack_decoding()
+    for name in ("Analyze", "AnalyzeStack"):
+        monkeypatch.setattr(servicer, name, getattr(servicer, name))
+    assert sdk_workarounds.memoise_decoding()
+    assert getattr(servicer.Analyze, "agentfleet_memoised", False)
     assert getattr(servicer.AnalyzeStack, "agentfleet_memoised", False)
-    assert sdk_workarounds.memoise_stack_decoding()  # twice is once
+    assert sdk_workarounds.memoise_decoding()  # twice is once
 
 
 def test_a_message_is_decoded_once_per_request() -> None:
