@@ -27,15 +27,10 @@ class Pool:
     tier: str
     deployments: list[PolicyResource] = field(default_factory=list)
     autoscalers: list[PolicyResource] = field(default_factory=list)
-    _names: tuple[tuple[int, ...], list[str]] | None = field(default=None, repr=False)
 
     @property
     def names(self) -> list[str]:
-        # read once per list of deployments: the stack policies ask for every rule
-        key = tuple(id(d) for d in self.deployments)
-        if self._names is None or self._names[0] != key:
-            self._names = (key, [name_of(d.props, d.name) for d in self.deployments])
-        return self._names[1]
+        return [name_of(d.props, d.name) for d in self.deployments]
 
 
 def by_type(resources: Iterable[PolicyResource], *types: str) -> list[PolicyResource]:
@@ -86,19 +81,11 @@ def alert_rules(resources: list[PolicyResource]) -> list[Mapping[str, Any]]:
     return rules
 
 
-def covers(rule: Mapping[str, Any], pool: Pool) -> bool:
-    """The alert is about this pool: labelled with its tier, or selecting its pods."""
-    if mapping(rule.get("labels")).get("tier") == pool.tier:
-        return True
-    expression = str(rule.get("expr") or "")
-    return any(name in expression for name in pool.names)
-
-
 def rules_by_pool(
     rules: list[Mapping[str, Any]], found: Mapping[str, Pool]
 ) -> dict[str, list[Mapping[str, Any]]]:
-    """``covers`` for every pool at once, each rule read once: the rules about each pool,
-    in their order."""
+    """The rules about each pool, in their order: labelled with its tier, or selecting its
+    pods by name. Each rule is read once, for every pool."""
     read = [(mapping(r.get("labels")).get("tier"), str(r.get("expr") or ""), r) for r in rules]
     mine: dict[str, list[Mapping[str, Any]]] = {}
     for pool in found.values():

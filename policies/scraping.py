@@ -87,8 +87,9 @@ def _service_monitor_scrapes(
     return False
 
 
-class _Monitors:
-    """A stack's monitors and Services, read once and bucketed: a monitor can select an
+class Monitors:
+    """A stack's monitors and Services, read once per stack check and bucketed: a monitor
+    can select an
     object only if the first pair of its selector is among the object's labels, so each
     deployment is held against the monitors of its own label pairs, not every monitor."""
 
@@ -123,19 +124,8 @@ class _Monitors:
         return list(dict.fromkeys(found))
 
 
-_LAST: list[tuple[list[PolicyResource], _Monitors]] = []
-
-
-def _monitors(resources: list[PolicyResource]) -> _Monitors:
-    """The index of this list of resources: one stack check asks for every pool."""
-    if not _LAST or _LAST[0][0] is not resources:
-        _LAST[:] = [(resources, _Monitors(resources))]
-    return _LAST[0][1]
-
-
-def scraped(pool: Pool, resources: list[PolicyResource]) -> bool:
+def scraped(pool: Pool, monitors: Monitors) -> bool:
     """Every Deployment of the pool has its vLLM port scraped by some monitor."""
-    monitors = _monitors(resources)
     for deployment in pool.deployments:
         namespace = _namespace(deployment.props)
         pod_monitors = monitors.candidates(POD_MONITOR, pod_meta(deployment.props, "labels"))
@@ -153,11 +143,9 @@ def scraped(pool: Pool, resources: list[PolicyResource]) -> bool:
     return True
 
 
-def report_unscraped(
-    pool: Pool, resources: list[PolicyResource], metric: str, report: Report
-) -> None:
+def report_unscraped(pool: Pool, monitors: Monitors, metric: str, report: Report) -> None:
     """An alert on ``metric`` for a pool whose vLLM pods nothing scrapes never fires."""
-    if not scraped(pool, resources):
+    if not scraped(pool, monitors):
         report(
             f"tier {pool.tier} alerts on {metric}, but no PodMonitor or ServiceMonitor scrapes "
             "its vLLM pods, so the alert never fires. Declare one on vLLM's port "

@@ -126,14 +126,15 @@ def ttft_p95_by_minute(run: Run, lane_index: int) -> NDArray[np.float64]:
     steps = np.flatnonzero(np.diff(np.concatenate(([0], entered))) > 0)
     per_minute = max(1, round(60 / run.dt))
     arrivals = run.series["arrivals"][lane_index]
-    minute_of = steps // per_minute
+    minute_of = steps // per_minute  # in order: each minute's cohorts are one slice
     found = np.full(len(arrivals), PREFILL_SECONDS)
-    for minute in np.unique(minute_of):
+    minutes, starts = np.unique(minute_of, return_index=True)
+    ends = np.append(starts[1:], len(minute_of))[: len(starts)]  # none when nothing queued
+    for minute, start, end in zip(minutes, starts, ends, strict=True):
         if minute >= len(found):
             continue
-        mine = minute_of == minute
-        queued = float(counts[mine].sum())
+        queued = float(counts[start:end].sum())
         direct = max(0.0, float(arrivals[minute]) - queued)
-        values = np.concatenate(([0.0], waits[mine])) + PREFILL_SECONDS
-        found[minute] = _quantile(values, np.concatenate(([direct], counts[mine])), 0.95)
+        values = np.concatenate(([0.0], waits[start:end])) + PREFILL_SECONDS
+        found[minute] = _quantile(values, np.concatenate(([direct], counts[start:end])), 0.95)
     return found

@@ -194,7 +194,13 @@ def advise(
     from infra.offline.mocks import run_program
     from infra.plan import plan_fleet
     from infra.simulation.fleet import fleet_models
-    from infra.simulation.run import cron_for, rates_for, simulate_stack
+    from infra.simulation.run import (
+        Simulation,
+        cron_for,
+        rates_for,
+        simulate_declared,
+        simulate_stack,
+    )
 
     plan = plan_fleet(parse_stack_config(values))
     registrations, _ = run_program(values, stack=stack)
@@ -208,13 +214,15 @@ def advise(
     found = search(tiers, user_facing, rates, cron, goal=goal, seed=options.get("seed", 0),
                    progress=progress)  # fmt: skip
     chosen = {name: settings for name, (settings, _) in found.items()}
-    keep = {k: v for k, v in options.items() if k != "strategies"}
 
-    def declared(stack_values: Mapping[str, Any]) -> dict[str, LaneStats]:
-        run = simulate_stack(stack, stack_values, strategies=["queue-depth"], **keep)
+    def by_tier(run: Simulation) -> dict[str, LaneStats]:
         return {s.tier: s for s in run.of("queue-depth")}
 
-    before, after = declared(values), declared(_apply(values, chosen))
+    # before: the objects already declared; after: the program built again with the winners
+    before = by_tier(simulate_declared(stack, plan, registrations, strategies=["queue-depth"],
+                                       **options))  # fmt: skip
+    after = by_tier(simulate_stack(stack, _apply(values, chosen), strategies=["queue-depth"],
+                                   **options))  # fmt: skip
     advice = []
     for tier in tiers:
         now, settings = current_settings(tier), chosen[tier.name]

@@ -11,7 +11,7 @@ from facts.checklist import KV_CACHE_ALERT_PERCENT
 from policies.building import PolicyMeta, Report, Setting, policy
 from policies.pools import alert_rules, pools, rules_by_pool, threshold
 from policies.properties import show
-from policies.scraping import report_unscraped
+from policies.scraping import Monitors, report_unscraped
 
 METRIC = "vllm:kv_cache_usage_perc"
 DEPRECATED = "vllm:gpu_cache_usage_perc"
@@ -42,6 +42,7 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
     highest = float(config["maxPercent"]) / 100
     rules = alert_rules(args.resources)
     about = rules_by_pool(rules, found)
+    monitors = Monitors(args.resources)
     for pool in found.values():
         mine = about[pool.tier]
         if any(DEPRECATED in str(r.get("expr")) for r in mine):
@@ -58,7 +59,7 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
                 pool.deployments[0].urn,
             )
             continue
-        report_unscraped(pool, args.resources, METRIC, report)
+        report_unscraped(pool, monitors, METRIC, report)
         for rule in current:
             value = threshold(str(rule.get("expr")))
             if value is not None and value > highest:

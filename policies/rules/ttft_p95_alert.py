@@ -11,7 +11,7 @@ from facts.checklist import TTFT_P95_ALERT_SECONDS
 from policies.building import PolicyMeta, Report, Setting, policy
 from policies.pools import alert_rules, pools, rules_by_pool, threshold
 from policies.properties import show
-from policies.scraping import report_unscraped
+from policies.scraping import Monitors, report_unscraped
 
 METRIC = "vllm:time_to_first_token_seconds_bucket"
 
@@ -41,6 +41,7 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
     rules = [r for r in alert_rules(args.resources) if METRIC in str(r.get("expr") or "")
              and "0.95" in str(r.get("expr"))]  # fmt: skip
     about = rules_by_pool(rules, found)
+    monitors = Monitors(args.resources)
     for pool in found.values():
         mine = about[pool.tier]
         if not mine:
@@ -51,7 +52,7 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
                 pool.deployments[0].urn,
             )
             continue
-        report_unscraped(pool, args.resources, METRIC, report)
+        report_unscraped(pool, monitors, METRIC, report)
         for rule in mine:
             value = threshold(str(rule.get("expr")))
             if value is not None and value > highest:

@@ -15,9 +15,9 @@ from infra.cli import main
 from infra.config import ConfigError
 from infra.config.loading import read_stack_file
 from infra.simulation.engine import STRATEGIES, Lane, queue_depth, simulate, static_peak
-from infra.simulation.fleet import TierModel
+from infra.simulation.fleet import PREFILL_SECONDS, TierModel
 from infra.simulation.run import simulate_stack
-from infra.simulation.stats import fleet_sla, lane_stats
+from infra.simulation.stats import fleet_sla, lane_stats, ttft_p95_by_minute
 from infra.simulation.traces import diurnal, read_csv
 
 
@@ -243,3 +243,16 @@ def test_bad_simulate_arguments_exit_2(
 ) -> None:
     assert main(["simulate", "--stack", "dev", "--hours", "1", *argv]) == 2
     assert said in capsys.readouterr().err
+
+
+def test_the_plot_reads_each_minutes_ttft_p95_from_its_own_arrivals() -> None:
+    """A fixed fleet of 10 sessions: a quiet minute, a minute at three times its capacity,
+    a quiet minute. Only the busy minute's arrivals wait; the others start at once and see
+    the prefill alone."""
+    tier = fixed_fleet(10)
+    rate = np.concatenate([np.full(60, 0.5), np.full(60, 10.0), np.full(60, 0.0)])
+    run = simulate([Lane(tier, "static-peak", static_peak(tier))], rate[None, :], seed=3)
+    p95 = ttft_p95_by_minute(run, 0)
+    assert p95[0] == pytest.approx(PREFILL_SECONDS)
+    assert p95[1] > 10  # 600 arrive, 10 at a time for 3 s: most wait tens of seconds
+    assert p95[2] == pytest.approx(PREFILL_SECONDS)  # nobody arrived
