@@ -7,6 +7,7 @@ arguments), with the reason on standard error and nothing declared.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import sys
@@ -260,6 +261,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command != "plan":
+        resume_collection()
     try:
         if args.command == "size":
             return _size(args.parser, args)
@@ -283,6 +286,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def resume_collection() -> None:
+    """Turn garbage collection back on if the command started with it paused
+    (``infra.launch``), freezing what is loaded by now: nothing of it is garbage, and a
+    frozen object is never scanned again."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def with_models(mix: Sequence[MixEntry], items: Sequence[str]) -> tuple[MixEntry, ...]:
@@ -346,6 +358,8 @@ def _plan(args: argparse.Namespace) -> int:
     except PolicyConfigError as error:
         print(f"agentfleet: invalid policy config {args.policy_config}: {error}", file=sys.stderr)
         return EXIT_INVALID
+    finally:
+        resume_collection()  # paused by infra.launch while the SDKs load and the program runs
     if args.render:
         written = render(result, args.render)
         if not args.json:
@@ -491,9 +505,5 @@ def _policy_config(path: Path) -> dict[str, object]:
     return loaded
 
 
-def run() -> None:
+if __name__ == "__main__":  # the installed command is infra.launch:run
     sys.exit(main())
-
-
-if __name__ == "__main__":
-    run()

@@ -75,7 +75,7 @@ def test_every_dependency_is_pinned_to_a_range() -> None:
         assert re.search(r">=[\d.]+,<[\d.]+$", requirement), requirement
     assert extras["vllm"] == ["vllm==0.33.0"]
     assert project["scripts"] == {
-        "agentfleet": "infra.cli:run",
+        "agentfleet": "infra.launch:run",
         "agentfleet-worker": "bridge.cli:run_worker",
     }
 

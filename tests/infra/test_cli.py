@@ -3,10 +3,12 @@ a clear message and no traceback on bad input."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -444,3 +446,67 @@ def test_a_model_that_cannot_fit_exits_2_naming_the_key(
         "agentfleet:fleet.tiers.lightweight.instanceType: meta-llama/Llama-3.1-70B-Instruct "
         "needs 131.4 GiB of weights; one L40S has 40.0 GiB" in err
     )
+
+
+@pytest.fixture
+def collector_paused() -> Iterator[None]:
+    """The collector as ``infra.launch`` leaves it for ``main``: paused. Afterwards it is
+    on, and nothing stays frozen in the test process."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+@pytest.mark.usefixtures("collector_paused")
+def test_a_command_other_than_plan_resumes_collection_before_it_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker runs for days: the pause is for loading a plan, nothing else."""
+    from infra import cli
+
+    seen: list[bool] = []
+
+    def validate(_args: Any) -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(cli, "_validate", validate)
+    assert main(["validate", "--stack", "dev"]) == 0
+    assert seen == [True]
+    assert gc.get_freeze_count() > 0  # what was loaded is frozen, never scanned again
+
+
+@pytest.mark.usefixtures("collector_paused")
+def test_plan_resumes_collection_once_the_preview_is_done(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.offline import preview as offline_preview
+
+    seen: list[bool] = []
+    real = offline_preview.preview
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(offline_preview, "preview", watched)
+    status, _, _ = run(capsys, "plan", "--stack", "dev", "--json")
+    assert (status, seen, gc.isenabled()) == (0, [False], True)
+
+
+def test_the_installed_command_starts_with_the_collector_paused() -> None:
+    """infra.launch pauses before it imports the command, so the SDKs load unscanned."""
+    probe = (
+        "import gc\n"
+        "from infra import launch\n"
+        "import infra.cli\n"
+        "infra.cli.main = lambda: print(gc.isenabled()) or 0\n"
+        "launch.run()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, "False\n")
