@@ -98,6 +98,23 @@ def test_unknown_values_do_not_break_the_pack(pack: PolicyPackServer) -> None:
     assert analyze(pack, [unknown]) == []
 
 
+def test_remediate_answers_as_the_engine_asks_it(pack: PolicyPackServer) -> None:
+    """Under `pulumi up` the engine calls Remediate on every resource; the pack has no
+    remediations, so each call answers with none (and never fails)."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    from infra.offline.policy_client import _struct
+
+    for registration in stack_resources("dev"):
+        request = analyzer_pb2.AnalyzeRequest(
+            type=registration.type,
+            properties=_struct(registration.inputs),
+            urn=registration.urn,
+            name=registration.name,
+        )
+        assert list(pack.stub.Remediate(request).remediations) == []
+
+
 def test_policy_config_errors() -> None:
     infos = [type("Info", (), {"name": "sqs-encryption", "enforcement": "mandatory"})()]
     with pytest.raises(PolicyConfigError, match="no-such-policy: no such policy in the pack"):

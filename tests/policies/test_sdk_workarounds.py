@@ -1,6 +1,7 @@
 """The pack's work-around for pulumi-policy decoding a resource once per policy: it
 applies to the SDK installed, and within one Analyze or AnalyzeStack request each message
-is decoded once, outside a request every time."""
+is decoded (and wrapped in its proxy) once, outside a request every time; a call with more
+arguments than the memo knows (Remediate's) reaches the SDK unchanged."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def test_it_applies_to_the_installed_sdk(monkeypatch: pytest.MonkeyPatch) -> Non
     from pulumi_policy import policy as sdk
 
     servicer = sdk._PolicyAnalyzerServicer
-    for name in ("json_format", "deserialize_properties"):
+    for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
         monkeypatch.setattr(sdk, name, getattr(sdk, name))  # restored after the test
     for name in ("Analyze", "AnalyzeStack"):
         monkeypatch.setattr(servicer, name, getattr(servicer, name))
@@ -44,3 +45,39 @@ def test_a_message_is_decoded_once_per_request() -> None:
     assert decoded == [first, second]
     memoised(first)
     assert decoded == [first, second, first]  # outside a request, every time
+
+
+def test_a_call_with_more_arguments_reaches_the_sdk_unmemoised() -> None:
+    """Remediate decodes with ``deserialize_properties(props, True)``: it must neither
+    fail nor be answered from a memo made for the one-argument call."""
+    calls: list[tuple[Any, ...]] = []
+
+    def decode(*arguments: Any, **options: Any) -> tuple[Any, ...]:
+        calls.append((*arguments, *options.values()))
+        return arguments
+
+    memoised = sdk_workarounds._memoised(decode)
+    message = object()
+    sdk_workarounds._REQUEST.memo = {}
+    try:
+        memoised(message)
+        assert memoised(message, True) == (message, True)
+        assert memoised(message, proxy_secrets=True) == (message,)
+        memoised(message)
+    finally:
+        sdk_workarounds._REQUEST.memo = None
+    assert calls == [(message,), (message, True), (message, True)]
+
+
+def test_each_memoised_function_keeps_its_own_answers() -> None:
+    """deserialize_properties and unknown_checking_proxy may be handed the same object;
+    each must get its own result back, never the other's."""
+    first = sdk_workarounds._memoised(lambda value: ("decoded", value))
+    second = sdk_workarounds._memoised(lambda value: ("proxied", value))
+    shared = object()
+    sdk_workarounds._REQUEST.memo = {}
+    try:
+        assert first(shared) == ("decoded", shared)
+        assert second(shared) == ("proxied", shared)
+    finally:
+        sdk_workarounds._REQUEST.memo = None
