@@ -97,8 +97,10 @@ def main() -> None:
     agentfleet = str(Path(sys.executable).parent / "agentfleet")
     floor = median_seconds([sys.executable, "-c", FLOOR], args.runs)
     paused = median_seconds([sys.executable, "-c", "import gc; gc.disable()\n" + FLOOR], args.runs)
-    print(f"floor (import the SDKs): {floor:.2f} s; with the collector paused: {paused:.2f} s; "
-          f"medians of {args.runs}")
+    print(
+        f"floor (import the SDKs): {floor:.2f} s; with the collector paused: {paused:.2f} s; "
+        f"medians of {args.runs}"
+    )
     print(f"{'stack':>14}  {'tiers':>5}  {'resources':>9}  {'plan (s)':>8}  {'x floor':>7}  "
           f"{'x paused':>8}  {'s/tier':>6}  {'marginal s/tier':>15}")  # fmt: skip
     previous: tuple[int, float] | None = None
