@@ -1,10 +1,11 @@
 """The installed `agentfleet` command: starts with Python's cyclic garbage collector paused.
 
-Measured on pulumi 3.272 and pulumi-aws 7 (benchmarks/plan_speed.py): loading the SDKs
-allocates a few million long-lived objects (type classes, their hints), and the collector
-then re-scans them at every older-generation pass while the program registers resources.
-With it paused, `agentfleet plan` spends about a third less time on the prod stack and half
-on a 100-tier one, for about 8% more memory: what the plan allocates is nearly all live
+Measured on pulumi 3.272 and pulumi-aws 7.51 (benchmarks/plan_speed.py): loading the SDKs
+leaves about 250,000 long-lived objects the collector tracks (type classes, their hints),
+and it re-scanned them at every older-generation pass while the program registered
+resources.
+With it paused, `agentfleet plan` spends about a fifth less time on the prod stack and half
+on a 100-tier one, for 9-12% more peak memory: what the plan allocates is nearly all live
 until it ends, with few reference cycles to reclaim. So the collector stays paused while a
 plan loads, builds and is analysed; ``infra.cli.resume_collection`` then freezes what was
 loaded (never to be scanned again) and turns collection back on: at once for every other
