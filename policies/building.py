@@ -52,6 +52,11 @@ class PolicyMeta:
     description: str
     remediation: str
     settings: Mapping[str, Setting] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+    """The stack keys whose values make this policy's findings, most specific first, as
+    CONTRACT.md writes them; ``<tier>`` stands for the tier of the resource at fault.
+    `plan --sarif` points a finding at the first of them the stack file sets (the pack
+    serves them as tags ``stack-key:<path>``)."""
 
     def schema(self) -> dict[str, Any]:
         """The policy's config schema (JSON schema properties)."""
@@ -78,6 +83,9 @@ class PolicyMeta:
         section = SECTIONS.index(match[1]) if match[1] in SECTIONS else len(SECTIONS)
         return (section, int(match[2]), self.name)
 
+
+KEY_TAG = "stack-key:"
+"""The prefix of a policy's tags that name its stack keys (``PolicyMeta.keys``)."""
 
 SECTIONS = ("C", "A", "M", "K")
 """The checklist's sections in order (SPEC.md §2); other items (security) come after."""
@@ -141,7 +149,7 @@ def policy(meta: PolicyMeta, check: ResourceCheck | StackCheck) -> Policy:
         "config_schema": PolicyConfigSchema(meta.schema()) if meta.settings else None,
         "severity": _SEVERITY[meta.severity],
         "remediation_steps": meta.remediation,
-        "tags": [meta.item],
+        "tags": [meta.item, *(f"{KEY_TAG}{key}" for key in meta.keys)],
     }
     if meta.kind == "stack":
         return StackValidationPolicy(**arguments)

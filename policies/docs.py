@@ -41,6 +41,8 @@ def render() -> str:
             "",
             f"Remediation: {meta.remediation}",
         ]
+        if meta.keys:
+            lines += ["", "Stack keys: " + ", ".join(f"`{key}`" for key in meta.keys)]
         if meta.settings:
             lines += ["", "| config | type | default | tunes |", "| --- | --- | --- | --- |"]
             for key, setting in meta.settings.items():

@@ -23,6 +23,10 @@ META = PolicyMeta(
     severity="low",
     enforcement="advisory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.capacity",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Spot capacity for background and batch tiers where the GPU's spot price is "
     "below its on-demand price (K2), at the prices the tier was planned with (the node "
     "group's price marks; else the catalog's); on-demand for orchestrator and user-facing "

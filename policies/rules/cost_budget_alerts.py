@@ -19,6 +19,10 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="stack",
+    keys=(
+        "agentfleet:fleet.budgetPerHourUsd",
+        "agentfleet:fleet",
+    ),
     description="The fleet has a cost budget with alerts.",
     remediation="Set agentfleet:fleet.budgetPerHourUsd (an AWS Budget with alerts at "
     f"{' and '.join(f'{p}%' for p in BUDGET_ALERT_PERCENTS)}).",

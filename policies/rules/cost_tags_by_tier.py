@@ -36,6 +36,10 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>",
+        "agentfleet:fleet",
+    ),
     description="Every billable resource is tagged with its tier and environment, so cost per "
     "hour is tracked per tier. A node group's instances and volumes are tagged by its launch "
     "template's tag specifications: EKS copies a node group's own tags to neither.",

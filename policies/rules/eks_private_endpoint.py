@@ -20,6 +20,10 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:cluster.publicAccessCidrs",
+        "agentfleet:cluster",
+    ),
     description="An EKS cluster's API endpoint is private, or public only to given CIDRs, and "
     "private access is on.",
     remediation="Set vpcConfig.endpointPrivateAccess: true and either endpointPublicAccess: "

@@ -17,6 +17,7 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=("agentfleet:cluster",),
     description="An EKS cluster envelope-encrypts Kubernetes secrets with a KMS key.",
     remediation="Set encryptionConfig: provider.keyArn of a KMS key and resources: [secrets] "
     "(components.FleetCluster does).",

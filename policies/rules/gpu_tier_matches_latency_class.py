@@ -29,6 +29,11 @@ META = PolicyMeta(
     severity="medium",
     enforcement="advisory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.gpu",
+        "agentfleet:fleet.tiers.<tier>.latencyClass",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description=f"GPU node groups match their tier's latency class: TTFT-first tiers on "
     f"{either(classes(suited('ttft-first')))} GPUs, throughput-first tiers on "
     f"{either(classes(suited('throughput-first')))}; a GPU the catalog does not know is "

@@ -20,6 +20,10 @@ META = PolicyMeta(
     severity="medium",
     enforcement="advisory",
     kind="resource",
+    keys=(
+        "agentfleet:addons",
+        "agentfleet:cluster",
+    ),
     description="A Helm release installs one exact chart version, so every run installs the same.",
     remediation="Set the release's version to an exact chart version (agentfleet:addons.<addon>."
     "version), not a range or nothing.",

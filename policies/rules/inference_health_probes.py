@@ -18,6 +18,7 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=("agentfleet:fleet.tiers.<tier>",),
     description="The inference server's readiness and liveness probes use its health endpoint "
     f"(vLLM: {HEALTH_PATH}, HTTP 200).",
     remediation="Give the vLLM container readiness and liveness probes doing an HTTP GET of "

@@ -23,6 +23,10 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="stack",
+    keys=(
+        "agentfleet:fleet.monitoring",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Each inference tier alerts when vLLM's KV-cache usage passes "
     f"{KV_CACHE_ALERT_PERCENT:g}%.",
     remediation=f"Add a PrometheusRule alert on {METRIC} > {KV_CACHE_ALERT_PERCENT / 100:g} for "

@@ -27,6 +27,11 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.loadBalancer.healthCheckIntervalSeconds",
+        "agentfleet:fleet.tiers.<tier>.loadBalancer",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Load balancer health checks run every "
     f"{HEALTH_CHECK_MIN_INTERVAL_SECONDS}-{HEALTH_CHECK_MAX_INTERVAL_SECONDS} s against the "
     "health endpoint.",

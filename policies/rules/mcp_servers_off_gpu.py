@@ -22,6 +22,7 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=("agentfleet:fleet.tiers.<tier>",),
     description="MCP servers run as CPU workloads: no GPU request, no GPU node selector, no GPU "
     "toleration.",
     remediation="Remove the GPU request, selector and toleration from the MCP server; it reaches "

@@ -20,6 +20,10 @@ META = PolicyMeta(
     severity="critical",
     enforcement="mandatory",
     kind="stack",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.minInstances",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="At least 2 GPU instances stand behind each load balancer, so one can fail.",
     remediation="Raise the tier's minInstances (node group and autoscaler floor) to at least 2.",
     settings={

@@ -18,6 +18,12 @@ META = PolicyMeta(
     severity="critical",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.model",
+        "agentfleet:fleet.tiers.<tier>.gpusPerReplica",
+        "agentfleet:fleet.tiers.<tier>.gpu",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="The model a vLLM Deployment serves fits the GPUs (or MIG slice) it asks "
     "for: its weights, activations and at least one --max-model-len sequence of KV cache "
     "within --gpu-memory-utilization, over a tensor-parallel degree vLLM can split it by.",

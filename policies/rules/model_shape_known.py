@@ -17,6 +17,11 @@ META = PolicyMeta(
     severity="medium",
     enforcement="advisory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.modelProfile",
+        "agentfleet:fleet.tiers.<tier>.model",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="agentfleet knows the shape of the model each vLLM Deployment serves (the "
     "shipped model table, or the pod's model-profile annotation), so model-fits-gpu can "
     "check it.",

@@ -33,6 +33,10 @@ META = PolicyMeta(
     severity="critical",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:hfToken",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="No secret (token, password, key) is written as a plain value in a workload's "
     "environment or a ConfigMap.",
     remediation="Move the value into a Kubernetes Secret fed by a Pulumi secret and reference it "

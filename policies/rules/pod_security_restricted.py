@@ -25,6 +25,7 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=("agentfleet:fleet.tiers.<tier>",),
     description="Workloads meet Pod Security 'restricted' with a read-only root filesystem.",
     remediation="Run as non-root, forbid privilege escalation, drop ALL capabilities, use the "
     "RuntimeDefault seccomp profile, mount the root filesystem read-only (writable "

@@ -21,6 +21,10 @@ META = PolicyMeta(
     severity="low",
     enforcement="advisory",
     kind="stack",
+    keys=(
+        "agentfleet:fleet.monitoring",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="A dashboard shows each tier's queue depth beside its GPU instance count.",
     remediation="Add a CloudWatch dashboard widget per tier with the queue's "
     "ApproximateNumberOfMessagesVisible and the node group's instance count: AWS/EC2 "

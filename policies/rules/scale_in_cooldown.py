@@ -22,6 +22,11 @@ META = PolicyMeta(
     severity="medium",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.scaling.scaleInIdleSeconds",
+        "agentfleet:fleet.tiers.<tier>.scaling",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Scale in only after the queue has stayed below the threshold for at least "
     f"{SCALE_IN_IDLE_SECONDS // 60} minutes, with a cooldown.",
     remediation=f"Set scaling.scaleInIdleSeconds to at least {SCALE_IN_IDLE_SECONDS} (scale-down "

@@ -25,6 +25,10 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.scaling",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Inference pools scale on queue depth, never on GPU utilisation.",
     remediation="Scale with KEDA's aws-sqs-queue trigger on the tier's queue "
     "(components.QueueDepthAutoscaler); drop GPU-utilisation metrics from autoscalers.",

@@ -24,6 +24,12 @@ META = PolicyMeta(
     severity="medium",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.scaling.queueDepthPerInstance",
+        "agentfleet:fleet.tiers.<tier>.scaling.scaleOutSustainSeconds",
+        "agentfleet:fleet.tiers.<tier>.scaling",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Scale out when the queue holds more than N waiting requests per replica "
     f"(N = {QUEUE_DEPTH_PER_INSTANCE}; an aws-sqs-queue trigger with queueLength at most N, "
     "whether or not it also counts the messages in flight), sustained for no longer than "

@@ -18,6 +18,11 @@ META = PolicyMeta(
     severity="critical",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.burst.acceptInterruptions",
+        "agentfleet:fleet.tiers.<tier>.capacity",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Spot capacity only for interruptible (background or batch) tiers. A "
     "user-facing tier may burst onto spot above an on-demand floor only where the stack "
     "accepts the interruptions explicitly.",

@@ -24,6 +24,11 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.queue.maxReceiveCount",
+        "agentfleet:fleet.tiers.<tier>.queue",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Task queues send repeatedly failing requests to a dead-letter queue.",
     remediation="Give the queue a redrivePolicy with a deadLetterTargetArn and a maxReceiveCount "
     f"(components.AgentQueue does); tag a dead-letter queue {QUEUE_KIND}={QUEUE_DEAD_LETTER}.",

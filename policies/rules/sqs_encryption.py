@@ -16,6 +16,11 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.queue.kmsKeyId",
+        "agentfleet:fleet.tiers.<tier>.queue",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="SQS queues are encrypted at rest (SSE-SQS or KMS).",
     remediation="Set sqsManagedSseEnabled: true or a kmsMasterKeyId on the queue.",
 )

@@ -20,6 +20,10 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="stack",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.queue",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="A task queue (SQS) sits between the agents and each inference pool.",
     remediation=f"Give the tier an SQS queue tagged {TIER}=<tier> "
     "(components.AgentQueue), and send agent work through it.",

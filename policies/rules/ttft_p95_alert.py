@@ -22,6 +22,11 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="stack",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.slaTtftSeconds",
+        "agentfleet:fleet.monitoring",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="Each inference tier has a p95 time-to-first-token alert, set below the SLA.",
     remediation=f"Add a PrometheusRule alert on histogram_quantile(0.95, {METRIC}) for the tier "
     "(components.FleetMonitoring), with a threshold below the SLA.",

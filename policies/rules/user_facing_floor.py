@@ -19,6 +19,11 @@ META = PolicyMeta(
     severity="critical",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.minInstances",
+        "agentfleet:fleet.tiers.<tier>.userFacing",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description="User-facing tiers never scale to zero; background and batch tiers may.",
     remediation="Give the user-facing tier a floor (minInstances, KEDA minReplicaCount) of at "
     f"least {USER_FACING_NEVER_BELOW}; the checklist wants {USER_FACING_FLOOR}.",

@@ -19,6 +19,10 @@ META = PolicyMeta(
     severity="high",
     enforcement="mandatory",
     kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.maxNumSeqs",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
     description=f"vLLM's --max-num-seqs is {MAX_NUM_SEQS_MIN_RATIO:g}-{MAX_NUM_SEQS_MAX_RATIO:g}x "
     "the concurrent sessions one replica is expected to hold.",
     remediation="Set the tier's maxNumSeqs (the --max-num-seqs argument) inside the band, and say "

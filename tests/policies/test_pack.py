@@ -216,3 +216,32 @@ def test_policy_metadata_is_frozen() -> None:
     assert isinstance(meta, PolicyMeta)
     with pytest.raises(AttributeError):
         meta.name = "x"  # type: ignore[misc]
+
+
+def _schema_has(schema: dict[str, Any], node: dict[str, Any], parts: list[str]) -> bool:
+    """Whether the key path ``parts`` exists in the stack config's JSON schema."""
+    while "$ref" in node or "anyOf" in node:
+        if "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        else:
+            node = next((n for n in node["anyOf"] if n.get("type") != "null"), {})
+    if not parts:
+        return True
+    head, rest = parts[0], parts[1:]
+    if head == "<tier>":
+        (tier,) = node["patternProperties"].values()
+        return _schema_has(schema, tier, rest)
+    properties = node.get("properties", {})
+    return head in properties and _schema_has(schema, properties[head], rest)
+
+
+def test_every_policy_names_the_stack_keys_behind_its_findings() -> None:
+    """`plan --sarif` points findings at these keys' lines: each must be a key the stack
+    config has (``<tier>`` for the tier at fault)."""
+    from infra.config.fleet import StackConfig
+
+    schema = StackConfig.model_json_schema(by_alias=True)
+    for rule in discover():
+        assert rule.meta.keys, rule.meta.name
+        for key in rule.meta.keys:
+            assert _schema_has(schema, schema, key.split(".")), (rule.meta.name, key)
