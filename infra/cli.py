@@ -117,6 +117,26 @@ def _add_plan(commands: Any) -> None:
         type=Path,
         help="a policy-pack config file (the format of pulumi --policy-pack-config)",
     )
+    plan.add_argument(
+        "--sarif",
+        metavar="FILE",
+        type=Path,
+        help="write the findings as SARIF 2.1.0 (code scanning), each at its stack key's line",
+    )
+    plan.add_argument(
+        "--baseline",
+        metavar="FILE",
+        type=Path,
+        help="another stack file (the target branch's): report the cost, resource and "
+        "finding changes against it",
+    )
+    plan.add_argument(
+        "--summary",
+        metavar="FILE",
+        type=Path,
+        help="write the plan (against --baseline, if given) as Markdown, for a pull-request "
+        "comment or a CI job summary",
+    )
 
 
 def _add_simulate(commands: Any) -> None:
@@ -352,14 +372,23 @@ def _plan(args: argparse.Namespace) -> int:
     path = stack_file(args.stack) if args.stack else args.config
     name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values = read_stack_file(path)
+    base_values = _baseline_values(args.baseline) if args.baseline else None
     overrides = _policy_config(args.policy_config) if args.policy_config else None
     try:
         result = preview(name, values, overrides)
+        # The baseline under this stack's name, so that the same resource has the same URN.
+        base = None if base_values is None else _baseline(args, name, base_values, overrides)
     except PolicyConfigError as error:
         print(f"agentfleet: invalid policy config {args.policy_config}: {error}", file=sys.stderr)
         return EXIT_INVALID
     finally:
         resume_collection()  # paused by infra.launch while the SDKs load and the program runs
+    comparison = None
+    if base is not None:
+        from infra.review import compare
+
+        comparison = compare(base, result)
+    _write_review(args, path, result, comparison)
     if args.render:
         written = render(result, args.render)
         if not args.json:
@@ -367,14 +396,68 @@ def _plan(args: argparse.Namespace) -> int:
     simulated = _simulated_day(result) if args.simulate else None
     if args.json:
         shown = report.preview_json(result)
+        if comparison is not None:
+            from infra import review
+
+            shown["steps"] = review.compared_steps(comparison)
+            shown["changeSummary"] = review.change_summary(comparison)
+            shown["baseline"] = review.baseline_json(comparison)
         if simulated is not None:
             shown["simulation"] = simulated[0]
         print(json.dumps(shown, indent=2))
     else:
         print(report.preview_text(result))
+        if comparison is not None:
+            from infra.review import baseline_text
+
+            print("\n" + baseline_text(comparison))
         if simulated is not None:
             print("\n" + simulated[1])
     return EXIT_POLICY if result.mandatory else EXIT_OK
+
+
+def _baseline_values(path: Path) -> dict[str, Any]:
+    """The baseline stack file's config; its problems name the option and the file."""
+    from infra.config import read_stack_file
+
+    try:
+        return read_stack_file(path)
+    except ConfigError as error:
+        raise ConfigError(
+            [(f"--baseline {path}: {where}", reason) for where, reason in error.problems]
+        ) from None
+
+
+def _baseline(
+    args: argparse.Namespace, name: str, values: dict[str, Any], overrides: Any
+) -> Preview:
+    from infra.offline.preview import preview
+
+    try:
+        return preview(name, values, overrides)
+    except ConfigError as error:
+        raise ConfigError(
+            [(f"--baseline {args.baseline}: {where}", reason) for where, reason in error.problems]
+        ) from None
+
+
+def _write_review(args: argparse.Namespace, path: Path, result: Preview, comparison: Any) -> None:
+    """The --sarif and --summary files, if asked for."""
+    from infra import review
+    from infra.config.stackfile import read_document
+
+    if args.sarif:
+        log = review.sarif(result, path, read_document(path).lines)
+        _write(args.sarif, "--sarif", json.dumps(log, indent=2) + "\n")
+    if args.summary:
+        _write(args.summary, "--summary", review.summary_markdown(result, comparison))
+
+
+def _write(path: Path, option: str, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([(option, f"cannot write {path}: {error.strerror}")]) from None
 
 
 def _simulated_day(result: Preview) -> tuple[dict[str, Any], str]:

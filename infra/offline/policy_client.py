@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -63,6 +63,21 @@ class PolicyInfo:
     kind: str
     description: str
     config_schema: dict[str, Any]
+    remediation: str = ""
+    severity: str = ""
+    item: str = ""
+    """The production-checklist item (the first of the policy's tags)."""
+    keys: tuple[str, ...] = ()
+    """The stack keys behind its findings, most specific first (tags ``stack-key:``)."""
+
+
+KEY_TAG = "stack-key:"
+SEVERITIES = {
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
 
 
 LIFELINE = "AGENTFLEET_PACK_LIFELINE"
@@ -192,6 +207,10 @@ class PolicyPackServer:
                 else "resource",
                 description=policy.description,
                 config_schema=json_format.MessageToDict(policy.configSchema.properties),
+                remediation=policy.remediation_steps,
+                severity=SEVERITIES.get(policy.severity, ""),
+                item=next((t for t in policy.tags if not t.startswith(KEY_TAG)), ""),
+                keys=tuple(t.removeprefix(KEY_TAG) for t in policy.tags if t.startswith(KEY_TAG)),
             )
             for policy in reply.policies
         ]
@@ -325,11 +344,17 @@ class StreamingAnalysis:
         self._lock = threading.Lock()
         self._waiting: list[Registration] = []
         self._sent: list[tuple[str, Any]] = []
+        self.policies: list[PolicyInfo] = []
+        """The pack's policies as configured for this analysis (once it is connected)."""
 
     def _connect(self) -> None:
         self.server.connect()
         _, policies = self.server.info()
-        self.server.configure(pack_config(policies, self.overrides))
+        config = pack_config(policies, self.overrides)
+        self.server.configure(config)
+        self.policies = [
+            replace(info, enforcement=config[info.name]["enforcementLevel"]) for info in policies
+        ]
 
     def submit(self, registration: Registration) -> None:
         if not registration.custom:

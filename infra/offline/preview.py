@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from components.tier import TYPE as TIER_TYPE
 from infra.config import parse_stack_config
 from infra.offline.manifests import is_kubernetes_object, manifest
 from infra.offline.mocks import Registration, run_program
-from infra.offline.policy_client import Finding, PolicyPackServer, StreamingAnalysis
+from infra.offline.policy_client import Finding, PolicyInfo, PolicyPackServer, StreamingAnalysis
 from infra.plan import FleetPlan, plan_fleet
 
 
@@ -27,6 +27,8 @@ class Preview:
     registrations: list[Registration]
     outputs: dict[str, Any]
     findings: list[Finding]
+    policies: list[PolicyInfo] = field(default_factory=list)
+    """The pack's policies as configured for this preview (rules of the SARIF log)."""
 
     @property
     def mandatory(self) -> list[Finding]:
@@ -71,7 +73,7 @@ def preview(
         analysis = StreamingAnalysis(pack, policy_overrides)
         registrations, outputs = run_program(values, stack=stack, on_register=analysis.submit)
         findings = analysis.findings() + pack.analyze_stack(registrations)
-    return Preview(stack, plan, registrations, outputs, findings)
+    return Preview(stack, plan, registrations, outputs, findings, analysis.policies)
 
 
 def render(result: Preview, directory: Path) -> list[Path]:
