@@ -243,3 +243,17 @@ def test_a_broken_baseline_exits_2_naming_it(
     assert (status, out) == (2, "")
     assert f"--baseline {baseline}" in err
     assert not summary.exists()
+
+
+@pytest.mark.integration
+def test_a_summary_without_a_baseline_shows_the_plan(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    summary = tmp_path / "summary.md"
+    status, _, _ = run(capsys, "plan", "--stack", "prod", "--summary", str(summary))
+    text = summary.read_text()
+    assert status == 0
+    assert "| expected concurrency | $148.71 |" in text
+    assert "| every tier at its ceiling | $201.04 |" in text
+    assert "resources to create (no baseline given)." in text
+    assert "**All findings:** none." in text
