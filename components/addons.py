@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -246,12 +246,13 @@ class ClusterAddons(pulumi.ComponentResource):
     the autoscaler each get an IAM role through EKS Pod Identity with a least-privilege
     policy."""
 
-    releases: dict[str, k8s.helm.v3.Release]
-    roles: dict[str, aws.iam.Role]
-    mig_configuration: MigConfiguration | None
-    keda_operator_role_arn: pulumi.Output[str] | None
-    prometheus_address: str | None
-    readiness: AddonReadiness
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        releases: dict[str, k8s.helm.v3.Release]
+        roles: dict[str, aws.iam.Role]
+        mig_configuration: MigConfiguration | None
+        keda_operator_role_arn: pulumi.Output[str] | None
+        prometheus_address: str | None
+        readiness: AddonReadiness
 
     def __init__(
         self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None

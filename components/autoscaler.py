@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -137,9 +137,10 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
     (``podIdentity.provider: aws``) with an IAM role that may only read that queue's
     attributes. ``facts.autoscaling`` models what KEDA and the HPA do with it."""
 
-    role: aws.iam.Role
-    trigger_authentication: k8s.apiextensions.CustomResource
-    scaled_object: k8s.apiextensions.CustomResource
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        role: aws.iam.Role
+        trigger_authentication: k8s.apiextensions.CustomResource
+        scaled_object: k8s.apiextensions.CustomResource
 
     def __init__(
         self,

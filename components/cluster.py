@@ -3,7 +3,7 @@ into, new or existing, as the components need it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -106,15 +106,16 @@ class FleetCluster(pulumi.ComponentResource):
     kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons, and an on-demand CPU node group
     for controllers and MCP servers. GPU tiers build into it as into an existing cluster."""
 
-    cluster: aws.eks.Cluster
-    vpc: aws.ec2.Vpc
-    private_subnets: list[aws.ec2.Subnet]
-    public_subnets: list[aws.ec2.Subnet]
-    secrets_key: aws.kms.Key
-    node_role: aws.iam.Role
-    system_nodes: aws.eks.NodeGroup
-    ref: ClusterRef
-    ready: list[pulumi.Resource]
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        cluster: aws.eks.Cluster
+        vpc: aws.ec2.Vpc
+        private_subnets: list[aws.ec2.Subnet]
+        public_subnets: list[aws.ec2.Subnet]
+        secrets_key: aws.kms.Key
+        node_role: aws.iam.Role
+        system_nodes: aws.eks.NodeGroup
+        ref: ClusterRef
+        ready: list[pulumi.Resource]
     """What must exist before anything runs on the cluster: nodes, add-ons, access."""
 
     def __init__(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -97,13 +97,14 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
     HTTPS listener with a certificate (HTTP without one), and a TargetGroupBinding that
     lets the AWS Load Balancer Controller register the vLLM Service's pods."""
 
-    security_group: aws.ec2.SecurityGroup
-    load_balancer: aws.lb.LoadBalancer
-    target_group: aws.lb.TargetGroup
-    listener: aws.lb.Listener
-    bindings: list[k8s.apiextensions.CustomResource]
-    dns_name: pulumi.Output[str]
-    endpoint: pulumi.Output[str]
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        security_group: aws.ec2.SecurityGroup
+        load_balancer: aws.lb.LoadBalancer
+        target_group: aws.lb.TargetGroup
+        listener: aws.lb.Listener
+        bindings: list[k8s.apiextensions.CustomResource]
+        dns_name: pulumi.Output[str]
+        endpoint: pulumi.Output[str]
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -61,9 +61,10 @@ class McpServer(pulumi.ComponentResource):
     toleration, and node affinity away from GPU nodes (checklist C3): the GPU lives behind
     it, in the shared pool."""
 
-    deployment: k8s.apps.v1.Deployment
-    service: k8s.core.v1.Service
-    endpoint: pulumi.Output[str]
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        deployment: k8s.apps.v1.Deployment
+        service: k8s.core.v1.Service
+        endpoint: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: McpServerArgs, opts: pulumi.ResourceOptions | None = None

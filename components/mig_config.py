@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -72,8 +72,9 @@ class MigConfiguration(pulumi.ComponentResource):
     ``mig_config``), so its nodes come up partitioned; pods request
     ``nvidia.com/mig-<profile>`` (mixed strategy)."""
 
-    config_map: k8s.core.v1.ConfigMap
-    config_names: dict[str, str]
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        config_map: k8s.core.v1.ConfigMap
+        config_names: dict[str, str]
 
     def __init__(
         self, name: str, args: MigConfigurationArgs, opts: pulumi.ResourceOptions | None = None

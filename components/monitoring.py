@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -243,10 +243,11 @@ class FleetMonitoring(pulumi.ComponentResource):
     service (M3); and an AWS Budget on the tier tags with alerts at 80% and 100% (K3), all
     notifying one SNS topic."""
 
-    rules: k8s.apiextensions.CustomResource
-    topic: aws.sns.Topic
-    dashboard: aws.cloudwatch.Dashboard
-    budget: aws.budgets.Budget | None
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        rules: k8s.apiextensions.CustomResource
+        topic: aws.sns.Topic
+        dashboard: aws.cloudwatch.Dashboard
+        budget: aws.budgets.Budget | None
 
     def __init__(
         self, name: str, args: FleetMonitoringArgs, opts: pulumi.ResourceOptions | None = None

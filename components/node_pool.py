@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -293,11 +293,12 @@ class GpuNodePool(pulumi.ComponentResource):
     volumes and network interfaces with the tier (cost per tier, M4), sizes the root
     volume and can put the node's data on the instance store."""
 
-    launch_template: aws.ec2.LaunchTemplate
-    node_group: aws.eks.NodeGroup
-    node_group_name: pulumi.Output[str]
-    autoscaling_group_name: pulumi.Output[str]
-    labels: dict[str, str]
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        launch_template: aws.ec2.LaunchTemplate
+        node_group: aws.eks.NodeGroup
+        node_group_name: pulumi.Output[str]
+        autoscaling_group_name: pulumi.Output[str]
+        labels: dict[str, str]
 
     def __init__(
         self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None

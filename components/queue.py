@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -73,13 +73,14 @@ class AgentQueue(pulumi.ComponentResource):
     that keeps failed requests longer than the queue keeps any; both refuse non-TLS
     access."""
 
-    queue: aws.sqs.Queue
-    dead_letter_queue: aws.sqs.Queue
-    url: pulumi.Output[str]
-    arn: pulumi.Output[str]
-    queue_name: pulumi.Output[str]
-    dlq_url: pulumi.Output[str]
-    dlq_arn: pulumi.Output[str]
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        queue: aws.sqs.Queue
+        dead_letter_queue: aws.sqs.Queue
+        url: pulumi.Output[str]
+        arn: pulumi.Output[str]
+        queue_name: pulumi.Output[str]
+        dlq_url: pulumi.Output[str]
+        dlq_arn: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: AgentQueueArgs, opts: pulumi.ResourceOptions | None = None

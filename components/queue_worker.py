@@ -4,7 +4,7 @@ through EKS Pod Identity), and the sidecar container each vLLM replica gets."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -140,10 +140,11 @@ class QueueWorker(pulumi.ComponentResource):
     only), an IAM role that EKS Pod Identity gives its pods, with a least-privilege
     policy, and the Pod Identity association between the two."""
 
-    service_account: k8s.core.v1.ServiceAccount
-    role: aws.iam.Role
-    association: aws.eks.PodIdentityAssociation
-    service_account_name: str
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        service_account: k8s.core.v1.ServiceAccount
+        role: aws.iam.Role
+        association: aws.eks.PodIdentityAssociation
+        service_account_name: str
 
     def __init__(
         self, name: str, args: QueueWorkerArgs, opts: pulumi.ResourceOptions | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -447,17 +447,18 @@ class FleetTier(pulumi.ComponentResource):
     queue, queue-depth autoscaler, and for user-facing tiers a load balancer. Background
     tiers are reached through their queue and may scale to zero."""
 
-    node_pool: GpuNodePool
-    burst_node_pool: GpuNodePool | None
-    queue: AgentQueue
-    queues: dict[str | None, AgentQueue]
-    """Every queue of the tier: its own (None) and one per co-resident model's part."""
-    queue_workers: dict[str | None, QueueWorker | None]
-    queue_worker: QueueWorker | None
-    services: list[VllmService]
-    autoscalers: list[QueueDepthAutoscaler]
-    load_balancer: InferenceLoadBalancer | None
-    endpoint: pulumi.Output[str]
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        node_pool: GpuNodePool
+        burst_node_pool: GpuNodePool | None
+        queue: AgentQueue
+        queues: dict[str | None, AgentQueue]
+        """Every queue of the tier: its own (None) and one per co-resident model's part."""
+        queue_workers: dict[str | None, QueueWorker | None]
+        queue_worker: QueueWorker | None
+        services: list[VllmService]
+        autoscalers: list[QueueDepthAutoscaler]
+        load_balancer: InferenceLoadBalancer | None
+        endpoint: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: FleetTierArgs, opts: pulumi.ResourceOptions | None = None

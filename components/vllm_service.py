@@ -3,7 +3,7 @@ PodMonitor)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -220,14 +220,15 @@ class VllmService(pulumi.ComponentResource):
     spread), a Service on port 8000, a PodDisruptionBudget, a PodMonitor for vLLM's and
     the worker's metrics, and the Hugging Face token in a Secret."""
 
-    deployment: k8s.apps.v1.Deployment
-    service: k8s.core.v1.Service
-    disruption_budget: k8s.policy.v1.PodDisruptionBudget
-    pod_monitor: k8s.apiextensions.CustomResource | None
-    token_secret: k8s.core.v1.Secret | None
-    service_name: pulumi.Output[str]
-    endpoint: pulumi.Output[str]
-    args_name: str
+    if TYPE_CHECKING:  # for type checkers only: see components/package.py
+        deployment: k8s.apps.v1.Deployment
+        service: k8s.core.v1.Service
+        disruption_budget: k8s.policy.v1.PodDisruptionBudget
+        pod_monitor: k8s.apiextensions.CustomResource | None
+        token_secret: k8s.core.v1.Secret | None
+        service_name: pulumi.Output[str]
+        endpoint: pulumi.Output[str]
+        args_name: str
     """The name of the Deployment and Service, known before they exist."""
 
     def __init__(
