@@ -87,10 +87,12 @@ class AddonReadiness(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    gpu_operator: tuple[Any, ...] = ()
-    keda: tuple[Any, ...] = ()
-    load_balancer_controller: tuple[Any, ...] = ()
-    prometheus: tuple[Any, ...] = ()
+    gpu_operator: tuple[Any, ...] = Field((), description="What GPU pods wait for.")
+    keda: tuple[Any, ...] = Field((), description="What ScaledObjects wait for.")
+    load_balancer_controller: tuple[Any, ...] = Field(
+        (), description="What TargetGroupBindings wait for."
+    )
+    prometheus: tuple[Any, ...] = Field((), description="What monitors and rules wait for.")
 
 
 class ClusterAddonsArgs(TaggedArgs):
@@ -251,7 +253,9 @@ class ClusterAddons(pulumi.ComponentResource):
         roles: dict[str, aws.iam.Role]
         mig_configuration: MigConfiguration | None
         keda_operator_role_arn: pulumi.Output[str] | None
+        """The IAM role KEDA's operator runs as, when this installs KEDA."""
         prometheus_address: str | None
+        """The Prometheus the fleet's triggers query, when this installs it."""
         readiness: AddonReadiness
 
     def __init__(

@@ -37,10 +37,12 @@ class ScheduledReplicas(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: str
-    end: str
-    timezone: str = "UTC"
-    replicas: Annotated[int, Field(ge=1)]
+    start: str = Field(description="Cron expression of when the window opens.")
+    end: str = Field(description="Cron expression of when it closes.")
+    timezone: str = Field("UTC", description="IANA time zone of the two expressions.")
+    replicas: Annotated[int, Field(ge=1)] = Field(
+        description="Replicas held at least while the window is open."
+    )
 
 
 class QueueDepthAutoscalerArgs(TaggedArgs):

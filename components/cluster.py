@@ -116,7 +116,7 @@ class FleetCluster(pulumi.ComponentResource):
         system_nodes: aws.eks.NodeGroup
         ref: ClusterRef
         ready: list[pulumi.Resource]
-    """What must exist before anything runs on the cluster: nodes, add-ons, access."""
+        """What must exist before anything runs on the cluster: nodes, add-ons, access."""
 
     def __init__(
         self, name: str, args: FleetClusterArgs, opts: pulumi.ResourceOptions | None = None

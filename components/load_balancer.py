@@ -104,7 +104,9 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
         listener: aws.lb.Listener
         bindings: list[k8s.apiextensions.CustomResource]
         dns_name: pulumi.Output[str]
+        """The load balancer's DNS name."""
         endpoint: pulumi.Output[str]
+        """The tier's URL through the load balancer (https with a certificate)."""
 
     def __init__(
         self,

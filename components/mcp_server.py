@@ -65,6 +65,7 @@ class McpServer(pulumi.ComponentResource):
         deployment: k8s.apps.v1.Deployment
         service: k8s.core.v1.Service
         endpoint: pulumi.Output[str]
+        """The MCP server's URL inside the cluster."""
 
     def __init__(
         self, name: str, args: McpServerArgs, opts: pulumi.ResourceOptions | None = None

@@ -75,6 +75,7 @@ class MigConfiguration(pulumi.ComponentResource):
     if TYPE_CHECKING:  # for type checkers only: see components/package.py
         config_map: k8s.core.v1.ConfigMap
         config_names: dict[str, str]
+        """The MIG configuration name each layout's nodes are labelled with."""
 
     def __init__(
         self, name: str, args: MigConfigurationArgs, opts: pulumi.ResourceOptions | None = None

@@ -46,7 +46,7 @@ class MonitoredTier(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    tier: TierName
+    tier: TierName = Field(description="The tier's name.")
     deployments: tuple[str, ...] = Field(description="Names of the tier's vLLM Deployments.")
     queue_name: Any = Field(description="The tier's SQS queue.")
     dlq_name: Any = Field(description="Its dead-letter queue.")

@@ -82,9 +82,14 @@ class GpuPrices(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    on_demand: Annotated[Decimal, Field(gt=0)]
-    spot: Annotated[Decimal, Field(gt=0)] | None = None
-    """None: no spot price (the GPU is not sold on spot, or the stack says so)."""
+    on_demand: Annotated[Decimal, Field(gt=0)] = Field(
+        description="On-demand price per GPU-hour, USD."
+    )
+    spot: Annotated[Decimal, Field(gt=0)] | None = Field(
+        None,
+        description="Spot price per GPU-hour, USD; none when the GPU is not sold on spot "
+        "or the stack says so.",
+    )
 
     def tags(self) -> dict[str, str]:
         return {
@@ -297,8 +302,11 @@ class GpuNodePool(pulumi.ComponentResource):
         launch_template: aws.ec2.LaunchTemplate
         node_group: aws.eks.NodeGroup
         node_group_name: pulumi.Output[str]
+        """The EKS managed node group's name."""
         autoscaling_group_name: pulumi.Output[str]
+        """The Auto Scaling group EKS made for it."""
         labels: dict[str, str]
+        """The Kubernetes labels of its nodes."""
 
     def __init__(
         self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None

@@ -77,10 +77,15 @@ class AgentQueue(pulumi.ComponentResource):
         queue: aws.sqs.Queue
         dead_letter_queue: aws.sqs.Queue
         url: pulumi.Output[str]
+        """The task queue's URL: where agents send requests."""
         arn: pulumi.Output[str]
+        """The task queue's ARN."""
         queue_name: pulumi.Output[str]
+        """The task queue's name."""
         dlq_url: pulumi.Output[str]
+        """The dead-letter queue's URL."""
         dlq_arn: pulumi.Output[str]
+        """The dead-letter queue's ARN."""
 
     def __init__(
         self, name: str, args: AgentQueueArgs, opts: pulumi.ResourceOptions | None = None

@@ -145,6 +145,7 @@ class QueueWorker(pulumi.ComponentResource):
         role: aws.iam.Role
         association: aws.eks.PodIdentityAssociation
         service_account_name: str
+        """The Kubernetes ServiceAccount the worker runs as."""
 
     def __init__(
         self, name: str, args: QueueWorkerArgs, opts: pulumi.ResourceOptions | None = None

@@ -459,6 +459,7 @@ class FleetTier(pulumi.ComponentResource):
         autoscalers: list[QueueDepthAutoscaler]
         load_balancer: InferenceLoadBalancer | None
         endpoint: pulumi.Output[str]
+        """Where the tier is reached: its load balancer, else its first vLLM Service."""
 
     def __init__(
         self, name: str, args: FleetTierArgs, opts: pulumi.ResourceOptions | None = None

@@ -227,9 +227,11 @@ class VllmService(pulumi.ComponentResource):
         pod_monitor: k8s.apiextensions.CustomResource | None
         token_secret: k8s.core.v1.Secret | None
         service_name: pulumi.Output[str]
+        """The Kubernetes Service in front of the replicas."""
         endpoint: pulumi.Output[str]
+        """vLLM's URL inside the cluster (the Service's DNS name and port)."""
         args_name: str
-    """The name of the Deployment and Service, known before they exist."""
+        """The name of the Deployment and Service, known before they exist."""
 
     def __init__(
         self, name: str, args: VllmServiceArgs, opts: pulumi.ResourceOptions | None = None

@@ -81,11 +81,18 @@ def test_every_package_says_what_lives_there_and_what_it_may_import(package: str
     assert "import" in docstring, f"{package}/__init__.py: say what it may import"
 
 
+GENERATED = {"components/package.py"}
+"""Written by a generator (``python -m components.packaging``), one class per args model;
+a test holds it to what the generator writes instead."""
+
+
 @pytest.mark.parametrize("folder", CODE_FOLDERS)
 def test_no_module_or_function_is_too_long(folder: str) -> None:
     for path in modules(folder):
         text = path.read_text(encoding="utf-8")
         where = path.relative_to(REPO)
+        if where.as_posix() in GENERATED:
+            continue
         assert text.count("\n") <= MAX_MODULE_LINES, f"{where}: {text.count(chr(10))} lines"
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -1,0 +1,849 @@
+"""agentfleet's components as a Pulumi component package (written by
+``python -m components.packaging`` from the components' args models; do not edit).
+
+Served by ``components/__main__.py`` (``PulumiPlugin.yaml``): ``pulumi package add`` gives
+TypeScript, Go, C#, Java and YAML programs ``agentfleet:index:<Component>``. Each class here
+is the Python component itself, taking its args as a plain mapping of the schema's types.
+"""
+
+# Run-time annotations, read by pulumi.provider.experimental's analyzer: no
+# `from __future__ import annotations` here.
+# ruff: noqa: E501, UP045
+
+from typing import Any, NotRequired, Optional, TypedDict
+
+import pulumi
+
+import components as _components
+from components.packaging import as_args
+
+
+class AgentQueueArgs(TypedDict):
+    'Inputs of an AgentQueue.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    tier: str
+    'The tier whose pool drains the queue.'
+    part: NotRequired[Optional[str]]
+    "The part of the tier this queue feeds when the tier serves several models (co-resident on MIG): part of the queue names. None: the tier's own queue."
+    cluster_name: str
+    'The EKS cluster; part of the queue names.'
+    request_timeout_seconds: NotRequired[int]
+    'The longest request the tier allows.'
+    max_receive_count: NotRequired[int]
+    'Receives before a message moves to the dead-letter queue.'
+    kms_key_id: NotRequired[Optional[str]]
+    'KMS key for SSE; default: SQS-managed encryption (SSE-SQS).'
+    retention_seconds: NotRequired[int]
+    'How long an unprocessed request is kept (default 4 days).'
+
+
+class Addon(TypedDict):
+    'One add-on: whether agentfleet installs it, and which chart version.'
+
+    enabled: NotRequired[bool]
+    'Install it; off when the cluster already runs it.'
+    version: NotRequired[Optional[str]]
+    'Chart version; default: the one agentfleet pins (CHARTS).'
+
+
+class MigLayout(TypedDict):
+    "One tier's MIG layout: the GPU it partitions and profile -> count per GPU. It is checked against NVIDIA's placement rules when it is made, once: the node pool that carries it and the MigConfiguration that applies it take the same object."
+
+    gpu: str
+    'Catalog key of the GPU (or a MIG model key).'
+    layout: dict[str, int]
+    'MIG profile -> instances per GPU.'
+
+
+class MigConfigurationArgs(TypedDict):
+    'Inputs of a MigConfiguration.'
+
+    namespace: NotRequired[str]
+    'Namespace of the NVIDIA GPU operator.'
+    config_map_name: NotRequired[str]
+    "Name of the config map; the GPU operator's MIG manager is pointed at it (ClusterPolicy migManager.config.name)."
+    layouts: dict[str, MigLayout]
+    'The MIG layout of each MIG tier, by tier (each checked when made).'
+
+
+class ClusterAddonsArgs(TypedDict):
+    'Inputs of ClusterAddons.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    cluster_name: str
+    'The EKS cluster (Pod Identity, auto-discovery).'
+    region: str
+    'AWS region of the cluster.'
+    vpc_id: pulumi.Input[str]
+    "The cluster's VPC (the load balancer controller)."
+    gpu_operator: NotRequired[Addon]
+    'NVIDIA GPU operator.'
+    keda: NotRequired[Addon]
+    'KEDA.'
+    load_balancer_controller: NotRequired[Addon]
+    'AWS Load Balancer Controller.'
+    cluster_autoscaler: NotRequired[Addon]
+    'Cluster autoscaler.'
+    kubernetes_version: NotRequired[pulumi.Input[str]]
+    "The cluster's Kubernetes version, e.g. 1.34 (a string or an Output such as aws.eks.get_cluster_output(...).version): the cluster autoscaler runs the release of the same minor (facts.defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS), and a minor it has none for stops the deployment. None: the chart's default image."
+    prometheus: NotRequired[Addon]
+    'kube-prometheus-stack.'
+    burst_tiers: NotRequired[list[str]]
+    "Tiers that burst onto spot above an on-demand floor (FleetTier's burst): the cluster autoscaler's priority expander tries their burst node groups first and falls back to the rest when spot is short."
+    mig: NotRequired[Optional[MigConfigurationArgs]]
+    "The fleet's MIG layouts: with the GPU operator on, their config map is made in its namespace before it starts, and its MIG manager is pointed at it."
+
+
+class SystemNodes(TypedDict):
+    'The CPU node group of a new cluster: controllers, add-ons and MCP servers (C3).'
+
+    instance_type: NotRequired[str]
+    'Instance type of the CPU nodes.'
+    min_size: NotRequired[int]
+    "Fewest nodes; two keep the controllers up through a node's loss."
+    max_size: NotRequired[int]
+    'Most nodes the cluster autoscaler may add.'
+
+
+class FleetClusterArgs(TypedDict):
+    'Inputs of a FleetCluster.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    name: str
+    "The cluster's name."
+    kubernetes_version: NotRequired[str]
+    'Kubernetes version.'
+    vpc_cidr: NotRequired[str]
+    "The VPC's address range."
+    availability_zones: NotRequired[int]
+    "Zones for subnets and nodes: at least two, so a tier survives one's loss."
+    admin_role_arns: NotRequired[list[str]]
+    'IAM roles given cluster-admin through access entries.'
+    public_access_cidrs: NotRequired[list[str]]
+    'CIDRs that may reach the API endpoint from the internet; none: private.'
+    nodes: NotRequired[SystemNodes]
+    'The CPU node group.'
+
+
+class PartQueue(TypedDict):
+    "Another queue of a tier: a co-resident model's (MIG), with its own workers."
+
+    part: str
+    'The part of the tier it feeds (its MIG profile).'
+    queue_name: pulumi.Input[str]
+    'The SQS queue.'
+    dlq_name: pulumi.Input[str]
+    'Its dead-letter queue.'
+
+
+class MonitoredTier(TypedDict):
+    'What FleetMonitoring watches of one tier.'
+
+    tier: str
+    "The tier's name."
+    deployments: list[str]
+    "Names of the tier's vLLM Deployments."
+    queue_name: pulumi.Input[str]
+    "The tier's SQS queue."
+    dlq_name: pulumi.Input[str]
+    'Its dead-letter queue.'
+    autoscaling_group: pulumi.Input[str]
+    'The Auto Scaling group of its node group.'
+    part_queues: NotRequired[list[PartQueue]]
+    "The tier's other queues (co-resident models on MIG): alarmed and charted like its own."
+    backlog_alert: int
+    'Requests waiting that mean the tier cannot keep up (at its ceiling).'
+    node_price_per_hour: NotRequired[Optional[float]]
+    "What one of the tier's GPU nodes costs an hour (K3): with a budget, the running-cost alert counts the tier's nodes at this price. None: left out."
+
+
+class FleetMonitoringArgs(TypedDict):
+    'Inputs of a FleetMonitoring.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    name_prefix: str
+    'Prefix of the dashboard and topic names.'
+    namespace: str
+    "Namespace of the fleet's pods and rules."
+    tiers: list[MonitoredTier]
+    'The tiers to watch.'
+    ttft_p95_alert_seconds: NotRequired[float]
+    'M1: alert above this p95 time to first token, below the SLA.'
+    kv_cache_alert_percent: NotRequired[float]
+    'M2: alert when KV-cache usage stays above this for 5 min.'
+    budget_per_hour: NotRequired[Optional[float]]
+    "K3: the fleet's budget per hour; an AWS Budget of 730x that per month, alerting at 80% and 100%, forecast and actual. None: no budget."
+    alert_emails: NotRequired[list[str]]
+    'E-mail subscribers of the alert topic.'
+
+
+class ClusterRef(TypedDict):
+    'The cluster a tier builds into: its name, and its VPC, subnets and node role as strings (an existing cluster) or Outputs (a new one).'
+
+    name: str
+    "The EKS cluster's name."
+    vpc_id: pulumi.Input[str]
+    "The cluster's VPC."
+    subnet_ids: list[pulumi.Input[str]]
+    'Subnets for GPU nodes and internal load balancers.'
+    node_role_arn: pulumi.Input[str]
+    'IAM role of the nodes.'
+    keda_operator_role_arn: NotRequired[pulumi.Input[str]]
+    "The KEDA operator's IAM role, when known."
+
+
+class ScheduledReplicas(TypedDict):
+    'A cron window during which the Deployment is held at ``replicas`` at least.'
+
+    start: str
+    'Cron expression of when the window opens.'
+    end: str
+    'Cron expression of when it closes.'
+    timezone: NotRequired[str]
+    'IANA time zone of the two expressions.'
+    replicas: int
+    'Replicas held at least while the window is open.'
+
+
+class ReplicaShape(TypedDict):
+    'vLLM replicas of one shape within a tier: whole GPUs, or one MIG profile. A tier with a mixed MIG layout has one shape per profile, each its own Deployment.'
+
+    profile: NotRequired[Optional[str]]
+    'MIG profile each replica runs in; None for whole GPUs.'
+    gpu_resource: NotRequired[str]
+    'Extended resource per replica: nvidia.com/gpu, or nvidia.com/mig-<profile>.'
+    gpu_count: NotRequired[int]
+    'How many of gpu_resource one replica takes (tensor parallelism).'
+    sessions_per_replica: int
+    'Concurrent sessions one replica is sized for (C2).'
+    max_num_seqs: int
+    'vLLM --max-num-seqs (C2).'
+    model: NotRequired[Optional[str]]
+    "The model these replicas serve when it is not the tier's (a co-resident model in its own MIG slice); it gets its own queue, workers and autoscaler."
+    model_profile: NotRequired[Optional[str]]
+    "That model's shape (facts.models.profile_json), for model-fits-gpu."
+    max_model_len: NotRequired[Optional[int]]
+    "vLLM --max-model-len: what the model and one replica's KV cache allow. None: the model's own (vLLM refuses to start if its KV cache cannot hold it)."
+    in_flight_target: int
+    'The work (served plus waiting) one replica is sized for: the autoscaler asks for ceil(load / this) replicas.'
+    replicas_per_instance: int
+    'Replicas one GPU instance holds.'
+    min_replicas: int
+    "The autoscaler's floor: the tier's floor of instances in replicas (A4)."
+    max_replicas: int
+    "The autoscaler's ceiling: the tier's ceiling of instances in replicas."
+    schedule: NotRequired[list[ScheduledReplicas]]
+    'Known peaks: the replicas this shape is held at during each.'
+
+
+class GpuPrices(TypedDict):
+    "The prices a tier was planned with, per GPU-hour: the policies judge capacity by these (a stack may override the catalog's)."
+
+    on_demand: float
+    'On-demand price per GPU-hour, USD.'
+    spot: NotRequired[Optional[float]]
+    'Spot price per GPU-hour, USD; none when the GPU is not sold on spot or the stack says so.'
+
+
+class NodeDisk(TypedDict):
+    "Where a tier's nodes keep the replicas' model weights (the plan sizes it)."
+
+    replica_cache_gib: NotRequired[int]
+    "Each replica's emptyDir for the weights and caches, and its limit."
+    root_volume_gib: NotRequired[int]
+    "The nodes' root volume."
+    instance_store: NotRequired[bool]
+    'Keep the data on the instance store (RAID0) instead of the root.'
+
+
+class TierBurst(TypedDict):
+    'Spot capacity a tier bursts onto above its on-demand floor.'
+
+    max_instances: int
+    'Ceiling of the spot node group (its floor is 0).'
+    accept_interruptions: NotRequired[bool]
+    "A5: the stack accepts spot interruptions of a user-facing tier's burst."
+
+
+class TierScaling(TypedDict):
+    'Queue-depth autoscaling of a tier (checklist A1-A3).'
+
+    queue_depth_per_replica: NotRequired[int]
+    "A2: KEDA's target backlog per replica."
+    scale_out_sustain_seconds: NotRequired[int]
+    'A2: how long a backlog lasts before scale-up.'
+    scale_in_idle_seconds: NotRequired[int]
+    'A3: how long the queue stays low before scale-in.'
+
+
+class TierLoadBalancer(TypedDict):
+    'The load balancer of a user-facing tier (checklist C5-C7).'
+
+    internal: NotRequired[bool]
+    'Internal unless set false.'
+    certificate_arn: NotRequired[Optional[str]]
+    'ACM certificate: HTTPS on 443.'
+    allowed_cidrs: NotRequired[Optional[list[str]]]
+    "Who may reach the listener; default: the VPC's CIDR block."
+    health_check_interval_seconds: NotRequired[int]
+    'C6: seconds between health checks.'
+
+
+class TierQueue(TypedDict):
+    "The tier's task queue (checklist C4) and who its workers may answer."
+
+    max_receive_count: NotRequired[int]
+    'Receives before the dead-letter queue.'
+    kms_key_id: NotRequired[Optional[str]]
+    'KMS key; default: SSE-SQS.'
+    reply_queue_arns: NotRequired[list[str]]
+    "The agents' reply queues the workers may send replies to."
+
+
+class AddonReadiness(TypedDict):
+    'The releases each kind of fleet object waits for; empty when the add-on is not installed here (the cluster provides it).'
+
+    gpu_operator: NotRequired[list[Any]]
+    'What GPU pods wait for. Resources to wait for.'
+    keda: NotRequired[list[Any]]
+    'What ScaledObjects wait for. Resources to wait for.'
+    load_balancer_controller: NotRequired[list[Any]]
+    'What TargetGroupBindings wait for. Resources to wait for.'
+    prometheus: NotRequired[list[Any]]
+    'What monitors and rules wait for. Resources to wait for.'
+
+
+class WorkerOptions(TypedDict):
+    'The queue worker beside each vLLM replica: its image and resources.'
+
+    image: NotRequired[str]
+    "The worker image (this package's Dockerfile)."
+    cpu_millis: NotRequired[int]
+    'CPU request and limit.'
+    memory_mib: NotRequired[int]
+    'Memory request and limit.'
+
+
+class FleetTierArgs(TypedDict):
+    "Inputs of a FleetTier: the tier as a capacity plan sized it (``infra.wiring`` maps agentfleet's plan onto these), and where it is built."
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    tier: str
+    "The tier's name; its resources are named after it."
+    cluster: ClusterRef
+    'The EKS cluster the tier is built into (FleetCluster.ref for a new one).'
+    region: str
+    'AWS region of the queue.'
+    namespace: NotRequired[str]
+    'Kubernetes namespace of the fleet.'
+    gpu: str
+    'Catalog key of the GPU.'
+    latency_class: str
+    'ttft-first or throughput-first (C1). One of: `ttft-first`, `throughput-first`.'
+    user_facing: bool
+    'User-facing tiers get a load balancer and keep their floor (A4, C7).'
+    capacity: str
+    'on-demand or spot (A5, K1, K2). One of: `on-demand`, `spot`.'
+    model: str
+    'The model vLLM serves.'
+    model_profile: NotRequired[Optional[str]]
+    "The model's shape (facts.models.profile_json) when the shipped model table does not know it, for model-fits-gpu."
+    gpu_memory_utilization: NotRequired[float]
+    "vLLM --gpu-memory-utilization. Default 0.9 (vLLM's)."
+    instance_type: str
+    'AWS instance type of the GPU nodes.'
+    min_instances: int
+    'Floor of GPU instances.'
+    max_instances: int
+    'Ceiling of GPU instances.'
+    shapes: list[ReplicaShape]
+    "The tier's vLLM replicas, one Deployment per shape."
+    replica_cpu_millis: int
+    'CPU each replica requests and is limited to.'
+    replica_memory_mib: int
+    'Memory each replica requests and is limited to (MiB).'
+    prices: NotRequired[Optional[GpuPrices]]
+    'The prices the tier was planned with, marked on its node group.'
+    disk: NotRequired[NodeDisk]
+    "The nodes' disks and each replica's cache."
+    mig: NotRequired[Optional[MigLayout]]
+    'MIG layout of every GPU, for MIG tiers.'
+    mig_config: NotRequired[Optional[str]]
+    "The tier's mig-parted config name (MigConfiguration), with mig."
+    burst: NotRequired[Optional[TierBurst]]
+    "A spot node group the tier bursts onto above its floor (capacity must be on-demand); the shapes' max_replicas count its instances too."
+    scaling: NotRequired[TierScaling]
+    'A1-A3.'
+    request_timeout_seconds: NotRequired[int]
+    'The longest request the tier allows.'
+    load_balancer: NotRequired[TierLoadBalancer]
+    'The load balancer, when user-facing.'
+    queue: NotRequired[TierQueue]
+    'The task queue (C4).'
+    hf_token: NotRequired[pulumi.Input[str]]
+    'Hugging Face token, a Pulumi secret.'
+    prometheus_address: NotRequired[Optional[str]]
+    'Prometheus for the vLLM waiting-queue trigger (user-facing tiers).'
+    depends_on: NotRequired[list[Any]]
+    "Resources the tier's Kubernetes objects wait for (e.g. the namespace). Resources to wait for."
+    addons: NotRequired[AddonReadiness]
+    "The add-on releases the tier's objects wait for: vLLM for the GPU operator, ScaledObjects for KEDA, TargetGroupBindings for the load balancer controller (ClusterAddons.readiness)."
+    worker: NotRequired[Optional[WorkerOptions]]
+    'The queue worker beside each vLLM replica; None when something else consumes the queue.'
+
+
+class GpuNodePoolArgs(TypedDict):
+    'Inputs of a GpuNodePool.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    cluster_name: str
+    'The EKS cluster the node group joins.'
+    node_role_arn: pulumi.Input[str]
+    'IAM role of the nodes (a string or an Output).'
+    subnet_ids: list[pulumi.Input[str]]
+    'Subnets of the nodes; several availability zones let a tier survive the loss of one (C7).'
+    tier: str
+    'The tier; labels, taints and tags carry it (M4).'
+    gpu: str
+    'Catalog key of the GPU the instance type carries.'
+    latency_class: str
+    'Written on the nodes for C1. One of: `ttft-first`, `throughput-first`.'
+    user_facing: bool
+    'Written on the nodes for A5 and K1.'
+    instance_type: str
+    'The instance type; it must carry the GPU.'
+    capacity: str
+    'on-demand or spot; spot only for interruptible tiers (A5, K1, K2). One of: `on-demand`, `spot`.'
+    burst: NotRequired[bool]
+    "The node group a tier bursts onto above its on-demand floor: labelled and tagged so (the cluster autoscaler's priority expander tries it first; A4 and C7 read the floor from the other group)."
+    accept_interruptions: NotRequired[bool]
+    "With burst on spot: the stack accepts interruptions of a user-facing tier's burst (A5 reads the tag)."
+    min_size: int
+    'Floor of instances (A4): at least 2 for user-facing tiers (C7).'
+    max_size: int
+    'Ceiling of instances.'
+    disk_size_gib: NotRequired[int]
+    'The root volume of each node (gp3, encrypted, in the launch template): container images and model weights, unless instance_store holds them.'
+    instance_store: NotRequired[bool]
+    "Put kubelet's and containerd's data (the replicas' emptyDirs with their model weights, the images) on the instance type's NVMe instance store, striped as one RAID0 array by nodeadm (NodeConfig spec.instance.localStorage). The instance type must have one."
+    prices: NotRequired[Optional[GpuPrices]]
+    "The prices the tier was planned with, as tags on the node group (K2's policy compares them); None: the policies use the catalog's."
+    mig_config: NotRequired[Optional[str]]
+    'Name of the mig-parted config the GPU operator applies to these nodes (the nvidia.com/mig.config label); set with mig_layout.'
+    mig_layout: NotRequired[Optional[MigLayout]]
+    "MIG layout of every GPU of a node (the one MigConfiguration applies); the autoscaler's node template advertises its nvidia.com/mig-<profile> resources so it can scale from zero."
+
+
+class InferenceLoadBalancerArgs(TypedDict):
+    'Inputs of an InferenceLoadBalancer.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    tier: str
+    'The tier behind the load balancer.'
+    cluster_name: str
+    'The EKS cluster; part of the AWS names.'
+    vpc_id: pulumi.Input[str]
+    'VPC of the load balancer and its targets.'
+    subnet_ids: list[pulumi.Input[str]]
+    'Subnets of the load balancer, in at least two availability zones (an ALB needs two).'
+    service_names: list[pulumi.Input[str]]
+    'The vLLM Services to bind to the target group (one TargetGroupBinding each; several for a tier with more than one replica shape).'
+    service_namespace: str
+    'Namespace of that Service.'
+    internal: NotRequired[bool]
+    'Internal (reachable inside the VPC) unless set false.'
+    allowed_cidrs: NotRequired[Optional[list[str]]]
+    "Who may reach the listener; default: the VPC's CIDR block."
+    certificate_arn: NotRequired[Optional[str]]
+    'ACM certificate: with one the listener is HTTPS on 443 (TLS 1.2+), without one it is plain HTTP on 80, for internal use only.'
+    health_check_interval_seconds: NotRequired[int]
+    "C6: seconds between checks of vLLM's /health; 10-15 s wanted."
+    healthy_threshold: NotRequired[int]
+    'Passing checks before a replica takes traffic.'
+    unhealthy_threshold: NotRequired[int]
+    'Failing checks before a replica is taken out.'
+    idle_timeout_seconds: NotRequired[int]
+    "Idle timeout: at least 300 s so slow streamed responses are not cut (the ALB's default is 60 s). Keep it below the targets' keep-alive (VllmServiceArgs.keep_alive_seconds)."
+    deregistration_delay_seconds: NotRequired[int]
+    "How long a draining replica keeps its in-flight requests (the tier's longest request)."
+
+
+class McpServerArgs(TypedDict):
+    'Inputs of an McpServer.'
+
+    name: str
+    'Name of the Deployment and Service.'
+    namespace: str
+    'Namespace of the Deployment and Service.'
+    tier: str
+    'The inference tier the server sends work to.'
+    image: str
+    "The MCP server's image; pin it by tag or digest."
+    port: NotRequired[int]
+    'Port it listens on.'
+    health_path: NotRequired[Optional[str]]
+    'HTTP path of its health check; default: a TCP check on the port.'
+    replicas: NotRequired[int]
+    'Replicas (two survive one).'
+    inference_url: pulumi.Input[str]
+    "The tier's OpenAI-compatible endpoint (env INFERENCE_URL)."
+    queue_url: NotRequired[pulumi.Input[str]]
+    "The tier's SQS task queue (env TASK_QUEUE_URL), when it has one."
+    env: NotRequired[dict[str, str]]
+    'More plain environment; secrets belong in Secrets, not here.'
+    cpu_millis: NotRequired[int]
+    'CPU request and limit.'
+    memory_mib: NotRequired[int]
+    'Memory request and limit.'
+    node_selector: NotRequired[dict[str, str]]
+    "CPU nodes to run on, e.g. a CPU node group's label."
+
+
+class QueueDepthAutoscalerArgs(TypedDict):
+    'Inputs of a QueueDepthAutoscaler.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    tier: str
+    'The tier; its labels go on the KEDA objects.'
+    namespace: str
+    'Namespace of the Deployment.'
+    deployment_name: pulumi.Input[str]
+    'The vLLM Deployment to scale.'
+    user_facing: bool
+    'User-facing tiers never scale to zero (A4).'
+    region: str
+    'AWS region of the queue.'
+    queue_url: pulumi.Input[str]
+    "The tier's SQS queue URL."
+    queue_arn: pulumi.Input[str]
+    "The queue's ARN: the only resource the role may read."
+    min_replicas: int
+    'A4: the floor; 0 lets a background tier scale to zero.'
+    max_replicas: int
+    'The ceiling.'
+    replicas_per_instance: NotRequired[int]
+    "Replicas one GPU instance holds: scale-up adds a node's worth at once."
+    in_flight_per_replica: int
+    "The load (requests served plus waiting) per replica the HPA aims at: it asks for ceil(load / this) replicas. The replica's sessions (its share of the node's for one shape of several), lowered just enough that the HPA's 10% tolerance cannot hold the tier short of its planned replicas at its planned load; the plan computes it (infra.sizing.in_flight_target)."
+    queue_depth_per_replica: NotRequired[int]
+    "A2: KEDA's target backlog per replica (queueLength)."
+    scale_out_sustain_seconds: NotRequired[int]
+    'A2: scale-up stabilisation: the backlog must last this long.'
+    scale_in_idle_seconds: NotRequired[int]
+    'A3: scale-down stabilisation, and the cooldown before zero.'
+    prometheus_address: NotRequired[Optional[str]]
+    "With one, user-facing tiers also scale on vLLM's waiting requests (vllm:num_requests_waiting)."
+    schedule: NotRequired[list[ScheduledReplicas]]
+    'Known peaks: KEDA cron triggers that pre-scale for them.'
+    keda_operator_role_arn: NotRequired[pulumi.Input[str]]
+    "The KEDA operator's IAM role (a string or an Output), the only principal allowed to assume the queue-reading role. Default: any principal of the account that IAM allows."
+    role_path: NotRequired[str]
+    "IAM path of the queue-reading role; ClusterAddons' KEDA role may assume the roles under keda_role_path(cluster)."
+
+
+class QueueWorkerArgs(TypedDict):
+    'Inputs of a QueueWorker.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    tier: str
+    'The tier whose queue the workers drain.'
+    cluster_name: str
+    'The EKS cluster of the Pod Identity association.'
+    namespace: str
+    'Namespace of the ServiceAccount.'
+    part: NotRequired[Optional[str]]
+    "The part of the tier whose queue these workers drain, when the tier serves several models (co-resident on MIG); part of the ServiceAccount's name."
+    queue_arn: pulumi.Input[str]
+    "The tier's task queue: receive, delete, hide."
+    reply_queue_arns: NotRequired[list[str]]
+    "The agents' reply queues: send only."
+    kms_key_arn: NotRequired[pulumi.Input[str]]
+    "The queue's KMS key when it has one: decrypt only."
+
+
+class VllmArgs(TypedDict):
+    'The `vllm serve` arguments agentfleet sets, typed; ``render()`` gives the argv.'
+
+    model: str
+    'Model to serve (Hugging Face id or a path).'
+    served_model_name: NotRequired[Optional[str]]
+    'Name clients use in requests; default: the model.'
+    max_num_seqs: int
+    '--max-num-seqs: 1.5-2x the sessions per replica (C2).'
+    gpu_memory_utilization: NotRequired[float]
+    'Share of GPU memory vLLM may take for weights and KV cache.'
+    tensor_parallel_size: NotRequired[int]
+    'GPUs one replica shards the model over.'
+    max_model_len: NotRequired[Optional[int]]
+    "Context length limit; default: the model's own."
+
+
+class WorkerSidecar(TypedDict):
+    'The ``agentfleet worker`` container beside vLLM: what it reads and how it drains.'
+
+    image: NotRequired[str]
+    "The worker image (this package's Dockerfile)."
+    queue_url: pulumi.Input[str]
+    "The tier's task queue."
+    region: str
+    'AWS region of the queue.'
+    service_account: str
+    'The ServiceAccount whose Pod Identity role the worker uses.'
+    max_in_flight: int
+    "Requests forwarded at once: the replica's --max-num-seqs."
+    visibility_timeout_seconds: int
+    "The queue's visibility timeout; extended while a request runs."
+    request_timeout_seconds: int
+    'The longest request; also the drain on SIGTERM.'
+    reply_queue_arns: NotRequired[list[str]]
+    'Reply queues the worker may answer on; others are refused unrun.'
+    cpu_millis: NotRequired[int]
+    'CPU request and limit.'
+    memory_mib: NotRequired[int]
+    'Memory request and limit.'
+
+
+class VllmServiceArgs(TypedDict):
+    'Inputs of a VllmService.'
+
+    tier: str
+    'The tier these replicas serve.'
+    namespace: str
+    'Namespace of the Deployment and Service.'
+    name: NotRequired[Optional[str]]
+    'Name of the Deployment and Service; default: <tier>-vllm.'
+    vllm: VllmArgs
+    "The vLLM server's arguments."
+    image: NotRequired[str]
+    "vLLM's OpenAI-compatible server image, pinned."
+    sessions_per_replica: int
+    'Concurrent sessions one replica is sized for; written as an annotation for C2.'
+    model_profile: NotRequired[Optional[str]]
+    "The model's shape (facts.models.profile_json) when the shipped model table does not know it; written as an annotation so model-fits-gpu can size it."
+    user_facing: bool
+    'Written on the pods (A4, K1).'
+    latency_class: str
+    'Written on the pods for C1. One of: `ttft-first`, `throughput-first`.'
+    gpu: str
+    'Catalog key of the GPU; written on the pods.'
+    capacity: str
+    'Capacity of the nodes; written on the pods (A5). One of: `on-demand`, `spot`.'
+    replicas: int
+    'Replicas at creation; the autoscaler owns the count afterwards.'
+    gpu_resource: NotRequired[str]
+    'Extended resource per replica: nvidia.com/gpu, or nvidia.com/mig-<profile>.'
+    gpu_count: NotRequired[int]
+    'How many of gpu_resource one replica takes.'
+    cpu_millis: int
+    'CPU request and limit (equal: Guaranteed QoS, never evicted first).'
+    memory_mib: int
+    'Memory request and limit (MiB).'
+    shm_size_mib: NotRequired[int]
+    "Memory-backed /dev/shm for vLLM's worker processes and NCCL."
+    cache_size_gib: NotRequired[int]
+    'Writable cache for model weights (HF_HOME) and compiled kernels.'
+    node_selector: NotRequired[Optional[dict[str, str]]]
+    "Nodes to run on; default: the tier's GPU nodes."
+    request_timeout_seconds: NotRequired[int]
+    'The longest request the tier allows; the drain waits this long.'
+    keep_alive_seconds: NotRequired[int]
+    "How long vLLM keeps an idle HTTP connection open (VLLM_HTTP_TIMEOUT_KEEP_ALIVE): longer than the load balancer's idle timeout, or the load balancer sends requests down connections vLLM is closing (502s)."
+    startup_timeout_seconds: NotRequired[int]
+    'How long the startup probe allows for pulling and loading weights.'
+    hf_token: NotRequired[pulumi.Input[str]]
+    'Hugging Face token (a Pulumi secret, e.g. from `pulumi config set --secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.'
+    worker: NotRequired[Optional[WorkerSidecar]]
+    "The queue worker sidecar that feeds this replica from the tier's queue; vLLM's pre-stop waits for it to drain."
+    pod_monitor: NotRequired[bool]
+    "Declare a PodMonitor so Prometheus scrapes vLLM's /metrics (and the worker's): kube-prometheus-stack scrapes nothing without one, and the TTFT and KV-cache alerts and the waiting-requests trigger read these metrics. Needs the Prometheus Operator's CRDs (ClusterAddons' prometheus add-on installs them)."
+    scrape_interval_seconds: NotRequired[int]
+    'How often Prometheus scrapes the pods.'
+
+
+class AgentQueue(_components.AgentQueue):
+    "An encrypted SQS queue (SSE-SQS, or KMS when a key is given) with long polling, a visibility timeout longer than the tier's longest request, and a dead-letter queue that keeps failed requests longer than the queue keeps any; both refuse non-TLS access."
+
+    url: pulumi.Output[str]
+    "The task queue's URL: where agents send requests."
+    arn: pulumi.Output[str]
+    "The task queue's ARN."
+    queue_name: pulumi.Output[str]
+    "The task queue's name."
+    dlq_url: pulumi.Output[str]
+    "The dead-letter queue's URL."
+    dlq_arn: pulumi.Output[str]
+    "The dead-letter queue's ARN."
+
+    def __init__(
+        self, name: str, args: AgentQueueArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.AgentQueueArgs, args), opts)  # type: ignore[arg-type]
+
+
+class ClusterAddons(_components.ClusterAddons):
+    "The cluster add-ons the fleet needs, each a Helm release with its chart pinned: the NVIDIA GPU operator (driver and toolkit off, as the EKS NVIDIA AMI has both; MIG manager on with the mixed strategy and the fleet's MIG config map; DCGM exporter), KEDA, the AWS Load Balancer Controller, the cluster autoscaler (auto-discovery of the cluster's node groups, scale-down that waits out a GPU node's cold start; node group minimums keep the tiers' floors) and kube-prometheus-stack (Prometheus Operator and a Prometheus that loads every PrometheusRule). KEDA, the load balancer controller and the autoscaler each get an IAM role through EKS Pod Identity with a least-privilege policy."
+
+    keda_operator_role_arn: Optional[pulumi.Output[str]]
+    "The IAM role KEDA's operator runs as, when this installs KEDA."
+    prometheus_address: Optional[str]
+    "The Prometheus the fleet's triggers query, when this installs it."
+
+    def __init__(
+        self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.ClusterAddonsArgs, args), opts)  # type: ignore[arg-type]
+
+
+class FleetCluster(_components.FleetCluster):
+    'A new EKS cluster for the fleet: a VPC over several availability zones (private subnets for nodes and internal load balancers, public ones for NAT gateways, one per zone), the cluster with a private API endpoint (public access off, or only from the given CIDRs), secrets envelope-encrypted with a KMS key of its own, every control-plane log type on, API access entries (the creator and the given admin roles), the VPC CNI, kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons, and an on-demand CPU node group for controllers and MCP servers. GPU tiers build into it as into an existing cluster.'
+
+
+    def __init__(
+        self, name: str, args: FleetClusterArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.FleetClusterArgs, args), opts)  # type: ignore[arg-type]
+
+
+class FleetMonitoring(_components.FleetMonitoring):
+    "A PrometheusRule with, per tier, the TTFT p95 alert (M1), the KV-cache alert (M2) and a sustained-backlog alert; CloudWatch alarms on each queue's backlog and dead-letter queue; a dashboard of each tier's queue depth beside its GPU instances in service (M3); and an AWS Budget on the tier tags with alerts at 80% and 100% (K3), all notifying one SNS topic."
+
+
+    def __init__(
+        self, name: str, args: FleetMonitoringArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.FleetMonitoringArgs, args), opts)  # type: ignore[arg-type]
+
+
+class FleetTier(_components.FleetTier):
+    'A tier: its GPU node pool, vLLM replicas (one Deployment per replica shape), task queue, queue-depth autoscaler, and for user-facing tiers a load balancer. Background tiers are reached through their queue and may scale to zero.'
+
+    endpoint: pulumi.Output[str]
+    'Where the tier is reached: its load balancer, else its first vLLM Service.'
+
+    def __init__(
+        self, name: str, args: FleetTierArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.FleetTierArgs, args), opts)  # type: ignore[arg-type]
+
+
+class GpuNodePool(_components.GpuNodePool):
+    "An EKS managed node group for one tier: the NVIDIA AL2023 AMI, the tier's instance type and capacity, the ``nvidia.com/gpu`` NoSchedule taint, tier labels, and the cluster-autoscaler node-template tags on the node group's Auto Scaling group so the tier can scale up from zero, MIG included. Its launch template tags the instances, volumes and network interfaces with the tier (cost per tier, M4), sizes the root volume and can put the node's data on the instance store."
+
+    node_group_name: pulumi.Output[str]
+    "The EKS managed node group's name."
+    autoscaling_group_name: pulumi.Output[str]
+    'The Auto Scaling group EKS made for it.'
+    labels: dict[str, str]
+    'The Kubernetes labels of its nodes.'
+
+    def __init__(
+        self, name: str, args: GpuNodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.GpuNodePoolArgs, args), opts)  # type: ignore[arg-type]
+
+
+class InferenceLoadBalancer(_components.InferenceLoadBalancer):
+    "An Application Load Balancer (internal by default) for a user-facing tier: a security group, an IP target group on port 8000 health-checking vLLM's /health (200), least-outstanding-requests routing, a 300 s idle timeout for streamed responses, an HTTPS listener with a certificate (HTTP without one), and a TargetGroupBinding that lets the AWS Load Balancer Controller register the vLLM Service's pods."
+
+    dns_name: pulumi.Output[str]
+    "The load balancer's DNS name."
+    endpoint: pulumi.Output[str]
+    "The tier's URL through the load balancer (https with a certificate)."
+
+    def __init__(
+        self, name: str, args: InferenceLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.InferenceLoadBalancerArgs, args), opts)  # type: ignore[arg-type]
+
+
+class McpServer(_components.McpServer):
+    "A CPU-only Deployment and Service for a user's MCP server image, pointed at a tier's inference endpoint and queue through its environment. No GPU request, no GPU toleration, and node affinity away from GPU nodes (checklist C3): the GPU lives behind it, in the shared pool."
+
+    endpoint: pulumi.Output[str]
+    "The MCP server's URL inside the cluster."
+
+    def __init__(
+        self, name: str, args: McpServerArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.McpServerArgs, args), opts)  # type: ignore[arg-type]
+
+
+class MigConfiguration(_components.MigConfiguration):
+    "The mig-parted config map in the GPU operator's namespace. Each MIG tier's node group carries ``nvidia.com/mig.config=<config_names[tier]>`` (GpuNodePool's ``mig_config``), so its nodes come up partitioned; pods request ``nvidia.com/mig-<profile>`` (mixed strategy)."
+
+    config_names: dict[str, str]
+    "The MIG configuration name each layout's nodes are labelled with."
+
+    def __init__(
+        self, name: str, args: MigConfigurationArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.MigConfigurationArgs, args), opts)  # type: ignore[arg-type]
+
+
+class QueueDepthAutoscaler(_components.QueueDepthAutoscaler):
+    "A KEDA ScaledObject on a tier's vLLM Deployment, never on GPU utilisation. Two ``aws-sqs-queue`` triggers: the load (messages in flight plus waiting) against what one replica is sized for, so the planned load gets the planned replicas and half of it about half; and the waiting backlog against A2's N per replica. Optionally vLLM's waiting queue through Prometheus, and cron triggers for known peaks. Scale-up waits out the sustain window, then doubles (or adds a node's worth) every 15 s; scale-down waits for the idle window, then removes a tenth (or a node's worth) a minute. The floor and ceiling come from the plan. KEDA reads the queue through a TriggerAuthentication (``podIdentity.provider: aws``) with an IAM role that may only read that queue's attributes. ``facts.autoscaling`` models what KEDA and the HPA do with it."
+
+
+    def __init__(
+        self, name: str, args: QueueDepthAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.QueueDepthAutoscalerArgs, args), opts)  # type: ignore[arg-type]
+
+
+class QueueWorker(_components.QueueWorker):
+    "The identity of a tier's queue workers: a ServiceAccount (no RBAC: it reaches AWS only), an IAM role that EKS Pod Identity gives its pods, with a least-privilege policy, and the Pod Identity association between the two."
+
+    service_account_name: str
+    'The Kubernetes ServiceAccount the worker runs as.'
+
+    def __init__(
+        self, name: str, args: QueueWorkerArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.QueueWorkerArgs, args), opts)  # type: ignore[arg-type]
+
+
+class VllmService(_components.VllmService):
+    'vLLM\'s OpenAI-compatible server for one tier: a Deployment on the tier\'s GPU nodes (pinned image, typed args, probes on /health, GPU or MIG limits, Pod Security "restricted", writable caches and memory-backed /dev/shm, graceful drain, zone spread), a Service on port 8000, a PodDisruptionBudget, a PodMonitor for vLLM\'s and the worker\'s metrics, and the Hugging Face token in a Secret.'
+
+    service_name: pulumi.Output[str]
+    'The Kubernetes Service in front of the replicas.'
+    endpoint: pulumi.Output[str]
+    "vLLM's URL inside the cluster (the Service's DNS name and port)."
+    args_name: str
+    'The name of the Deployment and Service, known before they exist.'
+
+    def __init__(
+        self, name: str, args: VllmServiceArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.VllmServiceArgs, args), opts)  # type: ignore[arg-type]
+
+
+COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, McpServer, MigConfiguration, QueueDepthAutoscaler, QueueWorker, VllmService]
