@@ -15,7 +15,7 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 
 import components as _components
-from components.packaging import as_args
+from components.host_args import as_args
 
 
 class AgentQueueArgs(TypedDict):

@@ -34,6 +34,8 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 
+from components.host_args import bare
+
 PACKAGE = "agentfleet"
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "package.py"
@@ -65,52 +67,6 @@ def components() -> list[tuple[type[pulumi.ComponentResource], type[BaseModel]]]
     return found
 
 
-# --- building a component from what the provider host hands over --------------------
-
-
-def as_args(model: type[BaseModel], given: Mapping[str, Any]) -> BaseModel:
-    """The component's own args from the host's mapped inputs (Python names, nested
-    dicts, numbers as floats): each value converted to its field's type, then validated
-    by the model as any caller's would be."""
-    values = {
-        key: _converted(field.annotation, given[key])
-        for key, field in model.model_fields.items()
-        if given.get(key) is not None
-    }
-    return model.model_validate(values)
-
-
-def _converted(annotation: Any, value: Any) -> Any:
-    annotation = _bare(annotation)
-    origin = typing.get_origin(annotation)
-    if isinstance(value, pulumi.Output) or value is None:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _converted(options[0], value) if len(options) == 1 else value
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return as_args(annotation, value)
-    if origin in (tuple, list) and isinstance(value, (list, tuple)):
-        item = typing.get_args(annotation)[0]
-        converted = [_converted(item, v) for v in value]
-        return tuple(converted) if origin is tuple else converted
-    if origin in (dict, Mapping) and isinstance(value, Mapping):
-        item = typing.get_args(annotation)[1]
-        return {k: _converted(item, v) for k, v in value.items()}
-    if annotation is Decimal and isinstance(value, (int, float)):
-        return Decimal(str(value))
-    if annotation is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def _bare(annotation: Any) -> Any:
-    """Without ``Annotated`` constraints."""
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation
-
-
 # --- writing components/package.py --------------------------------------------------
 
 
@@ -120,7 +76,7 @@ class _Writer:
 
     def schema_type(self, owner: str, field: str, annotation: Any) -> tuple[str, str]:
         """The annotation's source in the package, and a note for the description."""
-        annotation = _bare(annotation)
+        annotation = bare(annotation)
         origin = typing.get_origin(annotation)
         arguments = typing.get_args(annotation)
         if origin in (typing.Union, types.UnionType):
@@ -223,7 +179,7 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 
 import components as _components
-from components.packaging import as_args'''
+from components.host_args import as_args'''
 
 
 def render() -> str:

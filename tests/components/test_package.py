@@ -19,13 +19,12 @@ from pydantic import BaseModel
 
 from components import GpuNodePoolArgs, GpuPrices
 from components import package as component_package
+from components.host_args import as_args, bare
 from components.packaging import (
     PACKAGE,
     SCHEMA,
     SOURCE,
-    _bare,
     _outputs,
-    as_args,
     components,
     render,
     schema,
@@ -73,7 +72,7 @@ def _check_properties(
 
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
-    annotation = _bare(annotation)
+    annotation = bare(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [m for a in typing.get_args(annotation) for m in _models(a)]
