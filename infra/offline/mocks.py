@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import runpy
 import threading
 from collections.abc import Callable, Mapping
@@ -73,14 +74,13 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         _LAST_INPUTS.value = args.inputs
         state = dict(args.inputs)
-        package, module, kind = [*args.typ.split(":"), "", ""][:3]
+        package = args.typ.split(":")[0]
         resource_id = f"{args.name}-{digest(args.typ, args.name)}"
         if package == "aws":
-            service = module.split("/")[0]
-            state.setdefault(
-                "arn", f"arn:aws:{service}:{self.region}:{ACCOUNT}:{kind.lower()}/{args.name}"
-            )
             state.update(_aws_outputs(args.typ, args.name, state, self.region))
+            arn = _arn(args.typ, args.name, state, self.region)
+            if arn is not None:
+                state.setdefault("arn", arn)
             resource_id = state.get("id", resource_id)
         elif package == "kubernetes":
             metadata = dict(state.get("metadata") or {})
@@ -95,7 +95,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if args.token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args.get("id"), "cidrBlock": self.vpc_cidr}, []
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root"}, []
+            root = f"arn:{partition(self.region)}:iam::{ACCOUNT}:root"
+            return {"accountId": ACCOUNT, "arn": root}, []
         if args.token == "aws:eks/getCluster:getCluster":
             name = args.args.get("name", "cluster")
             return {
@@ -112,7 +113,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
             key = str(args.args.get("keyId", "key"))
             if key.startswith("arn:"):
                 key = key.rsplit("/", 1)[-1]
-            return {"arn": f"arn:aws:kms:{self.region}:{ACCOUNT}:key/{digest(key, length=32)}"}, []
+            arn = f"arn:{partition(self.region)}:kms:{self.region}:{ACCOUNT}:key/{_uuid(key)}"
+            return {"arn": arn}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region}, []
         return {}, []
@@ -140,10 +142,7 @@ def _aws_outputs(typ: str, name: str, state: dict[str, Any], region: str) -> dic
         return {"id": f"sg-{digest(name, length=17)}"}
     if typ == "aws:sqs/queue:Queue":
         queue = state.get("name") or name
-        return {
-            "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{queue}",
-            "arn": f"arn:aws:sqs:{region}:{ACCOUNT}:{queue}",
-        }
+        return {"url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{queue}"}
     if typ == "aws:iam/role:Role":
         return {"name": state.get("name") or name}
     if typ == "aws:eks/cluster:Cluster":
@@ -157,6 +156,86 @@ def _aws_outputs(typ: str, name: str, state: dict[str, Any], region: str) -> dic
         prefix = "vpc" if typ.endswith("Vpc") else "subnet"
         return {"id": f"{prefix}-{digest(name, length=17)}"}
     return {}
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region, as AWS writes it."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _uuid(*parts: str) -> str:
+    hex_ = digest(*parts, length=32)
+    return f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
+
+
+GLOBAL_SERVICES = {"iam", "budgets", "cloudfront", "route53", "organizations"}
+"""Services whose ARNs carry no region."""
+NO_ARN = {
+    "aws:autoscaling/tag:Tag",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:sns/topicPolicy:TopicPolicy",
+    "aws:sqs/queuePolicy:QueuePolicy",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    "aws:ec2/route:Route",
+}
+"""Resources AWS gives no ARN of their own."""
+
+
+def _arn(typ: str, name: str, state: dict[str, Any], region: str) -> str | None:
+    """The ARN AWS would give the resource: the partition of the region, no region for
+    global services (IAM, Budgets), the account, and each service's own resource form."""
+    if typ in NO_ARN:
+        return None
+    part = partition(region)
+    module, kind = typ.split(":")[1], typ.split(":")[2]
+    service = module.split("/")[0]
+    service = {"lb": "elasticloadbalancing", "alb": "elasticloadbalancing"}.get(service, service)
+    named = str(state.get("name") or name)
+    where = "" if service in GLOBAL_SERVICES else region
+    prefix = f"arn:{part}:{service}:{where}:{ACCOUNT}"
+    cluster = str(state.get("clusterName") or "cluster")
+    forms = {
+        "aws:iam/role:Role": f"role{state.get('path') or '/'}{named}",
+        "aws:iam/policy:Policy": f"policy{state.get('path') or '/'}{named}",
+        "aws:sns/topic:Topic": named,
+        "aws:sqs/queue:Queue": named,
+        "aws:budgets/budget:Budget": f"budget/{named}",
+        "aws:cloudwatch/metricAlarm:MetricAlarm": f"alarm:{state.get('name') or name}",
+        "aws:cloudwatch/dashboard:Dashboard": f"dashboard/{state.get('dashboardName') or name}",
+        "aws:eks/cluster:Cluster": f"cluster/{named}",
+        "aws:eks/nodeGroup:NodeGroup": (
+            f"nodegroup/{cluster}/{state.get('nodeGroupName') or name}/{_uuid(typ, name)}"
+        ),
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation": (
+            f"podidentityassociation/{cluster}/a-{digest(typ, name, length=17)}"
+        ),
+        "aws:eks/addon:Addon": (
+            f"addon/{cluster}/{state.get('addonName') or name}/{_uuid(typ, name)}"
+        ),
+        "aws:eks/accessEntry:AccessEntry": f"access-entry/{cluster}/role/{_uuid(typ, name)}",
+        "aws:kms/key:Key": f"key/{_uuid(typ, name)}",
+        "aws:lb/loadBalancer:LoadBalancer": f"loadbalancer/{state.get('arnSuffix')}",
+        "aws:lb/targetGroup:TargetGroup": str(state.get("arnSuffix")),
+    }
+    if typ == "aws:sns/topicSubscription:TopicSubscription":
+        return f"{state.get('topic') or prefix + ':topic'}:{_uuid(typ, name)}"
+    if typ == "aws:cloudwatch/dashboard:Dashboard":
+        return f"arn:{part}:cloudwatch::{ACCOUNT}:{forms[typ]}"
+    if typ == "aws:lb/listener:Listener":
+        balancer = str(state.get("loadBalancerArn") or f"{prefix}:loadbalancer/app/{name}/0")
+        return f"{balancer.replace(':loadbalancer/', ':listener/')}/{digest(typ, name, length=16)}"
+    form = forms.get(typ)
+    if form is None:
+        if service == "ec2":  # e.g. launch-template/lt-..., security-group/sg-..., vpc/vpc-...
+            dashed = re.sub(r"(?<!^)(?=[A-Z])", "-", kind).lower()
+            return f"{prefix}:{dashed}/{state.get('id') or name}"
+        return f"{prefix}:{kind.lower()}/{named}"
+    return f"{prefix}:{form}"
 
 
 class RecordingMonitor(MockMonitor):

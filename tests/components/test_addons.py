@@ -161,7 +161,7 @@ def test_each_controller_gets_a_pod_identity_role(
     association = one(everything, ASSOCIATION, f"addons-{addon}-pod-identity").inputs
     where = (association["clusterName"], association["namespace"], association["serviceAccount"])
     assert where == ("agents-prod", namespace, account)
-    assert association["roleArn"] == f"arn:aws:iam:us-east-1:{ACCOUNT}:role/addons-{addon}-role"
+    assert association["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/addons-{addon}-role"
     # The release starts once its pods will get the role's credentials.
     identity = one(everything, ASSOCIATION, f"addons-{addon}-pod-identity")
     assert identity.urn in one(everything, RELEASE, f"addons-{addon}").dependencies

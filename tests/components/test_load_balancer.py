@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -25,6 +27,11 @@ TAGS = {
     "agentfleet.io/cost-center": "agentfleet",
     "agentfleet.io/role": "load-balancer",
 }
+
+TARGET_GROUP_ARN = (
+    r"arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+    r"targetgroup/orchestrator-[\w-]+/[0-9a-f]{16}"
+)
 
 
 def build(args: InferenceLoadBalancerArgs, mocks: OfflineMocks | None = None) -> list[Registration]:
@@ -107,9 +114,7 @@ def test_http_listener_without_certificate() -> None:
     assert "sslPolicy" not in listener or listener["sslPolicy"] is None
     (action,) = listener["defaultActions"]
     assert action["type"] == "forward"
-    assert action["targetGroupArn"] == (
-        "arn:aws:lb:us-east-1:123456789012:targetgroup/orchestrator-tg"
-    )
+    assert re.fullmatch(TARGET_GROUP_ARN, action["targetGroupArn"])
 
 
 def test_https_listener_with_certificate() -> None:
@@ -130,9 +135,10 @@ def test_target_group_binding() -> None:
     assert binding["apiVersion"] == "elbv2.k8s.aws/v1beta1"
     assert binding["metadata"]["namespace"] == "agentfleet"
     assert binding["metadata"]["labels"]["agentfleet.io/tier"] == "orchestrator"
+    assert re.fullmatch(TARGET_GROUP_ARN, binding["spec"]["targetGroupARN"])
     assert binding["spec"] == {
         "serviceRef": {"name": "orchestrator-vllm", "port": 8000},
-        "targetGroupARN": "arn:aws:lb:us-east-1:123456789012:targetgroup/orchestrator-tg",
+        "targetGroupARN": binding["spec"]["targetGroupARN"],
         "targetType": "ip",
         "networking": {
             "ingress": [

@@ -91,7 +91,8 @@ def test_dashboard_shows_queue_depth_beside_gpu_instances() -> None:
 
 
 def test_budget_per_hour_equivalent() -> None:
-    budget = one(build(monitoring_args()), BUDGET, "fleet-budget").inputs
+    registrations = build(monitoring_args())
+    budget = one(registrations, BUDGET, "fleet-budget").inputs
     assert budget["budgetType"] == "COST"
     assert budget["limitAmount"] == "146000.00"  # 200 $/h x 730 h
     assert (budget["limitUnit"], budget["timeUnit"]) == ("USD", "MONTHLY")
@@ -110,7 +111,8 @@ def test_budget_per_hour_equivalent() -> None:
         for kind in ("ACTUAL", "FORECASTED")
         for threshold in (80.0, 100.0)
     }
-    topic = "arn:aws:sns:us-east-1:123456789012:topic/fleet-alerts"
+    topic_name = one(registrations, "aws:sns/topic:Topic", "fleet-alerts").inputs["name"]
+    topic = f"arn:aws:sns:us-east-1:123456789012:{topic_name}"  # as AWS writes it
     assert all(n["subscriberSnsTopicArns"] == [topic] for n in budget["notifications"])
 
 

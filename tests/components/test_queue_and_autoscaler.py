@@ -198,7 +198,7 @@ def test_keda_role_may_only_read_that_queues_attributes() -> None:
     assert auth["spec"] == {
         "podIdentity": {
             "provider": "aws",
-            "roleArn": "arn:aws:iam:us-east-1:123456789012:role/orchestrator-keda-role",
+            "roleArn": "arn:aws:iam::123456789012:role/orchestrator-keda-role",
         }
     }
 

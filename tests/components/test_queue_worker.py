@@ -43,9 +43,7 @@ def test_queue_worker_children() -> None:
     assert association["clusterName"] == "agents-prod"
     assert association["namespace"] == "agentfleet"
     assert association["serviceAccount"] == "orchestrator-queue-worker"
-    assert (
-        association["roleArn"] == "arn:aws:iam:us-east-1:123456789012:role/orchestrator-worker-role"
-    )
+    assert association["roleArn"] == "arn:aws:iam::123456789012:role/orchestrator-worker-role"
     assert association["tags"]["agentfleet.io/tier"] == "orchestrator"
     assert role.inputs["tags"]["agentfleet.io/role"] == "queue-worker"
     validate_all(registrations)

@@ -1,0 +1,74 @@
+"""The offline engine's ARNs are the ones AWS would give: the partition of the region, no
+region for global services (IAM, Budgets, CloudWatch dashboards), the account, and each
+service's own resource form; so policies judge ARNs a real deploy would produce."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.offline.mocks import OfflineMocks, partition, run_program
+from tests.helpers import STACKS, stack_values
+
+ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)")
+GLOBAL = {"iam", "budgets"}
+"""Services whose ARNs carry no region; AWS-managed ones (account ``aws``) carry none
+either, e.g. EKS access policies."""
+FORMS = {
+    "iam": r"(role|policy)/[\w+=,.@/*-]+|root",
+    "sqs": r"[\w*-]+",
+    "sns": r"[\w-]+(:[0-9a-f-]{36})?",
+    "kms": r"key/([0-9a-f-]{36}|\*)",
+    "eks": r"(cluster|nodegroup|podidentityassociation|addon|access-entry"
+    r"|cluster-access-policy)/.+",
+    "elasticloadbalancing": r"(loadbalancer|targetgroup|listener)/.+",
+    "ec2": r"[a-z-]+/.+",
+    "budgets": r"budget/.+",
+    "cloudwatch": r"(alarm:|dashboard/).+",
+}
+
+
+def arns(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in arns(v)]
+    if isinstance(value, list):
+        return [a for v in value for a in arns(v)]
+    if isinstance(value, str):
+        return re.findall(r"arn:aws[\w-]*:[^\s\"',]+", value)
+    return []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_arn_the_program_sees_has_aws_shape(stack: str) -> None:
+    values = stack_values(stack)
+    registrations, _ = run_program(values, stack=stack)
+    found = sorted({a for r in registrations for a in arns(r.inputs)})
+    assert found, "the program reads ARNs of what it makes"
+    for arn in found:
+        match = ARN.fullmatch(arn)
+        assert match is not None, arn
+        part, service, region, account, resource = match.groups()
+        assert part == "aws", arn
+        assert service in FORMS, arn
+        if service in GLOBAL or resource.startswith("dashboard/") or account == "aws":
+            assert region == "", f"{arn}: {service} ARNs carry no region"
+        elif service != "iam":
+            assert region == values["aws:region"], arn
+        assert re.fullmatch(FORMS[service], resource), arn
+
+
+@pytest.mark.parametrize(
+    ("region", "expected"),
+    [("us-east-1", "aws"), ("eu-west-1", "aws"), ("cn-north-1", "aws-cn"),
+     ("us-gov-west-1", "aws-us-gov")],
+)  # fmt: skip
+def test_the_partition_follows_the_region(region: str, expected: str) -> None:
+    assert partition(region) == expected
+    args = pulumi.runtime.MockResourceArgs(
+        typ="aws:iam/role:Role", name="r", inputs={"name": "r"}, provider="", resource_id=""
+    )
+    _, state = OfflineMocks(region=region).new_resource(args)
+    assert state["arn"] == f"arn:{expected}:iam::123456789012:role/r"
