@@ -73,6 +73,16 @@ def child_options(
     return pulumi.ResourceOptions(parent=parent, depends_on=opts.depends_on if opts else None)
 
 
+DIGEST_SEPARATOR = "@sha256:"
+
+
+def pull_policy(image: str) -> str:
+    """``IfNotPresent`` for an image pinned by digest (what the node has is what was
+    asked for), ``Always`` for a tag (the node checks the registry for what the tag names
+    now; a multi-GB vLLM image is only pulled again when it changed)."""
+    return "IfNotPresent" if DIGEST_SEPARATOR in image else "Always"
+
+
 def restricted_container(run_as: int | None = None) -> k8s.core.v1.SecurityContextArgs:
     """A container security context that meets Pod Security "restricted", read-only root."""
     return k8s.core.v1.SecurityContextArgs(

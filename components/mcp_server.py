@@ -21,7 +21,7 @@ from components.common import (
 from facts.labels import COMPONENT, GPU_PRESENT, MANAGED_BY, NODE_CLASS, SERVES_TIER
 
 TYPE = "agentfleet:index:McpServer"
-RUN_AS = 1000
+RUN_AS = 10001  # above the host's range of users (checkov CKV_K8S_40)
 
 
 class McpServerArgs(Args):

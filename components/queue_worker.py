@@ -18,6 +18,7 @@ from components.common import (
     TierName,
     child_options,
     cost_tags,
+    pull_policy,
     restricted_container,
     tier_labels,
 )
@@ -79,6 +80,7 @@ class WorkerSidecar(BaseModel):
         return k8s.core.v1.ContainerArgs(
             name="queue-worker",
             image=self.image,
+            image_pull_policy=pull_policy(self.image),
             command=list(COMMAND),
             ports=[k8s.core.v1.ContainerPortArgs(name="worker", container_port=PORT)],
             env=[k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in env.items()],

@@ -15,6 +15,7 @@ from components.common import (
     TierName,
     child_options,
     http_service,
+    pull_policy,
     restricted_container,
     restricted_pod,
     tier_labels,
@@ -44,7 +45,9 @@ PORT = 8000
 CACHE_DIR = "/cache"
 METRICS_PATH = "/metrics"  # vLLM's and the worker's, on their own ports
 PRE_STOP_SECONDS = 15  # time for the Service endpoints and the ALB to drop the pod
-RUN_AS = 1000
+RUN_AS = 10001
+"""Above the host's range of users (checkov CKV_K8S_40: 10000 or more); vLLM's caches are
+emptyDirs owned through fsGroup, so the image's own user does not matter."""
 
 CACHE_ENV = (
     k8s.core.v1.EnvVarArgs(name="HOME", value=CACHE_DIR),
@@ -389,6 +392,7 @@ def vllm_container(
     return k8s.core.v1.ContainerArgs(
         name="vllm",
         image=args.image,
+        image_pull_policy=pull_policy(args.image),
         command=["vllm", "serve"],
         args=args.vllm.render(),
         ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
@@ -449,9 +453,10 @@ def pod_spec(
         ],
         topology_spread_constraints=spread,
         termination_grace_period_seconds=args.termination_grace_seconds,
-        # EKS Pod Identity hands the worker its credentials through the pod's
-        # service account token; the account has no Kubernetes permissions.
-        automount_service_account_token=args.worker is not None,
+        # Nothing here calls the Kubernetes API. EKS Pod Identity still reaches the worker:
+        # its webhook adds a projected token volume of its own (eks-pod-identity-token,
+        # audience pods.eks.amazonaws.com), which does not depend on this setting.
+        automount_service_account_token=False,
         security_context=restricted_pod(RUN_AS, fs_group=RUN_AS),
         volumes=[
             k8s.core.v1.VolumeArgs(

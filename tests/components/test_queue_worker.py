@@ -153,7 +153,10 @@ def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
     assert worker["securityContext"]["readOnlyRootFilesystem"] is True
     assert worker["securityContext"]["runAsNonRoot"] is True
     assert spec["serviceAccountName"] == "orchestrator-queue-worker"
-    assert spec["automountServiceAccountToken"] is True
+    # No Kubernetes API token: Pod Identity's webhook projects a token of its own.
+    assert spec["automountServiceAccountToken"] is False
+    assert worker["imagePullPolicy"] == "Always"  # a tag: the node checks what it names
+    assert worker["securityContext"]["runAsUser"] >= 10000
     # Prometheus scrapes both containers' /metrics, each on its own named port.
     monitor = manifest(one(registrations, POD_MONITOR, "orchestrator-pod-monitor"))["spec"]
     ports = {p["name"]: c["name"] for c in spec["containers"] for p in c["ports"]}
