@@ -58,7 +58,7 @@ CHARTS = {
         "kube-prometheus-stack",
         "https://prometheus-community.github.io/helm-charts",
         "81.2.2",
-        "monitoring",
+        defaults.PROMETHEUS_NAMESPACE,
     ),
 }
 PROMETHEUS_NAME = "agentfleet"  # fullnameOverride: the Prometheus Service is <it>-prometheus

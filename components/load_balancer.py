@@ -18,6 +18,7 @@ from components.common import (
     short_name,
     tier_labels,
 )
+from components.isolation import load_balancer_policy
 from components.vllm_service import PORT
 from facts import defaults
 from facts.checklist import HEALTH_CHECK_INTERVAL_SECONDS, HEALTH_PATH
@@ -103,6 +104,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
         target_group: aws.lb.TargetGroup
         listener: aws.lb.Listener
         bindings: list[k8s.apiextensions.CustomResource]
+        network_policy: k8s.networking.v1.NetworkPolicy
         dns_name: pulumi.Output[str]
         """The load balancer's DNS name."""
         endpoint: pulumi.Output[str]
@@ -119,12 +121,14 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
         tags = cost_tags(args.tier, args.environment, args.cost_center, "load-balancer")
         https = args.certificate_arn is not None
         listener_port = 443 if https else 80
+        vpc_cidr = aws.ec2.get_vpc_output(
+            id=args.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).cidr_block
         cidrs: Any = (
             list(args.allowed_cidrs)
             if args.allowed_cidrs is not None
-            else aws.ec2.get_vpc_output(id=args.vpc_id, opts=pulumi.InvokeOutputOptions(
-                parent=self)).cidr_block.apply(lambda block: [block])
-        )  # fmt: skip
+            else vpc_cidr.apply(lambda block: [block])
+        )
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
@@ -179,6 +183,18 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         self.bindings = self._bindings(name, args, child)
+        self.network_policy = load_balancer_policy(
+            f"{name}-network-policy",
+            k8s.meta.v1.ObjectMetaArgs(
+                name=f"{args.tier}-from-load-balancer",
+                namespace=args.service_namespace,
+                labels={**MANAGED_BY, **tier_labels(args.tier, "load-balancer", True)},
+            ),
+            args.service_names,
+            vpc_cidr,
+            PORT,
+            child,
+        )
         self.dns_name = self.load_balancer.dns_name
         self.endpoint = pulumi.Output.concat("https://" if https else "http://", self.dns_name)
         self.register_outputs(
@@ -188,6 +204,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
                 "target_group": self.target_group,
                 "listener": self.listener,
                 "bindings": self.bindings,
+                "network_policy": self.network_policy,
                 "dns_name": self.dns_name,
                 "endpoint": self.endpoint,
             }

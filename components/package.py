@@ -686,6 +686,8 @@ class VllmServiceArgs(TypedDict):
     "Declare a PodMonitor so Prometheus scrapes vLLM's /metrics (and the worker's): kube-prometheus-stack scrapes nothing without one, and the TTFT and KV-cache alerts and the waiting-requests trigger read these metrics. Needs the Prometheus Operator's CRDs (ClusterAddons' prometheus add-on installs them)."
     scrape_interval_seconds: NotRequired[int]
     'How often Prometheus scrapes the pods.'
+    scraper_namespace: NotRequired[str]
+    "The namespace of the Prometheus that scrapes the pods: the only one the pods' NetworkPolicy lets reach their metrics ports."
 
 
 class AgentQueue(_components.AgentQueue):

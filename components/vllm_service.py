@@ -20,6 +20,7 @@ from components.common import (
     restricted_pod,
     tier_labels,
 )
+from components.isolation import inference_policy
 from components.queue_worker import WorkerSidecar
 from facts import defaults
 from facts.catalog import Capacity, LatencyClass
@@ -181,6 +182,11 @@ class VllmServiceArgs(Args):
     scrape_interval_seconds: Annotated[int, Field(ge=1, le=300)] = Field(
         15, description="How often Prometheus scrapes the pods."
     )
+    scraper_namespace: KubernetesName = Field(
+        defaults.PROMETHEUS_NAMESPACE,
+        description="The namespace of the Prometheus that scrapes the pods: the only one "
+        "the pods' NetworkPolicy lets reach their metrics ports.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -228,6 +234,7 @@ class VllmService(pulumi.ComponentResource):
         service: k8s.core.v1.Service
         disruption_budget: k8s.policy.v1.PodDisruptionBudget
         pod_monitor: k8s.apiextensions.CustomResource | None
+        network_policy: k8s.networking.v1.NetworkPolicy
         token_secret: k8s.core.v1.Secret | None
         service_name: pulumi.Output[str]
         """The Kubernetes Service in front of the replicas."""
@@ -310,6 +317,16 @@ class VllmService(pulumi.ComponentResource):
                 spec=pod_monitor_spec(args, selector),
                 opts=child,
             )
+        # Default deny, and what the pods need (components.isolation).
+        self.network_policy = inference_policy(
+            f"{name}-network-policy",
+            metadata,
+            selector,
+            serving_port=PORT,
+            metrics_ports=[PORT, *([WORKER_PORT] if args.worker else [])],
+            scraper_namespace=args.scraper_namespace,
+            opts=child,
+        )
         self.service_name = self.service.metadata.name
         self.endpoint = pulumi.Output.concat(
             "http://", self.service_name, ".", args.namespace, ".svc.cluster.local:", str(PORT)
@@ -320,6 +337,7 @@ class VllmService(pulumi.ComponentResource):
                 "service": self.service,
                 "disruption_budget": self.disruption_budget,
                 "pod_monitor": self.pod_monitor,
+                "network_policy": self.network_policy,
                 "token_secret": self.token_secret,
                 "service_name": self.service_name,
                 "endpoint": self.endpoint,

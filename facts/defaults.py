@@ -67,3 +67,7 @@ SERVICE_SECONDS = 3
 SLA_TTFT_SECONDS = {"ttft-first": "0.5", "throughput-first": "60"}
 """Time-to-first-token target by latency class: the seed's 500 ms for user-facing agents;
 a minute for background work."""
+
+PROMETHEUS_NAMESPACE = "monitoring"
+"""Where the kube-prometheus-stack add-on runs: the only namespace that may scrape the
+inference pods (their NetworkPolicy)."""

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from components import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.load_balancer import TYPE
-from facts.resource_types import LISTENER
+from facts.resource_types import LISTENER, NETWORK_POLICY
 from facts.resource_types import LOAD_BALANCER as LB
 from facts.resource_types import SECURITY_GROUP as SG
 from facts.resource_types import TARGET_GROUP as TG
@@ -47,6 +47,7 @@ def test_children_and_parents() -> None:
             (LISTENER, "orchestrator-listener"),
             (TG, "orchestrator-tg"),
             (BINDING, "orchestrator-binding"),
+            (NETWORK_POLICY, "orchestrator-network-policy"),
         ]
     )
 
@@ -149,7 +150,7 @@ def test_target_group_binding() -> None:
             ]
         },
     }
-    assert validate_all(registrations) == 1  # against the CRD's own schema
+    assert validate_all(registrations) == 2  # the binding (its CRD's schema), the policy
 
 
 def test_one_binding_per_service_sharing_the_target_group() -> None:
@@ -163,7 +164,7 @@ def test_one_binding_per_service_sharing_the_target_group() -> None:
         ("orchestrator-vllm-1", "b-vllm"),
     ]
     assert all(b["spec"]["multiClusterTargetGroup"] is True for b in bindings)
-    assert validate_all(registrations) == 2
+    assert validate_all(registrations) == 3
 
 
 def test_args_are_validated() -> None:

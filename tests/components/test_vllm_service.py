@@ -13,7 +13,14 @@ from pydantic import ValidationError
 
 from components import VllmService, VllmServiceArgs
 from components.vllm_service import TYPE
-from facts.resource_types import DEPLOYMENT, PDB, POD_MONITOR, SECRET, SERVICE
+from facts.resource_types import (
+    DEPLOYMENT,
+    NETWORK_POLICY,
+    PDB,
+    POD_MONITOR,
+    SECRET,
+    SERVICE,
+)
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
 from tests.components.builders import service_args
@@ -40,6 +47,7 @@ def test_children_and_parents() -> None:
         (SECRET, "orchestrator-hf-token"),
         (SERVICE, "orchestrator-service"),
         (POD_MONITOR, "orchestrator-pod-monitor"),
+        (NETWORK_POLICY, "orchestrator-network-policy"),
         (PDB, "orchestrator-pdb"),
     ]
 
@@ -231,7 +239,7 @@ def test_args_are_validated() -> None:
 )
 def test_objects_validate_against_kubernetes_schemas(stack: str, name: str) -> None:
     registrations = build(service_args(stack, name, hf_token=TOKEN))
-    assert validate_all(registrations) == 5
+    assert validate_all(registrations) == 6
 
 
 @pytest.mark.usefixtures("mocked")

@@ -1,0 +1,142 @@
+"""NetworkPolicies that isolate the inference pods: each vLLM Deployment denies all
+traffic but what it needs (VllmService declares it), and a load balancer lets its own
+addresses in (InferenceLoadBalancer declares that). Policies add up: a pod may take what
+any policy selecting it allows.
+
+What an inference pod needs:
+- in: its metrics ports from the Prometheus the add-on runs; vLLM's port from the MCP
+  servers of its namespace (they reach the GPUs through the tier's endpoint), and, on a
+  user-facing tier, from the load balancer. The worker beside vLLM talks to it over
+  localhost, which no NetworkPolicy governs;
+- out: DNS (CoreDNS in kube-system); HTTPS to the model hub and to AWS's endpoints (S3
+  and ECR for weights and images, SQS, STS), by address, since a NetworkPolicy cannot
+  name hosts; and the EKS Pod Identity Agent on its link-local address, where the worker
+  gets its credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from facts.labels import ROLE
+
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+POD_IDENTITY_AGENT = "169.254.170.23/32"
+"""The EKS Pod Identity Agent's address (it runs on the host network, port 80)."""
+ANYWHERE = "0.0.0.0/0"
+DNS_PORT = 53
+HTTPS_PORT = 443
+HTTP_PORT = 80
+
+
+def _ports(numbers: Sequence[int], protocol: str = "TCP") -> list[Any]:
+    return [k8s.networking.v1.NetworkPolicyPortArgs(port=n, protocol=protocol) for n in numbers]
+
+
+def inference_policy(
+    name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    selector: Mapping[str, str],
+    *,
+    serving_port: int,
+    metrics_ports: Sequence[int],
+    scraper_namespace: str,
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    """Default deny for the pods ``selector`` picks, and what every inference pod needs."""
+    return k8s.networking.v1.NetworkPolicy(
+        name,
+        metadata=metadata,
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+            policy_types=["Ingress", "Egress"],
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[_namespace(scraper_namespace)], ports=_ports(metrics_ports)
+                ),
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={ROLE: "mcp-server"}
+                            )
+                        )
+                    ],
+                    ports=_ports([serving_port]),
+                ),
+            ],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={NAMESPACE_NAME: "kube-system"}
+                            ),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={"k8s-app": "kube-dns"}
+                            ),
+                        )
+                    ],
+                    ports=[*_ports([DNS_PORT], "UDP"), *_ports([DNS_PORT])],
+                ),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[_block(ANYWHERE)], ports=_ports([HTTPS_PORT])
+                ),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[_block(POD_IDENTITY_AGENT)], ports=_ports([HTTP_PORT])
+                ),
+            ],
+        ),
+        opts=opts,
+    )
+
+
+def load_balancer_policy(
+    name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    instances: Sequence[Any],
+    source_cidr: pulumi.Input[str],
+    port: int,
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    """Ingress to the vLLM pods behind a load balancer from the load balancer's own
+    addresses: with IP targets the ALB opens its own connections to the pods, from its
+    nodes in the VPC's subnets, so the source is the VPC's CIDR whoever the client is
+    (the clients' CIDRs are the load balancer's security group's business)."""
+    return k8s.networking.v1.NetworkPolicy(
+        name,
+        metadata=metadata,
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                match_labels={"app.kubernetes.io/name": "vllm"},
+                match_expressions=[
+                    k8s.meta.v1.LabelSelectorRequirementArgs(
+                        key="app.kubernetes.io/instance", operator="In", values=list(instances)
+                    )
+                ],
+            ),
+            policy_types=["Ingress"],
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[_block(source_cidr)], ports=_ports([port])
+                )
+            ],
+        ),
+        opts=opts,
+    )
+
+
+def _namespace(name: str) -> Any:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME: name})
+    )
+
+
+def _block(cidr: pulumi.Input[str]) -> Any:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)
+    )

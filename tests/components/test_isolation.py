@@ -1,0 +1,75 @@
+"""The inference pods' NetworkPolicies: VllmService denies everything but what the pods
+need, and InferenceLoadBalancer lets its own addresses (the VPC) reach vLLM's port."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components import InferenceLoadBalancer, VllmService, WorkerSidecar
+from facts.resource_types import NETWORK_POLICY
+from infra.offline.manifests import manifest
+from tests.components.builders import lb_args, service_args
+from tests.components.support import one, run
+
+
+def vllm_policy(worker: bool) -> dict[str, Any]:
+    sidecar = WorkerSidecar(
+        queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        region="us-east-1",
+        service_account="orchestrator-queue-worker",
+        max_in_flight=100,
+        visibility_timeout_seconds=400,
+        request_timeout_seconds=300,
+    )
+    args = service_args("prod", "orchestrator", worker=sidecar if worker else None)
+    registrations = run(lambda: VllmService("orchestrator", args).endpoint)
+    return manifest(one(registrations, NETWORK_POLICY, "orchestrator-network-policy"))
+
+
+def test_vllm_pods_deny_all_but_what_they_need() -> None:
+    policy = vllm_policy(worker=True)
+    spec = policy["spec"]
+    assert policy["metadata"]["namespace"] == "agentfleet"
+    selector = {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": "orchestrator-vllm"}
+    assert spec["podSelector"] == {"matchLabels": selector}
+    assert spec["policyTypes"] == ["Ingress", "Egress"]  # what no rule allows is denied
+    metrics, mcp = spec["ingress"]
+    assert metrics["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    assert metrics["ports"] == [
+        {"port": 8000, "protocol": "TCP"},
+        {"port": 8081, "protocol": "TCP"},
+    ]
+    assert mcp["from"] == [{"podSelector": {"matchLabels": {"agentfleet.io/role": "mcp-server"}}}]
+    assert mcp["ports"] == [{"port": 8000, "protocol": "TCP"}]
+    dns, https, pod_identity = spec["egress"]
+    assert dns["to"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "kube-system"
+    }
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    assert https == {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                     "ports": [{"port": 443, "protocol": "TCP"}]}  # fmt: skip
+    assert pod_identity == {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}],
+                            "ports": [{"port": 80, "protocol": "TCP"}]}  # fmt: skip
+
+
+def test_without_a_worker_only_vllms_metrics_port_opens() -> None:
+    metrics = vllm_policy(worker=False)["spec"]["ingress"][0]
+    assert metrics["ports"] == [{"port": 8000, "protocol": "TCP"}]
+
+
+def test_the_load_balancer_lets_the_vpc_reach_vllm() -> None:
+    """With IP targets the ALB connects from its own addresses in the VPC, whatever the
+    clients' CIDRs (those bind the load balancer's security group)."""
+    args = lb_args().model_copy(update={"allowed_cidrs": ("203.0.113.0/24",)})
+    registrations = run(lambda: InferenceLoadBalancer("orchestrator", args).endpoint)
+    policy = manifest(one(registrations, NETWORK_POLICY, "orchestrator-network-policy"))
+    assert policy["metadata"]["name"] == "orchestrator-from-load-balancer"
+    spec = policy["spec"]
+    assert spec["podSelector"]["matchExpressions"] == [
+        {"key": "app.kubernetes.io/instance", "operator": "In", "values": ["orchestrator-vllm"]}
+    ]
+    assert spec["policyTypes"] == ["Ingress"]
+    assert spec["ingress"] == [{"from": [{"ipBlock": {"cidr": "10.0.0.0/16"}}],
+                                "ports": [{"port": 8000, "protocol": "TCP"}]}]  # fmt: skip
