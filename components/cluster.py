@@ -3,6 +3,7 @@ into, new or existing, as the components need it."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
@@ -27,6 +28,7 @@ NODE_POLICIES = (
 )
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
+ADDON_CONFIG = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}
 SYSTEM_NODE_LABEL = {NODE_CLASS: "system"}
 SYSTEM_ROOT_VOLUME_GIB = 50  # the add-ons' images and logs
 
@@ -343,6 +345,9 @@ class FleetCluster(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             addon_name=addon,
             resolve_conflicts_on_create="OVERWRITE",
+            # The VPC CNI enforces NetworkPolicies (the inference pods' isolation) only
+            # with its network policy agent on.
+            configuration_values=ADDON_CONFIG.get(addon),
             tags=self._tags,
             opts=self._after(*(after or [])),
         )

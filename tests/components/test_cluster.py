@@ -132,6 +132,9 @@ def test_admins_pod_identity_and_cpu_nodes(default: list[Registration]) -> None:
     assert association["accessScope"] == {"type": "cluster"}
     addons = sorted(r.inputs["addonName"] for r in default if r.type == "aws:eks/addon:Addon")
     assert addons == ["coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]
+    cni = one(default, "aws:eks/addon:Addon", "cluster-vpc-cni").inputs
+    # NetworkPolicies are enforced only with the CNI's network policy agent on.
+    assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}
     nodes = one(default, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes").inputs
     assert nodes["instanceTypes"] == ["m7i.xlarge"]
     assert nodes["capacityType"] == "ON_DEMAND"
