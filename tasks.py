@@ -7,7 +7,8 @@
 Both create ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi preview`
 uses the same one) and reinstall the package there whenever pyproject.toml changes. The
 test job also keeps vLLM (several GB, for checking the arguments we render with vLLM's own
-parser) in a virtualenv of its own, cached outside the checkout. Installs go through uv,
+parser) and checkov (the Kubernetes scanner the security tests run) in virtualenvs of their
+own, cached outside the checkout. Installs go through uv,
 bootstrapped with pip: a cold install of vLLM takes under a minute with it, five with pip.
 """
 
@@ -90,6 +91,26 @@ def vllm_python() -> Path:
     return python
 
 
+def checkov_program() -> Path:
+    """checkov, pinned by pyproject.toml's `checkov` extra, in a virtualenv of its own under
+    ~/.cache/agentfleet (its boto3 pin conflicts with the dev tools'); made on first use."""
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'^checkov = \["checkov==([^"]+)"\]', pyproject, flags=re.MULTILINE)
+    if match is None:
+        sys.exit("pyproject.toml has no `checkov` extra pinned to one release")
+    version = match[1]
+    home = CACHE / f"checkov-{version}"
+    program = home / "bin" / "checkov"
+    stamp = home / ".agentfleet-installed"
+    if not (stamp.is_file() and program.exists()):
+        print(f"installing checkov {version} into {home} (once)", flush=True)
+        run([str(UV), "venv", "-q", "--clear", "--python", sys.executable, str(home)])
+        run([str(UV), "pip", "install", "-q", "--python", str(home / "bin" / "python"),
+             f"checkov=={version}"])  # fmt: skip
+        stamp.write_text(version)
+    return program
+
+
 def run(command: list[str]) -> None:
     """Run a command from the project root with .venv's tools first on PATH; stop on failure."""
     env = {
@@ -111,6 +132,7 @@ def plan() -> None:
 def test() -> None:
     setup()
     os.environ["AGENTFLEET_VLLM_PYTHON"] = str(vllm_python())
+    os.environ["AGENTFLEET_CHECKOV"] = str(checkov_program())
     run(["ruff", "check", "."])
     run(["ruff", "format", "--check", "."])
     run(["mypy"])

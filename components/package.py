@@ -404,6 +404,8 @@ class FleetTierArgs(TypedDict):
     "Resources the tier's Kubernetes objects wait for (e.g. the namespace). Resources to wait for."
     addons: NotRequired[AddonReadiness]
     "The add-on releases the tier's objects wait for: vLLM for the GPU operator, ScaledObjects for KEDA, TargetGroupBindings for the load balancer controller (ClusterAddons.readiness)."
+    vllm_image: NotRequired[str]
+    "vLLM's image, by tag or by digest (image@sha256:...)."
     worker: NotRequired[Optional[WorkerOptions]]
     'The queue worker beside each vLLM replica; None when something else consumes the queue.'
 

@@ -22,7 +22,7 @@ from components.mig_config import MigLayout
 from components.node_pool import GpuNodePool, GpuNodePoolArgs, GpuPrices
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
-from components.vllm_service import VllmArgs, VllmService, VllmServiceArgs
+from components.vllm_service import IMAGE, VllmArgs, VllmService, VllmServiceArgs
 from facts import defaults, mig
 from facts.catalog import Capacity, LatencyClass
 from facts.checklist import (
@@ -242,6 +242,9 @@ class FleetTierArgs(TaggedArgs):
         "operator, ScaledObjects for KEDA, TargetGroupBindings for the load balancer "
         "controller (ClusterAddons.readiness).",
     )
+    vllm_image: str = Field(
+        IMAGE, description="vLLM's image, by tag or by digest (image@sha256:...)."
+    )
     worker: WorkerOptions | None = Field(
         default_factory=WorkerOptions,
         description="The queue worker beside each vLLM replica; None when something else "
@@ -372,6 +375,7 @@ class FleetTierArgs(TaggedArgs):
             tier=self.tier,
             namespace=self.namespace,
             name=f"{self.shape_name(index)}-vllm",
+            image=self.vllm_image,
             vllm=VllmArgs(
                 model=self.shape_model(index),
                 max_num_seqs=shape.max_num_seqs,

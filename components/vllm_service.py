@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.common import (
+    DIGEST_SEPARATOR,
     Args,
     KubernetesName,
     TierName,
@@ -40,8 +41,8 @@ from facts.labels import (
 from facts.worker import PORT as WORKER_PORT
 
 TYPE = "agentfleet:index:VllmService"
-VLLM_VERSION = "0.33.0"  # the `vllm` extra of pyproject.toml pins the same release
-IMAGE = f"vllm/vllm-openai:v{VLLM_VERSION}"
+VLLM_VERSION = defaults.VLLM_VERSION  # the `vllm` extra of pyproject.toml pins the same
+IMAGE = defaults.VLLM_IMAGE
 PORT = 8000
 CACHE_DIR = "/cache"
 METRICS_PATH = "/metrics"  # vLLM's and the worker's, on their own ports
@@ -277,7 +278,12 @@ class VllmService(pulumi.ComponentResource):
         )
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=object_name,
+                namespace=args.namespace,
+                labels=labels,
+                annotations={**annotations, **scanner_skips(args)},
+            ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=args.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
@@ -397,6 +403,28 @@ def keep_alive_env(args: VllmServiceArgs) -> list[k8s.core.v1.EnvVarArgs]:
             name="VLLM_HTTP_TIMEOUT_KEEP_ALIVE", value=str(args.keep_alive_seconds)
         )
     ]
+
+
+CHECKOV_SKIP = "checkov.io/skip{}"
+
+
+def scanner_skips(args: VllmServiceArgs) -> dict[str, str]:
+    """checkov's checks that cannot pass for how the images are given, each skipped with
+    its reason on the Deployment (checkov reads ``checkov.io/skip<n>: <check>=<reason>``;
+    a reason holds no '='). README (Security) lists them."""
+    images = [args.image, *([args.worker.image] if args.worker else [])]
+    reasons = []
+    if any(DIGEST_SEPARATOR not in image for image in images):
+        reasons.append(
+            "CKV_K8S_43=pinned by tag; give fleet.vllmImage and fleet.worker.image by "
+            "digest to pin them (the images-pinned-by-digest policy reports tags)"
+        )
+    if any(DIGEST_SEPARATOR in image for image in images):
+        reasons.append(
+            "CKV_K8S_15=pinned by digest, so IfNotPresent runs exactly that image; "
+            "Always would only add a registry round trip to every start"
+        )
+    return {CHECKOV_SKIP.format(n): reason for n, reason in enumerate(reasons, 1)}
 
 
 def vllm_container(

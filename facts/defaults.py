@@ -71,3 +71,8 @@ a minute for background work."""
 PROMETHEUS_NAMESPACE = "monitoring"
 """Where the kube-prometheus-stack add-on runs: the only namespace that may scrape the
 inference pods (their NetworkPolicy)."""
+
+VLLM_VERSION = "0.33.0"
+"""The vLLM release agentfleet renders arguments for; pyproject.toml's `vllm` extra pins
+the same one, whose parser the tests check the arguments with."""
+VLLM_IMAGE = f"vllm/vllm-openai:v{VLLM_VERSION}"

@@ -205,6 +205,7 @@ class FleetPlan:
     has_hf_token: bool
     worker: WorkerConfig
     addons: AddonsConfig
+    vllm_image: str
 
     @property
     def interactions(self) -> int:
@@ -447,5 +448,6 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
         cost_center=fleet.cost_center,
         has_hf_token=config.hf_token is not None,
         worker=fleet.worker,
+        vllm_image=fleet.vllm_image,
         addons=config.addons,
     )

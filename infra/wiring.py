@@ -208,6 +208,7 @@ def tier(
         prometheus_address=prometheus_address,
         depends_on=depends_on,
         addons=readiness,
+        vllm_image=plan.vllm_image,
         worker=WorkerOptions(
             image=plan.worker.image,
             cpu_millis=plan.worker.cpu_millis,

@@ -74,6 +74,7 @@ def test_every_dependency_is_pinned_to_a_range() -> None:
     for requirement in [*project["dependencies"], *extras["dev"]]:
         assert re.search(r">=[\d.]+,<[\d.]+$", requirement), requirement
     assert extras["vllm"] == ["vllm==0.33.0"]
+    assert extras["checkov"] == ["checkov==3.3.30"]
     assert project["scripts"] == {
         "agentfleet": "infra.launch:run",
         "agentfleet-worker": "bridge.cli:run_worker",

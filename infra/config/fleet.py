@@ -19,6 +19,7 @@ from pydantic import (
 
 from facts import defaults
 from facts.checklist import KV_CACHE_ALERT_PERCENT, TTFT_P95_ALERT_SECONDS
+from facts.defaults import VLLM_IMAGE
 from facts.labels import COST_CENTER
 from facts.worker import IMAGE as WORKER_IMAGE
 from infra.config.cluster import AddonsConfig, ClusterConfig
@@ -91,18 +92,23 @@ class WorkerConfig(ConfigModel):
     @field_validator("image")
     @classmethod
     def _pinned(cls, image: str) -> str:
-        found = IMAGE.fullmatch(image)
-        if (
-            found is None
-            or len(image) > 512
-            or not (found["tag"] or found["digest"])
-            or found["tag"] == "latest"
-        ):
-            raise ValueError(
-                f"{image!r} is not a pinned image: give a tag other than 'latest', or a "
-                "digest (e.g. <registry>/agentfleet-worker:0.1.0)"
-            )
-        return image
+        return pinned_image(image, "<registry>/agentfleet-worker:0.1.0")
+
+
+def pinned_image(image: str, example: str) -> str:
+    """An image reference with a tag other than ``latest`` or a digest; ValueError else."""
+    found = IMAGE.fullmatch(image)
+    if (
+        found is None
+        or len(image) > 512
+        or not (found["tag"] or found["digest"])
+        or found["tag"] == "latest"
+    ):
+        raise ValueError(
+            f"{image!r} is not a pinned image: give a tag other than 'latest', or a "
+            f"digest (e.g. {example})"
+        )
+    return image
 
 
 class FleetConfig(ConfigModel):
@@ -140,6 +146,18 @@ class FleetConfig(ConfigModel):
         default_factory=WorkerConfig,
         description="The queue worker that feeds each vLLM replica from its tier's queue.",
     )
+    vllm_image: StrictStr = Field(
+        VLLM_IMAGE,
+        description=f"vLLM's image, by tag or (better) by digest: {VLLM_IMAGE}@sha256:<digest> "
+        "(`crane digest` or `docker buildx imagetools inspect` gives it). Keep the release "
+        "agentfleet pins: the arguments it renders are checked against that release's "
+        f"parser. Default {VLLM_IMAGE!r}.",
+    )
+
+    @field_validator("vllm_image")
+    @classmethod
+    def _vllm_pinned(cls, image: str) -> str:
+        return pinned_image(image, f"{VLLM_IMAGE}@sha256:<digest>")
 
     @model_validator(mode="after")
     def _burst_pools_named(self) -> FleetConfig:
