@@ -276,31 +276,7 @@ class VllmService(pulumi.ComponentResource):
         metadata = k8s.meta.v1.ObjectMetaArgs(
             name=object_name, namespace=args.namespace, labels=labels, annotations=annotations
         )
-        self.deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=object_name,
-                namespace=args.namespace,
-                labels=labels,
-                annotations={**annotations, **scanner_skips(args)},
-            ),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                # Keep serving capacity during a rollout: add a replica before removing one.
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_surge=1, max_unavailable=0
-                    ),
-                ),
-                template=pod,
-            ),
-            # The queue-depth autoscaler owns the replica count once the Deployment exists.
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
-            ),
-        )
+        self.deployment = _deployment(name, args, labels, annotations, pod, selector, child)
         self.service = http_service(f"{name}-service", metadata, selector, PORT, child)
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
@@ -403,6 +379,45 @@ def keep_alive_env(args: VllmServiceArgs) -> list[k8s.core.v1.EnvVarArgs]:
             name="VLLM_HTTP_TIMEOUT_KEEP_ALIVE", value=str(args.keep_alive_seconds)
         )
     ]
+
+
+def _deployment(
+    name: str,
+    args: VllmServiceArgs,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    pod: k8s.core.v1.PodTemplateSpecArgs,
+    selector: dict[str, str],
+    child: pulumi.ResourceOptions,
+) -> k8s.apps.v1.Deployment:
+    """The replicas' Deployment: rolling one replica in before one goes, its count owned by
+    the autoscaler once it exists, checkov's reasoned skips on it."""
+    object_name = args.object_name
+    return k8s.apps.v1.Deployment(
+        f"{name}-deployment",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=object_name,
+            namespace=args.namespace,
+            labels=labels,
+            annotations={**annotations, **scanner_skips(args)},
+        ),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=args.replicas,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            # Keep serving capacity during a rollout: add a replica before removing one.
+            strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                    max_surge=1, max_unavailable=0
+                ),
+            ),
+            template=pod,
+        ),
+        # The queue-depth autoscaler owns the replica count once the Deployment exists.
+        opts=pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
+        ),
+    )
 
 
 CHECKOV_SKIP = "checkov.io/skip{}"
