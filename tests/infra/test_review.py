@@ -73,7 +73,7 @@ def test_sarif_of_a_mandatory_breach_validates_and_points_at_the_key(
     jsonschema.validate(log, SCHEMA)
     (run_,) = log["runs"]
     rules = run_["tool"]["driver"]["rules"]
-    (result,) = run_["results"]
+    (result,) = [r for r in run_["results"] if r["ruleId"] != "images-pinned-by-digest"]
     assert result["ruleId"] == "lb-health-check-interval"
     assert result["level"] == "error"
     assert rules[result["ruleIndex"]]["id"] == "lb-health-check-interval"
@@ -97,7 +97,9 @@ def test_sarif_levels_follow_the_configured_enforcement(
 ) -> None:
     stack = write_stack(tmp_path, slow_health_check())
     config = tmp_path / "policy-config.json"
-    config.write_text(json.dumps({"lb-health-check-interval": "advisory"}))
+    config.write_text(
+        json.dumps({"lb-health-check-interval": "advisory", "images-pinned-by-digest": "disabled"})
+    )
     out = tmp_path / "plan.sarif"
     status, _, _ = run(
         capsys, "plan", "--config", str(stack), "--policy-config", str(config), "--sarif", str(out)
@@ -112,14 +114,21 @@ def test_sarif_levels_follow_the_configured_enforcement(
 
 
 @pytest.mark.integration
-def test_a_clean_stack_gives_a_valid_log_with_no_results(
+def test_the_shipped_stacks_advisories_are_warnings_at_the_image_key(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    """prod gives its images by tag: three warnings, one per vLLM Deployment, at the line
+    of the image key the file sets (fleet.worker.image; vllmImage is left to its default)."""
     out = tmp_path / "plan.sarif"
     status, _, _ = run(capsys, "plan", "--stack", "prod", "--sarif", str(out))
     log = json.loads(out.read_text())
     jsonschema.validate(log, SCHEMA)
-    assert (status, log["runs"][0]["results"]) == (0, [])
+    results = log["runs"][0]["results"]
+    assert status == 0
+    assert {(r["ruleId"], r["level"]) for r in results} == {("images-pinned-by-digest", "warning")}
+    assert len(results) == 3
+    line = line_of(PROD, "image: 123456789012.dkr.ecr")
+    assert {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results} == {line}
 
 
 def info(keys: tuple[str, ...]) -> PolicyInfo:
@@ -257,4 +266,4 @@ def test_a_summary_without_a_baseline_shows_the_plan(
     assert "| expected concurrency | $148.71 |" in text
     assert "| every tier at its ceiling | $201.04 |" in text
     assert "resources to create (no baseline given)." in text
-    assert "**All findings:** none." in text
+    assert "| advisory | `images-pinned-by-digest` | `orchestrator-deployment` |" in text
