@@ -75,40 +75,34 @@ def compile_bytecode() -> None:
 def vllm_python() -> Path:
     """The Python of a virtualenv holding exactly the vLLM release of pyproject.toml's
     `vllm` extra, created on first use under ~/.cache/agentfleet."""
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    match = re.search(r'^vllm = \["vllm==([^"]+)"\]', pyproject, flags=re.MULTILINE)
-    if match is None:
-        sys.exit("pyproject.toml has no `vllm` extra pinned to one release")
-    version = match[1]
-    home = CACHE / f"vllm-{version}"
-    python = home / "bin" / "python"
-    stamp = home / ".agentfleet-installed"
-    if not (stamp.is_file() and python.exists()):
-        print(f"installing vLLM {version} into {home} (once; several GB)", flush=True)
-        run([str(UV), "venv", "-q", "--clear", "--python", sys.executable, str(home)])
-        run([str(UV), "pip", "install", "-q", "--python", str(python), f"vllm=={version}"])
-        stamp.write_text(version)
-    return python
+    return tool_env("vllm", "several GB") / "bin" / "python"
 
 
 def checkov_program() -> Path:
     """checkov, pinned by pyproject.toml's `checkov` extra, in a virtualenv of its own under
     ~/.cache/agentfleet (its boto3 pin conflicts with the dev tools'); made on first use."""
+    return tool_env("checkov", "a few hundred MB") / "bin" / "checkov"
+
+
+def tool_env(package: str, size: str) -> Path:
+    """A virtualenv under ~/.cache/agentfleet holding exactly the release of ``package``
+    that pyproject.toml's extra of the same name pins (``<package> = ["<package>==X"]``),
+    made on first use and kept across checkouts."""
     pyproject = (ROOT / "pyproject.toml").read_text()
-    match = re.search(r'^checkov = \["checkov==([^"]+)"\]', pyproject, flags=re.MULTILINE)
+    pattern = rf'^{package} = \["{package}==([^"]+)"\]'
+    match = re.search(pattern, pyproject, flags=re.MULTILINE)
     if match is None:
-        sys.exit("pyproject.toml has no `checkov` extra pinned to one release")
+        sys.exit(f"pyproject.toml has no `{package}` extra pinned to one release")
     version = match[1]
-    home = CACHE / f"checkov-{version}"
-    program = home / "bin" / "checkov"
+    home = CACHE / f"{package}-{version}"
+    python = home / "bin" / "python"
     stamp = home / ".agentfleet-installed"
-    if not (stamp.is_file() and program.exists()):
-        print(f"installing checkov {version} into {home} (once)", flush=True)
+    if not (stamp.is_file() and python.exists()):
+        print(f"installing {package} {version} into {home} (once; {size})", flush=True)
         run([str(UV), "venv", "-q", "--clear", "--python", sys.executable, str(home)])
-        run([str(UV), "pip", "install", "-q", "--python", str(home / "bin" / "python"),
-             f"checkov=={version}"])  # fmt: skip
+        run([str(UV), "pip", "install", "-q", "--python", str(python), f"{package}=={version}"])
         stamp.write_text(version)
-    return program
+    return home
 
 
 def run(command: list[str]) -> None:

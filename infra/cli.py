@@ -11,7 +11,8 @@ import gc
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -372,12 +373,18 @@ def _plan(args: argparse.Namespace) -> int:
     path = stack_file(args.stack) if args.stack else args.config
     name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     values = read_stack_file(path)
-    base_values = _baseline_values(args.baseline) if args.baseline else None
+    base_values = None
+    if args.baseline:
+        with _naming_the_baseline(args.baseline):
+            base_values = read_stack_file(args.baseline)
     overrides = _policy_config(args.policy_config) if args.policy_config else None
     try:
         result = preview(name, values, overrides)
         # The baseline under this stack's name, so that the same resource has the same URN.
-        base = None if base_values is None else _baseline(args, name, base_values, overrides)
+        base = None
+        if base_values is not None:
+            with _naming_the_baseline(args.baseline):
+                base = preview(name, base_values, overrides)
     except PolicyConfigError as error:
         print(f"agentfleet: invalid policy config {args.policy_config}: {error}", file=sys.stderr)
         return EXIT_INVALID
@@ -416,28 +423,14 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_POLICY if result.mandatory else EXIT_OK
 
 
-def _baseline_values(path: Path) -> dict[str, Any]:
-    """The baseline stack file's config; its problems name the option and the file."""
-    from infra.config import read_stack_file
-
+@contextmanager
+def _naming_the_baseline(path: Path) -> Iterator[None]:
+    """The baseline's config problems, each named by the option and the file."""
     try:
-        return read_stack_file(path)
+        yield
     except ConfigError as error:
         raise ConfigError(
             [(f"--baseline {path}: {where}", reason) for where, reason in error.problems]
-        ) from None
-
-
-def _baseline(
-    args: argparse.Namespace, name: str, values: dict[str, Any], overrides: Any
-) -> Preview:
-    from infra.offline.preview import preview
-
-    try:
-        return preview(name, values, overrides)
-    except ConfigError as error:
-        raise ConfigError(
-            [(f"--baseline {args.baseline}: {where}", reason) for where, reason in error.problems]
         ) from None
 
 

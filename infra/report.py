@@ -13,6 +13,8 @@ from infra.plan import FleetPlan, TierPlan
 from infra.sizing import Scenario, SizedTier
 
 if TYPE_CHECKING:
+    from infra.offline.mocks import Registration
+    from infra.offline.policy_client import Finding
     from infra.offline.preview import Preview
 
 MICRO = Decimal("0.000001")
@@ -334,23 +336,39 @@ def shown(value: Any) -> Any:
     return walk(value)
 
 
+def state(registration: Registration) -> dict[str, Any]:
+    """A resource's state as a ``pulumi preview --json`` step shows it."""
+    return {
+        "type": registration.type,
+        "urn": registration.urn,
+        "custom": registration.custom,
+        "parent": registration.parent or "",
+        "inputs": shown(registration.inputs),
+    }
+
+
+def step(registration: Registration, op: str = "create") -> dict[str, Any]:
+    """One resource as a step of ``pulumi preview --json``."""
+    found: dict[str, Any] = {"op": op, "urn": registration.urn}
+    if registration.provider:
+        found["provider"] = registration.provider
+    found["newState"] = state(registration)
+    return found
+
+
 def steps(result: Preview) -> list[dict[str, Any]]:
     """Each resource as a step of ``pulumi preview --json``: every one a create, offline.
     The stack itself is the root of the URNs, not a step."""
-    found = []
-    for registration in result.registrations:
-        step: dict[str, Any] = {"op": "create", "urn": registration.urn}
-        if registration.provider:
-            step["provider"] = registration.provider
-        step["newState"] = {
-            "type": registration.type,
-            "urn": registration.urn,
-            "custom": registration.custom,
-            "parent": registration.parent or "",
-            "inputs": shown(registration.inputs),
-        }
-        found.append(step)
-    return found
+    return [step(registration) for registration in result.registrations]
+
+
+def finding_json(finding: Finding) -> dict[str, str]:
+    return {
+        "policy": finding.policy,
+        "enforcement": finding.enforcement,
+        "resource": finding.resource,
+        "message": finding.message,
+    }
 
 
 def preview_json(result: Preview) -> dict[str, Any]:
@@ -365,15 +383,7 @@ def preview_json(result: Preview) -> dict[str, Any]:
         "resources": [
             {"type": r.type, "name": r.name, "parent": r.parent or ""} for r in result.registrations
         ],
-        "findings": [
-            {
-                "policy": f.policy,
-                "enforcement": f.enforcement,
-                "resource": f.resource,
-                "message": f.message,
-            }
-            for f in result.findings
-        ],
+        "findings": [finding_json(f) for f in result.findings],
         "steps": planned,
         "changeSummary": {"create": len(planned)},
     }

@@ -24,7 +24,7 @@ from facts import __version__
 from infra.offline.mocks import Registration
 from infra.offline.policy_client import Finding, PolicyInfo
 from infra.offline.preview import Preview
-from infra.report import money, shown, usd
+from infra.report import finding_json, money, state, step, usd
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"mandatory": "error", "remediate": "error", "advisory": "warning", "disabled": "none"}
@@ -50,10 +50,9 @@ def finding_key(
 
 
 def _tier(result: Preview, urn: str) -> str | None:
-    if not urn:
-        return None
-    tier = result._tiers().get(urn)
-    return tier if tier and tier != "fleet" else None
+    """The tier of the resource at fault; None for the stack or a fleet-wide resource."""
+    tier = result.tier_at(urn) if urn else "fleet"
+    return None if tier == "fleet" else tier
 
 
 def _uri(path: Path) -> str:
@@ -207,16 +206,6 @@ def compare(base: Preview, head: Preview) -> Comparison:
     )
 
 
-def _state(registration: Registration) -> dict[str, Any]:
-    return {
-        "type": registration.type,
-        "urn": registration.urn,
-        "custom": registration.custom,
-        "parent": registration.parent or "",
-        "inputs": shown(registration.inputs),
-    }
-
-
 def compared_steps(comparison: Comparison) -> list[dict[str, Any]]:
     """``pulumi preview --json`` steps against the baseline: create, update (with the
     top-level inputs that differ as ``diffReasons``), same, then delete."""
@@ -226,21 +215,18 @@ def compared_steps(comparison: Comparison) -> list[dict[str, Any]]:
     ops.update({r.urn: "same" for r in comparison.same})
     ops.update(dict.fromkeys(old_by_urn, "update"))
     for registration in comparison.head.registrations:
-        step: dict[str, Any] = {"op": ops[registration.urn], "urn": registration.urn}
-        if registration.provider:
-            step["provider"] = registration.provider
+        planned = step(registration, ops[registration.urn])
         old = old_by_urn.get(registration.urn)
         if old is not None:
-            step["oldState"] = _state(old)
-            step["diffReasons"] = sorted(
+            planned["oldState"] = state(old)
+            planned["diffReasons"] = sorted(
                 key
                 for key in {*old.inputs, *registration.inputs}
                 if old.inputs.get(key) != registration.inputs.get(key)
             )
-        step["newState"] = _state(registration)
-        found.append(step)
+        found.append(planned)
     for registration in comparison.deleted:
-        found.append({"op": "delete", "urn": registration.urn, "oldState": _state(registration)})
+        found.append({"op": "delete", "urn": registration.urn, "oldState": state(registration)})
     return found
 
 
@@ -250,15 +236,6 @@ def change_summary(comparison: Comparison) -> dict[str, int]:
         "update": len(comparison.updated),
         "same": len(comparison.same),
         "delete": len(comparison.deleted),
-    }
-
-
-def _finding_json(finding: Finding) -> dict[str, str]:
-    return {
-        "policy": finding.policy,
-        "enforcement": finding.enforcement,
-        "resource": finding.resource,
-        "message": finding.message,
     }
 
 
@@ -278,8 +255,8 @@ def baseline_json(comparison: Comparison) -> dict[str, Any]:
             },
         },
         "findings": {
-            "new": [_finding_json(f) for f in comparison.new],
-            "fixed": [_finding_json(f) for f in comparison.fixed],
+            "new": [finding_json(f) for f in comparison.new],
+            "fixed": [finding_json(f) for f in comparison.fixed],
         },
     }
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from infra.config import read_stack_file
 
@@ -25,3 +28,15 @@ def prod_with_mixed_mig() -> dict[str, Any]:
     orchestrator["mig"] = {"2g.20gb": 1, "1g.10gb": 1}
     orchestrator["model"] = "Qwen/Qwen2.5-3B-Instruct"
     return values
+
+
+def tool_from_env(variable: str, what: str) -> Path:
+    """A tool `python3 tasks.py test` installs in a virtualenv of its own and names in
+    ``variable``: missing, the test fails under CI and is skipped elsewhere."""
+    found = os.environ.get(variable)
+    if not found:
+        message = f"{what} is made by `python3 tasks.py test` ({variable})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Path(found)

@@ -198,44 +198,53 @@ def _arn(typ: str, name: str, state: dict[str, Any], region: str) -> str | None:
     named = str(state.get("name") or name)
     where = "" if service in GLOBAL_SERVICES else region
     prefix = f"arn:{part}:{service}:{where}:{ACCOUNT}"
-    cluster = str(state.get("clusterName") or "cluster")
-    forms = {
-        "aws:iam/role:Role": f"role{state.get('path') or '/'}{named}",
-        "aws:iam/policy:Policy": f"policy{state.get('path') or '/'}{named}",
-        "aws:sns/topic:Topic": named,
-        "aws:sqs/queue:Queue": named,
-        "aws:budgets/budget:Budget": f"budget/{named}",
-        "aws:cloudwatch/metricAlarm:MetricAlarm": f"alarm:{state.get('name') or name}",
-        "aws:cloudwatch/dashboard:Dashboard": f"dashboard/{state.get('dashboardName') or name}",
-        "aws:eks/cluster:Cluster": f"cluster/{named}",
-        "aws:eks/nodeGroup:NodeGroup": (
-            f"nodegroup/{cluster}/{state.get('nodeGroupName') or name}/{_uuid(typ, name)}"
-        ),
-        "aws:eks/podIdentityAssociation:PodIdentityAssociation": (
-            f"podidentityassociation/{cluster}/a-{digest(typ, name, length=17)}"
-        ),
-        "aws:eks/addon:Addon": (
-            f"addon/{cluster}/{state.get('addonName') or name}/{_uuid(typ, name)}"
-        ),
-        "aws:eks/accessEntry:AccessEntry": f"access-entry/{cluster}/role/{_uuid(typ, name)}",
-        "aws:kms/key:Key": f"key/{_uuid(typ, name)}",
-        "aws:lb/loadBalancer:LoadBalancer": f"loadbalancer/{state.get('arnSuffix')}",
-        "aws:lb/targetGroup:TargetGroup": str(state.get("arnSuffix")),
-    }
+    if typ == "aws:cloudwatch/dashboard:Dashboard":  # dashboards are global
+        return f"arn:{part}:cloudwatch::{ACCOUNT}:dashboard/{state.get('dashboardName') or name}"
     if typ == "aws:sns/topicSubscription:TopicSubscription":
         return f"{state.get('topic') or prefix + ':topic'}:{_uuid(typ, name)}"
-    if typ == "aws:cloudwatch/dashboard:Dashboard":
-        return f"arn:{part}:cloudwatch::{ACCOUNT}:{forms[typ]}"
     if typ == "aws:lb/listener:Listener":
         balancer = str(state.get("loadBalancerArn") or f"{prefix}:loadbalancer/app/{name}/0")
         return f"{balancer.replace(':loadbalancer/', ':listener/')}/{digest(typ, name, length=16)}"
-    form = forms.get(typ)
-    if form is None:
-        if service == "ec2":  # e.g. launch-template/lt-..., security-group/sg-..., vpc/vpc-...
-            dashed = re.sub(r"(?<!^)(?=[A-Z])", "-", kind).lower()
-            return f"{prefix}:{dashed}/{state.get('id') or name}"
-        return f"{prefix}:{kind.lower()}/{named}"
-    return f"{prefix}:{form}"
+    return f"{prefix}:{_resource_part(typ, kind, service, name, named, state)}"
+
+
+def _resource_part(
+    typ: str, kind: str, service: str, name: str, named: str, state: dict[str, Any]
+) -> str:
+    """The part of an ARN after the account: each service's own form (only the one asked
+    for is worked out: this runs for every AWS resource the program declares)."""
+    cluster = str(state.get("clusterName") or "cluster")
+    match typ:
+        case "aws:iam/role:Role":
+            return f"role{state.get('path') or '/'}{named}"
+        case "aws:iam/policy:Policy":
+            return f"policy{state.get('path') or '/'}{named}"
+        case "aws:sns/topic:Topic" | "aws:sqs/queue:Queue":
+            return named
+        case "aws:budgets/budget:Budget":
+            return f"budget/{named}"
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return f"alarm:{named}"
+        case "aws:eks/cluster:Cluster":
+            return f"cluster/{named}"
+        case "aws:eks/nodeGroup:NodeGroup":
+            return f"nodegroup/{cluster}/{state.get('nodeGroupName') or name}/{_uuid(typ, name)}"
+        case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            return f"podidentityassociation/{cluster}/a-{digest(typ, name, length=17)}"
+        case "aws:eks/addon:Addon":
+            return f"addon/{cluster}/{state.get('addonName') or name}/{_uuid(typ, name)}"
+        case "aws:eks/accessEntry:AccessEntry":
+            return f"access-entry/{cluster}/role/{_uuid(typ, name)}"
+        case "aws:kms/key:Key":
+            return f"key/{_uuid(typ, name)}"
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return f"loadbalancer/{state.get('arnSuffix')}"
+        case "aws:lb/targetGroup:TargetGroup":
+            return str(state.get("arnSuffix"))
+    if service == "ec2":  # e.g. launch-template/lt-..., security-group/sg-..., vpc/vpc-...
+        dashed = re.sub(r"(?<!^)(?=[A-Z])", "-", kind).lower()
+        return f"{dashed}/{state.get('id') or name}"
+    return f"{kind.lower()}/{named}"
 
 
 class RecordingMonitor(MockMonitor):

@@ -36,7 +36,11 @@ class Preview:
 
     def tier_of(self, registration: Registration) -> str:
         """The tier a resource was declared in ("fleet" for fleet-wide ones)."""
-        return self._tiers().get(registration.urn, "fleet")
+        return self.tier_at(registration.urn)
+
+    def tier_at(self, urn: str) -> str:
+        """The tier of the resource with this URN ("fleet" for fleet-wide ones)."""
+        return self._tiers().get(urn, "fleet")
 
     def _tiers(self) -> dict[str, str]:
         """Each resource's tier by URN, worked out once: parents register before their

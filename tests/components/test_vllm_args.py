@@ -14,20 +14,14 @@ import pytest
 from components import VllmArgs
 from components.vllm_service import CACHE_ENV, keep_alive_env
 from tests.components.builders import plan_of, service_args, tier_args
-from tests.helpers import STACKS
+from tests.helpers import STACKS, tool_from_env
 
 CHECKER = Path(__file__).with_name("vllm_argcheck.py")
 
 
 @pytest.fixture(scope="module")
 def vllm_python() -> Path:
-    python = os.environ.get("AGENTFLEET_VLLM_PYTHON")
-    if not python:
-        message = "vLLM's virtualenv is made by `python3 tasks.py test` (AGENTFLEET_VLLM_PYTHON)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return Path(python)
+    return tool_from_env("AGENTFLEET_VLLM_PYTHON", "vLLM's virtualenv")
 
 
 def vllm_check(python: Path, argvs: list[list[str]]) -> list[dict[str, object]]:

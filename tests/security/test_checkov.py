@@ -6,7 +6,6 @@ a checkov annotation on the object; README, Security). checkov runs from the vir
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,20 +15,14 @@ import yaml
 
 from infra.offline.manifests import is_kubernetes_object, manifest
 from infra.offline.mocks import run_program
-from tests.helpers import STACKS, stack_values
+from tests.helpers import STACKS, stack_values, tool_from_env
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def checkov() -> Path:
-    program = os.environ.get("AGENTFLEET_CHECKOV")
-    if not program:
-        message = "checkov's virtualenv is made by `python3 tasks.py test` (AGENTFLEET_CHECKOV)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return Path(program)
+    return tool_from_env("AGENTFLEET_CHECKOV", "checkov's virtualenv")
 
 
 def scan(checkov: Path, values: dict[str, Any], stack: str, directory: Path) -> dict[str, Any]:
