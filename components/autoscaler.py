@@ -19,9 +19,10 @@ from components.common import (
     cost_tags,
     tier_labels,
 )
+from facts import names
 from facts.checklist import (
     HPA_MAX_WINDOW_SECONDS,
-    QUEUE_DEPTH_PER_INSTANCE,
+    QUEUE_DEPTH_PER_REPLICA,
     SCALE_IN_IDLE_SECONDS,
     SCALE_OUT_SUSTAIN_SECONDS,
 )
@@ -62,7 +63,7 @@ class QueueDepthAutoscalerArgs(TaggedArgs):
     replicas_per_instance: Annotated[int, Field(ge=1)] = Field(
         1, description="Replicas one GPU instance holds: scale-up adds a node's worth at once."
     )
-    in_flight_per_replica: Annotated[int, Field(ge=1)] = Field(
+    in_flight_target: Annotated[int, Field(ge=1)] = Field(
         description="The load (requests served plus waiting) per replica the HPA aims at: "
         "it asks for ceil(load / this) replicas. The replica's sessions (its share of the "
         "node's for one shape of several), lowered just enough that the HPA's 10% tolerance "
@@ -70,7 +71,7 @@ class QueueDepthAutoscalerArgs(TaggedArgs):
         "computes it (infra.sizing.in_flight_target)."
     )
     queue_depth_per_replica: Annotated[int, Field(ge=1)] = Field(
-        QUEUE_DEPTH_PER_INSTANCE, description="A2: KEDA's target backlog per replica (queueLength)."
+        QUEUE_DEPTH_PER_REPLICA, description="A2: KEDA's target backlog per replica (queueLength)."
     )
     scale_out_sustain_seconds: Annotated[int, Field(ge=0, le=HPA_MAX_WINDOW_SECONDS)] = Field(
         SCALE_OUT_SUSTAIN_SECONDS,
@@ -157,7 +158,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id.apply(lambda account: f"arn:aws:iam::{account}:root")
         self.role = aws.iam.Role(
-            f"{name}-keda-role",
+            names.keda_role(name),
             description=f"KEDA reads the depth of the {args.tier} task queue",
             assume_role_policy=pulumi.Output.from_input(principal).apply(trust_policy),
             path=args.role_path,
@@ -165,14 +166,14 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
             opts=child,
         )
         aws.iam.RolePolicy(
-            f"{name}-keda-policy",
+            names.keda_role_policy(name),
             role=self.role.id,
             policy=pulumi.Output.from_input(args.queue_arn).apply(queue_reader_policy),
             opts=child,
         )
-        object_name = f"{name}-queue-depth"  # one per shape: a tier may have several
+        object_name = names.scaling_object(name)  # one per shape: a tier may have several
         self.trigger_authentication = k8s.apiextensions.CustomResource(
-            f"{name}-trigger-auth",
+            names.trigger_authentication(name),
             api_version="keda.sh/v1alpha1",
             kind="TriggerAuthentication",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -182,7 +183,7 @@ class QueueDepthAutoscaler(pulumi.ComponentResource):
             opts=child,
         )
         self.scaled_object = k8s.apiextensions.CustomResource(
-            f"{name}-scaled-object",
+            names.scaled_object(name),
             api_version="keda.sh/v1alpha1",
             kind="ScaledObject",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -227,7 +228,7 @@ def triggers(args: QueueDepthAutoscalerArgs, auth_name: str) -> list[dict[str, A
     found = [
         # The load: what the replicas hold and what waits, against what one replica is
         # sized for. At the planned load this asks for the planned replicas.
-        queue("task-queue", args.in_flight_per_replica, in_flight=True),
+        queue("task-queue", args.in_flight_target, in_flight=True),
         # A2: a backlog of more than N waiting per replica, whatever is in flight.
         queue("backlog", args.queue_depth_per_replica, in_flight=False),
     ]

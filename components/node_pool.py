@@ -19,7 +19,7 @@ from components.common import (
     tier_labels,
 )
 from components.mig_config import MigLayout
-from facts import mig
+from facts import mig, names
 from facts.catalog import CATALOG, Capacity, InstanceType, LatencyClass, known_keys
 from facts.labels import (
     AUTOSCALER,
@@ -337,7 +337,7 @@ class GpuNodePool(pulumi.ComponentResource):
         autoscaler_tags = args.autoscaler_tags()
         self.labels = args.node_labels()
         self.launch_template = launch_template(
-            f"{name}-launch-template",
+            names.launch_template(name),
             name_prefix=f"{args.cluster_name}-{args.tier}-{'burst-' if args.burst else ''}",
             description=f"GPU nodes of the {args.tier} tier"
             + (" (its burst above the floor)" if args.burst else ""),
@@ -348,7 +348,7 @@ class GpuNodePool(pulumi.ComponentResource):
             opts=child,
         )
         self.node_group = aws.eks.NodeGroup(
-            f"{name}-nodes",
+            names.node_group(name),
             cluster_name=args.cluster_name,
             node_role_arn=args.node_role_arn,
             subnet_ids=list(args.subnet_ids),

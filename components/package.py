@@ -550,7 +550,7 @@ class QueueDepthAutoscalerArgs(TypedDict):
     'The ceiling.'
     replicas_per_instance: NotRequired[int]
     "Replicas one GPU instance holds: scale-up adds a node's worth at once."
-    in_flight_per_replica: int
+    in_flight_target: int
     "The load (requests served plus waiting) per replica the HPA aims at: it asks for ceil(load / this) replicas. The replica's sessions (its share of the node's for one shape of several), lowered just enough that the HPA's 10% tolerance cannot hold the tier short of its planned replicas at its planned load; the plan computes it (infra.sizing.in_flight_target)."
     queue_depth_per_replica: NotRequired[int]
     "A2: KEDA's target backlog per replica (queueLength)."

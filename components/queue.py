@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.common import TaggedArgs, TierName, child_options, cost_tags, short_name
-from facts import defaults
+from facts import defaults, names
 from facts.labels import QUEUE, QUEUE_DEAD_LETTER, QUEUE_TASK
 
 TYPE = "agentfleet:index:AgentQueue"
@@ -100,7 +100,7 @@ class AgentQueue(pulumi.ComponentResource):
         )
         base = short_name(args.cluster_name, *filter(None, (args.tier, args.part)), limit=70)
         self.dead_letter_queue = aws.sqs.Queue(
-            f"{name}-dlq",
+            names.dead_letter_queue(name),
             name=f"{base}-dlq",
             message_retention_seconds=MAX_RETENTION_SECONDS,
             tags={**tags, QUEUE: QUEUE_DEAD_LETTER},
@@ -108,7 +108,7 @@ class AgentQueue(pulumi.ComponentResource):
             **encryption,
         )
         self.queue = aws.sqs.Queue(
-            f"{name}-queue",
+            names.queue(name),
             name=base,
             message_retention_seconds=args.retention_seconds,
             receive_wait_time_seconds=LONG_POLL_SECONDS,

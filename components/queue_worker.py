@@ -22,7 +22,7 @@ from components.common import (
     restricted_container,
     tier_labels,
 )
-from facts import defaults
+from facts import defaults, names
 from facts.labels import MANAGED_BY
 from facts.worker import ENV, IMAGE, PORT, RUN_AS
 
@@ -121,7 +121,7 @@ class QueueWorkerArgs(TaggedArgs):
 
     @property
     def service_account_name(self) -> str:
-        return f"{self.tier}-{self.part}-queue-worker" if self.part else f"{self.tier}-queue-worker"
+        return names.queue_worker_account(names.part(self.tier, self.part))
 
 
 def worker_policy(

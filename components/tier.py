@@ -23,11 +23,11 @@ from components.node_pool import GpuNodePool, GpuNodePoolArgs, GpuPrices
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.vllm_service import IMAGE, VllmArgs, VllmService, VllmServiceArgs
-from facts import defaults, mig
+from facts import defaults, mig, names
 from facts.catalog import Capacity, LatencyClass
 from facts.checklist import (
     HEALTH_CHECK_INTERVAL_SECONDS,
-    QUEUE_DEPTH_PER_INSTANCE,
+    QUEUE_DEPTH_PER_REPLICA,
     SCALE_IN_IDLE_SECONDS,
     SCALE_OUT_SUSTAIN_SECONDS,
 )
@@ -94,7 +94,7 @@ class TierScaling(_Part):
     """Queue-depth autoscaling of a tier (checklist A1-A3)."""
 
     queue_depth_per_replica: Annotated[int, Field(ge=1)] = Field(
-        QUEUE_DEPTH_PER_INSTANCE, description="A2: KEDA's target backlog per replica."
+        QUEUE_DEPTH_PER_REPLICA, description="A2: KEDA's target backlog per replica."
     )
     scale_out_sustain_seconds: Annotated[int, Field(ge=0)] = Field(
         SCALE_OUT_SUSTAIN_SECONDS, description="A2: how long a backlog lasts before scale-up."
@@ -269,9 +269,7 @@ class FleetTierArgs(TaggedArgs):
 
     def shape_name(self, index: int) -> str:
         """A shape's resource name: the tier's, or ``<tier>-<profile>`` when it has several."""
-        if len(self.shapes) == 1:
-            return self.tier
-        return f"{self.tier}-{mig.slug(self.shapes[index].profile or 'gpu')}"
+        return names.shape(self.tier, self.shapes[index].profile, len(self.shapes))
 
     def node_pool_args(self) -> GpuNodePoolArgs:
         return GpuNodePoolArgs(
@@ -374,7 +372,7 @@ class FleetTierArgs(TaggedArgs):
         return VllmServiceArgs(
             tier=self.tier,
             namespace=self.namespace,
-            name=f"{self.shape_name(index)}-vllm",
+            name=names.vllm(self.shape_name(index)),
             image=self.vllm_image,
             vllm=VllmArgs(
                 model=self.shape_model(index),
@@ -417,7 +415,7 @@ class FleetTierArgs(TaggedArgs):
             min_replicas=shape.min_replicas,
             max_replicas=shape.max_replicas,
             replicas_per_instance=shape.replicas_per_instance,
-            in_flight_per_replica=shape.in_flight_target,
+            in_flight_target=shape.in_flight_target,
             queue_depth_per_replica=self.scaling.queue_depth_per_replica,
             scale_out_sustain_seconds=self.scaling.scale_out_sustain_seconds,
             scale_in_idle_seconds=self.scaling.scale_in_idle_seconds,
@@ -481,16 +479,14 @@ class FleetTier(pulumi.ComponentResource):
 
         self.node_pool = GpuNodePool(args.tier, args.node_pool_args(), opts=child)
         self.burst_node_pool = (
-            GpuNodePool(f"{args.tier}-burst", args.burst_node_pool_args(), opts=child)
+            GpuNodePool(names.burst_pool(args.tier), args.burst_node_pool_args(), opts=child)
             if args.burst is not None
             else None
         )
         # One queue and one set of workers per model the tier serves: its own, and each
         # co-resident model of a MIG layout (a request names one model; vLLM serves one).
         self.queues = {
-            part: AgentQueue(
-                f"{args.tier}-{part}" if part else args.tier, args.queue_args(part), opts=child
-            )
+            part: AgentQueue(names.part(args.tier, part), args.queue_args(part), opts=child)
             for part in args.parts()
         }
         self.queue = self.queues[None]
@@ -566,7 +562,7 @@ class FleetTier(pulumi.ComponentResource):
                 key_id=args.queue.kms_key_id, opts=pulumi.InvokeOutputOptions(parent=self)
             ).arn
         return QueueWorker(
-            f"{args.tier}-{part}" if part else args.tier,
+            names.part(args.tier, part),
             args.worker_args(queue.arn, kms_key_arn, part),
             opts=opts,
         )

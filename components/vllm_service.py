@@ -23,7 +23,7 @@ from components.common import (
 )
 from components.isolation import inference_policy
 from components.queue_worker import WorkerSidecar
-from facts import defaults
+from facts import defaults, names
 from facts.catalog import Capacity, LatencyClass
 from facts.checklist import HEALTH_PATH
 from facts.labels import (
@@ -201,7 +201,7 @@ class VllmServiceArgs(Args):
 
     @property
     def object_name(self) -> str:
-        return self.name or f"{self.tier}-vllm"
+        return self.name or names.vllm(self.tier)
 
     @property
     def termination_grace_seconds(self) -> int:

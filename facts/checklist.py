@@ -26,8 +26,8 @@ USER_FACING_FLOOR = 2
 USER_FACING_NEVER_BELOW = 1
 """A4 itself: a user-facing tier never scales to zero (C7 wants the floor of 2)."""
 
-# A2: scale out on a backlog of more than N requests per instance, sustained.
-QUEUE_DEPTH_PER_INSTANCE = 10
+# A2: scale out on a backlog of more than N requests per vLLM instance (a replica), sustained.
+QUEUE_DEPTH_PER_REPLICA = 10
 SCALE_OUT_SUSTAIN_SECONDS = 60
 SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS = 30
 """Batch tiers that scale to zero wake on any message sustained this long."""

@@ -1,8 +1,8 @@
 """The Pulumi program: one stack file -> the whole fleet.
 
 Run by the Pulumi CLI (``main: infra/`` in Pulumi.yaml) from the project root. It reads
-and validates the stack's ``agentfleet:*`` configuration before declaring anything, then
-builds the fleet (``infra.program.build_fleet``) and exports it per tier.
+and validates the stack's ``agentfleet:*`` configuration and plans it before declaring
+anything, then builds the fleet (``infra.program.build_fleet``) and exports it per tier.
 """
 
 import sys
@@ -21,9 +21,9 @@ from infra.config import ConfigError, load_pulumi_config  # noqa: E402
 from infra.program import build_fleet  # noqa: E402
 
 try:
-    config = load_pulumi_config()
+    # Reading and planning come before the first resource: a stack that cannot be built
+    # declares nothing.
+    build_fleet(load_pulumi_config())
 except ConfigError as error:
     # RunError ends the program with its message and no stack trace; nothing is declared.
     raise pulumi.RunError(f"invalid configuration\n{error}") from None
-
-build_fleet(config)

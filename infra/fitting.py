@@ -18,9 +18,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from facts import mig, models
-from facts.catalog import Gpu, InstanceType
+from facts.catalog import CATALOG, Gpu, InstanceType
 from facts.models import Model, ModelConfigError
 from facts.vllm_memory import Budget, budget, gib
+from infra.config import TierConfig
 
 CONFIG_JSON_MAX_BYTES = 1_000_000
 """A model's config.json is a few KB; a larger file is not one."""
@@ -278,3 +279,48 @@ def _why(
             f"{chosen.sessions}"
         )
     return tuple(notes)
+
+
+def served_model(tier: TierConfig, name: str | None = None) -> Model | None:
+    """The shape of a tier's model (or of ``name``, another model a MIG slice serves):
+    its modelProfile's, the shipped table's, or a local directory's config.json; None when
+    none of them knows it. A local config.json that cannot be read is refused on the key
+    that named the model."""
+    name = name or tier.model
+    if tier.model_profile is not None and name == tier.model:
+        return tier.model_profile.model(tier.model)
+    known = models.find(name)
+    if known is not None:
+        return known
+    try:
+        return read_local_model(name)
+    except FitError as error:
+        raise FitError("model" if name == tier.model else "migModels", str(error)) from None
+
+
+def fit_tier(tier: TierConfig) -> TierFit:
+    """A tier's model against its GPUs: MIG slices, or whole GPUs with the tensor
+    parallelism and instance type that serve the most sessions. A shape the stack pinned
+    and the model cannot fit raises ``FitError`` on the key that pinned it."""
+    gpu = CATALOG[tier.gpu]
+    per_gpu = tier.concurrency_per_gpu or gpu.interactions_per_gpu
+    utilization = Fraction(tier.gpu_memory_utilization)
+    if tier.mig:
+        instance = gpu.instance_type(tier.instance_type or gpu.default_instance_type)
+        served = {
+            profile: (name, served_model(tier, name))
+            for profile, name in tier.slice_models().items()
+        }
+        return fit_slices(
+            served, gpu, instance, per_gpu, tier.session_tokens, utilization, tier.model
+        )
+    return fit_whole_gpus(
+        tier.model,
+        served_model(tier),
+        gpu,
+        tier.instance_type,
+        tier.gpus_per_replica,
+        per_gpu,
+        tier.session_tokens,
+        utilization,
+    )

@@ -1,21 +1,26 @@
 """Capacity planning: a validated stack turned into the per-tier numbers the fleet is built
-from (instances, replicas, ``--max-num-seqs``, floors and ceilings, prices). Plain functions
-over plain data, no Pulumi; the sizing rules are ``infra.sizing``'s.
+from (the model's fit, instances, replicas, ``--max-num-seqs``, floors and ceilings,
+prices). Plain functions over plain data, no Pulumi; the sizing rules are
+``infra.sizing``'s and the model's fit ``infra.fitting``'s.
 
-Every number is computed here, once: the wiring (``infra.wiring``) hands them to the
-components, which do no arithmetic of their own on the plan.
+A tier's plan holds the tier's config and only what the planner derives from it: a value
+the stack sets is read through ``TierPlan.config``, never copied. Every derived number is
+computed here, once: the wiring (``infra.wiring``) hands them to the components, which do
+no arithmetic of their own on the plan.
+
+What the config layer cannot judge alone (whether the model fits the GPUs it pinned,
+whether the replicas' copies of the weights fit a node's disk) is refused here, as a
+``ConfigError`` naming the key, before anything is declared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from types import MappingProxyType
 
-from facts import mig
-from facts.catalog import CATALOG, Capacity, InstanceType, LatencyClass
+from facts import defaults, mig
+from facts.catalog import CATALOG, Capacity, InstanceType
 from facts.checklist import (
     SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
@@ -25,14 +30,13 @@ from facts.labels import GPU_RESOURCE
 from infra.config import (
     AddonsConfig,
     ClusterConfig,
-    LoadBalancerConfig,
+    ConfigError,
     MonitoringConfig,
-    QueueConfig,
     StackConfig,
     TierConfig,
     WorkerConfig,
 )
-from infra.fitting import TierFit
+from infra.fitting import FitError, TierFit, fit_tier
 from infra.sizing import (
     NodeStorage,
     ceil_div,
@@ -83,8 +87,8 @@ class ScheduledScale:
     start: str
     end: str
     timezone: str
-    interactions: int
-    """The predicted peak plus 30% headroom."""
+    held_concurrency: int
+    """The predicted peak plus 30% headroom: the concurrency the window holds replicas for."""
     gpus: int
     desired_replicas: tuple[int, ...]
     """Per replica group, in the order of ``TierPlan.replica_groups``."""
@@ -102,26 +106,30 @@ class BurstPlan:
 
 @dataclass(frozen=True)
 class TierPlan:
+    """One tier: its stack config and what the planner derives from it. What the stack
+    sets is read through ``config``; the fields here are the planner's own numbers, and the
+    values it resolves where the stack left a key unset (each under the key's name)."""
+
     name: str
-    gpu: str
-    latency_class: LatencyClass
-    user_facing: bool
+    config: TierConfig
+    fit: TierFit
+    """The model against the GPUs: its shape, budget, the instance type, and why."""
     capacity: Capacity
-    model: str
-    interactions: int
+    """``config.capacity``, or its default: K1 on-demand for user-facing tiers, K2 spot for
+    background tiers where spot is cheaper."""
     concurrency_per_gpu: int
-    instance_type: str
-    gpus_per_instance: int
-    mig: Mapping[str, int] | None
+    """``config.concurrency_per_gpu``, or the catalog's figure for the GPU."""
     replica_groups: tuple[ReplicaGroup, ...]
     gpus: int
-    """GPUs the tier needs for ``interactions`` (SPEC's capacity model)."""
+    """GPUs the tier needs for its expected concurrency (the capacity model)."""
     instances: int
     """Instances those GPUs take: ceil(gpus / GPUs per instance)."""
     min_instances: int
     max_instances: int
     on_demand_price: Decimal
+    """``config.price_per_gpu_hour``, or the catalog's on-demand price."""
     spot_price: Decimal | None
+    """``config.spot_price_per_gpu_hour``, the catalog's when unset, None when set to null."""
     price_per_gpu_hour: Decimal
     """The price of the capacity the tier asks for."""
     replica_cpu_millis: int
@@ -130,50 +138,46 @@ class TierPlan:
     """Memory each replica requests and is limited to, likewise."""
     storage: NodeStorage
     """What a node keeps on disk, and where."""
-    fit: TierFit
-    """The model against the GPUs: its shape, budget and why the plan chose what it did."""
-    gpu_memory_utilization: Decimal
-    queue_depth_per_instance: int
     scale_out_sustain_seconds: int
-    scale_in_idle_seconds: int
-    health_check_interval_seconds: int
+    """``config.scaling.scale_out_sustain_seconds``, or its default: 60 s, 30 s for a tier
+    that scales to zero."""
+    sla_ttft_seconds: Decimal
+    """``config.sla_ttft_seconds``, or the latency class's default target."""
     schedule: tuple[ScheduledScale, ...]
-    request_timeout_seconds: int
-    load_balancer: LoadBalancerConfig
-    queue: QueueConfig
     burst: BurstPlan | None = None
-    service_seconds: Decimal = Decimal(3)
-    """Mean seconds one interaction holds a session."""
-    sla_ttft_seconds: Decimal = Decimal("0.5")
-    """The tier's time-to-first-token target."""
+
+    @property
+    def instance(self) -> InstanceType:
+        """The instance type the tier's nodes run (``fit`` chose or checked it)."""
+        return self.fit.instance
 
     @property
     def cost_per_hour(self) -> Decimal:
-        """Cost of the GPUs the tier needs (SPEC's cost model)."""
+        """Cost of the GPUs the tier needs (the capacity model)."""
         return self.gpus * self.price_per_gpu_hour
 
     @property
     def provisioned_cost_per_hour(self) -> Decimal:
         """Cost of the whole instances those GPUs come on."""
-        return self.instances * self.gpus_per_instance * self.price_per_gpu_hour
+        return self.instances * self.instance.gpus * self.price_per_gpu_hour
 
     @property
     def max_cost_per_hour(self) -> Decimal:
         """Cost with the tier scaled to its ceiling, its burst's included."""
-        core = self.max_instances * self.gpus_per_instance * self.price_per_gpu_hour
+        core = self.max_instances * self.instance.gpus * self.price_per_gpu_hour
         return core + self.burst_max_cost_per_hour
 
     @property
     def floor_cost_per_hour(self) -> Decimal:
         """Cost of the floor, which runs whatever the load."""
-        return self.min_instances * self.gpus_per_instance * self.price_per_gpu_hour
+        return self.min_instances * self.instance.gpus * self.price_per_gpu_hour
 
     @property
     def burst_max_cost_per_hour(self) -> Decimal:
         """Cost of the burst node group at its ceiling (0 without one)."""
         if self.burst is None:
             return Decimal(0)
-        return self.burst.max_instances * self.gpus_per_instance * self.burst.price_per_gpu_hour
+        return self.burst.max_instances * self.instance.gpus * self.burst.price_per_gpu_hour
 
     @property
     def scales_to_zero(self) -> bool:
@@ -208,8 +212,8 @@ class FleetPlan:
     vllm_image: str
 
     @property
-    def interactions(self) -> int:
-        return sum(tier.interactions for tier in self.tiers)
+    def expected_concurrency(self) -> int:
+        return sum(tier.config.expected_concurrency for tier in self.tiers)
 
     @property
     def gpus(self) -> int:
@@ -225,7 +229,7 @@ class FleetPlan:
 
     @property
     def cost_per_interaction_hour(self) -> Decimal:
-        return self.cost_per_hour / self.interactions
+        return self.cost_per_hour / self.expected_concurrency
 
     def tier(self, name: str) -> TierPlan:
         for tier in self.tiers:
@@ -321,7 +325,7 @@ def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
                 start=window.start,
                 end=window.end,
                 timezone=window.timezone,
-                interactions=peak,
+                held_concurrency=peak,
                 gpus=gpus,
                 desired_replicas=shapes.replicas_on(gpus),
             )
@@ -342,40 +346,18 @@ def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) ->
 
 
 def plan_tier(name: str, tier: TierConfig) -> TierPlan:
+    """A tier's plan; ``FitError`` when its model cannot fit what the stack pinned."""
     gpu = CATALOG[tier.gpu]
-    fit = tier.fit()
+    fit = fit_tier(tier)
     instance = fit.instance
-    per_gpu = tier.concurrency_per_gpu or gpu.interactions_per_gpu
+    storage = _storage(tier, fit)
     shapes = _shapes(tier, fit)
     gpus = shapes.gpus_for(tier.expected_concurrency)
-    instances = ceil_div(gpus, instance.gpus)
     held = ceil_div(shapes.gpus_for(headroom_load(tier.expected_concurrency)), instance.gpus)
     schedule = _schedule(tier, shapes)
     peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
     min_instances, max_instances = _floor_and_ceiling(tier, held, peak_instances)
-    burst = tier.burst.max_instances if tier.burst is not None else 0
-    # Each shape's share of an instance's sessions: with several shapes on one queue, each
-    # scales to its part of the load, in the proportion the node layout holds them. A
-    # co-resident model has a queue of its own and no planned load: its replicas' sessions.
-    per_instance = sum(
-        g.replicas_per_instance * g.sessions_per_replica
-        for g in shapes.groups
-        if g.model == tier.model
-    )
-    groups = tuple(
-        replace(
-            group,
-            in_flight_target=in_flight_target(
-                tier.expected_concurrency,
-                Fraction(per_instance, group.replicas_per_instance),
-            )
-            if group.model == tier.model
-            else group.sessions_per_replica,
-            min_replicas=min_instances * group.replicas_per_instance,
-            max_replicas=(max_instances + burst) * group.replicas_per_instance,
-        )
-        for group in shapes.groups
-    )
+    groups = _sized_groups(tier, shapes.groups, min_instances, max_instances)
     replicas_per_instance = sum(group.replicas_per_instance for group in groups)
     spot = tier.spot_price
     capacity = tier.capacity or (
@@ -392,19 +374,13 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         )
     return TierPlan(
         name=name,
-        gpu=tier.gpu,
-        latency_class=tier.latency_class,
-        user_facing=tier.user_facing,
+        config=tier,
+        fit=fit,
         capacity=capacity,
-        model=tier.model,
-        interactions=tier.expected_concurrency,
-        concurrency_per_gpu=per_gpu,
-        instance_type=instance.name,
-        gpus_per_instance=instance.gpus,
-        mig=MappingProxyType(dict(tier.mig)) if tier.mig else None,
+        concurrency_per_gpu=tier.concurrency_per_gpu or gpu.interactions_per_gpu,
         replica_groups=groups,
         gpus=gpus,
-        instances=instances,
+        instances=ceil_div(gpus, instance.gpus),
         min_instances=min_instances,
         max_instances=max_instances,
         on_demand_price=tier.on_demand_price,
@@ -416,32 +392,85 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         // replicas_per_instance,
         replica_memory_mib=int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS)
         // replicas_per_instance,
-        storage=node_storage(replica_copies(fit, tier.mig), instance),
-        fit=fit,
-        gpu_memory_utilization=tier.gpu_memory_utilization,
-        queue_depth_per_instance=tier.scaling.queue_depth_per_instance,
+        storage=storage,
         scale_out_sustain_seconds=sustain,
-        scale_in_idle_seconds=tier.scaling.scale_in_idle_seconds,
-        health_check_interval_seconds=tier.load_balancer.health_check_interval_seconds,
+        sla_ttft_seconds=tier.sla_ttft_seconds
+        or Decimal(defaults.SLA_TTFT_SECONDS[tier.latency_class]),
         schedule=schedule,
-        request_timeout_seconds=tier.request_timeout_seconds,
-        load_balancer=tier.load_balancer,
-        queue=tier.queue,
-        service_seconds=tier.service_seconds,
-        sla_ttft_seconds=tier.sla_ttft,
         burst=None
         if tier.burst is None or spot is None
         else BurstPlan(tier.burst.max_instances, spot, tier.burst.accept_interruptions),
     )
 
 
+def _sized_groups(
+    tier: TierConfig, groups: tuple[ReplicaGroup, ...], min_instances: int, max_instances: int
+) -> tuple[ReplicaGroup, ...]:
+    """Each group's autoscaler target, floor and ceiling. With several groups on one queue,
+    each scales to its part of the load, in the proportion the node layout holds them. A
+    co-resident model has a queue of its own and no planned load: its replicas' sessions."""
+    burst = tier.burst.max_instances if tier.burst is not None else 0
+    per_instance = sum(
+        g.replicas_per_instance * g.sessions_per_replica for g in groups if g.model == tier.model
+    )
+    return tuple(
+        replace(
+            group,
+            in_flight_target=in_flight_target(
+                tier.expected_concurrency,
+                Fraction(per_instance, group.replicas_per_instance),
+            )
+            if group.model == tier.model
+            else group.sessions_per_replica,
+            min_replicas=min_instances * group.replicas_per_instance,
+            max_replicas=(max_instances + burst) * group.replicas_per_instance,
+        )
+        for group in groups
+    )
+
+
+def _storage(tier: TierConfig, fit: TierFit) -> NodeStorage:
+    """What a node keeps on disk. Every replica on a node keeps its own copy of the
+    weights: a tier whose copies outgrow both the instance store and the largest root
+    volume is refused (``FitError`` on ``model``)."""
+    instance = fit.instance
+    copies = replica_copies(fit, tier.mig)
+    storage = node_storage(copies, instance)
+    if not storage.fits:
+        replicas = sum(count for _, count in copies)
+        raise FitError(
+            "model",
+            f"{replicas} replica{'s' if replicas > 1 else ''} of {tier.model} on one "
+            f"{instance.name} keep{'s' if replicas == 1 else ''} "
+            f"{storage.need_gib} GiB on its disk ({storage.replica_cache_gib} GiB each, "
+            f"images and system): more than its instance store "
+            f"({storage.instance_store_gib} GiB) and the largest root volume "
+            f"({defaults.EBS_MAX_VOLUME_GIB} GiB); use fewer replicas per node "
+            "(gpusPerReplica or a larger mig profile) or a smaller model",
+        )
+    return storage
+
+
+TIERS_KEY = "agentfleet:fleet.tiers"
+
+
 def plan_fleet(config: StackConfig) -> FleetPlan:
+    """The plan of a validated stack. A tier whose model cannot fit is refused with a
+    ``ConfigError`` naming its key (every such tier's at once), before anything is built."""
     fleet = config.fleet
+    tiers, problems = [], []
+    for name, tier in fleet.tiers.items():
+        try:
+            tiers.append(plan_tier(name, tier))
+        except FitError as error:
+            problems.append((f"{TIERS_KEY}.{name}.{error.key}", str(error)))
+    if problems:
+        raise ConfigError(problems)
     return FleetPlan(
         environment=fleet.environment,
         region=config.region,
         cluster=config.cluster,
-        tiers=tuple(plan_tier(name, tier) for name, tier in fleet.tiers.items()),
+        tiers=tuple(tiers),
         budget_per_hour=fleet.budget_per_hour_usd,
         monitoring=fleet.monitoring,
         namespace=fleet.namespace,

@@ -141,8 +141,15 @@ def _namespace(plan: FleetPlan, opts: pulumi.ResourceOptions) -> k8s.core.v1.Nam
 
 
 def build_fleet(config: StackConfig) -> FleetPlan:
-    """Declare the whole fleet of a validated stack; return its plan."""
+    """Plan a validated stack (``ConfigError`` before anything is declared), declare the
+    whole fleet from the plan, and return the plan."""
     plan = plan_fleet(config)
+    declare_fleet(plan)
+    return plan
+
+
+def declare_fleet(plan: FleetPlan) -> None:
+    """Declare the whole fleet of a plan, and export it."""
     # Provider default tags: every AWS resource carries the environment and cost center
     # even where a component's own tags would miss it (M4).
     cloud = aws.Provider(
@@ -199,7 +206,6 @@ def build_fleet(config: StackConfig) -> FleetPlan:
         ),
     )
     export(plan, tiers)
-    return plan
 
 
 def export(plan: FleetPlan, tiers: dict[str, FleetTier]) -> None:

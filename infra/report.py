@@ -159,12 +159,12 @@ def fit_json(tier: TierPlan) -> dict[str, Any]:
     """Will it fit: every value the plan derived from the model's shape."""
     model = tier.fit.model
     return {
-        "model": tier.model,
+        "model": tier.config.model,
         "known": model is not None,
         "parametersBillions": None if model is None else round(model.parameters / 1e9, 3),
         "dtype": None if model is None else model.dtype,
         "sessionTokens": tier.fit.shapes[0].session_tokens,
-        "gpuMemoryUtilization": float(tier.gpu_memory_utilization),
+        "gpuMemoryUtilization": float(tier.config.gpu_memory_utilization),
         "shapes": [_shape_json(shape) for shape in tier.fit.shapes],
         "notes": list(tier.fit.notes),
     }
@@ -178,7 +178,7 @@ def fit_lines(tiers: Sequence[TierPlan]) -> list[str]:
             name = tier.name if shape.profile is None else f"{tier.name} {shape.profile}"
             if shape.budget is None:
                 lines.append(
-                    f"  {name}: {tier.model} is not in the model table and has no "
+                    f"  {name}: {tier.config.model} is not in the model table and has no "
                     "modelProfile: fit not checked"
                 )
             else:
@@ -191,21 +191,22 @@ def fit_lines(tiers: Sequence[TierPlan]) -> list[str]:
 
 
 def tier_json(tier: TierPlan) -> dict[str, Any]:
+    config = tier.config
     return {
         "tier": tier.name,
-        "gpu": tier.gpu,
-        "latencyClass": tier.latency_class,
-        "userFacing": tier.user_facing,
+        "gpu": config.gpu,
+        "latencyClass": config.latency_class,
+        "userFacing": config.user_facing,
         "capacity": tier.capacity,
-        "model": tier.model,
-        "instanceType": tier.instance_type,
-        "gpusPerInstance": tier.gpus_per_instance,
-        "interactions": tier.interactions,
+        "model": config.model,
+        "instanceType": tier.instance.name,
+        "gpusPerInstance": tier.instance.gpus,
+        "interactions": config.expected_concurrency,
         "gpus": tier.gpus,
         "instances": tier.instances,
         "minInstances": tier.min_instances,
         "maxInstances": tier.max_instances,
-        "mig": dict(tier.mig) if tier.mig else None,
+        "mig": dict(config.mig) if config.mig else None,
         "replicaGroups": [
             {
                 "profile": group.profile,
@@ -221,11 +222,11 @@ def tier_json(tier: TierPlan) -> dict[str, Any]:
         "costPerHour": money(tier.cost_per_hour),
         "maxCostPerHour": money(tier.max_cost_per_hour),
         "scaling": {
-            "queueDepthPerInstance": tier.queue_depth_per_instance,
+            "queueDepthPerInstance": config.scaling.queue_depth_per_replica,
             "scaleOutSustainSeconds": tier.scale_out_sustain_seconds,
-            "scaleInIdleSeconds": tier.scale_in_idle_seconds,
+            "scaleInIdleSeconds": config.scaling.scale_in_idle_seconds,
         },
-        "healthCheckIntervalSeconds": tier.health_check_interval_seconds,
+        "healthCheckIntervalSeconds": config.load_balancer.health_check_interval_seconds,
         "floorCostPerHour": money(tier.floor_cost_per_hour),
         "burst": burst_json(tier),
         "fit": fit_json(tier),
@@ -238,7 +239,7 @@ def fleet_json(stack: str, plan: FleetPlan) -> dict[str, Any]:
         "environment": plan.environment,
         "region": plan.region,
         "tiers": [tier_json(tier) for tier in plan.tiers],
-        "interactions": plan.interactions,
+        "interactions": plan.expected_concurrency,
         "gpus": plan.gpus,
         "costPerHour": money(plan.cost_per_hour),
         "maxCostPerHour": money(plan.max_cost_per_hour),
@@ -251,18 +252,20 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
     rows: list[list[object]] = [
         [
             tier.name,
-            tier.gpu,
-            tier.instance_type,
+            tier.config.gpu,
+            tier.instance.name,
             tier.capacity,
             f"{tier.min_instances}-{tier.max_instances}",
-            tier.interactions,
+            tier.config.expected_concurrency,
             tier.gpus,
             ", ".join(str(group.max_num_seqs) for group in tier.replica_groups),
             tier.cost_per_hour,
         ]
         for tier in plan.tiers
     ]
-    rows.append(["total", "", "", "", "", plan.interactions, plan.gpus, "", plan.cost_per_hour])
+    rows.append(
+        ["total", "", "", "", "", plan.expected_concurrency, plan.gpus, "", plan.cost_per_hour]
+    )
     budget = "none set" if plan.budget_per_hour is None else f"${usd(plan.budget_per_hour)}/h"
     return "\n".join(
         [
@@ -301,8 +304,8 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
     """A tier as `agentfleet plan --json` and the stack outputs show it."""
     return {
         "tier": tier.name,
-        "gpu": tier.gpu,
-        "instanceType": tier.instance_type,
+        "gpu": tier.config.gpu,
+        "instanceType": tier.instance.name,
         "capacity": tier.capacity,
         "minInstances": tier.min_instances,
         "maxInstances": tier.max_instances,
@@ -395,8 +398,8 @@ def preview_text(result: Preview) -> str:
     rows: list[list[object]] = [
         [
             tier.name,
-            tier.gpu,
-            tier.instance_type,
+            tier.config.gpu,
+            tier.instance.name,
             tier.capacity,
             f"{tier.min_instances}-{tier.max_instances}",
             tier.gpus,
@@ -410,7 +413,7 @@ def preview_text(result: Preview) -> str:
         "",
         table(["tier", "GPU", "instance", "capacity", "instances", "GPUs", "$/hour"], rows),
         "",
-        f"  fleet: ${usd(plan.cost_per_hour)}/h for {plan.interactions:,} concurrent "
+        f"  fleet: ${usd(plan.cost_per_hour)}/h for {plan.expected_concurrency:,} concurrent "
         f"interactions, ${plan.cost_per_interaction_hour.quantize(MICRO)} per interaction-hour",
         f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
         *burst_lines(plan.tiers),

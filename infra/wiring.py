@@ -76,7 +76,9 @@ def mig_layouts(plan: FleetPlan) -> dict[str, MigLayout]:
     """One MIG layout per MIG tier, checked once and shared by its node pool and the
     MigConfiguration that applies it."""
     return {
-        tier.name: MigLayout(gpu=tier.gpu, layout=dict(tier.mig)) for tier in plan.tiers if tier.mig
+        tier.name: MigLayout(gpu=tier.config.gpu, layout=dict(tier.config.mig))
+        for tier in plan.tiers
+        if tier.config.mig
     }
 
 
@@ -113,9 +115,9 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
     return tuple(
         ReplicaShape(
             profile=group.profile,
-            model=None if group.model == tier.model else group.model,
+            model=None if group.model == tier.config.model else group.model,
             model_profile=None
-            if group.model == tier.model
+            if group.model == tier.config.model
             else _profile(group.model, tier.fit.shapes[index].model),
             gpu_resource=group.resource,
             gpu_count=group.resource_count,
@@ -152,7 +154,8 @@ def tier(
     depends_on: tuple[Any, ...],
     readiness: AddonReadiness,
 ) -> FleetTierArgs:
-    lb, queue = tier.load_balancer, tier.queue
+    config = tier.config
+    lb, queue = config.load_balancer, config.queue
     return FleetTierArgs(
         tier=tier.name,
         cluster=cluster,
@@ -160,14 +163,14 @@ def tier(
         cost_center=plan.cost_center,
         region=plan.region,
         namespace=plan.namespace,
-        gpu=tier.gpu,
-        latency_class=tier.latency_class,
-        user_facing=tier.user_facing,
+        gpu=config.gpu,
+        latency_class=config.latency_class,
+        user_facing=config.user_facing,
         capacity=tier.capacity,
-        model=tier.model,
-        model_profile=_profile(tier.model, tier.fit.model),
-        gpu_memory_utilization=float(tier.gpu_memory_utilization),
-        instance_type=tier.instance_type,
+        model=config.model,
+        model_profile=_profile(config.model, tier.fit.model),
+        gpu_memory_utilization=float(config.gpu_memory_utilization),
+        instance_type=tier.instance.name,
         min_instances=tier.min_instances,
         max_instances=tier.max_instances,
         shapes=_shapes(tier),
@@ -188,16 +191,16 @@ def tier(
             accept_interruptions=tier.burst.accept_interruptions,
         ),
         scaling=TierScaling(
-            queue_depth_per_replica=tier.queue_depth_per_instance,
+            queue_depth_per_replica=config.scaling.queue_depth_per_replica,
             scale_out_sustain_seconds=tier.scale_out_sustain_seconds,
-            scale_in_idle_seconds=tier.scale_in_idle_seconds,
+            scale_in_idle_seconds=config.scaling.scale_in_idle_seconds,
         ),
-        request_timeout_seconds=tier.request_timeout_seconds,
+        request_timeout_seconds=config.request_timeout_seconds,
         load_balancer=TierLoadBalancer(
             internal=lb.internal,
             certificate_arn=lb.certificate_arn,
             allowed_cidrs=tuple(lb.allowed_cidrs) if lb.allowed_cidrs else None,
-            health_check_interval_seconds=tier.health_check_interval_seconds,
+            health_check_interval_seconds=lb.health_check_interval_seconds,
         ),
         queue=TierQueue(
             max_receive_count=queue.max_receive_count,
@@ -232,8 +235,8 @@ def monitored(tier: TierPlan, built: FleetTier) -> MonitoredTier:
             for part, queue in built.queues.items()
             if part is not None
         ),
-        backlog_alert=tier.queue_depth_per_instance * tier.max_replicas,
-        node_price_per_hour=tier.gpus_per_instance * tier.price_per_gpu_hour,
+        backlog_alert=tier.config.scaling.queue_depth_per_replica * tier.max_replicas,
+        node_price_per_hour=tier.instance.gpus * tier.price_per_gpu_hour,
     )
 
 

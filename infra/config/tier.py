@@ -5,7 +5,6 @@ from the catalog, so a new GPU shows up in them and in the README by itself."""
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,7 +12,6 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
-    PrivateAttr,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -38,7 +36,7 @@ from facts.checklist import (
     MAX_NUM_SEQS_FACTOR,
     MAX_NUM_SEQS_MAX_RATIO,
     MAX_NUM_SEQS_MIN_RATIO,
-    QUEUE_DEPTH_PER_INSTANCE,
+    QUEUE_DEPTH_PER_REPLICA,
     SCALE_IN_IDLE_SECONDS,
     SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
@@ -55,8 +53,6 @@ from infra.config.fields import (
     Seconds,
     to_decimal,
 )
-from infra.fitting import FitError, TierFit, fit_slices, fit_whole_gpus, read_local_model
-from infra.sizing import node_storage, replica_copies
 
 
 def _suits(latency_class: str) -> str:
@@ -99,10 +95,14 @@ class ScheduleWindow(ConfigModel):
 class ScalingConfig(ConfigModel):
     """Queue-depth autoscaling of a tier (checklist A1-A3)."""
 
-    queue_depth_per_instance: Count = Field(
-        QUEUE_DEPTH_PER_INSTANCE,
-        description="A2: scale out when the queue holds more than this many requests per "
-        f"GPU instance (KEDA's target backlog per replica). Default {QUEUE_DEPTH_PER_INSTANCE}.",
+    queue_depth_per_replica: Count = Field(
+        QUEUE_DEPTH_PER_REPLICA,
+        alias="queueDepthPerInstance",
+        description="A2: scale out when more than this many requests wait per vLLM replica "
+        "(KEDA's target backlog per replica, its queueLength). A replica is one vLLM "
+        "instance: a whole GPU instance where a node holds one replica, a share of a node "
+        "where it holds several (MIG slices, one replica a GPU on multi-GPU instances). "
+        f"Default {QUEUE_DEPTH_PER_REPLICA}.",
     )
     scale_out_sustain_seconds: Seconds | None = Field(
         None,
@@ -277,8 +277,6 @@ ModelName = Annotated[StrictStr, StringConstraints(min_length=1, pattern=r"^\S+$
 class TierConfig(ConfigModel):
     """One inference pool: GPU nodes of one kind serving one model, scaled on queue depth."""
 
-    _fit: TierFit | None = PrivateAttr(None)
-
     gpu: StrictStr = Field(
         description=f"Catalog key of the GPU: {known_keys()}. C1: {_suits('ttft-first')} "
         f"GPUs for TTFT-first tiers, {_suits('throughput-first')} for throughput-first ones.",
@@ -448,8 +446,6 @@ class TierConfig(ConfigModel):
                 f"{self.gpus_per_replica} GPUs per replica do not divide the "
                 f"{instance.gpus} GPU(s) of instanceType {instance.name}",
             )
-        fit = self.fit()
-        self._disk_fits(fit)
         if (
             self.min_instances is not None
             and self.max_instances is not None
@@ -498,88 +494,11 @@ class TierConfig(ConfigModel):
                 "which sizes it) would run nowhere",
             )
 
-    def served_model(self, name: str | None = None) -> models.Model | None:
-        """The shape of the tier's model (or of ``name``, another model a MIG slice
-        serves): the profile's, the shipped table's, or a local directory's config.json;
-        None when none of them knows it."""
-        name = name or self.model
-        if self.model_profile is not None and name == self.model:
-            return self.model_profile.model(self.model)
-        known = models.find(name)
-        if known is not None:
-            return known
-        try:
-            return read_local_model(name)
-        except FitError as error:
-            key = "model" if name == self.model else "migModels"
-            raise KeyedError(key, str(error)) from None
-
     def slice_models(self) -> dict[str, str]:
         """The model each MIG profile serves: ``migModels``' or the tier's."""
         return {
             profile: (self.mig_models or {}).get(profile, self.model) for profile in self.mig or {}
         }
-
-    def fit(self) -> TierFit:
-        """The model against the tier's GPUs (infra.fitting); a pinned shape it cannot fit
-        is refused on the key that pinned it. Worked out once, when the tier is validated
-        (a local model's config.json is read then), and kept."""
-        if self._fit is None:
-            self._fit = self._fitted()
-        return self._fit
-
-    def _fitted(self) -> TierFit:
-        gpu = CATALOG[self.gpu]
-        per_gpu = self.concurrency_per_gpu or gpu.interactions_per_gpu
-        utilization = Fraction(self.gpu_memory_utilization)
-        try:
-            if self.mig:
-                instance = gpu.instance_type(self.instance_type or gpu.default_instance_type)
-                served = {
-                    profile: (name, self.served_model(name))
-                    for profile, name in self.slice_models().items()
-                }
-                return fit_slices(
-                    served, gpu, instance, per_gpu, self.session_tokens, utilization, self.model
-                )
-            model = self.served_model()
-            return fit_whole_gpus(
-                self.model,
-                model,
-                gpu,
-                self.instance_type,
-                self.gpus_per_replica,
-                per_gpu,
-                self.session_tokens,
-                utilization,
-            )
-        except FitError as error:
-            raise KeyedError(error.key, str(error)) from None
-
-    def _disk_fits(self, fit: TierFit) -> None:
-        """Every replica on a node keeps its own copy of the weights: refuse a tier whose
-        copies outgrow both the instance store and the largest root volume."""
-        instance = fit.instance
-        copies = replica_copies(fit, self.mig)
-        replicas = sum(count for _, count in copies)
-        storage = node_storage(copies, instance)
-        if not storage.fits:
-            raise KeyedError(
-                "model",
-                f"{replicas} replica{'s' if replicas > 1 else ''} of {self.model} on one "
-                f"{instance.name} keep{'s' if replicas == 1 else ''} "
-                f"{storage.need_gib} GiB on its disk ({storage.replica_cache_gib} GiB each, "
-                f"images and system): more than its instance store "
-                f"({storage.instance_store_gib} GiB) and the largest root volume "
-                f"({defaults.EBS_MAX_VOLUME_GIB} GiB); use fewer replicas per node "
-                "(gpusPerReplica or a larger mig profile) or a smaller model",
-            )
-
-    @property
-    def sla_ttft(self) -> Decimal:
-        if self.sla_ttft_seconds is not None:
-            return self.sla_ttft_seconds
-        return Decimal(defaults.SLA_TTFT_SECONDS[self.latency_class])
 
     @property
     def on_demand_price(self) -> Decimal:

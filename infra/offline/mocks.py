@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -28,6 +28,9 @@ from pulumi.runtime.sync_await import _ensure_event_loop
 
 from facts.defaults import KUBERNETES_VERSION
 from facts.resource_types import STACK as ROOT_STACK_TYPE
+
+if TYPE_CHECKING:
+    from infra.plan import FleetPlan
 
 ACCOUNT = "123456789012"
 _LAST_INPUTS = threading.local()  # the mock monitor and the mocks run on one thread a call
@@ -345,10 +348,15 @@ def run_program(
     *,
     stack: str = "offline",
     on_register: Callable[[Registration], None] | None = None,
+    plan: FleetPlan | None = None,
 ) -> tuple[list[Registration], dict[str, Any]]:
-    """Run the Pulumi program (``infra/__main__.py``) with a stack's configuration, as the
-    CLI hands it over (objects as JSON text), under the mock runtime. Returns what it
-    registered and its stack outputs, resolved."""
+    """Run the Pulumi program with a stack's configuration, as the CLI hands it over
+    (objects as JSON text), under the mock runtime. Returns what it registered and its
+    stack outputs, resolved.
+
+    Without ``plan`` this is the program the Pulumi CLI runs (``infra/__main__.py``: it
+    reads the configuration and plans). A caller that planned the stack already passes
+    its plan, and the fleet is declared from it (``infra.program.declare_fleet``)."""
     runtime_config.set_all_config(
         {
             key: value if isinstance(value, str) else json.dumps(value)
@@ -358,7 +366,12 @@ def run_program(
     outputs: dict[str, Any] = {}
 
     def program() -> object:
-        runpy.run_path(str(PROGRAM), run_name="__main__")
+        if plan is None:
+            runpy.run_path(str(PROGRAM), run_name="__main__")
+        else:
+            from infra.program import declare_fleet  # the program's SDKs load only here
+
+            declare_fleet(plan)
         root = settings.get_root_resource()
         exported = dict(getattr(root, "outputs", {}))
         return pulumi.Output.from_input(exported).apply(outputs.update)

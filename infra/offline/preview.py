@@ -75,7 +75,9 @@ def preview(
     plan = plan_fleet(parse_stack_config(values))
     with PolicyPackServer.launched(stack=stack) as pack:  # loads while the program runs
         analysis = StreamingAnalysis(pack, policy_overrides)
-        registrations, outputs = run_program(values, stack=stack, on_register=analysis.submit)
+        registrations, outputs = run_program(
+            values, stack=stack, on_register=analysis.submit, plan=plan
+        )
         findings = analysis.findings() + pack.analyze_stack(registrations)
     return Preview(stack, plan, registrations, outputs, findings, analysis.policies)
 

@@ -258,7 +258,9 @@ class _Engine:
         # geometric hold of mean dt / p = serviceSeconds, as the exponential's mean.
         self.p_done = np.minimum(1.0, dt / hold)
         self.sessions = np.array([lane.tier.sessions_per_replica for lane in lanes])
-        self.timeout = np.array([max(1, round(lane.tier.timeout_seconds / dt)) for lane in lanes])
+        self.timeout = np.array(
+            [max(1, round(lane.tier.request_timeout_seconds / dt)) for lane in lanes]
+        )
         self.index = np.arange(count)
 
         def zeros() -> NDArray[np.int64]:

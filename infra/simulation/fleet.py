@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from facts import mig
+from facts import names
 from facts.autoscaling import ScaledObject
 from facts.resource_types import NODE_GROUP, SCALED_OBJECT
 from facts.vllm_memory import GIB
@@ -69,7 +69,7 @@ class TierModel:
     """Interactions a second at the expected concurrency: concurrency / serviceSeconds."""
     service_seconds: float
     sla_ttft_seconds: float
-    timeout_seconds: float
+    request_timeout_seconds: float
     pod_start_seconds: float
     node_start_seconds: float
     spec: Mapping[str, Any] = field(default_factory=dict)
@@ -93,21 +93,18 @@ def tier_model(
     registrations: Sequence[Registration],
     cold_start_seconds: float | None = None,
 ) -> TierModel:
+    config = tier.config
     lead = tier.replica_groups[0]
-    shape = (
-        tier.name
-        if len(tier.replica_groups) == 1
-        else f"{tier.name}-{mig.slug(lead.profile or 'gpu')}"
-    )
-    scaled_inputs = _find(registrations, SCALED_OBJECT, f"{shape}-scaled-object")
+    shape = names.shape(tier.name, lead.profile, len(tier.replica_groups))
+    scaled_inputs = _find(registrations, SCALED_OBJECT, names.scaled_object(shape))
     if scaled_inputs is None:
         raise ValueError(f"tier {tier.name}: the program declared no ScaledObject for {shape}")
     spec = scaled_inputs["spec"]
-    nodes = _find(registrations, NODE_GROUP, f"{tier.name}-nodes") or {}
-    burst = _find(registrations, NODE_GROUP, f"{tier.name}-burst-nodes") or {}
+    nodes = _find(registrations, NODE_GROUP, names.node_group(tier.name)) or {}
+    burst = _find(registrations, NODE_GROUP, names.node_group(names.burst_pool(tier.name))) or {}
     scaling = nodes.get("scalingConfig") or {}
     per_node_sessions = sum(g.replicas_per_instance * g.sessions_per_replica
-                            for g in tier.replica_groups if g.model == tier.model)  # fmt: skip
+                            for g in tier.replica_groups if g.model == config.model)  # fmt: skip
     weights = 0.0 if tier.fit.model is None else tier.fit.model.weight_bytes / GIB
     pod_start = POD_START_SECONDS + weights / WEIGHTS_GIB_PER_SECOND
     node_start = NODE_START_SECONDS + IMAGE_PULL_SECONDS
@@ -124,7 +121,7 @@ def tier_model(
         sessions_per_replica=per_node_sessions / lead.replicas_per_instance,
         held_per_replica=float(max(0, lead.max_num_seqs - lead.sessions_per_replica)),
         replicas_per_node=lead.replicas_per_instance,
-        gpus_per_node=tier.gpus_per_instance,
+        gpus_per_node=tier.instance.gpus,
         node_min=int(scaling.get("minSize", tier.min_instances)),
         node_max=int(scaling.get("maxSize", tier.max_instances)),
         burst_max=int((burst.get("scalingConfig") or {}).get("maxSize", 0)),
@@ -137,10 +134,10 @@ def tier_model(
             int(spec.get("maxReplicaCount", lead.max_replicas)),
             int(scaling.get("maxSize", tier.max_instances)) * lead.replicas_per_instance,
         ),
-        peak_rate=tier.interactions / float(tier.service_seconds),
-        service_seconds=float(tier.service_seconds),
+        peak_rate=config.expected_concurrency / float(config.service_seconds),
+        service_seconds=float(config.service_seconds),
         sla_ttft_seconds=float(tier.sla_ttft_seconds),
-        timeout_seconds=float(tier.request_timeout_seconds),
+        request_timeout_seconds=float(config.request_timeout_seconds),
         pod_start_seconds=pod_start,
         node_start_seconds=node_start,
         spec=spec,

@@ -96,9 +96,15 @@ def rates_for(
 
 def simulate_stack(stack: str, values: Mapping[str, Any], **options: Any) -> Simulation:
     """Simulate a stack's values: its plan, and the objects its program declares."""
-    plan = plan_fleet(parse_stack_config(values))
-    registrations, _ = run_program(values, stack=stack)
+    plan, registrations = declare(stack, values)
     return simulate_declared(stack, plan, registrations, **options)
+
+
+def declare(stack: str, values: Mapping[str, Any]) -> tuple[FleetPlan, list[Registration]]:
+    """A stack's plan, and what its program declares from that plan (planned once)."""
+    plan = plan_fleet(parse_stack_config(values))
+    registrations, _ = run_program(values, stack=stack, plan=plan)
+    return plan, registrations
 
 
 def simulate_declared(

@@ -80,7 +80,7 @@ def lane_stats(run: Run, lane_index: int) -> LaneStats:
     tier = lane.tier
     waits, counts = _cohort_waits(run.entered[lane_index], run.left[lane_index], run.dt)
     expired = int(run.expired[lane_index])
-    served = waits < tier.timeout_seconds
+    served = waits < tier.request_timeout_seconds
     waits_served, counts_served = waits[served], counts[served]
     direct = float(run.direct[lane_index])
     all_waits = np.concatenate(([0.0], waits_served))

@@ -24,7 +24,7 @@ import numpy as np
 
 from facts.autoscaling import ScaledObject
 from facts.checklist import (
-    QUEUE_DEPTH_PER_INSTANCE,
+    QUEUE_DEPTH_PER_REPLICA,
     SCALE_IN_IDLE_SECONDS,
     SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
@@ -34,7 +34,7 @@ from infra.simulation.engine import Lane, queue_depth, simulate
 from infra.simulation.fleet import TierModel
 from infra.simulation.stats import LaneStats, lane_stats
 
-QUEUE_DEPTHS = (3, 5, QUEUE_DEPTH_PER_INSTANCE)
+QUEUE_DEPTHS = (3, 5, QUEUE_DEPTH_PER_REPLICA)
 SUSTAINS = (SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS, SCALE_OUT_SUSTAIN_SECONDS)
 IDLES = (SCALE_IN_IDLE_SECONDS, 2 * SCALE_IN_IDLE_SECONDS)
 DEFAULT_GOAL = 0.99
@@ -95,7 +95,7 @@ def candidates(tier: TierModel, user_facing: bool) -> list[Settings]:
     found = []
     for floor, depth, sustain, idle in itertools.product(
         floors,
-        sorted({*QUEUE_DEPTHS, min(now.queue_depth_per_instance, QUEUE_DEPTH_PER_INSTANCE)}),
+        sorted({*QUEUE_DEPTHS, min(now.queue_depth_per_instance, QUEUE_DEPTH_PER_REPLICA)}),
         sorted({*SUSTAINS, min(now.scale_out_sustain_seconds, SCALE_OUT_SUSTAIN_SECONDS)}),
         sorted({*IDLES, max(now.scale_in_idle_seconds, SCALE_IN_IDLE_SECONDS)}),
     ):
@@ -190,27 +190,24 @@ def advise(
 ) -> list[Advice]:
     """Search each tier's settings on the trace, apply the winners to the stack's values,
     and simulate the stack as declared before and after."""
-    from infra.config import parse_stack_config
-    from infra.offline.mocks import run_program
-    from infra.plan import plan_fleet
     from infra.simulation.fleet import fleet_models
     from infra.simulation.run import (
         Simulation,
         cron_for,
+        declare,
         rates_for,
         simulate_declared,
         simulate_stack,
     )
 
-    plan = plan_fleet(parse_stack_config(values))
-    registrations, _ = run_program(values, stack=stack)
+    plan, registrations = declare(stack, values)
     tiers = fleet_models(plan, registrations, options.get("cold_start_seconds"))
     rates, total = rates_for(
         tiers, options.get("trace", "diurnal"), options.get("seconds"),
         options.get("seed", 0), options.get("timezone"),
     )  # fmt: skip
     cron = {tier.name: cron_for(tier, total) for tier in tiers}
-    user_facing = {tier.name: tier.user_facing for tier in plan.tiers}
+    user_facing = {tier.name: tier.config.user_facing for tier in plan.tiers}
     found = search(tiers, user_facing, rates, cron, goal=goal, seed=options.get("seed", 0),
                    progress=progress)  # fmt: skip
     chosen = {name: settings for name, (settings, _) in found.items()}

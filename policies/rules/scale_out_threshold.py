@@ -10,7 +10,7 @@ from pulumi_policy import ResourceValidationArgs
 
 from facts.autoscaling import KEDA_DEFAULT_QUEUE_LENGTH, ScaledObject, seconds_to_ceiling
 from facts.checklist import (
-    QUEUE_DEPTH_PER_INSTANCE,
+    QUEUE_DEPTH_PER_REPLICA,
     SCALE_OUT_RAMP_SECONDS,
     SCALE_OUT_SUSTAIN_SECONDS,
 )
@@ -31,7 +31,7 @@ META = PolicyMeta(
         "agentfleet:fleet.tiers.<tier>",
     ),
     description="Scale out when the queue holds more than N waiting requests per replica "
-    f"(N = {QUEUE_DEPTH_PER_INSTANCE}; an aws-sqs-queue trigger with queueLength at most N, "
+    f"(N = {QUEUE_DEPTH_PER_REPLICA}; an aws-sqs-queue trigger with queueLength at most N, "
     "whether or not it also counts the messages in flight), sustained for no longer than "
     f"{SCALE_OUT_SUSTAIN_SECONDS} s, and let the HPA go from the floor to the ceiling within "
     f"{SCALE_OUT_RAMP_SECONDS} s.",
@@ -40,7 +40,7 @@ META = PolicyMeta(
     "policies that at least double the replicas a minute.",
     settings={
         "maxQueueDepthPerInstance": Setting(
-            "integer", QUEUE_DEPTH_PER_INSTANCE, "Largest backlog per replica."
+            "integer", QUEUE_DEPTH_PER_REPLICA, "Largest backlog per replica."
         ),
         "maxSustainSeconds": Setting(
             "integer", SCALE_OUT_SUSTAIN_SECONDS, "Longest scale-up stabilisation."

@@ -119,7 +119,7 @@ def autoscaler_args(**changes: Any) -> QueueDepthAutoscalerArgs:
         queue_arn=QUEUE_ARN,
         min_replicas=2,
         max_replicas=5,
-        in_flight_per_replica=100,
+        in_flight_target=100,
     )
     return _changed(args, changes)  # type: ignore[no-any-return]
 

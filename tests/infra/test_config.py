@@ -274,7 +274,7 @@ def test_prod_values() -> None:
     assert config.fleet.budget_per_hour_usd == Decimal(250)
     orchestrator = config.fleet.tiers["orchestrator"]
     assert orchestrator.user_facing is True
-    assert orchestrator.scaling.queue_depth_per_instance == 10
+    assert orchestrator.scaling.queue_depth_per_replica == 10
     assert orchestrator.scaling.scale_in_idle_seconds == 300
     (peak,) = orchestrator.scaling.schedule
     assert (peak.start, peak.end, peak.timezone, peak.predicted_peak) == (

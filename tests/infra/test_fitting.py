@@ -14,6 +14,7 @@ from components import VllmService
 from facts.resource_types import DEPLOYMENT
 from infra.config import ConfigError, parse_stack_config
 from infra.offline.manifests import manifest
+from infra.plan import plan_fleet
 from tests.components.builders import tier_args, tier_plan
 from tests.components.support import one, run
 from tests.helpers import stack_values
@@ -29,8 +30,8 @@ def with_tier(tier: str, **keys: Any) -> dict[str, Any]:
 
 
 def refusal(values: dict[str, Any]) -> tuple[str, str]:
-    with pytest.raises(ConfigError) as raised:
-        parse_stack_config(values)
+    with pytest.raises(ConfigError) as raised:  # reading or planning: before any resource
+        plan_fleet(parse_stack_config(values))
     ((where, reason),) = raised.value.problems
     return where, reason
 
@@ -61,7 +62,7 @@ def test_llama70b_on_h100_sxm_gets_tensor_parallelism() -> None:
     values = with_tier("orchestrator", model=LLAMA_70B, gpu="h100-sxm")
     tier = tier_plan(values, "orchestrator")
     (group,) = tier.replica_groups
-    assert tier.instance_type == "p5.48xlarge"
+    assert tier.instance.name == "p5.48xlarge"
     assert group.resource_count == 4
     assert (group.kv_tokens, group.max_model_len) == (412_784, 131_072)
     assert (group.sessions_per_replica, group.replicas_per_instance) == (400, 2)
@@ -114,7 +115,7 @@ def test_longer_sessions_take_more_gpus_or_more_parallelism() -> None:
     values = with_tier("lightweight", sessionTokens=16_000, model="Qwen/Qwen2.5-7B-Instruct")
     tier = tier_plan(values, "lightweight")
     (group,) = tier.replica_groups
-    assert (tier.instance_type, group.resource_count) == ("g6e.12xlarge", 4)
+    assert (tier.instance.name, group.resource_count) == ("g6e.12xlarge", 4)
     assert (group.kv_tokens, group.sessions_per_replica, tier.gpus) == (2_485_952, 155, 184)
     values["agentfleet:fleet"]["tiers"]["lightweight"]["instanceType"] = "g6e.2xlarge"
     pinned = tier_plan(values, "lightweight")

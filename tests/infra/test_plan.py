@@ -53,14 +53,14 @@ def test_prod_plan() -> None:
     assert fleet.gpus == 179
     assert fleet.cost_per_hour == Decimal("148.71")
     assert fleet.max_cost_per_hour == Decimal("201.04")  # 8 x 2.51 + 48 x 1.04 + 182 x 0.72
-    assert fleet.interactions == 10_000
+    assert fleet.expected_concurrency == 10_000
     assert fleet.budget_per_hour == Decimal(250)
     orchestrator = fleet.tier("orchestrator")
-    assert orchestrator.instance_type == "p5.4xlarge"
+    assert orchestrator.instance.name == "p5.4xlarge"
     assert orchestrator.scale_out_sustain_seconds == 60
-    assert orchestrator.scale_in_idle_seconds == 300
-    assert orchestrator.queue_depth_per_instance == 10
-    assert orchestrator.health_check_interval_seconds == 10
+    assert orchestrator.config.scaling.scale_in_idle_seconds == 300
+    assert orchestrator.config.scaling.queue_depth_per_replica == 10
+    assert orchestrator.config.load_balancer.health_check_interval_seconds == 10
     assert orchestrator.min_replicas == 2
     # 80% of a p5.4xlarge (16 vCPU, 256 GiB) for its one replica; p4de.24xlarge (96 vCPU,
     # 1152 GiB) shared by 4 replicas of 2 GPUs.
@@ -184,9 +184,9 @@ def test_scaling_settings_are_carried() -> None:
     }
     tier = plan(values)["orchestrator"]
     assert (
-        tier.queue_depth_per_instance,
+        tier.config.scaling.queue_depth_per_replica,
         tier.scale_out_sustain_seconds,
-        tier.scale_in_idle_seconds,
+        tier.config.scaling.scale_in_idle_seconds,
     ) == (4, 90, 600)
 
 
@@ -203,14 +203,14 @@ def test_every_catalog_gpu_can_be_planned() -> None:
         values["agentfleet:fleet"]["tiers"]["assistant"]["gpu"] = key
         tier = plan(values)["assistant"]
         assert tier.gpus == ceil_div(100, gpu.interactions_per_gpu)
-        assert tier.instance_type == gpu.default_instance_type
+        assert tier.instance.name == gpu.default_instance_type
 
 
 def test_scheduled_peak_with_headroom() -> None:
     fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml"))
     (peak,) = fleet.tier("orchestrator").schedule
     # 600 predicted x 1.3 = 780 interactions: 8 H100s, 8 single-GPU replicas.
-    assert (peak.interactions, peak.gpus, peak.desired_replicas) == (780, 8, (8,))
+    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (780, 8, (8,))
     assert (peak.start, peak.end, peak.timezone) == ("0 7 * * 1-5", "0 19 * * 1-5",
                                                      "America/New_York")  # fmt: skip
     assert fleet.tier("orchestrator").max_instances == 8  # the ceiling makes room for it
@@ -224,7 +224,7 @@ def test_scheduled_peak_on_mig_slices() -> None:
     tier = plan(values)["mid-tier"]
     (peak,) = tier.schedule
     # 1300 interactions / 58 per partitioned A100 = 23 GPUs = 46 3g.40gb replicas.
-    assert (peak.interactions, peak.gpus, peak.desired_replicas) == (1300, 23, (46,))
+    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (1300, 23, (46,))
     assert tier.max_instances == 3  # 23 GPUs on 8-GPU instances
 
 
@@ -264,8 +264,9 @@ def test_a_model_no_disk_holds_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
     values = stack_values("prod")
     tier = values["agentfleet:fleet"]["tiers"]["lightweight"]
     tier.update(model="acme/private-model", instanceType="g6e.xlarge")
+    config = parse_stack_config(values)  # the keys are valid: planning refuses the disk
     with pytest.raises(ConfigError) as raised:
-        parse_stack_config(values)
+        plan_fleet(config)
     ((where, reason),) = raised.value.problems
     assert where == "agentfleet:fleet.tiers.lightweight.model"
     assert reason.startswith("1 replica of acme/private-model on one g6e.xlarge keeps 260 GiB")

@@ -49,7 +49,7 @@ def fixed_fleet(sessions: int, hold: float = 3.0, scaled: ScaledObject | None = 
         peak_rate=1.0,
         service_seconds=hold,
         sla_ttft_seconds=0.5,
-        timeout_seconds=1e9,
+        request_timeout_seconds=1e9,
         pod_start_seconds=0.0,
         node_start_seconds=0.0,
     )

@@ -27,7 +27,7 @@ def test_every_candidate_is_what_the_program_renders(stack: str) -> None:
     plan = plan_fleet(parse_stack_config(values))
     registrations, _ = run_program(values, stack=stack)
     tiers = fleet_models(plan, registrations)
-    user_facing = {t.name: t.user_facing for t in plan.tiers}
+    user_facing = {t.name: t.config.user_facing for t in plan.tiers}
     picks = {tier.name: candidates(tier, user_facing[tier.name]) for tier in tiers}
     # the first and the last of each grid: every setting at both ends
     for index in (0, -1):
