@@ -4,10 +4,12 @@ into, new or existing, as the components need it."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
 from components import iam
@@ -46,6 +48,38 @@ class ClusterRef(Args):
     keda_operator_role_arn: Any = Field(
         None, description="The KEDA operator's IAM role, when known."
     )
+
+
+def kubeconfig(cluster: str, region: str, endpoint: str, certificate: str) -> str:
+    """A kubeconfig for an EKS cluster that gets its token from the AWS CLI."""
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster, "--region", region],
+        }
+    }
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster,
+                    "cluster": {"server": endpoint, "certificate-authority-data": certificate},
+                }
+            ],
+            "users": [{"name": cluster, "user": user}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+            "current-context": cluster,
+        }
+    )
+
+
+def invoke_field(value: Any, name: str) -> Any:
+    """A field of an invoke result's nested object, typed or (as some SDK paths hand it
+    over) a plain mapping."""
+    return value[name] if isinstance(value, dict) else getattr(value, name)
 
 
 def _pick(names: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
@@ -386,3 +420,56 @@ class FleetCluster(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._after(*after),
         )
+
+
+@dataclass(frozen=True)
+class ClusterConnection:
+    """The cluster a fleet goes onto, and how everything else is declared onto it."""
+
+    ref: ClusterRef
+    provider: k8s.Provider
+    """A Kubernetes provider for the cluster, created once a new cluster is ready."""
+    ready: list[pulumi.Resource]
+    """What must exist before anything goes onto a new cluster (its nodes, DNS and access
+    entries); empty for an existing one."""
+    kubernetes_version: Any
+    """The version asked for, else what the existing cluster reports."""
+    cluster: FleetCluster | None = None
+    """The new cluster, when one was declared."""
+
+
+def connect(
+    cluster: FleetClusterArgs | ClusterRef,
+    region: str,
+    cloud: aws.Provider,
+    kubernetes_version: str | None = None,
+) -> ClusterConnection:
+    """A new cluster (``FleetClusterArgs``, declared here as ``cluster``) or an existing
+    one (``ClusterRef``, read by its name), and a Kubernetes provider for it."""
+    ready: list[pulumi.Resource] = []
+    built = None
+    if isinstance(cluster, ClusterRef):
+        existing = aws.eks.get_cluster_output(
+            name=cluster.name, opts=pulumi.InvokeOutputOptions(provider=cloud)
+        )
+        ref, name = cluster, cluster.name
+        endpoint: Any = existing.endpoint
+        certificate: Any = existing.certificate_authorities.apply(
+            lambda authorities: invoke_field(authorities[0], "data")
+        )
+        version: Any = kubernetes_version or existing.version
+    else:
+        built = FleetCluster(
+            "cluster", cluster, opts=pulumi.ResourceOptions(providers={"aws": cloud})
+        )
+        ref, ready, name = built.ref, built.ready, cluster.name
+        endpoint, certificate = built.cluster.endpoint, built.cluster.certificate_authority.data
+        version = kubernetes_version
+    provider = k8s.Provider(
+        "cluster",
+        kubeconfig=pulumi.Output.all(endpoint, certificate).apply(
+            lambda values: kubeconfig(name, region, values[0], values[1])
+        ),
+        opts=pulumi.ResourceOptions(depends_on=ready),
+    )
+    return ClusterConnection(ref, provider, ready, version, built)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
@@ -19,6 +20,7 @@ from components.cluster import ClusterRef
 from components.common import KubernetesName, TaggedArgs, TierName, child_options
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mig_config import MigLayout
+from components.monitoring import MonitoredTier, PartQueue
 from components.node_pool import GpuNodePool, GpuNodePoolArgs, GpuPrices
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
@@ -543,6 +545,28 @@ class FleetTier(pulumi.ComponentResource):
                     part: queue.url for part, queue in self.queues.items() if part is not None
                 },
             }
+        )
+
+    def watched(
+        self, tier: str, backlog_alert: int, node_price_per_hour: Decimal | None = None
+    ) -> MonitoredTier:
+        """What FleetMonitoring watches of this tier (``tier``, its name): its Deployments,
+        queues and Auto Scaling group, with the alert levels it was planned with."""
+        return MonitoredTier(
+            tier=tier,
+            backlog_alert=backlog_alert,
+            node_price_per_hour=node_price_per_hour,
+            deployments=tuple(service.args_name for service in self.services),
+            queue_name=self.queue.queue_name,
+            dlq_name=self.queue.dead_letter_queue.name,
+            autoscaling_group=self.node_pool.autoscaling_group_name,
+            part_queues=tuple(
+                PartQueue(
+                    part=part, queue_name=queue.queue_name, dlq_name=queue.dead_letter_queue.name
+                )
+                for part, queue in self.queues.items()
+                if part is not None
+            ),
         )
 
     def _queue_worker(

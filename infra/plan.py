@@ -454,23 +454,28 @@ def _storage(tier: TierConfig, fit: TierFit) -> NodeStorage:
 TIERS_KEY = "agentfleet:fleet.tiers"
 
 
+def _planned(name: str, tier: TierConfig) -> TierPlan | tuple[str, str]:
+    """A tier's plan, or why it cannot be built: (its key path, the reason)."""
+    try:
+        return plan_tier(name, tier)
+    except FitError as error:
+        return f"{TIERS_KEY}.{name}.{error.key}", str(error)
+
+
 def plan_fleet(config: StackConfig) -> FleetPlan:
     """The plan of a validated stack. A tier whose model cannot fit is refused with a
     ``ConfigError`` naming its key (every such tier's at once), before anything is built."""
     fleet = config.fleet
-    tiers, problems = [], []
-    for name, tier in fleet.tiers.items():
-        try:
-            tiers.append(plan_tier(name, tier))
-        except FitError as error:
-            problems.append((f"{TIERS_KEY}.{name}.{error.key}", str(error)))
+    planned = tuple(_planned(name, tier) for name, tier in fleet.tiers.items())
+    problems = [problem for problem in planned if isinstance(problem, tuple)]
     if problems:
         raise ConfigError(problems)
+    tiers = tuple(tier for tier in planned if isinstance(tier, TierPlan))
     return FleetPlan(
         environment=fleet.environment,
         region=config.region,
         cluster=config.cluster,
-        tiers=tuple(tiers),
+        tiers=tiers,
         budget_per_hour=fleet.budget_per_hour_usd,
         monitoring=fleet.monitoring,
         namespace=fleet.namespace,

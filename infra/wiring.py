@@ -1,26 +1,27 @@
 """The wiring: agentfleet's plan mapped onto the components' own args, in one place.
 
 The components know nothing of stack files or plans; the planner (``infra.plan``) knows
-nothing of components. Each function here takes the plan (and the outputs of components
-declared before) and returns one component's args, so ``infra.program`` only declares.
+nothing of components. ``fleet(plan)`` fills, from the plan alone, everything the program
+declares: each component's args, or, where a component also takes what another one
+outputs (the cluster a tier builds into, the add-ons it waits for), every field but those,
+which the program adds as it declares (``TIER_PLACEMENT``). So the program first wires,
+then declares, and nothing of the plan is mapped after the first resource.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from components import (
     Addon,
-    ClusterAddonsArgs,
     ClusterRef,
     FleetClusterArgs,
-    FleetMonitoringArgs,
-    FleetTier,
-    FleetTierArgs,
     GpuPrices,
     MigConfigurationArgs,
     MigLayout,
-    MonitoredTier,
     NodeDisk,
     ReplicaShape,
     ScheduledReplicas,
@@ -31,12 +32,102 @@ from components import (
     TierScaling,
     WorkerOptions,
 )
-from components.addons import AddonReadiness
-from components.monitoring import PartQueue
-from facts import models
+from components.mig_config import config_name
+from facts import defaults, models
+from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from facts.models import Model
 from infra.config import AddonConfig, ClusterConfig
 from infra.plan import FleetPlan, TierPlan
+from infra.report import money, tier_summary
+
+TIER_PLACEMENT = ("cluster", "hf_token", "prometheus_address", "depends_on", "addons")
+"""FleetTierArgs' fields the program adds: what other components give, where it is built."""
+ADDONS_PLACEMENT = ("vpc_id", "kubernetes_version")
+"""ClusterAddonsArgs' fields the program adds: what the cluster gives."""
+
+
+@dataclass(frozen=True)
+class TierWiring:
+    """One tier's part of the wiring."""
+
+    name: str
+    args: Mapping[str, Any]
+    """FleetTierArgs' fields, all but ``TIER_PLACEMENT``."""
+    backlog_alert: int
+    """Requests waiting that mean the tier cannot keep up: A2's N a replica, at its ceiling."""
+    node_price_per_hour: Decimal
+    """What one of the tier's GPU nodes costs an hour (the budget's running-cost alert)."""
+    outputs: Mapping[str, Any]
+    """The tier's stack outputs that the plan gives (its endpoint and queues come from the
+    built tier)."""
+
+
+@dataclass(frozen=True)
+class FleetWiring:
+    """Everything the program declares, as the plan fills it."""
+
+    region: str
+    default_tags: Mapping[str, str]
+    """Provider default tags: every AWS resource carries the environment and cost center
+    even where a component's own tags would miss it (M4)."""
+    cluster_name: str
+    cluster: FleetClusterArgs | ClusterRef
+    """A new cluster's args (``create: true``), or the existing cluster the stack names."""
+    kubernetes_version: str | None
+    """The stack's version, else a new cluster's default; None: what the cluster reports."""
+    keda_operator_role_arn: str | None
+    namespace: str
+    namespace_labels: Mapping[str, str]
+    addons: Mapping[str, Any]
+    """ClusterAddonsArgs' fields, all but ``ADDONS_PLACEMENT``."""
+    mig: MigConfigurationArgs | None
+    """The mig-parted config of every MIG tier, or None when no tier uses MIG."""
+    has_hf_token: bool
+    prometheus_address: str | None
+    tiers: tuple[TierWiring, ...]
+    monitoring: Mapping[str, Any]
+    """FleetMonitoringArgs' fields, all but ``tiers``."""
+    cost_per_hour: float
+    max_cost_per_hour: float
+
+
+def fleet(plan: FleetPlan) -> FleetWiring:
+    """The whole fleet's wiring, from its plan."""
+    layouts = mig_layouts(plan)
+    create = plan.cluster.create
+    version = plan.cluster.kubernetes_version
+    return FleetWiring(
+        region=plan.region,
+        default_tags={
+            ENVIRONMENT: plan.environment,
+            COST_CENTER: plan.cost_center,
+            **MANAGED_BY,
+        },
+        cluster_name=plan.cluster.name,
+        cluster=new_cluster(plan) if create else existing_cluster(plan.cluster),
+        kubernetes_version=(version or defaults.KUBERNETES_VERSION) if create else version,
+        keda_operator_role_arn=plan.cluster.keda_operator_role_arn,
+        namespace=plan.namespace,
+        namespace_labels=NAMESPACE_LABELS,
+        addons=addons(plan, MigConfigurationArgs(layouts=layouts) if layouts else None),
+        mig=MigConfigurationArgs(layouts=layouts) if layouts else None,
+        has_hf_token=plan.has_hf_token,
+        prometheus_address=plan.monitoring.prometheus_address,
+        tiers=tuple(_tier_wiring(plan, tier, layouts.get(tier.name)) for tier in plan.tiers),
+        monitoring=monitoring(plan),
+        cost_per_hour=money(plan.cost_per_hour),
+        max_cost_per_hour=money(plan.max_cost_per_hour),
+    )
+
+
+NAMESPACE_LABELS = {
+    "app.kubernetes.io/part-of": "agentfleet",
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
+"""The fleet's namespace: every pod in it must meet Pod Security "restricted"."""
 
 
 def existing_cluster(config: ClusterConfig) -> ClusterRef:
@@ -82,42 +173,35 @@ def mig_layouts(plan: FleetPlan) -> dict[str, MigLayout]:
     }
 
 
-def mig_configuration(layouts: dict[str, MigLayout]) -> MigConfigurationArgs | None:
-    """The mig-parted config of every MIG tier, or None when no tier uses MIG."""
-    return MigConfigurationArgs(layouts=layouts) if layouts else None
-
-
 def _addon(config: AddonConfig) -> Addon:
     return Addon(enabled=config.enabled, version=config.version)
 
 
-def addons(
-    plan: FleetPlan, vpc_id: Any, mig: MigConfigurationArgs | None, kubernetes_version: Any
-) -> ClusterAddonsArgs:
-    return ClusterAddonsArgs(
-        cluster_name=plan.cluster.name,
-        region=plan.region,
-        vpc_id=vpc_id,
-        environment=plan.environment,
-        cost_center=plan.cost_center,
-        gpu_operator=_addon(plan.addons.gpu_operator),
-        keda=_addon(plan.addons.keda),
-        load_balancer_controller=_addon(plan.addons.load_balancer_controller),
-        cluster_autoscaler=_addon(plan.addons.cluster_autoscaler),
-        prometheus=_addon(plan.addons.prometheus),
-        kubernetes_version=kubernetes_version,
-        burst_tiers=tuple(tier.name for tier in plan.tiers if tier.burst is not None),
-        mig=mig,
-    )
+def addons(plan: FleetPlan, mig: MigConfigurationArgs | None) -> dict[str, Any]:
+    """ClusterAddonsArgs' fields from the plan (the cluster adds ``ADDONS_PLACEMENT``)."""
+    return {
+        "cluster_name": plan.cluster.name,
+        "region": plan.region,
+        "environment": plan.environment,
+        "cost_center": plan.cost_center,
+        "gpu_operator": _addon(plan.addons.gpu_operator),
+        "keda": _addon(plan.addons.keda),
+        "load_balancer_controller": _addon(plan.addons.load_balancer_controller),
+        "cluster_autoscaler": _addon(plan.addons.cluster_autoscaler),
+        "prometheus": _addon(plan.addons.prometheus),
+        "burst_tiers": tuple(tier.name for tier in plan.tiers if tier.burst is not None),
+        "mig": mig,
+    }
 
 
 def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
+    model = tier.config.model
     return tuple(
         ReplicaShape(
             profile=group.profile,
-            model=None if group.model == tier.config.model else group.model,
+            model=None if group.model == model else group.model,
             model_profile=None
-            if group.model == tier.config.model
+            if group.model == model
             else _profile(group.model, tier.fit.shapes[index].model),
             gpu_resource=group.resource,
             gpu_count=group.resource_count,
@@ -142,116 +226,94 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
     )
 
 
-def tier(
-    plan: FleetPlan,
-    tier: TierPlan,
-    *,
-    cluster: ClusterRef,
-    layout: MigLayout | None,
-    mig_config: str | None,
-    hf_token: Any,
-    prometheus_address: str | None,
-    depends_on: tuple[Any, ...],
-    readiness: AddonReadiness,
-) -> FleetTierArgs:
+def tier(plan: FleetPlan, tier: TierPlan, layout: MigLayout | None = None) -> dict[str, Any]:
+    """FleetTierArgs' fields of a tier, from its plan (the program adds
+    ``TIER_PLACEMENT``)."""
     config = tier.config
-    lb, queue = config.load_balancer, config.queue
-    return FleetTierArgs(
-        tier=tier.name,
-        cluster=cluster,
-        environment=plan.environment,
-        cost_center=plan.cost_center,
-        region=plan.region,
-        namespace=plan.namespace,
-        gpu=config.gpu,
-        latency_class=config.latency_class,
-        user_facing=config.user_facing,
-        capacity=tier.capacity,
-        model=config.model,
-        model_profile=_profile(config.model, tier.fit.model),
-        gpu_memory_utilization=float(config.gpu_memory_utilization),
-        instance_type=tier.instance.name,
-        min_instances=tier.min_instances,
-        max_instances=tier.max_instances,
-        shapes=_shapes(tier),
-        prices=GpuPrices(on_demand=tier.on_demand_price, spot=tier.spot_price),
-        disk=NodeDisk(
+    lb, queue, scaling = config.load_balancer, config.queue, config.scaling
+    return {
+        "tier": tier.name,
+        "environment": plan.environment,
+        "cost_center": plan.cost_center,
+        "region": plan.region,
+        "namespace": plan.namespace,
+        "gpu": config.gpu,
+        "latency_class": config.latency_class,
+        "user_facing": config.user_facing,
+        "capacity": tier.capacity,
+        "model": config.model,
+        "model_profile": _profile(config.model, tier.fit.model),
+        "gpu_memory_utilization": float(config.gpu_memory_utilization),
+        "instance_type": tier.instance.name,
+        "min_instances": tier.min_instances,
+        "max_instances": tier.max_instances,
+        "shapes": _shapes(tier),
+        "prices": GpuPrices(on_demand=tier.on_demand_price, spot=tier.spot_price),
+        "disk": NodeDisk(
             replica_cache_gib=tier.storage.replica_cache_gib,
             root_volume_gib=tier.storage.root_volume_gib,
             instance_store=tier.storage.on_instance_store,
         ),
-        replica_cpu_millis=tier.replica_cpu_millis,
-        replica_memory_mib=tier.replica_memory_mib,
-        mig=layout,
-        mig_config=mig_config,
-        burst=None
+        "replica_cpu_millis": tier.replica_cpu_millis,
+        "replica_memory_mib": tier.replica_memory_mib,
+        "mig": layout,
+        "mig_config": config_name(tier.name) if layout is not None else None,
+        "burst": None
         if tier.burst is None
         else TierBurst(
             max_instances=tier.burst.max_instances,
             accept_interruptions=tier.burst.accept_interruptions,
         ),
-        scaling=TierScaling(
-            queue_depth_per_replica=config.scaling.queue_depth_per_replica,
+        "scaling": TierScaling(
+            queue_depth_per_replica=scaling.queue_depth_per_replica,
             scale_out_sustain_seconds=tier.scale_out_sustain_seconds,
-            scale_in_idle_seconds=config.scaling.scale_in_idle_seconds,
+            scale_in_idle_seconds=scaling.scale_in_idle_seconds,
         ),
-        request_timeout_seconds=config.request_timeout_seconds,
-        load_balancer=TierLoadBalancer(
+        "request_timeout_seconds": config.request_timeout_seconds,
+        "load_balancer": TierLoadBalancer(
             internal=lb.internal,
             certificate_arn=lb.certificate_arn,
             allowed_cidrs=tuple(lb.allowed_cidrs) if lb.allowed_cidrs else None,
             health_check_interval_seconds=lb.health_check_interval_seconds,
         ),
-        queue=TierQueue(
+        "queue": TierQueue(
             max_receive_count=queue.max_receive_count,
             kms_key_id=queue.kms_key_id,
             reply_queue_arns=tuple(queue.reply_queue_arns),
         ),
-        hf_token=hf_token,
-        prometheus_address=prometheus_address,
-        depends_on=depends_on,
-        addons=readiness,
-        vllm_image=plan.vllm_image,
-        worker=WorkerOptions(
+        "vllm_image": plan.vllm_image,
+        "worker": WorkerOptions(
             image=plan.worker.image,
             cpu_millis=plan.worker.cpu_millis,
             memory_mib=plan.worker.memory_mib,
         )
         if plan.worker.enabled
         else None,
+    }
+
+
+def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None) -> TierWiring:
+    return TierWiring(
+        name=tier_plan.name,
+        args=tier(plan, tier_plan, layout),
+        backlog_alert=tier_plan.config.scaling.queue_depth_per_replica * tier_plan.max_replicas,
+        node_price_per_hour=tier_plan.instance.gpus * tier_plan.price_per_gpu_hour,
+        outputs={k: v for k, v in tier_summary(tier_plan).items() if k != "tier"},
     )
 
 
-def monitored(tier: TierPlan, built: FleetTier) -> MonitoredTier:
-    """What FleetMonitoring watches of a tier the program built (a ``FleetTier``)."""
-    return MonitoredTier(
-        tier=tier.name,
-        deployments=tuple(service.args_name for service in built.services),
-        queue_name=built.queue.queue_name,
-        dlq_name=built.queue.dead_letter_queue.name,
-        autoscaling_group=built.node_pool.autoscaling_group_name,
-        part_queues=tuple(
-            PartQueue(part=part, queue_name=queue.queue_name, dlq_name=queue.dead_letter_queue.name)
-            for part, queue in built.queues.items()
-            if part is not None
-        ),
-        backlog_alert=tier.config.scaling.queue_depth_per_replica * tier.max_replicas,
-        node_price_per_hour=tier.instance.gpus * tier.price_per_gpu_hour,
-    )
-
-
-def monitoring(plan: FleetPlan, tiers: tuple[MonitoredTier, ...]) -> FleetMonitoringArgs:
-    return FleetMonitoringArgs(
-        environment=plan.environment,
-        cost_center=plan.cost_center,
-        name_prefix=f"agentfleet-{plan.cluster.name}",
-        namespace=plan.namespace,
-        tiers=tiers,
-        ttft_p95_alert_seconds=plan.monitoring.ttft_p95_alert_seconds,
-        kv_cache_alert_percent=plan.monitoring.kv_cache_alert_percent,
-        budget_per_hour=plan.budget_per_hour,
-        alert_emails=tuple(plan.monitoring.alert_emails),
-    )
+def monitoring(plan: FleetPlan) -> dict[str, Any]:
+    """FleetMonitoringArgs' fields (the program adds the tiers it built)."""
+    return {
+        "environment": plan.environment,
+        "cost_center": plan.cost_center,
+        "name_prefix": f"agentfleet-{plan.cluster.name}",
+        "namespace": plan.namespace,
+        "ttft_p95_alert_seconds": plan.monitoring.ttft_p95_alert_seconds,
+        "kv_cache_alert_percent": plan.monitoring.kv_cache_alert_percent,
+        "budget_per_hour": plan.budget_per_hour,
+        "alert_emails": tuple(plan.monitoring.alert_emails),
+    }
 
 
 def _profile(name: str, model: Model | None) -> str | None:

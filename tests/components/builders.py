@@ -26,7 +26,6 @@ from components import (
     VllmServiceArgs,
 )
 from components.addons import AddonReadiness
-from components.mig_config import config_name
 from infra import wiring
 from infra.config import parse_stack_config
 from infra.plan import FleetPlan, TierPlan, plan_fleet
@@ -77,16 +76,13 @@ def tier_args(
         if plan.cluster.create
         else wiring.existing_cluster(plan.cluster)
     )
-    args = wiring.tier(
-        plan,
-        plan.tier(tier),
+    args = FleetTierArgs(
+        **wiring.tier(plan, plan.tier(tier), layout),
         cluster=cluster,
-        layout=layout,
-        mig_config=config_name(tier) if layout is not None else None,
         hf_token=None,
         prometheus_address=None,
         depends_on=(),
-        readiness=AddonReadiness(),
+        addons=AddonReadiness(),
     )
     if not worker:
         changes = {"worker": None, **changes}
