@@ -98,3 +98,50 @@ def test_no_module_or_function_is_too_long(folder: str) -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 assert length <= MAX_FUNCTION_LINES, f"{where}:{node.lineno} {node.name}: {length}"
+
+
+def test_the_config_layer_reads_and_validates_only() -> None:
+    """Reading, then planning: infra/config imports nothing of infra but itself."""
+    for path in modules("infra/config"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+        above = {name for name in found if name.startswith("infra") and
+                 not name.startswith("infra.config")}  # fmt: skip
+        assert not above, f"{path.relative_to(REPO)} imports {sorted(above)}"
+
+
+def test_the_simulator_finds_resources_by_the_components_own_names() -> None:
+    """Resource names are made once (facts.names): no module of the simulator formats one
+    of its own, e.g. f"{shape}-scaled-object"."""
+    from facts import names
+
+    suffixes = {
+        made.removeprefix("X")
+        for name, function in vars(names).items()
+        if callable(function) and not name.startswith("_") and function.__module__ == names.__name__
+        for made in [_made_name(function)]
+        if made.startswith("X-")
+    }
+    assert {"-scaled-object", "-nodes", "-vllm", "-queue"} <= suffixes
+    for path in modules("infra/simulation"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for part in node.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    hits = {suffix for suffix in suffixes if part.value.endswith(suffix)}
+                    assert not hits, f"{path.relative_to(REPO)}:{node.lineno} {part.value!r}"
+
+
+def _made_name(function: object) -> str:
+    """What a facts.names function makes of the name "X" (and no profile or part)."""
+    import inspect
+
+    parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
+    if len(parameters) == 1:
+        return str(function("X"))  # type: ignore[operator]
+    return ""
