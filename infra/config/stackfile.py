@@ -9,11 +9,15 @@ resolved by yaml.v3's rules.
 
 And a stack file is input from anyone: it must be UTF-8 (or UTF-16/32 with a byte-order
 mark), not too large, not too deep, without recursive or exploding aliases, with text
-keys and no tags agentfleet cannot represent. Each refusal is one line naming where.
+keys and no tags agentfleet cannot represent in its own keys (another namespace's values
+are the Pulumi CLI's to judge: they are read as yaml.v3 reads them, tags and all). Each
+refusal is one line naming where.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import math
 import re
@@ -27,6 +31,8 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
+from infra.config.fields import NAMESPACE, REGION_KEY
+
 MAX_BYTES = 4 * 1024 * 1024
 """A stack of 500 tiers is about 300 KB."""
 MAX_NODES = 200_000
@@ -36,6 +42,7 @@ MAX_DEPTH = 32
 
 PLAIN = "?"  # the tag of a plain scalar left for yaml.v3's rules
 STR, SEQ, MAP = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+BINARY, SET = ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:set")
 EXPLICIT = {
     "tag:yaml.org,2002:int": int,
     "tag:yaml.org,2002:float": float,
@@ -193,13 +200,13 @@ class _Builder:
         if isinstance(node, ScalarNode):
             return self._scalar(node, tag, where)
         if isinstance(node, SequenceNode):
-            if tag != SEQ:
+            if tag != SEQ and not _foreign(path):
                 raise StackFileError(where, f"the tag {tag} has no meaning in a stack file")
             return [self.build(item, _child(path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
-            if tag != MAP:
+            if tag not in (MAP, SET) and not _foreign(path):
                 raise StackFileError(where, f"the tag {tag} has no meaning in a stack file")
-            return self._mapping(node, path)
+            return self._mapping(node, path)  # a !!set is a mapping of its members to null
         raise StackFileError(where, "not a value a stack file holds")
 
     def _scalar(self, node: ScalarNode, tag: str, where: str) -> Any:
@@ -216,6 +223,10 @@ class _Builder:
             if type(value) is kind:
                 return value
             raise StackFileError(where, f"{text!r} is not a {tag.rsplit(':', 1)[-1]}")
+        if tag == BINARY:
+            return _binary(text, where)
+        if _foreign(where):
+            return text  # yaml.v3 decodes a tag it does not know as the scalar's text
         raise StackFileError(where, f"the tag {tag} has no meaning in a stack file")
 
     def _mapping(self, node: MappingNode, path: str) -> dict[str, Any]:
@@ -260,6 +271,26 @@ class _Builder:
                 where, f"the key {node.value!r} at line {_line(node)} is not text; quote it"
             )
         return key
+
+
+def _foreign(path: str) -> bool:
+    """Whether ``path`` is outside agentfleet's keys (``config.aws:profile``, a top-level
+    key of the Pulumi CLI's own): its value is the CLI's and its owner's to judge, so a tag
+    yaml.v3 decodes is read as it decodes it, not refused."""
+    if not path.startswith("config."):
+        return path not in ("", "file", "config")
+    key = re.split(r"[.\[]", path.removeprefix("config."), maxsplit=1)[0]
+    return key != REGION_KEY and not key.startswith(f"{NAMESPACE}:")
+
+
+def _binary(text: str, where: str) -> str:
+    """A ``!!binary`` scalar as yaml.v3 decodes it: standard base64 (line breaks ignored),
+    the bytes taken as text."""
+    try:
+        data = base64.b64decode(re.sub(r"[\r\n]", "", text), validate=True)
+    except binascii.Error:
+        raise StackFileError(where, "a !!binary value holds invalid base64 data") from None
+    return data.decode("utf-8", errors="replace")
 
 
 # yaml.v3's scalar resolution (resolve.go): the literals it knows by name, then numbers.

@@ -72,6 +72,39 @@ def test_lines_of_keys_are_kept() -> None:
     assert document.lines["config.agentfleet:fleet.x"] == 4
 
 
+def test_other_namespaces_values_are_read_as_yaml_v3_reads_them() -> None:
+    """Pulumi takes another namespace's value as yaml.v3 decodes it: !!binary as its
+    base64-decoded text, !!set as a mapping of its members to null, a tag yaml.v3 does not
+    know as the value's text or collection (gopkg.in/yaml.v3 decode.go, resolve.go)."""
+    raw = (
+        b"config:\n"
+        b"  aws:profile: !!binary aGVsbG8=\n"
+        b"  app:members: !!set {a, b}\n"
+        b"  app:token: !vault secret\n"
+        b"  app:argv: !!python/object:os.system [ls]\n"
+        b"  app:lines: !!binary |\n    aGVs\n    bG8=\n"
+        b"secretsprovider: !custom passphrase\n"
+    )
+    assert values(raw) == {
+        "config": {
+            "aws:profile": "hello",
+            "app:members": {"a": None, "b": None},
+            "app:token": "secret",
+            "app:argv": ["ls"],
+            "app:lines": "hello",
+        },
+        "secretsprovider": "passphrase",
+    }
+
+
+def test_a_binary_or_set_in_agentfleets_keys_is_judged_as_its_decoded_value() -> None:
+    """yaml.v3 decodes both before agentfleet sees them: the models judge what they hold."""
+    raw = b"config:\n  agentfleet:fleet:\n    namespace: !!binary YWdlbnRz\n    tiers: !!set {a}\n"
+    assert values(raw) == {
+        "config": {"agentfleet:fleet": {"namespace": "agents", "tiers": {"a": None}}}
+    }
+
+
 def test_byte_order_marks_are_read() -> None:
     for encoding in ("utf-16", "utf-32", "utf-8-sig"):
         assert values("a: café\n".encode(encoding)) == {"a": "café"}
@@ -89,9 +122,14 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
      "config.agentfleet:fleet[0]", "an alias refers to the value it is part of"),
     ("5,000-deep nesting", b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n", "file",
      f"nests deeper than {MAX_DEPTH} levels"),
-    ("!!binary", b"a: !!binary aGVsbG8=\n", "a", "the tag tag:yaml.org,2002:binary has no"),
-    ("!!set", b"a: !!set {x, y}\n", "a", "the tag tag:yaml.org,2002:set has no meaning"),
-    ("a custom tag", b"a: !vault secret\n", "a", "the tag !vault has no meaning"),
+    ("a custom tag on agentfleet's key", b"config:\n  agentfleet:fleet: !vault secret\n",
+     "config.agentfleet:fleet", "the tag !vault has no meaning"),
+    ("a custom tag on the region", b"config:\n  aws:region: !vault secret\n",
+     "config.aws:region", "the tag !vault has no meaning"),
+    ("an !!omap as agentfleet's key", b"config:\n  agentfleet:cluster: !!omap [a: 1]\n",
+     "config.agentfleet:cluster", "the tag tag:yaml.org,2002:omap has no meaning"),
+    ("invalid base64", b"config:\n  aws:profile: !!binary '%%%'\n", "config.aws:profile",
+     "a !!binary value holds invalid base64 data"),
     ("an unclosed list", b"a: [1, 2\nb: c\n", "line 2, column 2", "not valid YAML: expected"),
 ]  # fmt: skip
 
