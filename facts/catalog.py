@@ -3,8 +3,8 @@ the policies judge it by. It is the one GPU table of agentfleet: the stack confi
 descriptions, the planner, the policies (C1 and K2 look a node group's GPU up here) and the
 README's catalog table are all derived from it.
 
-Prices are a provider's list prices per GPU-hour on 19 Apr 2026 (SPEC.md §1). They drift:
-the catalog is the default and a stack overrides the price of any tier.
+Prices are a GPU cloud's list prices per GPU-hour on 19 Apr 2026 (docs/capacity-and-cost.md).
+They drift: the catalog is the default and a stack overrides the price of any tier.
 
 Adding a GPU is one change here and one test row:
 
@@ -64,7 +64,7 @@ class Gpu:
     one class (PCIe and SXM) suit the same tiers."""
     memory_gb: int
     interactions_per_gpu: int
-    """Concurrent agent interactions one GPU serves (SPEC.md §1)."""
+    """Concurrent agent interactions one GPU serves (the capacity model's figure)."""
     on_demand_price: Decimal
     """USD per GPU-hour, on-demand."""
     spot_price: Decimal | None

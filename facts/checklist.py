@@ -1,6 +1,6 @@
-"""The production checklist's numbers (SPEC.md §2), written once. The stack config's
-defaults, the components' defaults and the policies' default settings all read them here,
-so a stack that takes every default passes every policy."""
+"""The production checklist's numbers (docs/policies.md lists the items), written once.
+The stack config's defaults, the components' defaults and the policies' default settings
+all read them here, so a stack that takes every default passes every policy."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ HPA_MAX_WINDOW_SECONDS = 3600
 """The HPA's own limit on a stabilisation window."""
 SCALE_OUT_RAMP_SECONDS = 600
 """Not a checklist number: the longest HPA time from a tier's floor to its ceiling, so a
-business-hours ramp (10x in an hour, SPEC.md) is followed; node start-up comes on top."""
+business-hours ramp (agent traffic: 10x in an hour) is followed; node start-up comes on top."""
 
 # Predictable peaks: pre-scale on a schedule with this headroom above the prediction.
 PEAK_HEADROOM = Fraction(13, 10)

@@ -7,7 +7,7 @@ with no two instances overlapping and at most 7 compute slices are used in all. 
 profile also takes the GPU's media engines, of which there is one set.
 
 The shapes are the same on every GPU with 8 memory slices; only the memory in each
-profile's name differs (SPEC.md §3, NVIDIA's MIG user guide).
+profile's name differs (NVIDIA's MIG user guide).
 """
 
 from __future__ import annotations

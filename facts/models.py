@@ -34,7 +34,7 @@ DTYPE_BYTES: Mapping[str, Fraction] = MappingProxyType(
 )
 """Bytes one weight takes in each dtype."""
 PROFILE_DTYPES: tuple[Dtype, ...] = ("bfloat16", "float16", "fp8", "int8", "int4")
-"""The dtypes a tier's ``modelProfile`` may name (CONTRACT.md)."""
+"""The dtypes a tier's ``modelProfile`` may name (docs/reference/stack-file.md)."""
 DEFAULT_VOCAB = 152_064
 """Vocabulary assumed for a profile that does not give one: the largest in the table (Qwen2.5),
 so the activation allowance it sizes errs high."""

@@ -88,7 +88,7 @@ def _add_source(command: argparse.ArgumentParser) -> None:
 
 
 def _add_plan(commands: Any) -> None:
-    """The ``plan`` command's arguments (CONTRACT.md)."""
+    """The ``plan`` command's arguments (docs/commands.md)."""
     plan = commands.add_parser(
         "plan",
         help="the offline preview: build the stack and run the policy pack over it",
@@ -141,7 +141,7 @@ def _add_plan(commands: Any) -> None:
 
 
 def _add_simulate(commands: Any) -> None:
-    """The ``simulate`` command's arguments (CONTRACT.md)."""
+    """The ``simulate`` command's arguments (docs/commands.md)."""
     simulate = commands.add_parser(
         "simulate",
         help="replay a day or a week of traffic through the fleet, second by second",

@@ -240,7 +240,7 @@ def change_summary(comparison: Comparison) -> dict[str, int]:
 
 
 def baseline_json(comparison: Comparison) -> dict[str, Any]:
-    """CONTRACT.md's ``baseline`` object."""
+    """The ``baseline`` object of ``plan --json`` (docs/commands.md)."""
     base = comparison.base.plan
     return {
         "costPerHour": money(base.cost_per_hour),

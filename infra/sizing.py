@@ -2,10 +2,11 @@
 Plain functions over plain data, no Pulumi.
 
 GPUs for a tier = ceil(interactions / interactions per GPU); cost per hour = GPUs x the
-price of the capacity the tier asks for (SPEC.md §1). Money is ``Decimal`` throughout and
-rounded only for display, so the figures are exact at any scale. ``size_fleet`` right-sizes
-a fleet for a number of concurrent interactions and a mix of tiers (``agentfleet size``);
-the planner (``infra.plan``) sizes each tier of a stack with the same rules.
+price of the capacity the tier asks for (docs/capacity-and-cost.md). Money is ``Decimal``
+throughout and rounded only for display, so the figures are exact at any scale.
+``size_fleet`` right-sizes a fleet for a number of concurrent interactions and a mix of
+tiers (``agentfleet size``); the planner (``infra.plan``) sizes each tier of a stack with
+the same rules.
 """
 
 from __future__ import annotations

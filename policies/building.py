@@ -54,7 +54,7 @@ class PolicyMeta:
     settings: Mapping[str, Setting] = field(default_factory=dict)
     keys: tuple[str, ...] = ()
     """The stack keys whose values make this policy's findings, most specific first, as
-    CONTRACT.md writes them; ``<tier>`` stands for the tier of the resource at fault.
+    the stack-file reference writes them; ``<tier>`` stands for the tier of the resource at fault.
     `plan --sarif` points a finding at the first of them the stack file sets (the pack
     serves them as tags ``stack-key:<path>``)."""
 
@@ -88,7 +88,7 @@ KEY_TAG = "stack-key:"
 """The prefix of a policy's tags that name its stack keys (``PolicyMeta.keys``)."""
 
 SECTIONS = ("C", "A", "M", "K")
-"""The checklist's sections in order (SPEC.md §2); other items (security) come after."""
+"""The checklist's sections in order (docs/policies.md); other items (security) come after."""
 
 
 class Report(Protocol):

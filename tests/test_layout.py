@@ -1,4 +1,4 @@
-"""The layout keeps its promises (STYLE.md, README "How it fits together"): imports point
+"""The layout keeps its promises (docs/development.md): imports point
 down only, each package says what lives in it and what it may import, and no module or
 function grows past a size a reader can hold."""
 

@@ -1,5 +1,6 @@
-"""A simulation as people and pipelines read it: a compact table, JSON in CONTRACT.md's
-shape, and a picture (``--plot``) of each tier over time under each strategy."""
+"""A simulation as people and pipelines read it: a compact table, JSON in the shape
+docs/commands.md gives, and a picture (``--plot``) of each tier over time under each
+strategy."""
 
 from __future__ import annotations
 

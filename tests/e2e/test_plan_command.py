@@ -1,5 +1,5 @@
 """`agentfleet plan`: the offline preview of each shipped stack, broken variants, invalid
-input, --render and --policy-config, as CONTRACT.md states them."""
+input, --render and --policy-config, as docs/commands.md states them."""
 
 from __future__ import annotations
 
@@ -307,7 +307,7 @@ def test_a_cluster_without_secrets_encryption_exits_1(
 def test_json_carries_steps_in_the_shape_of_pulumi_preview(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """CONTRACT.md: `steps` as `pulumi preview --json` prints them (op, urn, provider,
+    """docs/commands.md: `steps` as `pulumi preview --json` prints them (op, urn, provider,
     newState with type, urn, custom, parent and inputs), secrets as "[secret]", and
     `changeSummary`; the older `resources` list stays."""
     values = stack_values("prod")

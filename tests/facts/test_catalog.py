@@ -1,5 +1,5 @@
-"""The GPU catalog holds SPEC.md's figures exactly; adding a GPU means adding its row here
-(the catalog's docstring has the whole recipe)."""
+"""The GPU catalog holds the seed's figures exactly (docs/capacity-and-cost.md);
+adding a GPU means adding its row here (the catalog's docstring has the whole recipe)."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ def test_impossible_layout_is_refused_with_the_reason(
         {"4g.40gb": 1, "2g.20gb": 1, "1g.20gb": 1},
         {"1g.10gb": 7},
         {"1g.10gb+me": 1, "1g.10gb": 6},
-        {"2g.20gb": 1, "1g.10gb": 1},  # SPEC's orchestrator + embeddings example
+        {"2g.20gb": 1, "1g.10gb": 1},  # an orchestrator beside embeddings on one GPU
     ],
 )
 def test_tight_layouts_fit(layout: dict[str, int]) -> None:

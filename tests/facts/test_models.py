@@ -1,5 +1,5 @@
 """The model table holds each model's config.json figures, and the parameters counted from
-them round to the figure SPEC.md (and each model card) states."""
+them round to the figure each model card states."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from facts import models
 from facts.models import MODELS, ModelConfigError, from_config, from_profile, profile_json
 
-# id: (parameters in billions as SPEC.md states them, layers, attention heads, KV heads,
+# id: (parameters in billions as the model cards state them, layers, attention heads, KV heads,
 #      head dim, max positions, vocabulary, dtype, embedding)
 BF16 = "bfloat16"
 EXPECTED = {

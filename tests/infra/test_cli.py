@@ -1,4 +1,4 @@
-"""The ``agentfleet`` command: `size` and `validate` as CONTRACT.md states them, exit 2 with
+"""The ``agentfleet`` command: `size` and `validate` as docs/commands.md states them, exit 2 with
 a clear message and no traceback on bad input."""
 
 from __future__ import annotations
@@ -402,7 +402,7 @@ def test_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
 def test_an_internal_error_exits_3_in_one_line(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """CONTRACT.md: a bug exits 3 with one line saying so, never 1 (a policy finding)."""
+    """docs/commands.md: a bug exits 3 with one line saying so, never 1 (a policy finding)."""
     from infra import cli
 
     def broken(*_: Any) -> None:

@@ -1,4 +1,4 @@
-"""Sizing reproduces SPEC.md to the GPU and the cent at any scale."""
+"""Sizing reproduces the capacity model (docs/capacity-and-cost.md) to the GPU and cent."""
 
 from __future__ import annotations
 
