@@ -69,7 +69,7 @@ PROBE = textwrap.dedent(
     # Plan: 160 interactions a GPU, 3/7 of them a 3g.90gb slice, 8 GPUs an instance.
     tier = plan_fleet(config).tier("orchestrator")
     (group,) = tier.replica_groups
-    assert (tier.instance_type, tier.gpus_per_instance) == ("p6-b200.48xlarge", 8)
+    assert (tier.instance.name, tier.instance.gpus) == ("p6-b200.48xlarge", 8)
     assert (group.resource, group.sessions_per_replica) == ("nvidia.com/mig-3g.90gb", 68)
     assert tier.gpus == 4, tier.gpus  # ceil(500 / (2 x 68))
     assert tier.on_demand_price == Decimal("6.75")
