@@ -101,6 +101,11 @@ VALIDATION: list[tuple[str, bool, str | None]] = [
     # robfig reads "*-5" as "*" and "," as no value at all (it never fires): refused here
     ("*-5 * * * *", True, "minute: '*-5': a range cannot start with '*'"),
     ("0 0 , * *", True, "day of month: ',' names no value"),
+    # spec_test.go TestNext's unsatisfiable cases: robfig parses them, KEDA's window would
+    # then never close (a start that never fires) or never open
+    ("0 0 30 Feb ?", True, "'0 0 30 Feb ?' never fires: no day 30 in Feb"),
+    ("0 0 31 Apr,Jun ?", True, "'0 0 31 Apr,Jun ?' never fires: no day 31 in Apr, Jun"),
+    ("0 0 29 Feb ?", True, None),
 ]
 
 
@@ -237,6 +242,25 @@ NEXT: list[tuple[str, datetime, str, datetime | None]] = [
     ("Asia/Kolkata", at("2016-01-03T14:09:03+05:30"), "14 14 * * *", at("2016-01-03T14:14+05:30")),
     ("Asia/Kolkata", at("2016-01-03T14:00:00+05:30"), "14 14 * * ?", at("2016-01-03T14:14+05:30")),
 ]
+# Where croniter on its own reads an expression otherwise (or refuses it): what robfig
+# v3.0.1's Next gives (parser.go getRange: '?' is '*' in any field, a star keeps its mark
+# with a step of 1 only, 5-5 is 5; spec.go dayMatches ORs the two day fields when neither
+# has the mark), from Sunday 15 July 2012, 00:00.
+ROBFIG_NOT_CRONITER: list[tuple[str, list[str]]] = [
+    ("0 0 */1 * SUN", ["2012-07-22 00:00", "2012-07-29 00:00", "2012-08-05 00:00"]),
+    ("0 0 1-31 * */2", ["2012-07-16 00:00", "2012-07-17 00:00", "2012-07-18 00:00"]),
+    ("? 0 * * *", ["2012-07-15 00:01", "2012-07-15 00:02", "2012-07-15 00:03"]),
+    ("5-5 0 * * *", ["2012-07-15 00:05", "2012-07-16 00:05", "2012-07-17 00:05"]),
+]
+
+
+@pytest.mark.parametrize(("spec", "firings"), ROBFIG_NOT_CRONITER)
+def test_stars_steps_and_ranges_read_as_robfig_reads_them(spec: str, firings: list[str]) -> None:
+    schedule, zone = parse_cron(spec), ZoneInfo("UTC")
+    found = schedule.fire_times(zone, utc("2012-07-15 00:00"), utc(firings[-1]))
+    assert found == [utc(firing) for firing in firings]
+
+
 SHORT = 3 * 24 * 60
 """Minutes of a span the simulator is checked over whole; of a longer one, its ends."""
 
