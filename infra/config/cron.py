@@ -19,15 +19,21 @@ What it fires on:
   both are restricted, either will do: ``0 9 1 * MON`` fires on the 1st and on Mondays;
 - daylight saving time as robfig's ``Next`` walks real time: a wall-clock time that a
   spring-forward skips never fires that day; one that a fall-back repeats fires twice.
+  (In zones whose clocks change at midnight or by half an hour, America/Havana or
+  Australia/Lord_Howe, robfig's walk itself slips by a day or half an hour around a
+  change; this module keeps to the wall clock there.)
 
-croniter computes the wall-clock times from each field's values (its own parsing is
-never given an expression as written: it reads ``5-5`` as the whole field, and its
-``day_or`` rule counts ``*/1`` or ``1-31`` as restricted days, unlike robfig); this module
-adds the day rule and the daylight saving rule above.
+croniter finds the hours each schedule fires in, given each field's values rather than the
+expression as written (on its own it refuses ``?`` outside the day fields, reads ``5-5`` as
+the whole field, and its ``day_or`` reads ``*/1`` as a restricted day and ``1-31`` beside a
+``*/2`` as a star, the reverse of robfig); this module adds the minutes, robfig's day rule
+and the daylight saving rule above.
 
-Three things robfig's parser accepts are refused here: a ``CRON_TZ=`` or ``TZ=`` prefix
-(the window's ``timezone`` says the zone), ``*-N`` (robfig ignores the ``-N``) and
-expressions that never fire (``0 0 30 2 *``: KEDA would then hold the window open).
+Refused here although robfig's parser takes them: a ``CRON_TZ=`` or ``TZ=`` prefix (the
+window's ``timezone`` says the zone), ``*-N`` (robfig drops the ``-N``), and what never
+fires, for which KEDA would hold a window open (a start that never fires) or never open it:
+a field of commas only (``parse_cron``), a day of month in none of the months
+(``never_fires``: ``0 0 30 2 *``).
 """
 
 from __future__ import annotations
