@@ -1,6 +1,8 @@
 """Stack configuration: the validated form of every ``agentfleet:*`` key of a stack.
 
 - ``fields``: the models' base, value types and patterns;
+- ``cron``: cron expressions as KEDA's cron trigger parses and fires them (the simulator
+  uses it too);
 - ``tier``, ``cluster``, ``fleet``: the models, key by key (``StackConfig`` is the whole);
 - ``loading``: a stack file or the running Pulumi program's config into a ``StackConfig``;
 - ``errors``: ``ConfigError``, whose problems each name the full key path
@@ -11,8 +13,8 @@ production checklist are accepted here and reported by the policy pack, which al
 stacks that use the components directly. Optional fields left unset (None) take their
 defaults in the planner (``infra.plan``); each description says which.
 
-May import: ``facts``, pydantic, pyyaml (and pulumi, lazily, to read a running program's
-config); never ``components`` or ``policies``.
+May import: ``facts``, pydantic, pyyaml, croniter (and pulumi, lazily, to read a running
+program's config); never ``components`` or ``policies``.
 """
 
 from infra.config.cluster import AddonConfig, AddonsConfig, ClusterConfig, NodeGroupConfig

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from facts.checklist import HPA_MAX_WINDOW_SECONDS
+from infra.config.cron import parse_cron
 
 NAMESPACE = "agentfleet"
 """The Pulumi config namespace of every key agentfleet reads."""
@@ -112,56 +113,11 @@ class ConfigModel(BaseModel):
     )
 
 
-# KEDA's cron trigger parses with robfig/cron's standard five fields and nothing else
-# (cron.NewParser(Minute | Hour | Dom | Month | Dow): no seconds, no @descriptors).
-_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
-    ("minute", 0, 59, {}),
-    ("hour", 0, 23, {}),
-    ("day of month", 1, 31, {}),
-    ("month", 1, 12, {name: number + 1 for number, name in enumerate(_MONTHS)}),
-    ("day of week", 0, 6, {name: number for number, name in enumerate(_DAYS)}),
-)
-
-
-def _cron_number(text: str, low: int, high: int, names: dict[str, int], what: str) -> int:
-    value = names.get(text.lower())
-    if value is None:
-        if not text.isdigit() or len(text) > 2:
-            raise ValueError(f"{what}: {text!r} is not a number")
-        value = int(text)
-    if not low <= value <= high:
-        raise ValueError(f"{what}: {value} is outside {low}-{high}")
-    return value
-
-
-def _cron_field(field: str, low: int, high: int, names: dict[str, int], what: str) -> None:
-    for part in field.split(","):
-        span, _, step = part.partition("/")
-        if step and (not step.isdigit() or len(step) > 2 or int(step) == 0):
-            raise ValueError(f"{what}: the step of {part!r} must be a positive number")
-        if span in ("*", "?"):
-            if span == "?" and what not in ("day of month", "day of week"):
-                raise ValueError(f"{what}: '?' is only for the day of month or week")
-            continue
-        first, dash, last = span.partition("-")
-        start = _cron_number(first, low, high, names, what)
-        end = _cron_number(last, low, high, names, what) if dash else start
-        if end < start:
-            raise ValueError(f"{what}: the range {span!r} runs backwards")
-
-
 def _cron(value: str) -> str:
-    """Five fields as KEDA's cron scaler parses them (robfig/cron)."""
-    fields = value.split(" ")
-    if len(fields) != len(_CRON_FIELDS) or any(not field for field in fields):
-        raise ValueError(
-            f"{value!r} is not a cron expression: five fields (minute hour day-of-month "
-            "month day-of-week) separated by single spaces"
-        )
-    for field, (what, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        _cron_field(field, low, high, names, what)
+    """Five fields as KEDA's cron trigger parses them (robfig/cron), that fire some day."""
+    reason = parse_cron(value).never_fires()
+    if reason:
+        raise ValueError(f"{value!r} {reason}")
     return value
 
 

@@ -1,83 +1,53 @@
 """When a KEDA cron trigger's window is open, minute by minute: a start and an end
-expression (five fields, as robfig/cron parses them) in an IANA time zone. KEDA's cron
-scaler is active between a start firing and the next end firing."""
+expression (``infra.config.cron``: as robfig/cron parses and fires them) in an IANA time
+zone.
+
+KEDA 2.18's cron scaler (``GetMetricsAndActivity`` in pkg/scalers/cron_scaler.go) asks,
+whenever it polls, for the next start and the next end after now, and is active when the
+next end comes no later than the next start. For a start and an end that take turns that
+is "from a start to the next end"; when they do not, it is what KEDA does: with a start
+on weekdays only and an end every day, the window stays open from Friday's start to
+Sunday's end (kedacore/keda issue #4677). Where a schedule has no next firing, robfig
+gives the zero time, which KEDA compares as the earliest time of all."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 
+from infra.config.cron import parse_cron
+
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 """The simulated week starts on a Monday, 00:00 UTC."""
-_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-_NAMES: tuple[dict[str, int], ...] = (
-    {},
-    {},
-    {},
-    {
-        m: i + 1
-        for i, m in enumerate(
-            ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
-        )
-    },
-    {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])},
-)
+_ZERO_TIME = -np.inf
 
 
-def _value(text: str, field: int) -> int:
-    upper = text.upper()
-    return _NAMES[field][upper] if upper in _NAMES[field] else int(text)
+def _next_firings(
+    expression: str, zone: ZoneInfo, moments: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """For each moment (seconds since the Unix epoch), the schedule's first firing after it."""
+    schedule = parse_cron(expression)
+    first = datetime.fromtimestamp(moments[0], UTC)
+    last = datetime.fromtimestamp(moments[-1], UTC)
+    firings = [moment.timestamp() for moment in schedule.fire_times(zone, first, last)]
+    beyond = schedule.next_fire(zone, last)
+    firings.append(_ZERO_TIME if beyond is None else beyond.timestamp())
+    found = np.asarray(firings, dtype=np.float64)
+    return found[np.searchsorted(found[:-1], moments, side="right")]
 
 
-def _field(text: str, field: int) -> frozenset[int]:
-    low, high = _RANGES[field]
-    found: set[int] = set()
-    for part in text.split(","):
-        body, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if body in ("*", "?"):
-            start, end = low, high
-        elif "-" in body:
-            first, last = body.split("-", 1)
-            start, end = _value(first, field), _value(last, field)
-        else:
-            start = _value(body, field)
-            end = high if step_text else start
-        found.update(range(start, end + 1, step))
-    if field == 4 and 7 in found:
-        found.add(0)
-    return frozenset(found)
-
-
-def _matches(fields: tuple[frozenset[int], ...], moment: datetime) -> bool:
-    minute, hour, dom, month, dow = fields
-    weekday = (moment.weekday() + 1) % 7  # cron: Sunday 0
-    return (
-        moment.minute in minute
-        and moment.hour in hour
-        and moment.day in dom
-        and moment.month in month
-        and weekday in dow
-    )
-
-
-def window_open(start: str, end: str, timezone: str, minutes: int) -> NDArray[np.bool_]:
-    """Whether the window is open in each minute of the simulation (from ``EPOCH``)."""
+def window_open(
+    start: str, end: str, timezone: str, minutes: int, since: datetime = EPOCH
+) -> NDArray[np.bool_]:
+    """Whether the window is open at the start of each minute from ``since`` (the
+    simulation's ``EPOCH`` unless told), as KEDA's cron scaler would say at that moment."""
     zone = ZoneInfo(timezone)
-    starts = tuple(_field(text, i) for i, text in enumerate(start.split()))
-    ends = tuple(_field(text, i) for i, text in enumerate(end.split()))
-    warmup = 7 * 24 * 60  # a week before, so a window open at the start is known open
-    is_open = False
-    found = np.zeros(minutes, dtype=bool)
-    for index in range(-warmup, minutes):
-        moment = (EPOCH + timedelta(minutes=index)).astimezone(zone)
-        if _matches(starts, moment):
-            is_open = True
-        if _matches(ends, moment):
-            is_open = False
-        if index >= 0:
-            found[index] = is_open
-    return found
+    moments = since.timestamp() + 60.0 * np.arange(minutes, dtype=np.float64)
+    next_start = _next_firings(start, zone, moments)
+    next_end = _next_firings(end, zone, moments)
+    between = (moments > next_start) & (moments < next_end)
+    either = (moments > next_start) | (moments < next_end)
+    return np.where(next_start < next_end, between, either)

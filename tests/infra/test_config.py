@@ -156,7 +156,7 @@ INVALID: list[tuple[str, str, object, str, str]] = [
     ("bad-cron", f"{TIER}.scaling.schedule", [{"start": "8am", "end": "0 18 * * *",
      "predictedPeak": 10}], f"{TIER}.scaling.schedule[0].start",
      "'8am' is not a cron expression: five fields (minute hour day-of-month month "
-     "day-of-week) separated by single spaces"),
+     "day-of-week) separated by spaces"),
     ("unknown-time-zone", f"{TIER}.scaling.schedule", [{"start": "0 8 * * *",
      "end": "0 18 * * *", "timezone": "Mars/Olympus", "predictedPeak": 10}],
      f"{TIER}.scaling.schedule[0].timezone",

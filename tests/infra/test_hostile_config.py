@@ -42,7 +42,6 @@ def window(start: str) -> list[dict[str, Any]]:
         ("*/0 8 * * 1-5", "minute: the step of '*/0' must be a positive number"),
         ("0 8 * * 5-1", "day of week: the range '5-1' runs backwards"),
         ("0 8 * *", "'0 8 * *' is not a cron expression: five fields"),
-        ("0  8 * * *", "'0  8 * * *' is not a cron expression: five fields"),
         ("@daily", "'@daily' is not a cron expression: five fields"),
         ("0 " + "1," * 5000 + "1 * * *", "string should have at most 100 characters"),
     ],
@@ -58,7 +57,7 @@ def test_cron_fields_are_checked_as_kedas_cron_scaler_parses_them(
 @pytest.mark.parametrize(
     "expression",
     ["0 8 * * 1-5", "*/15 * * * *", "0 8 * * MON-FRI", "0 0 1 jan *", "0 9-17/2 * * *",
-     "30 8 1,15 * ?", "0 0 * * 0"],
+     "30 8 1,15 * ?", "0 0 * * 0", "0  8 * * *"],
 )  # fmt: skip
 def test_cron_expressions_keda_accepts_are_accepted(expression: str) -> None:
     parse_stack_config(setting(stack_values("prod"), SCHEDULE, window(expression)))
