@@ -91,6 +91,12 @@ class ScheduleWindow(ConfigModel):
             ) from None
         return value
 
+    @model_validator(mode="after")
+    def _opens_and_closes_apart(self) -> ScheduleWindow:
+        if self.start == self.end:  # KEDA's cron scaler refuses the trigger
+            raise KeyedError("end", "the window must close at another time than it opens")
+        return self
+
 
 class ScalingConfig(ConfigModel):
     """Queue-depth autoscaling of a tier (checklist A1-A3)."""

@@ -161,6 +161,9 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "end": "0 18 * * *", "timezone": "Mars/Olympus", "predictedPeak": 10}],
      f"{TIER}.scaling.schedule[0].timezone",
      "unknown time zone 'Mars/Olympus' (IANA names, e.g. Europe/Paris)"),
+    ("window-closes-as-it-opens", f"{TIER}.scaling.schedule", [{"start": "0 8 * * *",
+     "end": "0 8 * * *", "predictedPeak": 10}], f"{TIER}.scaling.schedule[0].end",
+     "the window must close at another time than it opens"),
     ("public-lb-without-tls", f"{TIER}.loadBalancer", {"internal": False},
      f"{TIER}.loadBalancer.certificateArn",
      "an internet-facing load balancer needs a certificate (HTTPS); plain HTTP is only for "
