@@ -20,7 +20,10 @@ from pydantic import BaseModel
 from components import GpuNodePoolArgs, GpuPrices
 from components import package as component_package
 from components.host_args import as_args, bare
-from components.packaging import (
+from facts.resource_types import NODE_GROUP, QUEUE
+from tests.components.builders import node_pool_args
+from tests.components.support import one, run
+from tools.component_package import (
     PACKAGE,
     SCHEMA,
     SOURCE,
@@ -29,9 +32,6 @@ from components.packaging import (
     render,
     schema,
 )
-from facts.resource_types import NODE_GROUP, QUEUE
-from tests.components.builders import node_pool_args
-from tests.components.support import one, run
 
 
 def camel(name: str) -> str:
@@ -45,7 +45,7 @@ def inferred() -> dict[str, Any]:
 
 
 def test_the_written_package_is_what_the_generator_writes() -> None:
-    """Stale after an args model changed: run `python -m components.packaging`."""
+    """Stale after an args model changed: run `python -m tools.component_package`."""
     assert SOURCE.read_text(encoding="utf-8") == render()
 
 
