@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Set up and run agentfleet's two jobs with nothing but Python installed.
+"""Set up and run agentfleet's jobs with nothing but Python installed.
 
     python3 tasks.py plan   # the main job: the offline preview of the prod stack
-    python3 tasks.py test   # the whole test suite: ruff, mypy, pytest
+    python3 tasks.py test   # the whole test suite: ruff, mypy, pytest (the docs site too)
+    python3 tasks.py fast   # the quick loop: ruff, mypy, and the tests not marked integration
+    python3 tasks.py docs   # regenerate every generated file (reference pages, package)
 
-Both create ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi preview`
-uses the same one) and reinstall the package there whenever pyproject.toml changes. The
+Each creates ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi preview`
+uses the same one) and reinstalls the package there whenever pyproject.toml changes. The
 test job also keeps vLLM (several GB, for checking the arguments we render with vLLM's own
-parser) and checkov (the Kubernetes scanner the security tests run) in virtualenvs of their
-own, cached outside the checkout. Installs go through uv,
-bootstrapped with pip: a cold install of vLLM takes under a minute with it, five with pip.
+parser), checkov (the Kubernetes scanner the security tests run) and mkdocs-material (the
+docs site's builder) in virtualenvs of their own, cached outside the checkout. Installs go
+through uv, bootstrapped with pip: a cold install of vLLM takes under a minute with it,
+five with pip.
 """
 
 from __future__ import annotations
@@ -84,6 +87,12 @@ def checkov_program() -> Path:
     return tool_env("checkov", "a few hundred MB") / "bin" / "checkov"
 
 
+def mkdocs_program() -> Path:
+    """mkdocs with the Material theme, pinned by pyproject.toml's `mkdocs-material` extra,
+    in a virtualenv of its own under ~/.cache/agentfleet; made on first use."""
+    return tool_env("mkdocs-material", "a few dozen MB") / "bin" / "mkdocs"
+
+
 def tool_env(package: str, size: str) -> Path:
     """A virtualenv under ~/.cache/agentfleet holding exactly the release of ``package``
     that pyproject.toml's extra of the same name pins (``<package> = ["<package>==X"]``),
@@ -123,17 +132,38 @@ def plan() -> None:
     run(MAIN_JOB)
 
 
+def checks() -> None:
+    """Lint, formatting and types: the start of both test jobs."""
+    run(["ruff", "check", "."])
+    run(["ruff", "format", "--check", "."])
+    run(["mypy"])
+
+
 def test() -> None:
     setup()
     os.environ["AGENTFLEET_VLLM_PYTHON"] = str(vllm_python())
     os.environ["AGENTFLEET_CHECKOV"] = str(checkov_program())
-    run(["ruff", "check", "."])
-    run(["ruff", "format", "--check", "."])
-    run(["mypy"])
+    os.environ["AGENTFLEET_MKDOCS"] = str(mkdocs_program())
+    checks()
     run(["pytest"])
 
 
-JOBS = {"plan": plan, "test": test, "setup": setup}
+def fast() -> None:
+    """The quick loop while editing: no tool virtualenvs, no test that runs real processes
+    or the whole program (those marked `integration`)."""
+    setup()
+    checks()
+    run(["pytest", "-m", "not integration"])
+
+
+def docs() -> None:
+    """Regenerate what the repository generates: the component package and every reference
+    page of the docs site (the tests fail while one is stale)."""
+    setup()
+    run([str(PYTHON), "-m", "tools"])
+
+
+JOBS = {"plan": plan, "test": test, "fast": fast, "docs": docs, "setup": setup}
 
 
 def main() -> None:

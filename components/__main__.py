@@ -4,8 +4,7 @@ with the schema Pulumi's analyzer infers from that module (``components/schema.j
 
 from pulumi.provider.experimental import component_provider_host
 
-from components.package import COMPONENTS
-from components.packaging import PACKAGE
+from components.package import COMPONENTS, PACKAGE
 from facts import __version__
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """agentfleet's components as a Pulumi component package (written by
-``python -m components.packaging`` from the components' args models; do not edit).
+``python -m tools.component_package`` from the components' args models; do not edit).
 
 Served by ``components/__main__.py`` (``PulumiPlugin.yaml``): ``pulumi package add`` gives
 TypeScript, Go, C#, Java and YAML programs ``agentfleet:index:<Component>``. Each class here
@@ -851,3 +851,5 @@ class VllmService(_components.VllmService):
 
 
 COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, McpServer, MigConfiguration, QueueDepthAutoscaler, QueueWorker, VllmService]
+PACKAGE = 'agentfleet'
+"""The name the provider host serves the package by."""

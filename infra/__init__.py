@@ -6,7 +6,7 @@
 - ``program`` (run by ``__main__.py``, the Pulumi program): declares the fleet;
 - ``offline``: the engine that runs the program and the policy pack with no cloud and no
   CLI (``agentfleet plan``);
-- ``report``, ``docs`` and ``cli``: what people read, and the ``agentfleet`` command.
+- ``report`` and ``cli``: what people read, and the ``agentfleet`` command.
 
 May import everything below it: ``facts``, ``components`` and ``bridge`` (the CLI runs the
 worker and submit), pulumi and the cloud SDKs. Nothing imports ``infra``.

@@ -1,6 +1,7 @@
-"""The layout keeps its promises (docs/development.md): imports point
-down only, each package says what lives in it and what it may import, and no module or
-function grows past a size a reader can hold."""
+"""The layout keeps its promises (docs/development.md, "Architecture rules"): imports
+point down only, each package says what lives in it and what it may import, the build-time
+generators (tools) stay out of what runs, and no module or function grows past a size a
+reader can hold."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from tests.helpers import REPO
 
-PACKAGES = ("facts", "bridge", "components", "policies", "infra")
+PACKAGES = ("facts", "bridge", "components", "policies", "infra", "tools")
 # What each package may import of agentfleet's own (besides itself).
 MAY_IMPORT = {
     "facts": set(),
@@ -21,6 +22,7 @@ MAY_IMPORT = {
     "components": {"facts"},
     "policies": {"facts"},
     "infra": {"facts", "components", "bridge"},
+    "tools": {"facts", "components", "policies", "infra"},  # nothing imports tools
 }
 # Third-party packages each floor must do without.
 MUST_NOT_IMPORT = {
@@ -29,6 +31,7 @@ MUST_NOT_IMPORT = {
     "components": {"pulumi_policy"},
     "policies": {"pulumi_aws", "pulumi_kubernetes", "pydantic", "yaml"},
     "infra": set(),
+    "tools": set(),
 }
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 100
@@ -82,7 +85,7 @@ def test_every_package_says_what_lives_there_and_what_it_may_import(package: str
 
 
 GENERATED = {"components/package.py"}
-"""Written by a generator (``python -m components.packaging``), one class per args model;
+"""Written by a generator (``python -m tools.component_package``), one class per args model;
 a test holds it to what the generator writes instead."""
 
 

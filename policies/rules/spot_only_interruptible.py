@@ -28,7 +28,7 @@ META = PolicyMeta(
     "accepts the interruptions explicitly.",
     remediation="Put the user-facing tier on on-demand capacity (capacity: on-demand); for "
     "a burst onto spot above an on-demand floor, set burst.acceptInterruptions: true "
-    "(README: Burst on spot).",
+    "(docs/capacity-and-cost.md, Burst on spot).",
 )
 
 

@@ -94,25 +94,26 @@ def test_sigterm_finishes_in_flight_receives_nothing_new_and_hands_over_at_once(
     vllm.latency = 1.0
     wanted = ids("t", 30)
     send_all(sqs, q.url, request_entries(wanted, q.reply_url))
+    drain = 20
     first = start_worker(
-        q.url, max_in_flight=5, visibility_timeout=60, drain_seconds=20
+        q.url, max_in_flight=5, visibility_timeout=60, drain_seconds=drain
     ).wait_ready()
     wait_until(lambda: vllm.in_flight == 5, 20, "a full batch in flight")
     calls_before = sum(vllm.calls.values())
     first.signal(signal.SIGTERM)
-    signalled = time.monotonic()
 
-    assert first.wait(15) == 0, first.output()
-    stopped = time.monotonic()
+    # It exits once the running requests finish, without waiting out the whole drain.
+    assert first.wait(timeout=drain * 3 / 4) == 0, first.output()
     assert sum(vllm.calls.values()) == calls_before  # nothing new was taken on
     assert sum(vllm.completed.values()) == calls_before  # what was running finished
-    assert 0.5 < stopped - signalled < 10
-    assert "drained" in first.output()
+    assert f"drained: {calls_before} finished, 0 released" in first.output()
+    # Handed over at once: what it finished is deleted, nothing is left hidden for the
+    # visibility timeout's minute, and the rest waits visible for the next worker.
+    assert queue_size(sqs, q.url) == (len(wanted) - calls_before, 0)
 
     second = start_worker(q.url, max_in_flight=10, visibility_timeout=60).wait_ready()
     replies = drain_replies(sqs, q.reply_url, set(wanted), timeout=30)
     assert {reply["requestId"] for reply in replies} == set(wanted), second.output()
-    assert time.monotonic() - stopped < 30  # well inside the 60 s visibility timeout
 
 
 def test_sigterm_releases_what_cannot_finish_within_the_drain(
@@ -142,15 +143,15 @@ def test_a_drain_shorter_than_the_long_poll_is_kept_and_reported_truthfully(
     q = queues(visibility=60)
     wanted = ids("d", 4)
     send_all(sqs, q.url, request_entries(wanted, q.reply_url, fake={"latency": 1.5}))
+    poll = 20
     worker = start_worker(
-        q.url, max_in_flight=8, visibility_timeout=60, drain_seconds=3, wait_seconds=20
+        q.url, max_in_flight=8, visibility_timeout=60, drain_seconds=3, wait_seconds=poll
     ).wait_ready()
     wait_until(lambda: vllm.in_flight == 4, 20, "the four requests running")
     # The queue is empty and four slots are free: the worker is in a 20 s long poll.
     worker.signal(signal.SIGTERM)
-    signalled = time.monotonic()
-    assert worker.wait(15) == 0, worker.output()
-    assert time.monotonic() - signalled < 3 + 2  # the drain, not the poll's 20 s
+    # A worker that waited for its poll to return could not exit within half of it.
+    assert worker.wait(timeout=poll / 2) == 0, worker.output()
     assert sum(vllm.completed[i] for i in wanted) == 4
     assert "drained: 4 finished, 0 released" in worker.output()
 

@@ -20,7 +20,10 @@ from pydantic import BaseModel
 from components import GpuNodePoolArgs, GpuPrices
 from components import package as component_package
 from components.host_args import as_args, bare
-from components.packaging import (
+from facts.resource_types import NODE_GROUP, QUEUE
+from tests.components.builders import node_pool_args
+from tests.components.support import one, run
+from tools.component_package import (
     PACKAGE,
     SCHEMA,
     SOURCE,
@@ -29,9 +32,6 @@ from components.packaging import (
     render,
     schema,
 )
-from facts.resource_types import NODE_GROUP, QUEUE
-from tests.components.builders import node_pool_args
-from tests.components.support import one, run
 
 
 def camel(name: str) -> str:
@@ -45,7 +45,7 @@ def inferred() -> dict[str, Any]:
 
 
 def test_the_written_package_is_what_the_generator_writes() -> None:
-    """Stale after an args model changed: run `python -m components.packaging`."""
+    """Stale after an args model changed: run `python -m tools.component_package`."""
     assert SOURCE.read_text(encoding="utf-8") == render()
 
 
@@ -236,15 +236,16 @@ def test_the_plugin_serves_the_schema_over_the_provider_protocol() -> None:
         process.wait()
 
 
-def test_the_readmes_yaml_program_uses_the_schema(inferred: dict[str, Any]) -> None:
-    """Every resource type of the README's YAML program is in the package, with every
-    required input given and nothing the schema does not have; its outputs exist."""
+def test_the_docs_yaml_program_uses_the_schema(inferred: dict[str, Any]) -> None:
+    """Every resource type of the YAML program in docs/components.md ("From other
+    languages") is in the package, with every required input given and nothing the schema
+    does not have; its outputs exist."""
     import yaml
 
     from tests.helpers import REPO
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## From other languages", 1)[1].split("\n## ", 1)[0]
+    page = (REPO / "docs" / "components.md").read_text(encoding="utf-8")
+    section = page.split("## From other languages", 1)[1].split("\n## ", 1)[0]
     (block,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
     program = yaml.safe_load(block)
     assert program["runtime"] == "yaml"

@@ -39,7 +39,6 @@ PROBE = textwrap.dedent(
     )
 
     from facts.resource_types import NODE_GROUP
-    from infra import docs
     from infra.config import ConfigError, TierConfig, parse_stack_config
     from infra.offline.mocks import run_program
     from infra.plan import plan_fleet
@@ -86,9 +85,12 @@ PROBE = textwrap.dedent(
     assert found.startswith("throughput-first tier on p6-b200.48xlarge (B200); want"), found
     assert "TTFT-first tiers on H100 or B200 GPUs" in metadata()[c1.name].description
 
-    # Docs: the README's catalog table and config reference.
-    readme = docs.render((docs.README).read_text())
-    assert "| `b200` | B200 SXM6 | B200 | 180 GB | 160 | 6.75 | none | yes |" in readme
+    # Docs: the catalog page and the stack-file reference, as their generators write them.
+    from tools import catalog_reference, stack_reference
+
+    catalog_page = catalog_reference.render()
+    assert "| `b200` | B200 SXM6 | B200 | 180 GB | 160 | 6.75 | none | yes |" in catalog_page
+    assert "b200" in stack_reference.render()
     print("taken up")
     """
 )

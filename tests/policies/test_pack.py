@@ -1,8 +1,8 @@
 """The pack by convention: every module of policies/rules/ is a policy with its metadata
-beside it, found in checklist order; POLICIES.md is generated from them; every policy has
-its test module; and what holds for every policy (not applicable to other kinds, never a
-crash on preview's unknown values, a failing check is a finding) is checked here for all
-of them, so adding a policy adds nothing to this file."""
+beside it, found in checklist order; the docs' policy reference is generated from them;
+every policy has its test module; and what holds for every policy (not applicable to
+other kinds, never a crash on preview's unknown values, a failing check is a finding) is
+checked here for all of them, so adding a policy adds nothing to this file."""
 
 from __future__ import annotations
 
@@ -20,16 +20,17 @@ import yaml
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
 from infra.offline.policy_client import pack_config
-from policies import docs, rules
+from policies import rules
 from policies.building import PolicyMeta, guarded
 from policies.pack import Rule, discover, metadata
 from tests.helpers import REPO
 from tests.policies.support import check_resource, check_stack, props, stack_resources
+from tools import policy_reference
 
 RULES = {rule.meta.name: rule for rule in discover()}
 
-# CONTRACT.md's table: public names and their default enforcement. The pack may grow; it
-# never drops or weakens one of these.
+# The public names and their default enforcement (docs/policies.md, "The production
+# checklist"). The pack may grow; it never drops or weakens one of these.
 CONTRACT = {
     "gpu-tier-matches-latency-class": "advisory",
     "vllm-max-num-seqs-ratio": "mandatory",
@@ -61,10 +62,11 @@ def rule_tests(rule: Rule) -> ModuleType:
     return importlib.import_module(f"tests.policies.rules.test_{rule.module.rsplit('.', 1)[1]}")
 
 
-def test_policies_md_is_generated_from_the_modules() -> None:
-    assert (REPO / "POLICIES.md").read_text() == docs.render(), "run: python -m policies.docs"
+def test_the_policy_reference_is_generated_from_the_modules() -> None:
+    page = policy_reference.PAGE.read_text(encoding="utf-8")
+    assert page == policy_reference.render(), "run: python -m tools.policy_reference"
     for name in RULES:
-        assert f"## {name}\n" in docs.render()
+        assert f"\n## {name}\n" in page
 
 
 def test_every_module_is_a_policy_found_in_checklist_order() -> None:

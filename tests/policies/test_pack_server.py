@@ -5,6 +5,7 @@ realistic broken stack per mandatory policy, and a policy added as one new modul
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -68,7 +69,7 @@ def test_policy_list_and_enforcement(pack: PolicyPackServer) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_shipped_stacks_have_no_finding(pack: PolicyPackServer, stack: str) -> None:
     """None but the advisory that their images are given by tag (they name no digest:
-    the README says how to find one)."""
+    docs/security.md says how to find one)."""
     findings = analyze(pack, stack_resources(stack), images_by_tag=True)
     assert findings
     assert {(f.policy, f.enforcement) for f in findings} == {
@@ -152,7 +153,7 @@ def test_broken_stack_gives_exactly_that_finding(pack: PolicyPackServer, rule: R
 
 
 NEW_POLICY = '''
-"""A made-up policy, added the way the README says: one module in policies/rules/."""
+"""A made-up policy, added the way the docs say: one module in policies/rules/."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -188,13 +189,18 @@ def test_a_policy_added_as_one_module_is_served_and_documented(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A copy of the pack plus one new module: the served pack lists it in its place and
-    applies it, and POLICIES.md regenerated has it; nothing else was edited."""
+    applies it, and the policy reference rendered again has it; nothing else was edited."""
     pack = tmp_path / "policies"
     shutil.copytree(REPO / "policies", pack, ignore=shutil.ignore_patterns("__pycache__", "venv"))
     (pack / "rules" / "queue_names_prefixed.py").write_text(NEW_POLICY)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the copy before the installed pack
-    subprocess.run([sys.executable, "-m", "policies.docs"], cwd=tmp_path, check=True)
-    assert "## queue-names-prefixed\n" in (tmp_path / "POLICIES.md").read_text()
+    # The copy of the pack first, then the checkout's generators (not installed).
+    rendered = subprocess.run(
+        [sys.executable, "-c", "from tools.policy_reference import render; print(render())"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"},
+    ).stdout  # fmt: skip
+    assert "\n## queue-names-prefixed\n" in rendered
     with PolicyPackServer(pack_dir=pack, stack="test") as server:
         _, infos = server.info()
         names = [info.name for info in infos]

@@ -1,6 +1,6 @@
 """checkov 3.3 (the scanner platform teams run on Kubernetes manifests) over every shipped
 stack's rendered objects: no failed check, and every skip carries its reason (written as
-a checkov annotation on the object; README, Security). checkov runs from the virtualenv
+a checkov annotation on the object; docs/security.md). checkov runs from the virtualenv
 `python3 tasks.py test` makes for it (AGENTFLEET_CHECKOV)."""
 
 from __future__ import annotations

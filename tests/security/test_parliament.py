@@ -1,6 +1,6 @@
 """parliament (an offline IAM linter) over every IAM identity policy the program declares,
 for every shipped stack: no finding of medium severity or above. Low ones are listed in
-the README (Security), e.g. the cluster autoscaler's Resource "*" under its tag condition."""
+docs/security.md, e.g. the cluster autoscaler's Resource "*" under its tag condition."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ analyzer cannot read, and richer types than a schema has (``Literal``, ``Decimal
 ``tuple``, Outputs typed ``Any``). So ``components/package.py`` is written from the models
 themselves: a ``TypedDict`` per model with the field descriptions as attribute docstrings,
 and per component a subclass whose ``__init__`` takes that dict and builds the component
-from its own model. Run ``python -m components.packaging`` after changing an args model;
+from its own model. Run ``python -m tools.component_package`` after changing an args model;
 a test fails while the written file or ``components/schema.json`` (the schema the analyzer
 infers, checked in) is stale.
 
@@ -37,7 +37,8 @@ from pydantic import BaseModel
 from components.host_args import bare
 
 PACKAGE = "agentfleet"
-HERE = Path(__file__).resolve().parent
+"""The Pulumi package's name: its components are ``agentfleet:index:<Component>``."""
+HERE = Path(__file__).resolve().parent.parent / "components"
 SOURCE = HERE / "package.py"
 SCHEMA = HERE / "schema.json"
 RESOURCE_LISTS = {("FleetTierArgs", "depends_on"), ("AddonReadiness", "gpu_operator"),
@@ -163,7 +164,7 @@ def _outputs(component: type[pulumi.ComponentResource]) -> list[tuple[str, str, 
 
 
 HEADER = '''"""agentfleet's components as a Pulumi component package (written by
-``python -m components.packaging`` from the components' args models; do not edit).
+``python -m tools.component_package`` from the components' args models; do not edit).
 
 Served by ``components/__main__.py`` (``PulumiPlugin.yaml``): ``pulumi package add`` gives
 TypeScript, Go, C#, Java and YAML programs ``agentfleet:index:<Component>``. Each class here
@@ -213,7 +214,9 @@ def render() -> str:
         body += ["", "", *lines]
     body += classes
     names = [component.__name__ for component, _ in components()]
-    body += ["", "", "COMPONENTS = [" + ", ".join(names) + "]", ""]
+    body += ["", "", "COMPONENTS = [" + ", ".join(names) + "]"]
+    body += [f"PACKAGE = {PACKAGE!r}", '"""The name the provider host serves the package by."""']
+    body += [""]
     return "\n".join(body)
 
 
@@ -226,7 +229,7 @@ def schema() -> dict[str, Any]:
     from components import package
     from facts import __version__
 
-    provider = ComponentProvider(package.COMPONENTS, PACKAGE, version=__version__)
+    provider = ComponentProvider(package.COMPONENTS, package.PACKAGE, version=__version__)
     loaded: dict[str, Any] = json.loads(provider.schema or "{}")
     return loaded
 

@@ -1,25 +1,29 @@
-"""POLICIES.md, generated from the policy modules' metadata: ``python -m policies.docs``."""
+"""The policy reference page (``docs/reference/policies.md``): every policy of the pack with
+its checklist item, enforcement, severity, remediation, stack keys and config, from the
+metadata beside each check in ``policies/rules/``. ``python -m tools.policy_reference``
+writes it."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from policies.pack import PACK, metadata
+from tools.markdown import REFERENCE, cell, generated_by
 
-DOC = Path(__file__).resolve().parent.parent / "POLICIES.md"
+PAGE = REFERENCE / "policies.md"
 
 
 def render() -> str:
     lines = [
-        f"# Policy pack `{PACK}`",
+        f"# Policy reference: `{PACK}`",
         "",
-        "Generated from the modules of `policies/rules/` by `python -m policies.docs`; a test",
-        "fails when they drift. Each policy checks one item of the production checklist",
-        "(SPEC.md §2) on the resources agentfleet's components emit and on equivalent",
-        "resources a stack declares by hand. Set a policy's enforcement or thresholds per stack",
-        "with a policy-pack config file (`pulumi preview --policy-pack policies",
-        "--policy-pack-config FILE`).",
+        generated_by("tools.policy_reference", "the modules of `policies/rules/`"),
+        "",
+        "Each policy checks one item of the "
+        "[production checklist](../policies.md#the-production-checklist) on the resources "
+        "agentfleet's components emit and on equivalent resources a stack declares by hand. "
+        "Set a policy's enforcement or thresholds per stack with a policy-pack config file "
+        "([Configuring the pack](../policies.md#configuring-the-pack)).",
         "",
         "| policy | item | kind | enforcement | severity | checks |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -27,7 +31,7 @@ def render() -> str:
     for meta in metadata().values():
         lines.append(
             f"| [`{meta.name}`](#{meta.name}) | {meta.item} | {meta.kind} | {meta.enforcement} "
-            f"| {meta.severity} | {meta.description} |"
+            f"| {meta.severity} | {cell(meta.description)} |"
         )
     for meta in metadata().values():
         lines += [
@@ -48,13 +52,13 @@ def render() -> str:
             for key, setting in meta.settings.items():
                 lines.append(
                     f"| `{key}` | {setting.type} | `{json.dumps(setting.default)}` | "
-                    f"{setting.description} |"
+                    f"{cell(setting.description)} |"
                 )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    DOC.write_text(render(), encoding="utf-8")
+    PAGE.write_text(render(), encoding="utf-8")
 
 
 if __name__ == "__main__":
