@@ -426,7 +426,7 @@ CHECKOV_SKIP = "checkov.io/skip{}"
 def scanner_skips(args: VllmServiceArgs) -> dict[str, str]:
     """checkov's checks that cannot pass for how the images are given, each skipped with
     its reason on the Deployment (checkov reads ``checkov.io/skip<n>: <check>=<reason>``;
-    a reason holds no '='). README (Security) lists them."""
+    a reason holds no '='). docs/security.md lists them."""
     images = [args.image, *([args.worker.image] if args.worker else [])]
     reasons = []
     if any(DIGEST_SEPARATOR not in image for image in images):

@@ -1,7 +1,7 @@
 """The GPU catalog: every GPU a tier can ask for, with the facts the planner prices it by and
 the policies judge it by. It is the one GPU table of agentfleet: the stack config's field
 descriptions, the planner, the policies (C1 and K2 look a node group's GPU up here) and the
-README's catalog table are all derived from it.
+docs' GPU catalog page are all derived from it.
 
 Prices are a GPU cloud's list prices per GPU-hour on 19 Apr 2026 (docs/capacity-and-cost.md).
 They drift: the catalog is the default and a stack overrides the price of any tier.
@@ -15,7 +15,7 @@ Adding a GPU is one change here and one test row:
 2. if it has MIG, its geometry in ``facts.mig.MODELS`` (with each instance size's memory)
    and that key as ``mig_model``;
 3. its row in ``tests/facts/test_catalog.py``, which fails until the row is there;
-4. ``python -m infra.docs`` rewrites the README's catalog table and config reference.
+4. ``python3 tasks.py docs`` rewrites the reference pages (the GPU catalog, the stack file).
 
 Nothing else names GPUs: ``tests/facts/test_new_gpu.py`` registers a made-up GPU and sees
 the config, the plan, the policies and the docs take it up.

@@ -14,7 +14,7 @@ PORT = 8081
 RUN_AS = 10001
 """The image's user, and the pod's runAsUser for the worker container."""
 IMAGE = f"agentfleet-worker:{__version__}"
-"""The tag the README's `docker build` gives the image."""
+"""The tag docs/queue-bridge.md's `docker build` gives the image."""
 
 
 @dataclass(frozen=True)

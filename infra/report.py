@@ -172,7 +172,7 @@ def fit_json(tier: TierPlan) -> dict[str, Any]:
 
 def fit_lines(tiers: Sequence[TierPlan]) -> list[str]:
     """Will it fit, for a person: one line a replica shape, and why the plan chose it."""
-    lines = ["will it fit (vLLM's memory budget; README: Will it fit?):"]
+    lines = ["will it fit (vLLM's memory budget; docs/will-it-fit.md):"]
     for tier in tiers:
         for shape in tier.fit.shapes:
             name = tier.name if shape.profile is None else f"{tier.name} {shape.profile}"

@@ -42,7 +42,8 @@ class Setting:
 class PolicyMeta:
     """What a policy is, beside its check: its public name (users set enforcement by it),
     its checklist item, severity, default enforcement, kind, the text users read, and its
-    config schema with the checklist's values as defaults. POLICIES.md is made of these."""
+    config schema with the checklist's values as defaults. docs/reference/policies.md is
+    made of these."""
 
     name: str
     item: str
@@ -75,8 +76,9 @@ class PolicyMeta:
 
     @property
     def order(self) -> tuple[int, int, str]:
-        """Where the policy stands in the pack and in POLICIES.md: the checklist's order
-        (infrastructure, autoscaling, monitoring, cost, then security), then its name."""
+        """Where the policy stands in the pack and in docs/reference/policies.md: the
+        checklist's order (infrastructure, autoscaling, monitoring, cost, then security),
+        then its name."""
         match = re.match(r"([A-Z]+)(\d+)", self.item)
         if match is None:
             return (len(SECTIONS), 0, self.name)

@@ -168,14 +168,14 @@ class AddonConfig(ConfigModel):
     )
     version: Annotated[StrictStr, StringConstraints(min_length=1)] | None = Field(
         None,
-        description="Chart version; default: the one agentfleet pins (README). An unpinned "
-        "one is reported by helm-chart-pinned.",
+        description="Chart version; default: the one agentfleet pins (docs/operating.md). An "
+        "unpinned one is reported by helm-chart-pinned.",
     )
 
 
 class AddonsConfig(ConfigModel):
     """The cluster add-ons the fleet needs, each on by default. Turn one off when the
-    cluster already runs it; the README says what it must then provide."""
+    cluster already runs it; docs/operating.md says what it must then provide."""
 
     gpu_operator: AddonConfig = Field(
         default_factory=AddonConfig,

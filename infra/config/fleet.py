@@ -78,7 +78,8 @@ class WorkerConfig(ConfigModel):
     image: StrictStr = Field(
         WORKER_IMAGE,
         description="The worker image built from this package's Dockerfile, by tag or "
-        f"digest. Default {WORKER_IMAGE!r}: build and push it to your registry (README).",
+        f"digest. Default {WORKER_IMAGE!r}: build and push it to your registry "
+        "(docs/queue-bridge.md).",
     )
     cpu_millis: Annotated[StrictInt, Field(ge=50, le=8000)] = Field(
         defaults.WORKER_CPU_MILLIS,

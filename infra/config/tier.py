@@ -1,6 +1,6 @@
 """The keys of one tier (``agentfleet:fleet.tiers.<name>``): the GPUs and model it serves,
 its sizing, autoscaling, load balancer and queue. Descriptions that list GPUs are made
-from the catalog, so a new GPU shows up in them and in the README by itself."""
+from the catalog, so a new GPU shows up in them and in the docs by itself."""
 
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ class BurstConfig(ConfigModel):
     accept_interruptions: StrictBool = Field(
         False,
         description="A5: a user-facing tier's burst on spot is accepted only when this is "
-        "true (README: Burst on spot). Background tiers need not say so.",
+        "true (docs/capacity-and-cost.md, Burst on spot). Background tiers need not say so.",
     )
 
 
@@ -304,7 +304,7 @@ class TierConfig(ConfigModel):
     model: ModelName = Field(
         description="The model vLLM serves (a Hugging Face id or a path in the image). A "
         "model of the shipped table, or a local directory with a config.json, is checked "
-        "against the GPUs (README: Will it fit?); another needs modelProfile for that.",
+        "against the GPUs (docs/will-it-fit.md); another needs modelProfile for that.",
     )
     model_profile: ModelProfileConfig | None = Field(
         None,

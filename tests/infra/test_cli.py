@@ -262,7 +262,7 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
     ]
     assert lines[6] == "  cost per interaction-hour: $0.014871"
     assert lines[7] == "  at every tier's ceiling: $201.04/h; budget: $250.00/h"
-    fit = lines[lines.index("will it fit (vLLM's memory budget; README: Will it fit?):") + 1 :]
+    fit = lines[lines.index("will it fit (vLLM's memory budget; docs/will-it-fit.md):") + 1 :]
     assert fit[1] == (
         "  mid-tier: Qwen/Qwen2.5-32B-Instruct, 61.0 GiB of weights on 2 GPUs a replica, "
         "307,184 KV tokens: 150 sessions a replica (its KV cache holds 323)"
