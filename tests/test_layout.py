@@ -148,3 +148,21 @@ def _made_name(function: object) -> str:
     if len(parameters) == 1:
         return str(function("X"))  # type: ignore[operator]
     return ""
+
+
+def test_tests_mirror_the_package() -> None:
+    """A module's tests sit where it sits: infra/config/stackfile.py's in
+    tests/infra/config/test_stackfile.py (tests of whole commands, in tests/e2e, and of the
+    scanners, in tests/security, test no one module)."""
+    sources: dict[str, list[str]] = {}
+    for package in (*PACKAGES, "tools"):
+        for path in modules(package):
+            sources.setdefault(path.stem, []).append(path.relative_to(REPO).as_posix())
+    for test in sorted((REPO / "tests").rglob("test_*.py")):
+        where = test.relative_to(REPO / "tests")
+        if where.parts[0] in ("e2e", "security"):
+            continue
+        tested = test.stem.removeprefix("test_")
+        mirrored = (where.parent / f"{tested}.py").as_posix()
+        if tested in sources:
+            assert mirrored in sources[tested], f"tests/{where}: {sources[tested]}"

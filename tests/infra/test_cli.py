@@ -17,7 +17,7 @@ import yaml
 
 from infra.cli import main
 from tests.helpers import REPO, STACKS, stack_values
-from tests.infra.test_config import INVALID, invalid_values
+from tests.infra.config.test_fleet import INVALID, invalid_values
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

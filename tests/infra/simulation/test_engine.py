@@ -1,0 +1,114 @@
+"""The simulator's engine: pinned to queueing theory (Erlang C, Little's law), and the
+scaling behaviour it exists to show (queue depth against GPU utilisation and a static
+peak; a slow climb losing the SLA)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facts.autoscaling import Policy, Rules, ScaledObject, Trigger
+from infra.config.loading import read_stack_file
+from infra.simulation.engine import STRATEGIES, Lane, queue_depth, simulate, static_peak
+from infra.simulation.fleet import TierModel
+from infra.simulation.run import simulate_stack
+from infra.simulation.stats import fleet_sla, lane_stats
+
+
+def erlang_c_wait(servers: int, rate: float, hold: float) -> float:
+    """Mean queue wait of M/M/c: C(c, a) / (c mu - lambda), a = lambda / mu."""
+    offered = rate * hold
+    below = sum(offered**k / math.factorial(k) for k in range(servers))
+    top = offered**servers / math.factorial(servers) * servers / (servers - offered)
+    return top / (below + top) / (servers / hold - rate)
+
+
+def fixed_fleet(sessions: int, hold: float = 3.0, scaled: ScaledObject | None = None) -> TierModel:
+    rules = (Rules.from_spec(None, up=True), Rules.from_spec(None, up=False))
+    return TierModel(
+        name="t",
+        scaled=scaled or ScaledObject(1, 1, (), *rules),
+        cron=(),
+        sessions_per_replica=float(sessions),
+        held_per_replica=0.0,
+        replicas_per_node=1,
+        gpus_per_node=1,
+        node_min=0,
+        node_max=100,
+        burst_max=0,
+        on_demand_price=1.0,
+        spot_price=None,
+        on_spot=False,
+        planned_replicas=1,
+        peak_rate=1.0,
+        service_seconds=hold,
+        sla_ttft_seconds=0.5,
+        request_timeout_seconds=1e9,
+        pod_start_seconds=0.0,
+        node_start_seconds=0.0,
+    )
+
+
+@pytest.mark.integration
+def test_a_fixed_fleet_waits_as_erlang_c_says_and_keeps_littles_law() -> None:
+    """50 sessions (min = max), Poisson arrivals, exponential holds of 3 s, at 80%, 90% and
+    97% load; 16 seeds each, 10,000 s at 0.1 s steps."""
+    servers, hold, loads, seeds = 50, 3.0, (0.8, 0.9, 0.97), 16
+    lanes = [
+        Lane(fixed_fleet(servers, hold), "static-peak", static_peak(fixed_fleet(servers, hold)))
+        for _ in loads
+        for _ in range(seeds)
+    ]
+    rates = np.repeat([[load * servers / hold] for load in loads], seeds, axis=0)
+    run = simulate(lanes, np.repeat(rates, 100_000, axis=1), dt=0.1, seed=7)
+    for k, load in enumerate(loads):
+        stats = [lane_stats(run, k * seeds + s) for s in range(seeds)]
+        rate = load * servers / hold
+        wait = float(np.mean([s.queue_wait_mean for s in stats]))
+        assert wait == pytest.approx(erlang_c_wait(servers, rate, hold), rel=0.10), load
+        queue = float(np.mean([s.queue_mean for s in stats]))
+        assert queue == pytest.approx(rate * wait, rel=0.02), f"Little's law at {load}"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("seed", [1, 3])
+def test_the_stacks_scaling_meets_the_sla_as_often_as_gpu_utilisation_for_less_than_static_peak(
+    seed: int,
+) -> None:
+    """The seed's claims on a weekday of the diurnal trace, through the prod stack as its
+    program declares it: its queue-depth scaling (with its business-hours pre-scaling)
+    meets each tier's TTFT target at least as often as an HPA on GPU utilisation at 70%,
+    and costs less than holding every tier at its planned peak. Seed 1 has a burst past
+    every tier's ceiling; on seed 3 the utilisation HPA misses the orchestrator's 0.5 s."""
+    values = read_stack_file(Path("stacks/Pulumi.prod.yaml"))
+    result = simulate_stack("prod", values, seconds=86_400, seed=seed)
+    stack, utilisation, static = ({s.tier: s for s in result.of(name)} for name in STRATEGIES)
+    for tier, ours in stack.items():
+        assert ours.interactions == utilisation[tier].interactions  # the same draw of arrivals
+        assert ours.sla_attainment >= utilisation[tier].sla_attainment, tier
+        assert ours.cost < static[tier].cost, tier
+    assert fleet_sla(stack.values()) >= fleet_sla(utilisation.values())
+    assert sum(s.cost for s in stack.values()) < 0.75 * sum(s.cost for s in static.values())
+
+
+def test_a_slow_climb_visibly_loses_the_sla() -> None:
+    """The load steps from a tenth to 90% of a 20-replica ceiling. A ScaledObject whose
+    scale-up adds one pod a minute (the rendered settings the deploy-semantics issue found)
+    queues for many minutes; the HPA's default climb (double every 15 s) does not."""
+    rules_down = Rules.from_spec(None, up=False)
+    trigger = Trigger("task-queue", "aws-sqs-queue", target=10.0)
+    slow = ScaledObject(1, 20, (trigger,), Rules(0, (Policy("Pods", 1, 60),)), rules_down)
+    fast = ScaledObject(1, 20, (trigger,), Rules.from_spec(None, up=True), rules_down)
+    rate = np.concatenate([np.full(600, 0.1 * 200 / 3), np.full(3000, 0.9 * 200 / 3)])
+    lanes = []
+    for scaled in (slow, fast):
+        tier = fixed_fleet(10, scaled=scaled)
+        lanes.append(Lane(tier, "queue-depth", queue_depth(tier, lambda _: frozenset())))
+    run = simulate(lanes, np.stack([rate, rate]), seed=1)
+    slow_stats, fast_stats = lane_stats(run, 0), lane_stats(run, 1)
+    assert fast_stats.sla_attainment > 0.85
+    assert slow_stats.sla_attainment < fast_stats.sla_attainment - 0.2
+    assert slow_stats.queue_wait_p95 > 60 > fast_stats.queue_wait_p95

@@ -1,0 +1,73 @@
+"""A stack's simulation end to end: deterministic per seed, what is simulated is what the
+program declares, bad arguments exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.cli import main
+
+
+def test_runs_are_deterministic_per_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    def run(seed: str) -> str:
+        assert main(["simulate", "--stack", "dev", "--hours", "1", "--seed", seed, "--json"]) == 0
+        return capsys.readouterr().out
+
+    first, again, other = run("3"), run("3"), run("4")
+    assert first == again
+    assert first != other
+    result = json.loads(first)
+    assert set(result) == {"stack", "seconds", "strategies"}
+    assert result["seconds"] == 3600
+    assert set(result["strategies"]) == {"queue-depth", "gpu-utilization", "static-peak"}
+    tier = result["strategies"]["queue-depth"]["tiers"][0]
+    contract = {"tier", "interactions", "cost", "gpuHours", "maxReplicas",
+                "queueWaitMeanSeconds", "queueWaitP95Seconds", "ttftP95Seconds",
+                "slaAttainment", "expired"}  # fmt: skip
+    assert contract <= set(tier)
+
+
+def test_what_is_simulated_is_what_the_program_declares() -> None:
+    """prod's orchestrator as its rendered objects say: the ScaledObject's floor, ceiling,
+    triggers (two SQS, the weekday cron) and behaviour; the node group's floor and ceiling;
+    100 sessions a replica from the plan; a cold start from the weights (14.2 GiB)."""
+    from infra.config import parse_stack_config
+    from infra.offline.mocks import run_program
+    from infra.plan import plan_fleet
+    from infra.simulation.fleet import fleet_models
+    from tests.helpers import stack_values
+
+    values = stack_values("prod")
+    registrations, _ = run_program(values, stack="prod")
+    tiers = {t.name: t for t in fleet_models(plan_fleet(parse_stack_config(values)), registrations)}
+    orchestrator = tiers["orchestrator"]
+    scaled = orchestrator.scaled
+    assert (scaled.min_replicas, scaled.max_replicas) == (2, 8)
+    kinds = ["aws-sqs-queue", "aws-sqs-queue", "prometheus", "cron"]
+    assert [t.kind for t in scaled.triggers] == kinds
+    assert scaled.up.window == 60
+    assert scaled.down.window == 300
+    assert [(w.start, w.end, w.timezone) for w in orchestrator.cron] == [
+        ("0 7 * * 1-5", "0 19 * * 1-5", "America/New_York")
+    ]
+    assert (orchestrator.node_min, orchestrator.node_max, orchestrator.burst_max) == (2, 8, 0)
+    assert orchestrator.sessions_per_replica == 100
+    assert orchestrator.pod_start_seconds == pytest.approx(30 + 14.185 / 0.5, abs=0.1)
+    assert tiers["mid-tier"].replicas_per_node == 4  # two A100s a replica on eight
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--step", "0.3"], "--step: 0.3 s is not one of 1, 0.5, 0.25, 0.2, 0.1, 0.05"),
+        (["--timezone", "Mars/Olympus"], "--timezone: unknown time zone 'Mars/Olympus'"),
+        (["--strategies", "hope"], "--strategies: unknown strategy 'hope'"),
+    ],
+)
+def test_bad_simulate_arguments_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    assert main(["simulate", "--stack", "dev", "--hours", "1", *argv]) == 2
+    assert said in capsys.readouterr().err
