@@ -1,6 +1,7 @@
 """The repository keeps its promises: the README's commands are what CI runs, the Pulumi
 CLI finds the program and the stacks, requirements.txt matches pyproject.toml, and the
-tool virtualenvs are pinned (the generated files: tests/tools; the docs: tests/test_documentation)."""
+tool virtualenvs are pinned (the generated files: tests/tools; the docs:
+tests/test_documentation)."""
 
 from __future__ import annotations
 
