@@ -11,6 +11,7 @@ from facts.vllm_memory import GIB
 from infra.fitting import ShapeFit
 from infra.plan import FleetPlan, TierPlan
 from infra.sizing import Scenario, SizedTier
+from infra.summary import burst_json, money, tier_summary
 
 if TYPE_CHECKING:
     from infra.offline.mocks import Registration
@@ -18,11 +19,6 @@ if TYPE_CHECKING:
     from infra.offline.preview import Preview
 
 MICRO = Decimal("0.000001")
-
-
-def money(amount: Decimal) -> float:
-    """A JSON number for a money amount, exact to the cent."""
-    return float(cents(amount))
 
 
 def rate(amount: Decimal) -> float:
@@ -130,18 +126,6 @@ def _fit_sentence(shape: ShapeFit) -> str:
         f"{device.model.name}, {device.model.weight_bytes / GIB:.1f} GiB of weights on {where} "
         f"a replica, {device.kv_tokens:,} KV tokens: {shape.sessions:,} sessions a replica{held}"
     )
-
-
-def burst_json(tier: TierPlan) -> dict[str, Any] | None:
-    if tier.burst is None:
-        return None
-    return {
-        "capacity": "spot",
-        "maxInstances": tier.burst.max_instances,
-        "pricePerGpuHour": float(tier.burst.price_per_gpu_hour),
-        "maxCostPerHour": money(tier.burst_max_cost_per_hour),
-        "acceptInterruptions": tier.burst.accept_interruptions,
-    }
 
 
 def burst_lines(tiers: Sequence[TierPlan]) -> list[str]:
@@ -298,26 +282,6 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
 
 def _resource_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else "(stack)"
-
-
-def tier_summary(tier: TierPlan) -> dict[str, Any]:
-    """A tier as `agentfleet plan --json` and the stack outputs show it."""
-    return {
-        "tier": tier.name,
-        "gpu": tier.config.gpu,
-        "instanceType": tier.instance.name,
-        "capacity": tier.capacity,
-        "minInstances": tier.min_instances,
-        "maxInstances": tier.max_instances,
-        "gpus": tier.gpus,
-        "costPerHour": money(tier.cost_per_hour),
-        "floorCostPerHour": money(tier.floor_cost_per_hour),
-        "maxCostPerHour": money(tier.max_cost_per_hour),
-        "burst": burst_json(tier),
-        "tensorParallel": tier.fit.shapes[0].tensor_parallel,
-        "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
-        "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],
-    }
 
 
 SECRET = "[secret]"  # noqa: S105 - what a secret input is shown as

@@ -24,7 +24,8 @@ from facts import __version__
 from infra.offline.mocks import Registration
 from infra.offline.policy_client import Finding, PolicyInfo
 from infra.offline.preview import Preview
-from infra.report import finding_json, money, state, step, usd
+from infra.report import finding_json, state, step, usd
+from infra.summary import money
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"mandatory": "error", "remediate": "error", "advisory": "warning", "disabled": "none"}

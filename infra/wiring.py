@@ -38,7 +38,7 @@ from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from facts.models import Model
 from infra.config import AddonConfig, ClusterConfig
 from infra.plan import FleetPlan, TierPlan
-from infra.report import money, tier_summary
+from infra.summary import money, tier_summary
 
 TIER_PLACEMENT = ("cluster", "hf_token", "prometheus_address", "depends_on", "addons")
 """FleetTierArgs' fields the program adds: what other components give, where it is built."""

@@ -1,0 +1,48 @@
+"""A plan's figures as JSON numbers, in the shapes ``agentfleet plan --json`` and the
+stack's outputs share (``infra.report`` prints them; ``infra.wiring`` hands them to the
+program's exports)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from facts.money import cents
+from infra.plan import TierPlan
+
+
+def money(amount: Decimal) -> float:
+    """A JSON number for a money amount, exact to the cent."""
+    return float(cents(amount))
+
+
+def burst_json(tier: TierPlan) -> dict[str, Any] | None:
+    if tier.burst is None:
+        return None
+    return {
+        "capacity": "spot",
+        "maxInstances": tier.burst.max_instances,
+        "pricePerGpuHour": float(tier.burst.price_per_gpu_hour),
+        "maxCostPerHour": money(tier.burst_max_cost_per_hour),
+        "acceptInterruptions": tier.burst.accept_interruptions,
+    }
+
+
+def tier_summary(tier: TierPlan) -> dict[str, Any]:
+    """A tier as `agentfleet plan --json` and the stack outputs show it."""
+    return {
+        "tier": tier.name,
+        "gpu": tier.config.gpu,
+        "instanceType": tier.instance.name,
+        "capacity": tier.capacity,
+        "minInstances": tier.min_instances,
+        "maxInstances": tier.max_instances,
+        "gpus": tier.gpus,
+        "costPerHour": money(tier.cost_per_hour),
+        "floorCostPerHour": money(tier.floor_cost_per_hour),
+        "maxCostPerHour": money(tier.max_cost_per_hour),
+        "burst": burst_json(tier),
+        "tensorParallel": tier.fit.shapes[0].tensor_parallel,
+        "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
+        "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],
+    }
