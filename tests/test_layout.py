@@ -6,6 +6,7 @@ reader can hold."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,9 +108,13 @@ def test_the_config_layer_reads_and_validates_only() -> None:
     """Reading, then planning: infra/config imports nothing of infra but itself."""
     for path in modules("infra/config"):
         found = set()
+        package = path.relative_to(REPO).parent.parts  # ("infra", "config")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module)
+            elif isinstance(node, ast.ImportFrom):  # relative: from the module's package up
+                base = package[: len(package) - node.level + 1]
+                found.add(".".join([*base, *([node.module] if node.module else [])]))
             elif isinstance(node, ast.Import):
                 found |= {alias.name for alias in node.names}
         above = {name for name in found if name.startswith("infra") and
@@ -132,12 +137,24 @@ def test_the_simulator_finds_resources_by_the_components_own_names() -> None:
     assert {"-scaled-object", "-nodes", "-vllm", "-queue"} <= suffixes
     for path in modules("infra/simulation"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.JoinedStr):
-                continue
-            for part in node.values:
-                if isinstance(part, ast.Constant) and isinstance(part.value, str):
-                    hits = {suffix for suffix in suffixes if part.value.endswith(suffix)}
-                    assert not hits, f"{path.relative_to(REPO)}:{node.lineno} {part.value!r}"
+            for piece in _name_pieces(node):
+                hits = {suffix for suffix in suffixes if piece.endswith(suffix)}
+                assert not hits, f"{path.relative_to(REPO)}:{node.lineno} {piece!r}"
+
+
+def _name_pieces(node: ast.AST) -> list[str]:
+    """The text a resource name could be made from: the literal parts of an f-string, a
+    piece added to a name (``shape + "-nodes"``), a template (``"{}-nodes"``, ``"%s-nodes"``).
+    A whole string like KEDA's trigger type ``aws-sqs-queue`` names no resource."""
+    if isinstance(node, ast.JoinedStr):
+        return [
+            p.value for p in node.values if isinstance(p, ast.Constant) and isinstance(p.value, str)
+        ]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+        templates = [part for part in re.split(r"\{[^}]*\}|%s", text)[1:] if part]
+        return [text] if text.startswith("-") else templates
+    return []
 
 
 def _made_name(function: object) -> str:

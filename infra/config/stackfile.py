@@ -22,6 +22,7 @@ import codecs
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,11 @@ MAX_DEPTH = 32
 
 PLAIN = "?"  # the tag of a plain scalar left for yaml.v3's rules
 STR, SEQ, MAP = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
-BINARY, SET = ("tag:yaml.org,2002:binary", "tag:yaml.org,2002:set")
+BINARY, SET, TIMESTAMP = (
+    "tag:yaml.org,2002:binary",
+    "tag:yaml.org,2002:set",
+    "tag:yaml.org,2002:timestamp",
+)
 EXPLICIT = {
     "tag:yaml.org,2002:int": int,
     "tag:yaml.org,2002:float": float,
@@ -222,9 +227,11 @@ class _Builder:
                 return float(value)
             if type(value) is kind:
                 return value
-            raise StackFileError(where, f"{text!r} is not a {tag.rsplit(':', 1)[-1]}")
+            raise StackFileError(where, f"{text!r} is not !!{tag.rsplit(':', 1)[-1]}")
         if tag == BINARY:
             return _binary(text, where)
+        if tag == TIMESTAMP and _foreign(where):
+            return _timestamp(text, where)
         if _foreign(where):
             return text  # yaml.v3 decodes a tag it does not know as the scalar's text
         raise StackFileError(where, f"the tag {tag} has no meaning in a stack file")
@@ -291,6 +298,32 @@ def _binary(text: str, where: str) -> str:
     except binascii.Error:
         raise StackFileError(where, "a !!binary value holds invalid base64 data") from None
     return data.decode("utf-8", errors="replace")
+
+
+_TIMESTAMP_FORMS = re.compile(
+    r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
+    r"(?:(?:[Tt](?P<H>\d{1,2}):(?P<M>\d{1,2}):(?P<S>\d{1,2})(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}))"
+    r"|(?: (?P<h>\d{1,2}):(?P<n>\d{1,2}):(?P<s>\d{1,2})(?:\.\d{1,9})?))?"
+)
+
+
+def _timestamp(text: str, where: str) -> str:
+    """An explicit ``!!timestamp`` as yaml.v3 takes it: one of its four forms (a date, a
+    date and time with T and a zone, or with a space and none), a real date and time; its
+    text is kept, as the CLI hands the owner of the key its value."""
+    found = _TIMESTAMP_FORMS.fullmatch(text)
+    if found is not None:
+        parts = found.groupdict()
+        clock = [
+            int(parts[k] or parts[alt] or 0) for k, alt in (("H", "h"), ("M", "n"), ("S", "s"))
+        ]
+        try:
+            datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), *clock)
+        except ValueError:
+            found = None
+    if found is None:
+        raise StackFileError(where, f"{text!r} is not a timestamp (!!timestamp)")
+    return text
 
 
 # yaml.v3's scalar resolution (resolve.go): the literals it knows by name, then numbers.

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BeforeValidator,
     Field,
     StrictBool,
@@ -104,6 +105,8 @@ class ScalingConfig(ConfigModel):
     queue_depth_per_replica: Count = Field(
         QUEUE_DEPTH_PER_REPLICA,
         alias="queueDepthPerInstance",
+        # the key, and its Python spelling from before the field had its true name
+        validation_alias=AliasChoices("queueDepthPerInstance", "queue_depth_per_instance"),
         description="A2: scale out when more than this many requests wait per vLLM replica "
         "(KEDA's target backlog per replica, its queueLength). A replica is one vLLM "
         "instance: a whole GPU instance where a node holds one replica, a share of a node "

@@ -357,10 +357,13 @@ def run_program(
     Without ``plan`` this is the program the Pulumi CLI runs (``infra/__main__.py``: it
     reads the configuration and plans). A caller that planned the stack already passes
     its plan, and the fleet is declared from it (``infra.program.declare_fleet``)."""
+    # A key set to null is a key not set: the config layer reads it so, and the program
+    # must not see the text "null" in its place.
     runtime_config.set_all_config(
         {
             key: value if isinstance(value, str) else json.dumps(value)
             for key, value in config.items()
+            if value is not None
         }
     )
     outputs: dict[str, Any] = {}

@@ -47,7 +47,7 @@ class Settings:
     """A tier's scaling settings, as the stack file names them."""
 
     min_instances: int
-    queue_depth_per_instance: int
+    queue_depth_per_replica: int
     scale_out_sustain_seconds: int
     scale_in_idle_seconds: int
 
@@ -55,7 +55,7 @@ class Settings:
         return {
             "minInstances": self.min_instances,
             "scaling": {
-                "queueDepthPerInstance": self.queue_depth_per_instance,
+                "queueDepthPerInstance": self.queue_depth_per_replica,
                 "scaleOutSustainSeconds": self.scale_out_sustain_seconds,
                 "scaleInIdleSeconds": self.scale_in_idle_seconds,
             },
@@ -80,7 +80,7 @@ def current_settings(tier: TierModel) -> Settings:
     backlog = next(t for t in spec["triggers"] if t.get("name") == "backlog")
     return Settings(
         min_instances=tier.node_min,
-        queue_depth_per_instance=int(backlog["metadata"]["queueLength"]),
+        queue_depth_per_replica=int(backlog["metadata"]["queueLength"]),
         scale_out_sustain_seconds=int(behavior["scaleUp"]["stabilizationWindowSeconds"]),
         scale_in_idle_seconds=int(behavior["scaleDown"]["stabilizationWindowSeconds"]),
     )
@@ -95,7 +95,7 @@ def candidates(tier: TierModel, user_facing: bool) -> list[Settings]:
     found = []
     for floor, depth, sustain, idle in itertools.product(
         floors,
-        sorted({*QUEUE_DEPTHS, min(now.queue_depth_per_instance, QUEUE_DEPTH_PER_REPLICA)}),
+        sorted({*QUEUE_DEPTHS, min(now.queue_depth_per_replica, QUEUE_DEPTH_PER_REPLICA)}),
         sorted({*SUSTAINS, min(now.scale_out_sustain_seconds, SCALE_OUT_SUSTAIN_SECONDS)}),
         sorted({*IDLES, max(now.scale_in_idle_seconds, SCALE_IN_IDLE_SECONDS)}),
     ):
@@ -118,9 +118,9 @@ def rendered_spec(tier: TierModel, settings: Settings) -> dict[str, Any]:
     for trigger in spec["triggers"]:
         metadata = trigger["metadata"]
         if trigger.get("name") == "backlog":
-            metadata["queueLength"] = str(settings.queue_depth_per_instance)
+            metadata["queueLength"] = str(settings.queue_depth_per_replica)
         elif trigger.get("name") == "vllm-waiting":
-            metadata["threshold"] = str(settings.queue_depth_per_instance)
+            metadata["threshold"] = str(settings.queue_depth_per_replica)
         if trigger.get("type") == "aws-sqs-queue":
             if settings.min_instances == 0:
                 metadata["activationQueueLength"] = "0"

@@ -140,6 +140,31 @@ def test_invalid_stack_ends_cleanly_and_declares_nothing() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("tier", "keys", "where"),
+    [
+        ("orchestrator", {"mig": {"7g.80gb": 2}}, "orchestrator.mig"),  # read: the keys
+        (  # planned: the model cannot fit the GPUs the tier pinned
+            "lightweight",
+            {"model": "meta-llama/Llama-3.1-70B-Instruct", "instanceType": "g6e.2xlarge"},
+            "lightweight.instanceType",
+        ),
+    ],
+    ids=["reading", "planning"],
+)
+def test_a_stack_that_cannot_be_built_registers_nothing(
+    tier: str, keys: dict[str, Any], where: str
+) -> None:
+    """Reading and planning both come before the first resource under `pulumi up`."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"][tier].update(keys)
+    seen: list[Registration] = []
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program(values, stack="prod", on_register=seen.append)
+    assert str(raised.value).startswith(f"invalid configuration\nagentfleet:fleet.tiers.{where}: ")
+    assert seen == []
+
+
 def test_dashboard_and_alarms_watch_each_tiers_own_queue_and_nodes() -> None:
     registrations, _ = build("prod")
     (dashboard,) = [r for r in registrations if r.type == "aws:cloudwatch/dashboard:Dashboard"]

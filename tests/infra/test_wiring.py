@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import ClusterAddonsArgs, FleetMonitoringArgs, FleetTierArgs, MonitoredTier
+from components import ClusterAddonsArgs, FleetMonitoringArgs, FleetTierArgs
 from infra import wiring
 from infra.config import parse_stack_config
 from infra.plan import plan_fleet
@@ -43,4 +43,3 @@ def test_a_quantity_keeps_its_name_from_the_stack_key_to_the_autoscaler() -> Non
     assert shape.in_flight_target == tier.replica_groups[0].in_flight_target
     # the backlog alarm: A2's N a replica, at the tier's ceiling of replicas
     assert wired.backlog_alert == 4 * tier.max_replicas
-    assert set(MonitoredTier.model_fields) >= {"backlog_alert", "node_price_per_hour"}

@@ -88,6 +88,8 @@ def test_other_namespaces_values_are_read_as_yaml_v3_reads_them() -> None:
         b"  app:token: !vault secret\n"
         b"  app:argv: !!python/object:os.system [ls]\n"
         b"  app:lines: !!binary |\n    aGVs\n    bG8=\n"
+        b"  app:when: !!timestamp 2001-12-14t21:59:43.10-05:00\n"
+        b"  app:day: !!timestamp 2024-1-2\n"
         b"secretsprovider: !custom passphrase\n"
     )
     assert values(raw) == {
@@ -97,6 +99,8 @@ def test_other_namespaces_values_are_read_as_yaml_v3_reads_them() -> None:
             "app:token": "secret",
             "app:argv": ["ls"],
             "app:lines": "hello",
+            "app:when": "2001-12-14t21:59:43.10-05:00",
+            "app:day": "2024-1-2",
         },
         "secretsprovider": "passphrase",
     }
@@ -135,6 +139,12 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
      "config.agentfleet:cluster", "the tag tag:yaml.org,2002:omap has no meaning"),
     ("invalid base64", b"config:\n  aws:profile: !!binary '%%%'\n", "config.aws:profile",
      "a !!binary value holds invalid base64 data"),
+    ("not a timestamp", b"config:\n  app:t: !!timestamp notadate\n", "config.app:t",
+     "'notadate' is not a timestamp"),
+    ("no such date", b"config:\n  app:t: !!timestamp 2024-02-30\n", "config.app:t",
+     "'2024-02-30' is not a timestamp"),
+    ("a core tag that does not fit", b"config:\n  app:n: !!int abc\n", "config.app:n",
+     "'abc' is not !!int"),
     ("an unclosed list", b"a: [1, 2\nb: c\n", "line 2, column 2", "not valid YAML: expected"),
 ]  # fmt: skip
 

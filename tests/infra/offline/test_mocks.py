@@ -1,6 +1,8 @@
-"""The offline engine's ARNs are the ones AWS would give: the partition of the region, no
-region for global services (IAM, Budgets, CloudWatch dashboards), the account, and each
-service's own resource form; so policies judge ARNs a real deploy would produce."""
+"""The offline engine: the program it runs from a plan declares what the Pulumi CLI's
+program (infra/__main__.py, reading pulumi.Config) declares; and its ARNs are the ones AWS
+would give: the partition of the region, no region for global services (IAM, Budgets,
+CloudWatch dashboards), the account, and each service's own resource form; so policies
+judge ARNs a real deploy would produce."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.offline.mocks import OfflineMocks, partition, run_program
+from infra.config import parse_stack_config
+from infra.offline.mocks import OfflineMocks, Registration, partition, run_program
+from infra.plan import plan_fleet
 from tests.helpers import STACKS, stack_values
 
 ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)")
@@ -72,3 +76,36 @@ def test_the_partition_follows_the_region(region: str, expected: str) -> None:
     )
     _, state = OfflineMocks(region=region).new_resource(args)
     assert state["arn"] == f"arn:{expected}:iam::123456789012:role/r"
+
+
+def declared(registrations: list[Registration]) -> list[tuple[str, str, str, str]]:
+    return sorted(
+        (r.type, r.urn, r.parent or "", repr(sorted(r.inputs.items()))) for r in registrations
+    )
+
+
+def variants() -> list[tuple[str, dict[str, Any]]]:
+    """Every shipped stack, prod with a Hugging Face token (a secret, as a stack file
+    stores one), and prod with the token's key set to null (a key not set)."""
+    found = [(stack, stack_values(stack)) for stack in STACKS]
+    with_token, with_null = stack_values("prod"), stack_values("prod")
+    with_token["agentfleet:hfToken"] = {"secure": "v1:AAABBBCCC"}
+    with_null["agentfleet:hfToken"] = None
+    return [*found, ("prod", with_token), ("prod", with_null)]
+
+
+@pytest.mark.parametrize(
+    ("stack", "values"), variants(), ids=[*STACKS, "prod-token", "prod-null-token"]
+)
+def test_the_plans_program_declares_what_the_clis_program_declares(
+    stack: str, values: dict[str, Any]
+) -> None:
+    """`plan` and `simulate` declare from the plan they made; the Pulumi CLI runs
+    infra/__main__.py, which reads the stack through pulumi.Config and plans it itself."""
+    plan = plan_fleet(parse_stack_config(values))
+    from_plan, outputs_from_plan = run_program(values, stack=stack, plan=plan)
+    from_cli, outputs_from_cli = run_program(values, stack=stack)
+    assert declared(from_plan) == declared(from_cli)
+    assert outputs_from_plan == outputs_from_cli
+    secrets = [r for r in from_plan if r.type == "kubernetes:core/v1:Secret"]
+    assert bool(secrets) == (values.get("agentfleet:hfToken") is not None)

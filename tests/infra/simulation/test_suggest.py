@@ -47,7 +47,7 @@ def test_the_grid_keeps_to_the_checklist() -> None:
         user_facing = tier.name == "orchestrator"
         for s in candidates(tier, user_facing):
             assert s.min_instances >= (2 if user_facing else 0)  # A4
-            assert s.queue_depth_per_instance <= 10  # A2's N
+            assert s.queue_depth_per_replica <= 10  # A2's N
             assert s.scale_out_sustain_seconds <= 60  # A2
             assert s.scale_in_idle_seconds >= 300  # A3
             assert s.min_instances > 0 or s.scale_out_sustain_seconds <= 30
@@ -83,7 +83,7 @@ def _settings(keys: dict[str, Any]) -> Settings:
     scaling = keys["scaling"]
     return Settings(
         min_instances=keys["minInstances"],
-        queue_depth_per_instance=scaling["queueDepthPerInstance"],
+        queue_depth_per_replica=scaling["queueDepthPerInstance"],
         scale_out_sustain_seconds=scaling["scaleOutSustainSeconds"],
         scale_in_idle_seconds=scaling["scaleInIdleSeconds"],
     )
