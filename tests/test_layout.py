@@ -139,7 +139,8 @@ def test_the_simulator_finds_resources_by_the_components_own_names() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             for piece in _name_pieces(node):
                 hits = {suffix for suffix in suffixes if piece.endswith(suffix)}
-                assert not hits, f"{path.relative_to(REPO)}:{node.lineno} {piece!r}"
+                line = getattr(node, "lineno", 0)
+                assert not hits, f"{path.relative_to(REPO)}:{line} {piece!r}"
 
 
 def _name_pieces(node: ast.AST) -> list[str]:

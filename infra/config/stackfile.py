@@ -314,11 +314,9 @@ def _timestamp(text: str, where: str) -> str:
     found = _TIMESTAMP_FORMS.fullmatch(text)
     if found is not None:
         parts = found.groupdict()
-        clock = [
-            int(parts[k] or parts[alt] or 0) for k, alt in (("H", "h"), ("M", "n"), ("S", "s"))
-        ]
+        hour, minute, second = (int(parts[k] or parts[alt] or 0) for k, alt in ("Hh", "Mn", "Ss"))
         try:
-            datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), *clock)
+            datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), hour, minute, second)
         except ValueError:
             found = None
     if found is None:
