@@ -24,7 +24,7 @@ from infra.simulation.cron import EPOCH, window_open
 from infra.simulation.engine import queue_depth
 from infra.simulation.fleet import CronWindow
 from infra.simulation.run import cron_for
-from tests.infra.simulation.test_engine import fixed_fleet
+from tests.infra.simulation.support import fixed_fleet
 
 CRON: TypeAdapter[str] = TypeAdapter(Cron)
 EVERY_MINUTE = "* * * * *"

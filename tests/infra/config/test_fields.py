@@ -10,7 +10,7 @@ import pytest
 
 from infra.config import ConfigError, parse_stack_config
 from tests.helpers import stack_values
-from tests.infra.config.test_fleet import LIGHT, TIER, setting
+from tests.infra.config.support import LIGHT, TIER, setting
 
 SCHEDULE = f"{TIER}.scaling.schedule"
 FLEET = "agentfleet:fleet"

@@ -18,26 +18,7 @@ from infra.config import (
     parse_stack_config,
 )
 from tests.helpers import REPO, stack_values
-
-DELETE = object()
-TIER = "agentfleet:fleet.tiers.orchestrator"
-MID = "agentfleet:fleet.tiers.mid-tier"
-LIGHT = "agentfleet:fleet.tiers.lightweight"
-
-
-def setting(values: dict[str, Any], path: str, value: object) -> dict[str, Any]:
-    """Set (or delete, with DELETE) the value at a key path like ``agentfleet:fleet.tiers.x``."""
-    first, *rest = path.split(".")
-    keys = [first, *rest]
-    node: Any = values
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-    if value is DELETE:
-        del node[keys[-1]]
-    else:
-        node[keys[-1]] = value
-    return values
-
+from tests.infra.config.support import DELETE, LIGHT, MID, TIER, setting
 
 # (case id, key path to change, new value, key path in the error, reason)
 # fmt: off

@@ -22,27 +22,7 @@ from infra.config import (
     stack_file,
 )
 from tests.helpers import REPO, STACKS, stack_values
-
-DELETE = object()
-TIER = "agentfleet:fleet.tiers.orchestrator"
-
-
-def setting(values: dict[str, Any], path: str, value: object) -> dict[str, Any]:
-    """Set (or delete, with DELETE) the value at a key path like ``agentfleet:fleet.tiers.x``."""
-    first, *rest = path.split(".")
-    keys = [first, *rest]
-    node: Any = values
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-    if value is DELETE:
-        del node[keys[-1]]
-    else:
-        node[keys[-1]] = value
-    return values
-
-
-# --- checklist breaches are buildable: the policy pack reports them -------------------
-
+from tests.infra.config.support import TIER, setting
 
 # --- defaults and values --------------------------------------------------------------
 

@@ -13,9 +13,9 @@ import pytest
 from facts.autoscaling import Policy, Rules, ScaledObject, Trigger
 from infra.config.loading import read_stack_file
 from infra.simulation.engine import STRATEGIES, Lane, queue_depth, simulate, static_peak
-from infra.simulation.fleet import TierModel
 from infra.simulation.run import simulate_stack
 from infra.simulation.stats import fleet_sla, lane_stats
+from tests.infra.simulation.support import fixed_fleet
 
 
 def erlang_c_wait(servers: int, rate: float, hold: float) -> float:
@@ -24,32 +24,6 @@ def erlang_c_wait(servers: int, rate: float, hold: float) -> float:
     below = sum(offered**k / math.factorial(k) for k in range(servers))
     top = offered**servers / math.factorial(servers) * servers / (servers - offered)
     return top / (below + top) / (servers / hold - rate)
-
-
-def fixed_fleet(sessions: int, hold: float = 3.0, scaled: ScaledObject | None = None) -> TierModel:
-    rules = (Rules.from_spec(None, up=True), Rules.from_spec(None, up=False))
-    return TierModel(
-        name="t",
-        scaled=scaled or ScaledObject(1, 1, (), *rules),
-        cron=(),
-        sessions_per_replica=float(sessions),
-        held_per_replica=0.0,
-        replicas_per_node=1,
-        gpus_per_node=1,
-        node_min=0,
-        node_max=100,
-        burst_max=0,
-        on_demand_price=1.0,
-        spot_price=None,
-        on_spot=False,
-        planned_replicas=1,
-        peak_rate=1.0,
-        service_seconds=hold,
-        sla_ttft_seconds=0.5,
-        request_timeout_seconds=1e9,
-        pod_start_seconds=0.0,
-        node_start_seconds=0.0,
-    )
 
 
 @pytest.mark.integration
