@@ -20,7 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from facts import defaults, mig
-from facts.catalog import CATALOG, Capacity, InstanceType
+from facts.catalog import Capacity, InstanceType
 from facts.checklist import (
     SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
@@ -117,8 +117,6 @@ class TierPlan:
     capacity: Capacity
     """``config.capacity``, or its default: K1 on-demand for user-facing tiers, K2 spot for
     background tiers where spot is cheaper."""
-    concurrency_per_gpu: int
-    """``config.concurrency_per_gpu``, or the catalog's figure for the GPU."""
     replica_groups: tuple[ReplicaGroup, ...]
     gpus: int
     """GPUs the tier needs for its expected concurrency (the capacity model)."""
@@ -126,12 +124,9 @@ class TierPlan:
     """Instances those GPUs take: ceil(gpus / GPUs per instance)."""
     min_instances: int
     max_instances: int
-    on_demand_price: Decimal
-    """``config.price_per_gpu_hour``, or the catalog's on-demand price."""
-    spot_price: Decimal | None
-    """``config.spot_price_per_gpu_hour``, the catalog's when unset, None when set to null."""
     price_per_gpu_hour: Decimal
-    """The price of the capacity the tier asks for."""
+    """The price of the capacity the tier asks for: ``config.spot_price`` on spot,
+    ``config.on_demand_price`` otherwise."""
     replica_cpu_millis: int
     """CPU each replica requests and is limited to: its share of 80% of the instance."""
     replica_memory_mib: int
@@ -347,7 +342,6 @@ def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) ->
 
 def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     """A tier's plan; ``FitError`` when its model cannot fit what the stack pinned."""
-    gpu = CATALOG[tier.gpu]
     fit = fit_tier(tier)
     instance = fit.instance
     storage = _storage(tier, fit)
@@ -377,14 +371,11 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         config=tier,
         fit=fit,
         capacity=capacity,
-        concurrency_per_gpu=tier.concurrency_per_gpu or gpu.interactions_per_gpu,
         replica_groups=groups,
         gpus=gpus,
         instances=ceil_div(gpus, instance.gpus),
         min_instances=min_instances,
         max_instances=max_instances,
-        on_demand_price=tier.on_demand_price,
-        spot_price=spot,
         price_per_gpu_hour=spot
         if capacity == "spot" and spot is not None
         else tier.on_demand_price,

@@ -94,6 +94,7 @@ class FleetWiring:
 def fleet(plan: FleetPlan) -> FleetWiring:
     """The whole fleet's wiring, from its plan."""
     layouts = mig_layouts(plan)
+    mig = MigConfigurationArgs(layouts=layouts) if layouts else None
     create = plan.cluster.create
     version = plan.cluster.kubernetes_version
     return FleetWiring(
@@ -109,8 +110,8 @@ def fleet(plan: FleetPlan) -> FleetWiring:
         keda_operator_role_arn=plan.cluster.keda_operator_role_arn,
         namespace=plan.namespace,
         namespace_labels=NAMESPACE_LABELS,
-        addons=addons(plan, MigConfigurationArgs(layouts=layouts) if layouts else None),
-        mig=MigConfigurationArgs(layouts=layouts) if layouts else None,
+        addons=addons(plan, mig),
+        mig=mig,
         has_hf_token=plan.has_hf_token,
         prometheus_address=plan.monitoring.prometheus_address,
         tiers=tuple(_tier_wiring(plan, tier, layouts.get(tier.name)) for tier in plan.tiers),
@@ -248,7 +249,7 @@ def tier(plan: FleetPlan, tier: TierPlan, layout: MigLayout | None = None) -> di
         "min_instances": tier.min_instances,
         "max_instances": tier.max_instances,
         "shapes": _shapes(tier),
-        "prices": GpuPrices(on_demand=tier.on_demand_price, spot=tier.spot_price),
+        "prices": GpuPrices(on_demand=config.on_demand_price, spot=config.spot_price),
         "disk": NodeDisk(
             replica_cache_gib=tier.storage.replica_cache_gib,
             root_volume_gib=tier.storage.root_volume_gib,

@@ -71,7 +71,7 @@ PROBE = textwrap.dedent(
     assert (tier.instance.name, tier.instance.gpus) == ("p6-b200.48xlarge", 8)
     assert (group.resource, group.sessions_per_replica) == ("nvidia.com/mig-3g.90gb", 68)
     assert tier.gpus == 4, tier.gpus  # ceil(500 / (2 x 68))
-    assert tier.on_demand_price == Decimal("6.75")
+    assert tier.config.on_demand_price == Decimal("6.75")
 
     # Program and policies: the node group carries it, and C1 judges it by the catalog.
     registrations, _ = run_program(values, stack="prod")
