@@ -237,6 +237,10 @@ class ReplicaShape(TypedDict):
     "That model's shape (facts.models.profile_json), for model-fits-gpu."
     max_model_len: NotRequired[Optional[int]]
     "vLLM --max-model-len: what the model and one replica's KV cache allow. None: the model's own (vLLM refuses to start if its KV cache cannot hold it)."
+    max_num_batched_tokens: NotRequired[Optional[int]]
+    'vLLM --max-num-batched-tokens: the tokens one step carries.'
+    serving: NotRequired[Optional[str]]
+    'What a replica is planned to deliver (facts.serving.Promise JSON).'
     in_flight_target: int
     'The work (served plus waiting) one replica is sized for: the autoscaler asks for ceil(load / this) replicas.'
     replicas_per_instance: int
@@ -606,6 +610,8 @@ class VllmArgs(TypedDict):
     'GPUs one replica shards the model over.'
     max_model_len: NotRequired[Optional[int]]
     "Context length limit; default: the model's own."
+    max_num_batched_tokens: NotRequired[Optional[int]]
+    "--max-num-batched-tokens: the tokens one step carries (chunked prefill's budget); default: vLLM's for the device."
 
 
 class WorkerSidecar(TypedDict):
@@ -650,6 +656,8 @@ class VllmServiceArgs(TypedDict):
     'Concurrent sessions one replica is sized for; written as an annotation for C2.'
     model_profile: NotRequired[Optional[str]]
     "The model's shape (facts.models.profile_json) when the shipped model table does not know it; written as an annotation so model-fits-gpu can size it."
+    serving: NotRequired[Optional[str]]
+    'What a replica is planned to deliver (facts.serving.Promise JSON); written as an annotation so replica-meets-targets can hold it to that.'
     user_facing: bool
     'Written on the pods (A4, K1).'
     latency_class: str

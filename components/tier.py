@@ -74,6 +74,12 @@ class ReplicaShape(_Part):
         description="vLLM --max-model-len: what the model and one replica's KV cache allow. "
         "None: the model's own (vLLM refuses to start if its KV cache cannot hold it).",
     )
+    max_num_batched_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="vLLM --max-num-batched-tokens: the tokens one step carries."
+    )
+    serving: str | None = Field(
+        None, description="What a replica is planned to deliver (facts.serving.Promise JSON)."
+    )
     in_flight_target: Annotated[int, Field(ge=1)] = Field(
         description="The work (served plus waiting) one replica is sized for: the "
         "autoscaler asks for ceil(load / this) replicas."
@@ -381,9 +387,11 @@ class FleetTierArgs(TaggedArgs):
                 max_num_seqs=shape.max_num_seqs,
                 tensor_parallel_size=shape.gpu_count if shape.profile is None else 1,
                 max_model_len=shape.max_model_len,
+                max_num_batched_tokens=shape.max_num_batched_tokens,
                 gpu_memory_utilization=self.gpu_memory_utilization,
             ),
             sessions_per_replica=shape.sessions_per_replica,
+            serving=shape.serving,
             model_profile=shape.model_profile if shape.model else self.model_profile,
             user_facing=self.user_facing,
             latency_class=self.latency_class,

@@ -35,6 +35,7 @@ from facts.labels import (
     LATENCY_CLASS,
     MANAGED_BY,
     MODEL_PROFILE,
+    SERVING,
     SESSIONS_PER_REPLICA,
     TIER,
 )
@@ -83,6 +84,11 @@ class VllmArgs(BaseModel):
     max_model_len: Annotated[int, Field(ge=1)] | None = Field(
         None, description="Context length limit; default: the model's own."
     )
+    max_num_batched_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="--max-num-batched-tokens: the tokens one step carries (chunked "
+        "prefill's budget); default: vLLM's for the device.",
+    )
 
     def render(self) -> list[str]:
         argv = [
@@ -102,6 +108,8 @@ class VllmArgs(BaseModel):
             argv += ["--tensor-parallel-size", str(self.tensor_parallel_size)]
         if self.max_model_len is not None:
             argv += ["--max-model-len", str(self.max_model_len)]
+        if self.max_num_batched_tokens is not None:
+            argv += ["--max-num-batched-tokens", str(self.max_num_batched_tokens)]
         return argv
 
 
@@ -122,6 +130,11 @@ class VllmServiceArgs(Args):
         None,
         description="The model's shape (facts.models.profile_json) when the shipped model "
         "table does not know it; written as an annotation so model-fits-gpu can size it.",
+    )
+    serving: str | None = Field(
+        None,
+        description="What a replica is planned to deliver (facts.serving.Promise JSON); "
+        "written as an annotation so replica-meets-targets can hold it to that.",
     )
     user_facing: bool = Field(description="Written on the pods (A4, K1).")
     latency_class: LatencyClass = Field(description="Written on the pods for C1.")
@@ -264,6 +277,7 @@ class VllmService(pulumi.ComponentResource):
             GPU: args.gpu,
             CAPACITY: args.capacity,
             **({MODEL_PROFILE: args.model_profile} if args.model_profile else {}),
+            **({SERVING: args.serving} if args.serving else {}),
         }
         env = [*CACHE_ENV, *keep_alive_env(args)]
         self.token_secret = self._token_secret(name, args, object_name, labels, child)

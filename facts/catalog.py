@@ -46,6 +46,9 @@ class InstanceType:
     memory_gib: int
     instance_store_gb: int = 0
     """Total NVMe instance store, in GB (10^9 bytes), as AWS lists it; 0 for none."""
+    part: str | None = None
+    """Key in ``facts.parts.PARTS`` of the GPU part AWS puts in this type (what the serving
+    model runs on); None where it is not recorded, and the catalog's figures are used."""
 
     @property
     def family(self) -> str:
@@ -78,6 +81,9 @@ class Gpu:
     device_memory_gib: Decimal | None = None
     """The memory CUDA reports for one GPU (what vLLM budgets from), in GiB. None: taken as
     92% of ``memory_gb`` (the marketed figure, which ECC and the driver eat into)."""
+    part: str | None = None
+    """Key in ``facts.parts.PARTS`` of the part this key names (``name``). The serving model
+    runs on the part the instance type carries (``InstanceType.part``), which can differ."""
 
     @property
     def memory_gib(self) -> Decimal:
@@ -109,18 +115,18 @@ class Gpu:
 # "Instance store specifications"): g6e 1 x 250 GB up to 4 x 1900 GB, p4de 8 x 1000 GB,
 # p5 3840 GB per GPU.
 _G6E = (
-    InstanceType("g6e.xlarge", 1, 4, 32, 250),
-    InstanceType("g6e.2xlarge", 1, 8, 64, 450),
-    InstanceType("g6e.4xlarge", 1, 16, 128, 600),
-    InstanceType("g6e.8xlarge", 1, 32, 256, 900),
-    InstanceType("g6e.16xlarge", 1, 64, 512, 1900),
-    InstanceType("g6e.12xlarge", 4, 48, 384, 3800),
-    InstanceType("g6e.24xlarge", 4, 96, 768, 3800),
-    InstanceType("g6e.48xlarge", 8, 192, 1536, 7600),
+    InstanceType("g6e.xlarge", 1, 4, 32, 250, "l40s"),
+    InstanceType("g6e.2xlarge", 1, 8, 64, 450, "l40s"),
+    InstanceType("g6e.4xlarge", 1, 16, 128, 600, "l40s"),
+    InstanceType("g6e.8xlarge", 1, 32, 256, 900, "l40s"),
+    InstanceType("g6e.16xlarge", 1, 64, 512, 1900, "l40s"),
+    InstanceType("g6e.12xlarge", 4, 48, 384, 3800, "l40s"),
+    InstanceType("g6e.24xlarge", 4, 96, 768, 3800, "l40s"),
+    InstanceType("g6e.48xlarge", 8, 192, 1536, 7600, "l40s"),
 )
 _P5 = (
-    InstanceType("p5.4xlarge", 1, 16, 256, 3840),
-    InstanceType("p5.48xlarge", 8, 192, 2048, 30720),
+    InstanceType("p5.4xlarge", 1, 16, 256, 3840, "h100-sxm5"),
+    InstanceType("p5.48xlarge", 8, 192, 2048, 30720, "h100-sxm5"),
 )
 
 _GPUS: dict[str, Gpu] = {
@@ -141,6 +147,7 @@ _GPUS: dict[str, Gpu] = {
             default_instance_type="g6e.2xlarge",
             # nvidia-smi lists 46068 MiB; CUDA keeps about 600 MiB of it.
             device_memory_gib=Decimal("44.4"),
+            part="l40s",
         ),
         Gpu(
             key="a100-80gb",
@@ -152,10 +159,11 @@ _GPUS: dict[str, Gpu] = {
             spot_price=Decimal("1.14"),
             latency_class="throughput-first",
             mig_model="A100-80GB",
-            instance_types=(InstanceType("p4de.24xlarge", 8, 96, 1152, 8000),),
+            instance_types=(InstanceType("p4de.24xlarge", 8, 96, 1152, 8000, "a100-80gb-sxm4"),),
             default_instance_type="p4de.24xlarge",
             # 81920 MiB in nvidia-smi; PyTorch reports a total capacity of 79.15 GiB.
             device_memory_gib=Decimal("79.15"),
+            part="a100-80gb-pcie",
         ),
         Gpu(
             key="h100-pcie",
@@ -171,6 +179,7 @@ _GPUS: dict[str, Gpu] = {
             instance_types=_P5,
             default_instance_type="p5.4xlarge",
             device_memory_gib=Decimal("79.18"),  # vLLM's start-up log: "79.18 GiB" total
+            part="h100-pcie",
         ),
         Gpu(
             key="h100-sxm",
@@ -186,6 +195,7 @@ _GPUS: dict[str, Gpu] = {
             instance_types=_P5,
             default_instance_type="p5.48xlarge",
             device_memory_gib=Decimal("79.18"),
+            part="h100-sxm5",
         ),
     )
 }

@@ -52,7 +52,11 @@ CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.33": "v1.33.5", "1.34": "v1.34.4", "1.35": "
 pairing of its minor with the cluster's (autoscaler README, "Releases"); the chart's own
 default image follows the newest minor, not the cluster."""
 
-SESSION_TOKENS = 950
+INPUT_TOKENS = 600
+"""Tokens one agent interaction sends (the seed's prompt)."""
+OUTPUT_TOKENS = 350
+"""Tokens one agent interaction gets back (the seed's reply)."""
+SESSION_TOKENS = INPUT_TOKENS + OUTPUT_TOKENS
 """KV tokens one agent interaction keeps: the seed's 600 tokens in and 350 out."""
 
 PRIORITY_EXPANDER_CONFIG_MAP = "cluster-autoscaler-priority-expander"

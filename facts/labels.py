@@ -34,11 +34,15 @@ COST_CENTER = f"{PREFIX}cost-center"
 NODE_CLASS = f"{PREFIX}node-class"
 """``gpu`` on GPU node groups, ``system`` on a new cluster's CPU nodes (C3)."""
 SESSIONS_PER_REPLICA = f"{PREFIX}sessions-per-replica"
+"""Annotation: concurrent sessions one vLLM replica is sized for (C2 compares
+--max-num-seqs with it)."""
 MODEL_PROFILE = f"{PREFIX}model-profile"
 """On a vLLM pod whose model the shipped table does not know: the model's shape as JSON
 (``facts.models.profile_json``), so model-fits-gpu can size it."""
-"""Annotation: concurrent sessions one vLLM replica is sized for (C2 compares
---max-num-seqs with it)."""
+SERVING = f"{PREFIX}serving"
+"""On a vLLM pod: what its replica is planned to deliver, as JSON (``facts.serving.Promise``):
+the GPU part, the TTFT and interaction targets, the interaction's tokens
+(replica-meets-targets)."""
 SERVES_TIER = f"{PREFIX}serves-tier"
 """Label of an MCP server: the inference tier it sends work to."""
 QUEUE = f"{PREFIX}queue"

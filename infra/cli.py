@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
-from infra import report
+from infra import perf, report
 from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
 from infra.plan import plan_fleet
@@ -258,6 +258,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_plan(commands)
     _add_simulate(commands)
+    perf.add_parser(commands)
 
     worker = commands.add_parser(
         "worker",
@@ -291,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plan(args)
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "perf":
+            return perf.run(args)
         if args.command == "worker":
             return bridge_cli.worker(args)
         if args.command == "submit":

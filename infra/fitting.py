@@ -22,6 +22,7 @@ from facts.catalog import CATALOG, Gpu, InstanceType
 from facts.models import Model, ModelConfigError
 from facts.vllm_memory import Budget, budget, gib
 from infra.config import TierConfig
+from infra.physics import Demand, PhysicsError, Serving, demand_of, serve_shape
 
 CONFIG_JSON_MAX_BYTES = 1_000_000
 """A model's config.json is a few KB; a larger file is not one."""
@@ -68,8 +69,10 @@ class ShapeFit:
     catalog_sessions: int
     """Sessions the catalog's per-GPU figure gives a replica of this shape."""
     sessions: int
-    """Sessions a replica is planned for: the lesser of the catalog's and the KV cache's."""
+    """Sessions a replica is planned for (``serving`` says what bound them)."""
     session_tokens: int
+    serving: Serving
+    """The replica at its planned batch: the serving model's figures, and the bound."""
 
     @property
     def model(self) -> Model | None:
@@ -89,7 +92,13 @@ class ShapeFit:
 
     @property
     def kv_limited(self) -> bool:
-        return self.sessions < self.catalog_sessions
+        return self.serving.bound == "kv"
+
+    @property
+    def per_gpu_capacity(self) -> Fraction:
+        """Interactions of the tier's expected concurrency one GPU of this shape carries:
+        its sessions over the pace they run at, per GPU."""
+        return Fraction(self.sessions) / self.serving.pace / self.tensor_parallel
 
 
 @dataclass(frozen=True)
@@ -106,12 +115,26 @@ def _shape(
     profile: str | None,
     tensor_parallel: int,
     catalog: int,
-    session_tokens: int,
+    place: tuple[Gpu, InstanceType],
+    demand: Demand,
 ) -> ShapeFit:
-    sessions = catalog
-    if device is not None and not device.model.embedding:
-        sessions = min(catalog, device.sessions(session_tokens))
-    return ShapeFit(profile, name, tensor_parallel, device, catalog, sessions, session_tokens)
+    gpu, instance = place
+    model = None if device is None else device.model
+    serving = serve_shape(model, device, gpu, instance, tensor_parallel, profile, catalog, demand)
+    return ShapeFit(
+        profile,
+        name,
+        tensor_parallel,
+        device,
+        catalog,
+        serving.sessions,
+        _session_tokens(demand),
+        serving,
+    )
+
+
+def _session_tokens(demand: Demand) -> int:
+    return max(demand.session_tokens, demand.input_tokens + demand.output_tokens)
 
 
 def _problem(model: Model, device: Budget, where: str, session_tokens: int) -> str | None:
@@ -136,7 +159,7 @@ def fit_slices(
     gpu: Gpu,
     instance: InstanceType,
     per_gpu: int,
-    session_tokens: int,
+    demand: Demand,
     utilization: Fraction,
     main: str,
 ) -> TierFit:
@@ -144,22 +167,30 @@ def fit_slices(
     replica; a profile too small for its model is refused on the tier's ``mig`` key, or
     ``migModels`` when the model is not the tier's ``main`` one."""
     geometry = mig.model_for(gpu.key)
-    shapes, notes = [], []
-    for name, (model_name, model) in served.items():
-        profile = geometry.profiles[name]
-        catalog = max(1, per_gpu * profile.compute // mig.COMPUTE_SLICES)
-        device = None
+    session_tokens = _session_tokens(demand)
+    devices: dict[str, Budget | None] = {}
+    for name, (model_name, model) in served.items():  # every slice's memory first
+        devices[name] = None
         if model is not None:
-            device = budget(model, profile.memory_gib, gpu.gpu_class, 1, utilization)
+            device = budget(
+                model, geometry.profiles[name].memory_gib, gpu.gpu_class, 1, utilization
+            )
             problem = _problem(model, device, f"a {name} slice", session_tokens)
             if problem:
                 key = "mig" if model_name == main else f"migModels.{name}"
                 raise FitError(key, f"{problem}; use a larger profile or a smaller model")
-        shape = _shape(model_name, device, name, 1, catalog, session_tokens)
+            devices[name] = device
+    shapes, notes = [], []
+    for name, (model_name, _) in served.items():
+        catalog = max(1, per_gpu * geometry.profiles[name].compute // mig.COMPUTE_SLICES)
+        try:
+            shape = _shape(model_name, devices[name], name, 1, catalog, (gpu, instance), demand)
+        except PhysicsError as error:
+            raise FitError(error.key, f"{name} slice: {error}") from None
         if shape.kv_limited:
             notes.append(
                 f"{name}: the KV cache holds {shape.kv_sessions} sessions of {session_tokens} "
-                f"tokens, below the catalog's {catalog}: planned for {shape.sessions}"
+                f"tokens: planned for {shape.sessions}"
             )
         shapes.append(shape)
     tier_model = next((model for name, model in served.values() if name == main), None)
@@ -199,12 +230,13 @@ def fit_whole_gpus(
     instance_type: str | None,
     gpus_per_replica: int | None,
     per_gpu: int,
-    session_tokens: int,
+    demand: Demand,
     utilization: Fraction,
 ) -> TierFit:
     """The instance type and tensor-parallel degree a replica of ``model`` on whole
     ``gpu``s takes; pinned ones are checked, unpinned ones chosen."""
     pairs = _candidates(model, gpu, instance_type, gpus_per_replica)
+    session_tokens = _session_tokens(demand)
     if not pairs:
         assert model is not None  # an unknown model splits over any pinned degree
         raise FitError(
@@ -213,7 +245,8 @@ def fit_whole_gpus(
             f"{model.kv_heads} KV heads) over {gpus_per_replica} GPUs",
         )
     fits: list[tuple[tuple[object, ...], InstanceType, ShapeFit]] = []
-    problems = []
+    problems: list[str] = []
+    missed: list[PhysicsError] = []
     for instance, degree in pairs:
         device = None
         if model is not None:
@@ -223,14 +256,20 @@ def fit_whole_gpus(
             if problem:
                 problems.append(problem)
                 continue
-        shape = _shape(name, device, None, degree, per_gpu * degree, session_tokens)
+        try:
+            shape = _shape(name, device, None, degree, per_gpu * degree, (gpu, instance), demand)
+        except PhysicsError as error:
+            missed.append(error)
+            continue
         rank = (
-            -Fraction(shape.sessions, degree),
+            -shape.per_gpu_capacity,
             degree,
             instance.name != gpu.default_instance_type,
             instance.gpus,
         )
         fits.append((rank, instance, shape))
+    if not fits and missed:
+        raise FitError(missed[-1].key, str(missed[-1]))
     if not fits:
         assert model is not None
         key = "model"
@@ -265,14 +304,14 @@ def _why(
     notes = []
     smaller = [shape for _, _, shape in fits if shape.tensor_parallel < chosen.tensor_parallel]
     if smaller:
-        best = max(smaller, key=lambda shape: Fraction(shape.sessions, shape.tensor_parallel))
+        best = max(smaller, key=lambda shape: shape.per_gpu_capacity)
         notes.append(
-            f"tensor parallelism {chosen.tensor_parallel}: at {best.tensor_parallel} GPU"
-            f"{'s' if best.tensor_parallel > 1 else ''} a replica's KV cache holds "
-            f"{best.sessions // best.tensor_parallel} sessions a GPU; at "
-            f"{chosen.tensor_parallel}, {chosen.sessions // chosen.tensor_parallel}"
+            f"tensor parallelism {chosen.tensor_parallel}: a GPU carries "
+            f"{float(chosen.per_gpu_capacity):.1f} of the tier's interactions, "
+            f"{float(best.per_gpu_capacity):.1f} at {best.tensor_parallel} GPU"
+            f"{'s' if best.tensor_parallel > 1 else ''} a replica"
         )
-    if chosen.kv_limited:
+    if chosen.kv_limited and chosen.serving.point is None:
         notes.append(
             f"the KV cache holds {chosen.kv_sessions} sessions of {chosen.session_tokens} "
             f"tokens a replica, below the catalog's {per_gpu} a GPU: planned for "
@@ -311,9 +350,7 @@ def fit_tier(tier: TierConfig) -> TierFit:
             profile: (name, served_model(tier, name))
             for profile, name in tier.slice_models().items()
         }
-        return fit_slices(
-            served, gpu, instance, per_gpu, tier.session_tokens, utilization, tier.model
-        )
+        return fit_slices(served, gpu, instance, per_gpu, demand_of(tier), utilization, tier.model)
     return fit_whole_gpus(
         tier.model,
         served_model(tier),
@@ -321,6 +358,6 @@ def fit_tier(tier: TierConfig) -> TierFit:
         tier.instance_type,
         tier.gpus_per_replica,
         per_gpu,
-        tier.session_tokens,
+        demand_of(tier),
         utilization,
     )

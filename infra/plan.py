@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from facts import defaults, mig
 from facts.catalog import Capacity, InstanceType
@@ -27,6 +28,7 @@ from facts.checklist import (
     USER_FACING_FLOOR,
 )
 from facts.labels import GPU_RESOURCE
+from facts.serving import Promise
 from infra.config import (
     AddonsConfig,
     ClusterConfig,
@@ -37,6 +39,7 @@ from infra.config import (
     WorkerConfig,
 )
 from infra.fitting import FitError, TierFit, fit_tier
+from infra.physics import Serving, promise
 from infra.sizing import (
     NodeStorage,
     ceil_div,
@@ -71,6 +74,11 @@ class ReplicaGroup:
     the model cannot be sized (vLLM takes the model's own)."""
     kv_tokens: int | None = None
     """Tokens of context one replica's KV cache holds; None when the model cannot be sized."""
+    max_num_batched_tokens: int | None = None
+    """vLLM --max-num-batched-tokens the serving model planned the batch with; None when the
+    catalog's figure sized it (vLLM's default holds)."""
+    promise: Promise | None = None
+    """What a replica is planned to deliver, for its pods' annotation; None likewise."""
     in_flight_target: int = 0
     """The work (being served plus waiting) one replica of this group is sized for: its
     share of an instance's sessions. The autoscaler's target per replica."""
@@ -145,6 +153,14 @@ class TierPlan:
     def instance(self) -> InstanceType:
         """The instance type the tier's nodes run (``fit`` chose or checked it)."""
         return self.fit.instance
+
+    @property
+    def serving(self) -> Serving:
+        """One replica of the tier's own model at its planned batch (the first such shape
+        of a MIG layout)."""
+        return next(
+            shape.serving for shape in self.fit.shapes if shape.model_name == self.config.model
+        )
 
     @property
     def cost_per_hour(self) -> Decimal:
@@ -251,14 +267,26 @@ class _Shapes:
     gpus_per_replica: int
     mig_capacity: int
     """Interactions one partitioned GPU serves; 0 for whole GPUs."""
+    pace: Fraction
+    """The tier's interaction time over its serviceSeconds (``infra.physics``): interactions
+    in flight per interaction of expected concurrency."""
+
+    def in_flight(self, interactions: int) -> int:
+        """Interactions in flight when ``interactions`` of expected concurrency (counted at
+        serviceSeconds each) run at the planned batch's pace (Little's law)."""
+        return ceil_div(interactions * self.pace.numerator, self.pace.denominator)
 
     def gpus_for(self, interactions: int) -> int:
-        """GPUs that serve ``interactions``: whole slices' worth for MIG, whole replicas
-        (of gpus_per_replica GPUs) otherwise."""
+        """GPUs that serve ``interactions`` of expected concurrency: whole slices' worth for
+        MIG, whole replicas (of gpus_per_replica GPUs) otherwise, for what is in flight."""
+        return self.gpus_in_flight(self.in_flight(interactions))
+
+    def gpus_in_flight(self, load: int) -> int:
+        """GPUs whose replicas hold ``load`` interactions in flight."""
         if self.mig_capacity:
-            return ceil_div(interactions, self.mig_capacity)
+            return ceil_div(load, self.mig_capacity)
         per_replica = self.groups[0].sessions_per_replica
-        return ceil_div(interactions, per_replica) * self.gpus_per_replica
+        return ceil_div(load, per_replica) * self.gpus_per_replica
 
     def replicas_on(self, gpus: int) -> tuple[int, ...]:
         """Replicas of each group that ``gpus`` GPUs hold."""
@@ -285,8 +313,9 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
             max_num_seqs=tier.max_num_seqs or default_max_num_seqs(shape.sessions),
             max_model_len=shape.max_model_len,
             kv_tokens=None if shape.budget is None else shape.budget.kv_tokens,
+            **_served(tier, shape.serving),
         )
-        return _Shapes((whole,), instance, shape.tensor_parallel, 0)
+        return _Shapes((whole,), instance, shape.tensor_parallel, 0, shape.serving.pace)
     groups, capacity = [], 0
     for shape in fit.shapes:
         assert shape.profile is not None
@@ -304,9 +333,21 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
                 max_num_seqs=tier.max_num_seqs or default_max_num_seqs(shape.sessions),
                 max_model_len=shape.max_model_len,
                 kv_tokens=None if shape.budget is None else shape.budget.kv_tokens,
+                **_served(tier, shape.serving),
             )
         )
-    return _Shapes(tuple(groups), instance, 1, capacity)
+    pace = max(shape.serving.pace for shape in fit.shapes if shape.model_name == tier.model)
+    return _Shapes(tuple(groups), instance, 1, capacity, pace)
+
+
+def _served(tier: TierConfig, serving: Serving) -> dict[str, Any]:
+    """A group's step budget and promise, where the serving model planned its batch."""
+    if serving.replica is None:
+        return {}
+    return {
+        "max_num_batched_tokens": serving.replica.batched_tokens,
+        "promise": promise(tier, serving),
+    }
 
 
 def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
@@ -347,11 +388,12 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
     storage = _storage(tier, fit)
     shapes = _shapes(tier, fit)
     gpus = shapes.gpus_for(tier.expected_concurrency)
-    held = ceil_div(shapes.gpus_for(headroom_load(tier.expected_concurrency)), instance.gpus)
+    in_flight = shapes.in_flight(tier.expected_concurrency)
+    held = ceil_div(shapes.gpus_in_flight(headroom_load(in_flight)), instance.gpus)
     schedule = _schedule(tier, shapes)
     peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
     min_instances, max_instances = _floor_and_ceiling(tier, held, peak_instances)
-    groups = _sized_groups(tier, shapes.groups, min_instances, max_instances)
+    groups = _sized_groups(tier, shapes.groups, min_instances, max_instances, in_flight)
     replicas_per_instance = sum(group.replicas_per_instance for group in groups)
     spot = tier.spot_price
     capacity = tier.capacity or (
@@ -395,11 +437,16 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
 
 
 def _sized_groups(
-    tier: TierConfig, groups: tuple[ReplicaGroup, ...], min_instances: int, max_instances: int
+    tier: TierConfig,
+    groups: tuple[ReplicaGroup, ...],
+    min_instances: int,
+    max_instances: int,
+    in_flight: int,
 ) -> tuple[ReplicaGroup, ...]:
-    """Each group's autoscaler target, floor and ceiling. With several groups on one queue,
-    each scales to its part of the load, in the proportion the node layout holds them. A
-    co-resident model has a queue of its own and no planned load: its replicas' sessions."""
+    """Each group's autoscaler target, floor and ceiling, for the tier's load in flight at
+    its expected concurrency. With several groups on one queue, each scales to its part of
+    the load, in the proportion the node layout holds them. A co-resident model has a
+    queue of its own and no planned load: its replicas' sessions."""
     burst = tier.burst.max_instances if tier.burst is not None else 0
     per_instance = sum(
         g.replicas_per_instance * g.sessions_per_replica for g in groups if g.model == tier.model
@@ -408,7 +455,7 @@ def _sized_groups(
         replace(
             group,
             in_flight_target=in_flight_target(
-                tier.expected_concurrency,
+                in_flight,
                 Fraction(per_instance, group.replicas_per_instance),
             )
             if group.model == tier.model

@@ -6,12 +6,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from facts import parts
+from facts.catalog import CATALOG
+from facts.defaults import OUTPUT_TOKENS
 from facts.money import cents
 from facts.vllm_memory import GIB
 from infra.fitting import ShapeFit
+from infra.physics import Serving
 from infra.plan import FleetPlan, TierPlan
 from infra.sizing import Scenario, SizedTier
-from infra.summary import burst_json, money, tier_summary
+from infra.summary import burst_json, money, serving_json, tier_summary
 
 if TYPE_CHECKING:
     from infra.offline.mocks import Registration
@@ -71,6 +75,10 @@ def _shape_json(shape: ShapeFit) -> dict[str, Any]:
         "catalogSessionsPerReplica": shape.catalog_sessions,
         "sessionsPerReplica": shape.sessions,
         "maxModelLen": shape.max_model_len,
+        "interactionSeconds": None
+        if shape.serving.point is None
+        else round(shape.serving.point.e2e_seconds, 4),
+        "bound": shape.serving.bound,
     }
 
 
@@ -112,6 +120,7 @@ def scenario_text(scenario: Scenario) -> str:
     for tier in scenario.tiers:
         if tier.fit is not None and tier.fit.budget is not None:
             lines.append(f"  {tier.tier}: {_fit_sentence(tier.fit)}")
+            lines.append(f"    {tier.tier}: {serving_sentence(tier.fit.serving, OUTPUT_TOKENS)}")
     return "\n".join(lines)
 
 
@@ -171,6 +180,54 @@ def fit_lines(tiers: Sequence[TierPlan]) -> list[str]:
     return lines
 
 
+BOUND_SAYS = {
+    "latency": "the largest batch inside the tier's TTFT and interaction targets",
+    "kv": "what the KV cache holds",
+    "compute": "throughput within 10% of the replica's best; compute-bound",
+    "memory": "throughput within 10% of the replica's best; memory-bound",
+    "pin": "pinned by the stack",
+    "catalog": "the catalog's interactions per GPU (no serving model for it)",
+}
+
+
+def serving_sentence(serving: Serving, output_tokens: int) -> str:
+    """One replica at its planned batch, and what bound the batch."""
+    sessions = f"{serving.sessions:,} sessions a replica ({BOUND_SAYS[serving.bound]})"
+    point = serving.point
+    if point is None:
+        return f"{sessions}, {float(serving.service_seconds):g} s an interaction (serviceSeconds)"
+    if not point.output_tokens_per_second:  # an encoder: one pass a request
+        return (
+            f"{sessions}; {point.e2e_seconds:.3f} s a request, "
+            f"{point.interactions_per_second:,.0f} requests/s a replica"
+        )
+    return (
+        f"{sessions}; TTFT {point.ttft_seconds:.3f} s, {output_tokens} tokens out at "
+        f"{point.tpot_seconds * 1000:.1f} ms each, {point.e2e_seconds:.2f} s an interaction, "
+        f"{point.output_tokens_per_second:,.0f} tokens/s a replica"
+    )
+
+
+def serving_lines(tiers: Sequence[TierPlan]) -> list[str]:
+    """What one replica of each tier's shapes does at its planned batch
+    (docs/serving-physics.md), and the part the serving model ran where the catalog's key
+    names another."""
+    lines = ["serving physics (one replica at its planned batch; docs/serving-physics.md):"]
+    for tier in tiers:
+        for shape in tier.fit.shapes:
+            name = tier.name if shape.profile is None else f"{tier.name} {shape.profile}"
+            output = tier.config.output_tokens
+            lines.append(f"  {name}: {serving_sentence(shape.serving, output)}")
+        gpu, carried = CATALOG[tier.config.gpu], parts.part(tier.instance.part)
+        if carried is not None and gpu.part is not None and carried.key != gpu.part:
+            lines.append(
+                f"    {tier.name}: {tier.instance.name} carries {carried.name}, not the "
+                f"{gpu.name} that {gpu.key} names: the serving model runs on {carried.name}, "
+                f"at {gpu.key}'s price"
+            )
+    return lines
+
+
 # --- agentfleet validate --------------------------------------------------------------
 
 
@@ -214,6 +271,7 @@ def tier_json(tier: TierPlan) -> dict[str, Any]:
         "floorCostPerHour": money(tier.floor_cost_per_hour),
         "burst": burst_json(tier),
         "fit": fit_json(tier),
+        **serving_json(tier),
     }
 
 
@@ -273,6 +331,8 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             *burst_lines(plan.tiers),
             "",
             *fit_lines(plan.tiers),
+            "",
+            *serving_lines(plan.tiers),
         ]
     )
 
@@ -383,6 +443,8 @@ def preview_text(result: Preview) -> str:
         *burst_lines(plan.tiers),
         "",
         *fit_lines(plan.tiers),
+        "",
+        *serving_lines(plan.tiers),
     ]
     counts = result.counts()
     columns = [tier.name for tier in plan.tiers if tier.name in counts] + (

@@ -22,6 +22,7 @@ from facts.catalog import CATALOG, InstanceType
 from facts.checklist import MAX_NUM_SEQS_FACTOR, PEAK_HEADROOM
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
 from infra.fitting import FitError, ShapeFit, TierFit, fit_whole_gpus
+from infra.physics import default_demand
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -136,8 +137,10 @@ def size_fleet(concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX) -> Scena
         fit = model_fit(entry) if entry.model else None
         if fit is None:
             gpus = ceil_div(interactions, gpu.interactions_per_gpu)
-        else:
-            gpus = ceil_div(interactions, fit.sessions) * fit.tensor_parallel
+        else:  # what is in flight at the planned batch's pace (infra.physics), in replicas
+            pace = fit.serving.pace
+            in_flight = ceil_div(interactions * pace.numerator, pace.denominator)
+            gpus = ceil_div(in_flight, fit.sessions) * fit.tensor_parallel
         tiers.append(
             SizedTier(entry.tier, entry.gpu, interactions, gpus, gpus * gpu.on_demand_price, fit)
         )
@@ -159,7 +162,7 @@ def model_fit(entry: MixEntry) -> ShapeFit:
         None,
         None,
         gpu.interactions_per_gpu,
-        defaults.SESSION_TOKENS,
+        default_demand(gpu),
         DEFAULT_GPU_MEMORY_UTILIZATION,
     )
     return fit.shapes[0]

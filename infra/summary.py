@@ -28,6 +28,29 @@ def burst_json(tier: TierPlan) -> dict[str, Any] | None:
     }
 
 
+def _seconds(value: float) -> float:
+    return round(value, 4)
+
+
+def serving_json(tier: TierPlan) -> dict[str, Any]:
+    """One replica at its planned batch, from the serving model; where the catalog's figure
+    sized it, the interaction is ``serviceSeconds`` and the rest is not known (null)."""
+    serving = tier.serving
+    point = serving.point
+    return {
+        "part": None if serving.part is None else serving.part.name,
+        "interactionSeconds": float(tier.config.service_seconds)
+        if point is None
+        else _seconds(point.e2e_seconds),
+        "ttftSeconds": None if point is None else _seconds(point.ttft_seconds),
+        "tpotSeconds": None if point is None else _seconds(point.tpot_seconds),
+        "outputTokensPerSecondPerReplica": None
+        if point is None
+        else round(point.output_tokens_per_second, 1),
+        "bound": serving.bound,
+    }
+
+
 def tier_summary(tier: TierPlan) -> dict[str, Any]:
     """A tier as `agentfleet plan --json` and the stack outputs show it."""
     return {
@@ -45,4 +68,5 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
         "tensorParallel": tier.fit.shapes[0].tensor_parallel,
         "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
         "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],
+        **serving_json(tier),
     }

@@ -209,6 +209,8 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
             sessions_per_replica=group.sessions_per_replica,
             max_num_seqs=group.max_num_seqs,
             max_model_len=group.max_model_len,
+            max_num_batched_tokens=group.max_num_batched_tokens,
+            serving=None if group.promise is None else group.promise.to_json(),
             in_flight_target=group.in_flight_target,
             replicas_per_instance=group.replicas_per_instance,
             min_replicas=group.min_replicas,

@@ -314,24 +314,40 @@ class TierConfig(ConfigModel):
         description="The model's shape, for a model the shipped table does not know; "
         "without one such a model's fit is not checked (an advisory finding).",
     )
+    input_tokens: Count = Field(
+        defaults.INPUT_TOKENS,
+        description="Tokens one interaction sends (its prompt); for an embedding model, the "
+        f"tokens of one request (at most the model's context). Default {defaults.INPUT_TOKENS}. "
+        "The serving model times the prefill from it (docs/serving-physics.md).",
+    )
+    output_tokens: Count = Field(
+        defaults.OUTPUT_TOKENS,
+        description="Tokens one interaction gets back. Default "
+        f"{defaults.OUTPUT_TOKENS}. The serving model times the decode from it.",
+    )
     session_tokens: Count = Field(
         defaults.SESSION_TOKENS,
-        description="Tokens of KV cache one interaction keeps (prompt and reply). Default "
-        f"{defaults.SESSION_TOKENS} (600 in, 350 out). Sessions a replica holds = its KV "
-        "tokens / this.",
+        description="Tokens of KV cache one interaction keeps (prompt and reply, and earlier "
+        "turns it carries). Default: inputTokens + outputTokens "
+        f"({defaults.SESSION_TOKENS}). Sessions a replica holds = its KV tokens / this.",
     )
     service_seconds: Annotated[
         Decimal, BeforeValidator(to_decimal), AfterValidator(_hold_seconds)
     ] = Field(
         Decimal(defaults.SERVICE_SECONDS),
-        description="Mean seconds one interaction holds a session (agentfleet simulate). "
-        f"Default {defaults.SERVICE_SECONDS} (350 tokens out in about 3 s).",
+        description="The time one interaction may take, and the pace the tier's demand is "
+        "counted at: expectedConcurrency / serviceSeconds interactions a second. A ttft-first "
+        "tier's replicas run the largest batch that finishes an interaction within it; a "
+        "throughput-first tier's may take up to requestTimeoutSeconds "
+        f"(docs/serving-physics.md). Default {defaults.SERVICE_SECONDS} (the seed's 350 tokens "
+        "in about 3 s).",
     )
     sla_ttft_seconds: (
         Annotated[Decimal, BeforeValidator(to_decimal), AfterValidator(_hold_seconds)] | None
     ) = Field(
         None,
-        description="Time-to-first-token target (agentfleet simulate's SLA attainment). "
+        description="Time-to-first-token target: the planned batch meets it, and agentfleet "
+        "simulate's SLA attainment counts against it. "
         f"Default {defaults.SLA_TTFT_SECONDS['ttft-first']} s for ttft-first tiers, "
         f"{defaults.SLA_TTFT_SECONDS['throughput-first']} s for throughput-first ones.",
     )
@@ -417,6 +433,23 @@ class TierConfig(ConfigModel):
         description="The longest request the tier allows (seconds). The queue's visibility "
         f"timeout and the replicas' drain are longer. Default {defaults.REQUEST_TIMEOUT_SECONDS}.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _session_from_tokens(cls, data: object) -> object:
+        """sessionTokens unset: the interaction's own tokens, in and out."""
+        if not isinstance(data, dict) or {"sessionTokens", "session_tokens"} & data.keys():
+            return data
+        tokens = [
+            data.get(camel, data.get(snake, default))
+            for camel, snake, default in (
+                ("inputTokens", "input_tokens", defaults.INPUT_TOKENS),
+                ("outputTokens", "output_tokens", defaults.OUTPUT_TOKENS),
+            )
+        ]
+        if all(type(count) is int and count > 0 for count in tokens):
+            return {**data, "sessionTokens": sum(tokens)}
+        return data
 
     @field_validator("gpu")
     @classmethod

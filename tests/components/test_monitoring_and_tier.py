@@ -159,14 +159,14 @@ def test_user_facing_tier_has_a_load_balancer() -> None:
     )
     scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
                           "orchestrator-scaled-object"))  # fmt: skip
-    # The ceiling holds the weekday peak: 600 x 1.3 = 780 interactions, 8 H100s.
-    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 8)
+    # The ceiling holds the weekday peak: 600 x 1.3 = 780 interactions, 9 H100s of 91.
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 9)
     (cron,) = [t for t in scaled["spec"]["triggers"] if t["type"] == "cron"]
     assert cron["metadata"] == {
         "timezone": "America/New_York",
         "start": "0 7 * * 1-5",
         "end": "0 19 * * 1-5",
-        "desiredReplicas": "8",
+        "desiredReplicas": "9",
     }
     binding = manifest(one(registrations, "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
                            "orchestrator-binding"))  # fmt: skip
@@ -179,8 +179,8 @@ def test_background_tier_has_no_load_balancer_and_may_scale_to_zero() -> None:
     assert "agentfleet:index:InferenceLoadBalancer" not in components_of(registrations)
     scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
                           "mid-tier-scaled-object"))  # fmt: skip
-    # 16 replicas (2 MIG slices x 8 GPUs) per p4de.24xlarge, one instance at most.
-    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (0, 16)
+    # 16 replicas (2 MIG slices x 8 GPUs) per p4de.24xlarge, two instances at most.
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (0, 32)
     assert scaled["spec"]["triggers"][0]["metadata"]["activationQueueLength"] == "0"
     node_group = one(registrations, "aws:eks/nodeGroup:NodeGroup", "mid-tier-nodes").inputs
     assert node_group["labels"]["nvidia.com/mig.config"] == "agentfleet-mid-tier"
@@ -208,6 +208,7 @@ def test_a_media_engine_slice_is_named_as_the_device_plugin_names_it() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["mig"] = {"1g.10gb+me": 1, "3g.40gb": 1}
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["model"] = "Qwen/Qwen2.5-3B-Instruct"
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["serviceSeconds"] = 10  # a 1g slice
     registrations = run(
         lambda: FleetTier("orchestrator", tier_args(values, "orchestrator")).endpoint
     )
@@ -309,7 +310,7 @@ def test_a_bursting_tier_has_a_spot_node_group_above_its_on_demand_floor() -> No
     assert burst["tags"]["agentfleet.io/capacity"] == "spot"
     scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
                           "orchestrator-scaled-object"))  # fmt: skip
-    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 14)
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 15)
     validate_all(registrations)
 
 
@@ -319,7 +320,9 @@ def test_co_resident_models_get_their_own_queue_workers_and_autoscaler() -> None
     (and identity), scaled on that queue; the load balancer fronts the tier's own model."""
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"].update(
-        mig={"2g.20gb": 1, "1g.10gb": 1}, migModels={"1g.10gb": "BAAI/bge-large-en-v1.5"}
+        mig={"2g.20gb": 1, "1g.10gb": 1},
+        migModels={"1g.10gb": "BAAI/bge-large-en-v1.5"},
+        serviceSeconds=10,  # a 7B model streams 350 tokens in 8.1 s in a 2g.20gb slice
     )
     registrations = run(
         lambda: FleetTier("orchestrator", tier_args(values, "orchestrator")).endpoint

@@ -46,7 +46,7 @@ def test_orchestrator_node_group() -> None:
         "version": "1",
     }
     assert template_id.parent_type == TYPE
-    assert inputs["scalingConfig"] == {"minSize": 2.0, "maxSize": 8.0, "desiredSize": 2.0}
+    assert inputs["scalingConfig"] == {"minSize": 2.0, "maxSize": 9.0, "desiredSize": 2.0}
     assert inputs["updateConfig"] == {"maxUnavailable": 1.0}
     assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     labels = {
@@ -112,7 +112,7 @@ def test_mig_pool_advertises_slices_for_scale_from_zero() -> None:
     inputs = one(registrations, NODE_GROUP, "mid-tier-nodes").inputs
     assert inputs["labels"]["nvidia.com/mig.config"] == "agentfleet-mid-tier"
     assert inputs["instanceTypes"] == ["p4de.24xlarge"]
-    assert inputs["scalingConfig"] == {"minSize": 0.0, "maxSize": 1.0, "desiredSize": 0.0}
+    assert inputs["scalingConfig"] == {"minSize": 0.0, "maxSize": 2.0, "desiredSize": 0.0}
     template = "k8s.io/cluster-autoscaler/node-template"
     tags = {r.inputs["tag"]["key"]: r.inputs["tag"]["value"] for r in registrations
             if r.type == ASG_TAG}  # fmt: skip
@@ -131,8 +131,8 @@ def test_spot_capacity() -> None:
 
 def test_args_are_validated() -> None:
     base = pool_args("prod", "orchestrator").model_dump()
-    with pytest.raises(ValidationError, match=r"min_size \(9\) is above max_size \(8\)"):
-        GpuNodePoolArgs(**{**base, "min_size": 9})
+    with pytest.raises(ValidationError, match=r"min_size \(10\) is above max_size \(9\)"):
+        GpuNodePoolArgs(**{**base, "min_size": 10})
     with pytest.raises(ValidationError, match="set both or neither"):
         GpuNodePoolArgs(**{**base, "mig_config": "agentfleet-orchestrator"})
     with pytest.raises(ValidationError, match="needs 8 compute slices"):

@@ -57,22 +57,35 @@ def test_llama70b_with_too_few_pinned_gpus_names_gpus_per_replica() -> None:
 
 def test_llama70b_on_h100_sxm_gets_tensor_parallelism() -> None:
     """Two H100s hold the weights but not the activations (65.7 + 5.2 + 1.75 > 71.3 GiB);
-    four leave 31.5 GiB a rank of KV cache, 412,784 tokens: 434 sessions a replica, more
-    than the catalog's 100 a GPU, so it plans 400."""
-    values = with_tier("orchestrator", model=LLAMA_70B, gpu="h100-sxm")
+    four leave 31.5 GiB a rank of KV cache, 412,784 tokens. Streaming 350 tokens takes
+    longer than the seed's 3 s on any of them (below), so this tier allows 10 s: 112
+    sessions meet that at tensor parallelism 4, which carries the most interactions a GPU."""
+    values = with_tier("orchestrator", model=LLAMA_70B, gpu="h100-sxm", serviceSeconds=10)
     tier = tier_plan(values, "orchestrator")
     (group,) = tier.replica_groups
     assert tier.instance.name == "p5.48xlarge"
     assert group.resource_count == 4
     assert (group.kv_tokens, group.max_model_len) == (412_784, 131_072)
-    assert (group.sessions_per_replica, group.replicas_per_instance) == (400, 2)
+    assert (group.sessions_per_replica, group.replicas_per_instance) == (112, 2)
+    assert tier.serving.bound == "latency"
     args = tier_args(values, "orchestrator", worker=False).service_args(0)
     registrations = run(lambda: VllmService("orchestrator", args).endpoint)
     pod = manifest(one(registrations, DEPLOYMENT, "orchestrator-deployment"))["spec"]["template"]
     argv = pod["spec"]["containers"][0]["args"]
     assert argv[argv.index("--tensor-parallel-size") + 1] == "4"
     assert argv[argv.index("--max-model-len") + 1] == "131072"
+    assert argv[argv.index("--max-num-batched-tokens") + 1] == "8192"
     assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "4"
+
+
+def test_llama70b_cannot_stream_350_tokens_in_3_seconds() -> None:
+    """One sequence alone: each step reads 141 GB / 8 of weights at 85% of 3.35 TB/s (6.2 ms)
+    and pays 160 all-reduces and the ranks' hand-off (~4 ms): 350 tokens take over 4 s on
+    eight H100s, so a ttft-first tier's 3 s (the default serviceSeconds) is refused."""
+    where, reason = refusal(with_tier("orchestrator", model=LLAMA_70B, gpu="h100-sxm"))
+    assert where == f"{TIERS}.orchestrator.serviceSeconds"
+    assert reason.startswith(f"{LLAMA_70B} on 8 x H100 SXM5 at 1 session: TTFT 0.05 s, 350 ")
+    assert "4.2 s an interaction; the tier's targets are TTFT 0.5 s and 3 s an interaction" in reason
 
 
 def test_an_8b_model_in_a_10gb_slice_is_refused() -> None:
@@ -85,42 +98,52 @@ def test_an_8b_model_in_a_10gb_slice_is_refused() -> None:
     )
 
 
+QWEN_32B = "Qwen/Qwen2.5-32B-Instruct"
+
+
 def test_qwen32b_on_one_a100_plans_what_its_kv_cache_holds() -> None:
-    """Pinned to one A100 a replica, the KV cache holds 30,656 tokens: 32 sessions of 950,
-    not the catalog's 75. The tier takes ceil(2500 / 32) = 79 GPUs instead of 34."""
-    tier = tier_plan(with_tier("mid-tier", gpusPerReplica=1), "mid-tier")
+    """Pinned to one A100 a replica, the KV cache holds 30,656 tokens: 32 sessions of 950.
+    The step reads 65.5 GB of weights (37.8 ms at 85% of 2,039 GB/s) whatever the batch,
+    so 29 sessions are already within 10% of the 32's throughput: 15.2 s an interaction."""
+    values = with_tier("mid-tier", model=QWEN_32B, gpusPerReplica=1)
+    tier = tier_plan(values, "mid-tier")
     (group,) = tier.replica_groups
-    assert (group.kv_tokens, group.sessions_per_replica, group.max_num_seqs) == (30_656, 32, 56)
+    assert (group.kv_tokens, group.sessions_per_replica, group.max_num_seqs) == (30_656, 29, 51)
     assert group.max_model_len == 30_656  # what one sequence's KV cache can hold
-    assert tier.gpus == 79
-    assert any("holds 32 sessions of 950 tokens" in note for note in tier.fit.notes)
+    assert tier.fit.shapes[0].kv_sessions == 32
+    assert tier.serving.bound == "memory"
+    # 2500 interactions counted at 3 s take 15.2 s each: 12,650 in flight, 29 a GPU.
+    assert tier.gpus == 437
 
 
-def test_qwen32b_unpinned_takes_two_a100s_a_replica() -> None:
-    """At tensor parallelism 2 the KV cache holds 323 sessions a replica, 161 a GPU: the
-    catalog's 75 a GPU is the limit again, and the tier keeps its 34 GPUs."""
-    tier = tier_plan("prod", "mid-tier")
+def test_qwen32b_unpinned_takes_eight_a100s_a_replica() -> None:
+    """More GPUs a replica leave more KV room a GPU, so a larger batch keeps them
+    compute-bound: eight A100s carry 8.9 of the tier's interactions a GPU (four, 8.1)."""
+    tier = tier_plan(with_tier("mid-tier", model=QWEN_32B), "mid-tier")
     (group,) = tier.replica_groups
-    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (2, 150, 34)
+    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (8, 990, 288)
     assert tier.fit.notes == (
-        "tensor parallelism 2: at 1 GPU a replica's KV cache holds 32 sessions a GPU; at 2, 75",
+        "tensor parallelism 8: a GPU carries 8.9 of the tier's interactions, 8.1 at 4 GPUs "
+        "a replica",
     )
 
 
 def test_longer_sessions_take_more_gpus_or_more_parallelism() -> None:
-    """Size for the whole conversation: on one L40S (pinned) Qwen2.5-7B's KV cache holds
-    431,632 tokens, 26 AutoGen-style conversations of 16,000 tokens rather than the
-    catalog's 50, so 7,000 take 270 GPUs. Unpinned, four L40Ss a replica (a g6e.12xlarge)
-    hold 2,485,952 tokens, 155 conversations, 38 a GPU: 184 GPUs."""
+    """Size for the whole conversation: each decode step reads a conversation's 16,000
+    tokens of KV cache, not 950. On one L40S (pinned) Qwen2.5-7B's KV cache holds 431,632
+    tokens, 26 such conversations, and 21 reach 90% of the throughput at 16.9 s an
+    interaction. Unpinned, four L40Ss a replica (a g6e.12xlarge) hold 2,485,952 tokens and
+    carry 4.5 interactions a GPU (two, 4.4)."""
     values = with_tier("lightweight", sessionTokens=16_000, model="Qwen/Qwen2.5-7B-Instruct")
     tier = tier_plan(values, "lightweight")
     (group,) = tier.replica_groups
     assert (tier.instance.name, group.resource_count) == ("g6e.12xlarge", 4)
-    assert (group.kv_tokens, group.sessions_per_replica, tier.gpus) == (2_485_952, 155, 184)
+    assert (group.kv_tokens, group.sessions_per_replica, tier.gpus) == (2_485_952, 90, 1544)
     values["agentfleet:fleet"]["tiers"]["lightweight"]["instanceType"] = "g6e.2xlarge"
     pinned = tier_plan(values, "lightweight")
     (group,) = pinned.replica_groups
-    assert (group.kv_tokens, group.sessions_per_replica, pinned.gpus) == (431_632, 26, 270)
+    assert (group.kv_tokens, group.sessions_per_replica, pinned.gpus) == (431_632, 21, 1878)
+    assert pinned.fit.shapes[0].kv_sessions == 26
 
 
 def test_an_unknown_model_is_planned_unchecked() -> None:
@@ -208,17 +231,24 @@ BGE = "BAAI/bge-large-en-v1.5"
 
 def coresident(**keys: Any) -> dict[str, Any]:
     """The seed's layout: a 7B orchestrator in a 2g.20gb slice, an embedding service in a
-    1g.10gb slice, on each H100."""
+    1g.10gb slice, on each H100. The 2g.20gb slice has a quarter of the GPU's bandwidth:
+    350 tokens of a 7B model take 8.1 s there, so the tier allows 10 s."""
     return with_tier(
         "orchestrator",
-        **{"mig": {"2g.20gb": 1, "1g.10gb": 1}, "migModels": {"1g.10gb": BGE}, **keys},
+        **{
+            "mig": {"2g.20gb": 1, "1g.10gb": 1},
+            "migModels": {"1g.10gb": BGE},
+            "serviceSeconds": 10,
+            **keys,
+        },
     )
 
 
 def test_each_co_resident_model_is_checked_against_its_own_slice() -> None:
-    """Qwen2.5-7B in 2g.20gb (19.62 GiB): 14,032 tokens of KV, 14 sessions (the catalog's
-    share is 28); bge-large in 1g.10gb: 1.2 GiB of fp32 weights, no KV cache. The tier's
-    500 interactions are the 7B's: 36 GPUs. Each node keeps one copy of each model."""
+    """Qwen2.5-7B in 2g.20gb (19.62 GiB): 14,032 tokens of KV, 14 sessions of 8.4 s;
+    bge-large in 1g.10gb: 1.2 GiB of fp32 weights, no KV cache. The tier's 500
+    interactions are the 7B's: 419 in flight at 8.4 s counted at 10 s, 30 GPUs. Each node
+    keeps one copy of each model."""
     tier = tier_plan(coresident(), "orchestrator")
     qwen, bge = tier.replica_groups
     assert (qwen.profile, qwen.model, qwen.sessions_per_replica) == (
@@ -227,7 +257,8 @@ def test_each_co_resident_model_is_checked_against_its_own_slice() -> None:
         14,
     )
     assert (bge.profile, bge.model, bge.kv_tokens, bge.max_model_len) == ("1g.10gb", BGE, 0, 512)
-    assert tier.gpus == 36  # ceil(500 / 14)
+    assert tier.gpus == 30  # ceil(419 / 14)
+    assert [shape.serving.bound for shape in tier.fit.shapes] == ["kv", "latency"]
     assert bge.in_flight_target == bge.sessions_per_replica  # its own queue, no planned load
     # 15 + 10 GiB for Qwen2.5-7B, 2 + 10 for bge-large, 60 for images and the system
     assert (tier.storage.need_gib, tier.storage.replica_cache_gib) == (97, 25)
@@ -238,6 +269,15 @@ def test_a_co_resident_model_too_big_for_its_slice_names_its_key() -> None:
     where, reason = refusal(values)
     assert where == f"{TIERS}.orchestrator.migModels.1g.10gb"
     assert reason.startswith("meta-llama/Llama-3.1-8B-Instruct needs 15.0 GiB of weights")
+
+
+def test_a_slice_too_slow_for_the_targets_names_the_target() -> None:
+    where, reason = refusal(coresident(serviceSeconds=3))
+    assert where == f"{TIERS}.orchestrator.serviceSeconds"
+    assert reason.startswith(
+        "2g.20gb slice: Qwen/Qwen2.5-7B-Instruct on 1 x H100 SXM5 (2/7 MIG slice) at 1 session"
+    )
+    assert "8.1 s an interaction" in reason
 
 
 @pytest.mark.parametrize(

@@ -23,13 +23,17 @@ def plan(values: dict[str, Any]) -> dict[str, TierPlan]:
 
 
 # tier: (gpus, instances, min, max, max-num-seqs, replicas/instance, capacity, $/h); each
-# ceiling holds the expected concurrency and each scheduled peak with 30% headroom
+# ceiling holds the expected concurrency and each scheduled peak with 30% headroom. The
+# sessions a replica runs come from the serving model (tests/infra/test_physics.py).
 PROD = {
-    "orchestrator": (5, 5, 2, 8, 175, 1, "on-demand", "12.55"),  # 8: 600 x 1.3 = 780
-    # Qwen2.5-32B: one A100's KV cache holds 32 sessions, two hold the catalog's 75 a GPU;
-    # 2500 x 1.3 = 3250 sessions take 44 A100s, on 6 p4de
-    "mid-tier": (34, 5, 1, 6, 263, 4, "on-demand", "35.36"),
-    "lightweight": (140, 140, 2, 182, 88, 1, "on-demand", "100.80"),  # 9100 / 50
+    # Qwen2.5-7B on one H100 SXM5: 91 sessions finish 350 tokens in 3 s; 500 / 91 -> 6,
+    # the weekday peak's 600 x 1.3 = 780 -> 9
+    "orchestrator": (6, 6, 2, 9, 160, 1, "on-demand", "15.06"),
+    # Qwen2.5-14B over four A100 SXM4s: 1264 sessions (compute-bound), each interaction
+    # 36.6 s, so 2500 interactions counted at 3 s are 30,483 in flight: 25 replicas of 4
+    "mid-tier": (100, 13, 1, 16, 2212, 2, "on-demand", "104.00"),
+    # Qwen2.5-3B on one L40S: 868 sessions of 23.3 s; 7000 x 23.3 / 3 in flight -> 63
+    "lightweight": (63, 63, 2, 82, 1519, 1, "on-demand", "45.36"),
 }
 
 
@@ -49,10 +53,10 @@ def test_prod_plan() -> None:
             tier.cost_per_hour,
         ) == (*expected[:-1], Decimal(expected[-1]))
         assert group.resource == "nvidia.com/gpu"
-        assert group.resource_count == (2 if name == "mid-tier" else 1)
-    assert fleet.gpus == 179
-    assert fleet.cost_per_hour == Decimal("148.71")
-    assert fleet.max_cost_per_hour == Decimal("201.04")  # 8 x 2.51 + 48 x 1.04 + 182 x 0.72
+        assert group.resource_count == (4 if name == "mid-tier" else 1)
+    assert fleet.gpus == 169
+    assert fleet.cost_per_hour == Decimal("164.42")
+    assert fleet.max_cost_per_hour == Decimal("214.75")  # 9 x 2.51 + 128 x 1.04 + 82 x 0.72
     assert fleet.expected_concurrency == 10_000
     assert fleet.budget_per_hour == Decimal(250)
     orchestrator = fleet.tier("orchestrator")
@@ -63,31 +67,35 @@ def test_prod_plan() -> None:
     assert orchestrator.config.load_balancer.health_check_interval_seconds == 10
     assert orchestrator.min_replicas == 2
     # 80% of a p5.4xlarge (16 vCPU, 256 GiB) for its one replica; p4de.24xlarge (96 vCPU,
-    # 1152 GiB) shared by 4 replicas of 2 GPUs.
+    # 1152 GiB) shared by 2 replicas of 4 GPUs.
     assert (orchestrator.replica_cpu_millis, orchestrator.replica_memory_mib) == (12800, 209715)
     mid = fleet.tier("mid-tier")
-    assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (19200, 235929)
-    assert fleet.tier("mid-tier").max_replicas == 24
+    assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (38400, 471859)
+    assert fleet.tier("mid-tier").max_replicas == 32
     # Replicas are counted once, here: the tier's floor and ceiling in each group's replicas.
     (mid_group,) = mid.replica_groups
-    assert (mid_group.min_replicas, mid_group.max_replicas) == (4, 24)
+    assert (mid_group.min_replicas, mid_group.max_replicas) == (2, 32)
     (orchestrator_group,) = orchestrator.replica_groups
-    assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 8)
+    assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 9)
 
 
 def test_mig_tier_is_planned_per_slice() -> None:
     fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.staging.yaml"))
     tier = fleet.tier("mid-tier")
     (group,) = tier.replica_groups
-    # 75 interactions per A100 x 3/7 of its compute = 32 per 3g.40gb slice, but Qwen2.5-14B
-    # leaves its KV cache room for 29 sessions of 950 tokens there: 58 per GPU.
+    # Qwen2.5-14B leaves its KV cache room for 29 sessions of 950 tokens in a 3g.40gb slice;
+    # the slice has half the A100's memory bandwidth, so a step reads the 29.5 GB of weights
+    # in ~34 ms and 26 sessions already reach 90% of its best throughput: 14.3 s an
+    # interaction (a throughput-first tier may take that long).
     assert group.profile == "3g.40gb"
     assert group.resource == "nvidia.com/mig-3g.40gb"
-    assert group.sessions_per_replica == 29
-    assert group.max_num_seqs == 51
+    assert group.sessions_per_replica == 26
+    assert group.max_num_seqs == 46
     assert group.replicas_per_instance == 16  # 8 GPUs x 2 slices
-    assert tier.gpus == 5  # ceil(250 / 58)
-    assert tier.instances == 1
+    assert tier.serving.bound == "memory"
+    # 250 interactions counted at 3 s take 14.3 s each: 1192 in flight, 52 a GPU.
+    assert tier.gpus == 23
+    assert tier.instances == 3
     assert tier.min_instances == 0
     assert tier.scale_out_sustain_seconds == 30  # scales to zero
     assert (tier.replica_cpu_millis, tier.replica_memory_mib) == (4800, 58982)  # 16 replicas
@@ -99,12 +107,15 @@ def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
     assert [
         (g.profile, g.sessions_per_replica, g.max_num_seqs, g.replicas_per_instance)
         for g in tier.replica_groups
-    ] == [("2g.20gb", 28, 49, 1), ("1g.10gb", 9, 16, 1)]  # the 1g.10gb's KV holds 9
-    assert tier.gpus == 14  # ceil(500 / 37)
+    ] == [("2g.20gb", 244, 427, 1), ("1g.10gb", 9, 16, 1)]  # the 1g.10gb's KV holds 9
+    # The 2g.20gb slice (2/8 of the H100's bandwidth) finishes 244 sessions within the
+    # tier's 10 s; the pair carries 253 interactions a GPU: ceil(500 / 253) = 2.
+    assert [shape.serving.bound for shape in tier.fit.shapes] == ["latency", "kv"]
+    assert tier.gpus == 2
     # One replica of each profile per single-GPU p5.4xlarge, over 2 instances up to the
-    # weekday peak's ceil(600 x 1.3 / 37) = 22.
-    assert [(g.min_replicas, g.max_replicas) for g in tier.replica_groups] == [(2, 22), (2, 22)]
-    assert (tier.min_replicas, tier.max_replicas) == (4, 44)
+    # weekday peak's ceil(600 x 1.3 / 253) = 4.
+    assert [(g.min_replicas, g.max_replicas) for g in tier.replica_groups] == [(2, 4), (2, 4)]
+    assert (tier.min_replicas, tier.max_replicas) == (4, 8)
 
 
 def test_tensor_parallel_replicas() -> None:
@@ -113,11 +124,13 @@ def test_tensor_parallel_replicas() -> None:
     orchestrator.update(gpu="h100-sxm", gpusPerReplica=2)
     tier = plan(values)["orchestrator"]
     (group,) = tier.replica_groups
-    assert (group.resource_count, group.sessions_per_replica, group.max_num_seqs) == (2, 200, 350)
+    # Two H100s a replica halve each one's reads, but the all-reduces and the engine's
+    # hand-off to both ranks cost every step: 119 sessions meet 3 s, not 2 x 91.
+    assert (group.resource_count, group.sessions_per_replica, group.max_num_seqs) == (2, 119, 209)
     assert group.replicas_per_instance == 4
-    assert tier.gpus == 6  # 3 replicas of 2 GPUs
-    assert tier.instances == 1
-    assert tier.cost_per_hour == Decimal("26.46")
+    assert tier.gpus == 10  # 5 replicas of 2 GPUs
+    assert tier.instances == 2
+    assert tier.cost_per_hour == Decimal("44.10")
 
 
 @pytest.mark.parametrize(
@@ -148,23 +161,23 @@ def test_a100_background_tier_stays_on_demand_by_default() -> None:
 def test_explicit_spot_uses_the_spot_price() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["mid-tier"]["capacity"] = "spot"
-    assert plan(values)["mid-tier"].cost_per_hour == Decimal("38.76")  # 34 x 1.14
+    assert plan(values)["mid-tier"].cost_per_hour == Decimal("114.00")  # 100 x 1.14
 
 
 def test_price_override() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["lightweight"]["pricePerGpuHour"] = 0.65
-    assert plan(values)["lightweight"].cost_per_hour == Decimal("91.00")
+    assert plan(values)["lightweight"].cost_per_hour == Decimal("40.95")  # 63 x 0.65
 
 
 @pytest.mark.parametrize(
     ("settings", "floor", "ceiling"),
     [
-        ({}, 2, 7),  # 500 x 1.3 = 650 interactions: 7 H100s
+        ({}, 2, 8),  # 500 x 1.3 = 650 interactions: 8 H100s of 91 sessions
         ({"maxInstances": 1}, 1, 1),  # the floor never exceeds an explicit ceiling
         ({"minInstances": 8}, 8, 8),  # the ceiling never falls below the floor
         ({"minInstances": 3, "maxInstances": 20}, 3, 20),
-        ({"userFacing": False}, 0, 7),
+        ({"userFacing": False}, 0, 8),
     ],
 )
 def test_floor_and_ceiling(settings: dict[str, Any], floor: int, ceiling: int) -> None:
@@ -198,22 +211,29 @@ def test_concurrency_per_gpu_override() -> None:
 
 
 def test_every_catalog_gpu_can_be_planned() -> None:
+    """Every GPU plans the dev assistant (Qwen2.5-3B): the GPUs hold what is in flight at
+    the planned batch's pace, in whole replicas; without a model the catalog's figure."""
     for key, gpu in CATALOG.items():
         values = stack_values("dev")
-        values["agentfleet:fleet"]["tiers"]["assistant"]["gpu"] = key
+        assistant = values["agentfleet:fleet"]["tiers"]["assistant"]
+        assistant["gpu"] = key
         tier = plan(values)["assistant"]
-        assert tier.gpus == ceil_div(100, gpu.interactions_per_gpu)
-        assert tier.instance.name == gpu.default_instance_type
+        shape = tier.fit.shapes[0]
+        in_flight = ceil_div(100 * shape.serving.pace.numerator, shape.serving.pace.denominator)
+        assert tier.gpus == ceil_div(in_flight, shape.sessions) * shape.tensor_parallel
+        assert shape.serving.point is not None, key  # every shipped part is modelled
+        assistant["model"] = "acme/unknown-model"
+        assert plan(values)["assistant"].gpus == ceil_div(100, gpu.interactions_per_gpu)
 
 
 def test_scheduled_peak_with_headroom() -> None:
     fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.prod.yaml"))
     (peak,) = fleet.tier("orchestrator").schedule
-    # 600 predicted x 1.3 = 780 interactions: 8 H100s, 8 single-GPU replicas.
-    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (780, 8, (8,))
+    # 600 predicted x 1.3 = 780 interactions: 9 H100s of 91 sessions, 9 replicas.
+    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (780, 9, (9,))
     assert (peak.start, peak.end, peak.timezone) == ("0 7 * * 1-5", "0 19 * * 1-5",
                                                      "America/New_York")  # fmt: skip
-    assert fleet.tier("orchestrator").max_instances == 8  # the ceiling makes room for it
+    assert fleet.tier("orchestrator").max_instances == 9  # the ceiling makes room for it
 
 
 def test_scheduled_peak_on_mig_slices() -> None:
@@ -223,22 +243,23 @@ def test_scheduled_peak_on_mig_slices() -> None:
     }
     tier = plan(values)["mid-tier"]
     (peak,) = tier.schedule
-    # 1300 interactions / 58 per partitioned A100 = 23 GPUs = 46 3g.40gb replicas.
-    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (1300, 23, (46,))
-    assert tier.max_instances == 3  # 23 GPUs on 8-GPU instances
+    # 1300 interactions counted at 3 s take 14.3 s each on a 3g.40gb slice: 6197 in flight,
+    # 52 a partitioned A100 = 120 GPUs = 240 replicas.
+    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (1300, 120, (240,))
+    assert tier.max_instances == 15  # 120 GPUs on 8-GPU instances
 
 
 # --- node storage ----------------------------------------------------------------------
 
 
 def test_prod_nodes_keep_the_weights_on_their_instance_store() -> None:
-    """Each replica downloads its own copy of the weights (emptyDir): the mid-tier's four
-    Qwen2.5-32B replicas per p4de keep 4 x 72 GiB (32.76e9 x 2 bytes = 61.0 GiB, 62 rounded
-    up, and 10 GiB of caches) beside 60 GiB of images and system: 348 GiB, on the p4de's
+    """Each replica downloads its own copy of the weights (emptyDir): the mid-tier's two
+    Qwen2.5-14B replicas per p4de keep 2 x 38 GiB (14.77e9 x 2 bytes = 27.5 GiB, 28 rounded
+    up, and 10 GiB of caches) beside 60 GiB of images and system: 136 GiB, on the p4de's
     8 x 1000 GB of NVMe (7450 GiB) rather than on a root volume."""
     tiers = plan(stack_values("prod"))
     mid = tiers["mid-tier"].storage
-    assert (mid.replica_cache_gib, mid.need_gib, mid.instance_store_gib) == (72, 348, 7450)
+    assert (mid.replica_cache_gib, mid.need_gib, mid.instance_store_gib) == (38, 136, 7450)
     assert mid.on_instance_store
     assert mid.root_volume_gib == 100
     light = tiers["lightweight"].storage  # Qwen2.5-3B on a g6e.2xlarge (450 GB of NVMe)
@@ -285,16 +306,16 @@ def with_burst(**burst: Any) -> dict[str, Any]:
 
 def test_burst_keeps_the_floor_on_demand_and_prices_apart() -> None:
     """The floor (2 p5.4xlarge) stays on-demand at $2.51; up to 6 more on spot at $1.90.
-    The autoscaler may reach both ceilings: (8 + 6) replicas of one GPU."""
+    The autoscaler may reach both ceilings: (9 + 6) replicas of one GPU."""
     tier = plan(with_burst(maxInstances=6))["orchestrator"]
     assert tier.burst is not None
-    assert (tier.capacity, tier.min_instances, tier.max_instances) == ("on-demand", 2, 8)
+    assert (tier.capacity, tier.min_instances, tier.max_instances) == ("on-demand", 2, 9)
     assert (tier.burst.max_instances, tier.burst.price_per_gpu_hour) == (6, Decimal("1.9"))
-    assert tier.max_replicas == 14
+    assert tier.max_replicas == 15
     assert tier.floor_cost_per_hour == Decimal("5.02")  # 2 x 2.51
     assert tier.burst_max_cost_per_hour == Decimal("11.40")  # 6 x 1.90
-    assert tier.max_cost_per_hour == Decimal("31.48")  # 8 x 2.51 + 11.40
-    assert tier.cost_per_hour == Decimal("12.55")  # the planned load, on the floor's capacity
+    assert tier.max_cost_per_hour == Decimal("33.99")  # 9 x 2.51 + 11.40
+    assert tier.cost_per_hour == Decimal("15.06")  # the planned load, on the floor's capacity
     assert not tier.burst.accept_interruptions
 
 

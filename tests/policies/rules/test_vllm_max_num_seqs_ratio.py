@@ -33,7 +33,7 @@ CASES: dict[str, ResourceCase] = {
         orchestrator,
         lambda p: set_arg(p, "--max-num-seqs", "500"),
         [
-            "--max-num-seqs 500 is 5.00x the 100 sessions per replica; want 1.5-2x (150-200). "
+            "--max-num-seqs 500 is 5.49x the 91 sessions per replica; want 1.5-2x (136.5-182). "
             "Set maxNumSeqs inside that band."
         ],
     ),
@@ -42,7 +42,7 @@ CASES: dict[str, ResourceCase] = {
         orchestrator,
         lambda p: set_arg(p, "--max-num-seqs", "120"),
         [
-            "--max-num-seqs 120 is 1.20x the 100 sessions per replica; want 1.5-2x (150-200). "
+            "--max-num-seqs 120 is 1.32x the 91 sessions per replica; want 1.5-2x (136.5-182). "
             "Set maxNumSeqs inside that band."
         ],
     ),
@@ -63,7 +63,7 @@ CASES: dict[str, ResourceCase] = {
             p["spec"]["template"]["metadata"]["annotations"].clear(),
         ],
         [
-            "--max-num-seqs 175 cannot be checked: the Deployment does not say how many sessions "
+            "--max-num-seqs 160 cannot be checked: the Deployment does not say how many sessions "
             "a replica serves. Add the annotation agentfleet.io/sessions-per-replica."
         ],
     ),
@@ -72,7 +72,7 @@ CASES: dict[str, ResourceCase] = {
         orchestrator,
         lambda p: container(p).update(args=["m", "--max-num-seqs=300"]),
         [
-            "--max-num-seqs 300 is 3.00x the 100 sessions per replica; want 1.5-2x (150-200). "
+            "--max-num-seqs 300 is 3.30x the 91 sessions per replica; want 1.5-2x (136.5-182). "
             "Set maxNumSeqs inside that band."
         ],
     ),
