@@ -24,7 +24,8 @@ per-request overhead. Each running sequence gets one token a step, so the time p
 token is the mean step and an interaction takes TTFT + (output - 1) x TPOT. Beyond the KV
 cache's sessions the rest wait (``kv``-bound): throughput stays, latency grows by the wait.
 
-An embedding model (an encoder) has no decode: a request is one pass over its tokens.
+An embedding model (an encoder) has no decode: a request is one pass over its tokens, and a
+pass carries as many requests as the step budget holds.
 
 Not modelled: mixture-of-experts routing, speculative decoding, prefix caching (prompts
 sharing a prefix prefill once), the speed of quantised kernels (int8/int4 weights are read
@@ -200,13 +201,14 @@ class Replica:
         return Point(concurrency, running, ttft, tpot, e2e, rate, rate * out, bound)
 
     def _encoder_point(self, concurrency: int, workload: Workload) -> Point:
-        """An encoder: every request one pass over its tokens, batched up to the budget."""
+        """An encoder: each request one pass over its tokens, up to the step budget's worth
+        of requests a pass. Few users leave the GPU idle while their requests cross the
+        server (``REQUEST_OVERHEAD_SECONDS``); more keep it busy, and wait for a pass."""
         tokens = workload.input_tokens
         per_pass = max(1, min(concurrency, self.batched_tokens // tokens))
         one = self.step(0, 0, per_pass * tokens, tokens / 2)
-        passes = math.ceil(concurrency / per_pass)
-        rate = per_pass / one.seconds
-        e2e = passes * one.seconds + REQUEST_OVERHEAD_SECONDS
+        rate = min(concurrency / (one.seconds + REQUEST_OVERHEAD_SECONDS), per_pass / one.seconds)
+        e2e = concurrency / rate
         return Point(concurrency, per_pass, e2e, 0.0, e2e, rate, 0.0, one.bound)
 
     def batch_seconds(self, batch: int, workload: Workload) -> float:

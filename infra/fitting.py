@@ -268,8 +268,9 @@ def fit_whole_gpus(
             instance.gpus,
         )
         fits.append((rank, instance, shape))
-    if not fits and missed:
-        raise FitError(missed[-1].key, str(missed[-1]))
+    if not fits and missed:  # the shape nearest to the targets says why
+        nearest = min(missed, key=lambda error: error.shortfall)
+        raise FitError(nearest.key, str(nearest))
     if not fits:
         assert model is not None
         key = "model"

@@ -49,9 +49,12 @@ MOST_SEQUENCES = 4096
 class PhysicsError(ValueError):
     """A tier whose replica cannot meet its targets; ``key`` is the tier key to blame."""
 
-    def __init__(self, key: str, reason: str) -> None:
+    def __init__(self, key: str, reason: str, shortfall: float) -> None:
         super().__init__(reason)
         self.key = key
+        self.shortfall = shortfall
+        """How far the shape it describes is from the targets (its worst ratio to one): of
+        several shapes that miss, the nearest says why."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,13 @@ def _meets(point: Point, targets: Targets) -> bool:
     )
 
 
+def _shortfall(point: Point, targets: Targets) -> float:
+    return max(
+        point.ttft_seconds / targets.ttft_seconds,
+        point.e2e_seconds / targets.interaction_seconds,
+    )
+
+
 def _largest(replica: Replica, workload: Workload, targets: Targets, cap: int) -> int:
     """The largest batch up to ``cap`` that meets the targets; 0 when none does."""
     low, high = 0, cap
@@ -199,6 +209,7 @@ def plan_serving(
                 + f"; the tier's targets are TTFT {targets.ttft_seconds:g} s and "
                 f"{targets.interaction_seconds:g} s an interaction: lower concurrencyPerGpu "
                 "or unset it",
+                _shortfall(point, targets),
             )
         return Serving(targets.pinned_sessions, "pin", point, replica, targets.service_seconds)
     kv = replica.max_sessions(workload)
@@ -217,6 +228,7 @@ def plan_serving(
             f"{targets.ttft_seconds:g} s and {targets.interaction_seconds:g} s an interaction: "
             f"raise {key} or choose a faster GPU, more GPUs a replica (gpusPerReplica) or a "
             "smaller model",
+            _shortfall(one, targets),
         )
     sessions, found = largest, _cap_bound(largest, cap, kv, targets)
     if targets.throughput_first:

@@ -45,6 +45,7 @@ from infra.sizing import (
     ceil_div,
     default_max_num_seqs,
     headroom_load,
+    in_flight,
     in_flight_target,
     node_storage,
     replica_copies,
@@ -155,6 +156,17 @@ class TierPlan:
         return self.fit.instance
 
     @property
+    def pace(self) -> Fraction:
+        """The tier's interaction time over its serviceSeconds (the slowest of its own
+        model's shapes): interactions in flight per interaction of expected concurrency."""
+        return tier_pace(self.fit, self.config.model)
+
+    def in_flight(self, interactions: int) -> int:
+        """Interactions in flight when ``interactions`` of expected concurrency run at the
+        planned batch's pace (Little's law): what KEDA counts on the tier's queue."""
+        return in_flight(interactions, self.pace)
+
+    @property
     def serving(self) -> Serving:
         """One replica of the tier's own model at its planned batch (the first such shape
         of a MIG layout)."""
@@ -249,6 +261,12 @@ class FleetPlan:
         raise KeyError(name)
 
 
+def tier_pace(fit: TierFit, model: str) -> Fraction:
+    """A tier's interaction time over its serviceSeconds: the slowest of its own model's
+    shapes (``infra.physics.Serving.pace``)."""
+    return max(shape.serving.pace for shape in fit.shapes if shape.model_name == model)
+
+
 def default_capacity(user_facing: bool, on_demand: Decimal, spot: Decimal | None) -> Capacity:
     """K1: on-demand for user-facing tiers. K2: spot for background tiers only where spot
     is cheaper than on-demand."""
@@ -274,7 +292,7 @@ class _Shapes:
     def in_flight(self, interactions: int) -> int:
         """Interactions in flight when ``interactions`` of expected concurrency (counted at
         serviceSeconds each) run at the planned batch's pace (Little's law)."""
-        return ceil_div(interactions * self.pace.numerator, self.pace.denominator)
+        return in_flight(interactions, self.pace)
 
     def gpus_for(self, interactions: int) -> int:
         """GPUs that serve ``interactions`` of expected concurrency: whole slices' worth for
@@ -315,7 +333,7 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
             kv_tokens=None if shape.budget is None else shape.budget.kv_tokens,
             **_served(tier, shape.serving),
         )
-        return _Shapes((whole,), instance, shape.tensor_parallel, 0, shape.serving.pace)
+        return _Shapes((whole,), instance, shape.tensor_parallel, 0, tier_pace(fit, tier.model))
     groups, capacity = [], 0
     for shape in fit.shapes:
         assert shape.profile is not None
@@ -336,8 +354,7 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
                 **_served(tier, shape.serving),
             )
         )
-    pace = max(shape.serving.pace for shape in fit.shapes if shape.model_name == tier.model)
-    return _Shapes(tuple(groups), instance, 1, capacity, pace)
+    return _Shapes(tuple(groups), instance, 1, capacity, tier_pace(fit, tier.model))
 
 
 def _served(tier: TierConfig, serving: Serving) -> dict[str, Any]:

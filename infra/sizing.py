@@ -29,6 +29,12 @@ def ceil_div(numerator: int, denominator: int) -> int:
     return -(-numerator // denominator)
 
 
+def in_flight(interactions: int, pace: Fraction) -> int:
+    """Interactions in flight when ``interactions`` of expected concurrency (counted at
+    serviceSeconds each) each take ``pace`` times that (Little's law), in whole ones."""
+    return ceil_div(interactions * pace.numerator, pace.denominator)
+
+
 def default_max_num_seqs(sessions_per_replica: int) -> int:
     """``--max-num-seqs`` for a replica expected to hold this many sessions: 1.75x, rounded
     up, which stays inside C2's 1.5-2x band for every positive count."""
@@ -138,9 +144,8 @@ def size_fleet(concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX) -> Scena
         if fit is None:
             gpus = ceil_div(interactions, gpu.interactions_per_gpu)
         else:  # what is in flight at the planned batch's pace (infra.physics), in replicas
-            pace = fit.serving.pace
-            in_flight = ceil_div(interactions * pace.numerator, pace.denominator)
-            gpus = ceil_div(in_flight, fit.sessions) * fit.tensor_parallel
+            held = in_flight(interactions, fit.serving.pace)
+            gpus = ceil_div(held, fit.sessions) * fit.tensor_parallel
         tiers.append(
             SizedTier(entry.tier, entry.gpu, interactions, gpus, gpus * gpu.on_demand_price, fit)
         )

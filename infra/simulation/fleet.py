@@ -30,7 +30,8 @@ AUTOSCALER_SCAN_SECONDS = 10.0
 SCALE_DOWN_UNNEEDED_SECONDS = 900.0
 """The add-on's scale-down-unneeded-time (15 minutes)."""
 PREFILL_SECONDS = 0.2
-"""Time from a replica taking an interaction to its first token, without queueing."""
+"""Time from a replica taking an interaction to its first token, without queueing, where
+the serving model did not plan the tier's batch (its TTFT at that batch otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class TierModel:
     peak_rate: float
     """Interactions a second at the expected concurrency: concurrency / serviceSeconds."""
     service_seconds: float
+    """Mean seconds an interaction holds its session: the planned batch's interaction time
+    (``serviceSeconds`` where the catalog's figure sized the tier)."""
+    prefill_seconds: float
+    """Time to first token without queueing: the planned batch's TTFT."""
     sla_ttft_seconds: float
     request_timeout_seconds: float
     pod_start_seconds: float
@@ -135,7 +140,10 @@ def tier_model(
             int(scaling.get("maxSize", tier.max_instances)) * lead.replicas_per_instance,
         ),
         peak_rate=config.expected_concurrency / float(config.service_seconds),
-        service_seconds=float(config.service_seconds),
+        service_seconds=float(tier.serving.interaction_seconds or config.service_seconds),
+        prefill_seconds=PREFILL_SECONDS
+        if tier.serving.point is None
+        else tier.serving.point.ttft_seconds,
         sla_ttft_seconds=float(tier.sla_ttft_seconds),
         request_timeout_seconds=float(config.request_timeout_seconds),
         pod_start_seconds=pod_start,

@@ -17,7 +17,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from infra.simulation.engine import Run
-from infra.simulation.fleet import PREFILL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def lane_stats(run: Run, lane_index: int) -> LaneStats:
     all_waits = np.concatenate(([0.0], waits_served))
     all_counts = np.concatenate(([direct], counts_served))
     arrivals = int(run.arrivals[lane_index])
-    ttft = all_waits + PREFILL_SECONDS
+    ttft = all_waits + tier.prefill_seconds
     met = float(all_counts[ttft <= tier.sla_ttft_seconds].sum())
     waited_total = float((waits * counts).sum())
     seconds = run.steps * run.dt
@@ -127,7 +126,8 @@ def ttft_p95_by_minute(run: Run, lane_index: int) -> NDArray[np.float64]:
     per_minute = max(1, round(60 / run.dt))
     arrivals = run.series["arrivals"][lane_index]
     minute_of = steps // per_minute  # in order: each minute's cohorts are one slice
-    found = np.full(len(arrivals), PREFILL_SECONDS)
+    prefill = run.lanes[lane_index].tier.prefill_seconds
+    found = np.full(len(arrivals), prefill)
     minutes, starts = np.unique(minute_of, return_index=True)
     ends = np.append(starts[1:], len(minute_of))[: len(starts)]  # none when nothing queued
     for minute, start, end in zip(minutes, starts, ends, strict=True):
@@ -135,6 +135,6 @@ def ttft_p95_by_minute(run: Run, lane_index: int) -> NDArray[np.float64]:
             continue
         queued = float(counts[start:end].sum())
         direct = max(0.0, float(arrivals[minute]) - queued)
-        values = np.concatenate(([0.0], waits[start:end])) + PREFILL_SECONDS
+        values = np.concatenate(([0.0], waits[start:end])) + prefill
         found[minute] = _quantile(values, np.concatenate(([direct], counts[start:end])), 0.95)
     return found

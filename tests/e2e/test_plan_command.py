@@ -84,6 +84,15 @@ def test_shipped_stack_plans_clean(capsys: pytest.CaptureFixture[str], stack: st
         "sessionsPerReplica",
         "kvTokensPerReplica",
     }  # fmt: skip (CHANGELOG: 0.1.0)
+    serving = {
+        "part",
+        "interactionSeconds",
+        "ttftSeconds",
+        "tpotSeconds",
+        "outputTokensPerSecondPerReplica",
+        "bound",
+    }  # fmt: skip (CHANGELOG: 0.1.0)
+    added |= serving
     for tier in result["tiers"]:
         assert set(tier) == contract | added
     for resource in result["resources"]:
@@ -98,10 +107,15 @@ def test_prod_plan_figures(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = plan(capsys, "--stack", "prod", "--json")
     result = json.loads(out)
     assert status == 0
-    assert result["costPerHour"] == 148.71
+    assert result["costPerHour"] == 164.42
     assert [(t["tier"], t["gpus"], t["minInstances"], t["maxInstances"]) for t in
-            result["tiers"]] == [("orchestrator", 5, 2, 8), ("mid-tier", 34, 1, 6),
-                                 ("lightweight", 140, 2, 182)]  # fmt: skip
+            result["tiers"]] == [("orchestrator", 6, 2, 9), ("mid-tier", 100, 1, 16),
+                                 ("lightweight", 63, 2, 82)]  # fmt: skip
+    assert [(t["tier"], t["bound"]) for t in result["tiers"]] == [
+        ("orchestrator", "latency"),
+        ("mid-tier", "compute"),
+        ("lightweight", "compute"),
+    ]
     types = [r["type"] for r in result["resources"]]
     assert types.count("aws:lb/loadBalancer:LoadBalancer") == 1
     assert types.count("aws:budgets/budget:Budget") == 1
@@ -112,9 +126,10 @@ def test_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == "stack prod (prod, us-east-1, cluster agents-prod)"
-    assert "  total                                                          179  148.71" in lines
-    assert ("  fleet: $148.71/h for 10,000 concurrent interactions, $0.014871 per "
+    assert "  total                                                          169  164.42" in lines
+    assert ("  fleet: $164.42/h for 10,000 concurrent interactions, $0.016442 per "
             "interaction-hour") in lines  # fmt: skip
+    assert "serving physics (one replica at its planned batch; docs/serving-physics.md):" in lines
     assert any(line.startswith("resources: ") for line in lines)
     assert "mandatory findings: none" in lines
 
@@ -135,8 +150,8 @@ def test_broken_stack_exits_1_with_the_findings(
     text_status, text, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)))
     assert text_status == 1
     assert "mandatory findings: 3" in text
-    assert ("  [vllm-max-num-seqs-ratio] orchestrator-deployment: --max-num-seqs 500 is 5.00x "
-            "the 100 sessions per replica; want 1.5-2x (150-200). Set maxNumSeqs inside that "
+    assert ("  [vllm-max-num-seqs-ratio] orchestrator-deployment: --max-num-seqs 500 is 5.49x "
+            "the 91 sessions per replica; want 1.5-2x (136.5-182). Set maxNumSeqs inside that "
             "band.") in text.splitlines()  # fmt: skip
 
 
@@ -380,6 +395,7 @@ def _orchestrator(**keys: Any) -> dict[str, Any]:
             _orchestrator(
                 mig={"2g.20gb": 1, "1g.10gb": 1},
                 migModels={"1g.10gb": "BAAI/bge-large-en-v1.5"},
+                serviceSeconds=10,  # a 7B model in a 2g.20gb slice: 8.1 s for 350 tokens
             ),
             [],
         ),

@@ -94,8 +94,8 @@ def test_prod_resources_per_tier() -> None:
 
 def test_prod_exports() -> None:
     _, outputs = build("prod")
-    assert outputs["costPerHour"] == 148.71
-    assert outputs["maxCostPerHour"] == 201.04
+    assert outputs["costPerHour"] == 164.42
+    assert outputs["maxCostPerHour"] == 214.75
     orchestrator = outputs["tiers"]["orchestrator"]
     assert orchestrator["endpoint"].startswith("http://internal-")
     assert orchestrator["endpoint"].endswith(".us-east-1.elb.amazonaws.com")
@@ -105,9 +105,9 @@ def test_prod_exports() -> None:
         k: orchestrator[k] for k in ("minInstances", "maxInstances", "gpus", "costPerHour")
     } == {
         "minInstances": 2,
-        "maxInstances": 8,
-        "gpus": 5,
-        "costPerHour": 12.55,
+        "maxInstances": 9,
+        "gpus": 6,
+        "costPerHour": 15.06,
     }
     # Background tiers are reached through their queue; their endpoint is in-cluster.
     assert outputs["tiers"]["lightweight"]["endpoint"] == (

@@ -49,10 +49,14 @@ class Shape:
         per_instance = sum(
             g.replicas_per_instance * g.sessions_per_replica for g in self.tier.replica_groups
         )
-        load = (
-            headroom_load(self.tier.config.expected_concurrency) * self.group.replicas_per_instance
-        )
+        load = headroom_load(self.expected) * self.group.replicas_per_instance
         return min(ceil_div(load, per_instance), self.scaled.max_replicas)
+
+    @property
+    def expected(self) -> int:
+        """What is in flight on the tier's queue at its expected concurrency: each
+        interaction takes the planned batch's time, not serviceSeconds (Little's law)."""
+        return self.tier.in_flight(self.tier.config.expected_concurrency)
 
     @property
     def floor(self) -> int:
@@ -108,7 +112,7 @@ def test_planned_load_gets_the_planned_replicas(case: tuple[str, int]) -> None:
     climbs to the planned replicas, never fewer (the tolerance would otherwise hold it
     short) and at most about 10% more, within ten minutes of HPA time."""
     s = shape(case)
-    load = Load(in_flight=s.tier.config.expected_concurrency)
+    load = Load(in_flight=s.expected)
     most = min(s.scaled.max_replicas, int(s.planned * (1 + TOLERANCE)) + 1)
     timeline = replicas_over_time(s.scaled, load, s.floor, 1800)
     final = timeline[-1][1]
@@ -120,7 +124,7 @@ def test_planned_load_gets_the_planned_replicas(case: tuple[str, int]) -> None:
 @pytest.mark.parametrize("case", ALL, ids=lambda c: f"{c[0]}-{c[1]}")
 def test_half_the_load_gets_about_half(case: tuple[str, int]) -> None:
     s = shape(case)
-    half = settled(s, Load(in_flight=s.tier.config.expected_concurrency // 2), s.floor)
+    half = settled(s, Load(in_flight=s.expected // 2), s.floor)
     expected = ceil_div(s.planned, 2)
     assert max(s.scaled.min_replicas, expected) <= half, s
     assert half <= max(s.scaled.min_replicas, int(expected * (1 + 2 * TOLERANCE)) + 1), s
@@ -129,7 +133,7 @@ def test_half_the_load_gets_about_half(case: tuple[str, int]) -> None:
 @pytest.mark.parametrize("case", ALL, ids=lambda c: f"{c[0]}-{c[1]}")
 def test_twice_the_load_reaches_the_ceiling_or_twice_the_plan(case: tuple[str, int]) -> None:
     s = shape(case)
-    double = Load(in_flight=2 * s.tier.config.expected_concurrency)
+    double = Load(in_flight=2 * s.expected)
     assert settled(s, double, s.floor) >= min(s.scaled.max_replicas, 2 * s.planned), s
 
 
@@ -163,7 +167,7 @@ def test_scale_down_waits_out_the_idle_window(case: tuple[str, int]) -> None:
     hpa = Hpa(s.scaled)
     replicas = s.floor
     for now in range(0, 1800, 15):
-        replicas = hpa.sync(now, replicas, Load(in_flight=s.tier.config.expected_concurrency))
+        replicas = hpa.sync(now, replicas, Load(in_flight=s.expected))
     peak = replicas
     quiet = []
     for now in range(1800, 1800 + 3600, 15):

@@ -215,6 +215,17 @@ def test_validate_shipped_stacks(capsys: pytest.CaptureFixture[str], stack: str)
     assert result["environment"] == stack_values(stack)["agentfleet:fleet"]["environment"]
 
 
+SERVING_KEYS = (
+    "part",
+    "interactionSeconds",
+    "ttftSeconds",
+    "tpotSeconds",
+    "outputTokensPerSecondPerReplica",
+    "bound",
+)
+SERVING_HEADING = "serving physics (one replica at its planned batch; docs/serving-physics.md):"
+
+
 def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "validate", "--stack", "prod", "--json")
     result = json.loads(out)
@@ -222,26 +233,35 @@ def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
         (t["tier"], t["gpus"], t["minInstances"], t["maxInstances"], t["costPerHour"])
         for t in result["tiers"]
     ] == [
-        ("orchestrator", 5, 2, 8, 12.55),
-        ("mid-tier", 34, 1, 6, 35.36),
-        ("lightweight", 140, 2, 182, 100.8),
+        ("orchestrator", 6, 2, 9, 15.06),
+        ("mid-tier", 100, 1, 16, 104.0),
+        ("lightweight", 63, 2, 82, 45.36),
     ]
     assert (result["gpus"], result["costPerHour"], result["maxCostPerHour"]) == (
-        179,
-        148.71,
-        201.04,
+        169,
+        164.42,
+        214.75,
     )
-    assert result["costPerInteractionHour"] == 0.014871
+    assert result["costPerInteractionHour"] == 0.016442
     assert result["tiers"][0]["replicaGroups"] == [
         {
             "profile": None,
             "resource": "nvidia.com/gpu",
             "resourceCount": 1,
             "replicasPerInstance": 1,
-            "sessionsPerReplica": 100,
-            "maxNumSeqs": 175,
+            "sessionsPerReplica": 91,
+            "maxNumSeqs": 160,
         }
     ]
+    serving = {key: result["tiers"][0][key] for key in SERVING_KEYS}
+    assert serving == {
+        "part": "H100 SXM5",
+        "interactionSeconds": 2.9995,
+        "ttftSeconds": 0.0332,
+        "tpotSeconds": 0.0085,
+        "outputTokensPerSecondPerReplica": 10618.4,
+        "bound": "latency",
+    }
 
 
 def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
@@ -254,23 +274,34 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
         "h100-pcie",
         "p5.4xlarge",
         "on-demand",
-        "2-8",
+        "2-9",
         "500",
-        "5",
-        "175",
-        "12.55",
+        "6",
+        "160",
+        "15.06",
     ]
-    assert lines[6] == "  cost per interaction-hour: $0.014871"
-    assert lines[7] == "  at every tier's ceiling: $201.04/h; budget: $250.00/h"
+    assert lines[6] == "  cost per interaction-hour: $0.016442"
+    assert lines[7] == "  at every tier's ceiling: $214.75/h; budget: $250.00/h"
     fit = lines[lines.index("will it fit (vLLM's memory budget; docs/will-it-fit.md):") + 1 :]
     assert fit[1] == (
-        "  mid-tier: Qwen/Qwen2.5-32B-Instruct, 61.0 GiB of weights on 2 GPUs a replica, "
-        "307,184 KV tokens: 150 sessions a replica (its KV cache holds 323)"
+        "  mid-tier: Qwen/Qwen2.5-14B-Instruct, 27.5 GiB of weights on 4 GPUs a replica, "
+        "1,335,488 KV tokens: 1,264 sessions a replica (its KV cache holds 1,405)"
     )
     assert fit[2] == (
-        "    mid-tier: tensor parallelism 2: at 1 GPU a replica's KV cache holds 32 sessions "
-        "a GPU; at 2, 75"
+        "    mid-tier: tensor parallelism 4: a GPU carries 25.9 of the tier's interactions, "
+        "16.3 at 1 GPU a replica"
     )
+    serving = lines[lines.index(SERVING_HEADING) + 1 :]
+    assert serving[0] == (
+        "  orchestrator: 91 sessions a replica (the largest batch inside the tier's TTFT and "
+        "interaction targets); TTFT 0.033 s, 350 tokens out at 8.5 ms each, 3.00 s an "
+        "interaction, 10,618 tokens/s a replica"
+    )
+    assert serving[1] == (
+        "    orchestrator: p5.4xlarge carries H100 SXM5, not the H100 PCIe that h100-pcie "
+        "names: the serving model runs on H100 SXM5, at h100-pcie's price"
+    )
+    assert serving[2].startswith("  mid-tier: 1,264 sessions a replica (throughput within 10%")
 
 
 def test_validate_json_shows_each_derived_fit_value(capsys: pytest.CaptureFixture[str]) -> None:
@@ -278,28 +309,32 @@ def test_validate_json_shows_each_derived_fit_value(capsys: pytest.CaptureFixtur
     assert status == 0
     (mid,) = [tier for tier in json.loads(out)["tiers"] if tier["tier"] == "mid-tier"]
     assert mid["fit"] == {
-        "model": "Qwen/Qwen2.5-32B-Instruct",
+        "model": "Qwen/Qwen2.5-14B-Instruct",
         "known": True,
-        "parametersBillions": 32.764,
+        "parametersBillions": 14.77,
         "dtype": "bfloat16",
         "sessionTokens": 950,
         "gpuMemoryUtilization": 0.9,
         "shapes": [
             {
                 "profile": None,
-                "tensorParallel": 2,
-                "weightsGiB": 61.0,
-                "kvTokensPerReplica": 307_184,
-                "kvSessionsPerReplica": 323,
-                "catalogSessionsPerReplica": 150,
-                "sessionsPerReplica": 150,
+                "tensorParallel": 4,
+                "weightsGiB": 27.5,
+                "kvTokensPerReplica": 1_335_488,
+                "kvSessionsPerReplica": 1405,
+                "catalogSessionsPerReplica": 300,
+                "sessionsPerReplica": 1264,
                 "maxModelLen": 32_768,
+                "interactionSeconds": 36.5787,
+                "bound": "compute",
             }
         ],
         "notes": [
-            "tensor parallelism 2: at 1 GPU a replica's KV cache holds 32 sessions a GPU; at 2, 75"
+            "tensor parallelism 4: a GPU carries 25.9 of the tier's interactions, 16.3 at 1 GPU "
+            "a replica"
         ],
     }
+    assert (mid["interactionSeconds"], mid["bound"]) == (36.5787, "compute")
 
 
 def test_size_with_a_model_sizes_by_its_kv_cache(capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,8 +344,11 @@ def test_size_with_a_model_sizes_by_its_kv_cache(capsys: pytest.CaptureFixture[s
     )  # fmt: skip
     assert status == 0
     (tier,) = json.loads(out)["scenarios"][0]["tiers"]
-    assert (tier["gpus"], tier["tensorParallel"], tier["sessionsPerReplica"]) == (34, 2, 150)
-    assert tier["kvTokensPerReplica"] == 307_184
+    # Qwen2.5-32B over eight A100s: 990 sessions of 41.9 s; 2500 interactions counted at 3 s
+    # are 34,892 in flight, 36 replicas.
+    assert (tier["gpus"], tier["tensorParallel"], tier["sessionsPerReplica"]) == (288, 8, 990)
+    assert tier["kvTokensPerReplica"] == 1_978_656
+    assert (tier["interactionSeconds"], tier["bound"]) == (41.8712, "compute")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from facts import defaults
 from facts.catalog import CATALOG
 from infra.config import ConfigError, load_stack_file, parse_stack_config
 from infra.plan import TierPlan, plan_fleet
-from infra.sizing import ceil_div
+from infra.sizing import ceil_div, in_flight
 from tests.helpers import REPO, prod_with_mixed_mig, stack_values
 
 # --- stack plans ----------------------------------------------------------------------
@@ -83,19 +83,18 @@ def test_mig_tier_is_planned_per_slice() -> None:
     fleet = plan_fleet(load_stack_file(REPO / "stacks" / "Pulumi.staging.yaml"))
     tier = fleet.tier("mid-tier")
     (group,) = tier.replica_groups
-    # Qwen2.5-14B leaves its KV cache room for 29 sessions of 950 tokens in a 3g.40gb slice;
-    # the slice has half the A100's memory bandwidth, so a step reads the 29.5 GB of weights
-    # in ~34 ms and 26 sessions already reach 90% of its best throughput: 14.3 s an
-    # interaction (a throughput-first tier may take that long).
+    # Qwen2.5-7B in a 3g.40gb slice: KV room for 362 sessions of 950 tokens, but the slice
+    # has 3/7 of the A100's compute: 34 sessions already reach 90% of its best throughput,
+    # 7.4 s an interaction (a throughput-first tier may take that long).
     assert group.profile == "3g.40gb"
     assert group.resource == "nvidia.com/mig-3g.40gb"
-    assert group.sessions_per_replica == 26
-    assert group.max_num_seqs == 46
+    assert group.sessions_per_replica == 34
+    assert group.max_num_seqs == 60
     assert group.replicas_per_instance == 16  # 8 GPUs x 2 slices
-    assert tier.serving.bound == "memory"
-    # 250 interactions counted at 3 s take 14.3 s each: 1192 in flight, 52 a GPU.
-    assert tier.gpus == 23
-    assert tier.instances == 3
+    assert tier.serving.bound == "compute"
+    # 250 interactions counted at 3 s take 7.4 s each: 620 in flight, 68 a GPU.
+    assert tier.gpus == 10
+    assert tier.instances == 2
     assert tier.min_instances == 0
     assert tier.scale_out_sustain_seconds == 30  # scales to zero
     assert (tier.replica_cpu_millis, tier.replica_memory_mib) == (4800, 58982)  # 16 replicas
@@ -219,8 +218,8 @@ def test_every_catalog_gpu_can_be_planned() -> None:
         assistant["gpu"] = key
         tier = plan(values)["assistant"]
         shape = tier.fit.shapes[0]
-        in_flight = ceil_div(100 * shape.serving.pace.numerator, shape.serving.pace.denominator)
-        assert tier.gpus == ceil_div(in_flight, shape.sessions) * shape.tensor_parallel
+        held = in_flight(100, shape.serving.pace)
+        assert tier.gpus == ceil_div(held, shape.sessions) * shape.tensor_parallel
         assert shape.serving.point is not None, key  # every shipped part is modelled
         assistant["model"] = "acme/unknown-model"
         assert plan(values)["assistant"].gpus == ceil_div(100, gpu.interactions_per_gpu)
@@ -243,10 +242,10 @@ def test_scheduled_peak_on_mig_slices() -> None:
     }
     tier = plan(values)["mid-tier"]
     (peak,) = tier.schedule
-    # 1300 interactions counted at 3 s take 14.3 s each on a 3g.40gb slice: 6197 in flight,
-    # 52 a partitioned A100 = 120 GPUs = 240 replicas.
-    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (1300, 120, (240,))
-    assert tier.max_instances == 15  # 120 GPUs on 8-GPU instances
+    # 1300 interactions counted at 3 s take 7.4 s each on a 3g.40gb slice: 3220 in flight,
+    # 68 a partitioned A100 = 48 GPUs = 96 replicas.
+    assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (1300, 48, (96,))
+    assert tier.max_instances == 6  # 48 GPUs on 8-GPU instances
 
 
 # --- node storage ----------------------------------------------------------------------

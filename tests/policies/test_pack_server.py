@@ -208,7 +208,7 @@ def test_a_policy_added_as_one_module_is_served_and_documented(
         assert [name for name in names if name != new] == [r.meta.name for r in discover()]
         # In checklist order: a security rule, by name, between these two.
         assert names.index(new) == names.index("pod-security-restricted") + 1
-        assert names.index(new) == names.index("sqs-dead-letter-queue") - 1
+        assert names.index(new) == names.index("replica-meets-targets") - 1
         server.configure(pack_config(infos))
         queue = hand_declared(QUEUE, "jobs", {"name": "jobs", "sqsManagedSseEnabled": True})
         found = {(f.policy, f.message) for f in server.analyze([queue])}

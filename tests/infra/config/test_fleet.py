@@ -25,8 +25,8 @@ from tests.infra.config.support import DELETE, LIGHT, MID, TIER, setting
 INVALID: list[tuple[str, str, object, str, str]] = [
     ("unknown-tier-key", f"{TIER}.gpuCount", 2, f"{TIER}.gpuCount",
      "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, "
-     "modelProfile, sessionTokens, serviceSeconds, slaTtftSeconds, gpuMemoryUtilization, "
-     "expectedConcurrency, "
+     "modelProfile, inputTokens, outputTokens, sessionTokens, serviceSeconds, slaTtftSeconds, "
+     "gpuMemoryUtilization, expectedConcurrency, "
      "concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, maxInstances, "
      "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, migModels, burst, "
      "scaling, loadBalancer, queue, requestTimeoutSeconds"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from facts.autoscaling import Rules, ScaledObject
-from infra.simulation.fleet import TierModel
+from infra.simulation.fleet import PREFILL_SECONDS, TierModel
 
 
 def fixed_fleet(sessions: int, hold: float = 3.0, scaled: ScaledObject | None = None) -> TierModel:
@@ -25,6 +25,7 @@ def fixed_fleet(sessions: int, hold: float = 3.0, scaled: ScaledObject | None = 
         planned_replicas=1,
         peak_rate=1.0,
         service_seconds=hold,
+        prefill_seconds=PREFILL_SECONDS,
         sla_ttft_seconds=0.5,
         request_timeout_seconds=1e9,
         pod_start_seconds=0.0,

@@ -32,7 +32,8 @@ def test_runs_are_deterministic_per_seed(capsys: pytest.CaptureFixture[str]) -> 
 def test_what_is_simulated_is_what_the_program_declares() -> None:
     """prod's orchestrator as its rendered objects say: the ScaledObject's floor, ceiling,
     triggers (two SQS, the weekday cron) and behaviour; the node group's floor and ceiling;
-    100 sessions a replica from the plan; a cold start from the weights (14.2 GiB)."""
+    91 sessions a replica from the plan, each interaction held for the planned batch's
+    3.0 s, its first token after 0.033 s; a cold start from the weights (14.2 GiB)."""
     from infra.config import parse_stack_config
     from infra.offline.mocks import run_program
     from infra.plan import plan_fleet
@@ -44,7 +45,7 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     tiers = {t.name: t for t in fleet_models(plan_fleet(parse_stack_config(values)), registrations)}
     orchestrator = tiers["orchestrator"]
     scaled = orchestrator.scaled
-    assert (scaled.min_replicas, scaled.max_replicas) == (2, 8)
+    assert (scaled.min_replicas, scaled.max_replicas) == (2, 9)
     kinds = ["aws-sqs-queue", "aws-sqs-queue", "prometheus", "cron"]
     assert [t.kind for t in scaled.triggers] == kinds
     assert scaled.up.window == 60
@@ -52,10 +53,14 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     assert [(w.start, w.end, w.timezone) for w in orchestrator.cron] == [
         ("0 7 * * 1-5", "0 19 * * 1-5", "America/New_York")
     ]
-    assert (orchestrator.node_min, orchestrator.node_max, orchestrator.burst_max) == (2, 8, 0)
-    assert orchestrator.sessions_per_replica == 100
+    assert (orchestrator.node_min, orchestrator.node_max, orchestrator.burst_max) == (2, 9, 0)
+    assert orchestrator.sessions_per_replica == 91
+    assert orchestrator.service_seconds == pytest.approx(3.0, abs=0.001)
+    assert orchestrator.prefill_seconds == pytest.approx(0.033, abs=0.001)
     assert orchestrator.pod_start_seconds == pytest.approx(30 + 14.185 / 0.5, abs=0.1)
-    assert tiers["mid-tier"].replicas_per_node == 4  # two A100s a replica on eight
+    assert tiers["mid-tier"].replicas_per_node == 2  # four A100s a replica on eight
+    # a throughput-first tier's interactions take its batch's 36.6 s, not serviceSeconds
+    assert tiers["mid-tier"].service_seconds == pytest.approx(36.58, abs=0.01)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,126 @@
+"""Serving physics: a vLLM Deployment's replica can serve the sessions it is sized for within
+the targets it declares, on the GPUs it asks for, or users see slower tokens and later first
+tokens than the tier promised (and the autoscaler, counting sessions, never adds a replica)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs
+
+from facts import mig, parts
+from facts.labels import GPU, SERVING, SESSIONS_PER_REPLICA
+from facts.serving import Promise, Replica
+from facts.vllm_memory import batched_tokens, budget
+from policies.building import PolicyMeta, Report, policy
+from policies.properties import argument, containers, gpu_requests, items, number, pod_meta
+from policies.serving import Served, served_by
+
+MIG_RESOURCE = "nvidia.com/mig-"
+
+META = PolicyMeta(
+    name="replica-meets-targets",
+    item="serving",
+    severity="high",
+    enforcement="mandatory",
+    kind="resource",
+    keys=(
+        "agentfleet:fleet.tiers.<tier>.concurrencyPerGpu",
+        "agentfleet:fleet.tiers.<tier>.serviceSeconds",
+        "agentfleet:fleet.tiers.<tier>.slaTtftSeconds",
+        "agentfleet:fleet.tiers.<tier>",
+    ),
+    description="A vLLM Deployment's replica serves the sessions it is sized for (its "
+    "agentfleet.io/sessions-per-replica annotation) within the targets it declares (its "
+    "agentfleet.io/serving annotation: the time to first token and the time an interaction "
+    "may take), as the serving model computes them for its model and GPUs, and its KV cache "
+    "holds them.",
+    remediation="Size replicas for fewer sessions (lower concurrencyPerGpu or unset it), "
+    "give each replica more GPUs or a faster GPU, serve a smaller model, or relax the "
+    "targets (serviceSeconds, slaTtftSeconds).",
+)
+
+
+def _container(props: Mapping[str, Any], name: str) -> tuple[str, int | None]:
+    """The GPU resource a vLLM container asks for, and its --max-num-batched-tokens."""
+    for container in containers(props):
+        if container.get("name") != name:
+            continue
+        requests = gpu_requests(container)
+        argv = [str(w) for w in [*items(container.get("command")), *items(container.get("args"))]]
+        steps = number(argument(argv, "--max-num-batched-tokens"))
+        return (requests[0] if requests else ""), (int(steps) if steps else None)
+    return "", None
+
+
+def _replica(server: Served, promise: Promise, props: Mapping[str, Any]) -> Replica:
+    """The replica the Deployment runs, as the serving model sees it: the promised part (a
+    MIG slice of it where the pod asks for one), vLLM's budget and step size."""
+    assert server.model is not None
+    assert server.device_gib is not None
+    assert server.gpu_class is not None
+    resource, steps = _container(props, server.container)
+    part = parts.PARTS[promise.part]
+    if resource.startswith(MIG_RESOURCE):
+        profile = resource.removeprefix(MIG_RESOURCE)
+        profile = profile[:-3] + "+me" if profile.endswith(".me") else profile
+        shape = mig.model_for(str(pod_meta(props, "annotations").get(GPU))).profiles[profile]
+        part = part.slice(shape.compute, mig.COMPUTE_SLICES, shape.width, mig.MEMORY_SLICES)
+    memory = budget(
+        server.model,
+        server.device_gib,
+        server.gpu_class,
+        server.tensor_parallel,
+        server.utilization,
+    )
+    return Replica(
+        model=server.model,
+        part=part,
+        tensor_parallel=server.tensor_parallel,
+        batched_tokens=steps or batched_tokens(server.device_gib, server.gpu_class),
+        kv_tokens=None if server.model.embedding else memory.kv_tokens,
+    )
+
+
+def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
+    servers = served_by(args)
+    annotations = pod_meta(args.props, "annotations")
+    text, sessions = annotations.get(SERVING), number(annotations.get(SESSIONS_PER_REPLICA))
+    if not isinstance(text, str) or not sessions:
+        args.not_applicable("declares no serving targets or sessions per replica")
+        return
+    try:
+        promise = Promise.from_json(text)
+    except ValueError as error:
+        report(f"its {SERVING} annotation is not a serving promise ({error})")
+        return
+    if promise.part not in parts.PARTS:
+        report(f"its {SERVING} annotation names an unknown GPU part {promise.part!r}")
+        return
+    for server in servers:
+        if server.model is None or server.device_gib is None or server.gpu_class is None:
+            continue  # model-shape-known says why
+        if not server.model.splits_over(server.tensor_parallel):
+            continue  # model-fits-gpu says why
+        replica = _replica(server, promise, args.props)
+        if replica.kv_tokens is not None and replica.kv_tokens <= 0:
+            continue  # model-fits-gpu says why
+        point = replica.point(int(sessions), promise.workload)
+        if promise.met_by(point):
+            continue
+        held = (
+            ""
+            if point.bound != "kv"
+            else (f"; its KV cache holds {replica.max_sessions(promise.workload)} of them")
+        )
+        report(
+            f"container {server.container}: {server.model.name} on {server.tensor_parallel} x "
+            f"{replica.part.name} at its {int(sessions)} sessions: TTFT "
+            f"{point.ttft_seconds:.2f} s, {point.e2e_seconds:.2f} s an interaction of "
+            f"{promise.input_tokens} tokens in and {promise.output_tokens} out{held}; it "
+            f"declares TTFT {promise.ttft_seconds:g} s and {promise.interaction_seconds:g} s"
+        )
+
+
+POLICY = policy(META, check)
