@@ -23,6 +23,9 @@ takes ``ceil(input / (budget - r))`` steps; the time to first token adds the ser
 per-request overhead. Each running sequence gets one token a step, so the time per output
 token is the mean step and an interaction takes TTFT + (output - 1) x TPOT. Beyond the KV
 cache's sessions the rest wait (``kv``-bound): throughput stays, latency grows by the wait.
+A step budget smaller than ``r x (input + output) / output`` tokens cannot feed every
+running sequence its prompt: it keeps ``budget x output / (input + output)`` decoding and
+the rest wait for their prefill (``step_budget`` sizes a budget that never does).
 
 An embedding model (an encoder) has no decode: a request is one pass over its tokens, and a
 pass carries as many requests as the step budget holds.
@@ -42,6 +45,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from facts.checklist import MAX_NUM_SEQS_FACTOR
 from facts.models import Model
 from facts.parts import Part
 
@@ -66,6 +70,8 @@ ALL_REDUCES_PER_LAYER = 2
 """Megatron-style tensor parallelism reduces after attention and after the MLP."""
 ACTIVATION_BYTES = 2
 """16-bit activations: what an all-reduce moves a token, per hidden unit."""
+BUDGET_STEP = 512
+"""A step budget the planner raises is a multiple of this."""
 
 Bound = Literal["memory", "compute", "kv"]
 
@@ -118,6 +124,19 @@ class Point:
     interactions_per_second: float
     output_tokens_per_second: float
     bound: Bound
+
+
+def step_budget(default: int, sessions: int, workload: Workload) -> int:
+    """``--max-num-batched-tokens`` for a replica planned for ``sessions``: vLLM's default
+    for the device, or more where ``sessions`` running sequences need more a step to keep
+    their prompts flowing (``sessions x (input + output) / output``) or vLLM's own rule
+    wants it (at least ``--max-num-seqs``, 1.75 x the sessions), in steps of 512."""
+    if workload.output_tokens == 0:
+        return default
+    tokens = workload.input_tokens + workload.output_tokens  # earlier turns are cached
+    kept_fed = sessions * tokens / workload.output_tokens
+    needed = max(kept_fed, sessions * float(MAX_NUM_SEQS_FACTOR))
+    return max(default, math.ceil(needed / BUDGET_STEP) * BUDGET_STEP)
 
 
 def _query_width(model: Model) -> int:
@@ -184,20 +203,18 @@ class Replica:
             return self._encoder_point(concurrency, workload)
         most = self.max_sessions(workload)
         running = concurrency if most is None else max(1, min(concurrency, most))
-        inp, out = workload.input_tokens, workload.output_tokens
-        room = max(1, self.batched_tokens - running)
-        mean = self.step(running, workload.decode_context, min(room, running * inp / out), inp / 2)
-        chunk = min(inp, room)
-        first = self.step(running - 1, workload.decode_context, chunk, inp / 2)
+        inp, out, budget = workload.input_tokens, workload.output_tokens, self.batched_tokens
+        decoding = min(running, budget * out / (inp + out))  # what the step budget keeps fed
+        prefill = min(budget - decoding, decoding * inp / out)
+        mean = self.step(decoding, workload.decode_context, prefill, inp / 2)
+        room = max(1, budget - decoding)
+        first = self.step(max(0, decoding - 1), workload.decode_context, min(inp, room), inp / 2)
         ttft = mean.seconds / 2 + math.ceil(inp / room) * first.seconds + REQUEST_OVERHEAD_SECONDS
         tpot = mean.seconds
-        e2e = ttft + (out - 1) * tpot
-        rate = running / e2e
-        bound: Bound = mean.bound
-        if concurrency > running:
-            bound = "kv"
-            waited = concurrency / rate - e2e
-            ttft, e2e = ttft + waited, e2e + waited
+        rate = decoding / (ttft + (out - 1) * tpot)
+        e2e = concurrency / rate  # Little's law: the waiting (for the KV cache, for the
+        ttft = e2e - (out - 1) * tpot  # step budget) wait before their first token
+        bound: Bound = "kv" if concurrency > running else mean.bound
         return Point(concurrency, running, ttft, tpot, e2e, rate, rate * out, bound)
 
     def _encoder_point(self, concurrency: int, workload: Workload) -> Point:

@@ -58,6 +58,9 @@ class Budget:
 
     model: Model
     tensor_parallel: int
+    batched_tokens: int
+    """The tokens one step carries (``--max-num-batched-tokens``), whose activations the
+    profile run measures."""
     usable: int
     """``gpu_memory_utilization`` x the device's memory."""
     weights: int
@@ -102,16 +105,19 @@ def budget(
     gpu_class: str,
     tensor_parallel: int = 1,
     utilization: Fraction = DEFAULT_GPU_MEMORY_UTILIZATION,
+    tokens: int | None = None,
 ) -> Budget:
     """The memory budget of one rank of a replica of ``model`` over ``tensor_parallel``
-    devices of ``device_gib`` each (whole GPUs, or a MIG slice with ``tensor_parallel`` 1)."""
+    devices of ``device_gib`` each (whole GPUs, or a MIG slice with ``tensor_parallel`` 1),
+    with a step of ``tokens`` (vLLM's default for the device when None)."""
     device = int(device_gib * GIB)
-    tokens = batched_tokens(device_gib, gpu_class)
+    tokens = tokens or batched_tokens(device_gib, gpu_class)
     activation = tokens * (model.vocab * LOGIT_BYTES + ACTIVATION_BYTES_PER_TOKEN)
     overhead = NON_TORCH_BYTES_PARALLEL if tensor_parallel > 1 else NON_TORCH_BYTES
     return Budget(
         model=model,
         tensor_parallel=tensor_parallel,
+        batched_tokens=tokens,
         usable=int(device * utilization),
         weights=-(-model.weight_bytes // tensor_parallel),
         activation=activation,

@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 from facts import mig, models
 from facts.catalog import CATALOG, Gpu, InstanceType
 from facts.models import Model, ModelConfigError
+from facts.serving import step_budget
 from facts.vllm_memory import Budget, budget, gib
 from infra.config import TierConfig
-from infra.physics import Demand, PhysicsError, Serving, demand_of, serve_shape
+from infra.physics import Demand, PhysicsError, Serving, demand_of, serve_shape, workload_for
 
 CONFIG_JSON_MAX_BYTES = 1_000_000
 """A model's config.json is a few KB; a larger file is not one."""
@@ -133,6 +135,25 @@ def _shape(
     )
 
 
+def _stepped(
+    device: Budget, demand: Demand, where: tuple[Decimal, str, Fraction], named: str
+) -> Budget:
+    """The budget again with the step budget (``--max-num-batched-tokens``) the sessions its
+    KV cache holds need to keep their prompts flowing (``facts.serving.step_budget``): a
+    larger step's activations leave the KV cache a little less. Where the larger step would
+    not fit, vLLM's default stays."""
+    model = device.model
+    if model.embedding:
+        return device
+    work = workload_for(model, demand)
+    tokens = step_budget(device.batched_tokens, device.sessions(work.kv_tokens), work)
+    if tokens == device.batched_tokens:
+        return device
+    memory, gpu_class, utilization = where
+    stepped = budget(model, memory, gpu_class, device.tensor_parallel, utilization, tokens)
+    return device if _problem(model, stepped, named, work.kv_tokens) else stepped
+
+
 def _session_tokens(demand: Demand) -> int:
     return max(demand.session_tokens, demand.input_tokens + demand.output_tokens)
 
@@ -172,14 +193,14 @@ def fit_slices(
     for name, (model_name, model) in served.items():  # every slice's memory first
         devices[name] = None
         if model is not None:
-            device = budget(
-                model, geometry.profiles[name].memory_gib, gpu.gpu_class, 1, utilization
-            )
-            problem = _problem(model, device, f"a {name} slice", session_tokens)
+            memory = geometry.profiles[name].memory_gib
+            device = budget(model, memory, gpu.gpu_class, 1, utilization)
+            where = f"a {name} slice"
+            problem = _problem(model, device, where, session_tokens)
             if problem:
                 key = "mig" if model_name == main else f"migModels.{name}"
                 raise FitError(key, f"{problem}; use a larger profile or a smaller model")
-            devices[name] = device
+            devices[name] = _stepped(device, demand, (memory, gpu.gpu_class, utilization), where)
     shapes, notes = [], []
     for name, (model_name, _) in served.items():
         catalog = max(1, per_gpu * geometry.profiles[name].compute // mig.COMPUTE_SLICES)
@@ -256,6 +277,7 @@ def fit_whole_gpus(
             if problem:
                 problems.append(problem)
                 continue
+            device = _stepped(device, demand, (gpu.memory_gib, gpu.gpu_class, utilization), where)
         try:
             shape = _shape(name, device, None, degree, per_gpu * degree, (gpu, instance), demand)
         except PhysicsError as error:

@@ -143,19 +143,16 @@ def _shape(
 ) -> tuple[InstanceType, int, Budget]:
     """The instance and tensor-parallel degree: the one asked for, or the fewest GPUs that
     hold the model and one interaction (on the default instance type first)."""
+    instances = _instances(gpu, instance_type)
+    if degree and not any(instance.gpus % degree == 0 for instance in instances):
+        sizes = ", ".join(f"{i.name}'s {i.gpus}" for i in instances)
+        raise ConfigError([("--gpus-per-replica", f"{degree} GPUs a replica divide none of "
+                            f"{sizes}")])  # fmt: skip
     reasons = []
-    for instance in _instances(gpu, instance_type):
-        degrees = (
-            [degree]
-            if degree
-            else [d for d in range(1, instance.gpus + 1) if instance.gpus % d == 0]
-        )
+    for instance in instances:
+        divisors = [d for d in range(1, instance.gpus + 1) if instance.gpus % d == 0]
+        degrees = divisors if degree is None else [d for d in divisors if d == degree]
         for tp in degrees:
-            if instance.gpus % tp:
-                reasons.append(
-                    f"{tp} GPUs a replica do not divide {instance.name}'s {instance.gpus}"
-                )
-                continue
             if not model.splits_over(tp):
                 reasons.append(f"vLLM cannot split {model.name} over {tp} GPUs")
                 continue
@@ -163,11 +160,11 @@ def _shape(
             if memory.fits_weights and (model.embedding or memory.kv_tokens >= tokens):
                 return instance, tp, memory
             reasons.append(
-                f"{model.name} does not fit {tp} x {gpu.gpu_class} with room for "
-                f"one interaction of {tokens} tokens"
+                f"{model.name} does not fit {tp} x {gpu.gpu_class} with room for one "
+                f"interaction of {tokens} tokens"
             )
     key = "--gpus-per-replica" if degree else "--gpu"
-    raise ConfigError([(key, reasons[-1])])
+    raise ConfigError([(key, reasons[0])])
 
 
 def curve(args: argparse.Namespace) -> Curve:

@@ -36,7 +36,7 @@ from facts.checklist import MAX_NUM_SEQS_MIN_RATIO
 from facts.models import Model
 from facts.parts import Part
 from facts.serving import Point, Promise, Replica, Workload
-from facts.vllm_memory import Budget, batched_tokens
+from facts.vllm_memory import Budget
 from infra.config import TierConfig
 
 Bound = Literal["latency", "kv", "compute", "memory", "catalog", "pin"]
@@ -120,16 +120,14 @@ def replica(
     part = parts.part(instance.part)
     if model is None or device is None or part is None:
         return None
-    memory = gpu.memory_gib
     if profile is not None:
         shape = mig.model_for(gpu.key).profiles[profile]
         part = part.slice(shape.compute, mig.COMPUTE_SLICES, shape.width, mig.MEMORY_SLICES)
-        memory = shape.memory_gib
     return Replica(
         model=model,
         part=part,
         tensor_parallel=tensor_parallel,
-        batched_tokens=batched_tokens(memory, gpu.gpu_class),
+        batched_tokens=device.batched_tokens,
         kv_tokens=device.kv_tokens,
     )
 

@@ -38,7 +38,7 @@ from infra.config import (
     TierConfig,
     WorkerConfig,
 )
-from infra.fitting import FitError, TierFit, fit_tier
+from infra.fitting import FitError, ShapeFit, TierFit, fit_tier
 from infra.physics import Serving, promise
 from infra.sizing import (
     NodeStorage,
@@ -327,11 +327,7 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
             resource=GPU_RESOURCE,
             resource_count=shape.tensor_parallel,
             replicas_per_instance=instance.gpus // shape.tensor_parallel,
-            sessions_per_replica=shape.sessions,
-            max_num_seqs=tier.max_num_seqs or default_max_num_seqs(shape.sessions),
-            max_model_len=shape.max_model_len,
-            kv_tokens=None if shape.budget is None else shape.budget.kv_tokens,
-            **_served(tier, shape.serving),
+            **_served(tier, shape),
         )
         return _Shapes((whole,), instance, shape.tensor_parallel, 0, tier_pace(fit, tier.model))
     groups, capacity = [], 0
@@ -347,24 +343,28 @@ def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
                 resource=mig.resource_name(shape.profile),
                 resource_count=1,
                 replicas_per_instance=instance.gpus * count,
-                sessions_per_replica=shape.sessions,
-                max_num_seqs=tier.max_num_seqs or default_max_num_seqs(shape.sessions),
-                max_model_len=shape.max_model_len,
-                kv_tokens=None if shape.budget is None else shape.budget.kv_tokens,
-                **_served(tier, shape.serving),
+                **_served(tier, shape),
             )
         )
     return _Shapes(tuple(groups), instance, 1, capacity, tier_pace(fit, tier.model))
 
 
-def _served(tier: TierConfig, serving: Serving) -> dict[str, Any]:
-    """A group's step budget and promise, where the serving model planned its batch."""
-    if serving.replica is None:
-        return {}
-    return {
-        "max_num_batched_tokens": serving.replica.batched_tokens,
-        "promise": promise(tier, serving),
+def _served(tier: TierConfig, shape: ShapeFit) -> dict[str, Any]:
+    """What a replica group's vLLM serves with: its sessions, ``--max-num-seqs``, context,
+    KV tokens and, where the serving model planned the batch, its step budget (never below
+    ``--max-num-seqs``, which vLLM refuses) and promise."""
+    max_num_seqs = tier.max_num_seqs or default_max_num_seqs(shape.sessions)
+    served: dict[str, Any] = {
+        "sessions_per_replica": shape.sessions,
+        "max_num_seqs": max_num_seqs,
+        "max_model_len": shape.max_model_len,
+        "kv_tokens": None if shape.budget is None else shape.budget.kv_tokens,
     }
+    replica = shape.serving.replica
+    if replica is not None:
+        served["max_num_batched_tokens"] = max(replica.batched_tokens, max_num_seqs)
+        served["promise"] = promise(tier, shape.serving)
+    return served
 
 
 def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:

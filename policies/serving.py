@@ -36,6 +36,10 @@ class Served:
     tensor_parallel: int
     utilization: Fraction
     max_model_len: int | None
+    batched_tokens: int | None
+    """--max-num-batched-tokens; None: vLLM's default for the device."""
+    resource: str
+    """The GPU resource one replica asks for (``nvidia.com/gpu`` or a MIG slice)."""
     unknown: str | None
 
 
@@ -107,6 +111,7 @@ def served(props: Mapping[str, Any]) -> Iterator[Served]:
         device, gpu_class, where, device_unknown = _device(annotations.get(GPU), requests[0], count)
         share = number(argument(argv, "--gpu-memory-utilization"))
         length = number(argument(argv, "--max-model-len"))
+        steps = number(argument(argv, "--max-num-batched-tokens"))
         yield Served(
             container=str(container.get("name")),
             model_name=name,
@@ -117,6 +122,8 @@ def served(props: Mapping[str, Any]) -> Iterator[Served]:
             tensor_parallel=int(number(argument(argv, "--tensor-parallel-size")) or 1),
             utilization=Fraction(str(share)) if share else DEFAULT_GPU_MEMORY_UTILIZATION,
             max_model_len=int(length) if length else None,
+            batched_tokens=int(steps) if steps else None,
+            resource=requests[0],
             unknown=unknown or device_unknown,
         )
 

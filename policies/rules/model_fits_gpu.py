@@ -46,7 +46,10 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
                 f"--tensor-parallel-size {tp}"
             )
             continue
-        device = budget(model, server.device_gib, server.gpu_class, tp, server.utilization)
+        device = budget(
+            model, server.device_gib, server.gpu_class, tp, server.utilization,
+            server.batched_tokens,
+        )  # fmt: skip
         if not device.fits_weights:
             report(
                 f"container {server.container}: {model.name} needs {gib(model.weight_bytes)} "

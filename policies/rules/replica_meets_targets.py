@@ -12,9 +12,9 @@ from pulumi_policy import ResourceValidationArgs
 from facts import mig, parts
 from facts.labels import GPU, SERVING, SESSIONS_PER_REPLICA
 from facts.serving import Promise, Replica
-from facts.vllm_memory import batched_tokens, budget
+from facts.vllm_memory import budget
 from policies.building import PolicyMeta, Report, policy
-from policies.properties import argument, containers, gpu_requests, items, number, pod_meta
+from policies.properties import number, pod_meta
 from policies.serving import Served, served_by
 
 MIG_RESOURCE = "nvidia.com/mig-"
@@ -42,28 +42,15 @@ META = PolicyMeta(
 )
 
 
-def _container(props: Mapping[str, Any], name: str) -> tuple[str, int | None]:
-    """The GPU resource a vLLM container asks for, and its --max-num-batched-tokens."""
-    for container in containers(props):
-        if container.get("name") != name:
-            continue
-        requests = gpu_requests(container)
-        argv = [str(w) for w in [*items(container.get("command")), *items(container.get("args"))]]
-        steps = number(argument(argv, "--max-num-batched-tokens"))
-        return (requests[0] if requests else ""), (int(steps) if steps else None)
-    return "", None
-
-
 def _replica(server: Served, promise: Promise, props: Mapping[str, Any]) -> Replica:
     """The replica the Deployment runs, as the serving model sees it: the promised part (a
-    MIG slice of it where the pod asks for one), vLLM's budget and step size."""
+    MIG slice of it where the pod asks for one), vLLM's memory budget and step size."""
     assert server.model is not None
     assert server.device_gib is not None
     assert server.gpu_class is not None
-    resource, steps = _container(props, server.container)
     part = parts.PARTS[promise.part]
-    if resource.startswith(MIG_RESOURCE):
-        profile = resource.removeprefix(MIG_RESOURCE)
+    if server.resource.startswith(MIG_RESOURCE):
+        profile = server.resource.removeprefix(MIG_RESOURCE)
         profile = profile[:-3] + "+me" if profile.endswith(".me") else profile
         shape = mig.model_for(str(pod_meta(props, "annotations").get(GPU))).profiles[profile]
         part = part.slice(shape.compute, mig.COMPUTE_SLICES, shape.width, mig.MEMORY_SLICES)
@@ -73,12 +60,13 @@ def _replica(server: Served, promise: Promise, props: Mapping[str, Any]) -> Repl
         server.gpu_class,
         server.tensor_parallel,
         server.utilization,
+        server.batched_tokens,
     )
     return Replica(
         model=server.model,
         part=part,
         tensor_parallel=server.tensor_parallel,
-        batched_tokens=steps or batched_tokens(server.device_gib, server.gpu_class),
+        batched_tokens=memory.batched_tokens,
         kv_tokens=None if server.model.embedding else memory.kv_tokens,
     )
 

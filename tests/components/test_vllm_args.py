@@ -65,6 +65,7 @@ BROKEN = {
     "misspelt": ["--max-num-seq" if a == "--max-num-seqs" else a for a in GOOD],
     "out-of-range": [*GOOD, "--gpu-memory-utilization", "1.5"],
     "not-a-number": ["abc" if a == "175" else a for a in GOOD],
+    "step-below-max-num-seqs": [*GOOD, "--max-num-batched-tokens", "128"],
 }
 
 
@@ -92,6 +93,11 @@ def test_the_check_refuses_what_vllm_refuses(answers: dict[str, dict[str, object
     assert "gpu_memory_utilization" in str(answers["out-of-range"]["error"])
     assert answers["not-a-number"]["ok"] is False
     assert "invalid int value: 'abc'" in str(answers["not-a-number"]["error"])
+    # the planner's step budget is never below --max-num-seqs: vLLM refuses that
+    assert (
+        "max_num_batched_tokens (128) must be greater than or equal to max_num_seqs (175)"
+        in str(answers["step-below-max-num-seqs"]["error"])
+    )
 
 
 def test_rendered_argv() -> None:

@@ -180,7 +180,7 @@ def disruptions_allowed(spec: dict[str, Any], expected: int, healthy: int) -> in
 
 
 @pytest.mark.parametrize(
-    ("name", "floor"), [("orchestrator", 2), ("mid-tier", 2), ("lightweight", 2)]
+    ("name", "floor"), [("orchestrator", 2), ("mid-tier", 8), ("lightweight", 2)]
 )
 def test_disruption_budget_lets_one_replica_go_at_the_floor(name: str, floor: int) -> None:
     """A node drain or a node group update moves one replica at a time, even with the tier

@@ -41,7 +41,10 @@ def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
             max_num_seqs=engine.max_num_seqs or 128,
             max_model_len=engine.max_model_len or 8192,
             is_encoder_decoder=False,
-        )
+            # vLLM refuses a step budget below --max-num-seqs
+            **({"max_num_batched_tokens": engine.max_num_batched_tokens}
+               if engine.max_num_batched_tokens else {}),
+        )  # fmt: skip
     except SystemExit:
         return {"ok": False, "error": errors.getvalue().strip().splitlines()[-1]}
     except Exception as error:

@@ -107,14 +107,14 @@ def test_prod_plan_figures(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = plan(capsys, "--stack", "prod", "--json")
     result = json.loads(out)
     assert status == 0
-    assert result["costPerHour"] == 164.42
+    assert result["costPerHour"] == 155.86
     assert [(t["tier"], t["gpus"], t["minInstances"], t["maxInstances"]) for t in
-            result["tiers"]] == [("orchestrator", 6, 2, 9), ("mid-tier", 100, 1, 16),
-                                 ("lightweight", 63, 2, 82)]  # fmt: skip
+            result["tiers"]] == [("orchestrator", 6, 2, 9), ("mid-tier", 80, 1, 13),
+                                 ("lightweight", 80, 2, 104)]  # fmt: skip
     assert [(t["tier"], t["bound"]) for t in result["tiers"]] == [
         ("orchestrator", "latency"),
         ("mid-tier", "compute"),
-        ("lightweight", "compute"),
+        ("lightweight", "memory"),
     ]
     types = [r["type"] for r in result["resources"]]
     assert types.count("aws:lb/loadBalancer:LoadBalancer") == 1
@@ -126,8 +126,8 @@ def test_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == "stack prod (prod, us-east-1, cluster agents-prod)"
-    assert "  total                                                          169  164.42" in lines
-    assert ("  fleet: $164.42/h for 10,000 concurrent interactions, $0.016442 per "
+    assert "  total                                                          166  155.86" in lines
+    assert ("  fleet: $155.86/h for 10,000 concurrent interactions, $0.015586 per "
             "interaction-hour") in lines  # fmt: skip
     assert "serving physics (one replica at its planned batch; docs/serving-physics.md):" in lines
     assert any(line.startswith("resources: ") for line in lines)

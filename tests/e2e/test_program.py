@@ -94,8 +94,8 @@ def test_prod_resources_per_tier() -> None:
 
 def test_prod_exports() -> None:
     _, outputs = build("prod")
-    assert outputs["costPerHour"] == 164.42
-    assert outputs["maxCostPerHour"] == 214.75
+    assert outputs["costPerHour"] == 155.86
+    assert outputs["maxCostPerHour"] == 205.63
     orchestrator = outputs["tiers"]["orchestrator"]
     assert orchestrator["endpoint"].startswith("http://internal-")
     assert orchestrator["endpoint"].endswith(".us-east-1.elb.amazonaws.com")

@@ -234,15 +234,15 @@ def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
         for t in result["tiers"]
     ] == [
         ("orchestrator", 6, 2, 9, 15.06),
-        ("mid-tier", 100, 1, 16, 104.0),
-        ("lightweight", 63, 2, 82, 45.36),
+        ("mid-tier", 80, 1, 13, 83.2),
+        ("lightweight", 80, 2, 104, 57.6),
     ]
     assert (result["gpus"], result["costPerHour"], result["maxCostPerHour"]) == (
-        169,
-        164.42,
-        214.75,
+        166,
+        155.86,
+        205.63,
     )
-    assert result["costPerInteractionHour"] == 0.016442
+    assert result["costPerInteractionHour"] == 0.015586
     assert result["tiers"][0]["replicaGroups"] == [
         {
             "profile": None,
@@ -280,16 +280,12 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
         "160",
         "15.06",
     ]
-    assert lines[6] == "  cost per interaction-hour: $0.016442"
-    assert lines[7] == "  at every tier's ceiling: $214.75/h; budget: $250.00/h"
+    assert lines[6] == "  cost per interaction-hour: $0.015586"
+    assert lines[7] == "  at every tier's ceiling: $205.63/h; budget: $250.00/h"
     fit = lines[lines.index("will it fit (vLLM's memory budget; docs/will-it-fit.md):") + 1 :]
     assert fit[1] == (
-        "  mid-tier: Qwen/Qwen2.5-14B-Instruct, 27.5 GiB of weights on 4 GPUs a replica, "
-        "1,335,488 KV tokens: 1,264 sessions a replica (its KV cache holds 1,405)"
-    )
-    assert fit[2] == (
-        "    mid-tier: tensor parallelism 4: a GPU carries 25.9 of the tier's interactions, "
-        "16.3 at 1 GPU a replica"
+        "  mid-tier: Qwen/Qwen2.5-7B-Instruct, 14.2 GiB of weights on 1 GPU a replica, "
+        "1,003,456 KV tokens: 59 sessions a replica (its KV cache holds 1,056)"
     )
     serving = lines[lines.index(SERVING_HEADING) + 1 :]
     assert serving[0] == (
@@ -301,7 +297,7 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
         "    orchestrator: p5.4xlarge carries H100 SXM5, not the H100 PCIe that h100-pcie "
         "names: the serving model runs on H100 SXM5, at h100-pcie's price"
     )
-    assert serving[2].startswith("  mid-tier: 1,264 sessions a replica (throughput within 10%")
+    assert serving[2].startswith("  mid-tier: 59 sessions a replica (throughput within 10%")
 
 
 def test_validate_json_shows_each_derived_fit_value(capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,32 +305,29 @@ def test_validate_json_shows_each_derived_fit_value(capsys: pytest.CaptureFixtur
     assert status == 0
     (mid,) = [tier for tier in json.loads(out)["tiers"] if tier["tier"] == "mid-tier"]
     assert mid["fit"] == {
-        "model": "Qwen/Qwen2.5-14B-Instruct",
+        "model": "Qwen/Qwen2.5-7B-Instruct",
         "known": True,
-        "parametersBillions": 14.77,
+        "parametersBillions": 7.616,
         "dtype": "bfloat16",
         "sessionTokens": 950,
         "gpuMemoryUtilization": 0.9,
         "shapes": [
             {
                 "profile": None,
-                "tensorParallel": 4,
-                "weightsGiB": 27.5,
-                "kvTokensPerReplica": 1_335_488,
-                "kvSessionsPerReplica": 1405,
-                "catalogSessionsPerReplica": 300,
-                "sessionsPerReplica": 1264,
+                "tensorParallel": 1,
+                "weightsGiB": 14.2,
+                "kvTokensPerReplica": 1_003_456,
+                "kvSessionsPerReplica": 1056,
+                "catalogSessionsPerReplica": 75,
+                "sessionsPerReplica": 59,
                 "maxModelLen": 32_768,
-                "interactionSeconds": 36.5787,
+                "interactionSeconds": 5.6228,
                 "bound": "compute",
             }
         ],
-        "notes": [
-            "tensor parallelism 4: a GPU carries 25.9 of the tier's interactions, 16.3 at 1 GPU "
-            "a replica"
-        ],
+        "notes": [],
     }
-    assert (mid["interactionSeconds"], mid["bound"]) == (36.5787, "compute")
+    assert (mid["interactionSeconds"], mid["bound"]) == (5.6228, "compute")
 
 
 def test_size_with_a_model_sizes_by_its_kv_cache(capsys: pytest.CaptureFixture[str]) -> None:
@@ -344,11 +337,11 @@ def test_size_with_a_model_sizes_by_its_kv_cache(capsys: pytest.CaptureFixture[s
     )  # fmt: skip
     assert status == 0
     (tier,) = json.loads(out)["scenarios"][0]["tiers"]
-    # Qwen2.5-32B over eight A100s: 990 sessions of 41.9 s; 2500 interactions counted at 3 s
-    # are 34,892 in flight, 36 replicas.
-    assert (tier["gpus"], tier["tensorParallel"], tier["sessionsPerReplica"]) == (288, 8, 990)
-    assert tier["kvTokensPerReplica"] == 1_978_656
-    assert (tier["interactionSeconds"], tier["bound"]) == (41.8712, "compute")
+    # Qwen2.5-32B over two A100s: 70 sessions of 15.0 s; 2500 interactions counted at 3 s
+    # are 12,503 in flight, 179 replicas.
+    assert (tier["gpus"], tier["tensorParallel"], tier["sessionsPerReplica"]) == (358, 2, 70)
+    assert tier["kvTokensPerReplica"] == 307_184
+    assert (tier["interactionSeconds"], tier["bound"]) == (15.0025, "compute")
 
 
 @pytest.mark.parametrize(

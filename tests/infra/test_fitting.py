@@ -116,14 +116,17 @@ def test_qwen32b_on_one_a100_plans_what_its_kv_cache_holds() -> None:
     assert tier.gpus == 437
 
 
-def test_qwen32b_unpinned_takes_eight_a100s_a_replica() -> None:
-    """More GPUs a replica leave more KV room a GPU, so a larger batch keeps them
-    compute-bound: eight A100s carry 8.9 of the tier's interactions a GPU (four, 8.1)."""
+def test_qwen32b_unpinned_takes_two_a100s_a_replica() -> None:
+    """Two A100s a replica leave the KV cache room for 323 sessions, and 70 of them already
+    keep the pair compute-bound: the pair's GPUs carry 7.0 of the tier's interactions each,
+    one A100 (memory-bound on its own weights) 5.7. Four or eight a replica only add
+    all-reduces to the same FLOPs."""
     tier = tier_plan(with_tier("mid-tier", model=QWEN_32B), "mid-tier")
     (group,) = tier.replica_groups
-    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (8, 990, 288)
+    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (2, 70, 358)
+    assert tier.serving.bound == "compute"
     assert tier.fit.notes == (
-        "tensor parallelism 8: a GPU carries 8.9 of the tier's interactions, 8.1 at 4 GPUs "
+        "tensor parallelism 2: a GPU carries 7.0 of the tier's interactions, 5.7 at 1 GPU "
         "a replica",
     )
 

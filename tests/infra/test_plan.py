@@ -29,11 +29,11 @@ PROD = {
     # Qwen2.5-7B on one H100 SXM5: 91 sessions finish 350 tokens in 3 s; 500 / 91 -> 6,
     # the weekday peak's 600 x 1.3 = 780 -> 9
     "orchestrator": (6, 6, 2, 9, 160, 1, "on-demand", "15.06"),
-    # Qwen2.5-14B over four A100 SXM4s: 1264 sessions (compute-bound), each interaction
-    # 36.6 s, so 2500 interactions counted at 3 s are 30,483 in flight: 25 replicas of 4
-    "mid-tier": (100, 13, 1, 16, 2212, 2, "on-demand", "104.00"),
-    # Qwen2.5-3B on one L40S: 868 sessions of 23.3 s; 7000 x 23.3 / 3 in flight -> 63
-    "lightweight": (63, 63, 2, 82, 1519, 1, "on-demand", "45.36"),
+    # Qwen2.5-7B on one A100 SXM4: 59 sessions (compute-bound), each interaction 5.6 s, so
+    # 2500 interactions counted at 3 s are 4686 in flight: 80 replicas
+    "mid-tier": (80, 10, 1, 13, 104, 8, "on-demand", "83.20"),
+    # Qwen2.5-3B on one L40S: 171 sessions of 5.8 s; 7000 x 5.8 / 3 in flight -> 80
+    "lightweight": (80, 80, 2, 104, 300, 1, "on-demand", "57.60"),
 }
 
 
@@ -53,10 +53,10 @@ def test_prod_plan() -> None:
             tier.cost_per_hour,
         ) == (*expected[:-1], Decimal(expected[-1]))
         assert group.resource == "nvidia.com/gpu"
-        assert group.resource_count == (4 if name == "mid-tier" else 1)
-    assert fleet.gpus == 169
-    assert fleet.cost_per_hour == Decimal("164.42")
-    assert fleet.max_cost_per_hour == Decimal("214.75")  # 9 x 2.51 + 128 x 1.04 + 82 x 0.72
+        assert group.resource_count == 1
+    assert fleet.gpus == 166
+    assert fleet.cost_per_hour == Decimal("155.86")
+    assert fleet.max_cost_per_hour == Decimal("205.63")  # 9 x 2.51 + 104 x 1.04 + 104 x 0.72
     assert fleet.expected_concurrency == 10_000
     assert fleet.budget_per_hour == Decimal(250)
     orchestrator = fleet.tier("orchestrator")
@@ -67,14 +67,14 @@ def test_prod_plan() -> None:
     assert orchestrator.config.load_balancer.health_check_interval_seconds == 10
     assert orchestrator.min_replicas == 2
     # 80% of a p5.4xlarge (16 vCPU, 256 GiB) for its one replica; p4de.24xlarge (96 vCPU,
-    # 1152 GiB) shared by 2 replicas of 4 GPUs.
+    # 1152 GiB) shared by 8 replicas of one GPU.
     assert (orchestrator.replica_cpu_millis, orchestrator.replica_memory_mib) == (12800, 209715)
     mid = fleet.tier("mid-tier")
-    assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (38400, 471859)
-    assert fleet.tier("mid-tier").max_replicas == 32
+    assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (9600, 117964)
+    assert fleet.tier("mid-tier").max_replicas == 104
     # Replicas are counted once, here: the tier's floor and ceiling in each group's replicas.
     (mid_group,) = mid.replica_groups
-    assert (mid_group.min_replicas, mid_group.max_replicas) == (2, 32)
+    assert (mid_group.min_replicas, mid_group.max_replicas) == (8, 104)
     (orchestrator_group,) = orchestrator.replica_groups
     assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 9)
 
@@ -160,13 +160,13 @@ def test_a100_background_tier_stays_on_demand_by_default() -> None:
 def test_explicit_spot_uses_the_spot_price() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["mid-tier"]["capacity"] = "spot"
-    assert plan(values)["mid-tier"].cost_per_hour == Decimal("114.00")  # 100 x 1.14
+    assert plan(values)["mid-tier"].cost_per_hour == Decimal("91.20")  # 80 x 1.14
 
 
 def test_price_override() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["lightweight"]["pricePerGpuHour"] = 0.65
-    assert plan(values)["lightweight"].cost_per_hour == Decimal("40.95")  # 63 x 0.65
+    assert plan(values)["lightweight"].cost_per_hour == Decimal("52.00")  # 80 x 0.65
 
 
 @pytest.mark.parametrize(
@@ -252,13 +252,13 @@ def test_scheduled_peak_on_mig_slices() -> None:
 
 
 def test_prod_nodes_keep_the_weights_on_their_instance_store() -> None:
-    """Each replica downloads its own copy of the weights (emptyDir): the mid-tier's two
-    Qwen2.5-14B replicas per p4de keep 2 x 38 GiB (14.77e9 x 2 bytes = 27.5 GiB, 28 rounded
-    up, and 10 GiB of caches) beside 60 GiB of images and system: 136 GiB, on the p4de's
+    """Each replica downloads its own copy of the weights (emptyDir): the mid-tier's eight
+    Qwen2.5-7B replicas per p4de keep 8 x 25 GiB (7.62e9 x 2 bytes = 14.2 GiB, 15 rounded
+    up, and 10 GiB of caches) beside 60 GiB of images and system: 260 GiB, on the p4de's
     8 x 1000 GB of NVMe (7450 GiB) rather than on a root volume."""
     tiers = plan(stack_values("prod"))
     mid = tiers["mid-tier"].storage
-    assert (mid.replica_cache_gib, mid.need_gib, mid.instance_store_gib) == (38, 136, 7450)
+    assert (mid.replica_cache_gib, mid.need_gib, mid.instance_store_gib) == (25, 260, 7450)
     assert mid.on_instance_store
     assert mid.root_volume_gib == 100
     light = tiers["lightweight"].storage  # Qwen2.5-3B on a g6e.2xlarge (450 GB of NVMe)

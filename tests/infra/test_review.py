@@ -188,7 +188,7 @@ def test_baseline_reports_the_exact_cost_delta_of_doubling_the_orchestrator(
     delta = after.cost_per_hour - before.cost_per_hour
     assert delta == Decimal("12.55")  # 500 -> 1,000 interactions: 6 -> 11 H100s at $2.51/h
     baseline = shown["baseline"]
-    assert baseline["costPerHour"] == float(before.cost_per_hour) == 164.42
+    assert baseline["costPerHour"] == float(before.cost_per_hour) == 155.86
     assert baseline["maxCostPerHour"] == float(before.max_cost_per_hour)
     assert baseline["delta"]["costPerHour"] == float(delta)
     assert baseline["delta"]["maxCostPerHour"] == float(
@@ -210,7 +210,7 @@ def test_baseline_reports_the_exact_cost_delta_of_doubling_the_orchestrator(
     text = summary.read_text()
     assert "## agentfleet plan: `prod`" in text
     assert "No mandatory finding." in text
-    assert "| expected concurrency | $164.42 | $176.97 | +$12.55 |" in text
+    assert "| expected concurrency | $155.86 | $168.41 | +$12.55 |" in text
     assert "| `aws:eks/nodeGroup:NodeGroup` | 0 | 1 | 0 |" in text
     assert "**New findings:** none." in text
 
@@ -263,7 +263,7 @@ def test_a_summary_without_a_baseline_shows_the_plan(
     status, _, _ = run(capsys, "plan", "--stack", "prod", "--summary", str(summary))
     text = summary.read_text()
     assert status == 0
-    assert "| expected concurrency | $164.42 |" in text
-    assert "| every tier at its ceiling | $214.75 |" in text
+    assert "| expected concurrency | $155.86 |" in text
+    assert "| every tier at its ceiling | $205.63 |" in text
     assert "resources to create (no baseline given)." in text
     assert "| advisory | `images-pinned-by-digest` | `orchestrator-deployment` |" in text

@@ -58,9 +58,9 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     assert orchestrator.service_seconds == pytest.approx(3.0, abs=0.001)
     assert orchestrator.prefill_seconds == pytest.approx(0.033, abs=0.001)
     assert orchestrator.pod_start_seconds == pytest.approx(30 + 14.185 / 0.5, abs=0.1)
-    assert tiers["mid-tier"].replicas_per_node == 2  # four A100s a replica on eight
-    # a throughput-first tier's interactions take its batch's 36.6 s, not serviceSeconds
-    assert tiers["mid-tier"].service_seconds == pytest.approx(36.58, abs=0.01)
+    assert tiers["mid-tier"].replicas_per_node == 8  # one A100 a replica on eight
+    # a throughput-first tier's interactions take its batch's 5.6 s, not serviceSeconds
+    assert tiers["mid-tier"].service_seconds == pytest.approx(5.62, abs=0.01)
 
 
 @pytest.mark.parametrize(

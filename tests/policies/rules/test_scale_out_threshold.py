@@ -79,7 +79,7 @@ CASES: dict[str, ResourceCase] = {
         lambda: props("lightweight-scaled-object"),
         one_pod_a_minute,
         [
-            "scale-up takes more than 600 s of HPA time from 2 to 82 replicas; a "
+            "scale-up takes more than 600 s of HPA time from 2 to 104 replicas; a "
             "business-hours ramp outruns it. Let scaleUp policies at least double the replicas "
             "a minute."
         ],
@@ -116,8 +116,8 @@ def test_ramp_limit_comes_from_config() -> None:
     creeping = props("lightweight-scaled-object")
     one_pod_a_minute(creeping)
     assert check_resource(policy(NAME), SCALED_OBJECT, creeping) != []
-    # 2 -> 82 at a pod a minute: the first at the end of the 60 s window, 79 more a minute
-    # apart, the last at 4,800 s.
-    patient = check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 4800})
+    # 2 -> 104 at a pod a minute: the first at the end of the 60 s window, 101 more a minute
+    # apart, the last at 6,120 s.
+    patient = check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 6120})
     assert patient == []
-    assert check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 4799}) != []
+    assert check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 6119}) != []
