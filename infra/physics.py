@@ -63,8 +63,8 @@ class Targets:
 
     ttft_seconds: float
     interaction_seconds: float
-    """The longest interaction allowed: serviceSeconds (ttft-first), the request timeout
-    (throughput-first)."""
+    """The longest interaction allowed: serviceSeconds (ttft-first, or throughput-first when
+    the stack sets it), else the request timeout."""
     service_seconds: Decimal
     """The pace the demand is counted at."""
     throughput_first: bool
@@ -189,24 +189,17 @@ def _describe(replica: Replica, point: Point, workload: Workload) -> str:
     )
 
 
-def plan_serving(
-    replica: Replica | None, workload: Workload | None, targets: Targets, catalog: int
-) -> Serving:
-    """The batch one replica is planned for, and what bound it."""
-    if replica is None or workload is None:
-        sessions = targets.pinned_sessions or catalog
-        bound: Bound = "pin" if targets.pinned_sessions else "catalog"
-        return Serving(sessions, bound, None, None, targets.service_seconds)
+def plan_serving(replica: Replica, workload: Workload, targets: Targets) -> Serving:
+    """The batch one replica is planned for, and what bound it. A pin beyond the KV cache
+    is the caller's to cap (``serve_shape``)."""
     if targets.pinned_sessions is not None:
         point = replica.point(targets.pinned_sessions, workload)
-        if not _meets(point, targets) or point.bound == "kv":
+        if not _meets(point, targets):
             raise PhysicsError(
                 "concurrencyPerGpu",
-                f"{_describe(replica, point, workload)}"
-                + (" (beyond what its KV cache holds)" if point.bound == "kv" else "")
-                + f"; the tier's targets are TTFT {targets.ttft_seconds:g} s and "
-                f"{targets.interaction_seconds:g} s an interaction: lower concurrencyPerGpu "
-                "or unset it",
+                f"{_describe(replica, point, workload)}; the tier's targets are TTFT "
+                f"{targets.ttft_seconds:g} s and {targets.interaction_seconds:g} s an "
+                "interaction: lower concurrencyPerGpu or unset it",
                 _shortfall(point, targets),
             )
         return Serving(targets.pinned_sessions, "pin", point, replica, targets.service_seconds)
@@ -319,9 +312,7 @@ def serve_shape(
         bound: Bound = "pin" if pinned is not None else "catalog"
         return Serving(sessions, "kv" if sessions < catalog else bound, None, None, pace)
     workload = workload_for(modelled.model, demand)
-    return plan_serving(
-        modelled, workload, replace(demand.targets, pinned_sessions=pinned), catalog
-    )
+    return plan_serving(modelled, workload, replace(demand.targets, pinned_sessions=pinned))
 
 
 def promise(tier: TierConfig, serving: Serving) -> Promise | None:

@@ -6,14 +6,17 @@ at that batch's pace (Little's law)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from facts import models
 from facts.catalog import CATALOG
 from facts.serving import Replica, Workload
 from facts.vllm_memory import budget
+from infra.cli import main
 from infra.config import ConfigError, parse_stack_config
 from infra.physics import KNEE, PhysicsError, Targets, plan_serving, replica
 from infra.plan import TierPlan, plan_fleet
@@ -105,6 +108,18 @@ def test_a_pin_the_replica_cannot_serve_is_refused_with_the_numbers() -> None:
     )
 
 
+def test_the_command_line_refuses_such_a_pin_with_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    stack = tmp_path / "Pulumi.pinned.yaml"
+    stack.write_text(yaml.safe_dump({"config": prod("orchestrator", concurrencyPerGpu=150)}))
+    assert main(["validate", "--config", str(stack)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("agentfleet: invalid configuration\n")
+    assert f"{TIERS}.orchestrator.concurrencyPerGpu: Qwen/Qwen2.5-7B-Instruct on 1 x H100" in err
+
+
 def test_a_pin_it_can_serve_holds_and_says_so() -> None:
     tier = planned(prod("orchestrator", concurrencyPerGpu=64))["orchestrator"]
     assert (tier.serving.sessions, tier.serving.bound) == (64, "pin")
@@ -192,7 +207,7 @@ def test_plan_serving_refuses_a_target_no_batch_meets() -> None:
     assert run is not None
     targets = Targets(0.5, 3.0, Decimal(3), throughput_first=False)
     with pytest.raises(PhysicsError) as raised:
-        plan_serving(run, Workload(), targets, 100)
+        plan_serving(run, Workload(), targets)
     assert raised.value.key == "serviceSeconds"
-    relaxed = plan_serving(run, Workload(), Targets(0.5, 10.0, Decimal(3), False), 100)
+    relaxed = plan_serving(run, Workload(), Targets(0.5, 10.0, Decimal(3), False))
     assert relaxed.bound == "latency"
