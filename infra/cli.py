@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
 from infra import perf, report
+from infra.arguments import positive_int
 from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
 from infra.plan import plan_fleet
@@ -38,16 +39,6 @@ EXIT_INTERNAL = 3
 MIX_ITEM = re.compile(
     r"^(?P<tier>[a-z0-9]([a-z0-9-]*[a-z0-9])?)=(?P<gpu>[^:]+):(?P<share>[^%]+)%?$"
 )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
 
 
 def parse_mix(items: Sequence[str]) -> tuple[MixEntry, ...]:
@@ -156,8 +147,8 @@ def _add_simulate(commands: Any) -> None:
         "--trace", default="diurnal", metavar="diurnal|flat|FILE.csv", help="the load"
     )
     length = simulate.add_mutually_exclusive_group()
-    length.add_argument("--days", type=_positive_int, metavar="N", help="days (default 1)")
-    length.add_argument("--hours", type=_positive_int, metavar="N", help="hours")
+    length.add_argument("--days", type=positive_int, metavar="N", help="days (default 1)")
+    length.add_argument("--hours", type=positive_int, metavar="N", help="hours")
     simulate.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
     simulate.add_argument(
         "--strategies",
@@ -167,7 +158,7 @@ def _add_simulate(commands: Any) -> None:
     )
     simulate.add_argument(
         "--cold-start",
-        type=_positive_int,
+        type=positive_int,
         metavar="SECONDS",
         help="a new GPU node's start to its first replica serving (default: node start and "
         "image pull, then the model's weights)",
@@ -221,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     size.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         nargs="+",
         required=True,
         metavar="N",

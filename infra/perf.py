@@ -21,6 +21,7 @@ from facts.catalog import CATALOG, Gpu, InstanceType, known_keys
 from facts.models import Model
 from facts.serving import Point, Replica, Workload
 from facts.vllm_memory import Budget, batched_tokens, budget
+from infra.arguments import positive_int
 from infra.config import ConfigError
 from infra.fitting import FitError, read_local_model
 from infra.report import table
@@ -46,7 +47,7 @@ def add_parser(commands: Any) -> None:
     perf.add_argument("--gpu", required=True, help=f"catalog key: {known_keys()}")
     perf.add_argument(
         "--gpus-per-replica",
-        type=_count,
+        type=positive_int,
         metavar="N",
         help="tensor parallelism; default: the fewest GPUs that hold the model",
     )
@@ -55,11 +56,11 @@ def add_parser(commands: Any) -> None:
         metavar="TYPE",
         help="the instance type (its part is modelled); default: the GPU's",
     )
-    perf.add_argument("--input-tokens", type=_count, default=600, metavar="N")
-    perf.add_argument("--output-tokens", type=_count, default=350, metavar="N")
+    perf.add_argument("--input-tokens", type=positive_int, default=600, metavar="N")
+    perf.add_argument("--output-tokens", type=positive_int, default=350, metavar="N")
     perf.add_argument(
         "--concurrency",
-        type=_count,
+        type=positive_int,
         nargs="+",
         metavar="N",
         default=list(DEFAULT_CONCURRENCY),
@@ -69,16 +70,6 @@ def add_parser(commands: Any) -> None:
     perf.add_argument(
         "--plot", type=Path, metavar="FILE.png", help="draw latency against throughput"
     )
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ the planner sizes the tier for those (``Serving.pace``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -189,9 +190,11 @@ def _describe(replica: Replica, point: Point, workload: Workload) -> str:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def plan_serving(replica: Replica, workload: Workload, targets: Targets) -> Serving:
     """The batch one replica is planned for, and what bound it. A pin beyond the KV cache
-    is the caller's to cap (``serve_shape``)."""
+    is the caller's to cap (``serve_shape``). Pure, so remembered: the instance types of a
+    GPU mostly run the same replica (five g6e sizes carry one L40S each)."""
     if targets.pinned_sessions is not None:
         point = replica.point(targets.pinned_sessions, workload)
         if not _meets(point, targets):

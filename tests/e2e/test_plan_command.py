@@ -21,6 +21,7 @@ from infra.cli import main
 from infra.offline import preview as preview_module
 from tests.components.support import validate_object
 from tests.helpers import REPO, STACKS, stack_values
+from tests.infra.test_cli import SERVING_KEYS
 
 TIER_TYPES = {
     "agentfleet:index:FleetTier",
@@ -84,15 +85,7 @@ def test_shipped_stack_plans_clean(capsys: pytest.CaptureFixture[str], stack: st
         "sessionsPerReplica",
         "kvTokensPerReplica",
     }  # fmt: skip (CHANGELOG: 0.1.0)
-    serving = {
-        "part",
-        "interactionSeconds",
-        "ttftSeconds",
-        "tpotSeconds",
-        "outputTokensPerSecondPerReplica",
-        "bound",
-    }  # fmt: skip (CHANGELOG: 0.1.0)
-    added |= serving
+    added |= set(SERVING_KEYS)  # the serving physics (CHANGELOG: 0.1.0)
     for tier in result["tiers"]:
         assert set(tier) == contract | added
     for resource in result["resources"]:

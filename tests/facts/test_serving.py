@@ -12,7 +12,7 @@ import pytest
 
 from facts import models, parts
 from facts.catalog import CATALOG
-from facts.models import Model, decoder_parameters
+from facts.models import Model
 from facts.serving import Promise, Replica, Workload
 from facts.vllm_memory import batched_tokens, budget
 
@@ -24,26 +24,10 @@ QWEN_3B = models.MODELS["Qwen/Qwen2.5-3B-Instruct"]
 
 
 def llama2(name: str, hidden: int, intermediate: int, layers: int, heads: int, kv: int) -> Model:
-    """Llama 2 from its config.json (vocabulary 32,000, untied head)."""
-    return Model(
-        name=name,
-        parameters=decoder_parameters(
-            hidden=hidden,
-            intermediate=intermediate,
-            layers=layers,
-            heads=heads,
-            kv_heads=kv,
-            head_dim=hidden // heads,
-            vocab=32_000,
-            tied=False,
-        ),
-        layers=layers,
-        kv_heads=kv,
-        head_dim=hidden // heads,
-        dtype="float16",
-        max_positions=4096,
-        vocab=32_000,
-        attention_heads=heads,
+    """Llama 2 from its config.json (vocabulary 32,000, untied head, 4,096 positions, fp16)."""
+    shape = {"kv_heads": kv, "vocab": 32_000, "max_positions": 4096}
+    return replace(
+        models._llama(name, hidden, intermediate, layers, heads, **shape), dtype="float16"
     )
 
 
