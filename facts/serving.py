@@ -205,13 +205,17 @@ class Replica:
         running = concurrency if most is None else max(1, min(concurrency, most))
         inp, out, budget = workload.input_tokens, workload.output_tokens, self.batched_tokens
         decoding = min(running, budget * out / (inp + out))  # what the step budget keeps fed
-        prefill = min(budget - decoding, decoding * inp / out)
-        mean = self.step(decoding, workload.decode_context, prefill, inp / 2)
+        context = workload.decode_context
+        mean = self.step(decoding, context, decoding * inp / out, inp / 2)  # the engine's
+        # A sequence's own prompt is its TTFT; its decode steps carry the others' prompts.
+        decode = self.step(decoding, context, max(0.0, decoding - 1) * inp / out, inp / 2)
         room = max(1, budget - decoding)
-        first = self.step(max(0, decoding - 1), workload.decode_context, min(inp, room), inp / 2)
-        ttft = mean.seconds / 2 + math.ceil(inp / room) * first.seconds + REQUEST_OVERHEAD_SECONDS
-        tpot = mean.seconds
-        rate = decoding / (ttft + (out - 1) * tpot)
+        first = self.step(max(0, decoding - 1), context, min(inp, room), inp / 2)
+        ttft = decode.seconds / 2 + math.ceil(inp / room) * first.seconds
+        ttft += REQUEST_OVERHEAD_SECONDS
+        tpot = decode.seconds
+        # No faster than the engine's steps process every interaction's tokens.
+        rate = min(decoding / (ttft + (out - 1) * tpot), decoding / (out * mean.seconds))
         e2e = concurrency / rate  # Little's law: the waiting (for the KV cache, for the
         ttft = e2e - (out - 1) * tpot  # step budget) wait before their first token
         bound: Bound = "kv" if concurrency > running else mean.bound

@@ -21,7 +21,7 @@ from pathlib import Path
 from facts import mig, models
 from facts.catalog import CATALOG, Gpu, InstanceType
 from facts.models import Model, ModelConfigError
-from facts.serving import step_budget
+from facts.serving import Workload, step_budget
 from facts.vllm_memory import Budget, budget, gib
 from infra.config import TierConfig
 from infra.physics import Demand, PhysicsError, Serving, demand_of, serve_shape, workload_for
@@ -135,23 +135,21 @@ def _shape(
     )
 
 
-def _stepped(
-    device: Budget, demand: Demand, where: tuple[Decimal, str, Fraction], named: str
-) -> Budget:
+def stepped(device: Budget, work: Workload, where: tuple[Decimal, str, Fraction]) -> Budget:
     """The budget again with the step budget (``--max-num-batched-tokens``) the sessions its
     KV cache holds need to keep their prompts flowing (``facts.serving.step_budget``): a
     larger step's activations leave the KV cache a little less. Where the larger step would
-    not fit, vLLM's default stays."""
+    not fit, vLLM's default stays. ``where``: the device's memory, class and the share vLLM
+    takes of it."""
     model = device.model
     if model.embedding:
         return device
-    work = workload_for(model, demand)
     tokens = step_budget(device.batched_tokens, device.sessions(work.kv_tokens), work)
     if tokens == device.batched_tokens:
         return device
     memory, gpu_class, utilization = where
-    stepped = budget(model, memory, gpu_class, device.tensor_parallel, utilization, tokens)
-    return device if _problem(model, stepped, named, work.kv_tokens) else stepped
+    larger = budget(model, memory, gpu_class, device.tensor_parallel, utilization, tokens)
+    return device if _problem(model, larger, "", work.kv_tokens) else larger
 
 
 def _session_tokens(demand: Demand) -> int:
@@ -200,7 +198,8 @@ def fit_slices(
             if problem:
                 key = "mig" if model_name == main else f"migModels.{name}"
                 raise FitError(key, f"{problem}; use a larger profile or a smaller model")
-            devices[name] = _stepped(device, demand, (memory, gpu.gpu_class, utilization), where)
+            work = workload_for(model, demand)
+            devices[name] = stepped(device, work, (memory, gpu.gpu_class, utilization))
     shapes, notes = [], []
     for name, (model_name, _) in served.items():
         catalog = max(1, per_gpu * geometry.profiles[name].compute // mig.COMPUTE_SLICES)
@@ -277,7 +276,8 @@ def fit_whole_gpus(
             if problem:
                 problems.append(problem)
                 continue
-            device = _stepped(device, demand, (gpu.memory_gib, gpu.gpu_class, utilization), where)
+            work = workload_for(model, demand)
+            device = stepped(device, work, (gpu.memory_gib, gpu.gpu_class, utilization))
         try:
             shape = _shape(name, device, None, degree, per_gpu * degree, (gpu, instance), demand)
         except PhysicsError as error:
@@ -360,6 +360,37 @@ def served_model(tier: TierConfig, name: str | None = None) -> Model | None:
         raise FitError("model" if name == tier.model else "migModels", str(error)) from None
 
 
+def within_context(tier: TierConfig, model: Model | None) -> Model | None:
+    """``model``, when a tier's interactions fit its context; ``FitError`` on the token key
+    that does not. An encoder reads ``inputTokens`` a request (its default is cut to the
+    context, a value the stack sets is not); a decoder keeps the prompt, the reply and the
+    earlier turns ``sessionTokens`` carries."""
+    if model is None:
+        return None
+    context = model.max_positions
+    if model.embedding:
+        if "input_tokens" in tier.model_fields_set and tier.input_tokens > context:
+            raise FitError(
+                "inputTokens",
+                f"{model.name} reads at most {context} tokens a request; inputTokens is "
+                f"{tier.input_tokens}",
+            )
+        return model
+    if tier.input_tokens + tier.output_tokens > context:
+        raise FitError(
+            "inputTokens",
+            f"{tier.input_tokens} tokens in and {tier.output_tokens} out exceed {model.name}'s "
+            f"context of {context} tokens",
+        )
+    if tier.session_tokens > context:
+        raise FitError(
+            "sessionTokens",
+            f"{tier.session_tokens} tokens a session exceed {model.name}'s context of "
+            f"{context} tokens",
+        )
+    return model
+
+
 def fit_tier(tier: TierConfig) -> TierFit:
     """A tier's model against its GPUs: MIG slices, or whole GPUs with the tensor
     parallelism and instance type that serve the most sessions. A shape the stack pinned
@@ -370,13 +401,13 @@ def fit_tier(tier: TierConfig) -> TierFit:
     if tier.mig:
         instance = gpu.instance_type(tier.instance_type or gpu.default_instance_type)
         served = {
-            profile: (name, served_model(tier, name))
+            profile: (name, within_context(tier, served_model(tier, name)))
             for profile, name in tier.slice_models().items()
         }
         return fit_slices(served, gpu, instance, per_gpu, demand_of(tier), utilization, tier.model)
     return fit_whole_gpus(
         tier.model,
-        served_model(tier),
+        within_context(tier, served_model(tier)),
         gpu,
         tier.instance_type,
         tier.gpus_per_replica,

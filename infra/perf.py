@@ -20,10 +20,10 @@ from facts import models, parts
 from facts.catalog import CATALOG, Gpu, InstanceType, known_keys
 from facts.models import Model
 from facts.serving import Point, Replica, Workload
-from facts.vllm_memory import Budget, batched_tokens, budget
+from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION, Budget, budget
 from infra.arguments import positive_int
 from infra.config import ConfigError
-from infra.fitting import FitError, read_local_model
+from infra.fitting import FitError, read_local_model, stepped
 from infra.report import table
 
 DEFAULT_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -185,6 +185,9 @@ def curve(args: argparse.Namespace) -> Curve:
     instance, tp, memory = _shape(
         model, gpu, args.instance_type, args.gpus_per_replica, workload.kv_tokens
     )
+    memory = stepped(
+        memory, workload, (gpu.memory_gib, gpu.gpu_class, DEFAULT_GPU_MEMORY_UTILIZATION)
+    )
     part = parts.part(instance.part)
     if part is None:
         raise ConfigError(
@@ -194,7 +197,7 @@ def curve(args: argparse.Namespace) -> Curve:
         model,
         part,
         tp,
-        batched_tokens(gpu.memory_gib, gpu.gpu_class),
+        memory.batched_tokens,
         memory.kv_tokens if not model.embedding else None,
     )
     points = tuple(replica.point(c, workload) for c in sorted(set(args.concurrency)))
@@ -331,6 +334,8 @@ def plot(found: Curve, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The command: the curve as JSON or a table, and the plot when asked."""
+    if args.plot is not None and not args.plot.resolve().parent.is_dir():
+        raise ConfigError([("--plot", f"{args.plot.parent} is not a directory")])
     found = curve(args)
     if args.plot:
         plot(found, args.plot)

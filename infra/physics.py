@@ -185,7 +185,8 @@ def _describe(replica: Replica, point: Point, workload: Workload) -> str:
         f"{replica.model.name} on {replica.tensor_parallel} x {replica.part.name} at "
         f"{point.concurrency} session{'s' if point.concurrency > 1 else ''}: "
         f"TTFT {point.ttft_seconds:.2f} s, "
-        f"{workload.output_tokens} tokens out at {point.tpot_seconds * 1000:.1f} ms each, "
+        f"{workload.output_tokens} token{'s' if workload.output_tokens > 1 else ''} out at "
+        f"{point.tpot_seconds * 1000:.1f} ms each, "
         f"{point.e2e_seconds:.1f} s an interaction"
     )
 
@@ -307,14 +308,15 @@ def serve_shape(
     if model is not None and device is not None and not model.embedding:
         kv = device.sessions(max(demand.session_tokens, demand.input_tokens + demand.output_tokens))
     pace = demand.targets.service_seconds
-    if pinned is not None and kv is not None and pinned > kv:
-        return Serving(kv, "kv", None, None, pace)
     modelled = replica(model, device, gpu, instance, tensor_parallel, profile)
     if modelled is None:
         sessions = catalog if kv is None else min(catalog, kv)
         bound: Bound = "pin" if pinned is not None else "catalog"
         return Serving(sessions, "kv" if sessions < catalog else bound, None, None, pace)
     workload = workload_for(modelled.model, demand)
+    if pinned is not None and kv is not None and pinned > kv:  # the pin, as far as it fits
+        held = plan_serving(modelled, workload, replace(demand.targets, pinned_sessions=kv))
+        return replace(held, bound="kv")
     return plan_serving(modelled, workload, replace(demand.targets, pinned_sessions=pinned))
 
 

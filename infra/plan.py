@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from facts import defaults, mig
-from facts.catalog import Capacity, InstanceType
+from facts.catalog import CATALOG, Capacity, InstanceType
 from facts.checklist import (
     SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
@@ -29,6 +29,7 @@ from facts.checklist import (
 )
 from facts.labels import GPU_RESOURCE
 from facts.serving import Promise
+from facts.vllm_memory import batched_tokens
 from infra.config import (
     AddonsConfig,
     ClusterConfig,
@@ -76,8 +77,8 @@ class ReplicaGroup:
     kv_tokens: int | None = None
     """Tokens of context one replica's KV cache holds; None when the model cannot be sized."""
     max_num_batched_tokens: int | None = None
-    """vLLM --max-num-batched-tokens the serving model planned the batch with; None when the
-    catalog's figure sized it (vLLM's default holds)."""
+    """vLLM --max-num-batched-tokens: the step the batch was planned with, or vLLM's default
+    for the device where the catalog's figure sized it, at least --max-num-seqs."""
     promise: Promise | None = None
     """What a replica is planned to deliver, for its pods' annotation; None likewise."""
     in_flight_target: int = 0
@@ -360,11 +361,28 @@ def _served(tier: TierConfig, shape: ShapeFit) -> dict[str, Any]:
         "max_model_len": shape.max_model_len,
         "kv_tokens": None if shape.budget is None else shape.budget.kv_tokens,
     }
-    replica = shape.serving.replica
-    if replica is not None:
-        served["max_num_batched_tokens"] = max(replica.batched_tokens, max_num_seqs)
+    served["max_num_batched_tokens"] = _step_budget(tier, shape, max_num_seqs)
+    if shape.serving.replica is not None:
         served["promise"] = promise(tier, shape.serving)
     return served
+
+
+def _step_budget(tier: TierConfig, shape: ShapeFit, max_num_seqs: int) -> int:
+    """``--max-num-batched-tokens``: the step the fit planned with (vLLM's default for the
+    device where it could not size the model), never below ``--max-num-seqs`` (vLLM refuses
+    that) nor, for an encoder (no chunked prefill), below its context."""
+    gpu = CATALOG[tier.gpu]
+    if shape.budget is not None:
+        planned = shape.budget.batched_tokens
+    else:
+        memory = gpu.memory_gib
+        if shape.profile is not None:
+            memory = mig.model_for(gpu.key).profiles[shape.profile].memory_gib
+        planned = batched_tokens(memory, gpu.gpu_class)
+    least = max_num_seqs
+    if shape.model is not None and shape.model.embedding:
+        least = max(least, shape.max_model_len or 0)
+    return max(planned, least)
 
 
 def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:

@@ -202,7 +202,8 @@ def serving_sentence(serving: Serving, output_tokens: int) -> str:
             f"{point.interactions_per_second:,.0f} requests/s a replica"
         )
     return (
-        f"{sessions}; TTFT {point.ttft_seconds:.3f} s, {output_tokens} tokens out at "
+        f"{sessions}; TTFT {point.ttft_seconds:.3f} s, {output_tokens} "
+        f"token{'s' if output_tokens > 1 else ''} out at "
         f"{point.tpot_seconds * 1000:.1f} ms each, {point.e2e_seconds:.2f} s an interaction, "
         f"{point.output_tokens_per_second:,.0f} tokens/s a replica"
     )

@@ -357,12 +357,17 @@ class TierConfig(ConfigModel):
         "takes for weights, activations and KV cache. Default 0.9 (vLLM's).",
     )
     expected_concurrency: Count = Field(
-        description="Concurrent interactions this tier serves at peak; sizes the tier.",
+        description="Concurrent interactions this tier serves at peak, counted at "
+        "serviceSeconds each: its demand is expectedConcurrency / serviceSeconds interactions "
+        "a second, and it is sized for what is in flight at its replicas' planned pace "
+        "(docs/serving-physics.md).",
     )
     concurrency_per_gpu: Count | None = Field(
         None,
-        description="Concurrent interactions one GPU serves. Default: the catalog's figure "
-        f"for the GPU ({_per_gpu()}).",
+        description="Pins the sessions one GPU runs; refused when the replica cannot serve "
+        "them within the tier's targets (slaTtftSeconds, serviceSeconds). Default: the batch "
+        "the serving physics plans (docs/serving-physics.md), or the catalog's figure for the "
+        f"GPU ({_per_gpu()}) for a model it cannot size.",
     )
     gpus_per_replica: Count | None = Field(
         None,

@@ -10,6 +10,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from facts import mig, parts
+from facts.catalog import CATALOG
 from facts.labels import GPU, SERVING, SESSIONS_PER_REPLICA
 from facts.serving import Promise, Replica
 from facts.vllm_memory import budget
@@ -71,6 +72,13 @@ def _replica(server: Served, promise: Promise, props: Mapping[str, Any]) -> Repl
     )
 
 
+def _parts_of(gpu_key: object) -> set[str]:
+    """The parts the instance types of a catalog GPU carry; none for another key."""
+    if not isinstance(gpu_key, str) or gpu_key not in CATALOG:
+        return set()
+    return {i.part for i in CATALOG[gpu_key].instance_types if i.part is not None}
+
+
 def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
     servers = served_by(args)
     annotations = pod_meta(args.props, "annotations")
@@ -85,6 +93,14 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
         return
     if promise.part not in parts.PARTS:
         report(f"its {SERVING} annotation names an unknown GPU part {promise.part!r}")
+        return
+    carried = _parts_of(pod_meta(args.props, "annotations").get(GPU))
+    if carried and promise.part not in carried:
+        report(
+            f"its {SERVING} annotation names the GPU part {promise.part}; the instance types "
+            f"of its GPU ({pod_meta(args.props, 'annotations').get(GPU)}) carry "
+            f"{', '.join(sorted(carried))}"
+        )
         return
     for server in servers:
         if server.model is None or server.device_gib is None or server.gpu_class is None:

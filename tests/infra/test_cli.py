@@ -256,10 +256,10 @@ def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
     serving = {key: result["tiers"][0][key] for key in SERVING_KEYS}
     assert serving == {
         "part": "H100 SXM5",
-        "interactionSeconds": 2.9995,
+        "interactionSeconds": 2.9826,
         "ttftSeconds": 0.0332,
         "tpotSeconds": 0.0085,
-        "outputTokensPerSecondPerReplica": 10618.4,
+        "outputTokensPerSecondPerReplica": 10678.6,
         "bound": "latency",
     }
 
@@ -285,19 +285,19 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
     fit = lines[lines.index("will it fit (vLLM's memory budget; docs/will-it-fit.md):") + 1 :]
     assert fit[1] == (
         "  mid-tier: Qwen/Qwen2.5-7B-Instruct, 14.2 GiB of weights on 1 GPU a replica, "
-        "1,003,456 KV tokens: 59 sessions a replica (its KV cache holds 1,056)"
+        "1,003,456 KV tokens: 54 sessions a replica (its KV cache holds 1,056)"
     )
     serving = lines[lines.index(SERVING_HEADING) + 1 :]
     assert serving[0] == (
         "  orchestrator: 91 sessions a replica (the largest batch inside the tier's TTFT and "
-        "interaction targets); TTFT 0.033 s, 350 tokens out at 8.5 ms each, 3.00 s an "
-        "interaction, 10,618 tokens/s a replica"
+        "interaction targets); TTFT 0.033 s, 350 tokens out at 8.5 ms each, 2.98 s an "
+        "interaction, 10,679 tokens/s a replica"
     )
     assert serving[1] == (
         "    orchestrator: p5.4xlarge carries H100 SXM5, not the H100 PCIe that h100-pcie "
         "names: the serving model runs on H100 SXM5, at h100-pcie's price"
     )
-    assert serving[2].startswith("  mid-tier: 59 sessions a replica (throughput within 10%")
+    assert serving[2].startswith("  mid-tier: 54 sessions a replica (throughput within 10%")
 
 
 def test_validate_json_shows_each_derived_fit_value(capsys: pytest.CaptureFixture[str]) -> None:
@@ -319,15 +319,15 @@ def test_validate_json_shows_each_derived_fit_value(capsys: pytest.CaptureFixtur
                 "kvTokensPerReplica": 1_003_456,
                 "kvSessionsPerReplica": 1056,
                 "catalogSessionsPerReplica": 75,
-                "sessionsPerReplica": 59,
+                "sessionsPerReplica": 54,
                 "maxModelLen": 32_768,
-                "interactionSeconds": 5.6228,
+                "interactionSeconds": 5.1424,
                 "bound": "compute",
             }
         ],
         "notes": [],
     }
-    assert (mid["interactionSeconds"], mid["bound"]) == (5.6228, "compute")
+    assert (mid["interactionSeconds"], mid["bound"]) == (5.1424, "compute")
 
 
 def test_size_with_a_model_sizes_by_its_kv_cache(capsys: pytest.CaptureFixture[str]) -> None:
@@ -337,11 +337,11 @@ def test_size_with_a_model_sizes_by_its_kv_cache(capsys: pytest.CaptureFixture[s
     )  # fmt: skip
     assert status == 0
     (tier,) = json.loads(out)["scenarios"][0]["tiers"]
-    # Qwen2.5-32B over two A100s: 70 sessions of 15.0 s; 2500 interactions counted at 3 s
-    # are 12,503 in flight, 179 replicas.
-    assert (tier["gpus"], tier["tensorParallel"], tier["sessionsPerReplica"]) == (358, 2, 70)
+    # Qwen2.5-32B over two A100s: 67 sessions of 14.3 s; 2500 interactions counted at 3 s
+    # are 11,936 in flight, 179 replicas.
+    assert (tier["gpus"], tier["tensorParallel"], tier["sessionsPerReplica"]) == (358, 2, 67)
     assert tier["kvTokensPerReplica"] == 307_184
-    assert (tier["interactionSeconds"], tier["bound"]) == (15.0025, "compute")
+    assert (tier["interactionSeconds"], tier["bound"]) == (14.3232, "compute")
 
 
 @pytest.mark.parametrize(

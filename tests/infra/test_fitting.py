@@ -58,7 +58,7 @@ def test_llama70b_with_too_few_pinned_gpus_names_gpus_per_replica() -> None:
 def test_llama70b_on_h100_sxm_gets_tensor_parallelism() -> None:
     """Two H100s hold the weights but not the activations (65.7 + 5.2 + 1.75 > 71.3 GiB);
     four leave 31.5 GiB a rank of KV cache, 412,784 tokens. Streaming 350 tokens takes
-    longer than the seed's 3 s on any of them (below), so this tier allows 10 s: 112
+    longer than the seed's 3 s on any of them (below), so this tier allows 10 s: 113
     sessions meet that at tensor parallelism 4, which carries the most interactions a GPU."""
     values = with_tier("orchestrator", model=LLAMA_70B, gpu="h100-sxm", serviceSeconds=10)
     tier = tier_plan(values, "orchestrator")
@@ -66,7 +66,7 @@ def test_llama70b_on_h100_sxm_gets_tensor_parallelism() -> None:
     assert tier.instance.name == "p5.48xlarge"
     assert group.resource_count == 4
     assert (group.kv_tokens, group.max_model_len) == (412_784, 131_072)
-    assert (group.sessions_per_replica, group.replicas_per_instance) == (112, 2)
+    assert (group.sessions_per_replica, group.replicas_per_instance) == (113, 2)
     assert tier.serving.bound == "latency"
     args = tier_args(values, "orchestrator", worker=False).service_args(0)
     registrations = run(lambda: VllmService("orchestrator", args).endpoint)
@@ -117,13 +117,13 @@ def test_qwen32b_on_one_a100_plans_what_its_kv_cache_holds() -> None:
 
 
 def test_qwen32b_unpinned_takes_two_a100s_a_replica() -> None:
-    """Two A100s a replica leave the KV cache room for 323 sessions, and 70 of them already
+    """Two A100s a replica leave the KV cache room for 323 sessions, and 67 of them already
     keep the pair compute-bound: the pair's GPUs carry 7.0 of the tier's interactions each,
     one A100 (memory-bound on its own weights) 5.7. Four or eight a replica only add
     all-reduces to the same FLOPs."""
     tier = tier_plan(with_tier("mid-tier", model=QWEN_32B), "mid-tier")
     (group,) = tier.replica_groups
-    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (2, 70, 358)
+    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (2, 67, 358)
     assert tier.serving.bound == "compute"
     assert tier.fit.notes == (
         "tensor parallelism 2: a GPU carries 7.0 of the tier's interactions, 5.7 at 1 GPU "
@@ -141,7 +141,7 @@ def test_longer_sessions_take_more_gpus_or_more_parallelism() -> None:
     tier = tier_plan(values, "lightweight")
     (group,) = tier.replica_groups
     assert (tier.instance.name, group.resource_count) == ("g6e.12xlarge", 4)
-    assert (group.kv_tokens, group.sessions_per_replica, tier.gpus) == (2_485_952, 90, 1544)
+    assert (group.kv_tokens, group.sessions_per_replica, tier.gpus) == (2_485_952, 90, 1540)
     values["agentfleet:fleet"]["tiers"]["lightweight"]["instanceType"] = "g6e.2xlarge"
     pinned = tier_plan(values, "lightweight")
     (group,) = pinned.replica_groups

@@ -150,6 +150,33 @@ def test_bad_arguments_exit_2_naming_them(
     assert "Traceback" not in err
 
 
+def test_a_plot_into_a_missing_folder_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    picture = tmp_path / "missing" / "curve.png"
+    status, out, err = perf(capsys, "--model", LLAMA_8B, "--gpu", "l40s", "--plot", str(picture))
+    assert (status, out) == (2, "")
+    assert f"--plot: {picture.parent} is not a directory" in err
+
+
+def test_the_replica_is_the_plans_with_its_step_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    """prod's mid-tier replica, as perf draws it: the same KV cache and step budget."""
+    from infra.config import parse_stack_config
+    from infra.plan import plan_fleet
+    from tests.helpers import stack_values
+
+    (group,) = plan_fleet(parse_stack_config(stack_values("prod"))).tier("mid-tier").replica_groups
+    status, out, _ = perf(
+        capsys, "--model", "Qwen/Qwen2.5-7B-Instruct", "--gpu", "a100-80gb", "--json"
+    )
+    assert status == 0
+    shown = json.loads(out)
+    assert (shown["kvTokens"], shown["maxNumBatchedTokens"]) == (
+        group.kv_tokens,
+        group.max_num_batched_tokens,
+    )
+
+
 def test_a_concurrency_below_one_is_an_argument_error(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = perf(capsys, "--model", LLAMA_8B, "--gpu", "l40s", "--concurrency", "0")
     assert status == 2

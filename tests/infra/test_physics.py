@@ -120,6 +120,55 @@ def test_the_command_line_refuses_such_a_pin_with_exit_2(
     assert f"{TIERS}.orchestrator.concurrencyPerGpu: Qwen/Qwen2.5-7B-Instruct on 1 x H100" in err
 
 
+def test_a_pin_beyond_the_kv_cache_is_held_to_the_targets_at_what_it_holds() -> None:
+    """300 sessions a GPU of Llama-3.1-8B on L40S: the KV cache holds fewer, and even those
+    stream far slower than 3 s an interaction."""
+    values = stack_values("dev")
+    values["agentfleet:fleet"]["tiers"]["assistant"].update(
+        latencyClass="ttft-first", model="meta-llama/Llama-3.1-8B-Instruct", concurrencyPerGpu=300
+    )
+    where, reason = refusal(values)
+    assert where == f"{TIERS}.assistant.concurrencyPerGpu"
+    assert "17.6 s an interaction" in reason
+
+
+def test_a_pin_beyond_the_kv_cache_that_meets_the_targets_is_kv_bound() -> None:
+    tier = planned(prod("lightweight", concurrencyPerGpu=2000))["lightweight"]
+    kv = tier.fit.shapes[0].kv_sessions
+    assert (tier.serving.sessions, tier.serving.bound) == (kv, "kv")
+    assert tier.serving.point is not None  # held to the request timeout at what it holds
+
+
+@pytest.mark.parametrize(
+    ("keys", "where", "said"),
+    [
+        ({"inputTokens": 32_500}, "inputTokens", "32500 tokens in and 350 out exceed "
+         "Qwen/Qwen2.5-7B-Instruct's context of 32768 tokens"),
+        ({"sessionTokens": 40_000}, "sessionTokens", "40000 tokens a session exceed"),
+    ],
+)  # fmt: skip
+def test_interactions_beyond_the_models_context_are_refused(
+    keys: dict[str, Any], where: str, said: str
+) -> None:
+    key, reason = refusal(prod("orchestrator", **keys))
+    assert key == f"{TIERS}.orchestrator.{where}"
+    assert said in reason
+
+
+def test_an_encoders_requests_beyond_its_context_are_refused_unless_defaulted() -> None:
+    """bge-large reads 512 tokens: the default 600 is cut to that, a set 2,000 refused."""
+    values = stack_values("dev")
+    assistant = values["agentfleet:fleet"]["tiers"]["assistant"]
+    assistant["model"] = "BAAI/bge-large-en-v1.5"
+    assert planned(values)["assistant"].serving.sessions > 0
+    assistant["inputTokens"] = 2000
+    where, reason = refusal(values)
+    assert where == f"{TIERS}.assistant.inputTokens"
+    assert (
+        reason == "BAAI/bge-large-en-v1.5 reads at most 512 tokens a request; inputTokens is 2000"
+    )
+
+
 def test_a_pin_it_can_serve_holds_and_says_so() -> None:
     tier = planned(prod("orchestrator", concurrencyPerGpu=64))["orchestrator"]
     assert (tier.serving.sessions, tier.serving.bound) == (64, "pin")

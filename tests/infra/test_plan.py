@@ -29,9 +29,9 @@ PROD = {
     # Qwen2.5-7B on one H100 SXM5: 91 sessions finish 350 tokens in 3 s; 500 / 91 -> 6,
     # the weekday peak's 600 x 1.3 = 780 -> 9
     "orchestrator": (6, 6, 2, 9, 160, 1, "on-demand", "15.06"),
-    # Qwen2.5-7B on one A100 SXM4: 59 sessions (compute-bound), each interaction 5.6 s, so
-    # 2500 interactions counted at 3 s are 4686 in flight: 80 replicas
-    "mid-tier": (80, 10, 1, 13, 104, 8, "on-demand", "83.20"),
+    # Qwen2.5-7B on one A100 SXM4: 54 sessions (compute-bound), each interaction 5.1 s, so
+    # 2500 interactions counted at 3 s are 4286 in flight: 80 replicas
+    "mid-tier": (80, 10, 1, 13, 95, 8, "on-demand", "83.20"),
     # Qwen2.5-3B on one L40S: 171 sessions of 5.8 s; 7000 x 5.8 / 3 in flight -> 80
     "lightweight": (80, 80, 2, 104, 300, 1, "on-demand", "57.60"),
 }
@@ -106,13 +106,13 @@ def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
     assert [
         (g.profile, g.sessions_per_replica, g.max_num_seqs, g.replicas_per_instance)
         for g in tier.replica_groups
-    ] == [("2g.20gb", 244, 427, 1), ("1g.10gb", 9, 16, 1)]  # the 1g.10gb's KV holds 9
-    # The 2g.20gb slice (2/8 of the H100's bandwidth) finishes 244 sessions within the
-    # tier's 10 s; the pair carries 253 interactions a GPU: ceil(500 / 253) = 2.
+    ] == [("2g.20gb", 245, 429, 1), ("1g.10gb", 9, 16, 1)]  # the 1g.10gb's KV holds 9
+    # The 2g.20gb slice (2/8 of the H100's bandwidth) finishes 245 sessions within the
+    # tier's 10 s; the pair carries 254 interactions a GPU: ceil(500 / 254) = 2.
     assert [shape.serving.bound for shape in tier.fit.shapes] == ["latency", "kv"]
     assert tier.gpus == 2
     # One replica of each profile per single-GPU p5.4xlarge, over 2 instances up to the
-    # weekday peak's ceil(600 x 1.3 / 253) = 4.
+    # weekday peak's ceil(600 x 1.3 / 254) = 4.
     assert [(g.min_replicas, g.max_replicas) for g in tier.replica_groups] == [(2, 4), (2, 4)]
     assert (tier.min_replicas, tier.max_replicas) == (4, 8)
 
@@ -124,8 +124,8 @@ def test_tensor_parallel_replicas() -> None:
     tier = plan(values)["orchestrator"]
     (group,) = tier.replica_groups
     # Two H100s a replica halve each one's reads, but the all-reduces and the engine's
-    # hand-off to both ranks cost every step: 119 sessions meet 3 s, not 2 x 91.
-    assert (group.resource_count, group.sessions_per_replica, group.max_num_seqs) == (2, 119, 209)
+    # hand-off to both ranks cost every step: 120 sessions meet 3 s, not 2 x 91.
+    assert (group.resource_count, group.sessions_per_replica, group.max_num_seqs) == (2, 120, 210)
     assert group.replicas_per_instance == 4
     assert tier.gpus == 10  # 5 replicas of 2 GPUs
     assert tier.instances == 2
