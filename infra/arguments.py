@@ -4,6 +4,16 @@ it keeps in modules of their own, ``infra.perf``)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from infra.config import ConfigError
+
+
+def writable_file(path: Path | None, option: str) -> None:
+    """Refuse (exit 2, naming ``option``) a file to write into a folder that is not there,
+    before any work is done for it."""
+    if path is not None and not path.resolve().parent.is_dir():
+        raise ConfigError([(option, f"{path.parent} is not a directory")])
 
 
 def positive_int(text: str) -> int:

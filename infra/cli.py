@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
 from infra import perf, report
-from infra.arguments import positive_int
+from infra.arguments import positive_int, writable_file
 from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
 from infra.plan import plan_fleet
@@ -470,6 +470,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from infra.simulation import report as simulation_report
     from infra.simulation.run import simulate_stack
 
+    writable_file(args.plot, "--plot")
     path = stack_file(args.stack) if args.stack else args.config
     name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
     seconds = args.hours * 3600 if args.hours else (args.days or 1) * 86_400

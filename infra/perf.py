@@ -21,7 +21,7 @@ from facts.catalog import CATALOG, Gpu, InstanceType, known_keys
 from facts.models import Model
 from facts.serving import Point, Replica, Workload
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION, Budget, budget
-from infra.arguments import positive_int
+from infra.arguments import positive_int, writable_file
 from infra.config import ConfigError
 from infra.fitting import FitError, read_local_model, stepped
 from infra.report import table
@@ -334,8 +334,7 @@ def plot(found: Curve, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The command: the curve as JSON or a table, and the plot when asked."""
-    if args.plot is not None and not args.plot.resolve().parent.is_dir():
-        raise ConfigError([("--plot", f"{args.plot.parent} is not a directory")])
+    writable_file(args.plot, "--plot")
     found = curve(args)
     if args.plot:
         plot(found, args.plot)

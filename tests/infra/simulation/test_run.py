@@ -69,6 +69,10 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
         (["--step", "0.3"], "--step: 0.3 s is not one of 1, 0.5, 0.25, 0.2, 0.1, 0.05"),
         (["--timezone", "Mars/Olympus"], "--timezone: unknown time zone 'Mars/Olympus'"),
         (["--strategies", "hope"], "--strategies: unknown strategy 'hope'"),
+        (
+            ["--plot", "/nonexistent-folder/day.png"],
+            "--plot: /nonexistent-folder is not a directory",
+        ),
     ],
 )
 def test_bad_simulate_arguments_exit_2(
