@@ -21,7 +21,9 @@ and, on average, ``r x input / output`` prompt tokens (one interaction's prompt 
 ``output`` tokens generated). A new prompt waits on average half a step, then its prefill
 takes ``ceil(input / (budget - r))`` steps; the time to first token adds the server's
 per-request overhead. Each running sequence gets one token a step, so the time per output
-token is the mean step and an interaction takes TTFT + (output - 1) x TPOT. Beyond the KV
+token is a step carrying the other sequences' prompts (its own is its TTFT), an interaction
+takes TTFT + (output - 1) x TPOT, and no replica completes interactions faster than its
+steps process their tokens (``r / (output x mean step)``). Beyond the KV
 cache's sessions the rest wait (``kv``-bound): throughput stays, latency grows by the wait.
 A step budget smaller than ``r x (input + output) / output`` tokens cannot feed every
 running sequence its prompt: it keeps ``budget x output / (input + output)`` decoding and
