@@ -26,7 +26,7 @@ from infra.arguments import positive_int, writable_file
 from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
 from infra.plan import plan_fleet
-from infra.sizing import DEFAULT_MIX, MixEntry, size_fleet
+from infra.sizing import DEFAULT_MIX, MixEntry, PriceBook, size_fleet
 
 if TYPE_CHECKING:
     from infra.offline.preview import Preview
@@ -234,6 +234,10 @@ def _parser() -> argparse.ArgumentParser:
         "Qwen/Qwen2.5-32B-Instruct): that tier is sized by what its KV cache holds too, "
         "with the tensor parallelism that serves the most sessions a GPU",
     )
+    size.add_argument("--prices", choices=("seed", "aws"), default="seed",
+                      help="seed: the catalog's GPU-cloud prices (default); aws: AWS's "
+                      "on-demand price of each GPU's default instance type, per GPU")  # fmt: skip
+    size.add_argument("--region", default="us-east-1", help="AWS region for --prices aws")
     size.add_argument("--json", action="store_true", help="print one JSON object")
     size.set_defaults(parser=size)
 
@@ -336,15 +340,21 @@ def _size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
     except ValueError as error:
         parser.error(f"argument --mix: {error}")
+    prices = PriceBook(args.prices, args.region if args.prices == "aws" else None)
+    try:
+        for entry in mix:  # every GPU of the mix has a price there
+            prices.per_gpu_hour(CATALOG[entry.gpu])
+    except ValueError as error:
+        parser.error(f"argument --region: {error}")
     try:
         mix = with_models(mix, args.model or ())
-        scenarios = [size_fleet(concurrency, mix) for concurrency in args.concurrency]
+        scenarios = [size_fleet(concurrency, mix, prices) for concurrency in args.concurrency]
     except (ValueError, FitError) as error:
         parser.error(f"argument --model: {error}")
     if args.json:
-        print(json.dumps({"scenarios": [report.scenario_json(s) for s in scenarios]}, indent=2))
+        print(json.dumps(report.sizing_json(scenarios, prices), indent=2))
     else:
-        print("\n\n".join(report.scenario_text(s) for s in scenarios))
+        print(report.sizing_text(scenarios, prices))
     return EXIT_OK
 
 

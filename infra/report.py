@@ -14,7 +14,7 @@ from facts.vllm_memory import GIB
 from infra.fitting import ShapeFit
 from infra.physics import Serving
 from infra.plan import FleetPlan, TierPlan
-from infra.sizing import Scenario, SizedTier
+from infra.sizing import PriceBook, Scenario, SizedTier
 from infra.summary import burst_json, money, serving_json, tier_summary
 
 if TYPE_CHECKING:
@@ -104,6 +104,25 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
         "totalCostPerHour": money(scenario.cost_per_hour),
         "costPerInteractionHour": rate(scenario.cost_per_interaction_hour),
     }
+
+
+def sizing_json(scenarios: Sequence[Scenario], prices: PriceBook) -> dict[str, Any]:
+    return {
+        "prices": {"source": prices.source, "region": prices.region, "asOf": prices.as_of},
+        "scenarios": [scenario_json(scenario) for scenario in scenarios],
+    }
+
+
+def sizing_text(scenarios: Sequence[Scenario], prices: PriceBook) -> str:
+    """The scenarios; with AWS's prices, a line saying whose and when (the seed's tables
+    print as they always have)."""
+    text = "\n\n".join(scenario_text(scenario) for scenario in scenarios)
+    if prices.source == "aws":
+        text += (
+            f"\n\nprices: AWS on-demand in {prices.region} (price list as of {prices.as_of}), "
+            "per GPU of each GPU's default instance type"
+        )
+    return text
 
 
 def scenario_text(scenario: Scenario) -> str:

@@ -33,6 +33,7 @@ def test_size_json_matches_spec(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(capsys, "size", "--concurrency", "1000", "10000", "--json")
     assert (status, err) == (0, "")
     assert json.loads(out) == {
+        "prices": {"source": "seed", "region": None, "asOf": "2026-04-19"},
         "scenarios": [
             {
                 "concurrency": 1000,
@@ -92,8 +93,43 @@ def test_size_json_matches_spec(capsys: pytest.CaptureFixture[str]) -> None:
                 "totalCostPerHour": 148.71,
                 "costPerInteractionHour": 0.014871,
             },
-        ]
+        ],
     }
+
+
+def test_size_at_aws_prices(capsys: pytest.CaptureFixture[str]) -> None:
+    """The seed's 1,000 interactions (14 L40S, 4 A100, 1 H100) at AWS's us-east-1 on-demand
+    prices (its price list: g6e.2xlarge $2.24208, p4de.24xlarge $27.44705 for eight A100s,
+    p5.4xlarge $6.88): 14 x 2.24208 + 4 x 3.43088125 + 6.88 = $51.99 an hour."""
+    status, out, err = run(
+        capsys, "size", "--concurrency", "1000", "--prices", "aws", "--region", "us-east-1",
+        "--json",
+    )  # fmt: skip
+    assert (status, err) == (0, "")
+    shown = json.loads(out)
+    assert shown["prices"] == {"source": "aws", "region": "us-east-1", "asOf": "2026-08-26"}
+    (scenario,) = shown["scenarios"]
+    assert [(t["gpus"], t["costPerHour"]) for t in scenario["tiers"]] == [
+        (14, 31.39),
+        (4, 13.72),
+        (1, 6.88),
+    ]
+    assert scenario["totalCostPerHour"] == 51.99
+    status, out, _ = run(capsys, "size", "--concurrency", "1000", "--prices", "aws")
+    assert out.rstrip().endswith(
+        "prices: AWS on-demand in us-east-1 (price list as of 2026-08-26), per GPU of each "
+        "GPU's default instance type"
+    )
+
+
+def test_size_at_aws_prices_refuses_a_region_without_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, err = run(
+        capsys, "size", "--concurrency", "10", "--prices", "aws", "--region", "eu-west-1"
+    )
+    assert (status, out) == (2, "")
+    assert "argument --region: AWS's price list (as of 2026-08-26) has no on-demand price " in err
 
 
 def test_size_table(capsys: pytest.CaptureFixture[str]) -> None:
