@@ -130,7 +130,7 @@ def _shape(
         device,
         catalog,
         serving.sessions,
-        _session_tokens(demand),
+        demand.kv_tokens,
         serving,
     )
 
@@ -150,10 +150,6 @@ def stepped(device: Budget, work: Workload, where: tuple[Decimal, str, Fraction]
     memory, gpu_class, utilization = where
     larger = budget(model, memory, gpu_class, device.tensor_parallel, utilization, tokens)
     return device if _problem(model, larger, "", work.kv_tokens) else larger
-
-
-def _session_tokens(demand: Demand) -> int:
-    return max(demand.session_tokens, demand.input_tokens + demand.output_tokens)
 
 
 def _problem(model: Model, device: Budget, where: str, session_tokens: int) -> str | None:
@@ -186,7 +182,7 @@ def fit_slices(
     replica; a profile too small for its model is refused on the tier's ``mig`` key, or
     ``migModels`` when the model is not the tier's ``main`` one."""
     geometry = mig.model_for(gpu.key)
-    session_tokens = _session_tokens(demand)
+    session_tokens = demand.kv_tokens
     devices: dict[str, Budget | None] = {}
     for name, (model_name, model) in served.items():  # every slice's memory first
         devices[name] = None
@@ -256,7 +252,7 @@ def fit_whole_gpus(
     """The instance type and tensor-parallel degree a replica of ``model`` on whole
     ``gpu``s takes; pinned ones are checked, unpinned ones chosen."""
     pairs = _candidates(model, gpu, instance_type, gpus_per_replica)
-    session_tokens = _session_tokens(demand)
+    session_tokens = demand.kv_tokens
     if not pairs:
         assert model is not None  # an unknown model splits over any pinned degree
         raise FitError(
@@ -351,13 +347,16 @@ def served_model(tier: TierConfig, name: str | None = None) -> Model | None:
     name = name or tier.model
     if tier.model_profile is not None and name == tier.model:
         return tier.model_profile.model(tier.model)
-    known = models.find(name)
-    if known is not None:
-        return known
     try:
-        return read_local_model(name)
+        return named_model(name)
     except FitError as error:
         raise FitError("model" if name == tier.model else "migModels", str(error)) from None
+
+
+def named_model(name: str) -> Model | None:
+    """The model ``name`` names: the shipped table's, or a local directory's config.json
+    (``FitError`` when that cannot be read); None when neither knows it."""
+    return models.find(name) or read_local_model(name)
 
 
 def within_context(tier: TierConfig, model: Model | None) -> Model | None:

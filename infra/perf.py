@@ -23,7 +23,7 @@ from facts.serving import Point, Replica, Workload
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION, Budget, budget
 from infra.arguments import positive_int, writable_file
 from infra.config import ConfigError
-from infra.fitting import FitError, read_local_model, stepped
+from infra.fitting import FitError, named_model, stepped
 from infra.report import table
 
 DEFAULT_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -87,14 +87,11 @@ class Curve:
 
 
 def _model(name: str) -> Model:
-    known = models.find(name)
-    if known is not None:
-        return known
     try:
-        local = read_local_model(name)
+        model = named_model(name)
     except FitError as error:
         raise ConfigError([("--model", str(error))]) from None
-    if local is None:
+    if model is None:
         raise ConfigError(
             [
                 (
@@ -104,7 +101,7 @@ def _model(name: str) -> Model:
                 )
             ]
         )
-    return local
+    return model
 
 
 def _instances(gpu: Gpu, instance_type: str | None) -> list[InstanceType]:
@@ -200,7 +197,7 @@ def curve(args: argparse.Namespace) -> Curve:
         memory.batched_tokens,
         memory.kv_tokens if not model.embedding else None,
     )
-    points = tuple(replica.point(c, workload) for c in sorted(set(args.concurrency)))
+    points = tuple(replica.curve(sorted(set(args.concurrency)), workload))
     return Curve(gpu, instance, replica, memory, workload, points)
 
 

@@ -246,6 +246,11 @@ class Demand:
     session_tokens: int = 0
     """KV tokens one interaction keeps (``sessionTokens``)."""
 
+    @property
+    def kv_tokens(self) -> int:
+        """KV cache one interaction keeps: its own tokens, or more when it carries turns."""
+        return max(self.session_tokens, self.input_tokens + self.output_tokens)
+
 
 def demand_of(tier: TierConfig) -> Demand:
     """A tier's demand as its config states it (defaults resolved)."""
@@ -270,20 +275,17 @@ def demand_of(tier: TierConfig) -> Demand:
     )
 
 
-def default_demand(gpu: Gpu) -> Demand:
-    """The seed's interaction on a tier of the GPU's latency class (``agentfleet size``)."""
-    throughput_first = gpu.latency_class == "throughput-first"
-    return Demand(
-        Targets(
-            ttft_seconds=float(defaults.SLA_TTFT_SECONDS[gpu.latency_class]),
-            interaction_seconds=float(
-                defaults.REQUEST_TIMEOUT_SECONDS if throughput_first else defaults.SERVICE_SECONDS
-            ),
-            service_seconds=Decimal(defaults.SERVICE_SECONDS),
-            throughput_first=throughput_first,
-        ),
-        defaults.INPUT_TOKENS,
-        defaults.OUTPUT_TOKENS,
+def default_demand(gpu: Gpu, model: str) -> Demand:
+    """The demand of a stack's tier of the GPU's latency class serving ``model`` that sets no
+    other key (``agentfleet size``): the defaults a stack gets."""
+    return demand_of(
+        TierConfig(
+            gpu=gpu.key,
+            latency_class=gpu.latency_class,
+            user_facing=False,
+            model=model,
+            expected_concurrency=1,
+        )
     )
 
 
@@ -306,7 +308,7 @@ def serve_shape(
         pinned = catalog  # the caller scales the pin like the catalog figure
     kv = None
     if model is not None and device is not None and not model.embedding:
-        kv = device.sessions(max(demand.session_tokens, demand.input_tokens + demand.output_tokens))
+        kv = device.sessions(demand.kv_tokens)
     pace = demand.targets.service_seconds
     modelled = replica(model, device, gpu, instance, tensor_parallel, profile)
     if modelled is None:

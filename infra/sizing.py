@@ -182,7 +182,8 @@ def size_fleet(
 
 def model_fit(entry: MixEntry) -> ShapeFit:
     """How a replica of the entry's model fits its GPU (any instance type, the best tensor
-    parallelism), with the seed's sessions and vLLM's default memory share. Raises
+    parallelism), planned as a stack's tier of the GPU's latency class with every default
+    (the seed's interaction and targets, vLLM's memory share). Raises
     FitError (key ``model``) when no instance type of the GPU holds it."""
     model = models.find(entry.model or "")
     if model is None:
@@ -195,7 +196,7 @@ def model_fit(entry: MixEntry) -> ShapeFit:
         None,
         None,
         gpu.interactions_per_gpu,
-        default_demand(gpu),
+        default_demand(gpu, model.name),
         DEFAULT_GPU_MEMORY_UTILIZATION,
     )
     return fit.shapes[0]

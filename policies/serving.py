@@ -38,8 +38,8 @@ class Served:
     max_model_len: int | None
     batched_tokens: int | None
     """--max-num-batched-tokens; None: vLLM's default for the device."""
-    resource: str
-    """The GPU resource one replica asks for (``nvidia.com/gpu`` or a MIG slice)."""
+    slice: mig.Profile | None
+    """The MIG profile one replica runs in; None for whole GPUs."""
     unknown: str | None
 
 
@@ -72,25 +72,26 @@ def _model(name: str, annotations: Mapping[str, Any]) -> tuple[Model | None, str
 
 def _device(
     gpu_key: Any, resource: str, count: float | None
-) -> tuple[Decimal | None, str | None, str, str | None]:
-    """Memory of one device, the GPU class, how to name the devices, and why unknown."""
+) -> tuple[Decimal | None, str | None, str, str | None, mig.Profile | None]:
+    """Memory of one device, the GPU class, how to name the devices, why unknown, and the
+    MIG profile when the pod asks for a slice."""
     if not isinstance(gpu_key, str) or gpu_key not in CATALOG:
-        return None, None, "", f"the pod does not say which catalog GPU it runs on ({GPU})"
+        return None, None, "", f"the pod does not say which catalog GPU it runs on ({GPU})", None
     gpu = CATALOG[gpu_key]
     if resource == GPU_RESOURCE:
         devices = int(count or 1)
         where = f"one {gpu.gpu_class}" if devices == 1 else f"each of {devices} {gpu.gpu_class}s"
-        return gpu.memory_gib, gpu.gpu_class, where, None
+        return gpu.memory_gib, gpu.gpu_class, where, None, None
     profile = resource.removeprefix("nvidia.com/mig-")
     profile = profile[:-3] + "+me" if profile.endswith(".me") else profile
     try:
         geometry = mig.model_for(gpu_key)
     except mig.MigLayoutError as error:
-        return None, None, "", str(error)
+        return None, None, "", str(error), None
     if profile not in geometry.profiles:
-        return None, None, "", f"{profile} is not a MIG profile of {gpu_key}"
-    memory = geometry.profiles[profile].memory_gib
-    return memory, gpu.gpu_class, f"a {profile} slice", None
+        return None, None, "", f"{profile} is not a MIG profile of {gpu_key}", None
+    shape = geometry.profiles[profile]
+    return shape.memory_gib, gpu.gpu_class, f"a {profile} slice", None, shape
 
 
 def served(props: Mapping[str, Any]) -> Iterator[Served]:
@@ -108,7 +109,9 @@ def served(props: Mapping[str, Any]) -> Iterator[Served]:
         name = _model_name(argv) or ""
         model, unknown = _model(name, annotations) if name else (None, "it names no model")
         count = number(((container.get("resources") or {}).get("limits") or {}).get(requests[0]))
-        device, gpu_class, where, device_unknown = _device(annotations.get(GPU), requests[0], count)
+        device, gpu_class, where, device_unknown, shape = _device(
+            annotations.get(GPU), requests[0], count
+        )
         share = number(argument(argv, "--gpu-memory-utilization"))
         length = number(argument(argv, "--max-model-len"))
         steps = number(argument(argv, "--max-num-batched-tokens"))
@@ -123,7 +126,7 @@ def served(props: Mapping[str, Any]) -> Iterator[Served]:
             utilization=Fraction(str(share)) if share else DEFAULT_GPU_MEMORY_UTILIZATION,
             max_model_len=int(length) if length else None,
             batched_tokens=int(steps) if steps else None,
-            resource=requests[0],
+            slice=shape,
             unknown=unknown or device_unknown,
         )
 

@@ -18,8 +18,6 @@ from policies.building import PolicyMeta, Report, policy
 from policies.properties import number, pod_meta
 from policies.serving import Served, served_by
 
-MIG_RESOURCE = "nvidia.com/mig-"
-
 META = PolicyMeta(
     name="replica-meets-targets",
     item="serving",
@@ -43,17 +41,15 @@ META = PolicyMeta(
 )
 
 
-def _replica(server: Served, promise: Promise, props: Mapping[str, Any]) -> Replica:
+def _replica(server: Served, promise: Promise) -> Replica:
     """The replica the Deployment runs, as the serving model sees it: the promised part (a
     MIG slice of it where the pod asks for one), vLLM's memory budget and step size."""
     assert server.model is not None
     assert server.device_gib is not None
     assert server.gpu_class is not None
     part = parts.PARTS[promise.part]
-    if server.resource.startswith(MIG_RESOURCE):
-        profile = server.resource.removeprefix(MIG_RESOURCE)
-        profile = profile[:-3] + "+me" if profile.endswith(".me") else profile
-        shape = mig.model_for(str(pod_meta(props, "annotations").get(GPU))).profiles[profile]
+    if server.slice is not None:
+        shape = server.slice
         part = part.slice(shape.compute, mig.COMPUTE_SLICES, shape.width, mig.MEMORY_SLICES)
     memory = budget(
         server.model,
@@ -94,12 +90,11 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
     if promise.part not in parts.PARTS:
         report(f"its {SERVING} annotation names an unknown GPU part {promise.part!r}")
         return
-    carried = _parts_of(pod_meta(args.props, "annotations").get(GPU))
+    carried = _parts_of(annotations.get(GPU))
     if carried and promise.part not in carried:
         report(
             f"its {SERVING} annotation names the GPU part {promise.part}; the instance types "
-            f"of its GPU ({pod_meta(args.props, 'annotations').get(GPU)}) carry "
-            f"{', '.join(sorted(carried))}"
+            f"of its GPU ({annotations.get(GPU)}) carry {', '.join(sorted(carried))}"
         )
         return
     for server in servers:
@@ -107,7 +102,7 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
             continue  # model-shape-known says why
         if not server.model.splits_over(server.tensor_parallel):
             continue  # model-fits-gpu says why
-        replica = _replica(server, promise, args.props)
+        replica = _replica(server, promise)
         if replica.kv_tokens is not None and replica.kv_tokens <= 0:
             continue  # model-fits-gpu says why
         point = replica.point(int(sessions), promise.workload)
