@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
-from infra import perf, report
+from infra import perf, prices, report
 from infra.arguments import positive_int, writable_file
 from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
@@ -254,6 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_plan(commands)
     _add_simulate(commands)
     perf.add_parser(commands)
+    prices.add_parser(commands)
 
     worker = commands.add_parser(
         "worker",
@@ -289,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "perf":
             return perf.run(args)
+        if args.command == "prices":
+            return prices.run(args)
         if args.command == "worker":
             return bridge_cli.worker(args)
         if args.command == "submit":

@@ -21,6 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from facts import defaults, mig
+from facts.autoscaling import Load, Rules, ScaledObject, Trigger
 from facts.catalog import CATALOG, Capacity, InstanceType
 from facts.checklist import (
     SCALE_OUT_SUSTAIN_SECONDS,
@@ -40,7 +41,9 @@ from infra.config import (
     WorkerConfig,
 )
 from infra.fitting import FitError, ShapeFit, TierFit, fit_tier
+from infra.headroom import Headroom, headroom
 from infra.physics import Serving, promise
+from infra.pricing import PriceList, PricesError, price_list
 from infra.sizing import (
     NodeStorage,
     ceil_div,
@@ -82,8 +85,9 @@ class ReplicaGroup:
     promise: Promise | None = None
     """What a replica is planned to deliver, for its pods' annotation; None likewise."""
     in_flight_target: int = 0
-    """The work (being served plus waiting) one replica of this group is sized for: its
-    share of an instance's sessions. The autoscaler's target per replica."""
+    """The work (being served plus waiting) one replica of this group is held at: its
+    share of an instance's sessions less the tier's headroom. The autoscaler's target per
+    replica."""
     min_replicas: int = 0
     """The tier's floor of instances, in this group's replicas."""
     max_replicas: int = 0
@@ -128,15 +132,24 @@ class TierPlan:
     """``config.capacity``, or its default: K1 on-demand for user-facing tiers, K2 spot for
     background tiers where spot is cheaper."""
     replica_groups: tuple[ReplicaGroup, ...]
-    gpus: int
-    """GPUs the tier needs for its expected concurrency (the capacity model)."""
+    needed_gpus: int
+    """GPUs whose replicas serve the expected concurrency with no headroom (the capacity
+    model's figure)."""
     instances: int
-    """Instances those GPUs take: ceil(gpus / GPUs per instance)."""
+    """Instances the autoscaler holds at the expected concurrency, outside scheduled windows:
+    what KEDA's and the HPA's arithmetic settle on for the load the tier's triggers count."""
     min_instances: int
     max_instances: int
     price_per_gpu_hour: Decimal
-    """The price of the capacity the tier asks for: ``config.spot_price`` on spot,
-    ``config.on_demand_price`` otherwise."""
+    """The price of the capacity the tier asks for: its spot price on spot, its on-demand
+    price otherwise."""
+    on_demand_price: Decimal
+    """USD a GPU-hour on-demand: the stack's ``pricePerGpuHour``, else the price list's."""
+    spot_price: Decimal | None
+    """USD a GPU-hour on spot: the stack's ``spotPricePerGpuHour`` (null: none), else the
+    price list's estimate (None where it has none)."""
+    headroom: Headroom
+    """How full the replicas run at the expected load, and why."""
     replica_cpu_millis: int
     """CPU each replica requests and is limited to: its share of 80% of the instance."""
     replica_memory_mib: int
@@ -176,25 +189,47 @@ class TierPlan:
         )
 
     @property
-    def cost_per_hour(self) -> Decimal:
-        """Cost of the GPUs the tier needs (the capacity model)."""
-        return self.gpus * self.price_per_gpu_hour
+    def gpus(self) -> int:
+        """GPUs on the instances the autoscaler holds at the expected concurrency."""
+        return self.instances * self.instance.gpus
 
     @property
-    def provisioned_cost_per_hour(self) -> Decimal:
-        """Cost of the whole instances those GPUs come on."""
-        return self.instances * self.instance.gpus * self.price_per_gpu_hour
+    def headroom_share(self) -> float:
+        """Spare sessions over the autoscaler's target, on the first replica group: the
+        queueing headroom with the HPA tolerance's margin."""
+        group = self.replica_groups[0]
+        return group.sessions_per_replica / group.in_flight_target - 1
+
+    @property
+    def price_per_instance_hour(self) -> Decimal:
+        """What one of the tier's nodes costs an hour, on the capacity it asks for."""
+        return self.instance.gpus * self.price_per_gpu_hour
+
+    @property
+    def burst_instances(self) -> int:
+        """Of ``instances``, those on the burst's spot nodes: the cluster autoscaler puts
+        what is above the on-demand floor there first."""
+        if self.burst is None:
+            return 0
+        return min(self.burst.max_instances, max(0, self.instances - self.min_instances))
+
+    @property
+    def cost_per_hour(self) -> Decimal:
+        """Cost of the instances the autoscaler holds at the expected concurrency."""
+        core = (self.instances - self.burst_instances) * self.price_per_instance_hour
+        if self.burst is None:
+            return core
+        return core + self.burst_instances * self.instance.gpus * self.burst.price_per_gpu_hour
 
     @property
     def max_cost_per_hour(self) -> Decimal:
         """Cost with the tier scaled to its ceiling, its burst's included."""
-        core = self.max_instances * self.instance.gpus * self.price_per_gpu_hour
-        return core + self.burst_max_cost_per_hour
+        return self.max_instances * self.price_per_instance_hour + self.burst_max_cost_per_hour
 
     @property
     def floor_cost_per_hour(self) -> Decimal:
         """Cost of the floor, which runs whatever the load."""
-        return self.min_instances * self.instance.gpus * self.price_per_gpu_hour
+        return self.min_instances * self.price_per_instance_hour
 
     @property
     def burst_max_cost_per_hour(self) -> Decimal:
@@ -226,6 +261,8 @@ class FleetPlan:
     region: str
     cluster: ClusterConfig
     tiers: tuple[TierPlan, ...]
+    prices: PriceList
+    """The price list the tiers were priced from (a tier's own prices win)."""
     budget_per_hour: Decimal | None
     monitoring: MonitoringConfig
     namespace: str
@@ -241,11 +278,17 @@ class FleetPlan:
 
     @property
     def gpus(self) -> int:
+        """GPUs on the instances the autoscaler holds at the expected concurrency."""
         return sum(tier.gpus for tier in self.tiers)
 
     @property
     def cost_per_hour(self) -> Decimal:
+        """Cost of the instances the autoscaler holds at the expected concurrency."""
         return sum((tier.cost_per_hour for tier in self.tiers), Decimal(0))
+
+    @property
+    def floor_cost_per_hour(self) -> Decimal:
+        return sum((tier.floor_cost_per_hour for tier in self.tiers), Decimal(0))
 
     @property
     def max_cost_per_hour(self) -> Decimal:
@@ -406,8 +449,8 @@ def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
 
 def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) -> tuple[int, int]:
     """A4/C7: user-facing tiers keep two instances, background tiers may scale to zero; the
-    ceiling covers the expected concurrency with its 30% headroom and every scheduled peak,
-    and is never below the floor."""
+    ceiling covers the expected load with a burst on top at the tier's headroom and every
+    scheduled peak, and is never below the floor."""
     floor = USER_FACING_FLOOR if tier.user_facing else 0
     if tier.max_instances is not None:
         floor = min(floor, tier.max_instances)
@@ -416,27 +459,106 @@ def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) ->
     return least, most
 
 
-def plan_tier(name: str, tier: TierConfig) -> TierPlan:
-    """A tier's plan; ``FitError`` when its model cannot fit what the stack pinned."""
+def tier_prices(
+    tier: TierConfig, instance: InstanceType, prices: PriceList
+) -> tuple[Decimal, Decimal | None]:
+    """On-demand and spot USD a GPU-hour: the stack's own where it sets them, else the price
+    list's for the instance type; FitError (key ``pricePerGpuHour``) when neither has one."""
+    gpu = CATALOG[tier.gpu]
+    try:
+        listed, listed_spot = prices.per_gpu(gpu, instance)
+    except PricesError as error:
+        if tier.price_per_gpu_hour is None:
+            raise FitError("pricePerGpuHour", str(error)) from None
+        listed, listed_spot = tier.price_per_gpu_hour, None
+    spot = (
+        tier.spot_price_per_gpu_hour
+        if "spot_price_per_gpu_hour" in tier.model_fields_set
+        else listed_spot
+    )
+    return tier.price_per_gpu_hour or listed, spot
+
+
+def _capacity(tier: TierConfig, on_demand: Decimal, spot: Decimal | None) -> Capacity:
+    """The capacity the tier asks for; FitError when spot is asked for with no spot price."""
+    where = "the stack" if "spot_price_per_gpu_hour" in tier.model_fields_set else "the prices"
+    if tier.capacity == "spot" and spot is None:
+        raise FitError(
+            "capacity",
+            f"spot capacity needs a spot price and {where} have none for {tier.gpu}; set "
+            "spotPricePerGpuHour or use on-demand",
+        )
+    if tier.burst is not None and spot is None:
+        raise FitError(
+            "burst.capacity",
+            f"a burst onto spot needs a spot price and {where} have none for {tier.gpu}; "
+            "set spotPricePerGpuHour",
+        )
+    if tier.capacity is not None:
+        return tier.capacity
+    if tier.burst is not None:
+        return "on-demand"
+    return default_capacity(tier.user_facing, on_demand, spot)
+
+
+_NO_RULES = Rules(0, ())
+"""Where the HPA settles does not depend on how fast its behaviour lets it get there."""
+
+
+def settled_replicas(load: int, target: int, floor: int, ceiling: int) -> int:
+    """The replicas KEDA and the HPA settle on from the floor under a steady ``load`` on a
+    trigger of ``target`` per replica (``facts.autoscaling``: the tolerance included)."""
+    scaled = ScaledObject(
+        min_replicas=floor,
+        max_replicas=ceiling,
+        triggers=(Trigger("load", "aws-sqs-queue", float(target)),),
+        up=_NO_RULES,
+        down=_NO_RULES,
+    )
+    replicas = max(1, floor)
+    for _ in range(ceiling + 2):  # each step grows the count, to the ceiling at most
+        wanted = scaled.wanted(Load(in_flight=load), replicas)
+        if wanted == replicas:
+            break
+        replicas = wanted
+    return replicas
+
+
+def _instances_at(groups: tuple[ReplicaGroup, ...], model: str, load: int) -> int:
+    """Instances the own model's replica groups hold under ``load`` in flight: each group's
+    settled replicas over its replicas per instance, the most of them."""
+    return max(
+        ceil_div(
+            settled_replicas(load, g.in_flight_target, g.min_replicas, g.max_replicas),
+            g.replicas_per_instance,
+        )
+        for g in groups
+        if g.model == model
+    )
+
+
+def plan_tier(name: str, tier: TierConfig, prices: PriceList) -> TierPlan:
+    """A tier's plan; ``FitError`` when its model cannot fit what the stack pinned, or it has
+    no price."""
     fit = fit_tier(tier)
     instance = fit.instance
     storage = _storage(tier, fit)
+    on_demand, spot = tier_prices(tier, instance, prices)
+    capacity = _capacity(tier, on_demand, spot)
+    sustain = tier.scaling.scale_out_sustain_seconds
     shapes = _shapes(tier, fit)
-    gpus = shapes.gpus_for(tier.expected_concurrency)
+    sla = tier.sla_ttft_seconds or Decimal(defaults.SLA_TTFT_SECONDS[tier.latency_class])
+    serving = next(shape.serving for shape in fit.shapes if shape.model_name == tier.model)
+    room = headroom(serving, sla, sustain or SCALE_OUT_SUSTAIN_SECONDS)
     in_flight = shapes.in_flight(tier.expected_concurrency)
-    held = ceil_div(shapes.gpus_in_flight(headroom_load(in_flight)), instance.gpus)
+    burst_load = in_flight * room.ceiling_factor / room.utilisation
+    held = ceil_div(shapes.gpus_in_flight(ceil_div(burst_load.numerator, burst_load.denominator)),
+                    instance.gpus)  # fmt: skip
     schedule = _schedule(tier, shapes)
     peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
     min_instances, max_instances = _floor_and_ceiling(tier, held, peak_instances)
-    groups = _sized_groups(tier, shapes.groups, min_instances, max_instances, in_flight)
+    groups = _sized_groups(tier, shapes.groups, min_instances, max_instances, in_flight, room)
     replicas_per_instance = sum(group.replicas_per_instance for group in groups)
-    spot = tier.spot_price
-    capacity = tier.capacity or (
-        "on-demand"
-        if tier.burst is not None
-        else default_capacity(tier.user_facing, tier.on_demand_price, spot)
-    )
-    sustain = tier.scaling.scale_out_sustain_seconds
     if sustain is None:
         sustain = (
             SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS
@@ -449,21 +571,21 @@ def plan_tier(name: str, tier: TierConfig) -> TierPlan:
         fit=fit,
         capacity=capacity,
         replica_groups=groups,
-        gpus=gpus,
-        instances=ceil_div(gpus, instance.gpus),
+        needed_gpus=shapes.gpus_for(tier.expected_concurrency),
+        instances=_instances_at(groups, tier.model, in_flight),
         min_instances=min_instances,
         max_instances=max_instances,
-        price_per_gpu_hour=spot
-        if capacity == "spot" and spot is not None
-        else tier.on_demand_price,
+        price_per_gpu_hour=spot if capacity == "spot" and spot is not None else on_demand,
+        on_demand_price=on_demand,
+        spot_price=spot,
+        headroom=room,
         replica_cpu_millis=int(instance.vcpus * 1000 * NODE_SHARE_FOR_REPLICAS)
         // replicas_per_instance,
         replica_memory_mib=int(instance.memory_gib * 1024 * NODE_SHARE_FOR_REPLICAS)
         // replicas_per_instance,
         storage=storage,
         scale_out_sustain_seconds=sustain,
-        sla_ttft_seconds=tier.sla_ttft_seconds
-        or Decimal(defaults.SLA_TTFT_SECONDS[tier.latency_class]),
+        sla_ttft_seconds=sla,
         schedule=schedule,
         burst=None
         if tier.burst is None or spot is None
@@ -477,11 +599,12 @@ def _sized_groups(
     min_instances: int,
     max_instances: int,
     in_flight: int,
+    room: Headroom,
 ) -> tuple[ReplicaGroup, ...]:
     """Each group's autoscaler target, floor and ceiling, for the tier's load in flight at
-    its expected concurrency. With several groups on one queue, each scales to its part of
-    the load, in the proportion the node layout holds them. A co-resident model has a
-    queue of its own and no planned load: its replicas' sessions."""
+    its expected concurrency and its headroom. With several groups on one queue, each
+    scales to its part of the load, in the proportion the node layout holds them. A
+    co-resident model has a queue of its own and no planned load: its replicas' sessions."""
     burst = tier.burst.max_instances if tier.burst is not None else 0
     per_instance = sum(
         g.replicas_per_instance * g.sessions_per_replica for g in groups if g.model == tier.model
@@ -491,7 +614,7 @@ def _sized_groups(
             group,
             in_flight_target=in_flight_target(
                 in_flight,
-                Fraction(per_instance, group.replicas_per_instance),
+                Fraction(per_instance, group.replicas_per_instance) * room.utilisation,
             )
             if group.model == tier.model
             else group.sessions_per_replica,
@@ -527,10 +650,13 @@ def _storage(tier: TierConfig, fit: TierFit) -> NodeStorage:
 TIERS_KEY = "agentfleet:fleet.tiers"
 
 
-def _planned(name: str, tier: TierConfig) -> TierPlan | tuple[str, str]:
+PRICES_KEY = "agentfleet:fleet.prices"
+
+
+def _planned(name: str, tier: TierConfig, prices: PriceList) -> TierPlan | tuple[str, str]:
     """A tier's plan, or why it cannot be built: (its key path, the reason)."""
     try:
-        return plan_tier(name, tier)
+        return plan_tier(name, tier, prices)
     except FitError as error:
         return f"{TIERS_KEY}.{name}.{error.key}", str(error)
 
@@ -539,7 +665,11 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
     """The plan of a validated stack. A tier whose model cannot fit is refused with a
     ``ConfigError`` naming its key (every such tier's at once), before anything is built."""
     fleet = config.fleet
-    planned = tuple(_planned(name, tier) for name, tier in fleet.tiers.items())
+    try:
+        prices = price_list(fleet.prices, config.region)
+    except PricesError as error:
+        raise ConfigError([(PRICES_KEY, str(error))]) from None
+    planned = tuple(_planned(name, tier, prices) for name, tier in fleet.tiers.items())
     problems = [problem for problem in planned if isinstance(problem, tuple)]
     if problems:
         raise ConfigError(problems)
@@ -549,6 +679,7 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
         region=config.region,
         cluster=config.cluster,
         tiers=tiers,
+        prices=prices,
         budget_per_hour=fleet.budget_per_hour_usd,
         monitoring=fleet.monitoring,
         namespace=fleet.namespace,

@@ -15,7 +15,7 @@ from infra.fitting import ShapeFit
 from infra.physics import Serving
 from infra.plan import FleetPlan, TierPlan
 from infra.sizing import PriceBook, Scenario, SizedTier
-from infra.summary import burst_json, money, serving_json, tier_summary
+from infra.summary import burst_json, headroom_json, money, serving_json, tier_summary
 
 if TYPE_CHECKING:
     from infra.offline.mocks import Registration
@@ -156,6 +156,33 @@ def _fit_sentence(shape: ShapeFit) -> str:
     )
 
 
+def cost_lines(plan: FleetPlan) -> list[str]:
+    """The fleet as it runs at the expected concurrency, overnight and at its ceiling, and
+    whose prices."""
+    budget = "none set" if plan.budget_per_hour is None else f"${usd(plan.budget_per_hour)}/h"
+    return [
+        f"  fleet: ${usd(plan.cost_per_hour)}/h for {plan.expected_concurrency:,} concurrent "
+        f"interactions (the instances the autoscaler holds for them), "
+        f"${plan.cost_per_interaction_hour.quantize(MICRO)} per interaction-hour",
+        f"  floor (overnight): ${usd(plan.floor_cost_per_hour)}/h; every tier at its ceiling: "
+        f"${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+        f"  prices: {plan.prices.describe()}, {plan.region}; a tier's own prices win",
+    ]
+
+
+def headroom_lines(tiers: Sequence[TierPlan]) -> list[str]:
+    """How full each tier's replicas run at the expected load, and why."""
+    lines = ["headroom (queueing on each replica's sessions; docs/capacity-and-cost.md):"]
+    for tier in tiers:
+        group = tier.replica_groups[0]
+        lines.append(
+            f"  {tier.name}: {tier.headroom_share:+.0%}, a replica of {group.sessions_per_replica}"
+            f" sessions held at {group.in_flight_target} in flight: {tier.headroom.why()}; the "
+            "target may sit up to 10% lower, so the HPA's tolerance never stops a climb short"
+        )
+    return lines
+
+
 def burst_lines(tiers: Sequence[TierPlan]) -> list[str]:
     """Floor and burst apart, for the tiers that burst onto spot."""
     return [
@@ -242,8 +269,7 @@ def serving_lines(tiers: Sequence[TierPlan]) -> list[str]:
         if carried is not None and gpu.part is not None and carried.key != gpu.part:
             lines.append(
                 f"    {tier.name}: {tier.instance.name} carries {carried.name}, not the "
-                f"{gpu.name} that {gpu.key} names: the serving model runs on {carried.name}, "
-                f"at {gpu.key}'s price"
+                f"{gpu.name} that {gpu.key} names: the serving model runs on {carried.name}"
             )
     return lines
 
@@ -265,6 +291,9 @@ def tier_json(tier: TierPlan) -> dict[str, Any]:
         "interactions": config.expected_concurrency,
         "gpus": tier.gpus,
         "instances": tier.instances,
+        "instancesAtExpected": tier.instances,
+        "pricePerInstanceHour": float(tier.price_per_instance_hour),
+        "headroom": headroom_json(tier),
         "minInstances": tier.min_instances,
         "maxInstances": tier.max_instances,
         "mig": dict(config.mig) if config.mig else None,
@@ -304,8 +333,10 @@ def fleet_json(stack: str, plan: FleetPlan) -> dict[str, Any]:
         "interactions": plan.expected_concurrency,
         "gpus": plan.gpus,
         "costPerHour": money(plan.cost_per_hour),
+        "floorCostPerHour": money(plan.floor_cost_per_hour),
         "maxCostPerHour": money(plan.max_cost_per_hour),
         "costPerInteractionHour": rate(plan.cost_per_interaction_hour),
+        "prices": plan.prices.to_json(),
         "budgetPerHourUsd": None if plan.budget_per_hour is None else money(plan.budget_per_hour),
     }
 
@@ -318,6 +349,7 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             tier.instance.name,
             tier.capacity,
             f"{tier.min_instances}-{tier.max_instances}",
+            tier.instances,
             tier.config.expected_concurrency,
             tier.gpus,
             ", ".join(str(group.max_num_seqs) for group in tier.replica_groups),
@@ -326,9 +358,8 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
         for tier in plan.tiers
     ]
     rows.append(
-        ["total", "", "", "", "", plan.expected_concurrency, plan.gpus, "", plan.cost_per_hour]
+        ["total", "", "", "", "", "", plan.expected_concurrency, plan.gpus, "", plan.cost_per_hour]
     )
-    budget = "none set" if plan.budget_per_hour is None else f"${usd(plan.budget_per_hour)}/h"
     return "\n".join(
         [
             f"stack {stack} ({plan.environment}, {plan.region}, cluster {plan.cluster.name})",
@@ -338,7 +369,8 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
                     "GPU",
                     "instance",
                     "capacity",
-                    "instances",
+                    "floor-ceiling",
+                    "held",
                     "interactions",
                     "GPUs",
                     "max-num-seqs",
@@ -346,9 +378,10 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
                 ],
                 rows,
             ),
-            f"  cost per interaction-hour: ${plan.cost_per_interaction_hour.quantize(MICRO)}",
-            f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+            *cost_lines(plan),
             *burst_lines(plan.tiers),
+            "",
+            *headroom_lines(plan.tiers),
             "",
             *fit_lines(plan.tiers),
             "",
@@ -425,8 +458,10 @@ def preview_json(result: Preview) -> dict[str, Any]:
         "stack": result.stack,
         "tiers": [tier_summary(tier) for tier in plan.tiers],
         "costPerHour": money(plan.cost_per_hour),
+        "floorCostPerHour": money(plan.floor_cost_per_hour),
         "maxCostPerHour": money(plan.max_cost_per_hour),
         "costPerInteractionHour": rate(plan.cost_per_interaction_hour),
+        "prices": plan.prices.to_json(),
         "resources": [
             {"type": r.type, "name": r.name, "parent": r.parent or ""} for r in result.registrations
         ],
@@ -438,7 +473,6 @@ def preview_json(result: Preview) -> dict[str, Any]:
 
 def preview_text(result: Preview) -> str:
     plan = result.plan
-    budget = "none set" if plan.budget_per_hour is None else f"${usd(plan.budget_per_hour)}/h"
     rows: list[list[object]] = [
         [
             tier.name,
@@ -446,21 +480,25 @@ def preview_text(result: Preview) -> str:
             tier.instance.name,
             tier.capacity,
             f"{tier.min_instances}-{tier.max_instances}",
+            tier.instances,
             tier.gpus,
             tier.cost_per_hour,
         ]
         for tier in plan.tiers
     ]
-    rows.append(["total", "", "", "", "", plan.gpus, plan.cost_per_hour])
+    rows.append(["total", "", "", "", "", "", plan.gpus, plan.cost_per_hour])
     lines = [
         f"stack {result.stack} ({plan.environment}, {plan.region}, cluster {plan.cluster.name})",
         "",
-        table(["tier", "GPU", "instance", "capacity", "instances", "GPUs", "$/hour"], rows),
+        table(
+            ["tier", "GPU", "instance", "capacity", "floor-ceiling", "held", "GPUs", "$/hour"],
+            rows,
+        ),
         "",
-        f"  fleet: ${usd(plan.cost_per_hour)}/h for {plan.expected_concurrency:,} concurrent "
-        f"interactions, ${plan.cost_per_interaction_hour.quantize(MICRO)} per interaction-hour",
-        f"  at every tier's ceiling: ${usd(plan.max_cost_per_hour)}/h; budget: {budget}",
+        *cost_lines(plan),
         *burst_lines(plan.tiers),
+        "",
+        *headroom_lines(plan.tiers),
         "",
         *fit_lines(plan.tiers),
         "",

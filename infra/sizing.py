@@ -50,22 +50,20 @@ def headroom_load(interactions: int) -> int:
     return ceil_div(interactions * PEAK_HEADROOM.numerator, PEAK_HEADROOM.denominator)
 
 
-def in_flight_target(interactions: int, sessions: Fraction) -> int:
+def in_flight_target(interactions: int, held_at: Fraction) -> int:
     """KEDA's target per replica (``queueLength``) for the trigger that counts a tier's whole
-    load, served and waiting, when each replica is sized for ``sessions`` and the tier is
-    planned for ``interactions``.
+    load, served and waiting, when each replica is held at ``held_at`` interactions in flight
+    (its sessions less the headroom, ``infra.headroom``) and the tier is planned for
+    ``interactions``.
 
-    The tier keeps 30% headroom over its load (``headroom_load``): at the planned load it
-    holds the replicas for 1.3x that load, so a cold start of 2-5 minutes is covered by
-    spare sessions rather than by a queue. The HPA asks for ceil(load / target) replicas,
-    but leaves the count alone while the load is within its tolerance (10%) of target x
-    replicas; a scale-up that lands anywhere in that band stops there. So the target is the
-    replica's sessions over 1.3, lowered just enough that no count below the held one is in
-    the band at the planned load: target x (1 + tolerance) x (held - 1) < interactions. The
-    planned load then settles on the held replicas or a little above, never below; each
-    replica then runs at 63-77% of its sessions, the band of an HPA at 70%."""
-    whole = max(1, int(sessions / PEAK_HEADROOM))
-    held = ceil_div(headroom_load(interactions) * sessions.denominator, sessions.numerator)
+    The HPA asks for ceil(load / target) replicas, but leaves the count alone while the load
+    is within its tolerance (10%) of target x replicas; a scale-up that lands anywhere in
+    that band stops there. So the target is ``held_at``, lowered just enough that no count
+    below the held one (ceil(interactions / held_at)) is in the band at the planned load:
+    target x (1 + tolerance) x (held - 1) < interactions. The planned load then settles on
+    the held replicas or a little above, never below."""
+    whole = max(1, int(held_at))
+    held = ceil_div(interactions * held_at.denominator, held_at.numerator)
     if held <= 1:
         return whole
     edge = Fraction(interactions) / ((1 + TOLERANCE) * (held - 1))

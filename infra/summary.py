@@ -61,6 +61,8 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
         "minInstances": tier.min_instances,
         "maxInstances": tier.max_instances,
         "gpus": tier.gpus,
+        "instancesAtExpected": tier.instances,
+        "pricePerInstanceHour": float(tier.price_per_instance_hour),
         "costPerHour": money(tier.cost_per_hour),
         "floorCostPerHour": money(tier.floor_cost_per_hour),
         "maxCostPerHour": money(tier.max_cost_per_hour),
@@ -68,5 +70,19 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
         "tensorParallel": tier.fit.shapes[0].tensor_parallel,
         "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
         "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],
+        "headroom": headroom_json(tier),
         **serving_json(tier),
+    }
+
+
+def headroom_json(tier: TierPlan) -> dict[str, Any]:
+    """How full the autoscaler holds the tier's replicas, and why (``infra.headroom``)."""
+    room = tier.headroom
+    return {
+        "share": round(tier.headroom_share, 4),
+        "queueingShare": round(room.share, 4),
+        "inFlightTarget": [group.in_flight_target for group in tier.replica_groups],
+        "waitSeconds": round(room.wait_seconds, 4),
+        "noiseAllowance": round(room.noise, 4),
+        "why": room.why(),
     }

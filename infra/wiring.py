@@ -251,7 +251,7 @@ def tier(plan: FleetPlan, tier: TierPlan, layout: MigLayout | None = None) -> di
         "min_instances": tier.min_instances,
         "max_instances": tier.max_instances,
         "shapes": _shapes(tier),
-        "prices": GpuPrices(on_demand=config.on_demand_price, spot=config.spot_price),
+        "prices": GpuPrices(on_demand=tier.on_demand_price, spot=tier.spot_price),
         "disk": NodeDisk(
             replica_cache_gib=tier.storage.replica_cache_gib,
             root_volume_gib=tier.storage.root_volume_gib,

@@ -37,6 +37,9 @@ from infra.config.fields import (
 )
 from infra.config.tier import TierConfig
 
+PRICES_SETTING = r"^(aws|seed|[^\x00-\x1f]+\.json)$"
+"""``aws``, ``seed`` or the path of a prices file (``*.json``)."""
+
 
 class MonitoringConfig(ConfigModel):
     """Fleet-wide alerts and dashboards (checklist M1-M3, K3)."""
@@ -122,6 +125,16 @@ class FleetConfig(ConfigModel):
         None,
         description="K3: the fleet's cost budget per hour (USD); alerts fire at 80% and "
         "100%. Leaving it unset is reported by the cost-budget-alerts policy.",
+    )
+    prices: Annotated[
+        StrictStr, StringConstraints(min_length=1, max_length=1024, pattern=PRICES_SETTING)
+    ] = Field(
+        "aws",
+        description="The price list the plan, the simulator, the cost tags, the budget and "
+        "the cost alert use: aws (AWS's on-demand price list as shipped; no spot prices), "
+        "seed (the seed's list prices per GPU-hour, a GPU cloud's) or the path of a prices "
+        "file written by `agentfleet prices refresh` (*.json, from the project folder). A "
+        "tier's pricePerGpuHour and spotPricePerGpuHour win over it.",
     )
     tiers: Annotated[dict[TierName, TierConfig], Field(min_length=1)] = Field(
         description="The inference pools, by name (lowercase letters, digits and '-', at "

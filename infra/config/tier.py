@@ -388,8 +388,8 @@ class TierConfig(ConfigModel):
     max_instances: Count | None = Field(
         None,
         description="Ceiling of GPU instances. Default: the instances for expectedConcurrency "
-        "plus 30% headroom (the queue-depth scaling holds that headroom) and for every "
-        "scheduled peak, and never below the floor.",
+        "with a 50% burst on top at the tier's headroom (sized by queueing: "
+        "docs/capacity-and-cost.md) and for every scheduled peak, and never below the floor.",
     )
     instance_type: StrictStr | None = Field(
         None,
@@ -398,12 +398,14 @@ class TierConfig(ConfigModel):
     )
     price_per_gpu_hour: Money | None = Field(
         None,
-        description="On-demand USD per GPU-hour. Default: the catalog's list price.",
+        description="On-demand USD per GPU-hour. Default: the price list's "
+        "(agentfleet:fleet.prices) for the tier's instance type, over its GPUs.",
     )
     spot_price_per_gpu_hour: Money | None = Field(
         None,
-        description="Spot USD per GPU-hour. Default: the catalog's spot price; set null "
-        "to say there is no spot price.",
+        description="Spot USD per GPU-hour. Default: the price list's spot price (the "
+        "shipped AWS table has none; a prices file from `agentfleet prices refresh` does); "
+        "set null to say there is no spot price.",
     )
     mig: dict[StrictStr, MigCount] | None = Field(
         None,
@@ -502,25 +504,12 @@ class TierConfig(ConfigModel):
                 "minInstances",
                 f"minInstances ({self.min_instances}) is above maxInstances ({self.max_instances})",
             )
-        if self.capacity == "spot" and self.spot_price is None:
+        if self.burst is not None and self.capacity == "spot":
             raise KeyedError(
-                "capacity",
-                f"spot capacity needs a spot price and the catalog has none for {gpu.key}; "
-                "set spotPricePerGpuHour or use on-demand",
+                "burst",
+                "the tier already runs on spot: a burst onto spot needs an on-demand "
+                "floor (capacity: on-demand)",
             )
-        if self.burst is not None:
-            if self.capacity == "spot":
-                raise KeyedError(
-                    "burst",
-                    "the tier already runs on spot: a burst onto spot needs an on-demand "
-                    "floor (capacity: on-demand)",
-                )
-            if self.spot_price is None:
-                raise KeyedError(
-                    "burst.capacity",
-                    f"a burst onto spot needs a spot price and the catalog has none for "
-                    f"{gpu.key}; set spotPricePerGpuHour",
-                )
         return self
 
     def _mig_models_fit_the_layout(self) -> None:
@@ -546,14 +535,3 @@ class TierConfig(ConfigModel):
         return {
             profile: (self.mig_models or {}).get(profile, self.model) for profile in self.mig or {}
         }
-
-    @property
-    def on_demand_price(self) -> Decimal:
-        return self.price_per_gpu_hour or CATALOG[self.gpu].on_demand_price
-
-    @property
-    def spot_price(self) -> Decimal | None:
-        """The stack's spot price, the catalog's when unset, None when set to null."""
-        if "spot_price_per_gpu_hour" in self.model_fields_set:
-            return self.spot_price_per_gpu_hour
-        return CATALOG[self.gpu].spot_price

@@ -130,8 +130,8 @@ def tier_model(
         node_min=int(scaling.get("minSize", tier.min_instances)),
         node_max=int(scaling.get("maxSize", tier.max_instances)),
         burst_max=int((burst.get("scalingConfig") or {}).get("maxSize", 0)),
-        on_demand_price=float(config.on_demand_price),
-        spot_price=None if config.spot_price is None else float(config.spot_price),
+        on_demand_price=float(tier.on_demand_price),
+        spot_price=None if tier.spot_price is None else float(tier.spot_price),
         on_spot=tier.capacity == "spot",
         # the planned peak: the expected concurrency with its headroom and every
         # scheduled peak, on the tier's own (on-demand) nodes

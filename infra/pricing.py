@@ -1,0 +1,159 @@
+"""What an instance-hour costs, from the price list a stack names (``agentfleet:fleet.prices``):
+
+- ``aws`` (the default): AWS's on-demand price list as shipped (``facts.aws_prices``), no
+  spot prices;
+- ``seed``: the seed's list prices per GPU-hour (the catalog's, a GPU cloud's), for a fleet
+  priced like the seed's;
+- a prices file that ``agentfleet prices refresh`` wrote from the account's own view of
+  AWS's price list and spot price history.
+
+A tier's ``pricePerGpuHour`` and ``spotPricePerGpuHour`` win over any of them. Plain data, no
+Pulumi; the planner asks ``PriceList.per_gpu`` for each tier's instance type.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from facts import aws_prices
+from facts.catalog import PRICE_DATE, Gpu, InstanceType
+
+Source = Literal["aws", "seed", "file"]
+PRICES_FILE_FORMAT = "agentfleet-prices/1"
+MAX_PRICES_FILE_BYTES = 4 * 2**20
+
+
+class PricesError(ValueError):
+    """A prices file that cannot be read, or a price list with no price for a type."""
+
+
+@dataclass(frozen=True)
+class InstancePrice:
+    """USD an instance-hour."""
+
+    on_demand: Decimal
+    spot: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PriceList:
+    """The prices of one region."""
+
+    source: Source
+    region: str
+    as_of: str
+    instances: Mapping[str, InstancePrice] = field(default_factory=dict)
+    """USD an instance-hour by instance type; empty for ``seed`` (priced per GPU)."""
+    spot_as_of: str | None = None
+    """When the spot figures were read (they move hourly: an estimate)."""
+    path: str | None = None
+
+    def per_gpu(self, gpu: Gpu, instance: InstanceType) -> tuple[Decimal, Decimal | None]:
+        """On-demand and spot USD a GPU-hour of ``gpu`` on ``instance``; PricesError when the
+        list has no on-demand price for the type in its region."""
+        if self.source == "seed":
+            return gpu.on_demand_price, gpu.spot_price
+        price = self.instances.get(instance.name)
+        if price is None:
+            raise PricesError(
+                f"{self.describe()} has no on-demand price for {instance.name} in "
+                f"{self.region} (AWS may not offer it there); set pricePerGpuHour, or "
+                "agentfleet:fleet.prices: seed"
+            )
+        spot = None if price.spot is None else price.spot / instance.gpus
+        return price.on_demand / instance.gpus, spot
+
+    def describe(self) -> str:
+        if self.source == "seed":
+            return f"the seed's list prices ({self.as_of})"
+        if self.source == "file":
+            return f"the prices file {self.path} (AWS's price list as of {self.as_of})"
+        return f"AWS's price list as of {self.as_of}"
+
+    def to_json(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {"source": self.source, "region": self.region, "asOf": self.as_of}
+        if self.spot_as_of is not None:
+            shown["spotAsOf"] = self.spot_as_of
+        if self.path is not None:
+            shown["file"] = self.path
+        return shown
+
+
+def seed_prices(region: str) -> PriceList:
+    return PriceList("seed", region, PRICE_DATE)
+
+
+def aws_price_list(region: str) -> PriceList:
+    """AWS's on-demand prices as shipped for ``region``. The shipped table has no spot
+    prices (they move by the hour and by zone): a prices file from ``agentfleet prices
+    refresh`` or a tier's ``spotPricePerGpuHour`` gives them."""
+    instances = {
+        name: InstancePrice(price) for name, price in aws_prices.ON_DEMAND.get(region, {}).items()
+    }
+    return PriceList("aws", region, aws_prices.PRICES_AS_OF, MappingProxyType(instances))
+
+
+def price_list(setting: str, region: str, base: Path | None = None) -> PriceList:
+    """The prices ``agentfleet:fleet.prices`` names for ``region``: ``aws``, ``seed`` or a
+    prices file (relative paths from ``base``, by default the working folder: the project's,
+    where the Pulumi CLI runs the program)."""
+    if setting == "aws":
+        return aws_price_list(region)
+    if setting == "seed":
+        return seed_prices(region)
+    return read_prices_file(Path(base or Path.cwd()) / setting, region, setting)
+
+
+def read_prices_file(path: Path, region: str, shown: str | None = None) -> PriceList:
+    """The prices of ``region`` in a prices file; PricesError saying what is wrong."""
+    name = shown or str(path)
+    try:
+        if path.stat().st_size > MAX_PRICES_FILE_BYTES:
+            raise PricesError(f"{name} is larger than a prices file can be (4 MiB)")
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PricesError(f"no prices file at {name}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PricesError(f"cannot read the prices file {name}: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != PRICES_FILE_FORMAT:
+        raise PricesError(
+            f"{name} is not a prices file (format {PRICES_FILE_FORMAT}, as "
+            "agentfleet prices refresh writes)"
+        )
+    regions = document.get("regions")
+    if not isinstance(regions, dict) or region not in regions:
+        listed = ", ".join(sorted(regions)) if isinstance(regions, dict) else "none"
+        raise PricesError(f"{name} has no prices for {region} (it has: {listed})")
+    instances = {}
+    for type_name, entry in dict(regions[region]).items():
+        instances[str(type_name)] = InstancePrice(
+            _money(entry, "onDemand", f"{name}: {region}.{type_name}"),
+            _money(entry, "spot", f"{name}: {region}.{type_name}", optional=True),
+        )
+    return PriceList(
+        "file",
+        region,
+        str(document.get("asOf", "")),
+        MappingProxyType(instances),
+        spot_as_of=document.get("spotAsOf"),
+        path=name,
+    )
+
+
+def _money(entry: object, key: str, where: str, optional: bool = False) -> Any:
+    value = entry.get(key) if isinstance(entry, dict) else None
+    if value is None and optional:
+        return None
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise PricesError(f"{where}.{key} must be a price in USD (got {value!r})") from None
+    if not price.is_finite() or price <= 0:
+        raise PricesError(f"{where}.{key} must be a positive price in USD (got {value!r})")
+    return price
