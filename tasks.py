@@ -10,7 +10,8 @@ Each creates ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi 
 uses the same one) and reinstalls the package there whenever pyproject.toml changes. The
 test job also keeps vLLM (several GB, for checking the arguments we render with vLLM's own
 parser), checkov (the Kubernetes scanner the security tests run) and mkdocs-material (the
-docs site's builder) in virtualenvs of their own, cached outside the checkout. Installs go
+docs site's builder) in virtualenvs of their own, and promtool (Prometheus's rule tester,
+from Debian's package), cached outside the checkout. Installs go
 through uv, bootstrapped with pip: a cold install of vLLM takes under a minute with it,
 five with pip.
 """
@@ -93,6 +94,26 @@ def mkdocs_program() -> Path:
     return tool_env("mkdocs-material", "a few dozen MB") / "bin" / "mkdocs"
 
 
+def promtool_program() -> Path:
+    """Prometheus's promtool (the cost alert's PromQL is evaluated with it), from Debian's
+    prometheus package: downloaded and unpacked without root under ~/.cache/agentfleet, one
+    folder per package version, on first use."""
+    found = sorted(CACHE.glob("prometheus-*/usr/bin/promtool"))
+    if found:
+        return found[-1]
+    download = CACHE / "prometheus-download"
+    download.mkdir(parents=True, exist_ok=True)
+    print("downloading Debian's prometheus package for promtool (once; about 20 MB)", flush=True)
+    subprocess.run(["apt-get", "download", "-q", "prometheus"], cwd=download, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    package = max(download.glob("prometheus_*.deb"))
+    version = package.name.split("_")[1].replace("+", "-").replace(":", "-")
+    home = CACHE / f"prometheus-{version}"
+    subprocess.run(["dpkg-deb", "-x", str(package), str(home)], check=True)
+    package.unlink()
+    return home / "usr" / "bin" / "promtool"
+
+
 def tool_env(package: str, size: str) -> Path:
     """A virtualenv under ~/.cache/agentfleet holding exactly the release of ``package``
     that pyproject.toml's extra of the same name pins (``<package> = ["<package>==X"]``),
@@ -144,6 +165,7 @@ def test() -> None:
     os.environ["AGENTFLEET_VLLM_PYTHON"] = str(vllm_python())
     os.environ["AGENTFLEET_CHECKOV"] = str(checkov_program())
     os.environ["AGENTFLEET_MKDOCS"] = str(mkdocs_program())
+    os.environ["AGENTFLEET_PROMTOOL"] = str(promtool_program())
     checks()
     run(["pytest"])
 

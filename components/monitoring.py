@@ -161,7 +161,7 @@ def cost_rule(args: FleetMonitoringArgs) -> dict[str, Any] | None:
         return None
     terms = [
         f'(count(kube_node_labels{{{NODE_TIER_LABEL}="{tier.tier}"}}) '
-        f"* {tier.node_price_per_hour} or vector(0))"
+        f"* {format(tier.node_price_per_hour.normalize(), 'f')} or vector(0))"
         for tier in priced
     ]
     return {

@@ -3,10 +3,11 @@ the policies judge it by. It is the one GPU table of agentfleet: the stack confi
 descriptions, the planner, the policies (C1 and K2 look a node group's GPU up here) and the
 docs' GPU catalog page are all derived from it.
 
-Prices are a GPU cloud's list prices per GPU-hour on 19 Apr 2026 (docs/capacity-and-cost.md).
-They drift: the catalog is the default and a stack overrides the price of any tier.
+Prices are the seed's: a GPU cloud's list prices per GPU-hour on 19 Apr 2026
+(docs/capacity-and-cost.md). ``agentfleet size`` keeps them by default; the plan uses AWS's own
+(``facts.aws_prices``) unless a stack says ``prices: seed``, and a stack overrides any tier's.
 
-Adding a GPU is one change here and one test row:
+Adding a GPU is one change here, its AWS prices and one test row:
 
 1. one ``Gpu(...)`` entry in ``_GPUS`` below: its key (what stacks write), name, class (the
    name policies speak of, e.g. ``B200``), memory (marketed, and as CUDA reports it: what
@@ -14,8 +15,10 @@ Adding a GPU is one change here and one test row:
    instance types and the default one;
 2. if it has MIG, its geometry in ``facts.mig.MODELS`` (with each instance size's memory)
    and that key as ``mig_model``;
-3. its row in ``tests/facts/test_catalog.py``, which fails until the row is there;
-4. ``python3 tasks.py docs`` rewrites the reference pages (the GPU catalog, the stack file).
+3. AWS's on-demand price of each of its instance types in ``facts.aws_prices`` (the
+   plan's default prices; ``tests/facts/test_aws_prices.py`` fails until they are there);
+4. its row in ``tests/facts/test_catalog.py``, which fails until the row is there;
+5. ``python3 tasks.py docs`` rewrites the reference pages (the GPU catalog, the stack file).
 
 Nothing else names GPUs: ``tests/facts/test_new_gpu.py`` registers a made-up GPU and sees
 the config, the plan, the policies and the docs take it up.

@@ -21,7 +21,6 @@ from fractions import Fraction
 from typing import Any
 
 from facts import defaults, mig
-from facts.autoscaling import Load, Rules, ScaledObject, Trigger
 from facts.catalog import CATALOG, Capacity, InstanceType
 from facts.checklist import (
     SCALE_OUT_SUSTAIN_SECONDS,
@@ -43,7 +42,7 @@ from infra.config import (
 from infra.fitting import FitError, ShapeFit, TierFit, fit_tier
 from infra.headroom import Headroom, headroom
 from infra.physics import Serving, promise
-from infra.pricing import PriceList, PricesError, price_list
+from infra.pricing import PriceList, PricesError, capacity_for, price_list, tier_prices
 from infra.sizing import (
     NodeStorage,
     ceil_div,
@@ -51,8 +50,8 @@ from infra.sizing import (
     headroom_load,
     in_flight,
     in_flight_target,
-    node_storage,
-    replica_copies,
+    settled_replicas,
+    tier_storage,
 )
 
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
@@ -311,14 +310,6 @@ def tier_pace(fit: TierFit, model: str) -> Fraction:
     return max(shape.serving.pace for shape in fit.shapes if shape.model_name == model)
 
 
-def default_capacity(user_facing: bool, on_demand: Decimal, spot: Decimal | None) -> Capacity:
-    """K1: on-demand for user-facing tiers. K2: spot for background tiers only where spot
-    is cheaper than on-demand."""
-    if not user_facing and spot is not None and spot < on_demand:
-        return "spot"
-    return "on-demand"
-
-
 @dataclass(frozen=True)
 class _Shapes:
     """A tier's replica groups before its floor and ceiling are known, and how many GPUs
@@ -459,71 +450,6 @@ def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) ->
     return least, most
 
 
-def tier_prices(
-    tier: TierConfig, instance: InstanceType, prices: PriceList
-) -> tuple[Decimal, Decimal | None]:
-    """On-demand and spot USD a GPU-hour: the stack's own where it sets them, else the price
-    list's for the instance type; FitError (key ``pricePerGpuHour``) when neither has one."""
-    gpu = CATALOG[tier.gpu]
-    try:
-        listed, listed_spot = prices.per_gpu(gpu, instance)
-    except PricesError as error:
-        if tier.price_per_gpu_hour is None:
-            raise FitError("pricePerGpuHour", str(error)) from None
-        listed, listed_spot = tier.price_per_gpu_hour, None
-    spot = (
-        tier.spot_price_per_gpu_hour
-        if "spot_price_per_gpu_hour" in tier.model_fields_set
-        else listed_spot
-    )
-    return tier.price_per_gpu_hour or listed, spot
-
-
-def _capacity(tier: TierConfig, on_demand: Decimal, spot: Decimal | None) -> Capacity:
-    """The capacity the tier asks for; FitError when spot is asked for with no spot price."""
-    where = "the stack" if "spot_price_per_gpu_hour" in tier.model_fields_set else "the prices"
-    if tier.capacity == "spot" and spot is None:
-        raise FitError(
-            "capacity",
-            f"spot capacity needs a spot price and {where} have none for {tier.gpu}; set "
-            "spotPricePerGpuHour or use on-demand",
-        )
-    if tier.burst is not None and spot is None:
-        raise FitError(
-            "burst.capacity",
-            f"a burst onto spot needs a spot price and {where} have none for {tier.gpu}; "
-            "set spotPricePerGpuHour",
-        )
-    if tier.capacity is not None:
-        return tier.capacity
-    if tier.burst is not None:
-        return "on-demand"
-    return default_capacity(tier.user_facing, on_demand, spot)
-
-
-_NO_RULES = Rules(0, ())
-"""Where the HPA settles does not depend on how fast its behaviour lets it get there."""
-
-
-def settled_replicas(load: int, target: int, floor: int, ceiling: int) -> int:
-    """The replicas KEDA and the HPA settle on from the floor under a steady ``load`` on a
-    trigger of ``target`` per replica (``facts.autoscaling``: the tolerance included)."""
-    scaled = ScaledObject(
-        min_replicas=floor,
-        max_replicas=ceiling,
-        triggers=(Trigger("load", "aws-sqs-queue", float(target)),),
-        up=_NO_RULES,
-        down=_NO_RULES,
-    )
-    replicas = max(1, floor)
-    for _ in range(ceiling + 2):  # each step grows the count, to the ceiling at most
-        wanted = scaled.wanted(Load(in_flight=load), replicas)
-        if wanted == replicas:
-            break
-        replicas = wanted
-    return replicas
-
-
 def _instances_at(groups: tuple[ReplicaGroup, ...], model: str, load: int) -> int:
     """Instances the own model's replica groups hold under ``load`` in flight: each group's
     settled replicas over its replicas per instance, the most of them."""
@@ -542,9 +468,9 @@ def plan_tier(name: str, tier: TierConfig, prices: PriceList) -> TierPlan:
     no price."""
     fit = fit_tier(tier)
     instance = fit.instance
-    storage = _storage(tier, fit)
+    storage = tier_storage(tier, fit)
     on_demand, spot = tier_prices(tier, instance, prices)
-    capacity = _capacity(tier, on_demand, spot)
+    capacity = capacity_for(tier, on_demand, spot)
     sustain = tier.scaling.scale_out_sustain_seconds
     shapes = _shapes(tier, fit)
     sla = tier.sla_ttft_seconds or Decimal(defaults.SLA_TTFT_SECONDS[tier.latency_class])
@@ -623,28 +549,6 @@ def _sized_groups(
         )
         for group in groups
     )
-
-
-def _storage(tier: TierConfig, fit: TierFit) -> NodeStorage:
-    """What a node keeps on disk. Every replica on a node keeps its own copy of the
-    weights: a tier whose copies outgrow both the instance store and the largest root
-    volume is refused (``FitError`` on ``model``)."""
-    instance = fit.instance
-    copies = replica_copies(fit, tier.mig)
-    storage = node_storage(copies, instance)
-    if not storage.fits:
-        replicas = sum(count for _, count in copies)
-        raise FitError(
-            "model",
-            f"{replicas} replica{'s' if replicas > 1 else ''} of {tier.model} on one "
-            f"{instance.name} keep{'s' if replicas == 1 else ''} "
-            f"{storage.need_gib} GiB on its disk ({storage.replica_cache_gib} GiB each, "
-            f"images and system): more than its instance store "
-            f"({storage.instance_store_gib} GiB) and the largest root volume "
-            f"({defaults.EBS_MAX_VOLUME_GIB} GiB); use fewer replicas per node "
-            "(gpusPerReplica or a larger mig profile) or a smaller model",
-        )
-    return storage
 
 
 TIERS_KEY = "agentfleet:fleet.tiers"

@@ -7,8 +7,9 @@
 - a prices file that ``agentfleet prices refresh`` wrote from the account's own view of
   AWS's price list and spot price history.
 
-A tier's ``pricePerGpuHour`` and ``spotPricePerGpuHour`` win over any of them. Plain data, no
-Pulumi; the planner asks ``PriceList.per_gpu`` for each tier's instance type.
+A tier's ``pricePerGpuHour`` and ``spotPricePerGpuHour`` win over any of them
+(``tier_prices``), and its capacity follows from them (``capacity_for``: K1, K2). Plain
+data, no Pulumi; the planner asks for each tier's instance type.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from facts import aws_prices
-from facts.catalog import PRICE_DATE, Gpu, InstanceType
+from facts.catalog import CATALOG, PRICE_DATE, Capacity, Gpu, InstanceType
+from infra.config import TierConfig
+from infra.fitting import FitError
 
 Source = Literal["aws", "seed", "file"]
 PRICES_FILE_FORMAT = "agentfleet-prices/1"
@@ -157,3 +160,56 @@ def _money(entry: object, key: str, where: str, optional: bool = False) -> Any:
     if not price.is_finite() or price <= 0:
         raise PricesError(f"{where}.{key} must be a positive price in USD (got {value!r})")
     return price
+
+
+# --- a tier's prices and capacity ---------------------------------------------------
+
+
+def default_capacity(user_facing: bool, on_demand: Decimal, spot: Decimal | None) -> Capacity:
+    """K1: on-demand for user-facing tiers. K2: spot for background tiers only where spot
+    is cheaper than on-demand."""
+    if not user_facing and spot is not None and spot < on_demand:
+        return "spot"
+    return "on-demand"
+
+
+def tier_prices(
+    tier: TierConfig, instance: InstanceType, prices: PriceList
+) -> tuple[Decimal, Decimal | None]:
+    """On-demand and spot USD a GPU-hour: the stack's own where it sets them, else the price
+    list's for the instance type; FitError (key ``pricePerGpuHour``) when neither has one."""
+    gpu = CATALOG[tier.gpu]
+    try:
+        listed, listed_spot = prices.per_gpu(gpu, instance)
+    except PricesError as error:
+        if tier.price_per_gpu_hour is None:
+            raise FitError("pricePerGpuHour", str(error)) from None
+        listed, listed_spot = tier.price_per_gpu_hour, None
+    spot = (
+        tier.spot_price_per_gpu_hour
+        if "spot_price_per_gpu_hour" in tier.model_fields_set
+        else listed_spot
+    )
+    return tier.price_per_gpu_hour or listed, spot
+
+
+def capacity_for(tier: TierConfig, on_demand: Decimal, spot: Decimal | None) -> Capacity:
+    """The capacity the tier asks for; FitError when spot is asked for with no spot price."""
+    where = "the stack" if "spot_price_per_gpu_hour" in tier.model_fields_set else "the prices"
+    if tier.capacity == "spot" and spot is None:
+        raise FitError(
+            "capacity",
+            f"spot capacity needs a spot price and {where} have none for {tier.gpu}; set "
+            "spotPricePerGpuHour or use on-demand",
+        )
+    if tier.burst is not None and spot is None:
+        raise FitError(
+            "burst.capacity",
+            f"a burst onto spot needs a spot price and {where} have none for {tier.gpu}; "
+            "set spotPricePerGpuHour",
+        )
+    if tier.capacity is not None:
+        return tier.capacity
+    if tier.burst is not None:
+        return "on-demand"
+    return default_capacity(tier.user_facing, on_demand, spot)

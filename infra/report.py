@@ -255,12 +255,12 @@ def serving_sentence(serving: Serving, output_tokens: int) -> str:
     )
 
 
-def serving_lines(tiers: Sequence[TierPlan]) -> list[str]:
+def serving_lines(plan: FleetPlan) -> list[str]:
     """What one replica of each tier's shapes does at its planned batch
     (docs/serving-physics.md), and the part the serving model ran where the catalog's key
     names another."""
     lines = ["serving physics (one replica at its planned batch; docs/serving-physics.md):"]
-    for tier in tiers:
+    for tier in plan.tiers:
         for shape in tier.fit.shapes:
             name = tier.name if shape.profile is None else f"{tier.name} {shape.profile}"
             output = tier.config.output_tokens
@@ -269,7 +269,12 @@ def serving_lines(tiers: Sequence[TierPlan]) -> list[str]:
         if carried is not None and gpu.part is not None and carried.key != gpu.part:
             lines.append(
                 f"    {tier.name}: {tier.instance.name} carries {carried.name}, not the "
-                f"{gpu.name} that {gpu.key} names: the serving model runs on {carried.name}"
+                f"{gpu.name} that {gpu.key} names: the serving model runs on {carried.name}, "
+                + (
+                    f"at {gpu.key}'s price"
+                    if plan.prices.source == "seed"
+                    else f"at {tier.instance.name}'s price"
+                )
             )
     return lines
 
@@ -385,7 +390,7 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             "",
             *fit_lines(plan.tiers),
             "",
-            *serving_lines(plan.tiers),
+            *serving_lines(plan),
         ]
     )
 
@@ -502,7 +507,7 @@ def preview_text(result: Preview) -> str:
         "",
         *fit_lines(plan.tiers),
         "",
-        *serving_lines(plan.tiers),
+        *serving_lines(plan),
     ]
     counts = result.counts()
     columns = [tier.name for tier in plan.tiers if tier.name in counts] + (

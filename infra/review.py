@@ -161,6 +161,10 @@ class Comparison:
         return self.head.plan.cost_per_hour - self.base.plan.cost_per_hour
 
     @property
+    def floor_cost_delta(self) -> Decimal:
+        return self.head.plan.floor_cost_per_hour - self.base.plan.floor_cost_per_hour
+
+    @property
     def max_cost_delta(self) -> Decimal:
         return self.head.plan.max_cost_per_hour - self.base.plan.max_cost_per_hour
 
@@ -245,9 +249,12 @@ def baseline_json(comparison: Comparison) -> dict[str, Any]:
     base = comparison.base.plan
     return {
         "costPerHour": money(base.cost_per_hour),
+        "floorCostPerHour": money(base.floor_cost_per_hour),
         "maxCostPerHour": money(base.max_cost_per_hour),
+        "prices": base.prices.to_json(),
         "delta": {
             "costPerHour": money(comparison.cost_delta),
+            "floorCostPerHour": money(comparison.floor_cost_delta),
             "maxCostPerHour": money(comparison.max_cost_delta),
             "resources": {
                 "create": len(comparison.created),
@@ -272,7 +279,9 @@ def baseline_text(comparison: Comparison) -> str:
     lines = [
         "against the baseline:",
         f"  cost: ${usd(base.cost_per_hour)}/h -> ${usd(head.cost_per_hour)}/h "
-        f"({_signed(comparison.cost_delta)}/h); at the ceilings "
+        f"({_signed(comparison.cost_delta)}/h) at the expected load; the floor "
+        f"${usd(base.floor_cost_per_hour)}/h -> ${usd(head.floor_cost_per_hour)}/h "
+        f"({_signed(comparison.floor_cost_delta)}/h); at the ceilings "
         f"${usd(base.max_cost_per_hour)}/h -> ${usd(head.max_cost_per_hour)}/h "
         f"({_signed(comparison.max_cost_delta)}/h)",
         f"  resources: {len(comparison.created)} to create, {len(comparison.updated)} to "
@@ -311,7 +320,10 @@ def summary_markdown(result: Preview, comparison: Comparison | None) -> str:
             "| | $/hour |",
             "| --- | ---: |",
             f"| expected concurrency | ${usd(plan.cost_per_hour)} |",
+            f"| floor (overnight) | ${usd(plan.floor_cost_per_hour)} |",
             f"| every tier at its ceiling | ${usd(plan.max_cost_per_hour)} |",
+            "",
+            f"Prices: {plan.prices.describe()}, {plan.region}.",
             "",
             f"{sum(1 for r in result.registrations if r.custom)} resources to create "
             "(no baseline given).",
@@ -323,8 +335,12 @@ def summary_markdown(result: Preview, comparison: Comparison | None) -> str:
             "| --- | ---: | ---: | ---: |",
             f"| expected concurrency | ${usd(base.cost_per_hour)} | ${usd(plan.cost_per_hour)} "
             f"| {_signed(comparison.cost_delta)} |",
+            f"| floor (overnight) | ${usd(base.floor_cost_per_hour)} "
+            f"| ${usd(plan.floor_cost_per_hour)} | {_signed(comparison.floor_cost_delta)} |",
             f"| every tier at its ceiling | ${usd(base.max_cost_per_hour)} "
             f"| ${usd(plan.max_cost_per_hour)} | {_signed(comparison.max_cost_delta)} |",
+            "",
+            f"Prices: {plan.prices.describe()}, {plan.region}.",
             "",
         ]
         counts = comparison.by_type()

@@ -18,10 +18,11 @@ from fractions import Fraction
 from typing import Literal
 
 from facts import aws_prices, defaults, models
-from facts.autoscaling import TOLERANCE
+from facts.autoscaling import TOLERANCE, Load, Rules, ScaledObject, Trigger
 from facts.catalog import CATALOG, PRICE_DATE, Gpu, InstanceType
 from facts.checklist import MAX_NUM_SEQS_FACTOR, PEAK_HEADROOM
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
+from infra.config import TierConfig
 from infra.fitting import FitError, ShapeFit, TierFit, fit_whole_gpus
 from infra.physics import default_demand
 
@@ -69,6 +70,29 @@ def in_flight_target(interactions: int, held_at: Fraction) -> int:
     edge = Fraction(interactions) / ((1 + TOLERANCE) * (held - 1))
     below = ceil_div(edge.numerator, edge.denominator) - 1  # the largest whole number < edge
     return max(1, min(whole, below))
+
+
+_NO_RULES = Rules(0, ())
+"""Where the HPA settles does not depend on how fast its behaviour lets it get there."""
+
+
+def settled_replicas(load: int, target: int, floor: int, ceiling: int) -> int:
+    """The replicas KEDA and the HPA settle on from the floor under a steady ``load`` on a
+    trigger of ``target`` per replica (``facts.autoscaling``: the tolerance included)."""
+    scaled = ScaledObject(
+        min_replicas=floor,
+        max_replicas=ceiling,
+        triggers=(Trigger("load", "aws-sqs-queue", float(target)),),
+        up=_NO_RULES,
+        down=_NO_RULES,
+    )
+    replicas = max(1, floor)
+    for _ in range(ceiling + 2):  # each step grows the count, to the ceiling at most
+        wanted = scaled.wanted(Load(in_flight=load), replicas)
+        if wanted == replicas:
+            break
+        replicas = wanted
+    return replicas
 
 
 @dataclass(frozen=True)
@@ -258,3 +282,25 @@ def node_storage(
     need = sum(cache * count for cache, (_, count) in zip(caches, copies, strict=True))
     need += defaults.NODE_IMAGES_GIB + defaults.NODE_SYSTEM_GIB
     return NodeStorage(max(caches), need, instance.instance_store_gb * 10**9 // GIB)
+
+
+def tier_storage(tier: TierConfig, fit: TierFit) -> NodeStorage:
+    """What a node keeps on disk. Every replica on a node keeps its own copy of the
+    weights: a tier whose copies outgrow both the instance store and the largest root
+    volume is refused (``FitError`` on ``model``)."""
+    instance = fit.instance
+    copies = replica_copies(fit, tier.mig)
+    storage = node_storage(copies, instance)
+    if not storage.fits:
+        replicas = sum(count for _, count in copies)
+        raise FitError(
+            "model",
+            f"{replicas} replica{'s' if replicas > 1 else ''} of {tier.model} on one "
+            f"{instance.name} keep{'s' if replicas == 1 else ''} "
+            f"{storage.need_gib} GiB on its disk ({storage.replica_cache_gib} GiB each, "
+            f"images and system): more than its instance store "
+            f"({storage.instance_store_gib} GiB) and the largest root volume "
+            f"({defaults.EBS_MAX_VOLUME_GIB} GiB); use fewer replicas per node "
+            "(gpusPerReplica or a larger mig profile) or a smaller model",
+        )
+    return storage

@@ -300,7 +300,7 @@ def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None)
         name=tier_plan.name,
         args=tier(plan, tier_plan, layout),
         backlog_alert=tier_plan.config.scaling.queue_depth_per_replica * tier_plan.max_replicas,
-        node_price_per_hour=tier_plan.instance.gpus * tier_plan.price_per_gpu_hour,
+        node_price_per_hour=tier_plan.price_per_instance_hour,
         outputs={k: v for k, v in tier_summary(tier_plan).items() if k != "tier"},
     )
 

@@ -160,7 +160,7 @@ def test_user_facing_tier_has_a_load_balancer() -> None:
     scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
                           "orchestrator-scaled-object"))  # fmt: skip
     # The ceiling holds the weekday peak: 600 x 1.3 = 780 interactions, 9 H100s of 91.
-    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 9)
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 11)
     (cron,) = [t for t in scaled["spec"]["triggers"] if t["type"] == "cron"]
     assert cron["metadata"] == {
         "timezone": "America/New_York",
@@ -310,7 +310,7 @@ def test_a_bursting_tier_has_a_spot_node_group_above_its_on_demand_floor() -> No
     assert burst["tags"]["agentfleet.io/capacity"] == "spot"
     scaled = manifest(one(registrations, "kubernetes:keda.sh/v1alpha1:ScaledObject",
                           "orchestrator-scaled-object"))  # fmt: skip
-    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 15)
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (2, 17)
     validate_all(registrations)
 
 

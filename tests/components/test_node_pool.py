@@ -46,7 +46,7 @@ def test_orchestrator_node_group() -> None:
         "version": "1",
     }
     assert template_id.parent_type == TYPE
-    assert inputs["scalingConfig"] == {"minSize": 2.0, "maxSize": 9.0, "desiredSize": 2.0}
+    assert inputs["scalingConfig"] == {"minSize": 2.0, "maxSize": 11.0, "desiredSize": 2.0}
     assert inputs["updateConfig"] == {"maxUnavailable": 1.0}
     assert inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
     labels = {
@@ -79,8 +79,8 @@ def test_orchestrator_node_group() -> None:
         "agentfleet.io/capacity": "on-demand",
         "agentfleet.io/gpu": "h100-pcie",
         "agentfleet.io/latency-class": "ttft-first",
-        # The prices the plan used, for K2's policy (a stack may override the catalog's).
-        "agentfleet.io/on-demand-usd-per-gpu-hour": "2.51",
+        # The prices the plan used (AWS's, us-east-1), for K2's policy.
+        "agentfleet.io/on-demand-usd-per-gpu-hour": "6.88",
         "agentfleet.io/spot-usd-per-gpu-hour": "none",
         **autoscaler,
     }
@@ -131,8 +131,8 @@ def test_spot_capacity() -> None:
 
 def test_args_are_validated() -> None:
     base = pool_args("prod", "orchestrator").model_dump()
-    with pytest.raises(ValidationError, match=r"min_size \(10\) is above max_size \(9\)"):
-        GpuNodePoolArgs(**{**base, "min_size": 10})
+    with pytest.raises(ValidationError, match=r"min_size \(12\) is above max_size \(11\)"):
+        GpuNodePoolArgs(**{**base, "min_size": 12})
     with pytest.raises(ValidationError, match="set both or neither"):
         GpuNodePoolArgs(**{**base, "mig_config": "agentfleet-orchestrator"})
     with pytest.raises(ValidationError, match="needs 8 compute slices"):

@@ -86,6 +86,7 @@ def test_shipped_stack_plans_clean(capsys: pytest.CaptureFixture[str], stack: st
         "kvTokensPerReplica",
     }  # fmt: skip (CHANGELOG: 0.1.0)
     added |= set(SERVING_KEYS)  # the serving physics (CHANGELOG: 0.1.0)
+    added |= {"instancesAtExpected", "pricePerInstanceHour", "headroom"}  # cost truth
     for tier in result["tiers"]:
         assert set(tier) == contract | added
     for resource in result["resources"]:
@@ -100,10 +101,13 @@ def test_prod_plan_figures(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = plan(capsys, "--stack", "prod", "--json")
     result = json.loads(out)
     assert status == 0
-    assert result["costPerHour"] == 155.86
-    assert [(t["tier"], t["gpus"], t["minInstances"], t["maxInstances"]) for t in
-            result["tiers"]] == [("orchestrator", 6, 2, 9), ("mid-tier", 80, 1, 13),
-                                 ("lightweight", 80, 2, 104)]  # fmt: skip
+    assert result["costPerHour"] == 547.38
+    assert (result["floorCostPerHour"], result["maxCostPerHour"]) == (45.69, 756.44)
+    assert result["prices"] == {"source": "aws", "region": "us-east-1", "asOf": "2026-08-26"}
+    assert [(t["tier"], t["instancesAtExpected"], t["gpus"], t["minInstances"],
+             t["maxInstances"]) for t in result["tiers"]] == [
+        ("orchestrator", 7, 7, 2, 11), ("mid-tier", 11, 88, 1, 15), ("lightweight", 88, 88, 2, 120)
+    ]  # fmt: skip
     assert [(t["tier"], t["bound"]) for t in result["tiers"]] == [
         ("orchestrator", "latency"),
         ("mid-tier", "compute"),
@@ -119,9 +123,14 @@ def test_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == "stack prod (prod, us-east-1, cluster agents-prod)"
-    assert "  total                                                          166  155.86" in lines
-    assert ("  fleet: $155.86/h for 10,000 concurrent interactions, $0.015586 per "
-            "interaction-hour") in lines  # fmt: skip
+    assert "  total" + " " * 68 + "183  547.38" in lines
+    assert ("  fleet: $547.38/h for 10,000 concurrent interactions (the instances the "
+            "autoscaler holds for them), $0.054738 per interaction-hour") in lines  # fmt: skip
+    assert ("  floor (overnight): $45.69/h; every tier at its ceiling: $756.44/h; budget: "
+            "$800.00/h") in lines  # fmt: skip
+    assert (
+        "  prices: AWS's price list as of 2026-08-26, us-east-1; a tier's own prices win" in lines
+    )
     assert "serving physics (one replica at its planned batch; docs/serving-physics.md):" in lines
     assert any(line.startswith("resources: ") for line in lines)
     assert "mandatory findings: none" in lines

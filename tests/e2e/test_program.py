@@ -94,8 +94,8 @@ def test_prod_resources_per_tier() -> None:
 
 def test_prod_exports() -> None:
     _, outputs = build("prod")
-    assert outputs["costPerHour"] == 155.86
-    assert outputs["maxCostPerHour"] == 205.63
+    assert outputs["costPerHour"] == 547.38
+    assert outputs["maxCostPerHour"] == 756.44
     orchestrator = outputs["tiers"]["orchestrator"]
     assert orchestrator["endpoint"].startswith("http://internal-")
     assert orchestrator["endpoint"].endswith(".us-east-1.elb.amazonaws.com")
@@ -105,9 +105,9 @@ def test_prod_exports() -> None:
         k: orchestrator[k] for k in ("minInstances", "maxInstances", "gpus", "costPerHour")
     } == {
         "minInstances": 2,
-        "maxInstances": 9,
-        "gpus": 6,
-        "costPerHour": 15.06,
+        "maxInstances": 11,
+        "gpus": 7,
+        "costPerHour": 48.16,
     }
     # Background tiers are reached through their queue; their endpoint is in-cluster.
     assert outputs["tiers"]["lightweight"]["endpoint"] == (
@@ -235,13 +235,13 @@ def test_prod_running_cost_alert_prices_each_tiers_nodes_as_the_plan_does() -> N
     (cost,) = next(
         g["rules"] for g in rule.inputs["spec"]["groups"] if g["name"] == "agentfleet-cost"
     )
-    # h100-pcie on p5.4xlarge (1 GPU, $2.51), a100-80gb on p4de (8 x $1.04), l40s on
-    # g6e.2xlarge (1 x $0.72), against the stack's $250/h.
+    # AWS's on-demand prices in us-east-1: p5.4xlarge $6.88, p4de.24xlarge $27.44705,
+    # g6e.2xlarge $2.24208, against the stack's $800/h.
     assert cost["expr"] == (
-        '(count(kube_node_labels{label_agentfleet_io_tier="orchestrator"}) * 2.51 or vector(0))'
-        ' + (count(kube_node_labels{label_agentfleet_io_tier="mid-tier"}) * 8.32 or vector(0))'
-        ' + (count(kube_node_labels{label_agentfleet_io_tier="lightweight"}) * 0.72 or vector(0))'
-        " > 250"
+        '(count(kube_node_labels{label_agentfleet_io_tier="orchestrator"}) * 6.88 or vector(0))'
+        ' + (count(kube_node_labels{label_agentfleet_io_tier="mid-tier"}) * 27.44705 or '
+        'vector(0)) + (count(kube_node_labels{label_agentfleet_io_tier="lightweight"}) * '
+        "2.24208 or vector(0)) > 800"
     )
 
 

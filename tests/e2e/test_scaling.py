@@ -1,7 +1,7 @@
 """What KEDA and the HPA would do with the ScaledObjects each shipped stack declares, run
 through the upstream arithmetic (``facts.autoscaling``), against the plan's own numbers: at
 idle the floor, at half the planned load about half the replicas, at the planned load the
-planned replicas with 30% headroom (never fewer, at most about 10% more), at twice the load
+planned replicas with the tier's headroom (never fewer, at most about 10% more), at twice the load
 the ceiling; a waiting backlog of more than N per replica, sustained, scales out; the floor
 reaches the planned replicas within 10 minutes of HPA time; scale-down waits out its
 5-minute window."""
@@ -9,8 +9,10 @@ reaches the planned replicas within 10 minutes of HPA time; scale-down waits out
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,10 +20,11 @@ import pytest
 from facts import mig
 from facts.autoscaling import TOLERANCE, Hpa, Load, ScaledObject, replicas_over_time
 from facts.checklist import SCALE_IN_IDLE_SECONDS
+from facts.money import cents
 from infra.config import parse_stack_config
 from infra.offline.mocks import run_program
 from infra.plan import ReplicaGroup, TierPlan, plan_fleet
-from infra.sizing import ceil_div, headroom_load
+from infra.sizing import ceil_div
 from tests.helpers import STACKS, prod_with_mixed_mig, stack_values
 
 RAMP_SECONDS = 600
@@ -44,13 +47,15 @@ class Shape:
 
     @property
     def planned(self) -> int:
-        """Replicas of this shape the tier holds at its expected load: its share of the load,
-        with the 30% headroom, over the sessions one replica is sized for."""
+        """Replicas of this shape the tier holds at its expected load: its share of the load
+        over the sessions one replica is sized for, at the share of them the tier's
+        headroom leaves (queueing: ``infra.headroom``)."""
         per_instance = sum(
             g.replicas_per_instance * g.sessions_per_replica for g in self.tier.replica_groups
         )
-        load = headroom_load(self.expected) * self.group.replicas_per_instance
-        return min(ceil_div(load, per_instance), self.scaled.max_replicas)
+        held = self.tier.headroom.utilisation * per_instance
+        load = self.expected * self.group.replicas_per_instance
+        return min(ceil_div(load * held.denominator, held.numerator), self.scaled.max_replicas)
 
     @property
     def expected(self) -> int:
@@ -178,3 +183,32 @@ def test_scale_down_waits_out_the_idle_window(case: tuple[str, int]) -> None:
         assert first_drop is not None, s
         assert first_drop >= SCALE_IN_IDLE_SECONDS - 15, s
     assert quiet[-1][1] == s.scaled.min_replicas, s
+
+
+def test_the_plan_costs_what_the_autoscaler_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    """`agentfleet plan --stack prod --json`: each tier's costPerHour is the instances the
+    rendered ScaledObjects hold at the expected concurrency (the HPA run from the floor under
+    that load, behaviour and tolerance included) at AWS's on-demand price for the instance
+    type (the shipped table, us-east-1); the floor and the ceiling likewise."""
+    from facts import aws_prices
+    from infra.cli import main
+
+    assert main(["plan", "--stack", "prod", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    listed = aws_prices.ON_DEMAND["us-east-1"]
+    total = Decimal(0)
+    for tier in result["tiers"]:
+        (s,) = [s for s in shapes("prod") if s.tier.name == tier["tier"]]
+        replicas = settled(s, Load(in_flight=s.expected), s.floor)
+        instances = ceil_div(replicas, s.group.replicas_per_instance)
+        price = listed[tier["instanceType"]]
+        assert tier["instancesAtExpected"] == instances, tier["tier"]
+        assert tier["pricePerInstanceHour"] == float(price), tier["tier"]
+        assert tier["costPerHour"] == float(cents(instances * price)), tier["tier"]
+        floor = ceil_div(s.scaled.min_replicas, s.group.replicas_per_instance)
+        ceiling = ceil_div(s.scaled.max_replicas, s.group.replicas_per_instance)
+        assert tier["floorCostPerHour"] == float(cents(floor * price)), tier["tier"]
+        assert tier["maxCostPerHour"] == float(cents(ceiling * price)), tier["tier"]
+        total += instances * price
+    assert result["costPerHour"] == float(cents(total))
+    assert result["prices"]["source"] == "aws"

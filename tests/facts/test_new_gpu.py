@@ -1,7 +1,7 @@
 """Adding a GPU is the catalog's recipe and nothing more: a made-up B200 registered the way
-the recipe says (one catalog entry, one MIG geometry) is taken up by the stack config, the
-planner, the program, the policies and the docs. In a fresh interpreter, so the entry is
-there before anything reads the catalog, as it is for a real one."""
+the recipe says (one catalog entry, one MIG geometry, one AWS price) is taken up by the stack
+config, the planner, the program, the policies and the docs. In a fresh interpreter, so the
+entry is there before anything reads the catalog, as it is for a real one."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ PROBE = textwrap.dedent(
     """
     from decimal import Decimal
 
-    from facts import catalog, mig
+    from facts import aws_prices, catalog, mig
 
-    # The recipe: one catalog entry, and its MIG geometry (it has MIG).
+    # The recipe: one catalog entry, its MIG geometry (it has MIG) and AWS's price for its
+    # instance type.
+    aws_prices._US["p6-b200.48xlarge"] = Decimal("113.9328")
     mig._MODELS["B200-180GB"] = mig._model("B200-180GB", 23, 45, 90, 180, "22 44 89 178")
     catalog._GPUS["b200"] = catalog.Gpu(
         key="b200",
@@ -70,8 +72,8 @@ PROBE = textwrap.dedent(
     (group,) = tier.replica_groups
     assert (tier.instance.name, tier.instance.gpus) == ("p6-b200.48xlarge", 8)
     assert (group.resource, group.sessions_per_replica) == ("nvidia.com/mig-3g.90gb", 68)
-    assert tier.gpus == 4, tier.gpus  # ceil(500 / (2 x 68))
-    assert tier.config.on_demand_price == Decimal("6.75")
+    assert tier.needed_gpus == 4, tier.needed_gpus  # ceil(500 / (2 x 68))
+    assert tier.on_demand_price == Decimal("113.9328") / 8  # AWS's, per GPU
 
     # Program and policies: the node group carries it, and C1 judges it by the catalog.
     registrations, _ = run_program(values, stack="prod")

@@ -269,16 +269,23 @@ def test_validate_prod_json(capsys: pytest.CaptureFixture[str]) -> None:
         (t["tier"], t["gpus"], t["minInstances"], t["maxInstances"], t["costPerHour"])
         for t in result["tiers"]
     ] == [
-        ("orchestrator", 6, 2, 9, 15.06),
-        ("mid-tier", 80, 1, 13, 83.2),
-        ("lightweight", 80, 2, 104, 57.6),
+        ("orchestrator", 7, 2, 11, 48.16),
+        ("mid-tier", 88, 1, 15, 301.92),
+        ("lightweight", 88, 2, 120, 197.3),
     ]
+    assert [t["instancesAtExpected"] for t in result["tiers"]] == [7, 11, 88]
+    assert [t["pricePerInstanceHour"] for t in result["tiers"]] == [6.88, 27.44705, 2.24208]
     assert (result["gpus"], result["costPerHour"], result["maxCostPerHour"]) == (
-        166,
-        155.86,
-        205.63,
+        183,
+        547.38,
+        756.44,
     )
-    assert result["costPerInteractionHour"] == 0.015586
+    assert result["floorCostPerHour"] == 45.69
+    assert result["costPerInteractionHour"] == 0.054738
+    assert result["prices"] == {"source": "aws", "region": "us-east-1", "asOf": "2026-08-26"}
+    headroom = result["tiers"][0]["headroom"]
+    assert headroom["inFlightTarget"] == [74]
+    assert headroom["share"] == round(91 / 74 - 1, 4)
     assert result["tiers"][0]["replicaGroups"] == [
         {
             "profile": None,
@@ -310,14 +317,17 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
         "h100-pcie",
         "p5.4xlarge",
         "on-demand",
-        "2-9",
+        "2-11",
+        "7",
         "500",
-        "6",
+        "7",
         "160",
-        "15.06",
+        "48.16",
     ]
-    assert lines[6] == "  cost per interaction-hour: $0.015586"
-    assert lines[7] == "  at every tier's ceiling: $205.63/h; budget: $250.00/h"
+    assert lines[6].startswith("  fleet: $547.38/h for 10,000 concurrent interactions")
+    assert lines[7] == (
+        "  floor (overnight): $45.69/h; every tier at its ceiling: $756.44/h; budget: $800.00/h"
+    )
     fit = lines[lines.index("will it fit (vLLM's memory budget; docs/will-it-fit.md):") + 1 :]
     assert fit[1] == (
         "  mid-tier: Qwen/Qwen2.5-7B-Instruct, 14.2 GiB of weights on 1 GPU a replica, "
@@ -331,7 +341,7 @@ def test_validate_table(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert serving[1] == (
         "    orchestrator: p5.4xlarge carries H100 SXM5, not the H100 PCIe that h100-pcie "
-        "names: the serving model runs on H100 SXM5, at h100-pcie's price"
+        "names: the serving model runs on H100 SXM5, at p5.4xlarge's price"
     )
     assert serving[2].startswith("  mid-tier: 54 sessions a replica (throughput within 10%")
 

@@ -113,7 +113,7 @@ def test_qwen32b_on_one_a100_plans_what_its_kv_cache_holds() -> None:
     assert tier.fit.shapes[0].kv_sessions == 32
     assert tier.serving.bound == "memory"
     # 2500 interactions counted at 3 s take 15.2 s each: 12,650 in flight, 29 a GPU.
-    assert tier.gpus == 437
+    assert tier.needed_gpus == 437
 
 
 def test_qwen32b_unpinned_takes_two_a100s_a_replica() -> None:
@@ -123,7 +123,7 @@ def test_qwen32b_unpinned_takes_two_a100s_a_replica() -> None:
     all-reduces to the same FLOPs."""
     tier = tier_plan(with_tier("mid-tier", model=QWEN_32B), "mid-tier")
     (group,) = tier.replica_groups
-    assert (group.resource_count, group.sessions_per_replica, tier.gpus) == (2, 67, 358)
+    assert (group.resource_count, group.sessions_per_replica, tier.needed_gpus) == (2, 67, 358)
     assert tier.serving.bound == "compute"
     assert tier.fit.notes == (
         "tensor parallelism 2: a GPU carries 7.0 of the tier's interactions, 5.7 at 1 GPU "
@@ -141,11 +141,11 @@ def test_longer_sessions_take_more_gpus_or_more_parallelism() -> None:
     tier = tier_plan(values, "lightweight")
     (group,) = tier.replica_groups
     assert (tier.instance.name, group.resource_count) == ("g6e.12xlarge", 4)
-    assert (group.kv_tokens, group.sessions_per_replica, tier.gpus) == (2_485_952, 90, 1540)
+    assert (group.kv_tokens, group.sessions_per_replica, tier.needed_gpus) == (2_485_952, 90, 1540)
     values["agentfleet:fleet"]["tiers"]["lightweight"]["instanceType"] = "g6e.2xlarge"
     pinned = tier_plan(values, "lightweight")
     (group,) = pinned.replica_groups
-    assert (group.kv_tokens, group.sessions_per_replica, pinned.gpus) == (431_632, 21, 1878)
+    assert (group.kv_tokens, group.sessions_per_replica, pinned.needed_gpus) == (431_632, 21, 1878)
     assert pinned.fit.shapes[0].kv_sessions == 26
 
 
@@ -260,7 +260,7 @@ def test_each_co_resident_model_is_checked_against_its_own_slice() -> None:
         14,
     )
     assert (bge.profile, bge.model, bge.kv_tokens, bge.max_model_len) == ("1g.10gb", BGE, 0, 512)
-    assert tier.gpus == 30  # ceil(419 / 14)
+    assert tier.needed_gpus == 30  # ceil(419 / 14)
     assert [shape.serving.bound for shape in tier.fit.shapes] == ["kv", "latency"]
     assert bge.in_flight_target == bge.sessions_per_replica  # its own queue, no planned load
     # 15 + 10 GiB for Qwen2.5-7B, 2 + 10 for bge-large, 60 for images and the system

@@ -95,7 +95,7 @@ def test_the_tier_holds_what_is_in_flight_at_its_pace() -> None:
         assert held == pytest.approx(
             tier.config.expected_concurrency * serving.interaction_seconds / 3, abs=2
         )
-        assert tier.gpus == ceil_div(held, serving.sessions) * shape.tensor_parallel
+        assert tier.needed_gpus == ceil_div(held, serving.sessions) * shape.tensor_parallel
 
 
 def test_a_pin_the_replica_cannot_serve_is_refused_with_the_numbers() -> None:
@@ -211,7 +211,7 @@ def test_longer_replies_take_more_gpus() -> None:
     longer = planned(prod("orchestrator", outputTokens=500))["orchestrator"]
     assert longer.config.session_tokens == 1100  # the default: in + out
     assert (longer.instance.name, longer.fit.shapes[0].tensor_parallel) == ("p5.48xlarge", 4)
-    assert longer.gpus > 2 * base.gpus
+    assert longer.needed_gpus > 2 * base.needed_gpus
 
 
 def test_a_users_three_tier_stack_is_sized_by_each_model() -> None:
@@ -234,18 +234,20 @@ def test_a_users_three_tier_stack_is_sized_by_each_model() -> None:
     }  # fmt: skip
     tiers = planned(values)
     router, researcher, embeddings = tiers["router"], tiers["researcher"], tiers["embeddings"]
-    per_gpu = {name: tier.config.expected_concurrency / tier.gpus for name, tier in tiers.items()}
+    per_gpu = {
+        name: tier.config.expected_concurrency / tier.needed_gpus for name, tier in tiers.items()
+    }
     assert per_gpu["researcher"] < per_gpu["router"] / 3 * 1.5
     assert researcher.fit.shapes[0].tensor_parallel == 4
     assert router.serving.bound == "latency"
-    assert embeddings.gpus == 2
-    assert embeddings.gpus < ceil_div(2000, CATALOG["l40s"].interactions_per_gpu) / 10
+    assert embeddings.needed_gpus == 2
+    assert embeddings.needed_gpus < ceil_div(2000, CATALOG["l40s"].interactions_per_gpu) / 10
 
 
 def test_without_a_model_the_catalog_figure_holds() -> None:
     tier = planned(prod("lightweight", model="acme/private-model"))["lightweight"]
     assert (tier.serving.sessions, tier.serving.bound, tier.serving.point) == (50, "catalog", None)
-    assert tier.gpus == 140  # the seed's 7,000 / 50
+    assert tier.needed_gpus == 140  # the seed's 7,000 / 50
 
 
 def test_plan_serving_refuses_a_target_no_batch_meets() -> None:

@@ -22,18 +22,29 @@ def plan(values: dict[str, Any]) -> dict[str, TierPlan]:
     return {tier.name: tier for tier in plan_fleet(parse_stack_config(values)).tiers}
 
 
-# tier: (gpus, instances, min, max, max-num-seqs, replicas/instance, capacity, $/h); each
-# ceiling holds the expected concurrency and each scheduled peak with 30% headroom. The
-# sessions a replica runs come from the serving model (tests/infra/test_physics.py).
+def seed(values: dict[str, Any]) -> dict[str, Any]:
+    """The stack priced by the seed's list prices per GPU-hour (``prices: seed``)."""
+    values["agentfleet:fleet"]["prices"] = "seed"
+    return values
+
+
+# tier: (GPUs with no headroom, instances held at the expected load, min, max, max-num-seqs,
+# replicas/instance, capacity, $/h at AWS's us-east-1 on-demand prices). The sessions a
+# replica runs come from the serving model (tests/infra/test_physics.py), the load the
+# autoscaler holds it at from queueing (infra.headroom); each ceiling holds the expected
+# load with a 50% burst and each scheduled peak with 30% headroom.
 PROD = {
-    # Qwen2.5-7B on one H100 SXM5: 91 sessions finish 350 tokens in 3 s; 500 / 91 -> 6,
-    # the weekday peak's 600 x 1.3 = 780 -> 9
-    "orchestrator": (6, 6, 2, 9, 160, 1, "on-demand", "15.06"),
+    # Qwen2.5-7B on one H100 SXM5: 91 sessions finish 350 tokens in 3 s; 498 in flight
+    # need 6, held at 74 a replica (0.5 s TTFT, noise): 7 p5.4xlarge at $6.88; the burst
+    # 498 x 1.5 / 74 -> 11
+    "orchestrator": (6, 7, 2, 11, 160, 1, "on-demand", "48.16"),
     # Qwen2.5-7B on one A100 SXM4: 54 sessions (compute-bound), each interaction 5.1 s, so
-    # 2500 interactions counted at 3 s are 4286 in flight: 80 replicas
-    "mid-tier": (80, 10, 1, 13, 95, 8, "on-demand", "83.20"),
-    # Qwen2.5-3B on one L40S: 171 sessions of 5.8 s; 7000 x 5.8 / 3 in flight -> 80
-    "lightweight": (80, 80, 2, 104, 300, 1, "on-demand", "57.60"),
+    # 2500 interactions counted at 3 s are 4285 in flight: 80 replicas, held at 49 (the
+    # HPA's tolerance): 88, 11 p4de.24xlarge at $27.44705
+    "mid-tier": (80, 11, 1, 15, 95, 8, "on-demand", "301.91755"),
+    # Qwen2.5-3B on one L40S: 171 sessions of 5.8 s; 7000 x 5.8 / 3 in flight -> 80, held
+    # at 156: 88 g6e.2xlarge at $2.24208
+    "lightweight": (80, 88, 2, 120, 300, 1, "on-demand", "197.30304"),
 }
 
 
@@ -43,7 +54,7 @@ def test_prod_plan() -> None:
         tier = fleet.tier(name)
         (group,) = tier.replica_groups
         assert (
-            tier.gpus,
+            tier.needed_gpus,
             tier.instances,
             tier.min_instances,
             tier.max_instances,
@@ -54,11 +65,14 @@ def test_prod_plan() -> None:
         ) == (*expected[:-1], Decimal(expected[-1]))
         assert group.resource == "nvidia.com/gpu"
         assert group.resource_count == 1
-    assert fleet.gpus == 166
-    assert fleet.cost_per_hour == Decimal("155.86")
-    assert fleet.max_cost_per_hour == Decimal("205.63")  # 9 x 2.51 + 104 x 1.04 + 104 x 0.72
+    assert fleet.gpus == 183  # 7 + 11 x 8 + 88
+    assert fleet.prices.source == "aws"
+    assert fleet.cost_per_hour == Decimal("547.38059")
+    # 11 x 6.88 + 15 x 27.44705 + 120 x 2.24208
+    assert fleet.max_cost_per_hour == Decimal("756.43535")
+    assert fleet.floor_cost_per_hour == Decimal("45.69121")  # 2 x 6.88 + 27.44705 + 2 x 2.24208
     assert fleet.expected_concurrency == 10_000
-    assert fleet.budget_per_hour == Decimal(250)
+    assert fleet.budget_per_hour == Decimal(800)
     orchestrator = fleet.tier("orchestrator")
     assert orchestrator.instance.name == "p5.4xlarge"
     assert orchestrator.scale_out_sustain_seconds == 60
@@ -71,12 +85,12 @@ def test_prod_plan() -> None:
     assert (orchestrator.replica_cpu_millis, orchestrator.replica_memory_mib) == (12800, 209715)
     mid = fleet.tier("mid-tier")
     assert (mid.replica_cpu_millis, mid.replica_memory_mib) == (9600, 117964)
-    assert fleet.tier("mid-tier").max_replicas == 104
+    assert fleet.tier("mid-tier").max_replicas == 120
     # Replicas are counted once, here: the tier's floor and ceiling in each group's replicas.
     (mid_group,) = mid.replica_groups
-    assert (mid_group.min_replicas, mid_group.max_replicas) == (8, 104)
+    assert (mid_group.min_replicas, mid_group.max_replicas) == (8, 120)
     (orchestrator_group,) = orchestrator.replica_groups
-    assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 9)
+    assert (orchestrator_group.min_replicas, orchestrator_group.max_replicas) == (2, 11)
 
 
 def test_mig_tier_is_planned_per_slice() -> None:
@@ -93,7 +107,7 @@ def test_mig_tier_is_planned_per_slice() -> None:
     assert group.replicas_per_instance == 16  # 8 GPUs x 2 slices
     assert tier.serving.bound == "compute"
     # 250 interactions counted at 3 s take 7.4 s each: 620 in flight, 68 a GPU.
-    assert tier.gpus == 10
+    assert tier.needed_gpus == 10
     assert tier.instances == 2
     assert tier.min_instances == 0
     assert tier.scale_out_sustain_seconds == 30  # scales to zero
@@ -110,7 +124,7 @@ def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
     # The 2g.20gb slice (2/8 of the H100's bandwidth) finishes 245 sessions within the
     # tier's 10 s; the pair carries 254 interactions a GPU: ceil(500 / 254) = 2.
     assert [shape.serving.bound for shape in tier.fit.shapes] == ["latency", "kv"]
-    assert tier.gpus == 2
+    assert tier.needed_gpus == 2
     # One replica of each profile per single-GPU p5.4xlarge, over 2 instances up to the
     # weekday peak's ceil(600 x 1.3 / 254) = 4.
     assert [(g.min_replicas, g.max_replicas) for g in tier.replica_groups] == [(2, 4), (2, 4)]
@@ -118,7 +132,7 @@ def test_mixed_mig_layout_has_a_replica_group_per_profile() -> None:
 
 
 def test_tensor_parallel_replicas() -> None:
-    values = stack_values("prod")
+    values = seed(stack_values("prod"))
     orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
     orchestrator.update(gpu="h100-sxm", gpusPerReplica=2)
     tier = plan(values)["orchestrator"]
@@ -127,9 +141,9 @@ def test_tensor_parallel_replicas() -> None:
     # hand-off to both ranks cost every step: 120 sessions meet 3 s, not 2 x 91.
     assert (group.resource_count, group.sessions_per_replica, group.max_num_seqs) == (2, 120, 210)
     assert group.replicas_per_instance == 4
-    assert tier.gpus == 10  # 5 replicas of 2 GPUs
-    assert tier.instances == 2
-    assert tier.cost_per_hour == Decimal("44.10")
+    assert tier.needed_gpus == 10  # 5 replicas of 2 GPUs
+    assert tier.instances == 2  # held at 99 in flight a replica: 6 of the 8 on two p5.48xlarge
+    assert tier.cost_per_hour == Decimal("70.56")  # 16 x 4.41
 
 
 @pytest.mark.parametrize(
@@ -142,7 +156,7 @@ def test_tensor_parallel_replicas() -> None:
     ],
 )
 def test_default_capacity(user_facing: bool, spot: float | None, expected: str, price: str) -> None:
-    values = stack_values("prod")
+    values = seed(stack_values("prod"))
     orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
     del orchestrator["capacity"]
     orchestrator.update(userFacing=user_facing, spotPricePerGpuHour=spot)
@@ -154,29 +168,30 @@ def test_default_capacity(user_facing: bool, spot: float | None, expected: str, 
 def test_a100_background_tier_stays_on_demand_by_default() -> None:
     values = stack_values("prod")
     del values["agentfleet:fleet"]["tiers"]["mid-tier"]["capacity"]
-    assert plan(values)["mid-tier"].capacity == "on-demand"  # spot 1.14 > on-demand 1.04
+    assert plan(values)["mid-tier"].capacity == "on-demand"  # AWS's table has no spot price
+    assert plan(seed(values))["mid-tier"].capacity == "on-demand"  # spot 1.14 > 1.04
 
 
 def test_explicit_spot_uses_the_spot_price() -> None:
-    values = stack_values("prod")
+    values = seed(stack_values("prod"))
     values["agentfleet:fleet"]["tiers"]["mid-tier"]["capacity"] = "spot"
-    assert plan(values)["mid-tier"].cost_per_hour == Decimal("91.20")  # 80 x 1.14
+    assert plan(values)["mid-tier"].cost_per_hour == Decimal("100.32")  # 11 x 8 x 1.14
 
 
 def test_price_override() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["lightweight"]["pricePerGpuHour"] = 0.65
-    assert plan(values)["lightweight"].cost_per_hour == Decimal("52.00")  # 80 x 0.65
+    assert plan(values)["lightweight"].cost_per_hour == Decimal("57.20")  # 88 x 0.65
 
 
 @pytest.mark.parametrize(
     ("settings", "floor", "ceiling"),
     [
-        ({}, 2, 8),  # 500 x 1.3 = 650 interactions: 8 H100s of 91 sessions
+        ({}, 2, 11),  # 498 in flight x 1.5 (a burst) at 74 a replica: 11 H100s
         ({"maxInstances": 1}, 1, 1),  # the floor never exceeds an explicit ceiling
-        ({"minInstances": 8}, 8, 8),  # the ceiling never falls below the floor
+        ({"minInstances": 12}, 12, 12),  # the ceiling never falls below the floor
         ({"minInstances": 3, "maxInstances": 20}, 3, 20),
-        ({"userFacing": False}, 0, 8),
+        ({"userFacing": False}, 0, 11),
     ],
 )
 def test_floor_and_ceiling(settings: dict[str, Any], floor: int, ceiling: int) -> None:
@@ -206,7 +221,7 @@ def test_concurrency_per_gpu_override() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["concurrencyPerGpu"] = 64
     tier = plan(values)["orchestrator"]
-    assert (tier.gpus, tier.replica_groups[0].max_num_seqs) == (8, 112)
+    assert (tier.needed_gpus, tier.replica_groups[0].max_num_seqs) == (8, 112)
 
 
 def test_every_catalog_gpu_can_be_planned() -> None:
@@ -219,10 +234,10 @@ def test_every_catalog_gpu_can_be_planned() -> None:
         tier = plan(values)["assistant"]
         shape = tier.fit.shapes[0]
         held = in_flight(100, shape.serving.pace)
-        assert tier.gpus == ceil_div(held, shape.sessions) * shape.tensor_parallel
+        assert tier.needed_gpus == ceil_div(held, shape.sessions) * shape.tensor_parallel
         assert shape.serving.point is not None, key  # every shipped part is modelled
         assistant["model"] = "acme/unknown-model"
-        assert plan(values)["assistant"].gpus == ceil_div(100, gpu.interactions_per_gpu)
+        assert plan(values)["assistant"].needed_gpus == ceil_div(100, gpu.interactions_per_gpu)
 
 
 def test_scheduled_peak_with_headroom() -> None:
@@ -232,7 +247,8 @@ def test_scheduled_peak_with_headroom() -> None:
     assert (peak.held_concurrency, peak.gpus, peak.desired_replicas) == (780, 9, (9,))
     assert (peak.start, peak.end, peak.timezone) == ("0 7 * * 1-5", "0 19 * * 1-5",
                                                      "America/New_York")  # fmt: skip
-    assert fleet.tier("orchestrator").max_instances == 9  # the ceiling makes room for it
+    # the ceiling makes room for it, and for a burst above the expected load: 11
+    assert fleet.tier("orchestrator").max_instances == 11
 
 
 def test_scheduled_peak_on_mig_slices() -> None:
@@ -305,16 +321,18 @@ def with_burst(**burst: Any) -> dict[str, Any]:
 
 def test_burst_keeps_the_floor_on_demand_and_prices_apart() -> None:
     """The floor (2 p5.4xlarge) stays on-demand at $2.51; up to 6 more on spot at $1.90.
-    The autoscaler may reach both ceilings: (9 + 6) replicas of one GPU."""
-    tier = plan(with_burst(maxInstances=6))["orchestrator"]
+    The autoscaler may reach both ceilings: (11 + 6) replicas of one GPU."""
+    tier = plan(seed(with_burst(maxInstances=6)))["orchestrator"]
     assert tier.burst is not None
-    assert (tier.capacity, tier.min_instances, tier.max_instances) == ("on-demand", 2, 9)
+    assert (tier.capacity, tier.min_instances, tier.max_instances) == ("on-demand", 2, 11)
     assert (tier.burst.max_instances, tier.burst.price_per_gpu_hour) == (6, Decimal("1.9"))
-    assert tier.max_replicas == 15
+    assert tier.max_replicas == 17
     assert tier.floor_cost_per_hour == Decimal("5.02")  # 2 x 2.51
     assert tier.burst_max_cost_per_hour == Decimal("11.40")  # 6 x 1.90
-    assert tier.max_cost_per_hour == Decimal("33.99")  # 9 x 2.51 + 11.40
-    assert tier.cost_per_hour == Decimal("15.06")  # the planned load, on the floor's capacity
+    assert tier.max_cost_per_hour == Decimal("39.01")  # 11 x 2.51 + 11.40
+    # the 7 instances held at the expected load: the floor on-demand, the 5 above on spot
+    assert (tier.instances, tier.burst_instances) == (7, 5)
+    assert tier.cost_per_hour == Decimal("14.52")  # 2 x 2.51 + 5 x 1.90
     assert not tier.burst.accept_interruptions
 
 
@@ -342,7 +360,7 @@ def test_a_background_tier_with_a_burst_keeps_an_on_demand_floor() -> None:
             "lightweight",
             {},
             "burst.capacity",
-            "a burst onto spot needs a spot price and the catalog has none for l40s",
+            "a burst onto spot needs a spot price and the prices have none for l40s",
         ),
     ],
 )
@@ -354,7 +372,7 @@ def test_a_burst_that_cannot_be_built_is_refused(
         burst={"capacity": "spot", "maxInstances": 2}, **changes
     )
     with pytest.raises(ConfigError) as raised:
-        parse_stack_config(values)
+        plan_fleet(parse_stack_config(values))
     ((where, said),) = raised.value.problems
     assert where == f"agentfleet:fleet.tiers.{tier}.{key}"
     assert said.startswith(reason)

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from facts.money import cents
 from infra.cli import main
 from infra.config import parse_stack_config
 from infra.offline.policy_client import Finding, PolicyInfo
@@ -186,13 +187,16 @@ def test_baseline_reports_the_exact_cost_delta_of_doubling_the_orchestrator(
     before = plan_fleet(parse_stack_config(stack_values("prod")))
     after = plan_fleet(parse_stack_config(doubled_orchestrator()))
     delta = after.cost_per_hour - before.cost_per_hour
-    assert delta == Decimal("12.55")  # 500 -> 1,000 interactions: 6 -> 11 H100s at $2.51/h
+    # 500 -> 1,000 interactions: the autoscaler holds 7 -> 15 p5.4xlarge at $6.88/h
+    assert delta == Decimal("55.04")
     baseline = shown["baseline"]
-    assert baseline["costPerHour"] == float(before.cost_per_hour) == 155.86
-    assert baseline["maxCostPerHour"] == float(before.max_cost_per_hour)
+    assert baseline["costPerHour"] == float(cents(before.cost_per_hour)) == 547.38
+    assert baseline["floorCostPerHour"] == float(cents(before.floor_cost_per_hour)) == 45.69
+    assert baseline["delta"]["floorCostPerHour"] == 0.0  # the floor stays at two
+    assert baseline["maxCostPerHour"] == float(cents(before.max_cost_per_hour))
     assert baseline["delta"]["costPerHour"] == float(delta)
     assert baseline["delta"]["maxCostPerHour"] == float(
-        after.max_cost_per_hour - before.max_cost_per_hour
+        cents(after.max_cost_per_hour - before.max_cost_per_hour)
     )
     assert baseline["delta"]["resources"] == {"create": 0, "update": 4, "delete": 0}
     assert baseline["findings"] == {"new": [], "fixed": []}
@@ -210,7 +214,8 @@ def test_baseline_reports_the_exact_cost_delta_of_doubling_the_orchestrator(
     text = summary.read_text()
     assert "## agentfleet plan: `prod`" in text
     assert "No mandatory finding." in text
-    assert "| expected concurrency | $155.86 | $168.41 | +$12.55 |" in text
+    assert "| expected concurrency | $547.38 | $602.42 | +$55.04 |" in text
+    assert "| floor (overnight) | $45.69 | $45.69 | ±$0.00 |" in text
     assert "| `aws:eks/nodeGroup:NodeGroup` | 0 | 1 | 0 |" in text
     assert "**New findings:** none." in text
 
@@ -263,7 +268,9 @@ def test_a_summary_without_a_baseline_shows_the_plan(
     status, _, _ = run(capsys, "plan", "--stack", "prod", "--summary", str(summary))
     text = summary.read_text()
     assert status == 0
-    assert "| expected concurrency | $155.86 |" in text
-    assert "| every tier at its ceiling | $205.63 |" in text
+    assert "| expected concurrency | $547.38 |" in text
+    assert "| floor (overnight) | $45.69 |" in text
+    assert "| every tier at its ceiling | $756.44 |" in text
+    assert "Prices: AWS's price list as of 2026-08-26, us-east-1." in text
     assert "resources to create (no baseline given)." in text
     assert "| advisory | `images-pinned-by-digest` | `orchestrator-deployment` |" in text

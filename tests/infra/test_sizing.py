@@ -10,14 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facts.autoscaling import TOLERANCE, metric_replicas
-from facts.checklist import PEAK_HEADROOM
 from facts.money import cents
 from infra.sizing import (
     DEFAULT_MIX,
     MixEntry,
     ceil_div,
     default_max_num_seqs,
-    headroom_load,
     in_flight_target,
     size_fleet,
     split,
@@ -117,33 +115,32 @@ def test_cents_rounds_half_up() -> None:
 @pytest.mark.parametrize(
     ("interactions", "sessions", "target"),
     [
-        # held = ceil(1.3 x interactions / sessions); the target is sessions / 1.3, lowered
-        # until target x 1.1 x (held - 1) < interactions
+        # a replica held at sessions / 1.3: held = ceil(interactions / that); the target is
+        # that, lowered until target x 1.1 x (held - 1) < interactions
         (500, 100, 75),  # 7 held: 76 x 1.1 x 6 = 501.6 would stop at 6
         (2500, 75, 52),  # 44 held: at 57 (75 / 1.3) the HPA would stop at 40-43
         (7000, 50, 35),  # 182 held: at 38 it would stop at 168-181
-        (40, 50, 36),  # 52 with headroom: two held; at 38, one replica would be in the band
+        (40, 50, 36),  # two held; at 38, one replica would be in the band
     ],
 )
 def test_in_flight_target_examples(interactions: int, sessions: int, target: int) -> None:
-    assert in_flight_target(interactions, Fraction(sessions)) == target
+    assert in_flight_target(interactions, Fraction(sessions) / Fraction(13, 10)) == target
 
 
-@given(st.integers(1, 100_000), st.integers(10, 400))
+@given(st.integers(1, 100_000), st.integers(10, 400), st.integers(5_000, 10_000))
 def test_the_planned_load_never_settles_below_the_held_replicas(
-    interactions: int, sessions: int
+    interactions: int, sessions: int, basis_points: int
 ) -> None:
-    """The tier is held at its load plus 30% headroom. No count below the held one is inside
-    the HPA's tolerance at the planned load, so a scale-up from the floor (or from anywhere
-    below) goes on to it; what it asks for is never less, and above it by the tolerance and
-    the rounding of the target to whole sessions (one session in ``sessions`` / 1.3) at
-    most."""
-    target = in_flight_target(interactions, Fraction(sessions))
-    held = ceil_div(headroom_load(interactions), sessions)
-    assert 1 <= target <= sessions / PEAK_HEADROOM
+    """A replica is held at a share of its sessions (the headroom). No count below the held
+    one is inside the HPA's tolerance at the planned load, so a scale-up from the floor (or
+    from anywhere below) goes on to it; what it asks for is never less, and above it by the
+    tolerance and the rounding of the target to whole interactions at most."""
+    held_at = Fraction(sessions * basis_points, 10_000)
+    target = in_flight_target(interactions, held_at)
+    held = ceil_div(interactions * held_at.denominator, held_at.numerator)
+    assert 1 <= target <= held_at
     for below in range(max(1, held - 40), held):
         assert metric_replicas(interactions, target, below) > below
     asked = metric_replicas(interactions, target, 0)
-    share = Fraction(sessions) / PEAK_HEADROOM
-    rounding = share / (share - 1 - TOLERANCE)
+    rounding = held_at / (held_at - 1 - TOLERANCE) if held_at > 2 else Fraction(held_at)
     assert held <= asked <= held * (1 + TOLERANCE) * rounding + 1

@@ -17,6 +17,7 @@ from infra.config import (
     load_stack_file,
     parse_stack_config,
 )
+from infra.plan import plan_fleet
 from tests.helpers import REPO, stack_values
 from tests.infra.config.support import DELETE, LIGHT, MID, TIER, setting
 
@@ -90,9 +91,6 @@ INVALID: list[tuple[str, str, object, str, str]] = [
     ("instance-type-wrong-gpu", f"{LIGHT}.instanceType", "p5.4xlarge", f"{LIGHT}.instanceType",
      "p5.4xlarge does not carry l40s GPUs; choose one of g6e.xlarge, g6e.2xlarge, "
      "g6e.4xlarge, g6e.8xlarge, g6e.16xlarge, g6e.12xlarge, g6e.24xlarge, g6e.48xlarge"),
-    ("spot-without-spot-price", f"{LIGHT}.capacity", "spot", f"{LIGHT}.capacity",
-     "spot capacity needs a spot price and the catalog has none for l40s; set "
-     "spotPricePerGpuHour or use on-demand"),
     ("gpus-per-replica-does-not-divide", f"{MID}.gpusPerReplica", 3, f"{MID}.gpusPerReplica",
      "3 GPUs per replica do not divide the 8 GPU(s) of instanceType p4de.24xlarge"),
     ("bad-tier-name", "agentfleet:fleet.tiers.Orchestrator_1",
@@ -235,9 +233,30 @@ def test_spot_on_a_user_facing_tier_is_accepted_when_a_spot_price_exists() -> No
     values = stack_values("prod")
     setting(values, f"{TIER}.capacity", "spot")
     setting(values, f"{TIER}.spotPricePerGpuHour", 1.9)
-    tier = parse_stack_config(values).fleet.tiers["orchestrator"]
+    tier = plan_fleet(parse_stack_config(values)).tier("orchestrator")
     assert tier.capacity == "spot"
     assert tier.spot_price == Decimal("1.9")
+    assert tier.price_per_gpu_hour == Decimal("1.9")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "blamed", "reason"),
+    [
+        ("capacity", "spot", "capacity", "spot capacity needs a spot price and the prices have "
+         "none for l40s; set spotPricePerGpuHour or use on-demand"),
+        ("burst", {"capacity": "spot", "maxInstances": 4}, "burst.capacity", "a burst onto "
+         "spot needs a spot price and the prices have none for l40s; set spotPricePerGpuHour"),
+    ],
+)  # fmt: skip
+def test_spot_without_a_spot_price_is_refused_by_the_plan(
+    key: str, value: object, blamed: str, reason: str
+) -> None:
+    """AWS's shipped table has no spot prices: a tier asking for spot names the key."""
+    values = stack_values("prod")
+    setting(values, f"{LIGHT}.{key}", value)
+    with pytest.raises(ConfigError) as raised:
+        plan_fleet(parse_stack_config(values))
+    assert raised.value.problems == ((f"{LIGHT}.{blamed}", reason),)
 
 
 # --- defaults and values --------------------------------------------------------------
@@ -248,7 +267,7 @@ def test_prod_values() -> None:
     assert config.region == "us-east-1"
     assert config.cluster.name == "agents-prod"
     assert list(config.fleet.tiers) == ["orchestrator", "mid-tier", "lightweight"]
-    assert config.fleet.budget_per_hour_usd == Decimal(250)
+    assert config.fleet.budget_per_hour_usd == Decimal(800)
     orchestrator = config.fleet.tiers["orchestrator"]
     assert orchestrator.user_facing is True
     assert orchestrator.scaling.queue_depth_per_replica == 10
@@ -269,16 +288,17 @@ def test_prices_are_exact_decimals() -> None:
     values = stack_values("prod")
     setting(values, f"{TIER}.pricePerGpuHour", 2.1)
     setting(values, f"{MID}.spotPricePerGpuHour", "0.93")
-    tiers = parse_stack_config(values).fleet.tiers
-    assert tiers["orchestrator"].on_demand_price == Decimal("2.1")
-    assert tiers["mid-tier"].spot_price == Decimal("0.93")
+    plan = plan_fleet(parse_stack_config(values))
+    assert plan.tier("orchestrator").on_demand_price == Decimal("2.1")
+    assert plan.tier("mid-tier").spot_price == Decimal("0.93")
 
 
 def test_spot_price_null_means_no_spot_price() -> None:
     values = stack_values("prod")
-    assert parse_stack_config(values).fleet.tiers["mid-tier"].spot_price == Decimal("1.14")
+    setting(values, "agentfleet:fleet.prices", "seed")
+    assert plan_fleet(parse_stack_config(values)).tier("mid-tier").spot_price == Decimal("1.14")
     setting(values, f"{MID}.spotPricePerGpuHour", None)
-    assert parse_stack_config(values).fleet.tiers["mid-tier"].spot_price is None
+    assert plan_fleet(parse_stack_config(values)).tier("mid-tier").spot_price is None
 
 
 def test_models_are_frozen() -> None:

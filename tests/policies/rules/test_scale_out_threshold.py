@@ -79,13 +79,13 @@ CASES: dict[str, ResourceCase] = {
         lambda: props("lightweight-scaled-object"),
         one_pod_a_minute,
         [
-            "scale-up takes more than 600 s of HPA time from 2 to 104 replicas; a "
+            "scale-up takes more than 600 s of HPA time from 2 to 120 replicas; a "
             "business-hours ramp outruns it. Let scaleUp policies at least double the replicas "
             "a minute."
         ],
     ),
-    # The orchestrator's 2 -> 9 at a pod a minute: the first after the 60 s window, the last
-    # at 420 s, inside the ten minutes.
+    # The orchestrator's 2 -> 11 at a pod a minute: the first after the 60 s window, the last
+    # at 540 s, inside the ten minutes.
     "a2-creep-short-range": (
         SCALED_OBJECT,
         lambda: props("orchestrator-scaled-object"),
@@ -116,8 +116,8 @@ def test_ramp_limit_comes_from_config() -> None:
     creeping = props("lightweight-scaled-object")
     one_pod_a_minute(creeping)
     assert check_resource(policy(NAME), SCALED_OBJECT, creeping) != []
-    # 2 -> 104 at a pod a minute: the first at the end of the 60 s window, 101 more a minute
-    # apart, the last at 6,120 s.
-    patient = check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 6120})
+    # 2 -> 120 at a pod a minute: the first at the end of the 60 s window, 117 more a minute
+    # apart, the last at 7,080 s.
+    patient = check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 7080})
     assert patient == []
-    assert check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 6119}) != []
+    assert check_resource(policy(NAME), SCALED_OBJECT, creeping, {"maxRampSeconds": 7079}) != []
