@@ -207,7 +207,8 @@ def _parser() -> argparse.ArgumentParser:
         "size",
         help="right-size the fleet for N concurrent interactions",
         description="GPUs and cost per hour for N concurrent interactions, split over tiers "
-        "by a mix (default: 70% l40s, 25% a100-80gb, 5% h100-pcie) at catalog prices.",
+        "by a mix (default: 70% l40s, 25% a100-80gb, 5% h100-pcie) at the seed's catalog prices "
+        "(--prices aws: AWS's), at full occupancy.",
         allow_abbrev=False,
     )
     size.add_argument(

@@ -196,7 +196,7 @@ def test_the_commands_page_has_every_command_and_exit_status() -> None:
 
     page = text(DOCS / "commands.md")
     (commands,) = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    assert len(commands.choices) == 7
+    assert len(commands.choices) == 8
     for name in commands.choices:
         assert f"\n## agentfleet {name}\n" in page, name
     for status in range(4):
