@@ -156,13 +156,17 @@ def cost_rule(args: FleetMonitoringArgs) -> dict[str, Any] | None:
     (kube-state-metrics' kube_node_labels, with the label allowlisted), at each tier's
     node price, against the budget per hour. An AWS Budget only sees the month's total,
     hours late."""
-    priced = [tier for tier in args.tiers if tier.node_price_per_hour is not None]
+    priced = [
+        (tier.tier, tier.node_price_per_hour)
+        for tier in args.tiers
+        if tier.node_price_per_hour is not None
+    ]
     if args.budget_per_hour is None or not priced:
         return None
     terms = [
-        f'(count(kube_node_labels{{{NODE_TIER_LABEL}="{tier.tier}"}}) '
-        f"* {format(tier.node_price_per_hour.normalize(), 'f')} or vector(0))"
-        for tier in priced
+        f'(count(kube_node_labels{{{NODE_TIER_LABEL}="{name}"}}) '
+        f"* {format(price.normalize(), 'f')} or vector(0))"
+        for name, price in priced
     ]
     return {
         "alert": "FleetCostPerHourOverBudget",
