@@ -24,7 +24,13 @@ from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalance
 from components.mcp_server import McpServer, McpServerArgs
 from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLayout
 from components.monitoring import FleetMonitoring, FleetMonitoringArgs, MonitoredTier
-from components.node_pool import GpuNodePool, GpuNodePoolArgs, GpuPrices
+from components.node_pool import (
+    CapacityReservation,
+    GpuNodePool,
+    GpuNodePoolArgs,
+    GpuPrices,
+    TierBurst,
+)
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.tier import (
@@ -32,7 +38,6 @@ from components.tier import (
     FleetTierArgs,
     NodeDisk,
     ReplicaShape,
-    TierBurst,
     TierLoadBalancer,
     TierQueue,
     TierScaling,
@@ -45,6 +50,7 @@ __all__ = [
     "AddonReadiness",
     "AgentQueue",
     "AgentQueueArgs",
+    "CapacityReservation",
     "ClusterAddons",
     "ClusterAddonsArgs",
     "ClusterRef",

@@ -21,7 +21,7 @@ from components.common import (
 )
 from facts.checklist import BUDGET_ALERT_PERCENTS, KV_CACHE_ALERT_PERCENT, TTFT_P95_ALERT_SECONDS
 from facts.labels import BUDGET_PER_HOUR, MANAGED_BY, ROLE, TIER
-from facts.money import CENT
+from facts.money import CENT, exact
 
 TYPE = "agentfleet:index:FleetMonitoring"
 EC2_BASIC_PERIOD_SECONDS = 300
@@ -164,8 +164,7 @@ def cost_rule(args: FleetMonitoringArgs) -> dict[str, Any] | None:
     if args.budget_per_hour is None or not priced:
         return None
     terms = [
-        f'(count(kube_node_labels{{{NODE_TIER_LABEL}="{name}"}}) '
-        f"* {format(price.normalize(), 'f')} or vector(0))"
+        f'(count(kube_node_labels{{{NODE_TIER_LABEL}="{name}"}}) * {exact(price)} or vector(0))'
         for name, price in priced
     ]
     return {

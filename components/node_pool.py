@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -24,6 +24,9 @@ from facts.catalog import CATALOG, Capacity, InstanceType, LatencyClass, known_k
 from facts.labels import (
     AUTOSCALER,
     CAPACITY,
+    CAPACITY_BLOCK_ENDS,
+    CAPACITY_RESERVATION,
+    CAPACITY_RESERVATION_KIND,
     CAPACITY_ROLE,
     GPU,
     GPU_ACCELERATOR,
@@ -98,6 +101,65 @@ class GpuPrices(BaseModel):
         }
 
 
+class CapacityReservation(BaseModel):
+    """EC2 capacity a node group launches into: an On-Demand Capacity Reservation, or a
+    Capacity Block for ML (the launch template's market type ``capacity-block``, the node
+    group's capacity type ``CAPACITY_BLOCK``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["capacity-reservation", "capacity-block"] = Field(
+        description="capacity-reservation or capacity-block."
+    )
+    id: Annotated[str, Field(pattern=r"^cr-[0-9a-f]{8,17}$")] = Field(
+        description="The reservation's id, which the launch template targets."
+    )
+    ends_at: str | None = Field(
+        None, description="When a Capacity Block ends (ISO 8601), tagged for the policies."
+    )
+    subnet_ids: tuple[Any, ...] | None = Field(
+        None,
+        description="The subnets of the reservation's availability zone; None: the node group's.",
+    )
+
+    def tags(self) -> dict[str, str]:
+        tags = {CAPACITY_RESERVATION: self.id, CAPACITY_RESERVATION_KIND: self.kind}
+        if self.ends_at is not None:
+            tags[CAPACITY_BLOCK_ENDS] = self.ends_at
+        return tags
+
+    def launch_settings(self) -> dict[str, Any]:
+        """The launch template's arguments that launch into the reservation."""
+        settings: dict[str, Any] = {
+            "capacity_reservation_specification": (
+                aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
+                    capacity_reservation_target=aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+                        capacity_reservation_id=self.id
+                    )
+                )
+            )
+        }
+        if self.kind == "capacity-block":
+            settings["instance_market_options"] = aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(
+                market_type="capacity-block"
+            )
+        return settings
+
+
+class TierBurst(BaseModel):
+    """Spot capacity a tier bursts onto above its on-demand floor."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_instances: Annotated[int, Field(ge=1)] = Field(
+        description="Ceiling of the spot node group (its floor is 0)."
+    )
+    accept_interruptions: bool = Field(
+        False,
+        description="A5: the stack accepts spot interruptions of a user-facing tier's burst.",
+    )
+
+
 class GpuNodePoolArgs(TaggedArgs):
     """Inputs of a GpuNodePool."""
 
@@ -146,6 +208,11 @@ class GpuNodePoolArgs(TaggedArgs):
         None,
         description="The prices the tier was planned with, as tags on the node group (K2's "
         "policy compares them); None: the policies use the catalog's.",
+    )
+    reservation: CapacityReservation | None = Field(
+        None,
+        description="Reserved capacity the nodes launch into (the launch template targets "
+        "it; a Capacity Block makes the group CAPACITY_BLOCK), tagged for the policies.",
     )
     mig_config: str | None = Field(
         None,
@@ -249,9 +316,11 @@ def launch_template(
     instance_store: bool,
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
+    reserved: dict[str, Any] | None = None,
 ) -> aws.ec2.LaunchTemplate:
     """A managed node group's launch template: the encrypted gp3 root volume, IMDSv2, the
-    instance store as RAID0 when asked, and ``tags`` (with a Name) on what it launches."""
+    instance store as RAID0 when asked, ``tags`` (with a Name) on what it launches, and the
+    capacity reservation it launches into (``reserved``)."""
     launched = {**tags, "Name": node_name}
     return aws.ec2.LaunchTemplate(
         name,
@@ -279,7 +348,17 @@ def launch_template(
         ],
         tags=tags,
         opts=opts,
+        **(reserved or {}),
     )
+
+
+def _capacity_type(args: GpuNodePoolArgs) -> str:
+    """EKS's capacity type: SPOT, CAPACITY_BLOCK for a Capacity Block, else ON_DEMAND."""
+    if args.capacity == "spot":
+        return "SPOT"
+    if args.reservation is not None and args.reservation.kind == "capacity-block":
+        return "CAPACITY_BLOCK"
+    return "ON_DEMAND"
 
 
 def _autoscaling_group(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:
@@ -324,6 +403,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 GPU: args.gpu,
                 LATENCY_CLASS: args.latency_class,
                 **(args.prices.tags() if args.prices is not None else {}),
+                **(args.reservation.tags() if args.reservation is not None else {}),
                 **(
                     {
                         CAPACITY_ROLE: "burst",
@@ -345,16 +425,21 @@ class GpuNodePool(pulumi.ComponentResource):
             root_volume_gib=args.disk_size_gib,
             instance_store=args.instance_store,
             tags=tags,
+            reserved=args.reservation.launch_settings() if args.reservation is not None else {},
             opts=child,
         )
         self.node_group = aws.eks.NodeGroup(
             names.node_group(name),
             cluster_name=args.cluster_name,
             node_role_arn=args.node_role_arn,
-            subnet_ids=list(args.subnet_ids),
+            subnet_ids=list(
+                args.reservation.subnet_ids
+                if args.reservation is not None and args.reservation.subnet_ids
+                else args.subnet_ids
+            ),
             ami_type=NVIDIA_AMI,
             instance_types=[args.instance_type],
-            capacity_type="SPOT" if args.capacity == "spot" else "ON_DEMAND",
+            capacity_type=_capacity_type(args),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=self.launch_template.id,
                 version=self.launch_template.latest_version.apply(str),

@@ -282,6 +282,19 @@ class TierBurst(TypedDict):
     "A5: the stack accepts spot interruptions of a user-facing tier's burst."
 
 
+class CapacityReservation(TypedDict):
+    "EC2 capacity a node group launches into: an On-Demand Capacity Reservation, or a Capacity Block for ML (the launch template's market type ``capacity-block``, the node group's capacity type ``CAPACITY_BLOCK``)."
+
+    kind: str
+    'capacity-reservation or capacity-block. One of: `capacity-reservation`, `capacity-block`.'
+    id: str
+    "The reservation's id, which the launch template targets."
+    ends_at: NotRequired[Optional[str]]
+    'When a Capacity Block ends (ISO 8601), tagged for the policies.'
+    subnet_ids: NotRequired[Optional[list[pulumi.Input[str]]]]
+    "The subnets of the reservation's availability zone; None: the node group's."
+
+
 class TierScaling(TypedDict):
     'Queue-depth autoscaling of a tier (checklist A1-A3).'
 
@@ -392,6 +405,8 @@ class FleetTierArgs(TypedDict):
     "The tier's mig-parted config name (MigConfiguration), with mig."
     burst: NotRequired[Optional[TierBurst]]
     "A spot node group the tier bursts onto above its floor (capacity must be on-demand); the shapes' max_replicas count its instances too."
+    reservation: NotRequired[Optional[CapacityReservation]]
+    "Reserved capacity the tier's own nodes (not its burst's) launch into."
     scaling: NotRequired[TierScaling]
     'A1-A3.'
     request_timeout_seconds: NotRequired[int]
@@ -453,6 +468,8 @@ class GpuNodePoolArgs(TypedDict):
     "Put kubelet's and containerd's data (the replicas' emptyDirs with their model weights, the images) on the instance type's NVMe instance store, striped as one RAID0 array by nodeadm (NodeConfig spec.instance.localStorage). The instance type must have one."
     prices: NotRequired[Optional[GpuPrices]]
     "The prices the tier was planned with, as tags on the node group (K2's policy compares them); None: the policies use the catalog's."
+    reservation: NotRequired[Optional[CapacityReservation]]
+    'Reserved capacity the nodes launch into (the launch template targets it; a Capacity Block makes the group CAPACITY_BLOCK), tagged for the policies.'
     mig_config: NotRequired[Optional[str]]
     'Name of the mig-parted config the GPU operator applies to these nodes (the nvidia.com/mig.config label); set with mig_layout.'
     mig_layout: NotRequired[Optional[MigLayout]]

@@ -21,7 +21,13 @@ from components.common import KubernetesName, TaggedArgs, TierName, child_option
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mig_config import MigLayout
 from components.monitoring import MonitoredTier, PartQueue
-from components.node_pool import GpuNodePool, GpuNodePoolArgs, GpuPrices
+from components.node_pool import (
+    CapacityReservation,
+    GpuNodePool,
+    GpuNodePoolArgs,
+    GpuPrices,
+    TierBurst,
+)
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
 from components.vllm_service import IMAGE, VllmArgs, VllmService, VllmServiceArgs
@@ -163,18 +169,6 @@ class WorkerOptions(_Part):
     )
 
 
-class TierBurst(_Part):
-    """Spot capacity a tier bursts onto above its on-demand floor."""
-
-    max_instances: Annotated[int, Field(ge=1)] = Field(
-        description="Ceiling of the spot node group (its floor is 0)."
-    )
-    accept_interruptions: bool = Field(
-        False,
-        description="A5: the stack accepts spot interruptions of a user-facing tier's burst.",
-    )
-
-
 class FleetTierArgs(TaggedArgs):
     """Inputs of a FleetTier: the tier as a capacity plan sized it (``infra.wiring`` maps
     agentfleet's plan onto these), and where it is built."""
@@ -228,6 +222,9 @@ class FleetTierArgs(TaggedArgs):
         None,
         description="A spot node group the tier bursts onto above its floor (capacity must "
         "be on-demand); the shapes' max_replicas count its instances too.",
+    )
+    reservation: CapacityReservation | None = Field(
+        None, description="Reserved capacity the tier's own nodes (not its burst's) launch into."
     )
     scaling: TierScaling = Field(default_factory=TierScaling, description="A1-A3.")
     request_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
@@ -295,6 +292,7 @@ class FleetTierArgs(TaggedArgs):
             min_size=self.min_instances,
             max_size=self.max_instances,
             prices=self.prices,
+            reservation=self.reservation,
             disk_size_gib=self.disk.root_volume_gib,
             instance_store=self.disk.instance_store,
             mig_config=self.mig_config if self.mig else None,
@@ -308,6 +306,7 @@ class FleetTierArgs(TaggedArgs):
         return self.node_pool_args().model_copy(
             update={
                 "capacity": "spot",
+                "reservation": None,
                 "burst": True,
                 "accept_interruptions": self.burst.accept_interruptions,
                 "min_size": 0,

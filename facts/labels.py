@@ -54,6 +54,13 @@ ON_DEMAND_PRICE = f"{PREFIX}on-demand-usd-per-gpu-hour"
 SPOT_PRICE = f"{PREFIX}spot-usd-per-gpu-hour"
 """Tag of a GPU node group: the spot price per GPU-hour the plan used, or ``none`` (K2)."""
 NO_PRICE = "none"
+CAPACITY_RESERVATION = f"{PREFIX}capacity-reservation"
+"""Tag of a GPU node group whose launch template targets a reservation: its id (cr-...)."""
+CAPACITY_RESERVATION_KIND = f"{PREFIX}capacity-reservation-kind"
+"""Tag beside it: ``capacity-reservation`` or ``capacity-block``."""
+CAPACITY_BLOCK_ENDS = f"{PREFIX}capacity-block-ends"
+"""Tag of a Capacity Block's node group: when the block ends (ISO 8601, UTC), where the
+stack states it (reserved-capacity-fits)."""
 
 QUEUE_TASK = "task"
 QUEUE_DEAD_LETTER = "dead-letter"

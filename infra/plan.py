@@ -18,35 +18,32 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
-from facts import defaults, mig
-from facts.catalog import CATALOG, Capacity, InstanceType
+from facts import defaults
+from facts.catalog import Capacity, InstanceType
 from facts.checklist import (
     SCALE_OUT_SUSTAIN_SECONDS,
     SCALE_TO_ZERO_SCALE_OUT_SUSTAIN_SECONDS,
     USER_FACING_FLOOR,
 )
-from facts.labels import GPU_RESOURCE
-from facts.serving import Promise
-from facts.vllm_memory import batched_tokens
 from infra.config import (
     AddonsConfig,
     ClusterConfig,
     ConfigError,
     MonitoringConfig,
+    ReservationConfig,
     StackConfig,
     TierConfig,
     WorkerConfig,
 )
-from infra.fitting import FitError, ShapeFit, TierFit, fit_tier
+from infra.fitting import FitError, TierFit, fit_tier
 from infra.headroom import Headroom, headroom
-from infra.physics import Serving, promise
+from infra.physics import Serving
 from infra.pricing import PriceList, PricesError, capacity_for, price_list, tier_prices
+from infra.replicas import ReplicaGroup, Shapes, shapes_of, tier_pace
 from infra.sizing import (
     NodeStorage,
     ceil_div,
-    default_max_num_seqs,
     headroom_load,
     in_flight,
     in_flight_target,
@@ -55,42 +52,6 @@ from infra.sizing import (
 )
 
 NODE_SHARE_FOR_REPLICAS = Fraction(4, 5)  # the rest: kubelet, daemonsets, sidecars
-
-
-@dataclass(frozen=True)
-class ReplicaGroup:
-    """vLLM replicas of one shape: whole GPUs, or one MIG profile."""
-
-    profile: str | None
-    """MIG profile each replica runs in, or None for whole GPUs."""
-    model: str
-    """The model the replicas serve: the tier's, or a co-resident one in its own slice."""
-    resource: str
-    """The extended resource a replica's pod requests."""
-    resource_count: int
-    """How many of ``resource`` one replica requests (GPUs per replica for whole GPUs)."""
-    replicas_per_instance: int
-    sessions_per_replica: int
-    """Concurrent interactions one replica is sized for (C2 reads this)."""
-    max_num_seqs: int
-    max_model_len: int | None = None
-    """vLLM --max-model-len: what the model and one replica's KV cache allow; None when
-    the model cannot be sized (vLLM takes the model's own)."""
-    kv_tokens: int | None = None
-    """Tokens of context one replica's KV cache holds; None when the model cannot be sized."""
-    max_num_batched_tokens: int | None = None
-    """vLLM --max-num-batched-tokens: the step the batch was planned with, or vLLM's default
-    for the device where the catalog's figure sized it, at least --max-num-seqs."""
-    promise: Promise | None = None
-    """What a replica is planned to deliver, for its pods' annotation; None likewise."""
-    in_flight_target: int = 0
-    """The work (being served plus waiting) one replica of this group is held at: its
-    share of an instance's sessions less the tier's headroom. The autoscaler's target per
-    replica."""
-    min_replicas: int = 0
-    """The tier's floor of instances, in this group's replicas."""
-    max_replicas: int = 0
-    """The tier's ceiling of instances, in this group's replicas."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +66,20 @@ class ScheduledScale:
     gpus: int
     desired_replicas: tuple[int, ...]
     """Per replica group, in the order of ``TierPlan.replica_groups``."""
+
+
+@dataclass(frozen=True)
+class ReservationPlan:
+    """Reserved capacity the tier's on-demand nodes launch into, billed whole whether used or
+    not: an On-Demand Capacity Reservation at the on-demand rate, a Capacity Block at its
+    price."""
+
+    config: ReservationConfig
+    price_per_instance_hour: Decimal
+
+    @property
+    def cost_per_hour(self) -> Decimal:
+        return self.config.instances * self.price_per_instance_hour
 
 
 @dataclass(frozen=True)
@@ -162,6 +137,7 @@ class TierPlan:
     """``config.sla_ttft_seconds``, or the latency class's default target."""
     schedule: tuple[ScheduledScale, ...]
     burst: BurstPlan | None = None
+    reservation: ReservationPlan | None = None
 
     @property
     def instance(self) -> InstanceType:
@@ -212,10 +188,20 @@ class TierPlan:
             return 0
         return min(self.burst.max_instances, max(0, self.instances - self.min_instances))
 
+    def nodes_cost(self, nodes: int) -> Decimal:
+        """What ``nodes`` instances of the tier's own node group cost an hour: a reservation
+        is billed whole whatever runs in it, on-demand instances beyond it at the tier's
+        price (spot ones cannot use it: every one at the spot price)."""
+        if self.reservation is None:
+            return nodes * self.price_per_instance_hour
+        reserved = self.reservation.config.instances
+        beyond = nodes if self.capacity == "spot" else max(0, nodes - reserved)
+        return self.reservation.cost_per_hour + beyond * self.price_per_instance_hour
+
     @property
     def cost_per_hour(self) -> Decimal:
         """Cost of the instances the autoscaler holds at the expected concurrency."""
-        core = (self.instances - self.burst_instances) * self.price_per_instance_hour
+        core = self.nodes_cost(self.instances - self.burst_instances)
         if self.burst is None:
             return core
         return core + self.burst_instances * self.instance.gpus * self.burst.price_per_gpu_hour
@@ -223,12 +209,12 @@ class TierPlan:
     @property
     def max_cost_per_hour(self) -> Decimal:
         """Cost with the tier scaled to its ceiling, its burst's included."""
-        return self.max_instances * self.price_per_instance_hour + self.burst_max_cost_per_hour
+        return self.nodes_cost(self.max_instances) + self.burst_max_cost_per_hour
 
     @property
     def floor_cost_per_hour(self) -> Decimal:
-        """Cost of the floor, which runs whatever the load."""
-        return self.min_instances * self.price_per_instance_hour
+        """Cost of the floor, which runs whatever the load (and of a reservation, whole)."""
+        return self.nodes_cost(self.min_instances)
 
     @property
     def burst_max_cost_per_hour(self) -> Decimal:
@@ -304,122 +290,7 @@ class FleetPlan:
         raise KeyError(name)
 
 
-def tier_pace(fit: TierFit, model: str) -> Fraction:
-    """A tier's interaction time over its serviceSeconds: the slowest of its own model's
-    shapes (``infra.physics.Serving.pace``)."""
-    return max(shape.serving.pace for shape in fit.shapes if shape.model_name == model)
-
-
-@dataclass(frozen=True)
-class _Shapes:
-    """A tier's replica groups before its floor and ceiling are known, and how many GPUs
-    and replicas a number of interactions takes on them."""
-
-    groups: tuple[ReplicaGroup, ...]
-    instance: InstanceType
-    gpus_per_replica: int
-    mig_capacity: int
-    """Interactions one partitioned GPU serves; 0 for whole GPUs."""
-    pace: Fraction
-    """The tier's interaction time over its serviceSeconds (``infra.physics``): interactions
-    in flight per interaction of expected concurrency."""
-
-    def in_flight(self, interactions: int) -> int:
-        """Interactions in flight when ``interactions`` of expected concurrency (counted at
-        serviceSeconds each) run at the planned batch's pace (Little's law)."""
-        return in_flight(interactions, self.pace)
-
-    def gpus_for(self, interactions: int) -> int:
-        """GPUs that serve ``interactions`` of expected concurrency: whole slices' worth for
-        MIG, whole replicas (of gpus_per_replica GPUs) otherwise, for what is in flight."""
-        return self.gpus_in_flight(self.in_flight(interactions))
-
-    def gpus_in_flight(self, load: int) -> int:
-        """GPUs whose replicas hold ``load`` interactions in flight."""
-        if self.mig_capacity:
-            return ceil_div(load, self.mig_capacity)
-        per_replica = self.groups[0].sessions_per_replica
-        return ceil_div(load, per_replica) * self.gpus_per_replica
-
-    def replicas_on(self, gpus: int) -> tuple[int, ...]:
-        """Replicas of each group that ``gpus`` GPUs hold."""
-        if self.mig_capacity:
-            return tuple(
-                gpus * (group.replicas_per_instance // self.instance.gpus) for group in self.groups
-            )
-        return tuple(gpus // self.gpus_per_replica for _ in self.groups)
-
-
-def _shapes(tier: TierConfig, fit: TierFit) -> _Shapes:
-    """The replica groups of a tier: one of whole GPUs (``fit``'s tensor parallelism), or
-    one per MIG profile; each sized for the sessions its KV cache and the catalog allow."""
-    instance = fit.instance
-    if not tier.mig:
-        shape = fit.shapes[0]
-        whole = ReplicaGroup(
-            profile=None,
-            model=tier.model,
-            resource=GPU_RESOURCE,
-            resource_count=shape.tensor_parallel,
-            replicas_per_instance=instance.gpus // shape.tensor_parallel,
-            **_served(tier, shape),
-        )
-        return _Shapes((whole,), instance, shape.tensor_parallel, 0, tier_pace(fit, tier.model))
-    groups, capacity = [], 0
-    for shape in fit.shapes:
-        assert shape.profile is not None
-        count = tier.mig[shape.profile]
-        if shape.model_name == tier.model:
-            capacity += count * shape.sessions  # the tier's load is its own model's
-        groups.append(
-            ReplicaGroup(
-                profile=shape.profile,
-                model=shape.model_name,
-                resource=mig.resource_name(shape.profile),
-                resource_count=1,
-                replicas_per_instance=instance.gpus * count,
-                **_served(tier, shape),
-            )
-        )
-    return _Shapes(tuple(groups), instance, 1, capacity, tier_pace(fit, tier.model))
-
-
-def _served(tier: TierConfig, shape: ShapeFit) -> dict[str, Any]:
-    """What a replica group's vLLM serves with: its sessions, ``--max-num-seqs``, context,
-    KV tokens and, where the serving model planned the batch, its step budget (never below
-    ``--max-num-seqs``, which vLLM refuses) and promise."""
-    max_num_seqs = tier.max_num_seqs or default_max_num_seqs(shape.sessions)
-    served: dict[str, Any] = {
-        "sessions_per_replica": shape.sessions,
-        "max_num_seqs": max_num_seqs,
-        "max_model_len": shape.max_model_len,
-        "kv_tokens": None if shape.budget is None else shape.budget.kv_tokens,
-    }
-    served["max_num_batched_tokens"] = _step_budget(tier, shape, max_num_seqs)
-    if shape.serving.replica is not None:
-        served["promise"] = promise(tier, shape.serving)
-    return served
-
-
-def _step_budget(tier: TierConfig, shape: ShapeFit, max_num_seqs: int) -> int:
-    """``--max-num-batched-tokens``: the step the fit planned with (vLLM's default for the
-    device where it could not size the model), never below ``--max-num-seqs`` (vLLM refuses
-    that) nor, for an encoder (no chunked prefill), below its context."""
-    gpu = CATALOG[tier.gpu]
-    if shape.budget is not None:
-        planned = shape.budget.batched_tokens
-    else:
-        memory = gpu.memory_gib
-        if shape.profile is not None:
-            memory = mig.model_for(gpu.key).profiles[shape.profile].memory_gib
-        planned = batched_tokens(memory, gpu.gpu_class)
-    least = max_num_seqs
-    if shape.model is not None and shape.model.embedding:
-        least = max(least, shape.max_model_len or 0)
-    return max(planned, least)
-
-
-def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
+def _schedule(tier: TierConfig, shapes: Shapes) -> tuple[ScheduledScale, ...]:
     """Each known peak, with its headroom, in GPUs and replicas per group."""
     windows = []
     for window in tier.scaling.schedule:
@@ -441,12 +312,17 @@ def _schedule(tier: TierConfig, shapes: _Shapes) -> tuple[ScheduledScale, ...]:
 def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) -> tuple[int, int]:
     """A4/C7: user-facing tiers keep two instances, background tiers may scale to zero; the
     ceiling covers the expected load with a burst on top at the tier's headroom and every
-    scheduled peak, and is never below the floor."""
+    scheduled peak, and is never below the floor. A Capacity Block's node group launches
+    nothing beyond the block: both stay within its instances."""
     floor = USER_FACING_FLOOR if tier.user_facing else 0
     if tier.max_instances is not None:
         floor = min(floor, tier.max_instances)
     least = tier.min_instances if tier.min_instances is not None else floor
     most = tier.max_instances or max(instances, peak_instances, least, 1)
+    block = tier.reservation
+    if block is not None and block.kind == "capacity-block":
+        most = min(most, block.instances)
+        least = min(least, most)
     return least, most
 
 
@@ -472,7 +348,7 @@ def plan_tier(name: str, tier: TierConfig, prices: PriceList) -> TierPlan:
     on_demand, spot = tier_prices(tier, instance, prices)
     capacity = capacity_for(tier, on_demand, spot)
     sustain = tier.scaling.scale_out_sustain_seconds
-    shapes = _shapes(tier, fit)
+    shapes = shapes_of(tier, fit)
     sla = tier.sla_ttft_seconds or Decimal(defaults.SLA_TTFT_SECONDS[tier.latency_class])
     serving = next(shape.serving for shape in fit.shapes if shape.model_name == tier.model)
     room = headroom(serving, sla, sustain or SCALE_OUT_SUSTAIN_SECONDS)
@@ -516,6 +392,12 @@ def plan_tier(name: str, tier: TierConfig, prices: PriceList) -> TierPlan:
         burst=None
         if tier.burst is None or spot is None
         else BurstPlan(tier.burst.max_instances, spot, tier.burst.accept_interruptions),
+        reservation=None
+        if tier.reservation is None
+        else ReservationPlan(
+            tier.reservation,
+            tier.reservation.price_per_instance_hour or on_demand * instance.gpus,
+        ),
     )
 
 

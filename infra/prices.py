@@ -28,6 +28,7 @@ from typing import Any
 
 from facts import aws_prices
 from facts.catalog import CATALOG
+from facts.money import exact
 from infra.arguments import writable_file
 from infra.config import ConfigError
 from infra.pricing import PRICES_FILE_FORMAT
@@ -157,7 +158,7 @@ def refresh(
 
 def _text(price: Decimal | None) -> str | None:
     """A price as the file keeps it: exact, no exponent, no trailing zeros."""
-    return None if price is None else format(price.normalize(), "f")
+    return None if price is None else exact(price)
 
 
 def add_parser(commands: Any) -> None:

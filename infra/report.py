@@ -9,13 +9,20 @@ from typing import TYPE_CHECKING, Any
 from facts import parts
 from facts.catalog import CATALOG
 from facts.defaults import OUTPUT_TOKENS
-from facts.money import cents
+from facts.money import cents, exact
 from facts.vllm_memory import GIB
 from infra.fitting import ShapeFit
 from infra.physics import Serving
 from infra.plan import FleetPlan, TierPlan
 from infra.sizing import PriceBook, Scenario, SizedTier
-from infra.summary import burst_json, headroom_json, money, serving_json, tier_summary
+from infra.summary import (
+    burst_json,
+    headroom_json,
+    money,
+    reservation_json,
+    serving_json,
+    tier_summary,
+)
 
 if TYPE_CHECKING:
     from infra.offline.mocks import Registration
@@ -183,6 +190,23 @@ def headroom_lines(tiers: Sequence[TierPlan]) -> list[str]:
     return lines
 
 
+def reservation_lines(tiers: Sequence[TierPlan]) -> list[str]:
+    """Each reservation, billed whole whether its instances run or not."""
+    lines = []
+    for tier in tiers:
+        if tier.reservation is None:
+            continue
+        config = tier.reservation.config
+        kind = "Capacity Block" if config.kind == "capacity-block" else "capacity reservation"
+        ends = "" if config.ends_at is None else f", ends {config.ends_at.isoformat()}"
+        lines.append(
+            f"  {tier.name}: {kind} {config.id}, {config.instances} x {tier.instance.name} "
+            f"at ${exact(tier.reservation.price_per_instance_hour)}/h, "
+            f"${usd(tier.reservation.cost_per_hour)}/h whether used or not{ends}"
+        )
+    return lines
+
+
 def burst_lines(tiers: Sequence[TierPlan]) -> list[str]:
     """Floor and burst apart, for the tiers that burst onto spot."""
     return [
@@ -324,6 +348,7 @@ def tier_json(tier: TierPlan) -> dict[str, Any]:
         "healthCheckIntervalSeconds": config.load_balancer.health_check_interval_seconds,
         "floorCostPerHour": money(tier.floor_cost_per_hour),
         "burst": burst_json(tier),
+        "reservation": reservation_json(tier),
         "fit": fit_json(tier),
         **serving_json(tier),
     }
@@ -385,6 +410,8 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             ),
             *cost_lines(plan),
             *burst_lines(plan.tiers),
+            *reservation_lines(plan.tiers),
+            *reservation_lines(plan.tiers),
             "",
             *headroom_lines(plan.tiers),
             "",
@@ -502,6 +529,7 @@ def preview_text(result: Preview) -> str:
         "",
         *cost_lines(plan),
         *burst_lines(plan.tiers),
+        *reservation_lines(plan.tiers),
         "",
         *headroom_lines(plan.tiers),
         "",

@@ -28,6 +28,21 @@ def burst_json(tier: TierPlan) -> dict[str, Any] | None:
     }
 
 
+def reservation_json(tier: TierPlan) -> dict[str, Any] | None:
+    """The reserved capacity the tier's own nodes launch into, billed whole."""
+    if tier.reservation is None:
+        return None
+    config = tier.reservation.config
+    return {
+        "kind": config.kind,
+        "id": config.id,
+        "instances": config.instances,
+        "pricePerInstanceHour": float(tier.reservation.price_per_instance_hour),
+        "costPerHour": money(tier.reservation.cost_per_hour),
+        "endsAt": None if config.ends_at is None else config.ends_at.isoformat(),
+    }
+
+
 def _seconds(value: float) -> float:
     return round(value, 4)
 
@@ -67,6 +82,7 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
         "floorCostPerHour": money(tier.floor_cost_per_hour),
         "maxCostPerHour": money(tier.max_cost_per_hour),
         "burst": burst_json(tier),
+        "reservation": reservation_json(tier),
         "tensorParallel": tier.fit.shapes[0].tensor_parallel,
         "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
         "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],

@@ -17,6 +17,7 @@ from typing import Any
 
 from components import (
     Addon,
+    CapacityReservation,
     ClusterRef,
     FleetClusterArgs,
     GpuPrices,
@@ -267,6 +268,7 @@ def tier(plan: FleetPlan, tier: TierPlan, layout: MigLayout | None = None) -> di
             max_instances=tier.burst.max_instances,
             accept_interruptions=tier.burst.accept_interruptions,
         ),
+        "reservation": _reservation(tier),
         "scaling": TierScaling(
             queue_depth_per_replica=scaling.queue_depth_per_replica,
             scale_out_sustain_seconds=tier.scale_out_sustain_seconds,
@@ -325,3 +327,16 @@ def _profile(name: str, model: Model | None) -> str | None:
     if model is None or models.find(name) is not None:
         return None
     return models.profile_json(model)
+
+
+def _reservation(tier: TierPlan) -> CapacityReservation | None:
+    """The reserved capacity the tier's own nodes launch into, as the node pool takes it."""
+    if tier.reservation is None:
+        return None
+    config = tier.reservation.config
+    return CapacityReservation(
+        kind=config.kind,
+        id=config.id,
+        ends_at=None if config.ends_at is None else config.ends_at.isoformat(),
+        subnet_ids=None if config.subnet_ids is None else tuple(config.subnet_ids),
+    )

@@ -35,6 +35,7 @@ from infra.config.loading import (
     read_stack_file,
     stack_file,
 )
+from infra.config.reservation import ReservationConfig
 from infra.config.tier import (
     BurstConfig,
     LoadBalancerConfig,
@@ -61,6 +62,7 @@ __all__ = [
     "MonitoringConfig",
     "NodeGroupConfig",
     "QueueConfig",
+    "ReservationConfig",
     "ScalingConfig",
     "ScheduleWindow",
     "SecretReference",

@@ -54,6 +54,7 @@ from infra.config.fields import (
     Seconds,
     to_decimal,
 )
+from infra.config.reservation import ReservationConfig
 
 
 def _suits(latency_class: str) -> str:
@@ -425,6 +426,11 @@ class TierConfig(ConfigModel):
         "prefers the spot node group for the peaks and falls back to on-demand (up to "
         "maxInstances) when spot is short. The tier's own capacity must be on-demand.",
     )
+    reservation: ReservationConfig | None = Field(
+        None,
+        description="Reserved capacity for the tier's on-demand nodes: an On-Demand Capacity "
+        "Reservation or a Capacity Block for ML, priced as AWS bills it.",
+    )
     scaling: ScalingConfig = Field(
         default_factory=ScalingConfig, description="Queue-depth autoscaling (A1-A3)."
     )
@@ -503,6 +509,18 @@ class TierConfig(ConfigModel):
             raise KeyedError(
                 "minInstances",
                 f"minInstances ({self.min_instances}) is above maxInstances ({self.max_instances})",
+            )
+        reservation = self.reservation
+        if (
+            reservation is not None
+            and reservation.kind == "capacity-block"
+            and self.max_instances is not None
+            and self.max_instances > reservation.instances
+        ):
+            raise KeyedError(
+                "maxInstances",
+                f"maxInstances ({self.max_instances}) is above the Capacity Block's "
+                f"{reservation.instances} instances: a block's node group launches no others",
             )
         if self.burst is not None and self.capacity == "spot":
             raise KeyedError(

@@ -23,7 +23,8 @@ from facts.checklist import SCALE_IN_IDLE_SECONDS
 from facts.money import cents
 from infra.config import parse_stack_config
 from infra.offline.mocks import run_program
-from infra.plan import ReplicaGroup, TierPlan, plan_fleet
+from infra.plan import TierPlan, plan_fleet
+from infra.replicas import ReplicaGroup
 from infra.sizing import ceil_div
 from tests.helpers import STACKS, prod_with_mixed_mig, stack_values
 
