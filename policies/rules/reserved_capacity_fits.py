@@ -1,6 +1,6 @@
-"""K2: reserved capacity only where it can be used. A reservation (an On-Demand Capacity
-Reservation or a Capacity Block for ML) is billed whole whether its instances run or not,
-holds on-demand instances only, and a Capacity Block's instances end with the block."""
+"""Reserved capacity only where it can be used (beside K2). A reservation (an On-Demand
+Capacity Reservation or a Capacity Block for ML) is billed whole whether its instances run or
+not, holds on-demand instances only, and a Capacity Block's instances end with the block."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from policies.properties import dig, is_burst, node_marks, number
 
 META = PolicyMeta(
     name="reserved-capacity-fits",
-    item="K2",
+    item="cost",
     severity="high",
     enforcement="mandatory",
     kind="stack",

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from components import GpuNodePool, GpuNodePoolArgs
+from components import CapacityReservation, GpuNodePool, GpuNodePoolArgs
 from components.node_pool import TYPE
 from facts.resource_types import AUTOSCALING_TAG as ASG_TAG
 from facts.resource_types import LAUNCH_TEMPLATE, NODE_GROUP
@@ -215,3 +215,46 @@ def test_no_instance_store_no_user_data() -> None:
     template = one(registrations, LAUNCH_TEMPLATE, "mid-tier-launch-template").inputs
     assert "userData" not in template
     assert template["blockDeviceMappings"][0]["ebs"]["volumeSize"] == 700.0
+
+
+def test_a_capacity_block_is_launched_into_and_tagged() -> None:
+    """EKS's recipe for a managed node group on a Capacity Block for ML: the launch template
+    targets the block (CapacityReservationTarget) with market type capacity-block, the node
+    group's capacity type is CAPACITY_BLOCK, and its subnets are the block's zone's."""
+    block = CapacityReservation(
+        kind="capacity-block",
+        id="cr-0123456789abcdef0",
+        ends_at="2026-12-20T11:30:00+00:00",
+        subnet_ids=("subnet-0a1b2c3d4e5f60002",),
+    )
+    registrations = build(
+        pool_args("prod", "orchestrator").model_copy(update={"reservation": block})
+    )
+    template = one(registrations, LAUNCH_TEMPLATE, "orchestrator-launch-template").inputs
+    assert template["capacityReservationSpecification"] == {
+        "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}
+    }
+    assert template["instanceMarketOptions"] == {"marketType": "capacity-block"}
+    nodes = one(registrations, NODE_GROUP, "orchestrator-nodes").inputs
+    assert nodes["capacityType"] == "CAPACITY_BLOCK"
+    assert nodes["subnetIds"] == ["subnet-0a1b2c3d4e5f60002"]
+    assert {k: v for k, v in nodes["tags"].items() if "capacity-" in k} == {
+        "agentfleet.io/capacity-reservation": "cr-0123456789abcdef0",
+        "agentfleet.io/capacity-reservation-kind": "capacity-block",
+        "agentfleet.io/capacity-block-ends": "2026-12-20T11:30:00+00:00",
+    }
+
+
+def test_a_capacity_reservation_stays_on_demand() -> None:
+    odcr = CapacityReservation(kind="capacity-reservation", id="cr-0123456789abcdef0")
+    registrations = build(
+        pool_args("prod", "orchestrator").model_copy(update={"reservation": odcr})
+    )
+    template = one(registrations, LAUNCH_TEMPLATE, "orchestrator-launch-template").inputs
+    assert template["capacityReservationSpecification"] == {
+        "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}
+    }
+    assert "instanceMarketOptions" not in template
+    nodes = one(registrations, NODE_GROUP, "orchestrator-nodes").inputs
+    assert nodes["capacityType"] == "ON_DEMAND"
+    assert len(nodes["subnetIds"]) == 3  # the cluster's: the reservation names no zone here

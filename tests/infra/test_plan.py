@@ -387,3 +387,104 @@ def test_a_tier_may_not_take_a_burst_pools_name() -> None:
     ((where, said),) = raised.value.problems
     assert where == "agentfleet:fleet.tiers.orchestrator-burst"
     assert said == "the name is taken by tier orchestrator's burst node pool; rename this tier"
+
+
+# --- reserved capacity -----------------------------------------------------------------
+
+RESERVATION = "cr-0123456789abcdef0"
+
+
+def test_a_capacity_reservation_is_billed_whole_whether_used_or_not() -> None:
+    """An On-Demand Capacity Reservation of 4 p5.4xlarge is billed at the on-demand rate
+    (AWS's $6.88) for all 4 at any load: the floor of 2 costs 4; the 7 held at the expected
+    load cost the 4 and 3 more; the ceiling of 11, the 4 and 7 more."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["reservation"] = {
+        "kind": "capacity-reservation",
+        "id": RESERVATION,
+        "instances": 4,
+    }
+    tier = plan(values)["orchestrator"]
+    assert tier.reservation is not None
+    assert tier.reservation.price_per_instance_hour == Decimal("6.88")
+    assert (tier.min_instances, tier.instances, tier.max_instances) == (2, 7, 11)
+    assert tier.floor_cost_per_hour == Decimal("27.52")  # 4 x 6.88
+    assert tier.cost_per_hour == Decimal("48.16")  # (4 + 3) x 6.88
+    assert tier.max_cost_per_hour == Decimal("75.68")  # (4 + 7) x 6.88
+
+
+def test_a_capacity_block_holds_the_tier_to_its_instances_at_its_price() -> None:
+    """A Capacity Block of 6 p5.4xlarge bought at $4.20 an instance-hour: the node group
+    launches nothing else, so the ceiling is 6, and the block costs 6 x $4.20 at any load."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["reservation"] = {
+        "kind": "capacity-block",
+        "id": RESERVATION,
+        "instances": 6,
+        "pricePerInstanceHour": 4.2,
+    }
+    tier = plan(values)["orchestrator"]
+    assert (tier.min_instances, tier.instances, tier.max_instances) == (2, 6, 6)
+    costs = (tier.floor_cost_per_hour, tier.cost_per_hour, tier.max_cost_per_hour)
+    assert costs == (Decimal("25.2"),) * 3
+
+
+def test_a_capacity_block_refuses_a_ceiling_beyond_it() -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"].update(
+        maxInstances=8,
+        reservation={
+            "kind": "capacity-block",
+            "id": RESERVATION,
+            "instances": 6,
+            "pricePerInstanceHour": 4.2,
+        },
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    assert raised.value.problems == (
+        (
+            "agentfleet:fleet.tiers.orchestrator.maxInstances",
+            "maxInstances (8) is above the Capacity Block's 6 instances: a block's node group "
+            "launches no others",
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("reservation", "key", "reason"),
+    [
+        (
+            {"kind": "capacity-block", "id": RESERVATION, "instances": 2},
+            "reservation.pricePerInstanceHour",
+            "a Capacity Block is priced when it is bought",
+        ),
+        (
+            {"kind": "capacity-reservation", "id": RESERVATION, "instances": 2,
+             "endsAt": "2026-12-20T11:30:00Z"},
+            "reservation.endsAt",
+            "only a Capacity Block ends with its instances",
+        ),
+        (
+            {"kind": "capacity-block", "id": RESERVATION, "instances": 2,
+             "pricePerInstanceHour": 4, "endsAt": "2026-12-20T11:30:00"},
+            "reservation.endsAt",
+            "input should have timezone info",
+        ),
+        (
+            {"kind": "capacity-reservation", "id": "r-1", "instances": 2},
+            "reservation.id",
+            "string should match pattern",
+        ),
+    ],
+)  # fmt: skip
+def test_a_reservation_that_cannot_be_built_is_refused(
+    reservation: dict[str, Any], key: str, reason: str
+) -> None:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["reservation"] = reservation
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    ((where, said),) = raised.value.problems
+    assert where == f"agentfleet:fleet.tiers.orchestrator.{key}"
+    assert said.lower().startswith(reason.lower())
