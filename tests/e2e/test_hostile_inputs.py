@@ -127,7 +127,7 @@ HOSTILE_FILES = {
     "python-tag": (PROD_TEXT + "  aws:profile: !!python/object:os.system [ls]\n").encode(),
     "date": (PROD_TEXT + "  aws:profile: 2024-01-01\n").encode(),
     "huge-int": PROD_TEXT.replace(
-        "budgetPerHourUsd: 250", "budgetPerHourUsd: " + "9" * 5000
+        "budgetPerHourUsd: 800", "budgetPerHourUsd: " + "9" * 5000
     ).encode(),
     "mig-billion": PROD_TEXT.replace(
         "expectedConcurrency: 7000", "expectedConcurrency: 7000\n        mig: {1g.10gb: 1000000000}"
@@ -208,6 +208,12 @@ def test_many_more_mutations_validate_in_process(raw: bytes, tmp_path: Path) -> 
 READ_AS_PULUMI_READS_THEM = ("binary-tag", "set-tag", "python-tag")
 """Files the Pulumi CLI reads too: another namespace's tagged values are its to judge."""
 EXPLOSIVE = ("deep", "recursive", "bomb-ignored-key", "bomb-top", "mig-billion", "huge-int")
+
+
+def test_every_hostile_file_differs_from_prod() -> None:
+    """A replacement whose text prod no longer has would test prod itself."""
+    for name, raw in HOSTILE_FILES.items():
+        assert raw != PROD_TEXT.encode(), name
 
 
 def test_validate_and_plan_refuse_every_hostile_file_cleanly(tmp_path: Path) -> None:

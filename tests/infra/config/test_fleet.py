@@ -29,7 +29,7 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "modelProfile, inputTokens, outputTokens, sessionTokens, serviceSeconds, slaTtftSeconds, "
      "gpuMemoryUtilization, expectedConcurrency, "
      "concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, maxInstances, "
-     "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, migModels, burst, "
+     "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, migModels, burst, reservation, "
      "scaling, loadBalancer, queue, requestTimeoutSeconds"),
     ("unknown-namespace-key", "agentfleet:tier", {}, "agentfleet:tier",
      "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
