@@ -64,6 +64,11 @@ class MonitoredTier(BaseModel):
         description="What one of the tier's GPU nodes costs an hour (K3): with a budget, the "
         "running-cost alert counts the tier's nodes at this price. None: left out.",
     )
+    reserved_instances: Annotated[int, Field(ge=1)] | None = Field(
+        None,
+        description="Instances a reservation bills whether they run or not: the running-cost "
+        "alert counts at least this many of the tier's nodes.",
+    )
 
 
 class FleetMonitoringArgs(TaggedArgs):
@@ -157,16 +162,19 @@ def cost_rule(args: FleetMonitoringArgs) -> dict[str, Any] | None:
     node price, against the budget per hour. An AWS Budget only sees the month's total,
     hours late."""
     priced = [
-        (tier.tier, tier.node_price_per_hour)
+        (tier.tier, tier.node_price_per_hour, tier.reserved_instances)
         for tier in args.tiers
         if tier.node_price_per_hour is not None
     ]
     if args.budget_per_hour is None or not priced:
         return None
-    terms = [
-        f'(count(kube_node_labels{{{NODE_TIER_LABEL}="{name}"}}) * {exact(price)} or vector(0))'
-        for name, price in priced
-    ]
+    terms = []
+    for name, price, reserved in priced:
+        nodes = f'count(kube_node_labels{{{NODE_TIER_LABEL}="{name}"}})'
+        if reserved is None:
+            terms.append(f"({nodes} * {exact(price)} or vector(0))")
+        else:  # billed whole: at least the reserved instances, running or not
+            terms.append(f"(clamp_min({nodes} or vector(0), {reserved}) * {exact(price)})")
     return {
         "alert": "FleetCostPerHourOverBudget",
         "expr": " + ".join(terms) + f" > {args.budget_per_hour}",

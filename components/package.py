@@ -165,6 +165,8 @@ class MonitoredTier(TypedDict):
     'Requests waiting that mean the tier cannot keep up (at its ceiling).'
     node_price_per_hour: NotRequired[Optional[float]]
     "What one of the tier's GPU nodes costs an hour (K3): with a budget, the running-cost alert counts the tier's nodes at this price. None: left out."
+    reserved_instances: NotRequired[Optional[int]]
+    "Instances a reservation bills whether they run or not: the running-cost alert counts at least this many of the tier's nodes."
 
 
 class FleetMonitoringArgs(TypedDict):

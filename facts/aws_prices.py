@@ -16,8 +16,8 @@ region was found in neither source there: ``ec2:DescribeInstanceTypeOfferings`` 
 certain. The live figures come from ``pricing:GetProducts`` (TERM_MATCH on instanceType,
 regionCode, operatingSystem=Linux, tenancy=Shared, preInstalledSw=NA, capacitystatus=Used).
 
-Not used by the planner yet: a stack's costs are the catalog's per-GPU prices until the plan
-reads these (docs/capacity-and-cost.md).
+The plan's default prices (``agentfleet:fleet.prices: aws``, ``infra.pricing``); no spot
+prices are shipped (docs/capacity-and-cost.md, Prices).
 """
 
 from __future__ import annotations

@@ -190,12 +190,11 @@ class TierPlan:
 
     def nodes_cost(self, nodes: int) -> Decimal:
         """What ``nodes`` instances of the tier's own node group cost an hour: a reservation
-        is billed whole whatever runs in it, on-demand instances beyond it at the tier's
-        price (spot ones cannot use it: every one at the spot price)."""
+        is billed whole whatever runs in it, and the group launches no on-demand instance
+        beyond it (spot ones cannot use it: every one at the spot price)."""
         if self.reservation is None:
             return nodes * self.price_per_instance_hour
-        reserved = self.reservation.config.instances
-        beyond = nodes if self.capacity == "spot" else max(0, nodes - reserved)
+        beyond = nodes if self.capacity == "spot" else 0  # on-demand: within the reservation
         return self.reservation.cost_per_hour + beyond * self.price_per_instance_hour
 
     @property
@@ -312,16 +311,15 @@ def _schedule(tier: TierConfig, shapes: Shapes) -> tuple[ScheduledScale, ...]:
 def _floor_and_ceiling(tier: TierConfig, instances: int, peak_instances: int) -> tuple[int, int]:
     """A4/C7: user-facing tiers keep two instances, background tiers may scale to zero; the
     ceiling covers the expected load with a burst on top at the tier's headroom and every
-    scheduled peak, and is never below the floor. A Capacity Block's node group launches
-    nothing beyond the block: both stay within its instances."""
+    scheduled peak, and is never below the floor. A node group that targets a reservation
+    launches nothing beyond it: both stay within its instances."""
     floor = USER_FACING_FLOOR if tier.user_facing else 0
     if tier.max_instances is not None:
         floor = min(floor, tier.max_instances)
     least = tier.min_instances if tier.min_instances is not None else floor
     most = tier.max_instances or max(instances, peak_instances, least, 1)
-    block = tier.reservation
-    if block is not None and block.kind == "capacity-block":
-        most = min(most, block.instances)
+    if tier.reservation is not None:
+        most = min(most, tier.reservation.instances)
         least = min(least, most)
     return least, most
 
@@ -356,6 +354,7 @@ def plan_tier(name: str, tier: TierConfig, prices: PriceList) -> TierPlan:
     burst_load = in_flight * room.ceiling_factor / room.utilisation
     held = ceil_div(shapes.gpus_in_flight(ceil_div(burst_load.numerator, burst_load.denominator)),
                     instance.gpus)  # fmt: skip
+    _reservation_holds(tier, shapes, in_flight, room)
     schedule = _schedule(tier, shapes)
     peak_instances = max((ceil_div(w.gpus, instance.gpus) for w in schedule), default=0)
     min_instances, max_instances = _floor_and_ceiling(tier, held, peak_instances)
@@ -399,6 +398,25 @@ def plan_tier(name: str, tier: TierConfig, prices: PriceList) -> TierPlan:
             tier.reservation.price_per_instance_hour or on_demand * instance.gpus,
         ),
     )
+
+
+def _reservation_holds(tier: TierConfig, shapes: Shapes, in_flight: int, room: Headroom) -> None:
+    """A tier that launches only into its reservation (and its burst) must fit the expected
+    load there: FitError on ``reservation.instances`` when it does not."""
+    if tier.reservation is None:
+        return
+    held = in_flight / room.utilisation
+    needed = ceil_div(
+        shapes.gpus_in_flight(ceil_div(held.numerator, held.denominator)), shapes.instance.gpus
+    )
+    room_for = tier.reservation.instances + (tier.burst.max_instances if tier.burst else 0)
+    if needed > room_for:
+        raise FitError(
+            "reservation.instances",
+            f"the expected load ({in_flight:,} in flight) needs {needed} {shapes.instance.name} "
+            f"at the tier's headroom; the reservation holds {tier.reservation.instances} and "
+            "the node group launches no others: reserve more, or lower expectedConcurrency",
+        )
 
 
 def _sized_groups(

@@ -218,7 +218,12 @@ def run(args: argparse.Namespace, clients: Callable[[str, str], Client] | None =
         )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
         raise ConfigError([("aws", f"cannot read AWS's prices: {error}")]) from None
-    args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except (ValueError, KeyError, TypeError) as error:  # an answer not shaped as documented
+        raise ConfigError([("aws", f"AWS's answer could not be read: {error}")]) from None
+    try:
+        args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([("--output", f"cannot write {args.output}: {error.strerror}")]) from None
     priced = sum(len(types) for types in document["regions"].values())
     print(f"wrote {args.output}: {priced} instance prices in {len(regions)} region(s)")
     return 0

@@ -15,6 +15,7 @@ data, no Pulumi; the planner asks for each tier's instance type.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -24,11 +25,13 @@ from typing import Any, Literal
 
 from facts import aws_prices
 from facts.catalog import CATALOG, PRICE_DATE, Capacity, Gpu, InstanceType
-from infra.config import TierConfig
+from infra.config import ConfigError, TierConfig, project_root
+from infra.config.fields import MAX_MONEY
 from infra.fitting import FitError
 
 Source = Literal["aws", "seed", "file"]
 PRICES_FILE_FORMAT = "agentfleet-prices/1"
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_PRICES_FILE_BYTES = 4 * 2**20
 
 
@@ -104,13 +107,19 @@ def aws_price_list(region: str) -> PriceList:
 
 def price_list(setting: str, region: str, base: Path | None = None) -> PriceList:
     """The prices ``agentfleet:fleet.prices`` names for ``region``: ``aws``, ``seed`` or a
-    prices file (relative paths from ``base``, by default the working folder: the project's,
-    where the Pulumi CLI runs the program)."""
+    prices file (a relative path from ``base``, by default the project's folder, the one
+    holding Pulumi.yaml: the same whether ``agentfleet`` or the Pulumi CLI, which runs the
+    program from ``infra/``, reads it)."""
     if setting == "aws":
         return aws_price_list(region)
     if setting == "seed":
         return seed_prices(region)
-    return read_prices_file(Path(base or Path.cwd()) / setting, region, setting)
+    if base is None:
+        try:
+            base = project_root()
+        except ConfigError:
+            base = Path.cwd()
+    return read_prices_file(base / setting, region, setting)
 
 
 def read_prices_file(path: Path, region: str, shown: str | None = None) -> PriceList:
@@ -131,34 +140,43 @@ def read_prices_file(path: Path, region: str, shown: str | None = None) -> Price
         )
     regions = document.get("regions")
     if not isinstance(regions, dict) or region not in regions:
-        listed = ", ".join(sorted(regions)) if isinstance(regions, dict) else "none"
+        listed = ", ".join(sorted(map(str, regions))) if isinstance(regions, dict) else "none"
         raise PricesError(f"{name} has no prices for {region} (it has: {listed})")
+    types = regions[region]
+    if not isinstance(types, dict):
+        raise PricesError(f"{name}: regions.{region} must map instance types to their prices")
     instances = {}
-    for type_name, entry in dict(regions[region]).items():
+    for type_name, entry in types.items():
+        where = f"{name}: regions.{region}.{type_name}"
+        if not isinstance(entry, dict):
+            raise PricesError(f"{where} must be an object with onDemand (and spot) prices")
         instances[str(type_name)] = InstancePrice(
-            _money(entry, "onDemand", f"{name}: {region}.{type_name}"),
-            _money(entry, "spot", f"{name}: {region}.{type_name}", optional=True),
+            _money(entry.get("onDemand"), f"{where}.onDemand"),
+            _money(entry.get("spot"), f"{where}.spot", optional=True),
         )
+    as_of, spot_as_of = document.get("asOf"), document.get("spotAsOf")
+    if not isinstance(as_of, str) or not DATE.match(as_of):
+        raise PricesError(f"{name}: asOf must be the date the prices were read (YYYY-MM-DD)")
+    if spot_as_of is not None and (not isinstance(spot_as_of, str) or not DATE.match(spot_as_of)):
+        raise PricesError(f"{name}: spotAsOf must be when the spot prices were read (ISO 8601)")
     return PriceList(
-        "file",
-        region,
-        str(document.get("asOf", "")),
-        MappingProxyType(instances),
-        spot_as_of=document.get("spotAsOf"),
-        path=name,
+        "file", region, as_of, MappingProxyType(instances), spot_as_of=spot_as_of, path=name
     )
 
 
-def _money(entry: object, key: str, where: str, optional: bool = False) -> Any:
-    value = entry.get(key) if isinstance(entry, dict) else None
+def _money(value: object, where: str, optional: bool = False) -> Any:
+    """A price in USD from a prices file: a positive decimal of at most a million."""
     if value is None and optional:
         return None
+    numeric = isinstance(value, str | int | float) and not isinstance(value, bool)
     try:
-        price = Decimal(str(value))
+        price = Decimal(str(value)) if numeric else None
     except InvalidOperation:
-        raise PricesError(f"{where}.{key} must be a price in USD (got {value!r})") from None
-    if not price.is_finite() or price <= 0:
-        raise PricesError(f"{where}.{key} must be a positive price in USD (got {value!r})")
+        price = None
+    if price is None or not price.is_finite() or not 0 < price <= MAX_MONEY:
+        raise PricesError(
+            f"{where} must be a price in USD above 0 and at most {MAX_MONEY:,} (got {value!r})"
+        )
     return price
 
 

@@ -101,7 +101,9 @@ def declare_fleet(plan: FleetPlan) -> None:
         FleetMonitoringArgs(
             **wired.monitoring,
             tiers=tuple(
-                tiers[tier.name].watched(tier.name, tier.backlog_alert, tier.node_price_per_hour)
+                tiers[tier.name]
+                .watched(tier.name, tier.backlog_alert, tier.node_price_per_hour)
+                .model_copy(update={"reserved_instances": tier.reserved_instances})
                 for tier in wired.tiers
             ),
         ),

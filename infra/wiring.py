@@ -58,6 +58,8 @@ class TierWiring:
     """Requests waiting that mean the tier cannot keep up: A2's N a replica, at its ceiling."""
     node_price_per_hour: Decimal
     """What one of the tier's GPU nodes costs an hour (the budget's running-cost alert)."""
+    reserved_instances: int | None
+    """Instances a reservation bills whether they run or not (the alert counts them)."""
     outputs: Mapping[str, Any]
     """The tier's stack outputs that the plan gives (its endpoint and queues come from the
     built tier)."""
@@ -302,7 +304,12 @@ def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None)
         name=tier_plan.name,
         args=tier(plan, tier_plan, layout),
         backlog_alert=tier_plan.config.scaling.queue_depth_per_replica * tier_plan.max_replicas,
-        node_price_per_hour=tier_plan.price_per_instance_hour,
+        node_price_per_hour=tier_plan.price_per_instance_hour
+        if tier_plan.reservation is None
+        else tier_plan.reservation.price_per_instance_hour,
+        reserved_instances=None
+        if tier_plan.reservation is None
+        else tier_plan.reservation.config.instances,
         outputs={k: v for k, v in tier_summary(tier_plan).items() if k != "tier"},
     )
 

@@ -32,10 +32,9 @@ class ReservationConfig(ConfigModel):
         description="When a Capacity Block ends (ISO 8601 with a zone): with a floor above "
         "0 the reserved-capacity-fits policy reports that the floor outlives it.",
     )
-    subnet_ids: Annotated[list[SubnetId], Field(min_length=1)] | None = Field(
-        None,
-        description="The subnets of the reservation's availability zone (it launches in no "
-        "other). Default: the cluster's.",
+    subnet_ids: Annotated[list[SubnetId], Field(min_length=1)] = Field(
+        description="The subnets of the reservation's availability zone: it holds instances "
+        "in that zone only, and the node group launches nowhere else.",
     )
 
     @model_validator(mode="after")

@@ -511,17 +511,16 @@ class TierConfig(ConfigModel):
                 f"minInstances ({self.min_instances}) is above maxInstances ({self.max_instances})",
             )
         reservation = self.reservation
-        if (
-            reservation is not None
-            and reservation.kind == "capacity-block"
-            and self.max_instances is not None
-            and self.max_instances > reservation.instances
+        for key, value in (
+            ("minInstances", self.min_instances),
+            ("maxInstances", self.max_instances),
         ):
-            raise KeyedError(
-                "maxInstances",
-                f"maxInstances ({self.max_instances}) is above the Capacity Block's "
-                f"{reservation.instances} instances: a block's node group launches no others",
-            )
+            if reservation is not None and value is not None and value > reservation.instances:
+                raise KeyedError(
+                    key,
+                    f"{key} ({value}) is above the reservation's {reservation.instances} "
+                    "instances: a node group that targets a reservation launches no others",
+                )
         if self.burst is not None and self.capacity == "spot":
             raise KeyedError(
                 "burst",

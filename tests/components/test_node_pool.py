@@ -246,6 +246,7 @@ def test_a_capacity_block_is_launched_into_and_tagged() -> None:
 
 
 def test_a_capacity_reservation_stays_on_demand() -> None:
+    """A component user who names no zone's subnets gets the node group's own."""
     odcr = CapacityReservation(kind="capacity-reservation", id="cr-0123456789abcdef0")
     registrations = build(
         pool_args("prod", "orchestrator").model_copy(update={"reservation": odcr})
@@ -257,4 +258,4 @@ def test_a_capacity_reservation_stays_on_demand() -> None:
     assert "instanceMarketOptions" not in template
     nodes = one(registrations, NODE_GROUP, "orchestrator-nodes").inputs
     assert nodes["capacityType"] == "ON_DEMAND"
-    assert len(nodes["subnetIds"]) == 3  # the cluster's: the reservation names no zone here
+    assert len(nodes["subnetIds"]) == 3

@@ -24,8 +24,8 @@ from tests.helpers import stack_values, tool_from_env
 pytestmark = pytest.mark.integration
 
 
-def cost_rule_and_plan() -> tuple[dict[str, Any], Any]:
-    values = stack_values("prod")
+def cost_rule_and_plan(values: dict[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
+    values = values or stack_values("prod")
     registrations, _ = run_program(values, stack="prod")
     rules = next(manifest(r) for r in registrations if r.type == PROMETHEUS_RULE)["spec"]["groups"]
     group = next(g for g in rules if g["name"] == "agentfleet-cost")
@@ -71,9 +71,10 @@ def promtool_test(tmp_path: Path, group: dict[str, Any], counts: dict[str, int],
                 "input_series": nodes(counts),
                 "promql_expr_test": [
                     {
-                        "expr": spent,
+                        # in hundred-thousandths of a dollar, whole: exact in a float
+                        "expr": f"round(({spent}) * 100000)",
                         "eval_time": "5m",
-                        "exp_samples": [{"labels": "{}", "value": float(cost)}],
+                        "exp_samples": [{"labels": "{}", "value": int(cost * 100000)}],
                     },
                 ],
                 "alert_rule_test": [
@@ -105,3 +106,20 @@ def test_nodes_beyond_the_budget_fire_the_alert(tmp_path: Path) -> None:
     cost = table_cost(plan, counts)
     assert cost > plan.budget_per_hour
     promtool_test(tmp_path, group, counts, cost, fires=True)
+
+
+def test_a_reservation_counts_whole_whether_its_nodes_run_or_not(tmp_path: Path) -> None:
+    """A capacity reservation of 12 p4de.24xlarge under the mid-tier is billed for 12 while
+    3 run: the alert counts 12 at the reservation's price (AWS's on-demand rate)."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["mid-tier"]["reservation"] = {
+        "kind": "capacity-reservation",
+        "id": "cr-0123456789abcdef0",
+        "instances": 12,
+        "subnetIds": ["subnet-0a1b2c3d4e5f60002"],
+    }
+    group, plan = cost_rule_and_plan(values)
+    counts = {"orchestrator": 2, "mid-tier": 3, "lightweight": 2}
+    cost = table_cost(plan, {**counts, "mid-tier": 12})
+    assert cost < plan.budget_per_hour
+    promtool_test(tmp_path, group, counts, cost, fires=False)

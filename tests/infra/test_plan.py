@@ -392,61 +392,62 @@ def test_a_tier_may_not_take_a_burst_pools_name() -> None:
 # --- reserved capacity -----------------------------------------------------------------
 
 RESERVATION = "cr-0123456789abcdef0"
+ZONE = ["subnet-0a1b2c3d4e5f60002"]
+
+
+def reserved(kind: str, instances: int, **extra: Any) -> dict[str, Any]:
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["reservation"] = {
+        "kind": kind, "id": RESERVATION, "instances": instances, "subnetIds": ZONE, **extra
+    }  # fmt: skip
+    return values
 
 
 def test_a_capacity_reservation_is_billed_whole_whether_used_or_not() -> None:
-    """An On-Demand Capacity Reservation of 4 p5.4xlarge is billed at the on-demand rate
-    (AWS's $6.88) for all 4 at any load: the floor of 2 costs 4; the 7 held at the expected
-    load cost the 4 and 3 more; the ceiling of 11, the 4 and 7 more."""
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["reservation"] = {
-        "kind": "capacity-reservation",
-        "id": RESERVATION,
-        "instances": 4,
-    }
-    tier = plan(values)["orchestrator"]
+    """An On-Demand Capacity Reservation of 8 p5.4xlarge is billed at the on-demand rate
+    (AWS's $6.88) for all 8 at any load, and the node group launches into it alone: the
+    ceiling is 8 (the plan wanted 11), and floor, expected load and ceiling cost 8 x 6.88."""
+    tier = plan(reserved("capacity-reservation", 8))["orchestrator"]
     assert tier.reservation is not None
     assert tier.reservation.price_per_instance_hour == Decimal("6.88")
-    assert (tier.min_instances, tier.instances, tier.max_instances) == (2, 7, 11)
-    assert tier.floor_cost_per_hour == Decimal("27.52")  # 4 x 6.88
-    assert tier.cost_per_hour == Decimal("48.16")  # (4 + 3) x 6.88
-    assert tier.max_cost_per_hour == Decimal("75.68")  # (4 + 7) x 6.88
-
-
-def test_a_capacity_block_holds_the_tier_to_its_instances_at_its_price() -> None:
-    """A Capacity Block of 6 p5.4xlarge bought at $4.20 an instance-hour: the node group
-    launches nothing else, so the ceiling is 6, and the block costs 6 x $4.20 at any load."""
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["reservation"] = {
-        "kind": "capacity-block",
-        "id": RESERVATION,
-        "instances": 6,
-        "pricePerInstanceHour": 4.2,
-    }
-    tier = plan(values)["orchestrator"]
-    assert (tier.min_instances, tier.instances, tier.max_instances) == (2, 6, 6)
+    assert (tier.min_instances, tier.instances, tier.max_instances) == (2, 7, 8)
     costs = (tier.floor_cost_per_hour, tier.cost_per_hour, tier.max_cost_per_hour)
-    assert costs == (Decimal("25.2"),) * 3
+    assert costs == (Decimal("55.04"),) * 3
 
 
-def test_a_capacity_block_refuses_a_ceiling_beyond_it() -> None:
-    values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"].update(
-        maxInstances=8,
-        reservation={
-            "kind": "capacity-block",
-            "id": RESERVATION,
-            "instances": 6,
-            "pricePerInstanceHour": 4.2,
-        },
+def test_a_capacity_block_costs_its_price_for_all_its_instances() -> None:
+    tier = plan(reserved("capacity-block", 7, pricePerInstanceHour=4.2))["orchestrator"]
+    assert (tier.min_instances, tier.instances, tier.max_instances) == (2, 7, 7)
+    costs = (tier.floor_cost_per_hour, tier.cost_per_hour, tier.max_cost_per_hour)
+    assert costs == (Decimal("29.4"),) * 3  # 7 x 4.20
+
+
+def test_a_reservation_too_small_for_the_expected_load_is_refused() -> None:
+    """The orchestrator's 498 in flight need 7 replicas at 74 each; 6 reserved cannot hold
+    them, and a node group that targets a reservation launches no others."""
+    with pytest.raises(ConfigError) as raised:
+        plan_fleet(parse_stack_config(reserved("capacity-block", 6, pricePerInstanceHour=4.2)))
+    assert raised.value.problems == (
+        (
+            "agentfleet:fleet.tiers.orchestrator.reservation.instances",
+            "the expected load (498 in flight) needs 7 p5.4xlarge at the tier's headroom; the "
+            "reservation holds 6 and the node group launches no others: reserve more, or "
+            "lower expectedConcurrency",
+        ),
     )
+
+
+@pytest.mark.parametrize("key", ["minInstances", "maxInstances"])
+def test_instances_beyond_the_reservation_are_refused(key: str) -> None:
+    values = reserved("capacity-reservation", 8)
+    values["agentfleet:fleet"]["tiers"]["orchestrator"][key] = 9
     with pytest.raises(ConfigError) as raised:
         parse_stack_config(values)
     assert raised.value.problems == (
         (
-            "agentfleet:fleet.tiers.orchestrator.maxInstances",
-            "maxInstances (8) is above the Capacity Block's 6 instances: a block's node group "
-            "launches no others",
+            f"agentfleet:fleet.tiers.orchestrator.{key}",
+            f"{key} (9) is above the reservation's 8 instances: a node group that targets a "
+            "reservation launches no others",
         ),
     )
 
@@ -455,26 +456,31 @@ def test_a_capacity_block_refuses_a_ceiling_beyond_it() -> None:
     ("reservation", "key", "reason"),
     [
         (
-            {"kind": "capacity-block", "id": RESERVATION, "instances": 2},
+            {"kind": "capacity-block", "id": RESERVATION, "instances": 2, "subnetIds": ZONE},
             "reservation.pricePerInstanceHour",
             "a Capacity Block is priced when it is bought",
         ),
         (
             {"kind": "capacity-reservation", "id": RESERVATION, "instances": 2,
-             "endsAt": "2026-12-20T11:30:00Z"},
+             "subnetIds": ZONE, "endsAt": "2026-12-20T11:30:00Z"},
             "reservation.endsAt",
             "only a Capacity Block ends with its instances",
         ),
         (
-            {"kind": "capacity-block", "id": RESERVATION, "instances": 2,
+            {"kind": "capacity-block", "id": RESERVATION, "instances": 2, "subnetIds": ZONE,
              "pricePerInstanceHour": 4, "endsAt": "2026-12-20T11:30:00"},
             "reservation.endsAt",
             "input should have timezone info",
         ),
         (
-            {"kind": "capacity-reservation", "id": "r-1", "instances": 2},
+            {"kind": "capacity-reservation", "id": "r-1", "instances": 2, "subnetIds": ZONE},
             "reservation.id",
             "string should match pattern",
+        ),
+        (
+            {"kind": "capacity-reservation", "id": RESERVATION, "instances": 2},
+            "reservation.subnetIds",
+            "required key is missing",
         ),
     ],
 )  # fmt: skip

@@ -168,3 +168,75 @@ def test_a_region_the_file_lacks_is_named(tmp_path: Path) -> None:
     values["agentfleet:fleet"]["prices"] = str(path)
     with pytest.raises(ConfigError, match="has no prices for us-east-1"):
         plan_fleet(parse_stack_config(values))
+
+
+@pytest.mark.parametrize(
+    ("regions", "reason"),
+    [
+        ({"us-east-1": "cheap"}, "regions.us-east-1 must map instance types to their prices"),
+        ({"us-east-1": {"g6e.2xlarge": 2.5}}, "must be an object with onDemand (and spot)"),
+        ({"us-east-1": {"g6e.2xlarge": {"onDemand": "1e999999"}}}, "at most 1,000,000"),
+        ({"us-east-1": {"g6e.2xlarge": {"onDemand": "-1"}}}, "above 0"),
+        ({"us-east-1": {"g6e.2xlarge": {"onDemand": True}}}, "must be a price in USD"),
+        ({"us-east-1": {"g6e.2xlarge": {"onDemand": "2", "spot": "NaN"}}}, "must be a price"),
+    ],
+)
+def test_a_malformed_prices_file_is_a_config_error_naming_the_entry(
+    tmp_path: Path, regions: dict[str, Any], reason: str
+) -> None:
+    path = tmp_path / "prices.json"
+    document = {"format": "agentfleet-prices/1", "asOf": "2026-12-06", "regions": regions}
+    path.write_text(json.dumps(document))
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["prices"] = str(path)
+    with pytest.raises(ConfigError) as raised:
+        plan_fleet(parse_stack_config(values))
+    ((key, said),) = raised.value.problems
+    assert key == "agentfleet:fleet.prices"
+    assert reason in said
+
+
+def test_a_prices_file_without_its_date_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"format": "agentfleet-prices/1", "asOf": [1], "regions": {
+        "us-east-1": {"g6e.2xlarge": {"onDemand": "2"}}}}))  # fmt: skip
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["prices"] = str(path)
+    with pytest.raises(ConfigError, match="asOf must be the date the prices were read"):
+        plan_fleet(parse_stack_config(values))
+
+
+def test_a_relative_prices_file_is_read_from_the_project_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Pulumi CLI runs the program from infra/; agentfleet from anywhere in the project:
+    both read prices.json beside Pulumi.yaml."""
+    from infra import pricing
+
+    project = tmp_path / "project"
+    (project / "infra").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    document = {"format": "agentfleet-prices/1", "asOf": "2026-12-06",
+                "regions": {REGION: {"g6e.2xlarge": {"onDemand": "2.5"}}}}  # fmt: skip
+    (project / "prices.json").write_text(json.dumps(document))
+    monkeypatch.chdir(project / "infra")
+    listed = pricing.price_list("prices.json", REGION)
+    assert listed.instances["g6e.2xlarge"].on_demand == Decimal("2.5")
+
+
+def test_refresh_of_an_answer_it_cannot_read_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """Two Linux base prices for one type (AWS's answer not as documented) exit 2, not 3."""
+    from infra.cli import main
+
+    pricing = client("pricing", "us-east-1")
+    stub = Stubber(pricing)
+    twice = [product("g6e.2xlarge", "2.5"), product("g6e.2xlarge", "2.6")]
+    stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": twice}, None)
+    stub.activate()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prices, "instance_types", lambda: ["g6e.2xlarge"])
+        args = argparse.Namespace(regions=[REGION], output=Path("unused.json"))
+        with pytest.raises(ConfigError, match="AWS's answer could not be read: AWS lists "):
+            prices.run(args, clients=lambda service, _: pricing)
+    assert main(["prices", "refresh", "--region", "not a region"]) == 2
+    assert "--region: 'not a region' is not an AWS region" in capsys.readouterr().err

@@ -20,13 +20,15 @@ from tests.policies.support import (
 
 NAME = "reserved-capacity-fits"
 RESERVATION = "cr-0123456789abcdef0"
-ODCR = {"kind": "capacity-reservation", "id": RESERVATION, "instances": 4}
+ZONE = ["subnet-0a1b2c3d4e5f60002"]
+ODCR = {"kind": "capacity-reservation", "id": RESERVATION, "instances": 4, "subnetIds": ZONE}
 BLOCK = {
     "kind": "capacity-block",
     "id": RESERVATION,
-    "instances": 8,
+    "instances": 12,  # the mid-tier's 11 at its expected load
     "pricePerInstanceHour": 20,
     "endsAt": "2026-12-20T11:30:00Z",
+    "subnetIds": ZONE,
 }
 ENDS = "2026-12-20T11:30:00+00:00"
 RESERVED = {"agentfleet.io/capacity-reservation": RESERVATION}
@@ -100,8 +102,9 @@ def test_a_burst_tier_pointed_at_a_reservation() -> None:
 
 
 def test_a_spot_tier_pointed_at_a_reservation_as_the_program_builds_it() -> None:
+    lightweight = {**ODCR, "instances": 120}  # its ceiling: the 88 it holds and a burst
     registrations = prod_with(
-        tier("lightweight", reservation=ODCR, capacity="spot", spotPricePerGpuHour=0.9)
+        tier("lightweight", reservation=lightweight, capacity="spot", spotPricePerGpuHour=0.9)
     )
     (message,) = findings(registrations)
     assert message.startswith("tier lightweight's SPOT node group launches into capacity")
