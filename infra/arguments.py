@@ -1,5 +1,6 @@
-"""What the command line's arguments share: argparse types (``infra.cli`` and the commands
-it keeps in modules of their own, ``infra.perf``)."""
+"""What the command line's arguments share: argparse types and groups (``infra.cli`` and the
+commands it keeps in modules of their own: ``infra.perf``, ``infra.prices``,
+``infra.simulate_command``)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,10 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
     return value
+
+
+def add_source(command: argparse.ArgumentParser) -> None:
+    """Which stack: ``--stack NAME`` or ``--config FILE``, one of them."""
+    source = command.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
+    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")

@@ -11,7 +11,7 @@ import gc
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from bridge import cli as bridge_cli
 from facts.catalog import CATALOG, known_keys
-from infra import perf, prices, report
-from infra.arguments import positive_int, writable_file
+from infra import perf, prices, report, simulate_command
+from infra.arguments import add_source, positive_int
 from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
 from infra.plan import plan_fleet
@@ -71,13 +71,6 @@ def parse_mix(items: Sequence[str]) -> tuple[MixEntry, ...]:
     return tuple(MixEntry(tier, gpu, Fraction(share) * scale) for tier, gpu, share in parsed)
 
 
-def _add_source(command: argparse.ArgumentParser) -> None:
-    """Which stack: ``--stack NAME`` or ``--config FILE``, one of them."""
-    source = command.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", metavar="NAME", help="stack NAME: stacks/Pulumi.NAME.yaml")
-    source.add_argument("--config", metavar="FILE", type=Path, help="a stack file")
-
-
 def _add_plan(commands: Any) -> None:
     """The ``plan`` command's arguments (docs/commands.md)."""
     plan = commands.add_parser(
@@ -89,7 +82,7 @@ def _add_plan(commands: Any) -> None:
         "mandatory finding, 2 on invalid input.",
         allow_abbrev=False,
     )
-    _add_source(plan)
+    add_source(plan)
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.add_argument(
         "--render",
@@ -128,70 +121,6 @@ def _add_plan(commands: Any) -> None:
         type=Path,
         help="write the plan (against --baseline, if given) as Markdown, for a pull-request "
         "comment or a CI job summary",
-    )
-
-
-def _add_simulate(commands: Any) -> None:
-    """The ``simulate`` command's arguments (docs/commands.md)."""
-    simulate = commands.add_parser(
-        "simulate",
-        help="replay a day or a week of traffic through the fleet, second by second",
-        description="Replay load through the stack's tiers and autoscaling as the program "
-        "declares them, second by second, under the stack's queue-depth scaling, GPU "
-        "utilisation scaling and static peak, and report SLA attainment, waits, time to "
-        "first token, replicas and cost.",
-        allow_abbrev=False,
-    )
-    _add_source(simulate)
-    simulate.add_argument(
-        "--trace", default="diurnal", metavar="diurnal|flat|FILE.csv", help="the load"
-    )
-    length = simulate.add_mutually_exclusive_group()
-    length.add_argument("--days", type=positive_int, metavar="N", help="days (default 1)")
-    length.add_argument("--hours", type=positive_int, metavar="N", help="hours")
-    simulate.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
-    simulate.add_argument(
-        "--strategies",
-        default="queue-depth,gpu-utilization,static-peak",
-        metavar="LIST",
-        help="comma-separated: queue-depth, gpu-utilization, static-peak",
-    )
-    simulate.add_argument(
-        "--cold-start",
-        type=positive_int,
-        metavar="SECONDS",
-        help="a new GPU node's start to its first replica serving (default: node start and "
-        "image pull, then the model's weights)",
-    )
-    simulate.add_argument(
-        "--timezone",
-        metavar="ZONE",
-        help="the users' time zone for the diurnal trace's business hours (default: the "
-        "stack's scheduled windows' zone, else UTC)",
-    )
-    simulate.add_argument(
-        "--step",
-        type=float,
-        default=1.0,
-        metavar="SECONDS",
-        help="the simulation step: 1 (default), or 0.5, 0.25, 0.2, 0.1 or 0.05 for "
-        "sub-second waits, that many times slower",
-    )
-    simulate.add_argument("--json", action="store_true", help="print one JSON object")
-    simulate.add_argument("--plot", metavar="FILE.png", type=Path, help="draw the run")
-    simulate.add_argument(
-        "--suggest",
-        action="store_true",
-        help="search each tier's floor, backlog threshold and scale windows for the cheapest "
-        "settings that meet the SLA goal on the trace; print them as stack-file YAML",
-    )
-    simulate.add_argument(
-        "--sla-goal",
-        type=float,
-        default=99.0,
-        metavar="PERCENT",
-        help="with --suggest: the share of interactions that must meet their tier's "
-        "time-to-first-token target (default 99)",
     )
 
 
@@ -249,11 +178,11 @@ def _parser() -> argparse.ArgumentParser:
         "filled in (instances, replicas, --max-num-seqs, prices). Exit 2 on invalid config.",
         allow_abbrev=False,
     )
-    _add_source(validate)
+    add_source(validate)
     validate.add_argument("--json", action="store_true", help="print one JSON object")
 
     _add_plan(commands)
-    _add_simulate(commands)
+    simulate_command.add_parser(commands)
     perf.add_parser(commands)
     prices.add_parser(commands)
 
@@ -288,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "plan":
             return _plan(args)
         if args.command == "simulate":
-            return _simulate(args)
+            return simulate_command.run(args)
         if args.command == "perf":
             return perf.run(args)
         if args.command == "prices":
@@ -477,101 +406,6 @@ def _simulated_day(result: Preview) -> tuple[dict[str, Any], str]:
         for s in simulation.of("queue-depth")
     ]
     return simulation_report.simulation_json(simulation), "\n".join(lines)
-
-
-def _simulate(args: argparse.Namespace) -> int:
-    from infra.config import read_stack_file
-    from infra.simulation import report as simulation_report
-    from infra.simulation.run import simulate_stack
-
-    writable_file(args.plot, "--plot")
-    path = stack_file(args.stack) if args.stack else args.config
-    name = args.stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    seconds = args.hours * 3600 if args.hours else (args.days or 1) * 86_400
-    if args.trace not in ("diurnal", "flat") and not (args.days or args.hours):
-        seconds = None  # the file's own length
-    progress = _progress_bar() if sys.stderr.isatty() and not args.json else None
-    options: dict[str, Any] = {
-        "trace": args.trace,
-        "seconds": seconds,
-        "seed": args.seed,
-        "cold_start_seconds": args.cold_start,
-        "step_seconds": _step(args.step),
-        "timezone": _zone(args.timezone),
-    }
-    if args.suggest:
-        return _suggest(name, read_stack_file(path), args, options, progress)
-    simulation = simulate_stack(
-        name,
-        read_stack_file(path),
-        strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
-        progress=progress,
-        **options,
-    )
-    if args.plot:
-        simulation_report.plot(simulation, args.plot)
-    if args.json:
-        print(json.dumps(simulation_report.simulation_json(simulation), indent=2))
-    else:
-        print(simulation_report.simulation_text(simulation))
-        if args.plot:
-            print(f"wrote {args.plot}")
-    return EXIT_OK
-
-
-def _suggest(
-    name: str,
-    values: dict[str, Any],
-    args: argparse.Namespace,
-    options: dict[str, Any],
-    progress: Callable[[float], None] | None,
-) -> int:
-    from infra.simulation import report as simulation_report
-    from infra.simulation.suggest import advise
-
-    if not 0 < args.sla_goal <= 100:
-        raise ConfigError([("--sla-goal", f"{args.sla_goal:g} is not a percentage above 0")])
-    if args.plot or options["step_seconds"] != 1.0:
-        raise ConfigError([("--suggest", "takes neither --plot nor --step")])
-    goal = args.sla_goal / 100
-    found = advise(name, values, goal=goal, progress=progress, **options)
-    if args.json:
-        print(json.dumps(simulation_report.suggestion_json(found, goal), indent=2))
-    else:
-        print(simulation_report.suggestion_text(found, goal, name))
-    return EXIT_OK
-
-
-def _step(value: float) -> float:
-    allowed = (1.0, 0.5, 0.25, 0.2, 0.1, 0.05)
-    if value not in allowed:
-        shown = ", ".join(f"{a:g}" for a in allowed)
-        raise ConfigError([("--step", f"{value:g} s is not one of {shown}")])
-    return value
-
-
-def _zone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError([("--timezone", f"unknown time zone {value!r} (IANA names)")]) from None
-    return value
-
-
-def _progress_bar() -> Callable[[float], None]:
-    """A one-line bar on standard error (a terminal only)."""
-
-    def show(done: float) -> None:
-        filled = int(done * 30)
-        end = "\n" if done >= 1 else ""
-        print(f"\rsimulating [{'#' * filled}{'.' * (30 - filled)}] {done:4.0%}", end=end,
-              file=sys.stderr, flush=True)  # fmt: skip
-
-    return show
 
 
 def _policy_config(path: Path) -> dict[str, object]:

@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from facts.autoscaling import SYNC_SECONDS, Hpa, Load, Rules, ScaledObject, Trigger
+from facts.autoscaling import (
+    SYNC_SECONDS,
+    Hpa,
+    Load,
+    Rules,
+    ScaledObject,
+    Trigger,
+    metric_replicas,
+)
 from infra.simulation.fleet import (
     AUTOSCALER_SCAN_SECONDS,
     SCALE_DOWN_UNNEEDED_SECONDS,
@@ -70,14 +78,25 @@ class Lane:
     max_replicas: int = 0
 
     def settled(self, load: float) -> int:
-        """The replicas this strategy keeps for ``load`` concurrent interactions held
-        steady: the run starts there rather than at the floor."""
+        """The replicas this strategy holds for ``load`` concurrent interactions held steady
+        (its autoscaler's arithmetic, the HPA's tolerance included, climbing from the floor):
+        the run starts there rather than at the floor, with nothing waiting."""
         tier, scaled = self.tier, self.tier.scaled
         if self.strategy == "static-peak":
             return tier.planned_replicas
-        share = GPU_UTILIZATION_TARGET / 100 if self.strategy == "gpu-utilization" else 1.0
-        wanted = math.ceil(load / (tier.sessions_per_replica * share))
-        return min(scaled.max_replicas, max(scaled.min_replicas, 1, wanted))
+        replicas = max(1, scaled.min_replicas)
+        for _ in range(scaled.max_replicas + 2):  # each round grows, to the ceiling at most
+            if self.strategy == "gpu-utilization":
+                busy = min(load, replicas * tier.sessions_per_replica)
+                share = 100.0 * busy / tier.sessions_per_replica
+                wanted = metric_replicas(share, GPU_UTILIZATION_TARGET, replicas)
+            else:
+                wanted = scaled.wanted(Load(in_flight=round(load)), replicas)
+            wanted = min(scaled.max_replicas, max(scaled.min_replicas, 1, wanted))
+            if wanted == replicas:
+                break
+            replicas = wanted
+        return replicas
 
     def ready_pods(self, now: float) -> int:
         return bisect.bisect_right(self.pods, now)

@@ -80,3 +80,30 @@ def test_bad_simulate_arguments_exit_2(
 ) -> None:
     assert main(["simulate", "--stack", "dev", "--hours", "1", *argv]) == 2
     assert said in capsys.readouterr().err
+
+
+def test_a_run_starts_settled_at_its_first_rate() -> None:
+    """A flat trace at each tier's expected rate, outside any scheduled window: every lane
+    starts with the replicas its autoscaler holds for that load (for the stack's own
+    scaling, the plan's instances at the expected load) and nothing waits in its first 15
+    minutes (started at the floor or at whole sessions, the HPA would climb through a
+    backlog of hundreds)."""
+    from infra.config import parse_stack_config
+    from infra.plan import plan_fleet
+    from infra.simulation.run import simulate_stack
+    from tests.helpers import stack_values
+
+    values = stack_values("prod")
+    for tier in values["agentfleet:fleet"]["tiers"].values():
+        tier.pop("scaling", None)
+    plan = plan_fleet(parse_stack_config(values))
+    sim = simulate_stack("prod", values, trace="flat", seconds=1800,
+                         strategies=["queue-depth", "gpu-utilization"])  # fmt: skip
+    for index, lane in enumerate(sim.run.lanes):
+        first = slice(0, 15)
+        replicas = sim.run.series["replicas"][index][first]
+        assert sim.run.series["queue"][index][first].max() == 0, (lane.strategy, lane.tier.name)
+        assert replicas.min() == replicas.max(), (lane.strategy, lane.tier.name)
+        if lane.strategy == "queue-depth":
+            tier = plan.tier(lane.tier.name)
+            assert replicas[0] == tier.instances * tier.replicas_per_instance, tier.name
