@@ -29,6 +29,12 @@ def add_parser(commands: Any) -> None:
     simulate.add_argument(
         "--trace", default="diurnal", metavar="diurnal|flat|FILE.csv", help="the load"
     )
+    simulate.add_argument(
+        "--trace-counts",
+        action="store_true",
+        help="the CSV trace holds whole interactions arriving in each second (replayed as "
+        "given) instead of rates per second (arrivals drawn at random)",
+    )
     length = simulate.add_mutually_exclusive_group()
     length.add_argument("--days", type=positive_int, metavar="N", help="days (default 1)")
     length.add_argument("--hours", type=positive_int, metavar="N", help="hours")
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         "cold_start_seconds": args.cold_start,
         "step_seconds": _step(args.step),
         "timezone": _zone(args.timezone),
+        "trace_counts": args.trace_counts,
     }
     if args.suggest:
         return _suggest(name, read_stack_file(path), args, options, progress)

@@ -261,6 +261,7 @@ class _Engine:
         dt: float,
         seed: int,
         draw: Callable[[Lane], Hashable],
+        counts: bool = False,
     ):
         self.lanes, self.dt = list(lanes), dt
         self.rng = np.random.default_rng(seed)
@@ -270,7 +271,7 @@ class _Engine:
         first: dict[Hashable, int] = {}
         for i, lane in enumerate(lanes):
             first.setdefault(draw(lane), i)
-        drawn = {i: self.rng.poisson(rates[i] * dt).astype(np.int64) for i in first.values()}
+        drawn = {i: self._arrivals(rates[i], dt, counts) for i in first.values()}
         self.arrivals = np.stack([drawn[first[draw(lane)]] for lane in lanes])
         hold = np.array([lane.tier.service_seconds for lane in lanes])
         # A session admitted in a step ends in a later one, with this chance each step: a
@@ -305,6 +306,18 @@ class _Engine:
             lane.nodes = [Node(-3600.0, node.spot) for node in lane.nodes]
             lane.pods = [-3600.0] * len(lane.pods)
             self.busy[i] = min(round(load), int(len(lane.pods) * self.sessions[i]))
+
+    def _arrivals(self, rates: NDArray[np.float64], dt: float, counts: bool) -> NDArray[np.int64]:
+        """A lane's arrivals per step: Poisson at the rates, or the counts as given (each
+        second's count spread over its steps at random, where steps are shorter)."""
+        if not counts:
+            return self.rng.poisson(rates * dt).astype(np.int64)
+        per_second = max(1, round(1 / dt))
+        given = rates[::per_second].astype(np.int64)
+        if per_second == 1:
+            return given
+        spread = self.rng.multinomial(given, [1 / per_second] * per_second)
+        return spread.reshape(-1).astype(np.int64)[: rates.shape[0]]
 
     def control(self, step: int) -> None:
         """Every 15 s: interruptions, the controllers, pods and nodes, the bill."""
@@ -383,10 +396,12 @@ def simulate(
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
     draw: Callable[[Lane], Hashable] | None = None,
+    counts: bool = False,
 ) -> Run:
     """Replay ``rates`` (interactions a second, per lane and step) through the lanes. Lanes
-    with the same ``draw`` key (by default, the same tier model) share their arrivals."""
-    engine = _Engine(lanes, rates, dt, seed, draw or _by_tier)
+    with the same ``draw`` key (by default, the same tier model) share their arrivals. With
+    ``counts`` the rates are whole arrivals per second, replayed as given."""
+    engine = _Engine(lanes, rates, dt, seed, draw or _by_tier, counts)
     for step in range(engine.steps):
         now = step * dt
         if step % engine.tick == 0:

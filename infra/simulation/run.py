@@ -82,6 +82,7 @@ def rates_for(
     seconds: int | None,
     seed: int,
     timezone: str | None = None,
+    counts: bool = False,
 ) -> tuple[dict[str, np.ndarray], int]:
     peaks = {tier.name: tier.peak_rate for tier in tiers}
     if trace in ("diurnal", "flat"):
@@ -90,7 +91,7 @@ def rates_for(
         if trace == "flat":
             return traces.flat(peaks, total), total
         return traces.diurnal(peaks, total, seed, zone), total
-    found, total = traces.read_csv(Path(trace), list(peaks), seconds)
+    found, total = traces.read_csv(Path(trace), list(peaks), seconds, counts)
     return {name: found.get(name, np.zeros(total)) for name in peaks}, total
 
 
@@ -120,6 +121,7 @@ def simulate_declared(
     step_seconds: float = 1.0,
     timezone: str | None = None,
     progress: Callable[[float], None] | None = None,
+    trace_counts: bool = False,
 ) -> Simulation:
     """Simulate a plan and the objects its program declared (``agentfleet plan --simulate``
     passes the preview's, so the program is not built twice)."""
@@ -128,12 +130,16 @@ def simulate_declared(
             known = ", ".join(STRATEGIES)
             raise ConfigError([("--strategies", f"unknown strategy {strategy!r}; known: {known}")])
     tiers = fleet_models(plan, registrations, cold_start_seconds)
-    rates, total = rates_for(tiers, trace, seconds, seed, timezone)
+    if trace_counts and trace in ("diurnal", "flat"):
+        raise ConfigError([("--trace-counts", "replays a CSV trace of counts, not " + trace)])
+    rates, total = rates_for(tiers, trace, seconds, seed, timezone, trace_counts)
     lanes = lanes_for(tiers, strategies, total)
     per_step = max(1, round(1 / step_seconds)) if step_seconds < 1 else 1
     lane_rates = np.stack([np.repeat(rates[lane.tier.name], per_step) for lane in lanes])
     started = time.perf_counter()
-    run = simulate(lanes, lane_rates, dt=step_seconds, seed=seed, progress=progress)
+    run = simulate(
+        lanes, lane_rates, dt=step_seconds, seed=seed, progress=progress, counts=trace_counts
+    )
     replay = time.perf_counter() - started
     return Simulation(
         stack=stack,

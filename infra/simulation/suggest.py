@@ -161,6 +161,7 @@ def search(
     goal: float = DEFAULT_GOAL,
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
+    counts: bool = False,
 ) -> dict[str, tuple[Settings, bool]]:
     """Each tier's best settings on the trace: every candidate a lane of one run, the
     candidates of a tier on one draw of arrivals."""
@@ -172,7 +173,8 @@ def search(
             lanes.append(Lane(variant, "queue-depth", queue_depth(variant, cron[tier.name])))
             tried.append(settings)
     rows = np.stack([rates[lane.tier.name] for lane in lanes])
-    run = simulate(lanes, rows, seed=seed, progress=progress, draw=lambda lane: lane.tier.name)
+    run = simulate(lanes, rows, seed=seed, progress=progress, draw=lambda lane: lane.tier.name,
+                   counts=counts)  # fmt: skip
     by_tier: dict[str, list[tuple[Settings, LaneStats]]] = {}
     for i, (lane, settings) in enumerate(zip(lanes, tried, strict=True)):
         by_tier.setdefault(lane.tier.name, []).append((settings, lane_stats(run, i)))
@@ -202,14 +204,15 @@ def advise(
 
     plan, registrations = declare(stack, values)
     tiers = fleet_models(plan, registrations, options.get("cold_start_seconds"))
+    counts = bool(options.get("trace_counts"))
     rates, total = rates_for(
         tiers, options.get("trace", "diurnal"), options.get("seconds"),
-        options.get("seed", 0), options.get("timezone"),
+        options.get("seed", 0), options.get("timezone"), counts,
     )  # fmt: skip
     cron = {tier.name: cron_for(tier, total) for tier in tiers}
     user_facing = {tier.name: tier.config.user_facing for tier in plan.tiers}
     found = search(tiers, user_facing, rates, cron, goal=goal, seed=options.get("seed", 0),
-                   progress=progress)  # fmt: skip
+                   progress=progress, counts=counts)  # fmt: skip
     chosen = {name: settings for name, (settings, _) in found.items()}
 
     def by_tier(run: Simulation) -> dict[str, LaneStats]:

@@ -104,10 +104,15 @@ def _bad(path: Path, line: int, reason: str) -> ConfigError:
     return ConfigError([(f"{path}:{line}", reason)])
 
 
-def read_csv(path: Path, tiers: Sequence[str], seconds: int | None) -> tuple[Rates, int]:
+def read_csv(
+    path: Path, tiers: Sequence[str], seconds: int | None, counts: bool = False
+) -> tuple[Rates, int]:
     """A trace file: the rates of each named tier as a step function; tiers the file does
     not name get none. Returns the rates and the seconds they cover (``seconds``, or the
-    last row's second plus one). Raises ConfigError naming the line."""
+    last row's second plus one). Raises ConfigError naming the line.
+
+    With ``counts`` each row is the interactions that arrive in that one second (whole
+    numbers, seconds without a row have none), replayed as given rather than drawn."""
     try:
         if path.stat().st_size > MAX_CSV_BYTES:
             raise _bad(path, 0, f"over {MAX_CSV_BYTES // 2**20} MB")
@@ -140,6 +145,8 @@ def read_csv(path: Path, tiers: Sequence[str], seconds: int | None) -> tuple[Rat
             raise _bad(path, line, "seconds start at 0 and increase")
         if any(not math.isfinite(v) or v < 0 or v > 1e6 for v in values):
             raise _bad(path, line, "rates are interactions per second, 0 to 1,000,000")
+        if counts and any(v != int(v) for v in values):
+            raise _bad(path, line, "counts are whole interactions arriving in that second")
         steps.append((second, values))
     if not steps:
         raise _bad(path, 2, "no rows")
@@ -147,6 +154,8 @@ def read_csv(path: Path, tiers: Sequence[str], seconds: int | None) -> tuple[Rat
     rates: Rates = {name: np.zeros(total) for name in header}
     for index, (second, values) in enumerate(steps):
         end = steps[index + 1][0] if index + 1 < len(steps) else total
+        if counts:
+            end = min(second + 1, total)
         for name, value in zip(header, values, strict=True):
             rates[name][second:end] = value
     return rates, total

@@ -70,3 +70,30 @@ def test_business_hours_follow_the_users_time_zone() -> None:
     week = diurnal({"t": 100.0}, 86_400, seed=1, timezone="America/New_York")["t"]
     assert week[17 * 3600 : 18 * 3600].mean() == pytest.approx(100, rel=0.25)
     assert week[11 * 3600 : 12 * 3600].mean() == pytest.approx(10, rel=0.15)
+
+
+def test_a_trace_of_counts_is_replayed_as_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--trace-counts: each row is the interactions arriving in that second, replayed as
+    given (no second Poisson draw): a run counts exactly the file's total, at one-second
+    steps and at tenths of a second alike; a second without a row has none."""
+    path = tmp_path / "counts.csv"
+    rows = "".join(f"{second},{second % 7}\n" for second in range(0, 600, 2))
+    path.write_text("second,assistant\n" + rows, encoding="utf-8")
+    rates, seconds = read_csv(path, ["assistant"], None, counts=True)
+    assert seconds == 599
+    assert rates["assistant"][1] == 0 and rates["assistant"][4] == 4  # noqa: PT018
+    total = sum(second % 7 for second in range(0, 600, 2))
+    for step in ("1", "0.1"):
+        argv = ["simulate", "--stack", "dev", "--trace", str(path), "--trace-counts",
+                "--strategies", "static-peak", "--step", step, "--json"]  # fmt: skip
+        assert main(argv) == 0
+        tier = json.loads(capsys.readouterr().out)["strategies"]["static-peak"]["tiers"][0]
+        assert tier["interactions"] == total, step
+    path.write_text("second,assistant\n0,1.5\n", encoding="utf-8")
+    assert main(["simulate", "--stack", "dev", "--trace", str(path), "--trace-counts"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: counts are whole interactions arriving in that second" in err
+    assert main(["simulate", "--stack", "dev", "--trace-counts"]) == 2
+    assert "--trace-counts: replays a CSV trace of counts, not diurnal" in capsys.readouterr().err
