@@ -188,6 +188,23 @@ class Replica:
         per_layer = ALL_REDUCES_PER_LAYER * (ALL_REDUCE_LATENCY_SECONDS[link] + ring)
         return self.model.layers * per_layer + TENSOR_PARALLEL_STEP_OVERHEAD_SECONDS
 
+    def kernel_duty(self, running: int, workload: Workload) -> float:
+        """The share of time the replica's GPU runs a kernel with ``running`` sequences:
+        what NVML reports as its utilisation ("percent of time over the past sample period
+        during which one or more kernels was executing on the GPU"; dcgm-exporter's
+        DCGM_FI_DEV_GPU_UTIL). Steps follow each other while a sequence runs; each is the
+        GPU's work (the roofline terms, the all-reduces) and the host's (``STEP_OVERHEAD``,
+        and tensor parallelism's hand-off), when the GPU waits. 0 when idle."""
+        if running <= 0:
+            return 0.0
+        inp, out = workload.input_tokens, workload.output_tokens
+        prefill = running * inp / out if out else 0.0
+        step = self.step(running, workload.decode_context, prefill, inp / 2).seconds
+        host = STEP_OVERHEAD_SECONDS
+        if self.tensor_parallel > 1:
+            host += TENSOR_PARALLEL_STEP_OVERHEAD_SECONDS
+        return max(0.0, step - host) / step
+
     def decode_step(self, batch: int, context: float) -> Step:
         """A step of ``batch`` decodes alone, each over ``context`` tokens."""
         return self.step(batch, context)

@@ -88,7 +88,7 @@ class Lane:
         for _ in range(scaled.max_replicas + 2):  # each round grows, to the ceiling at most
             if self.strategy == "gpu-utilization":
                 busy = min(load, replicas * tier.sessions_per_replica)
-                share = 100.0 * busy / tier.sessions_per_replica
+                share = tier.utilisation_sum(busy, replicas)
                 wanted = metric_replicas(share, GPU_UTILIZATION_TARGET, replicas)
             else:
                 wanted = scaled.wanted(Load(in_flight=round(load)), replicas)
@@ -186,11 +186,14 @@ def queue_depth(
 
 
 def gpu_utilization(tier: TierModel) -> Callable[..., int]:
-    """An HPA on GPU utilisation at 70% (busy sessions over capacity), with the HPA's
-    default behaviour and the stack's floor (at least one) and ceiling. The HPA reads the
-    utilisation as its metrics pipeline last saw it: dcgm-exporter samples the GPUs every
-    30 s (its --collect-interval default) and Prometheus scrapes the exporter every 30 s,
-    so each sync reads the utilisation of 15-45 s before."""
+    """An HPA on GPU utilisation at 70%, with the HPA's default behaviour and the stack's
+    floor (at least one) and ceiling. The utilisation is what dcgm-exporter reports
+    (DCGM_FI_DEV_GPU_UTIL, NVML's share of the sample period a kernel ran): under continuous
+    batching a replica with a running sequence runs steps back to back and reads its kernel
+    duty (``TierModel.utilisation_sum``), not its busy sessions over its sessions. The HPA
+    reads it as its metrics pipeline last saw it: dcgm-exporter samples the GPUs every 30 s
+    (its --collect-interval default) and Prometheus scrapes the exporter every 30 s, so each
+    sync reads the utilisation of 15-45 s before."""
     scaled = ScaledObject(
         min_replicas=max(1, tier.scaled.min_replicas),
         max_replicas=tier.scaled.max_replicas,
@@ -203,7 +206,9 @@ def gpu_utilization(tier: TierModel) -> Callable[..., int]:
 
     def desired(now: float, current: int, queue: int, busy: int, capacity: float) -> int:
         collected = DCGM_COLLECT_SECONDS * math.floor(now / DCGM_COLLECT_SECONDS)
-        samples.setdefault(collected, 100.0 * busy / tier.sessions_per_replica)
+        samples.setdefault(
+            collected, tier.utilisation_sum(busy, capacity / tier.sessions_per_replica)
+        )
         # the last scrape (every 30 s, half a period after the exporter's samples) holds
         # the sample taken before it
         scraped = now - (now - SCRAPE_OFFSET_SECONDS) % PROMETHEUS_SCRAPE_SECONDS

@@ -15,6 +15,7 @@ from facts.autoscaling import ScaledObject
 from facts.resource_types import NODE_GROUP, SCALED_OBJECT
 from facts.vllm_memory import GIB
 from infra.offline.mocks import Registration
+from infra.physics import demand_of, workload_for
 from infra.plan import FleetPlan, TierPlan
 
 NODE_START_SECONDS = 90.0
@@ -79,6 +80,22 @@ class TierModel:
     node_start_seconds: float
     spec: Mapping[str, Any] = field(default_factory=dict)
     """The rendered ScaledObject's spec (``simulate --suggest`` varies its settings)."""
+    kernel_duty: tuple[float, ...] = ()
+    """The share of time a replica's GPU runs a kernel, by the sequences it runs (0 to
+    --max-num-seqs; ``facts.serving.Replica.kernel_duty``): its utilisation as NVML and
+    dcgm-exporter report it. Empty: a kernel runs whenever a sequence does."""
+
+    def utilisation_sum(self, busy: float, replicas: float) -> float:
+        """The tier's GPU utilisation in percent, summed over its replicas (what an HPA on
+        DCGM_FI_DEV_GPU_UTIL adds up): ``busy`` running sequences spread over ``replicas``,
+        each replica reading its duty at the sequences it runs, an idle one 0."""
+        if busy <= 0 or replicas <= 0:
+            return 0.0
+        duty = self.kernel_duty
+        if busy < replicas:  # one sequence on each of ``busy`` replicas
+            return 100.0 * busy * (duty[1] if duty else 1.0)
+        running = min(round(busy / replicas), len(duty) - 1) if duty else 1
+        return 100.0 * replicas * (duty[running] if duty else 1.0)
 
     @property
     def max_replicas(self) -> int:
@@ -149,7 +166,18 @@ def tier_model(
         pod_start_seconds=pod_start,
         node_start_seconds=node_start,
         spec=spec,
+        kernel_duty=_kernel_duty(tier, lead.max_num_seqs),
     )
+
+
+def _kernel_duty(tier: TierPlan, most: int) -> tuple[float, ...]:
+    """A replica's kernel duty by the sequences it runs, from the serving model (none where
+    the serving model cannot run the replica)."""
+    replica = tier.serving.replica
+    if replica is None:
+        return ()
+    workload = workload_for(replica.model, demand_of(tier.config))
+    return tuple(replica.kernel_duty(running, workload) for running in range(most + 1))
 
 
 def fleet_models(
