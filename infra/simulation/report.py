@@ -57,8 +57,8 @@ def simulation_json(simulation: Simulation) -> dict[str, Any]:
 def simulation_text(simulation: Simulation) -> str:
     from infra.report import table
 
-    hours = simulation.seconds / 3600
-    lines = [f"stack {simulation.stack}: {hours:g} hours simulated, second by second", ""]
+    length = duration(simulation.seconds)
+    lines = [f"stack {simulation.stack}: {length} simulated, second by second", ""]
     rows: list[list[object]] = []
     for strategy in simulation.strategies:
         stats = simulation.of(strategy)
@@ -85,9 +85,27 @@ def simulation_text(simulation: Simulation) -> str:
     return "\n".join(lines)
 
 
+def duration(seconds: int) -> str:
+    """A run's length as people say it: 7 days, 24 hours, 2 hours 55 minutes, 90 seconds
+    as 1 minute 30 seconds."""
+    if seconds >= 2 * 86_400 and seconds % 86_400 == 0:
+        return f"{seconds // 86_400} days"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = ((hours, "hour"), (minutes, "minute"), (secs, "second"))
+    said = [f"{count} {unit}{'s' if count != 1 else ''}" for count, unit in parts if count]
+    return " ".join(said) or "0 seconds"
+
+
+STYLES = {"queue-depth": "-", "gpu-utilization": "--", "static-peak": ":"}
+"""Line styles by strategy, so one drawn over another still shows."""
+SHORT = {"queue-depth": "queue", "gpu-utilization": "util", "static-peak": "static"}
+
+
 def plot(simulation: Simulation, path: Path) -> None:
     """Per tier (rows): arrivals, replicas by strategy, queue depth, TTFT p95 against the
-    target, and the cost rate, over time (hours, UTC)."""
+    target, and the cost rate, over time (hours, UTC). Each strategy has its own colour and
+    line style; each row's title gives each strategy's SLA met and cost."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,18 +124,30 @@ def plot(simulation: Simulation, path: Path) -> None:
             if lane.tier.name != tier.name:
                 continue
             label = lane.strategy
+            style = {"label": label, "lw": 1.1, "ls": STYLES.get(lane.strategy, "-")}
             if lane.strategy == simulation.strategies[0]:
                 axes[row][0].plot(hours, run.series["arrivals"][lane_index], color="black", lw=0.6)
-            axes[row][1].plot(hours, run.series["replicas"][lane_index], label=label, lw=0.9)
-            axes[row][2].plot(hours, run.series["queue"][lane_index], label=label, lw=0.9)
-            ttft = ttft_p95_by_minute(run, lane_index)
-            axes[row][3].plot(hours, ttft, label=label, lw=0.9)
-            axes[row][4].plot(hours, run.series["cost"][lane_index], label=label, lw=0.9)
+            axes[row][1].plot(hours, run.series["replicas"][lane_index], **style)
+            axes[row][2].plot(hours, run.series["queue"][lane_index], **style)
+            axes[row][3].plot(hours, ttft_p95_by_minute(run, lane_index), **style)
+            axes[row][4].plot(hours, run.series["cost"][lane_index], **style)
         axes[row][3].axhline(tier.sla_ttft_seconds, color="red", ls="--", lw=0.8)
         axes[row][3].set_yscale("log")
+        outcome = " · ".join(
+            f"{SHORT.get(s.strategy, s.strategy)} {s.sla_attainment:.1%} ${s.cost:,.0f}"
+            for s in simulation.stats
+            if s.tier == tier.name
+        )
         for column, title in enumerate(panels):
-            axes[row][column].set_title(f"{tier.name}: {title}", fontsize=9)
-            axes[row][column].set_xlabel("hours (UTC)")
+            axis = axes[row][column]
+            axis.set_title(f"{tier.name}: {title}", fontsize=9)
+            axis.set_xlabel("hours (UTC)")
+            drawn = [np.nanmax(line.get_ydata()) for line in axis.lines if len(line.get_ydata())]
+            if column != 3 and drawn and max(drawn) <= 0:  # all zero: 0 to 1, not ±0.04
+                axis.set_ylim(0, 1)
+        axes[row][0].set_title(
+            f"{tier.name}: arrivals a minute\nSLA met, cost: {outcome}", fontsize=8
+        )
         axes[row][1].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

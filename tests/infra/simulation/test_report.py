@@ -33,3 +33,29 @@ def test_the_plot_reads_each_minutes_ttft_p95_from_its_own_arrivals() -> None:
     assert p95[0] == pytest.approx(PREFILL_SECONDS)
     assert p95[1] > 10  # 600 arrive, 10 at a time for 3 s: most wait tens of seconds
     assert p95[2] == pytest.approx(PREFILL_SECONDS)  # nobody arrived
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (86_400, "24 hours"),
+        (7 * 86_400, "7 days"),
+        (2 * 3600 + 55 * 60, "2 hours 55 minutes"),  # not "2.91667 hours"
+        (3600, "1 hour"),
+        (90, "1 minute 30 seconds"),
+    ],
+)
+def test_a_runs_length_is_said_as_people_say_it(seconds: int, said: str) -> None:
+    from infra.simulation.report import duration
+
+    assert duration(seconds) == said
+
+
+def test_each_strategy_is_drawn_in_its_own_line_style() -> None:
+    """Strategies that hold the same replicas (the utilisation HPA at the ceiling, static
+    peak) still show apart."""
+    from infra.simulation.engine import STRATEGIES
+    from infra.simulation.report import STYLES
+
+    assert sorted(STYLES) == sorted(STRATEGIES)
+    assert len(set(STYLES.values())) == len(STRATEGIES)
