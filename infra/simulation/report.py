@@ -97,6 +97,30 @@ def duration(seconds: int) -> str:
     return " ".join(said) or "0 seconds"
 
 
+def scheduled_spans(tier: Any, minutes: int) -> list[tuple[float, float]]:
+    """The hours (from the run's start) during which any of the tier's scheduled windows
+    holds it at its predicted peak, as (start, end) pairs."""
+    import numpy as np
+
+    from infra.simulation.cron import window_open
+
+    held = np.zeros(minutes, dtype=bool)
+    for window in tier.cron:
+        held |= window_open(window.start, window.end, window.timezone, minutes)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], held.astype(np.int8), [0]])))
+    return [(float(a) / 60, float(b) / 60) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def utc_offset_hours(timezone: str) -> float:
+    """The zone's offset from UTC at the run's start (the simulated Monday)."""
+    from zoneinfo import ZoneInfo
+
+    from infra.simulation.cron import EPOCH
+
+    offset = EPOCH.astimezone(ZoneInfo(timezone)).utcoffset()
+    return 0.0 if offset is None else offset.total_seconds() / 3600
+
+
 STYLES = {"queue-depth": "-", "gpu-utilization": "--", "static-peak": ":"}
 """Line styles by strategy, so one drawn over another still shows."""
 SHORT = {"queue-depth": "queue", "gpu-utilization": "util", "static-peak": "static"}
@@ -104,8 +128,9 @@ SHORT = {"queue-depth": "queue", "gpu-utilization": "util", "static-peak": "stat
 
 def plot(simulation: Simulation, path: Path) -> None:
     """Per tier (rows): arrivals, replicas by strategy, queue depth, TTFT p95 against the
-    target, and the cost rate, over time (hours, UTC). Each strategy has its own colour and
-    line style; each row's title gives each strategy's SLA met and cost."""
+    target, and the cost rate, over time (hours, UTC, with the users' zone's offset). Each
+    strategy has its own colour and line style; each row's title gives each strategy's SLA
+    met and cost; the hours a scheduled window holds the tier at its peak are shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,6 +144,9 @@ def plot(simulation: Simulation, path: Path) -> None:
                                 squeeze=False)  # fmt: skip
     minutes = run.series["arrivals"].shape[1]
     hours = np.arange(minutes) / 60.0
+    zone = next((w.timezone for tier in tiers for w in tier.cron), "UTC")
+    offset = utc_offset_hours(zone)
+    clock = "hours (UTC)" if zone == "UTC" else f"hours (UTC; {zone} {offset:+g} h)"
     for row, tier in enumerate(tiers):
         for lane_index, lane in enumerate(run.lanes):
             if lane.tier.name != tier.name:
@@ -138,10 +166,13 @@ def plot(simulation: Simulation, path: Path) -> None:
             for s in simulation.stats
             if s.tier == tier.name
         )
+        spans = scheduled_spans(tier, minutes)
         for column, title in enumerate(panels):
             axis = axes[row][column]
             axis.set_title(f"{tier.name}: {title}", fontsize=9)
-            axis.set_xlabel("hours (UTC)")
+            axis.set_xlabel(clock)
+            for start, end in spans:  # shaded: held at the predicted peak by its schedule
+                axis.axvspan(start, end, color="0.9", zorder=0)
             drawn = [np.nanmax(line.get_ydata()) for line in axis.lines if len(line.get_ydata())]
             if column != 3 and drawn and max(drawn) <= 0:  # all zero: 0 to 1, not ±0.04
                 axis.set_ylim(0, 1)

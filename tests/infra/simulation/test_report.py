@@ -59,3 +59,18 @@ def test_each_strategy_is_drawn_in_its_own_line_style() -> None:
 
     assert sorted(STYLES) == sorted(STRATEGIES)
     assert len(set(STYLES.values())) == len(STRATEGIES)
+
+
+def test_the_picture_shades_the_scheduled_windows_in_the_users_zone() -> None:
+    """prod's weekday window, 07:00-19:00 New York, is 12:00-24:00 UTC on the simulated
+    Monday (5 January 2026, standard time: UTC-5), and again on Tuesday."""
+    from infra.simulation.fleet import fleet_models
+    from infra.simulation.report import scheduled_spans, utc_offset_hours
+    from infra.simulation.run import declare
+    from tests.helpers import stack_values
+
+    plan, registrations = declare("prod", stack_values("prod"))
+    orchestrator = {m.name: m for m in fleet_models(plan, registrations)}["orchestrator"]
+    assert scheduled_spans(orchestrator, 2 * 1440) == [(12.0, 24.0), (36.0, 48.0)]
+    assert utc_offset_hours("America/New_York") == -5
+    assert utc_offset_hours("UTC") == 0
