@@ -24,7 +24,7 @@ it, and the tests hold the rendered settings to it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
@@ -204,6 +204,20 @@ class ScaledObject:
             default=current,
         )
         return max(self.min_replicas, 1, min(asked, self.max_replicas))
+
+    def settled(self, load: Load | Callable[[int], Load]) -> int:
+        """The replicas the HPA settles on from the floor under a steady load (a ``Load``,
+        or one that depends on the replicas, as utilisation does), asking in jumps: where
+        the metrics, the tolerance included, ask for no change. A climb the behaviour
+        limits can stop short of it, inside the tolerance (the planner's targets are
+        lowered so that it does not: ``infra.sizing.in_flight_target``)."""
+        replicas = max(1, self.min_replicas)
+        for _ in range(self.max_replicas + 2):  # each round grows, to the ceiling at most
+            wanted = self.wanted(load(replicas) if callable(load) else load, replicas)
+            if wanted == replicas:
+                break
+            replicas = wanted
+        return replicas
 
 
 @dataclass

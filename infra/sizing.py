@@ -86,13 +86,7 @@ def settled_replicas(load: int, target: int, floor: int, ceiling: int) -> int:
         up=_NO_RULES,
         down=_NO_RULES,
     )
-    replicas = max(1, floor)
-    for _ in range(ceiling + 2):  # each step grows the count, to the ceiling at most
-        wanted = scaled.wanted(Load(in_flight=load), replicas)
-        if wanted == replicas:
-            break
-        replicas = wanted
-    return replicas
+    return scaled.settled(Load(in_flight=load))
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,6 @@ from facts.autoscaling import (
     Rules,
     ScaledObject,
     Trigger,
-    metric_replicas,
 )
 from infra.simulation.fleet import (
     AUTOSCALER_SCAN_SECONDS,
@@ -81,22 +80,17 @@ class Lane:
         """The replicas this strategy holds for ``load`` concurrent interactions held steady
         (its autoscaler's arithmetic, the HPA's tolerance included, climbing from the floor):
         the run starts there rather than at the floor, with nothing waiting."""
-        tier, scaled = self.tier, self.tier.scaled
+        tier = self.tier
         if self.strategy == "static-peak":
             return tier.planned_replicas
-        replicas = max(1, scaled.min_replicas)
-        for _ in range(scaled.max_replicas + 2):  # each round grows, to the ceiling at most
-            if self.strategy == "gpu-utilization":
+        if self.strategy == "gpu-utilization":
+
+            def utilisation(replicas: int) -> Load:
                 busy = min(load, replicas * tier.sessions_per_replica)
-                share = tier.utilisation_sum(busy, replicas)
-                wanted = metric_replicas(share, GPU_UTILIZATION_TARGET, replicas)
-            else:
-                wanted = scaled.wanted(Load(in_flight=round(load)), replicas)
-            wanted = min(scaled.max_replicas, max(scaled.min_replicas, 1, wanted))
-            if wanted == replicas:
-                break
-            replicas = wanted
-        return replicas
+                return Load(utilization=tier.utilisation_sum(busy, replicas))
+
+            return utilisation_hpa(tier).settled(utilisation)
+        return tier.scaled.settled(Load(in_flight=round(load)))
 
     def ready_pods(self, now: float) -> int:
         return bisect.bisect_right(self.pods, now)
@@ -185,6 +179,18 @@ def queue_depth(
     return desired
 
 
+def utilisation_hpa(tier: TierModel) -> ScaledObject:
+    """An HPA on GPU utilisation at 70%, the HPA's default behaviour, the stack's floor (at
+    least one) and ceiling."""
+    return ScaledObject(
+        min_replicas=max(1, tier.scaled.min_replicas),
+        max_replicas=tier.scaled.max_replicas,
+        triggers=(Trigger("gpu", "utilization", GPU_UTILIZATION_TARGET),),
+        up=Rules.from_spec(None, up=True),
+        down=Rules.from_spec(None, up=False),
+    )
+
+
 def gpu_utilization(tier: TierModel) -> Callable[..., int]:
     """An HPA on GPU utilisation at 70%, with the HPA's default behaviour and the stack's
     floor (at least one) and ceiling. The utilisation is what dcgm-exporter reports
@@ -194,14 +200,7 @@ def gpu_utilization(tier: TierModel) -> Callable[..., int]:
     reads it as its metrics pipeline last saw it: dcgm-exporter samples the GPUs every 30 s
     (its --collect-interval default) and Prometheus scrapes the exporter every 30 s, so each
     sync reads the utilisation of 15-45 s before."""
-    scaled = ScaledObject(
-        min_replicas=max(1, tier.scaled.min_replicas),
-        max_replicas=tier.scaled.max_replicas,
-        triggers=(Trigger("gpu", "utilization", GPU_UTILIZATION_TARGET),),
-        up=Rules.from_spec(None, up=True),
-        down=Rules.from_spec(None, up=False),
-    )
-    hpa = Hpa(scaled)
+    hpa = Hpa(utilisation_hpa(tier))
     samples: dict[float, float] = {}
 
     def desired(now: float, current: int, queue: int, busy: int, capacity: float) -> int:

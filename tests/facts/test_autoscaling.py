@@ -12,6 +12,8 @@ import pytest
 from facts.autoscaling import (
     Hpa,
     Load,
+    Policy,
+    Rules,
     ScaledObject,
     Trigger,
     metric_replicas,
@@ -151,3 +153,23 @@ def test_a_utilization_target_scales_as_the_hpas_resource_metric() -> None:
     assert metric_replicas(4 * 90.0, trigger.per_replica_target(), 4) == 6  # ceil(5.14)
     assert metric_replicas(4 * 75.0, trigger.per_replica_target(), 4) == 4  # 1.07: tolerated
     assert metric_replicas(4 * 30.0, trigger.per_replica_target(), 4) == 2  # ceil(1.71)
+
+
+@pytest.mark.parametrize("load", [0, 7, 95, 1000, 5000])
+def test_settled_is_where_the_hpa_ends_under_a_steady_load(load: int) -> None:
+    """The fixpoint from the floor is where an hour of HPA syncs ends when nothing limits
+    the climb."""
+    free = Rules(0, (Policy("Percent", 100_000, 15), Policy("Pods", 100_000, 15)))
+    scaled = ScaledObject(2, 300, (Trigger("q", "aws-sqs-queue", 10.0),), free, free)
+    ended = replicas_over_time(scaled, Load(in_flight=load), 2, 3600)[-1][1]
+    assert scaled.settled(Load(in_flight=load)) == ended
+    assert scaled.settled(lambda replicas: Load(in_flight=load)) == ended
+
+
+def test_a_limited_climb_can_stop_inside_the_tolerance() -> None:
+    """Doubling every 15 s from 2 reaches 64, then 96: 1000 in flight is within 10% of
+    96 x 10, so the HPA stays there, 4 short of where a jump settles."""
+    up, down = Rules.from_spec(None, up=True), Rules.from_spec(None, up=False)
+    scaled = ScaledObject(2, 300, (Trigger("q", "aws-sqs-queue", 10.0),), up, down)
+    assert replicas_over_time(scaled, Load(in_flight=1000), 2, 3600)[-1][1] == 96
+    assert scaled.settled(Load(in_flight=1000)) == 100
