@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bridge import cli as bridge_cli
+from facts import aws_prices
 from facts.catalog import CATALOG, known_keys
 from infra import perf, prices, report, simulate_command
 from infra.arguments import add_source, positive_int
 from infra.config import ConfigError, load_stack_file, stack_file
 from infra.fitting import FitError
 from infra.plan import plan_fleet
-from infra.sizing import DEFAULT_MIX, MixEntry, PriceBook, size_fleet
+from infra.pricing import PricesError, aws_price_list, seed_prices
+from infra.sizing import DEFAULT_MIX, MixEntry, per_gpu_hour, size_fleet
 
 if TYPE_CHECKING:
     from infra.offline.preview import Preview
@@ -273,12 +275,12 @@ def _size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         mix = parse_mix(args.mix) if args.mix else DEFAULT_MIX
     except ValueError as error:
         parser.error(f"argument --mix: {error}")
-    prices = PriceBook(args.prices, args.region if args.prices == "aws" else None)
+    prices = aws_price_list(args.region) if args.prices == "aws" else seed_prices()
     try:
         for entry in mix:  # every GPU of the mix has a price there
-            prices.per_gpu_hour(CATALOG[entry.gpu])
-    except ValueError as error:
-        parser.error(f"argument --region: {error}")
+            per_gpu_hour(prices, CATALOG[entry.gpu])
+    except PricesError as error:
+        parser.error(f"argument --region: {error}; regions: {', '.join(aws_prices.ON_DEMAND)}")
     try:
         mix = with_models(mix, args.model or ())
         scenarios = [size_fleet(concurrency, mix, prices) for concurrency in args.concurrency]

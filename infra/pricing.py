@@ -52,7 +52,8 @@ class PriceList:
     """The prices of one region."""
 
     source: Source
-    region: str
+    region: str | None
+    """None for the seed's prices, which are the same everywhere."""
     as_of: str
     instances: Mapping[str, InstancePrice] = field(default_factory=dict)
     """USD an instance-hour by instance type; empty for ``seed`` (priced per GPU)."""
@@ -67,10 +68,10 @@ class PriceList:
             return gpu.on_demand_price, gpu.spot_price
         price = self.instances.get(instance.name)
         if price is None:
+            listed = f"the prices file {self.path}" if self.source == "file" else "AWS's price list"
             raise PricesError(
-                f"{self.describe()} has no on-demand price for {instance.name} in "
-                f"{self.region} (AWS may not offer it there); set pricePerGpuHour, or "
-                "agentfleet:fleet.prices: seed"
+                f"{listed} (as of {self.as_of}) has no on-demand price for {instance.name} in "
+                f"{self.region} (AWS may not offer it there)"
             )
         spot = None if price.spot is None else price.spot / instance.gpus
         return price.on_demand / instance.gpus, spot
@@ -91,7 +92,7 @@ class PriceList:
         return shown
 
 
-def seed_prices(region: str) -> PriceList:
+def seed_prices(region: str | None = None) -> PriceList:
     return PriceList("seed", region, PRICE_DATE)
 
 
@@ -201,7 +202,8 @@ def tier_prices(
         listed, listed_spot = prices.per_gpu(gpu, instance)
     except PricesError as error:
         if tier.price_per_gpu_hour is None:
-            raise FitError("pricePerGpuHour", str(error)) from None
+            hint = "set pricePerGpuHour, or agentfleet:fleet.prices: seed"
+            raise FitError("pricePerGpuHour", f"{error}; {hint}") from None
         listed, listed_spot = tier.price_per_gpu_hour, None
     spot = (
         tier.spot_price_per_gpu_hour

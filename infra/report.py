@@ -14,7 +14,8 @@ from facts.vllm_memory import GIB
 from infra.fitting import ShapeFit
 from infra.physics import Serving
 from infra.plan import FleetPlan, TierPlan
-from infra.sizing import PriceBook, Scenario, SizedTier
+from infra.pricing import PriceList
+from infra.sizing import Scenario, SizedTier
 from infra.summary import (
     burst_json,
     headroom_json,
@@ -113,14 +114,14 @@ def scenario_json(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def sizing_json(scenarios: Sequence[Scenario], prices: PriceBook) -> dict[str, Any]:
+def sizing_json(scenarios: Sequence[Scenario], prices: PriceList) -> dict[str, Any]:
     return {
         "prices": {"source": prices.source, "region": prices.region, "asOf": prices.as_of},
         "scenarios": [scenario_json(scenario) for scenario in scenarios],
     }
 
 
-def sizing_text(scenarios: Sequence[Scenario], prices: PriceBook) -> str:
+def sizing_text(scenarios: Sequence[Scenario], prices: PriceList) -> str:
     """The scenarios; with AWS's prices, a line saying whose and when (the seed's tables
     print as they always have)."""
     text = "\n\n".join(scenario_text(scenario) for scenario in scenarios)

@@ -15,16 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
 
-from facts import aws_prices, defaults, models
+from facts import defaults, models
 from facts.autoscaling import TOLERANCE, Load, Rules, ScaledObject, Trigger
-from facts.catalog import CATALOG, PRICE_DATE, Gpu, InstanceType
+from facts.catalog import CATALOG, Gpu, InstanceType
 from facts.checklist import MAX_NUM_SEQS_FACTOR, PEAK_HEADROOM
 from facts.vllm_memory import DEFAULT_GPU_MEMORY_UTILIZATION
 from infra.config import TierConfig
 from infra.fitting import FitError, ShapeFit, TierFit, fit_whole_gpus
 from infra.physics import default_demand
+from infra.pricing import PriceList, seed_prices
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -147,34 +147,14 @@ def split(total: int, shares: Sequence[Fraction]) -> list[int]:
     return parts
 
 
-@dataclass(frozen=True)
-class PriceBook:
-    """Where ``size`` takes a GPU-hour's price: the seed's catalog, or AWS's on-demand price
-    of the GPU's default instance type in a region (``facts.aws_prices``), per GPU."""
-
-    source: Literal["seed", "aws"] = "seed"
-    region: str | None = None
-
-    @property
-    def as_of(self) -> str:
-        return PRICE_DATE if self.source == "seed" else aws_prices.PRICES_AS_OF
-
-    def per_gpu_hour(self, gpu: Gpu) -> Decimal:
-        """A GPU-hour's price; ValueError when AWS lists none for the region."""
-        if self.source == "seed":
-            return gpu.on_demand_price
-        instance = gpu.instance_type(gpu.default_instance_type)
-        price = aws_prices.on_demand(self.region or "", instance.name)
-        if price is None:
-            raise ValueError(
-                f"AWS's price list (as of {self.as_of}) has no on-demand price for "
-                f"{instance.name} in {self.region}; regions: {', '.join(aws_prices.ON_DEMAND)}"
-            )
-        return price / instance.gpus
+def per_gpu_hour(prices: PriceList, gpu: Gpu) -> Decimal:
+    """What ``size`` prices a GPU-hour at: the price list's on-demand price of the GPU's
+    default instance type, over its GPUs (PricesError where the list has none)."""
+    return prices.per_gpu(gpu, gpu.instance_type(gpu.default_instance_type))[0]
 
 
 def size_fleet(
-    concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX, prices: PriceBook = PriceBook()
+    concurrency: int, mix: Sequence[MixEntry] = DEFAULT_MIX, prices: PriceList | None = None
 ) -> Scenario:
     """GPUs and cost for ``concurrency`` interactions split by ``mix``, on-demand, at the
     seed's catalog prices or AWS's (``prices``)."""
@@ -191,7 +171,7 @@ def size_fleet(
         else:  # what is in flight at the planned batch's pace (infra.physics), in replicas
             held = in_flight(interactions, fit.serving.pace)
             gpus = ceil_div(held, fit.sessions) * fit.tensor_parallel
-        cost = gpus * prices.per_gpu_hour(gpu)
+        cost = gpus * per_gpu_hour(prices or seed_prices(), gpu)
         tiers.append(SizedTier(entry.tier, entry.gpu, interactions, gpus, cost, fit))
     return Scenario(concurrency, tuple(tiers))
 
