@@ -24,6 +24,7 @@ it, and the tests hold the rendered settings to it.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -32,6 +33,7 @@ from typing import Any, Literal
 TOLERANCE = Fraction(1, 10)
 """The HPA's --horizontal-pod-autoscaler-tolerance default: it leaves the replicas alone
 while the metric is within 10% of the target times the current replicas."""
+_TOLERANCE = float(TOLERANCE)
 SYNC_SECONDS = 15
 """The HPA's --horizontal-pod-autoscaler-sync-period default."""
 KEDA_DEFAULT_QUEUE_LENGTH = 5
@@ -122,7 +124,7 @@ def metric_replicas(metric: float, target: float, current: int) -> int:
     the current count while the metric is within the tolerance of target x current."""
     if current > 0:
         ratio = metric / (target * current)
-        if abs(1.0 - ratio) <= float(TOLERANCE):
+        if abs(1.0 - ratio) <= _TOLERANCE:
             return current
     return math.ceil(metric / target)
 
@@ -226,20 +228,28 @@ class Hpa:
     that each sync applies the behaviour as the controller does."""
 
     scaled: ScaledObject
-    recommendations: list[tuple[float, int]] = field(default_factory=list)
-    ups: list[tuple[float, int]] = field(default_factory=list)
-    downs: list[tuple[float, int]] = field(default_factory=list)
+    recommendations: deque[tuple[float, int]] = field(default_factory=deque)
+    ups: deque[tuple[float, int]] = field(default_factory=deque)
+    downs: deque[tuple[float, int]] = field(default_factory=deque)
     last_active: float = 0.0
+
+    def __post_init__(self) -> None:
+        scaled = self.scaled
+        self._longest = max(scaled.up.window, scaled.down.window)
+        # the rate policies look back one period at most: older events no longer count
+        self._period = max((p.period for p in (*scaled.up.policies, *scaled.down.policies)),
+                           default=0)  # fmt: skip
 
     def sync(self, now: float, current: int, load: Load) -> int:
         """One sync at ``now`` (seconds): the replicas KEDA and the HPA set the target to."""
-        if self.scaled.active(load):
+        active = self.scaled.active(load)
+        if active:
             self.last_active = now
         if self.scaled.min_replicas == 0:
             # KEDA's own 0 <-> 1: it wakes the target on an active trigger, and puts it to
             # sleep once no trigger has been active for the cooldown.
             if current == 0:
-                return 1 if self.scaled.active(load) else 0
+                return 1 if active else 0
             if now - self.last_active >= self.scaled.cooldown_seconds:
                 return 0
         if not self.recommendations and not self.ups and not self.downs:
@@ -254,11 +264,13 @@ class Hpa:
 
     def _stabilised(self, now: float, current: int, wanted: int) -> int:
         up_from, down_from = now - self.scaled.up.window, now - self.scaled.down.window
-        up_floor = min((r for when, r in self.recommendations if when > up_from), default=wanted)
-        down_ceiling = max(
-            (r for when, r in self.recommendations if when > down_from), default=wanted
-        )
-        return min(max(current, min(up_floor, wanted)), max(down_ceiling, wanted))
+        up_floor = down_ceiling = wanted
+        for when, replicas in self.recommendations:
+            if when > up_from and replicas < up_floor:
+                up_floor = replicas
+            if when > down_from and replicas > down_ceiling:
+                down_ceiling = replicas
+        return min(max(current, up_floor), down_ceiling)
 
     def _changes(self, now: float, period: int) -> tuple[int, int]:
         added = sum(change for when, change in self.ups if when > now - period)
@@ -294,20 +306,17 @@ class Hpa:
         return desired
 
     def _record(self, now: float, current: int, wanted: int, replicas: int) -> None:
-        self.recommendations.append((now, wanted))
-        longest = max(self.scaled.up.window, self.scaled.down.window)
-        self.recommendations = [r for r in self.recommendations if r[0] > now - longest - 1]
+        recommendations = self.recommendations
+        recommendations.append((now, wanted))
+        while recommendations[0][0] <= now - self._longest - 1:
+            recommendations.popleft()
         if replicas > current:
             self.ups.append((now, replicas - current))
         elif replicas < current:
             self.downs.append((now, current - replicas))
-        # the rate policies look back one period at most: older events no longer count
-        period = max((p.period for p in (*self.scaled.up.policies, *self.scaled.down.policies)),
-                     default=0)  # fmt: skip
-        if self.ups and self.ups[0][0] <= now - period:
-            self.ups = [e for e in self.ups if e[0] > now - period]
-        if self.downs and self.downs[0][0] <= now - period:
-            self.downs = [e for e in self.downs if e[0] > now - period]
+        for events in (self.ups, self.downs):
+            while events and events[0][0] <= now - self._period:
+                events.popleft()
 
 
 def _select(limits: Sequence[int], select: str, *, up: bool, current: int) -> int:

@@ -1,22 +1,17 @@
-"""The simulator: each (tier, strategy) pair is a lane; all lanes advance together, one
-step (``dt`` seconds, one by default) at a time, vectorised over lanes.
+"""The simulator: each (tier, strategy) pair is a lane; all lanes advance together, a sync
+of the autoscalers (15 s) at a time.
 
-In each step of each lane:
-- arrivals are Poisson at the trace's rate (drawn for the whole run up front);
-- each busy session ends with probability 1 - exp(-dt / serviceSeconds) (exponential
-  holds), drawn as one binomial;
-- freed sessions take the queue's oldest interactions first (FIFO), then the step's new
-  arrivals; the rest wait in the queue. An interaction waiting longer than the tier's
-  request timeout expires;
-- every 15 s the lane's controller (the HPA as KEDA feeds it, an HPA on GPU utilisation,
-  or nothing for static peak) sets the replicas; new pods start on free node slots or on
-  nodes the cluster autoscaler launches, and serve after the pod start (and node start);
-  nodes go once unneeded for 15 minutes; spot nodes are interrupted at a rate, their work
-  back in the queue.
+In each sync of each lane (Python): spot nodes are interrupted at a rate, their work back in
+the queue; the lane's controller (the HPA as KEDA feeds it, an HPA on GPU utilisation as
+dcgm-exporter reports it, or nothing for static peak) sets the replicas; new pods start on
+free node slots or on nodes the cluster autoscaler launches, and serve after the node's
+start and the pod's (vLLM's start-up, the weights); nodes go once unneeded for 15 minutes.
 
-Waits come from the queue's two cumulative counts (in, and out by start or expiry): FIFO,
-each step's entrants leave when the outgoing count passes theirs, read between steps by
-linear interpolation. That keeps the run linear in steps and exact in the totals.
+Between syncs, each step (``dt``, one second by default) of each lane runs in
+``infra.simulation.kernel``: Poisson arrivals at the trace's rate (drawn for the whole run
+up front), the replicas serving as the serving model says they do at the concurrency they
+run, the SQS queue oldest first, expiring at the tier's request timeout, and every started
+interaction's latencies recorded.
 """
 
 from __future__ import annotations
@@ -38,6 +33,7 @@ from facts.autoscaling import (
     ScaledObject,
     Trigger,
 )
+from infra.simulation import kernel
 from infra.simulation.fleet import (
     AUTOSCALER_SCAN_SECONDS,
     SCALE_DOWN_UNNEEDED_SECONDS,
@@ -68,7 +64,7 @@ class Lane:
     tier: TierModel
     strategy: str
     controller: Callable[[float, int, int, int, float], int]
-    """(now, current replicas, queue, busy, capacity) -> desired replicas."""
+    """(now, current replicas, queued, running, ready replicas) -> desired replicas."""
     target: int = 0
     pods: list[float] = field(default_factory=list)
     """Ready times of the pods, sorted."""
@@ -98,7 +94,9 @@ class Lane:
     def node_cost_rate(self) -> float:
         """USD a second for the nodes billed now (launched, ready or not)."""
         tier = self.tier
-        spot = sum(node.spot for node in self.nodes) if tier.spot_price is not None else 0
+        spot = 0
+        if tier.spot_price is not None and (tier.on_spot or tier.burst_max):
+            spot = sum(node.spot for node in self.nodes)
         on_demand = len(self.nodes) - spot
         prices = on_demand * tier.on_demand_price + spot * (tier.spot_price or 0.0)
         return prices * tier.gpus_per_node / 3600.0
@@ -163,15 +161,13 @@ def queue_depth(
     """The stack's own ScaledObject, as KEDA feeds the HPA."""
     hpa = Hpa(tier.scaled)
 
-    def desired(now: float, current: int, queue: int, busy: int, capacity: float) -> int:
-        # Workers hold up to --max-num-seqs a replica: the queue's head waits inside vLLM
-        # (in flight for SQS, num_requests_waiting for the Prometheus trigger).
-        replicas = capacity / tier.sessions_per_replica
-        inside = min(queue, int(replicas * tier.held_per_replica))
+    def desired(now: float, current: int, queue: int, running: int, ready: float) -> int:
+        # Workers hold up to --max-num-seqs a replica (in flight for SQS); beyond what a
+        # replica runs they wait inside vLLM (num_requests_waiting, the Prometheus trigger).
         load = Load(
-            visible=queue - inside,
-            in_flight=busy + inside,
-            vllm_waiting=float(inside),
+            visible=queue,
+            in_flight=running,
+            vllm_waiting=tier.vllm_waiting(running, ready),
             cron_active=cron_open(now),
         )
         return hpa.sync(now, current, load)
@@ -203,11 +199,9 @@ def gpu_utilization(tier: TierModel) -> Callable[..., int]:
     hpa = Hpa(utilisation_hpa(tier))
     samples: dict[float, float] = {}
 
-    def desired(now: float, current: int, queue: int, busy: int, capacity: float) -> int:
+    def desired(now: float, current: int, queue: int, running: int, ready: float) -> int:
         collected = DCGM_COLLECT_SECONDS * math.floor(now / DCGM_COLLECT_SECONDS)
-        samples.setdefault(
-            collected, tier.utilisation_sum(busy, capacity / tier.sessions_per_replica)
-        )
+        samples.setdefault(collected, tier.utilisation_sum(running, ready))
         # the last scrape (every 30 s, half a period after the exporter's samples) holds
         # the sample taken before it
         scraped = now - (now - SCRAPE_OFFSET_SECONDS) % PROMETHEUS_SCRAPE_SECONDS
@@ -229,34 +223,48 @@ def static_peak(tier: TierModel) -> Callable[..., int]:
 
 @dataclass
 class Run:
-    """What a run recorded, per lane: cumulative queue counts per step (for the waits),
-    totals, and per-minute series (for the report and the plot)."""
+    """What a run recorded, per lane: totals, latency histograms (over the run, and per
+    window for the plot) and per-minute series."""
 
     lanes: list[Lane]
     dt: float
     steps: int
-    entered: NDArray[np.int64]
-    """Cumulative interactions that entered the queue, per lane and step."""
-    left: NDArray[np.int64]
-    """Cumulative interactions that left it (started, or expired), per lane and step."""
     arrivals: NDArray[np.int64]
-    direct: NDArray[np.int64]
-    expired: NDArray[np.int64]
+    totals: NDArray[np.float64]
+    """Per lane, ``kernel``'s totals (STARTED, DIRECT, EXPIRED, MET, the latency sums...)."""
+    histograms: NDArray[np.float64]
+    """Per lane and latency (``kernel.WAIT``, TTFT, TPOT, E2E), interactions by log bin."""
+    windows: NDArray[np.float32]
+    """Per lane, latency (``kernel.WINDOW_TTFT``, WINDOW_E2E) and window, the same."""
+    window_seconds: float
     cost: NDArray[np.float64]
     gpu_seconds: NDArray[np.float64]
-    queue_area: NDArray[np.float64]
-    """Sum over steps of the queue (x dt: queue-seconds), for Little's law."""
     series: dict[str, NDArray[np.float64]]
-    """Per lane and minute: arrivals, replicas serving, GPUs billed, the queue's peak and
-    the cost rate (USD an hour)."""
+    """Per lane and minute: arrivals, replicas serving, GPUs billed, the cost rate (USD an
+    hour), the queue's peak, and the demand (running and waiting, the minute's mean)."""
+    left: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Interactions still queued or running when the run ended, per lane."""
+
+
+WINDOW_SECONDS = 900.0
+"""The plot's latency percentiles are each 15 minutes' interactions."""
 
 
 def _by_tier(lane: Lane) -> Hashable:
     return id(lane.tier)
 
 
+def queue_room(arrivals: NDArray[np.int64], steps_per_timeout: int, extra: int) -> int:
+    """Places a lane's queue needs at most: the arrivals of any timeout (older ones have
+    expired), and the interactions its replicas could hand back at once."""
+    totals = np.concatenate(([0], np.cumsum(arrivals)))
+    span = min(steps_per_timeout + 1, len(arrivals))
+    most = int((totals[span:] - totals[:-span]).max()) if len(arrivals) else 0
+    return most + extra + 16
+
+
 class _Engine:
-    """The lanes' state, advanced a step at a time (vectorised over lanes)."""
+    """The lanes' state: the controllers' (Python) and the queues' (``kernel``'s arrays)."""
 
     def __init__(
         self,
@@ -276,40 +284,39 @@ class _Engine:
         for i, lane in enumerate(lanes):
             first.setdefault(draw(lane), i)
         drawn = {i: self._arrivals(rates[i], dt, counts) for i in first.values()}
-        self.arrivals = np.stack([drawn[first[draw(lane)]] for lane in lanes])
-        hold = np.array([lane.tier.service_seconds for lane in lanes])
-        # A session admitted in a step ends in a later one, with this chance each step: a
-        # geometric hold of mean dt / p = serviceSeconds, as the exponential's mean.
-        self.p_done = np.minimum(1.0, dt / hold)
-        self.sessions = np.array([lane.tier.sessions_per_replica for lane in lanes])
-        self.timeout = np.array(
-            [max(1, round(lane.tier.request_timeout_seconds / dt)) for lane in lanes]
-        )
-        self.index = np.arange(count)
-
-        def zeros() -> NDArray[np.int64]:
-            return np.zeros(count, dtype=np.int64)
-
-        self.busy, self.queue, self.total_in, self.total_out = zeros(), zeros(), zeros(), zeros()
-        self.direct, self.expired = zeros(), zeros()
-        self.entered = np.zeros((count, self.steps), dtype=np.int64)
-        self.left = np.zeros((count, self.steps), dtype=np.int64)
-        self.queued_at = np.zeros((count, self.steps), dtype=np.int32)
-        self.capacity = np.zeros(count)
-        self.sessions_now = np.zeros(count, dtype=np.int64)
-        """The sessions the ready replicas hold, whole."""
-        self.cost, self.gpu_seconds = np.zeros(count), np.zeros(count)
-        self.cost_rate, self.gpus = np.zeros(count), np.zeros(count)
-        self.next_ready = np.full(count, -math.inf)
+        self.arrivals = np.ascontiguousarray(np.stack([drawn[first[draw(lane)]] for lane in lanes]))
+        tables = [lane.tier.tables() for lane in lanes]
+        width = max(len(rows[0]) for rows in tables)
+        self.tables = np.array([[row + [row[-1]] * (width - len(row)) for row in rows]
+                                for rows in tables])  # fmt: skip
+        self.settings = np.array([[lane.tier.admit_per_replica, lane.tier.request_timeout_seconds,
+                                   lane.tier.sla_ttft_seconds] for lane in lanes])  # fmt: skip
         self.tick = max(1, round(SYNC_SECONDS / dt))
-        ticks = math.ceil(self.steps / self.tick)
-        self.at_tick = {k: np.zeros((count, ticks)) for k in ("replicas", "gpus", "cost")}
+        self.window_steps = max(1, round(WINDOW_SECONDS / dt))
+        windows = math.ceil(self.steps / self.window_steps)
+        admit = self.settings[:, kernel.ADMIT]
+        room = max(
+            queue_room(self.arrivals[i], round(min(lane.tier.request_timeout_seconds,
+                       self.steps * dt) / dt), int(lane.tier.max_replicas * admit[i]))
+            for i, lane in enumerate(lanes)
+        )  # fmt: skip
+        self.ring = np.zeros((count, room))
+        self.state = np.zeros((count, 3), dtype=np.int64)
+        self.histograms = np.zeros((count, 4, kernel.BINS))
+        self.windows = np.zeros((count, 2, windows, kernel.WINDOW_BINS), dtype=np.float32)
+        self.totals = np.zeros((count, kernel.TOTALS))
+        self.trace = np.zeros((2, count, self.steps), dtype=np.int32)
+        self.ready = np.zeros((count, self.tick))
+        self.readies: list[int] = []
+        self.bills: list[tuple[list[float], list[int], list[int], float]] = []
+        """Per sync: each lane's cost rate (USD an hour), GPUs billed, replicas ready, and
+        the seconds until the next sync."""
         for i, lane in enumerate(self.lanes):  # settled at the first second's load
             load = rates[i, 0] * lane.tier.service_seconds
             lane.scale(-3600.0, lane.settled(load))
             lane.nodes = [Node(-3600.0, node.spot) for node in lane.nodes]
             lane.pods = [-3600.0] * len(lane.pods)
-            self.busy[i] = min(round(load), int(len(lane.pods) * self.sessions[i]))
+            self.state[i, kernel.RUNNING] = min(round(load), int(len(lane.pods) * admit[i]))
 
     def _arrivals(self, rates: NDArray[np.float64], dt: float, counts: bool) -> NDArray[np.int64]:
         """A lane's arrivals per step: Poisson at the rates, or the counts as given (each
@@ -324,72 +331,51 @@ class _Engine:
         return spread.reshape(-1).astype(np.int64)[: rates.shape[0]]
 
     def control(self, step: int) -> None:
-        """Every 15 s: interruptions, the controllers, pods and nodes, the bill."""
-        now, seconds = step * self.dt, self.tick * self.dt
+        """A sync: interruptions, the controllers, pods and nodes, the bill; then the
+        replicas ready in each step up to the next sync."""
+        now, span = step * self.dt, min(self.tick, self.steps - step) * self.dt
+        until = now + (self.tick - 1) * self.dt
+        state = self.state.tolist()
+        costs, gpus, readies, pending = [], [], [], []
         for i, lane in enumerate(self.lanes):
-            current = len(lane.pods)
-            lost = lane.interrupt(now, self.rng, seconds) if lane.nodes else 0
-            if lost and self.capacity[i] > 0:
-                back = int(self.busy[i] * min(1.0, lost * self.sessions[i] / self.capacity[i]))
-                self.busy[i] -= back
-                self.queue[i] += back
-                self.total_in[i] += back
-            queue, busy = int(self.queue[i]), int(self.busy[i])
-            lane.scale(now, lane.controller(now, current, queue, busy, self.capacity[i]))
-            self.cost_rate[i] = lane.node_cost_rate()
-            self.gpus[i] = len(lane.nodes) * lane.tier.gpus_per_node
-            self.next_ready[i] = -math.inf
-        span = min(self.tick, self.steps - step) * self.dt
-        self.cost += self.cost_rate * span
-        self.gpu_seconds += self.gpus * span
-        column = step // self.tick
-        self.at_tick["gpus"][:, column] = self.gpus
-        self.at_tick["cost"][:, column] = self.cost_rate * 3600.0
-
-    def refresh(self, now: float, step: int) -> None:
-        """Capacity of the lanes whose pods became ready since."""
-        for i in np.flatnonzero(self.next_ready <= now):
-            lane = self.lanes[i]
+            running, _, queue = state[i]
             ready = lane.ready_pods(now)
-            self.capacity[i] = ready * self.sessions[i]
-            self.sessions_now[i] = int(self.capacity[i])
-            pending = lane.pods[ready:]
-            self.next_ready[i] = pending[0] if pending else math.inf
-            lane.max_replicas = max(lane.max_replicas, ready)
-        self.at_tick["replicas"][:, step // self.tick] = self.capacity / self.sessions
+            if lane.nodes and (lost := lane.interrupt(now, self.rng, self.tick * self.dt)):
+                back = int(running * min(1.0, lost / max(ready, 1)))
+                running -= back
+                self.state[i, kernel.RUNNING] = running
+                kernel.requeue(i, back, now, self.ring, self.state, self.totals)
+                queue = int(self.state[i, kernel.SIZE])
+                ready = lane.ready_pods(now)
+            lane.scale(now, lane.controller(now, len(lane.pods), queue, running, float(ready)))
+            costs.append(lane.node_cost_rate() * 3600.0)
+            gpus.append(len(lane.nodes) * lane.tier.gpus_per_node)
+            pods = lane.pods
+            ready = lane.ready_pods(now)
+            readies.append(ready)
+            if ready < len(pods) and pods[ready] <= until:
+                pending.append(i)
+            elif ready > lane.max_replicas:
+                lane.max_replicas = ready
+        if pending or readies != self.readies:
+            self.ready[:] = np.array(readies, dtype=np.float64)[:, None]
+            self.readies = readies
+        if pending:
+            self.readies = []  # the rows below differ within the sync
+            times = now + np.arange(self.tick) * self.dt
+            for i in pending:
+                lane = self.lanes[i]
+                self.ready[i] = np.searchsorted(lane.pods, times, side="right")
+                lane.max_replicas = max(lane.max_replicas, int(self.ready[i, -1]))
+        self.bills.append((costs, gpus, readies, span))
 
     def advance(self, step: int) -> None:
-        """One step of every lane: holds end, the queue expires and is served FIFO, then
-        the step's arrivals start or queue."""
-        busy, queue = self.busy, self.queue
-        busy -= self.rng.binomial(busy, self.p_done)
-        free = self.sessions_now - busy
-        np.maximum(free, 0, out=free)
-        now_in = self.arrivals[:, step]
-        if queue.any():  # most steps of most runs have none: skip the queue's arithmetic
-            back = step - self.timeout
-            if back.max() >= 0:
-                old = np.where(back >= 0, self.entered[self.index, np.maximum(back, 0)], 0)
-                gone = np.minimum(np.maximum(old - self.total_out, 0), queue)
-                queue -= gone
-                self.total_out += gone
-                self.expired += gone
-            served = np.minimum(queue, free)
-            queue -= served
-            free -= served
-            self.total_out += served
-            busy += served
-            first = np.where(queue == 0, np.minimum(now_in, free), 0)
-        else:
-            first = np.minimum(now_in, free)
-        waiting = now_in - first
-        queue += waiting
-        self.total_in += waiting
-        busy += first
-        self.direct += first
-        self.entered[:, step] = self.total_in
-        self.left[:, step] = self.total_out
-        self.queued_at[:, step] = queue
+        """The steps up to the next sync, every lane (``kernel.advance``)."""
+        kernel.advance(
+            self.rng, step, min(step + self.tick, self.steps), self.dt, self.window_steps,
+            self.arrivals, self.ready, self.tables, self.settings, self.state, self.ring,
+            self.histograms, self.windows, self.totals, self.trace,
+        )  # fmt: skip
 
 
 def simulate(
@@ -406,16 +392,11 @@ def simulate(
     with the same ``draw`` key (by default, the same tier model) share their arrivals. With
     ``counts`` the rates are whole arrivals per second, replayed as given."""
     engine = _Engine(lanes, rates, dt, seed, draw or _by_tier, counts)
-    for step in range(engine.steps):
-        now = step * dt
-        if step % engine.tick == 0:
-            engine.control(step)
-            engine.refresh(now, step)
-            if progress is not None:
-                progress(step / engine.steps)
-        elif (engine.next_ready <= now).any():
-            engine.refresh(now, step)
+    for step in range(0, engine.steps, engine.tick):
+        engine.control(step)
         engine.advance(step)
+        if progress is not None:
+            progress(step / engine.steps)
     if progress is not None:
         progress(1.0)
     return _recorded(engine)
@@ -431,27 +412,35 @@ def _recorded(engine: _Engine) -> Run:
     def by_minute(values: NDArray[Any], how: str) -> NDArray[np.float64]:
         padded = np.pad(values.astype(np.float64), ((0, 0), (0, pad)))
         shaped = padded.reshape(count, minutes, per_minute)
-        found: NDArray[np.float64] = shaped.max(axis=2) if how == "max" else shaped.sum(axis=2)
-        return found
+        if how == "max":
+            return np.asarray(shaped.max(axis=2), dtype=np.float64)
+        if how == "mean":
+            return np.asarray(shaped.sum(axis=2) / per_minute, dtype=np.float64)
+        return np.asarray(shaped.sum(axis=2), dtype=np.float64)
 
+    costs, gpus, readies = (np.array([bill[k] for bill in engine.bills], dtype=np.float64).T
+                            for k in range(3))  # fmt: skip
+    spans = np.array([bill[3] for bill in engine.bills])
     ticks_per_minute = max(1, round(60 / (engine.tick * dt)))
+    queued, running = engine.trace[kernel.QUEUED_AT], engine.trace[kernel.RUNNING_AT]
     series = {
         "arrivals": by_minute(engine.arrivals, "sum"),
-        "queue": by_minute(engine.queued_at, "max"),
+        "queue": by_minute(queued, "max"),
+        "demand": by_minute(running.astype(np.int64) + queued, "mean"),
     }
-    for key, values in engine.at_tick.items():  # a tick's value stands for its minute
-        series[key] = values[:, ::ticks_per_minute][:, :minutes]
+    for key, values in (("replicas", readies), ("gpus", gpus), ("cost", costs)):
+        series[key] = values[:, ::ticks_per_minute][:, :minutes]  # a sync's, for its minute
     return Run(
         lanes=engine.lanes,
         dt=dt,
         steps=steps,
-        entered=engine.entered,
-        left=engine.left,
         arrivals=engine.arrivals.sum(axis=1),
-        direct=engine.direct,
-        expired=engine.expired,
-        cost=engine.cost,
-        gpu_seconds=engine.gpu_seconds,
-        queue_area=engine.queued_at.sum(axis=1) * dt,
+        totals=engine.totals,
+        histograms=engine.histograms,
+        windows=engine.windows,
+        window_seconds=engine.window_steps * dt,
+        cost=costs @ spans / 3600.0,
+        gpu_seconds=gpus @ spans,
         series=series,
+        left=engine.state[:, kernel.RUNNING] + engine.state[:, kernel.SIZE],
     )

@@ -6,6 +6,7 @@ hold time, the SLA, the cold start) comes from the plan and the stack."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,15 @@ SCALE_DOWN_UNNEEDED_SECONDS = 900.0
 PREFILL_SECONDS = 0.2
 """Time from a replica taking an interaction to its first token, without queueing, where
 the serving model did not plan the tier's batch (its TTFT at that batch otherwise)."""
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A replica running some interactions at once: what each of them sees."""
+
+    interactions_per_second: float
+    ttft_seconds: float
+    tpot_seconds: float
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,40 @@ class TierModel:
     """The share of time a replica's GPU runs a kernel, by the sequences it runs (0 to
     --max-num-seqs; ``facts.serving.Replica.kernel_duty``): its utilisation as NVML and
     dcgm-exporter report it. Empty: a kernel runs whenever a sequence does."""
+    serving: tuple[Speed, ...] = ()
+    """A replica's speed by the interactions it runs at once, 0 to --max-num-seqs (the
+    serving model's steady state at each; ``facts.serving.Replica.point``). Empty: the
+    replica is ``sessions_per_replica`` servers of ``service_seconds`` each, the rest it
+    holds waiting inside vLLM."""
+    running_per_replica: float = 0.0
+    """Interactions a replica runs at once at most (what its KV cache holds, up to
+    --max-num-seqs); the rest of those it holds wait in vLLM. 0: its sessions."""
+    sla_interaction_seconds: float = 0.0
+    """The tier's ``serviceSeconds``: the time an interaction may take end to end."""
+
+    @property
+    def admit_per_replica(self) -> float:
+        """Interactions a replica's worker takes from the queue at most (--max-num-seqs)."""
+        return self.sessions_per_replica + self.held_per_replica
+
+    def tables(self) -> tuple[list[float], list[float], list[float]]:
+        """A replica's interactions a second, TTFT and time per output token by the
+        interactions it runs, 0 to ``admit_per_replica``."""
+        if self.serving:
+            return ([s.interactions_per_second for s in self.serving],
+                    [s.ttft_seconds for s in self.serving],
+                    [s.tpot_seconds for s in self.serving])  # fmt: skip
+        servers, hold = self.sessions_per_replica, self.service_seconds
+        rates = [min(k, servers) / hold for k in range(math.ceil(self.admit_per_replica) + 1)]
+        # beyond its sessions an interaction waits inside vLLM for one to end
+        ttft = [self.prefill_seconds + max(0.0, k / rate - hold) if rate else self.prefill_seconds
+                for k, rate in enumerate(rates)]  # fmt: skip
+        return rates, ttft, [0.0] * len(rates)
+
+    def vllm_waiting(self, running: float, replicas: float) -> float:
+        """What vLLM's num_requests_waiting sums to over ``replicas`` running ``running``."""
+        most = self.running_per_replica or self.sessions_per_replica
+        return max(0.0, running - replicas * most)
 
     def utilisation_sum(self, busy: float, replicas: float) -> float:
         """The tier's GPU utilisation in percent, summed over its replicas (what an HPA on
@@ -167,7 +211,31 @@ def tier_model(
         node_start_seconds=node_start,
         spec=spec,
         kernel_duty=_kernel_duty(tier, lead.max_num_seqs),
+        serving=_speeds(tier, lead.max_num_seqs),
+        running_per_replica=_running(tier, lead.max_num_seqs),
+        sla_interaction_seconds=float(config.service_seconds),
     )
+
+
+def _speeds(tier: TierPlan, most: int) -> tuple[Speed, ...]:
+    """A replica's speed by the interactions it runs, from the serving model (none where the
+    serving model cannot run the replica)."""
+    replica = tier.serving.replica
+    if replica is None:
+        return ()
+    workload = workload_for(replica.model, demand_of(tier.config))
+    points = replica.curve(range(1, most + 1), workload)
+    return (Speed(0.0, points[0].ttft_seconds, points[0].tpot_seconds),
+            *(Speed(p.interactions_per_second, p.ttft_seconds, p.tpot_seconds)
+              for p in points))  # fmt: skip
+
+
+def _running(tier: TierPlan, most: int) -> float:
+    replica = tier.serving.replica
+    if replica is None:
+        return 0.0
+    sessions = replica.max_sessions(workload_for(replica.model, demand_of(tier.config)))
+    return float(most if sessions is None else min(most, sessions))
 
 
 def _kernel_duty(tier: TierPlan, most: int) -> tuple[float, ...]:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.simulation import kernel
 from infra.simulation.run import Simulation
-from infra.simulation.stats import LaneStats, fleet_sla, ttft_p95_by_minute
+from infra.simulation.stats import LaneStats, fleet_sla, p95_by_window
 from infra.simulation.suggest import Advice
 
 
@@ -31,6 +32,13 @@ def _tier_json(stats: LaneStats) -> dict[str, Any]:
         "ttftP50Seconds": _round(stats.ttft_p50),
         "ttftP95Seconds": _round(stats.ttft_p95),
         "ttftP99Seconds": _round(stats.ttft_p99),
+        "tpotP50Seconds": _round(stats.tpot_p50, 4),
+        "tpotP95Seconds": _round(stats.tpot_p95, 4),
+        "tpotP99Seconds": _round(stats.tpot_p99, 4),
+        "e2eMeanSeconds": _round(stats.e2e_mean),
+        "e2eP50Seconds": _round(stats.e2e_p50),
+        "e2eP95Seconds": _round(stats.e2e_p95),
+        "e2eP99Seconds": _round(stats.e2e_p99),
         "slaAttainment": _round(stats.sla_attainment, 4),
         "expired": stats.expired,
     }
@@ -69,6 +77,8 @@ def simulation_text(simulation: Simulation) -> str:
                     s.tier,
                     f"{s.sla_attainment:.1%}",
                     f"{s.ttft_p95:.2f}",
+                    f"{1000 * s.tpot_p95:.1f}",
+                    f"{s.e2e_p95:.1f}",
                     f"{s.queue_wait_p95:.1f}",
                     s.max_replicas,
                     f"{s.gpu_hours:,.0f}",
@@ -77,9 +87,11 @@ def simulation_text(simulation: Simulation) -> str:
                 ]
             )
         cost, gpu_hours, attainment = _fleet(stats)
-        rows.append([strategy, "fleet", f"{attainment:.1%}", "", "", "", f"{gpu_hours:,.0f}",
-                     f"{cost:,.2f}", sum(s.expired for s in stats)])  # fmt: skip
-    headers = ["strategy", "tier", "SLA met", "TTFT p95 s", "wait p95 s", "max replicas",
+        expired = sum(s.expired for s in stats)
+        rows.append([strategy, "fleet", f"{attainment:.1%}", "", "", "", "", "",
+                     f"{gpu_hours:,.0f}", f"{cost:,.2f}", expired])  # fmt: skip
+    headers = ["strategy", "tier", "SLA met", "TTFT p95 s", "TPOT p95 ms", "e2e p95 s",
+               "wait p95 s", "max replicas",
                "GPU-hours", "cost $", "expired"]  # fmt: skip
     lines.append(table(headers, rows))
     return "\n".join(lines)
@@ -127,10 +139,12 @@ SHORT = {"queue-depth": "queue", "gpu-utilization": "util", "static-peak": "stat
 
 
 def plot(simulation: Simulation, path: Path) -> None:
-    """Per tier (rows): arrivals, replicas by strategy, queue depth, TTFT p95 against the
-    target, and the cost rate, over time (hours, UTC, with the users' zone's offset). Each
-    strategy has its own colour and line style; each row's title gives each strategy's SLA
-    met and cost; the hours a scheduled window holds the tier at its peak are shaded."""
+    """Per tier (rows): arrivals; demand (running and waiting) against capacity (sessions x
+    replicas serving) by strategy; TTFT p95 and end-to-end p95 of each 15 minutes against
+    the tier's targets; the cost rate and the cost so far. Over time in hours, UTC, with
+    the users' zone's offset. Each strategy has its own colour and line style; each row's
+    first title gives each strategy's SLA met and cost; the hours a scheduled window holds
+    the tier at its peak are shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,29 +152,39 @@ def plot(simulation: Simulation, path: Path) -> None:
     import numpy as np
 
     run, tiers = simulation.run, simulation.tiers
-    panels = ("arrivals a minute", "replicas serving", "queue depth (peak a minute)",
-              "TTFT p95 s (dashed: target)", "cost $/h")  # fmt: skip
-    figure, axes = plt.subplots(len(tiers), len(panels), figsize=(5 * len(panels), 3 * len(tiers)),
-                                squeeze=False)  # fmt: skip
+    panels = ("arrivals a minute", "demand (solid) and capacity (thin), interactions",
+              "TTFT p95 s (red: target)", "end-to-end p95 s (red: target)", "cost $/h",
+              "cost so far $")  # fmt: skip
+    figure, axes = plt.subplots(len(tiers), len(panels), figsize=(4.5 * len(panels),
+                                3 * len(tiers)), squeeze=False)  # fmt: skip
     minutes = run.series["arrivals"].shape[1]
     hours = np.arange(minutes) / 60.0
+    windows = run.windows.shape[2]
+    window_hours = (np.arange(windows) + 0.5) * run.window_seconds / 3600.0
     zone = next((w.timezone for tier in tiers for w in tier.cron), "UTC")
     offset = utc_offset_hours(zone)
     clock = "hours (UTC)" if zone == "UTC" else f"hours (UTC; {zone} {offset:+g} h)"
     for row, tier in enumerate(tiers):
-        for lane_index, lane in enumerate(run.lanes):
+        for index, lane in enumerate(run.lanes):
             if lane.tier.name != tier.name:
                 continue
-            label = lane.strategy
-            style = {"label": label, "lw": 1.1, "ls": STYLES.get(lane.strategy, "-")}
+            style = {"label": lane.strategy, "lw": 1.1, "ls": STYLES.get(lane.strategy, "-")}
             if lane.strategy == simulation.strategies[0]:
-                axes[row][0].plot(hours, run.series["arrivals"][lane_index], color="black", lw=0.6)
-            axes[row][1].plot(hours, run.series["replicas"][lane_index], **style)
-            axes[row][2].plot(hours, run.series["queue"][lane_index], **style)
-            axes[row][3].plot(hours, ttft_p95_by_minute(run, lane_index), **style)
-            axes[row][4].plot(hours, run.series["cost"][lane_index], **style)
-        axes[row][3].axhline(tier.sla_ttft_seconds, color="red", ls="--", lw=0.8)
-        axes[row][3].set_yscale("log")
+                axes[row][0].plot(hours, run.series["arrivals"][index], color="black", lw=0.6)
+            line = axes[row][1].plot(hours, run.series["demand"][index], **style)[0]
+            capacity = run.series["replicas"][index] * tier.sessions_per_replica
+            axes[row][1].plot(hours, capacity, color=line.get_color(), lw=0.5,
+                              ls=style["ls"])  # fmt: skip
+            for column, which in ((2, kernel.WINDOW_TTFT), (3, kernel.WINDOW_E2E)):
+                axes[row][column].plot(window_hours, p95_by_window(run, index, which), **style)
+            cost_rate = run.series["cost"][index]
+            axes[row][4].plot(hours, cost_rate, **style)
+            axes[row][5].plot(hours, np.cumsum(cost_rate) / 60.0, **style)
+        axes[row][2].axhline(tier.sla_ttft_seconds, color="red", lw=0.8)
+        if tier.sla_interaction_seconds:
+            axes[row][3].axhline(tier.sla_interaction_seconds, color="red", lw=0.8)
+        for column in (2, 3):
+            axes[row][column].set_yscale("log")
         outcome = " · ".join(
             f"{SHORT.get(s.strategy, s.strategy)} {s.sla_attainment:.1%} ${s.cost:,.0f}"
             for s in simulation.stats
@@ -173,8 +197,9 @@ def plot(simulation: Simulation, path: Path) -> None:
             axis.set_xlabel(clock)
             for start, end in spans:  # shaded: held at the predicted peak by its schedule
                 axis.axvspan(start, end, color="0.9", zorder=0)
-            drawn = [np.nanmax(line.get_ydata()) for line in axis.lines if len(line.get_ydata())]
-            if column != 3 and drawn and max(drawn) <= 0:  # all zero: 0 to 1, not ±0.04
+            drawn = [np.nanmax(line.get_ydata()) for line in axis.lines
+                     if len(line.get_ydata()) and not np.isnan(line.get_ydata()).all()]  # fmt: skip
+            if column not in (2, 3) and drawn and max(drawn) <= 0:  # all zero: 0 to 1
                 axis.set_ylim(0, 1)
         axes[row][0].set_title(
             f"{tier.name}: arrivals a minute\nSLA met, cost: {outcome}", fontsize=8

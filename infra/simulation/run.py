@@ -50,9 +50,14 @@ def cron_for(tier: TierModel, seconds: int) -> Callable[[float], frozenset[str]]
     minutes = max(1, -(-seconds // 60))
     windows = [(w.trigger, window_open(w.start, w.end, w.timezone, minutes)) for w in tier.cron]
 
+    found: dict[int, frozenset[str]] = {}
+
     def open_now(now: float) -> frozenset[str]:
         minute = min(max(int(now // 60), 0), minutes - 1)
-        return frozenset(name for name, flags in windows if flags[minute])
+        if minute not in found:
+            found.clear()  # the run goes forward: one minute kept
+            found[minute] = frozenset(name for name, flags in windows if flags[minute])
+        return found[minute]
 
     return open_now
 

@@ -1,11 +1,11 @@
-"""What users and the bill saw in a run, per lane: queue waits and time to first token
-(mean and percentiles), SLA attainment, expired interactions, cost and GPU-hours.
+"""What users and the bill saw in a run, per lane: queue waits, time to first token, time
+per output token and end-to-end time (mean and percentiles), SLA attainment, expired
+interactions, cost and GPU-hours.
 
-Waits are read from the queue's cumulative counts: the interactions that entered the
-queue in step t hold positions (in[t-1], in[t]]; FIFO, they leave when the outgoing count
-passes them. Each step's entrants are taken at their middle position, entering mid-step
-and leaving where the outgoing count (linear within a step) reaches it. Interactions that
-started without queueing waited nothing; expired ones never got a first token.
+Latencies are read from the run's histograms (``infra.simulation.kernel``: log bins 1.2%
+wide from 0.1 ms; a percentile is read within its bin, geometrically). Means are exact sums.
+Percentiles are over the interactions that started; the SLA's share is over all arrivals
+(one that expired, or was still queued at the end, did not meet it).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from infra.simulation import kernel
 from infra.simulation.engine import Run
 
 
@@ -34,78 +35,71 @@ class LaneStats:
     ttft_p50: float
     ttft_p95: float
     ttft_p99: float
+    tpot_p50: float
+    tpot_p95: float
+    tpot_p99: float
+    e2e_mean: float
+    e2e_p50: float
+    e2e_p95: float
+    e2e_p99: float
     sla_attainment: float
     expired: int
     queue_mean: float
     """Time-averaged queue length (Little's law: = arrival rate x mean wait)."""
 
 
-ENTRY_OFFSET = 0.5
-
-
-def _cohort_waits(
-    entered: NDArray[np.int64], left: NDArray[np.int64], dt: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(wait in seconds, interactions) of each step's queue entrants; entrants still in
-    the queue at the end wait until then."""
-    before = np.concatenate(([0], entered[:-1]))
-    count = (entered - before).astype(np.float64)
-    has = count > 0
-    middle = before[has] + count[has] / 2.0
-    steps = np.flatnonzero(has)
-    out = left.astype(np.float64)
-    index = np.searchsorted(out, middle, side="left")
-    end = len(out)
-    inside = index < end
-    low = np.where(index > 0, out[np.maximum(index - 1, 0)], 0.0)
-    high = out[np.minimum(index, end - 1)]
-    fraction = np.where(high > low, (middle - low) / np.maximum(high - low, 1e-12), 0.5)
-    leave = np.where(inside, index + fraction, float(end))
-    waits = np.maximum(leave - (steps + ENTRY_OFFSET), 0.0) * dt
-    return waits, count[has]
-
-
-def _quantile(values: NDArray[np.float64], weights: NDArray[np.float64], q: float) -> float:
-    if weights.sum() <= 0:
+def quantile(counts: NDArray[np.floating], q: float, per_decade: int = kernel.PER_DECADE) -> float:
+    """The ``q`` quantile of a log-binned histogram (``kernel._bin``'s bins), read within
+    its bin geometrically; 0 where it falls in the bin of zeros."""
+    total = float(counts.sum())
+    if total <= 0:
         return 0.0
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    at = np.searchsorted(cumulative, q * cumulative[-1], side="left")
-    return float(values[order][min(at, len(order) - 1)])
+    cumulative = np.cumsum(counts, dtype=np.float64)
+    index = int(np.searchsorted(cumulative, q * total, side="left"))
+    if index == 0:
+        return 0.0
+    below = cumulative[index - 1]
+    inside = float(counts[index])
+    part = (q * total - below) / inside if inside > 0 else 0.5
+    return float(10.0 ** (kernel.LOW_DECADE + (index - 1 + part) / per_decade))
 
 
 def lane_stats(run: Run, lane_index: int) -> LaneStats:
     lane = run.lanes[lane_index]
-    tier = lane.tier
-    waits, counts = _cohort_waits(run.entered[lane_index], run.left[lane_index], run.dt)
-    expired = int(run.expired[lane_index])
-    served = waits < tier.request_timeout_seconds
-    waits_served, counts_served = waits[served], counts[served]
-    direct = float(run.direct[lane_index])
-    all_waits = np.concatenate(([0.0], waits_served))
-    all_counts = np.concatenate(([direct], counts_served))
+    totals, hist = run.totals[lane_index], run.histograms[lane_index]
+    started = max(float(totals[kernel.STARTED]), 1.0)
     arrivals = int(run.arrivals[lane_index])
-    ttft = all_waits + tier.prefill_seconds
-    met = float(all_counts[ttft <= tier.sla_ttft_seconds].sum())
-    waited_total = float((waits * counts).sum())
-    seconds = run.steps * run.dt
+
+    def spread(which: int) -> tuple[float, float, float]:
+        return (quantile(hist[which], 0.50), quantile(hist[which], 0.95),
+                quantile(hist[which], 0.99))  # fmt: skip
+
+    wait, ttft, tpot, e2e = (spread(which) for which in (kernel.WAIT, kernel.TTFT,
+                                                         kernel.TPOT, kernel.E2E))  # fmt: skip
     return LaneStats(
-        tier=tier.name,
+        tier=lane.tier.name,
         strategy=lane.strategy,
         interactions=arrivals,
         cost=float(run.cost[lane_index]),
         gpu_hours=float(run.gpu_seconds[lane_index]) / 3600.0,
         max_replicas=lane.max_replicas,
-        queue_wait_mean=waited_total / max(arrivals, 1),
-        queue_wait_p50=_quantile(all_waits, all_counts, 0.50),
-        queue_wait_p95=_quantile(all_waits, all_counts, 0.95),
-        queue_wait_p99=_quantile(all_waits, all_counts, 0.99),
-        ttft_p50=_quantile(ttft, all_counts, 0.50),
-        ttft_p95=_quantile(ttft, all_counts, 0.95),
-        ttft_p99=_quantile(ttft, all_counts, 0.99),
-        sla_attainment=met / max(arrivals, 1),
-        expired=expired,
-        queue_mean=float(run.queue_area[lane_index]) / seconds,
+        queue_wait_mean=float(totals[kernel.WAIT_SUM]) / started,
+        queue_wait_p50=wait[0],
+        queue_wait_p95=wait[1],
+        queue_wait_p99=wait[2],
+        ttft_p50=ttft[0],
+        ttft_p95=ttft[1],
+        ttft_p99=ttft[2],
+        tpot_p50=tpot[0],
+        tpot_p95=tpot[1],
+        tpot_p99=tpot[2],
+        e2e_mean=float(totals[kernel.E2E_SUM]) / started,
+        e2e_p50=e2e[0],
+        e2e_p95=e2e[1],
+        e2e_p99=e2e[2],
+        sla_attainment=float(totals[kernel.MET]) / max(arrivals, 1),
+        expired=int(totals[kernel.EXPIRED]),
+        queue_mean=float(totals[kernel.QUEUE_AREA]) / (run.steps * run.dt),
     )
 
 
@@ -117,24 +111,12 @@ def fleet_sla(stats: Iterable[LaneStats]) -> float:
     return met / interactions if interactions else 1.0
 
 
-def ttft_p95_by_minute(run: Run, lane_index: int) -> NDArray[np.float64]:
-    """Each minute's TTFT p95 over the interactions that arrived in it: those that
-    started at once take the prefill, those that queued their wait more (the plot)."""
-    waits, counts = _cohort_waits(run.entered[lane_index], run.left[lane_index], run.dt)
-    entered = run.entered[lane_index]
-    steps = np.flatnonzero(np.diff(np.concatenate(([0], entered))) > 0)
-    per_minute = max(1, round(60 / run.dt))
-    arrivals = run.series["arrivals"][lane_index]
-    minute_of = steps // per_minute  # in order: each minute's cohorts are one slice
-    prefill = run.lanes[lane_index].tier.prefill_seconds
-    found = np.full(len(arrivals), prefill)
-    minutes, starts = np.unique(minute_of, return_index=True)
-    ends = np.append(starts[1:], len(minute_of))[: len(starts)]  # none when nothing queued
-    for minute, start, end in zip(minutes, starts, ends, strict=True):
-        if minute >= len(found):
-            continue
-        queued = float(counts[start:end].sum())
-        direct = max(0.0, float(arrivals[minute]) - queued)
-        values = np.concatenate(([0.0], waits[start:end])) + prefill
-        found[minute] = _quantile(values, np.concatenate(([direct], counts[start:end])), 0.95)
+def p95_by_window(run: Run, lane_index: int, which: int) -> NDArray[np.float64]:
+    """Each window's p95 (``kernel.WINDOW_TTFT`` or WINDOW_E2E) over the interactions that
+    started in it; NaN for a window where none did (the plot leaves a gap)."""
+    windows = run.windows[lane_index, which]
+    found = np.full(windows.shape[0], np.nan)
+    for index, counts in enumerate(windows):
+        if counts.sum() > 0:
+            found[index] = quantile(counts, 0.95, kernel.WINDOW_PER_DECADE)
     return found

@@ -1,6 +1,6 @@
 """Headroom from queueing: a large background tier runs its replicas nearly full, a small
-user-facing one keeps what its 0.5 s target needs under its traffic's noise, checked by
-replaying that traffic through the simulator."""
+user-facing one keeps what its targets need under its traffic's noise, checked by replaying
+that traffic through the simulator."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from facts import queueing
 from infra.config import parse_stack_config
 from infra.plan import plan_fleet
 from infra.simulation.run import simulate_stack
+from infra.simulation.stats import LaneStats
 from tests.helpers import stack_values
 
 
@@ -55,10 +56,14 @@ def noisy_trace(path: Path, rate: float, hours: int) -> Path:
 
 
 def attainment(values: dict[str, Any], trace: Path, hours: int) -> tuple[float, int]:
+    lane = replay(values, trace, hours)
+    return lane.sla_attainment, lane.max_replicas
+
+
+def replay(values: dict[str, Any], trace: Path, hours: int) -> LaneStats:
     run = simulate_stack("prod", values, trace=str(trace), seconds=hours * 3600,
                          strategies=["queue-depth"])  # fmt: skip
-    lane = run.of("queue-depth")[0]
-    return lane.sla_attainment, lane.max_replicas
+    return run.of("queue-depth")[0]
 
 
 EXPECTED = 80
@@ -82,8 +87,13 @@ def test_a_two_replica_user_facing_tier_meets_its_target_under_noise(tmp_path: P
 
 def test_without_the_noise_allowance_the_same_tier_misses(tmp_path: Path) -> None:
     """The control: the same traffic on the one replica Erlang C alone would hold (80 of its
-    81.5) misses the target."""
-    values = user_facing(EXPECTED, max_instances=1)
-    rate = EXPECTED / 3.0
-    met, _ = attainment(values, noisy_trace(tmp_path / "noisy.csv", rate, 6), 6)
-    assert met < 0.94, met
+    81.5). vLLM takes the excess into its batch (up to --max-num-seqs, 160) rather than
+    queueing it, so the first tokens still come in time; the batch beyond the 91 sessions
+    the replica is planned for slows every interaction past its 3 s (serviceSeconds), which
+    the planned two replicas keep."""
+    trace = noisy_trace(tmp_path / "noisy.csv", EXPECTED / 3.0, 6)
+    alone = replay(user_facing(EXPECTED, max_instances=1), trace, 6)
+    planned = replay(user_facing(EXPECTED), trace, 6)
+    assert alone.max_replicas == 1 and planned.max_replicas >= 2
+    assert alone.e2e_mean > 3.0 > planned.e2e_p95
+    assert alone.sla_attainment > 0.99

@@ -1,5 +1,5 @@
-"""A simulation's picture: drawn, and each minute's TTFT p95 read from that minute's own
-arrivals."""
+"""A simulation's picture: drawn, and each window's TTFT p95 read from the interactions
+that started in it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from infra.cli import main
+from infra.simulation import kernel
 from infra.simulation.engine import Lane, simulate, static_peak
 from infra.simulation.fleet import PREFILL_SECONDS
-from infra.simulation.stats import ttft_p95_by_minute
+from infra.simulation.stats import p95_by_window
 from tests.infra.simulation.support import fixed_fleet
 
 
@@ -22,17 +23,19 @@ def test_the_plot_is_drawn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert f"wrote {picture}" in capsys.readouterr().out
 
 
-def test_the_plot_reads_each_minutes_ttft_p95_from_its_own_arrivals() -> None:
-    """A fixed fleet of 10 sessions: a quiet minute, a minute at three times its capacity,
-    a quiet minute. Only the busy minute's arrivals wait; the others start at once and see
-    the prefill alone."""
+def test_the_plot_reads_each_windows_ttft_p95_from_its_own_interactions() -> None:
+    """A fixed fleet of 10 sessions: a quiet quarter hour, one that opens with a minute at
+    three times its capacity (its backlog gone minutes later), one where nobody comes. Only
+    the busy minute's arrivals wait; the others start at once and see the prefill alone;
+    the empty window has no percentile."""
     tier = fixed_fleet(10)
-    rate = np.concatenate([np.full(60, 0.5), np.full(60, 10.0), np.full(60, 0.0)])
+    rate = np.concatenate([np.full(900, 0.5), np.full(60, 10.0), np.full(1740, 0.0)])
     run = simulate([Lane(tier, "static-peak", static_peak(tier))], rate[None, :], seed=3)
-    p95 = ttft_p95_by_minute(run, 0)
-    assert p95[0] == pytest.approx(PREFILL_SECONDS)
+    p95 = p95_by_window(run, 0, kernel.WINDOW_TTFT)
+    assert run.window_seconds == 900
+    assert p95[0] == pytest.approx(PREFILL_SECONDS, rel=0.06)  # a window bin is 5.9% wide
     assert p95[1] > 10  # 600 arrive, 10 at a time for 3 s: most wait tens of seconds
-    assert p95[2] == pytest.approx(PREFILL_SECONDS)  # nobody arrived
+    assert np.isnan(p95[2])  # nobody arrived
 
 
 @pytest.mark.parametrize(
