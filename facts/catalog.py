@@ -132,6 +132,37 @@ _P5 = (
     InstanceType("p5.48xlarge", 8, 192, 2048, 30720, "h100-sxm5"),
 )
 
+NETWORK_GBPS: dict[str, float] = {
+    "g6e.xlarge": 2.5,
+    "g6e.2xlarge": 5.0,
+    "g6e.4xlarge": 20.0,
+    "g6e.8xlarge": 25.0,
+    "g6e.16xlarge": 35.0,
+    "g6e.12xlarge": 100.0,
+    "g6e.24xlarge": 200.0,
+    "g6e.48xlarge": 400.0,
+    "p5.4xlarge": 100.0,
+    "p5.48xlarge": 3200.0,
+    "p4de.24xlarge": 400.0,
+}
+"""Each instance type's network bandwidth in Gbps, as AWS lists it (accelerated computing,
+"Network specifications"); for the "up to 20 Gigabit" sizes the baseline they keep once
+their burst credits are spent (g6e.xlarge 2.5, g6e.2xlarge 5). p5.48xlarge's and
+p4de.24xlarge's are their EFA aggregates."""
+INTERNET_GBPS_BELOW_32_VCPUS = 5.0
+"""AWS's cap on traffic through an internet gateway: 5 Gbps for instances with fewer than
+32 vCPUs, half the instance's bandwidth (at least 5 Gbps) for larger ones (EC2 User Guide,
+"Amazon EC2 instance network bandwidth")."""
+
+
+def internet_gbps(instance: InstanceType) -> float:
+    """What one instance may draw from the internet (a model hub) at most."""
+    listed = NETWORK_GBPS.get(instance.name, INTERNET_GBPS_BELOW_32_VCPUS)
+    if instance.vcpus < 32:
+        return min(listed, INTERNET_GBPS_BELOW_32_VCPUS)
+    return max(listed / 2, INTERNET_GBPS_BELOW_32_VCPUS)
+
+
 _GPUS: dict[str, Gpu] = {
     gpu.key: gpu
     for gpu in (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,12 @@ class Lane:
             return utilisation_hpa(tier).settled(utilisation)
         return tier.scaled.settled(Load(in_flight=round(load)))
 
+    @property
+    def fixed(self) -> bool:
+        """Static peak on nodes no spot interruption takes: once its pods are all ready,
+        nothing about it changes."""
+        return self.strategy == "static-peak" and not (self.tier.on_spot or self.tier.burst_max)
+
     def ready_pods(self, now: float) -> int:
         return bisect.bisect_right(self.pods, now)
 
@@ -122,10 +129,12 @@ class Lane:
             needed_nodes = math.ceil(wanted / per_node)
             if needed_nodes > len(self.nodes):
                 self._launch(now, needed_nodes - len(self.nodes))
-            slots = sorted(node.ready_at for node in self.nodes for _ in range(per_node))
-            taken = len(self.pods)
-            for slot in slots[taken:wanted]:
-                bisect.insort(self.pods, max(now, slot) + tier.pod_start_seconds)
+            slots = sorted((node.ready_at, k) for k, node in enumerate(self.nodes)
+                           for _ in range(per_node))  # fmt: skip
+            chosen = slots[len(self.pods) : wanted]
+            together = Counter(k for _, k in chosen)  # a node's new pods download at once
+            for ready_at, k in chosen:
+                bisect.insort(self.pods, max(now, ready_at) + tier.pod_start(together[k]))
         elif desired < len(self.pods):
             del self.pods[max(desired, 0) :]
         self.max_replicas = max(self.max_replicas, self.ready_pods(now))
@@ -308,6 +317,8 @@ class _Engine:
         self.trace = np.zeros((2, count, self.steps), dtype=np.int32)
         self.ready = np.zeros((count, self.tick))
         self.readies: list[int] = []
+        self.held: dict[int, tuple[float, int, int]] = {}
+        """The lanes whose replicas and nodes can no longer change, as they are."""
         self.bills: list[tuple[list[float], list[int], list[int], float]] = []
         """Per sync: each lane's cost rate (USD an hour), GPUs billed, replicas ready, and
         the seconds until the next sync."""
@@ -338,6 +349,12 @@ class _Engine:
         state = self.state.tolist()
         costs, gpus, readies, pending = [], [], [], []
         for i, lane in enumerate(self.lanes):
+            if i in self.held:  # static peak on its own nodes, every pod ready: as it was
+                cost, gpu, ready = self.held[i]
+                costs.append(cost)
+                gpus.append(gpu)
+                readies.append(ready)
+                continue
             running, _, queue = state[i]
             ready = lane.ready_pods(now)
             if lane.nodes and (lost := lane.interrupt(now, self.rng, self.tick * self.dt)):
@@ -355,8 +372,10 @@ class _Engine:
             readies.append(ready)
             if ready < len(pods) and pods[ready] <= until:
                 pending.append(i)
-            elif ready > lane.max_replicas:
-                lane.max_replicas = ready
+            else:
+                lane.max_replicas = max(lane.max_replicas, ready)
+                if lane.fixed and ready == len(pods) == lane.target:
+                    self.held[i] = (costs[-1], gpus[-1], ready)
         if pending or readies != self.readies:
             self.ready[:] = np.array(readies, dtype=np.float64)[:, None]
             self.readies = readies

@@ -13,6 +13,7 @@ from typing import Any
 
 from facts import names
 from facts.autoscaling import ScaledObject
+from facts.catalog import internet_gbps
 from facts.resource_types import NODE_GROUP, SCALED_OBJECT
 from facts.vllm_memory import GIB
 from infra.offline.mocks import Registration
@@ -20,13 +21,25 @@ from infra.physics import demand_of, workload_for
 from infra.plan import FleetPlan, TierPlan
 
 NODE_START_SECONDS = 90.0
-"""EC2 start and node join for a GPU instance (the seed's cold start is 2-5 minutes)."""
-IMAGE_PULL_SECONDS = 60.0
-"""The vLLM image onto a new node."""
+"""EC2 start and node join for a GPU instance: Karpenter's maintainers measure 40-80 s from
+launch to node registration for general-purpose nodes (aws/karpenter-provider-aws#6128),
+and GPU instances boot slower, then wait for NVIDIA's device plugin."""
+IMAGE_PULL_SECONDS = 180.0
+"""The vLLM image onto a new node: about 10 GB compressed (28.6 GB unpacked), where AWS
+measures 4-6 minutes for a 15-20 GB image (most of it unpacking): about 3 minutes."""
 POD_START_SECONDS = 30.0
-"""Container start and CUDA initialisation, before the weights load."""
-WEIGHTS_GIB_PER_SECOND = 0.5
-"""Weights from the model hub or cache into GPU memory."""
+"""Container start and CUDA initialisation, and reading the downloaded weights into GPU
+memory."""
+HUB_GIB_PER_SECOND = 0.605
+"""One vLLM pod's download of its weights from the Hugging Face Hub (huggingface_hub's
+default hf_xet path): 0.65 GB/s, what vLLM logged pulling Meta-Llama-3-70B (141 GB in
+196 s) on a p5.48xlarge (anyscale/ray-serve-llm-perf-examples, replica_initialization)."""
+ENGINE_START = ((8e9, 39.34), (70e9, 91.82))
+"""vLLM's engine start after the weights (memory profiling, torch.compile without a cache,
+CUDA graph capture, warm-up: its "init engine ... took" line) by the model's parameters:
+39.34 s for Llama-3-8B on one GPU (vllm-project/vllm#11005), 91.82 s for Llama-3-70B on
+four H100s (the Anyscale logs above); a line through both. The pods' compile cache is an
+emptyDir, so every new pod compiles."""
 AUTOSCALER_SCAN_SECONDS = 10.0
 """The cluster autoscaler's --scan-interval default."""
 SCALE_DOWN_UNNEEDED_SECONDS = 900.0
@@ -87,6 +100,7 @@ class TierModel:
     sla_ttft_seconds: float
     request_timeout_seconds: float
     pod_start_seconds: float
+    """A new pod's start on a ready node, less the download of its weights."""
     node_start_seconds: float
     spec: Mapping[str, Any] = field(default_factory=dict)
     """The rendered ScaledObject's spec (``simulate --suggest`` varies its settings)."""
@@ -104,6 +118,18 @@ class TierModel:
     --max-num-seqs); the rest of those it holds wait in vLLM. 0: its sessions."""
     sla_interaction_seconds: float = 0.0
     """The tier's ``serviceSeconds``: the time an interaction may take end to end."""
+    weights_gib: float = 0.0
+    """The weights each new pod downloads (0: none, or in ``pod_start_seconds``)."""
+    download_gib_per_second: float = HUB_GIB_PER_SECOND
+    """One pod's download rate from the model hub, alone on its node."""
+    node_gib_per_second: float = math.inf
+    """What a node may draw from the internet: its pods starting at once share it."""
+
+    def pod_start(self, together: int = 1) -> float:
+        """A pod's start on a ready node, ``together`` pods of the node downloading their
+        weights at once (each at its own rate, or its share of the node's)."""
+        rate = min(self.download_gib_per_second, self.node_gib_per_second / max(together, 1))
+        return self.pod_start_seconds + self.weights_gib / rate
 
     @property
     def admit_per_replica(self) -> float:
@@ -171,11 +197,13 @@ def tier_model(
     scaling = nodes.get("scalingConfig") or {}
     per_node_sessions = sum(g.replicas_per_instance * g.sessions_per_replica
                             for g in tier.replica_groups if g.model == config.model)  # fmt: skip
-    weights = 0.0 if tier.fit.model is None else tier.fit.model.weight_bytes / GIB
-    pod_start = POD_START_SECONDS + weights / WEIGHTS_GIB_PER_SECOND
+    model = tier.fit.model
+    weights = 0.0 if model is None else model.weight_bytes / GIB
+    pod_start = POD_START_SECONDS + (0.0 if model is None else engine_start(model.parameters))
     node_start = NODE_START_SECONDS + IMAGE_PULL_SECONDS
     if cold_start_seconds is not None:
         node_start, pod_start = cold_start_seconds * 0.6, cold_start_seconds * 0.4
+        weights = 0.0
     return TierModel(
         name=tier.name,
         scaled=ScaledObject.from_spec(spec),
@@ -214,7 +242,15 @@ def tier_model(
         serving=_speeds(tier, lead.max_num_seqs),
         running_per_replica=_running(tier, lead.max_num_seqs),
         sla_interaction_seconds=float(config.service_seconds),
+        weights_gib=weights,
+        node_gib_per_second=internet_gbps(tier.instance) * 1e9 / 8 / GIB,
     )
+
+
+def engine_start(parameters: float) -> float:
+    """vLLM's engine start for a model of ``parameters`` (``ENGINE_START``'s line)."""
+    (low, at_low), (high, at_high) = ENGINE_START
+    return max(0.0, at_low + (at_high - at_low) * (parameters - low) / (high - low))
 
 
 def _speeds(tier: TierPlan, most: int) -> tuple[Speed, ...]:

@@ -33,7 +33,8 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     """prod's orchestrator as its rendered objects say: the ScaledObject's floor, ceiling,
     triggers (two SQS, the weekday cron) and behaviour; the node group's floor and ceiling;
     91 sessions a replica from the plan, each interaction held for the planned batch's
-    2.98 s, its first token after 0.033 s; a cold start from the weights (14.2 GiB)."""
+    2.98 s, its first token after 0.033 s; a cold start from the node's start, the image's
+    pull, vLLM's engine start and the weights (14.2 GiB) at what the node may download."""
     from infra.config import parse_stack_config
     from infra.offline.mocks import run_program
     from infra.plan import plan_fleet
@@ -57,7 +58,17 @@ def test_what_is_simulated_is_what_the_program_declares() -> None:
     assert orchestrator.sessions_per_replica == 91
     assert orchestrator.service_seconds == pytest.approx(2.983, abs=0.001)
     assert orchestrator.prefill_seconds == pytest.approx(0.033, abs=0.001)
-    assert orchestrator.pod_start_seconds == pytest.approx(30 + 14.185 / 0.5, abs=0.1)
+    # a p5.4xlarge (16 vCPUs) draws 5 Gbps from the internet at most, less than a pod's
+    # 0.65 GB/s from the hub; vLLM's engine start for 7.6 B parameters, between Llama-3-8B's
+    # 39.3 s and Llama-3-70B's 91.8 s; the node's start and the image's pull
+    internet = 5e9 / 8 / 2**30
+    assert orchestrator.node_gib_per_second == pytest.approx(internet)
+    assert orchestrator.pod_start() == pytest.approx(30 + 39.0 + 14.185 / internet, abs=0.2)
+    assert orchestrator.node_start_seconds == 90 + 180
+    # four pods of one node downloading at once share its 5 Gbps
+    assert orchestrator.pod_start(4) - orchestrator.pod_start(1) == pytest.approx(
+        3 * 14.185 / internet, abs=0.1
+    )
     assert tiers["mid-tier"].replicas_per_node == 8  # one A100 a replica on eight
     # a throughput-first tier's interactions take its batch's 5.1 s, not serviceSeconds
     assert tiers["mid-tier"].service_seconds == pytest.approx(5.14, abs=0.01)
@@ -107,3 +118,34 @@ def test_a_run_starts_settled_at_its_first_rate() -> None:
         if lane.strategy == "queue-depth":
             tier = plan.tier(lane.tier.name)
             assert replicas[0] == tier.instances * tier.replicas_per_instance, tier.name
+
+
+@pytest.mark.integration
+def test_the_compiled_loop_and_plain_python_replay_the_same_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The inner loop compiled by numba (the fast extra) and run as plain Python (without
+    numba, or AGENTFLEET_NO_COMPILE=1) draw the same numbers and print the same run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from infra.simulation import kernel
+
+    arguments = ["simulate", "--stack", "dev", "--hours", "1", "--seed", "5", "--json"]
+    assert kernel.COMPILED  # the test run installs the fast extra
+    assert main(arguments) == 0
+    compiled = capsys.readouterr().out
+    program = (
+        "import sys; from infra.simulation import kernel; from infra.cli import main; "
+        f"print(kernel.COMPILED, file=sys.stderr); raise SystemExit(main({arguments!r}))"
+    )
+    plain = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[3],
+        env={**os.environ, "AGENTFLEET_NO_COMPILE": "1"},
+    )  # fmt: skip
+    assert plain.stderr.strip() == "False"
+    assert plain.stdout == compiled
+    assert json.loads(compiled)["strategies"]["queue-depth"]["tiers"][0]["interactions"] > 0
