@@ -117,7 +117,8 @@ class TierModel:
     """Interactions a replica runs at once at most (what its KV cache holds, up to
     --max-num-seqs); the rest of those it holds wait in vLLM. 0: its sessions."""
     sla_interaction_seconds: float = 0.0
-    """The tier's ``serviceSeconds``: the time an interaction may take end to end."""
+    """The time an interaction may take end to end: ``serviceSeconds`` (a throughput-first
+    tier that leaves it unset: ``requestTimeoutSeconds``); 0: none."""
     weights_gib: float = 0.0
     """The weights each new pod downloads (0: none, or in ``pod_start_seconds``)."""
     download_gib_per_second: float = HUB_GIB_PER_SECOND
@@ -241,7 +242,7 @@ def tier_model(
         kernel_duty=_kernel_duty(tier, lead.max_num_seqs),
         serving=_speeds(tier, lead.max_num_seqs),
         running_per_replica=_running(tier, lead.max_num_seqs),
-        sla_interaction_seconds=float(config.service_seconds),
+        sla_interaction_seconds=demand_of(config).targets.interaction_seconds,
         weights_gib=weights,
         node_gib_per_second=internet_gbps(tier.instance) * 1e9 / 8 / GIB,
     )
