@@ -198,13 +198,14 @@ class ScaledObject:
     def wanted(self, load: Load, current: int) -> int:
         """The replicas the metrics ask for now (the maximum over triggers), before the
         behaviour, clamped to the HPA's floor (at least one) and ceiling."""
-        asked = max(
-            (
-                metric_replicas(t.metric(load), t.per_replica_target(), current)
-                for t in self.triggers
-            ),
-            default=current,
-        )
+        return self.asked([t.metric(load) for t in self.triggers], current)
+
+    def asked(self, metrics: Sequence[float], current: int) -> int:
+        """``wanted`` from the triggers' metrics, read once."""
+        asked = current if not metrics else 0
+        for metric, trigger in zip(metrics, self.triggers, strict=True):
+            replicas = metric_replicas(metric, trigger.per_replica_target(), current)
+            asked = max(asked, replicas)
         return max(self.min_replicas, 1, min(asked, self.max_replicas))
 
     def settled(self, load: Load | Callable[[int], Load]) -> int:
@@ -242,7 +243,9 @@ class Hpa:
 
     def sync(self, now: float, current: int, load: Load) -> int:
         """One sync at ``now`` (seconds): the replicas KEDA and the HPA set the target to."""
-        active = self.scaled.active(load)
+        triggers = self.scaled.triggers
+        metrics = [trigger.metric(load) for trigger in triggers]
+        active = any(m > t.activation for m, t in zip(metrics, triggers, strict=True))
         if active:
             self.last_active = now
         if self.scaled.min_replicas == 0:
@@ -256,7 +259,7 @@ class Hpa:
             # recordInitialRecommendation: the count the controller first sees counts as a
             # recommendation, so a scale-up waits out the up-window from the first sync.
             self.recommendations.append((now, current))
-        wanted = self.scaled.wanted(load, current)
+        wanted = self.scaled.asked(metrics, current)
         stabilised = self._stabilised(now, current, wanted)
         limited = self._rate_limited(now, current, stabilised)
         self._record(now, current, wanted, limited)

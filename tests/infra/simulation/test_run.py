@@ -149,3 +149,16 @@ def test_the_compiled_loop_and_plain_python_replay_the_same_run(
     assert plain.stderr.strip() == "False"
     assert plain.stdout == compiled
     assert json.loads(compiled)["strategies"]["queue-depth"]["tiers"][0]["interactions"] > 0
+
+
+def test_without_numba_the_command_says_how_to_go_faster(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.simulation import kernel
+
+    monkeypatch.setattr(kernel, "COMPILED", False)
+    monkeypatch.delenv("AGENTFLEET_NO_COMPILE", raising=False)
+    assert main(["simulate", "--stack", "dev", "--hours", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "pip install 'agentfleet[fast]'" in captured.err
+    assert json.loads(captured.out)["seconds"] == 3600
