@@ -361,7 +361,7 @@ class _Engine:
                 back = int(running * min(1.0, lost / max(ready, 1)))
                 running -= back
                 self.state[i, kernel.RUNNING] = running
-                kernel.requeue(i, back, now, self.ring, self.state, self.totals)
+                kernel.requeue(i, back, now, (self.state, self.ring), self.totals)
                 queue = int(self.state[i, kernel.SIZE])
                 ready = lane.ready_pods(now)
             lane.scale(now, lane.controller(now, len(lane.pods), queue, running, float(ready)))

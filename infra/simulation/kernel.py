@@ -74,6 +74,22 @@ meeting the TTFT target; sums of their latencies; queue x seconds; dropped by a 
 ring (never, for a ring sized by ``engine.queue_room``)."""
 TOTALS = 10
 
+Second = tuple[int, float, float, float, int]
+"""One step of one lane: the lane, the step's start and length, the replicas ready, the
+latency window it falls in."""
+Times = NDArray[np.float64]
+Queue = tuple[NDArray[np.int64], NDArray[np.float64]]
+"""A lane's queue: its state (``RUNNING``, ``HEAD``, ``SIZE``) and its ring of entry times."""
+Books = tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float32],
+    NDArray[np.float64],
+]
+"""What the steps read and write: the tables, the settings, the latency histograms (over
+the run, and by window) and the totals."""
+
 Function = TypeVar("Function", bound=Callable[..., Any])
 
 
@@ -141,14 +157,11 @@ def _record(
     weight: float,
     ready: float,
     window: int,
-    tables: NDArray[np.float64],
-    settings: NDArray[np.float64],
-    hist: NDArray[np.float64],
-    window_hist: NDArray[np.float32],
-    totals: NDArray[np.float64],
+    books: Books,
 ) -> None:
     """Interactions start after the ``count`` waits (each ``weight`` of them), ``running``
     then running: their latencies, as the serving model gives that concurrency."""
+    tables, settings, hist, window_hist, totals = books
     x = _per_replica(running, ready, settings[lane, ADMIT])
     first_token = _at(tables[lane, FIRST_TOKEN], x)
     per_token = _at(tables[lane, PER_TOKEN], x)
@@ -177,8 +190,9 @@ def _record(
 
 
 @compiled
-def _uniform_times(rng: np.random.Generator, count: int, start: float, span: float,
-                   out: NDArray[np.float64]) -> None:  # fmt: skip
+def _uniform_times(
+    rng: np.random.Generator, count: int, start: float, span: float, out: NDArray[np.float64]
+) -> None:
     """``count`` uniform times in [start, start + span), in order (normalised exponential
     spacings: no sort)."""
     total = 0.0
@@ -191,8 +205,10 @@ def _uniform_times(rng: np.random.Generator, count: int, start: float, span: flo
 
 
 @compiled
-def _expire(lane: int, now: float, settings: NDArray[np.float64], ring: NDArray[np.float64],
-            state: NDArray[np.int64], totals: NDArray[np.float64]) -> None:  # fmt: skip
+def _expire(
+    lane: int, now: float, settings: NDArray[np.float64], queue: Queue, totals: NDArray[np.float64]
+) -> None:
+    state, ring = queue
     room = ring.shape[1]
     while state[lane, SIZE] > 0 and ring[lane, state[lane, HEAD]] <= now - settings[lane, TIMEOUT]:
         state[lane, HEAD] = (state[lane, HEAD] + 1) % room
@@ -201,8 +217,9 @@ def _expire(lane: int, now: float, settings: NDArray[np.float64], ring: NDArray[
 
 
 @compiled
-def _pop(lane: int, now: float, ring: NDArray[np.float64], state: NDArray[np.int64]) -> float:
+def _pop(lane: int, now: float, queue: Queue) -> float:
     """The queue's head leaves at ``now``: its wait."""
+    state, ring = queue
     waited = float(now - ring[lane, state[lane, HEAD]])
     state[lane, HEAD] = (state[lane, HEAD] + 1) % ring.shape[1]
     state[lane, SIZE] -= 1
@@ -210,10 +227,10 @@ def _pop(lane: int, now: float, ring: NDArray[np.float64], state: NDArray[np.int
 
 
 @compiled
-def requeue(lane: int, count: int, now: float, ring: NDArray[np.float64],
-            state: NDArray[np.int64], totals: NDArray[np.float64]) -> None:  # fmt: skip
+def requeue(lane: int, count: int, now: float, queue: Queue, totals: NDArray[np.float64]) -> None:
     """``count`` interactions join the queue's tail at ``now`` (new, or handed back by a
     replica that is gone)."""
+    state, ring = queue
     room = ring.shape[1]
     for _ in range(count):
         if state[lane, SIZE] == room:
@@ -224,9 +241,9 @@ def requeue(lane: int, count: int, now: float, ring: NDArray[np.float64],
 
 
 @compiled
-def _expiring(lane: int, until: float, settings: NDArray[np.float64],
-              ring: NDArray[np.float64], state: NDArray[np.int64]) -> int:  # fmt: skip
+def _expiring(lane: int, until: float, settings: NDArray[np.float64], queue: Queue) -> int:
     """How many of the queue's head reach their timeout by ``until``."""
+    state, ring = queue
     room, head, size = ring.shape[1], state[lane, HEAD], state[lane, SIZE]
     found = 0
     while found < size and ring[lane, (head + found) % room] <= until - settings[lane, TIMEOUT]:
@@ -257,6 +274,7 @@ def advance(
     most = int(arrivals[:, first_step:last_step].max()) if last_step > first_step else 0
     times = np.empty(max(most, 1) + 1)
     nothing, waits = np.zeros(1), np.zeros(1)
+    queue, books = (state, ring), (tables, settings, hist, window_hist, totals)
     for lane in range(arrivals.shape[0]):
         throughput, admit = tables[lane, THROUGHPUT], settings[lane, ADMIT]
         for step in range(first_step, last_step):
@@ -277,36 +295,33 @@ def advance(
                     ended += rng.binomial(came, 1.0 + math.expm1(-each) / each)
                 if came > 0:  # arrivals see the step's mean concurrency, and join it
                     seen = running + (came - ended + 1) / 2.0
-                    _record(lane, nothing, 1, seen, float(came), replicas, window, tables,
-                            settings, hist, window_hist, totals)  # fmt: skip
+                    _record(lane, nothing, 1, seen, float(came), replicas, window, books)
                 state[lane, RUNNING] = running + came - ended
             else:
-                _expire(lane, start, settings, ring, state, totals)
+                _expire(lane, start, settings, queue, totals)
                 while state[lane, SIZE] > 0 and state[lane, RUNNING] < capacity:
                     state[lane, RUNNING] += 1
-                    waits[0] = _pop(lane, start, ring, state)
-                    _record(lane, waits, 1, float(state[lane, RUNNING]), 1.0, replicas, window,
-                            tables, settings, hist, window_hist, totals)  # fmt: skip
+                    waits[0] = _pop(lane, start, queue)
+                    _record(
+                        lane, waits, 1, float(state[lane, RUNNING]), 1.0, replicas, window, books
+                    )
                 running = state[lane, RUNNING]
                 full = _rate(float(running), replicas, admit, throughput) * dt
                 # saturated when the queue outlasts the step's ends but for a chance below
                 # 1e-20 (ten deviations of their Poisson count): deciding on the count drawn
                 # would favour steps with few ends
+                second = (lane, start, dt, replicas, window)
                 if (
                     running == capacity
                     and full > 0.0
                     and full + 10.0 * math.sqrt(full) + 10.0
-                    < (state[lane, SIZE] - _expiring(lane, start + dt, settings, ring, state))
+                    < (state[lane, SIZE] - _expiring(lane, start + dt, settings, queue))
                 ):
                     ends = min(rng.poisson(full), state[lane, SIZE])
-                    _saturated(lane, rng, ends, came, start, dt, replicas, window,
-                               times, tables, settings, state, ring, hist, window_hist,
-                               totals)  # fmt: skip
+                    _saturated(second, rng, ends, came, times, queue, books)
                 else:
-                    _contended(lane, rng, came, start, dt, capacity, replicas, window,
-                               times, tables, settings, state, ring, hist, window_hist,
-                               totals)  # fmt: skip
-                _expire(lane, start + dt, settings, ring, state, totals)
+                    _contended(second, rng, came, capacity, times, queue, books)
+                _expire(lane, start + dt, settings, queue, totals)
             totals[lane, QUEUE_AREA] += state[lane, SIZE] * dt
             trace[QUEUED_AT, lane, step] = state[lane, SIZE]
             trace[RUNNING_AT, lane, step] = state[lane, RUNNING]
@@ -314,59 +329,44 @@ def advance(
 
 @compiled
 def _saturated(
-    lane: int,
+    second: Second,
     rng: np.random.Generator,
     ends: int,
     came: int,
-    start: float,
-    dt: float,
-    replicas: float,
-    window: int,
-    times: NDArray[np.float64],
-    tables: NDArray[np.float64],
-    settings: NDArray[np.float64],
-    state: NDArray[np.int64],
-    ring: NDArray[np.float64],
-    hist: NDArray[np.float64],
-    window_hist: NDArray[np.float32],
-    totals: NDArray[np.float64],
+    times: Times,
+    queue: Queue,
+    books: Books,
 ) -> None:
     """Every place taken and the queue longer than the step can drain: ``ends`` ends at
     uniform times, each handing its place to the queue's head; then the arrivals join."""
+    lane, start, dt, replicas, window = second
+    state, (_, settings, _, _, totals) = queue[0], books
     waits = np.empty(ends)
     done = np.empty(ends)
     _uniform_times(rng, ends, start, dt, done)
     for k in range(ends):
-        _expire(lane, done[k], settings, ring, state, totals)
-        waits[k] = _pop(lane, done[k], ring, state)
-    _record(lane, waits, ends, float(state[lane, RUNNING]), 1.0, replicas, window, tables,
-            settings, hist, window_hist, totals)  # fmt: skip
+        _expire(lane, done[k], settings, queue, totals)
+        waits[k] = _pop(lane, done[k], queue)
+    _record(lane, waits, ends, float(state[lane, RUNNING]), 1.0, replicas, window, books)
     _uniform_times(rng, came, start, dt, times)
     for k in range(came):
-        requeue(lane, 1, times[k], ring, state, totals)
+        requeue(lane, 1, times[k], queue, totals)
 
 
 @compiled
 def _contended(
-    lane: int,
+    second: Second,
     rng: np.random.Generator,
     came: int,
-    start: float,
-    dt: float,
     capacity: int,
-    replicas: float,
-    window: int,
-    times: NDArray[np.float64],
-    tables: NDArray[np.float64],
-    settings: NDArray[np.float64],
-    state: NDArray[np.int64],
-    ring: NDArray[np.float64],
-    hist: NDArray[np.float64],
-    window_hist: NDArray[np.float32],
-    totals: NDArray[np.float64],
+    times: Times,
+    queue: Queue,
+    books: Books,
 ) -> None:
     """Event by event: arrivals at their uniform times, ends at the current rate. Those
     that start at once are recorded together, at their mean concurrency."""
+    lane, start, dt, replicas, window = second
+    state, (tables, settings, _, _, totals) = queue[0], books
     admit, throughput = settings[lane, ADMIT], tables[lane, THROUGHPUT]
     waits = np.zeros(1)
     _uniform_times(rng, came, start, dt, times)
@@ -381,12 +381,11 @@ def _contended(
             clock = ends
             state[lane, RUNNING] = running - 1
             if state[lane, SIZE] > 0:
-                _expire(lane, clock, settings, ring, state, totals)
+                _expire(lane, clock, settings, queue, totals)
                 if state[lane, SIZE] > 0 and running - 1 < capacity:
                     state[lane, RUNNING] = running
-                    waits[0] = _pop(lane, clock, ring, state)
-                    _record(lane, waits, 1, float(running), 1.0, replicas, window, tables,
-                            settings, hist, window_hist, totals)  # fmt: skip
+                    waits[0] = _pop(lane, clock, queue)
+                    _record(lane, waits, 1, float(running), 1.0, replicas, window, books)
         elif arrived < came:
             clock = following
             arrived += 1
@@ -396,13 +395,12 @@ def _contended(
                 direct += 1
                 direct_running += running + 1
             else:
-                requeue(lane, 1, clock, ring, state, totals)
+                requeue(lane, 1, clock, queue, totals)
         else:
             break
     if direct:
         waits[0] = 0.0
-        _record(lane, waits, 1, direct_running / direct, float(direct), replicas, window,
-                tables, settings, hist, window_hist, totals)  # fmt: skip
+        _record(lane, waits, 1, direct_running / direct, float(direct), replicas, window, books)
 
 
 COMPILED = hasattr(advance, "py_func")
