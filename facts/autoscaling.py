@@ -14,7 +14,9 @@ compute it (KEDA 2.18's scalers, kubernetes pkg/controller/podautoscaler).
   down-window), then the rate policies (each policy's limit from the replicas at the start
   of its period; ``selectPolicy: Max``, the default, takes the most permissive), clamped to
   the floor and ceiling. KEDA owns 0 <-> 1: with a floor of 0 the target sits at zero while
-  no trigger is active, once the cooldown has passed.
+  no trigger is active, once the cooldown has passed, as KEDA's own loop sees the triggers
+  every ``pollingInterval``. The HPA's metrics are read live at each sync: KEDA's metrics
+  server asks the scaler on each request unless a trigger sets ``useCachedMetrics``.
 
 Plain functions over the rendered spec, standard library only: the plan sizes KEDA's
 targets by the tolerance, the ``scale-out-threshold`` policy times a ScaledObject's ramp with
@@ -246,14 +248,20 @@ class Hpa:
         triggers = self.scaled.triggers
         metrics = [trigger.metric(load) for trigger in triggers]
         active = any(m > t.activation for m, t in zip(metrics, triggers, strict=True))
-        if active:
+        # KEDA's own loop polls the triggers every pollingInterval (at its multiples here):
+        # it records when one was last active, and owns 0 <-> 1
+        polling = self.scaled.polling_seconds
+        polled = polling <= 0 or math.floor(now / polling) > math.floor(
+            (now - SYNC_SECONDS) / polling
+        )
+        if active and polled:
             self.last_active = now
         if self.scaled.min_replicas == 0:
-            # KEDA's own 0 <-> 1: it wakes the target on an active trigger, and puts it to
-            # sleep once no trigger has been active for the cooldown.
+            # it wakes the target on an active trigger, and puts it to sleep once no
+            # trigger has been active for the cooldown
             if current == 0:
-                return 1 if active else 0
-            if now - self.last_active >= self.scaled.cooldown_seconds:
+                return 1 if active and polled else 0
+            if polled and now - self.last_active >= self.scaled.cooldown_seconds:
                 return 0
         if not self.recommendations and not self.ups and not self.downs:
             # recordInitialRecommendation: the count the controller first sees counts as a

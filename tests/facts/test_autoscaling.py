@@ -121,13 +121,25 @@ def test_scale_down_waits_for_the_whole_window() -> None:
 
 
 def test_keda_sleeps_after_the_cooldown_and_wakes_on_a_message() -> None:
-    fleet = scaled(sqs("load", 10, "true"), low=0, cooldownPeriod=300)
+    fleet = scaled(sqs("load", 10, "true"), low=0, cooldownPeriod=300, pollingInterval=15)
     hpa = Hpa(fleet)
     assert hpa.sync(0, 0, Load()) == 0
     assert hpa.sync(15, 0, Load(visible=1)) == 1  # any message: activation is above 0
     assert hpa.sync(30, 1, Load()) == 1
     assert hpa.sync(300, 1, Load()) == 1  # 285 s idle
     assert hpa.sync(315, 1, Load()) == 0  # 300 s since the last active trigger
+
+
+def test_keda_wakes_and_sleeps_at_its_own_polls() -> None:
+    """KEDA's loop, not the HPA's sync, owns 0 <-> 1: with a pollingInterval of 60 s a
+    message that comes at 15 s wakes the target at the 60 s poll, and a cooldown of 310 s
+    from then ends at the first poll after 370 s."""
+    fleet = scaled(sqs("load", 10, "true"), low=0, cooldownPeriod=310, pollingInterval=60)
+    hpa = Hpa(fleet)
+    assert [hpa.sync(now, 0, Load(visible=1)) for now in (15, 30, 45)] == [0, 0, 0]
+    assert hpa.sync(60, 0, Load(visible=1)) == 1
+    assert [hpa.sync(now, 1, Load()) for now in range(75, 420, 15)] == [1] * 23
+    assert hpa.sync(420, 1, Load()) == 0
 
 
 def test_seconds_to_ceiling_follows_the_rate_policies() -> None:
