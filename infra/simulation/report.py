@@ -63,37 +63,34 @@ def simulation_json(simulation: Simulation) -> dict[str, Any]:
 
 
 def simulation_text(simulation: Simulation) -> str:
+    """Two tables: what each strategy met and cost per tier; then its latencies."""
     from infra.report import table
 
     length = duration(simulation.seconds)
     lines = [f"stack {simulation.stack}: {length} simulated, second by second", ""]
     rows: list[list[object]] = []
+    latencies: list[list[object]] = []
     for strategy in simulation.strategies:
         stats = simulation.of(strategy)
         for s in stats:
-            rows.append(
-                [
-                    strategy,
-                    s.tier,
-                    f"{s.sla_attainment:.1%}",
-                    f"{s.ttft_p95:.2f}",
-                    f"{1000 * s.tpot_p95:.1f}",
-                    f"{s.e2e_p95:.1f}",
-                    f"{s.queue_wait_p95:.1f}",
-                    s.max_replicas,
-                    f"{s.gpu_hours:,.0f}",
-                    f"{s.cost:,.2f}",
-                    s.expired,
-                ]
-            )
+            met = f"{s.sla_attainment:.1%}"
+            rows.append([strategy, s.tier, met, f"{s.queue_wait_p95:.1f}", s.max_replicas,
+                         f"{s.gpu_hours:,.0f}", f"{s.cost:,.2f}", s.expired])  # fmt: skip
+            ttft, tpot, e2e = (s.ttft_p50, s.ttft_p95, s.ttft_p99), (s.tpot_p50, s.tpot_p95,
+                               s.tpot_p99), (s.e2e_p50, s.e2e_p95, s.e2e_p99)  # fmt: skip
+            latencies.append([strategy, s.tier, *(f"{v:.2f}" for v in ttft),
+                              *(f"{1000 * v:.1f}" for v in tpot),
+                              *(f"{v:.1f}" for v in e2e)])  # fmt: skip
         cost, gpu_hours, attainment = _fleet(stats)
         expired = sum(s.expired for s in stats)
-        rows.append([strategy, "fleet", f"{attainment:.1%}", "", "", "", "", "",
-                     f"{gpu_hours:,.0f}", f"{cost:,.2f}", expired])  # fmt: skip
-    headers = ["strategy", "tier", "SLA met", "TTFT p95 s", "TPOT p95 ms", "e2e p95 s",
-               "wait p95 s", "max replicas",
-               "GPU-hours", "cost $", "expired"]  # fmt: skip
-    lines.append(table(headers, rows))
+        rows.append([strategy, "fleet", f"{attainment:.1%}", "", "", f"{gpu_hours:,.0f}",
+                     f"{cost:,.2f}", expired])  # fmt: skip
+    headers = ["strategy", "tier", "SLA met", "wait p95 s", "max replicas", "GPU-hours",
+               "cost $", "expired"]  # fmt: skip
+    lines += [table(headers, rows), "", "latencies of the interactions that started:", ""]
+    headers = ["strategy", "tier", "TTFT p50 s", "p95", "p99", "TPOT p50 ms", "p95", "p99",
+               "end-to-end p50 s", "p95", "p99"]  # fmt: skip
+    lines.append(table(headers, latencies))
     return "\n".join(lines)
 
 
@@ -205,9 +202,22 @@ def plot(simulation: Simulation, path: Path) -> None:
             f"{tier.name}: arrivals a minute\nSLA met, cost: {outcome}", fontsize=8
         )
         axes[row][1].legend(fontsize=7)
+    if zone != "UTC":
+        _users_hours(axes[0], zone, offset)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def _users_hours(axes: Any, zone: str, offset: float) -> None:
+    """The hour of the day in the users' zone along the top of ``axes``."""
+    from matplotlib.ticker import FuncFormatter
+
+    for axis in axes:
+        top = axis.secondary_xaxis("top", functions=(lambda h: h + offset, lambda h: h - offset))
+        top.xaxis.set_major_formatter(FuncFormatter(lambda h, _: f"{h % 24:g}"))
+        top.set_xlabel(f"hour of the day ({zone})", fontsize=7)
+        top.tick_params(labelsize=7)
 
 
 def _settings_yaml(advice: Advice) -> list[str]:
