@@ -123,6 +123,9 @@ class Lane:
         tier = self.tier
         self.target = desired
         per_node = tier.replicas_per_node
+        settled = desired == len(self.pods) and self.unneeded_since is None
+        if settled and len(self.nodes) <= max(tier.node_min, math.ceil(desired / per_node)):
+            return  # nothing to start, stop or let go
         if desired > len(self.pods):
             room = (tier.node_max + tier.burst_max) * per_node
             wanted = min(desired, room)
