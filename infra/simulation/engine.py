@@ -432,13 +432,12 @@ def _recorded(engine: _Engine) -> Run:
     pad = minutes * per_minute - steps
 
     def by_minute(values: NDArray[Any], how: str) -> NDArray[np.float64]:
-        padded = np.pad(values.astype(np.float64), ((0, 0), (0, pad)))
+        padded = np.pad(values, ((0, 0), (0, pad))) if pad else values
         shaped = padded.reshape(count, minutes, per_minute)
         if how == "max":
             return np.asarray(shaped.max(axis=2), dtype=np.float64)
-        if how == "mean":
-            return np.asarray(shaped.sum(axis=2) / per_minute, dtype=np.float64)
-        return np.asarray(shaped.sum(axis=2), dtype=np.float64)
+        summed = shaped.sum(axis=2, dtype=np.float64)
+        return np.asarray(summed / per_minute if how == "mean" else summed, dtype=np.float64)
 
     costs, gpus, readies = (np.array([bill[k] for bill in engine.bills], dtype=np.float64).T
                             for k in range(3))  # fmt: skip
@@ -448,7 +447,7 @@ def _recorded(engine: _Engine) -> Run:
     series = {
         "arrivals": by_minute(engine.arrivals, "sum"),
         "queue": by_minute(queued, "max"),
-        "demand": by_minute(running.astype(np.int64) + queued, "mean"),
+        "demand": by_minute(running, "mean") + by_minute(queued, "mean"),
     }
     for key, values in (("replicas", readies), ("gpus", gpus), ("cost", costs)):
         series[key] = values[:, ::ticks_per_minute][:, :minutes]  # a sync's, for its minute
