@@ -631,6 +631,8 @@ class VllmArgs(TypedDict):
     "Context length limit; default: the model's own."
     max_num_batched_tokens: NotRequired[Optional[int]]
     "--max-num-batched-tokens: the tokens one step carries (chunked prefill's budget); default: vLLM's for the device."
+    shutdown_timeout: NotRequired[Optional[int]]
+    "--shutdown-timeout: how long vLLM lets its in-flight requests finish after SIGTERM (vLLM's own default, 0, aborts them); VllmService sets the tier's request timeout."
 
 
 class WorkerSidecar(TypedDict):

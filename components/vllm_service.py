@@ -89,6 +89,12 @@ class VllmArgs(BaseModel):
         description="--max-num-batched-tokens: the tokens one step carries (chunked "
         "prefill's budget); default: vLLM's for the device.",
     )
+    shutdown_timeout: Annotated[int, Field(ge=0)] | None = Field(
+        None,
+        description="--shutdown-timeout: how long vLLM lets its in-flight requests finish "
+        "after SIGTERM (vLLM's own default, 0, aborts them); VllmService sets the tier's "
+        "request timeout.",
+    )
 
     def render(self) -> list[str]:
         argv = [
@@ -110,6 +116,8 @@ class VllmArgs(BaseModel):
             argv += ["--max-model-len", str(self.max_model_len)]
         if self.max_num_batched_tokens is not None:
             argv += ["--max-num-batched-tokens", str(self.max_num_batched_tokens)]
+        if self.shutdown_timeout is not None:
+            argv += ["--shutdown-timeout", str(self.shutdown_timeout)]
         return argv
 
 
@@ -204,6 +212,11 @@ class VllmServiceArgs(Args):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.shutdown_seconds < self.request_timeout_seconds:
+            raise ValueError(
+                "vllm.shutdown_timeout must be at least request_timeout_seconds: vLLM aborts "
+                "what still runs when it passes"
+            )
         if self.vllm.tensor_parallel_size != (
             self.gpu_count if self.gpu_resource == GPU_RESOURCE else 1
         ):
@@ -217,9 +230,24 @@ class VllmServiceArgs(Args):
         return self.name or names.vllm(self.tier)
 
     @property
+    def shutdown_seconds(self) -> int:
+        """How long vLLM lets its requests finish after SIGTERM: the longest request, since
+        one that came just before the load balancer dropped the pod may have started as
+        the pre-stop pause ended."""
+        timeout = self.vllm.shutdown_timeout
+        return self.request_timeout_seconds if timeout is None else timeout
+
+    @property
+    def serve_args(self) -> list[str]:
+        """`vllm serve`'s arguments, the shutdown timeout set."""
+        return self.vllm.model_copy(update={"shutdown_timeout": self.shutdown_seconds}).render()
+
+    @property
     def termination_grace_seconds(self) -> int:
-        """Long enough for the pre-stop pause and the longest request to finish."""
-        return PRE_STOP_SECONDS + self.request_timeout_seconds + 15
+        """Long enough for the pre-stop pause and the longest request to finish: a request
+        taken as the pause ends finishes ``request_timeout_seconds`` later, inside vLLM's
+        shutdown timeout, and 15 s are left for vLLM to let go of the GPU."""
+        return PRE_STOP_SECONDS + max(self.request_timeout_seconds, self.shutdown_seconds) + 15
 
     @property
     def pre_stop(self) -> list[str]:
@@ -469,7 +497,7 @@ def vllm_container(
         image=args.image,
         image_pull_policy=pull_policy(args.image),
         command=["vllm", "serve"],
-        args=args.vllm.render(),
+        args=args.serve_args,
         ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
         env=env,
         resources=k8s.core.v1.ResourceRequirementsArgs(

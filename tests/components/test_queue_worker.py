@@ -4,7 +4,10 @@ and least privilege, the ServiceAccount, and the sidecar as the vLLM pod runs it
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import pytest
 
 from components import FleetTier, QueueWorker, QueueWorkerArgs
 from components import queue_worker as worker_module
@@ -176,6 +179,40 @@ def test_vllm_waits_for_the_worker_to_drain_before_it_stops() -> None:
     assert "('127.0.0.1',8081)" in script
     # The grace period covers the pause, a whole drain of the longest request, and a margin.
     assert spec["terminationGracePeriodSeconds"] == 15 + 300 + 15
+
+
+def pause_of(command: list[str]) -> int:
+    """The seconds a rendered pre-stop pauses before it waits for anything else."""
+    if command[0] == "sleep":
+        return int(command[1])
+    return int(re.search(r"time\.sleep\((\d+)\)", command[2]).group(1))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("worker", [True, False])
+def test_a_terminating_replica_finishes_every_request_it_took(worker: bool) -> None:
+    """Kubernetes runs a container's pre-stop, then sends it SIGTERM, and kills it when the
+    grace period (counted from the start) ends. vLLM aborts whatever still runs at SIGTERM
+    unless --shutdown-timeout lets it finish (its default, 0, aborts: vllm-project/vllm
+    #36666). The last request the load balancer hands the pod comes as the pre-stop pause
+    ends and runs up to the tier's request timeout. vLLM gets SIGTERM when its pre-stop
+    returns: at the pause's end at the earliest (no worker, or a worker with nothing to
+    finish), at the worker's whole drain at the latest. From either, the last request must
+    end inside the shutdown timeout and before the kill."""
+    values = stack_values("prod")
+    timeout = int(values["agentfleet:fleet"]["tiers"]["orchestrator"].get(
+        "requestTimeoutSeconds", 300))  # fmt: skip
+    spec = pod(tier_registrations(values, "orchestrator", worker=worker), "orchestrator")
+    vllm = spec["containers"][0]
+    argv = vllm["args"]
+    shutdown = (
+        int(argv[argv.index("--shutdown-timeout") + 1]) if "--shutdown-timeout" in argv else 0
+    )
+    pause = pause_of(vllm["lifecycle"]["preStop"]["exec"]["command"])
+    last_request_ends = pause + timeout
+    earliest, latest = pause, max(pause, timeout) if worker else pause
+    for sigterm in (earliest, latest):
+        assert sigterm + shutdown >= last_request_ends, f"aborted at {sigterm + shutdown} s"
+    assert spec["terminationGracePeriodSeconds"] >= last_request_ends + 15  # vLLM lets go
 
 
 def test_the_worker_can_be_turned_off() -> None:

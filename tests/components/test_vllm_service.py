@@ -91,6 +91,7 @@ def test_orchestrator_deployment() -> None:
         "--gpu-memory-utilization", "0.9",
         "--max-model-len", "32768",  # the model's own limit: its KV cache holds more
         "--max-num-batched-tokens", "8192",  # the step budget the batch was planned with
+        "--shutdown-timeout", "300",  # in-flight requests finish at SIGTERM, not aborted
     ]  # fmt: skip
     health = {"path": "/health", "port": 8000}
     assert container["startupProbe"] == {

@@ -2,7 +2,8 @@
 
 Runs in the vLLM virtualenv (python3 tasks.py test makes it), never in the package's:
 reads a JSON list of argv lists on stdin and prints a JSON list of results, one per argv:
-{"ok": true} or {"ok": false, "error": "..."}. Needs no GPU and no model download.
+{"ok": true, "shutdown_timeout": N} or {"ok": false, "error": "..."}. Needs no GPU and no
+model download.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
         return {"ok": False, "error": errors.getvalue().strip().splitlines()[-1]}
     except Exception as error:
         return {"ok": False, "error": f"{type(error).__name__}: {error}"}
-    return {"ok": True}
+    # what the engine does with its running requests at SIGTERM (0: aborts them)
+    return {"ok": True, "shutdown_timeout": engine.shutdown_timeout}
 
 
 if __name__ == "__main__":
