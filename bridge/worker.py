@@ -429,6 +429,12 @@ class Worker:
         metric(
             "vllm_healthy", "gauge", "1 when vLLM's /health answers 200.", {"": self.vllm_healthy}
         )
+        metric(
+            "queue_reachable",
+            "gauge",
+            "1 when the last receive from the queue succeeded.",
+            {"": self.queue_reachable},
+        )
         metric("draining", "gauge", "1 after SIGTERM.", {"": self.stopping.is_set()})
         return "\n".join(lines) + "\n"
 

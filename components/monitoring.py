@@ -132,6 +132,18 @@ def alert_rules(args: FleetMonitoringArgs, tier: MonitoredTier) -> list[dict[str
             },
         },
         {
+            "alert": "QueueWorkerQueueUnreachable",
+            "expr": f"min by (pod) (agentfleet_worker_queue_reachable{pods}) == 0",
+            "for": "5m",
+            "labels": labels,
+            "annotations": {
+                "summary": f"{tier.tier}: a queue worker has not reached its queue for 5 "
+                "minutes",
+                "description": "Its replica still serves the load balancer but takes nothing "
+                "from the queue: check SQS, STS and the Pod Identity agent.",
+            },
+        },
+        {
             "alert": "VllmQueueBacklog",
             "expr": f"sum(vllm:num_requests_waiting{pods}) > {tier.backlog_alert}",
             "for": "10m",

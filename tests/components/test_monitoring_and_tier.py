@@ -48,6 +48,11 @@ def test_prometheus_rules_name_the_current_vllm_metrics() -> None:
             "5m",
         ),
         ("VllmKvCacheHigh", f"max by (pod) (vllm:kv_cache_usage_perc{pods}) > 0.85", "5m"),
+        (
+            "QueueWorkerQueueUnreachable",
+            f"min by (pod) (agentfleet_worker_queue_reachable{pods}) == 0",
+            "5m",
+        ),
         ("VllmQueueBacklog", f"sum(vllm:num_requests_waiting{pods}) > 50", "10m"),
     ]
     assert "gpu_cache_usage_perc" not in json.dumps(rule)  # the deprecated metric is gone

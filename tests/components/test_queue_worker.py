@@ -3,12 +3,14 @@ and least privilege, the ServiceAccount, and the sidecar as the vLLM pod runs it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
 import pytest
 
+from bridge.worker import Worker
 from components import FleetTier, QueueWorker, QueueWorkerArgs
 from components import queue_worker as worker_module
 from facts.resource_types import POD_MONITOR
@@ -151,7 +153,6 @@ def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
         == worker["resources"]["limits"]
         == {"cpu": "500m", "memory": "512Mi"}
     )
-    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8081}
     assert worker["livenessProbe"]["httpGet"] == {"path": "/livez", "port": 8081}
     assert worker["securityContext"]["readOnlyRootFilesystem"] is True
     assert worker["securityContext"]["runAsNonRoot"] is True
@@ -213,6 +214,27 @@ def test_a_terminating_replica_finishes_every_request_it_took(worker: bool) -> N
     for sigterm in (earliest, latest):
         assert sigterm + shutdown >= last_request_ends, f"aborted at {sigterm + shutdown} s"
     assert spec["terminationGracePeriodSeconds"] >= last_request_ends + 15  # vLLM lets go
+
+
+def test_a_queue_fault_leaves_the_pod_ready_for_the_load_balancer() -> None:
+    """A pod is Ready when all its containers are; a container is ready when its readiness
+    probe passes, or, without one, once it runs. With vLLM healthy and the worker unable to
+    reach SQS (its /readyz answers 503 then, as the worker's own code says), the pod must
+    stay Ready: the load balancer keeps a replica that serves."""
+    worker = Worker.__new__(Worker)  # the worker's readiness rule, nothing started
+    worker.vllm_healthy, worker.queue_reachable, worker.stopping = True, False, asyncio.Event()
+    answers = {("/health", 8000): True, ("/readyz", 8081): worker.ready}
+    spec = pod(tier_registrations(stack_values("prod"), "orchestrator"), "orchestrator")
+
+    def ready(container: dict[str, Any]) -> bool:
+        probe = container.get("readinessProbe")
+        if probe is None:
+            return True
+        return answers[(probe["httpGet"]["path"], probe["httpGet"]["port"])]
+
+    assert worker.ready is False
+    assert [c["name"] for c in spec["containers"]] == ["vllm", "queue-worker"]
+    assert all(ready(container) for container in spec["containers"])
 
 
 def test_the_worker_can_be_turned_off() -> None:
