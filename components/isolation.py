@@ -99,14 +99,17 @@ def load_balancer_policy(
     name: str,
     metadata: k8s.meta.v1.ObjectMetaArgs,
     instances: Sequence[Any],
-    source_cidr: pulumi.Input[str],
+    source_cidrs: pulumi.Input[Sequence[str]],
     port: int,
     opts: pulumi.ResourceOptions,
 ) -> k8s.networking.v1.NetworkPolicy:
     """Ingress to the vLLM pods behind a load balancer from the load balancer's own
     addresses: with IP targets the ALB opens its own connections to the pods, from its
-    nodes in the VPC's subnets, so the source is the VPC's CIDR whoever the client is
-    (the clients' CIDRs are the load balancer's security group's business)."""
+    nodes in the VPC's subnets, so the sources are the VPC's CIDR blocks whoever the client
+    is (the clients' CIDRs are the load balancer's security group's business)."""
+    peers = pulumi.Output.from_input(source_cidrs).apply(
+        lambda blocks: [_block(block) for block in blocks]
+    )
     return k8s.networking.v1.NetworkPolicy(
         name,
         metadata=metadata,
@@ -121,9 +124,7 @@ def load_balancer_policy(
             ),
             policy_types=["Ingress"],
             ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[_block(source_cidr)], ports=_ports([port])
-                )
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=_ports([port]))
             ],
         ),
         opts=opts,

@@ -91,6 +91,15 @@ class InferenceLoadBalancerArgs(TaggedArgs):
         return min(5, self.health_check_interval_seconds - 1)
 
 
+def vpc_blocks(vpc: aws.ec2.GetVpcResult) -> list[str]:
+    """Every CIDR block associated with the VPC, its primary first: the load balancer's
+    nodes sit in subnets of any of them (a secondary block's subnets included)."""
+    associated = [
+        a.cidr_block for a in vpc.cidr_block_associations or [] if a.state == "associated"
+    ]
+    return list(dict.fromkeys([vpc.cidr_block, *associated]))
+
+
 class InferenceLoadBalancer(pulumi.ComponentResource):
     """An Application Load Balancer (internal by default) for a user-facing tier: a
     security group, an IP target group on port 8000 health-checking vLLM's /health (200),
@@ -121,14 +130,10 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
         tags = cost_tags(args.tier, args.environment, args.cost_center, "load-balancer")
         https = args.certificate_arn is not None
         listener_port = 443 if https else 80
-        vpc_cidr = aws.ec2.get_vpc_output(
+        vpc_cidrs = aws.ec2.get_vpc_output(
             id=args.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self)
-        ).cidr_block
-        cidrs: Any = (
-            list(args.allowed_cidrs)
-            if args.allowed_cidrs is not None
-            else vpc_cidr.apply(lambda block: [block])
-        )
+        ).apply(vpc_blocks)
+        cidrs: Any = list(args.allowed_cidrs) if args.allowed_cidrs is not None else vpc_cidrs
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
@@ -191,7 +196,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
                 labels={**MANAGED_BY, **tier_labels(args.tier, "load-balancer", True)},
             ),
             args.service_names,
-            vpc_cidr,
+            vpc_cidrs,
             PORT,
             child,
         )

@@ -137,8 +137,7 @@ def alert_rules(args: FleetMonitoringArgs, tier: MonitoredTier) -> list[dict[str
             "for": "5m",
             "labels": labels,
             "annotations": {
-                "summary": f"{tier.tier}: a queue worker has not reached its queue for 5 "
-                "minutes",
+                "summary": f"{tier.tier}: a queue worker has not reached its queue for 5 minutes",
                 "description": "Its replica still serves the load balancer but takes nothing "
                 "from the queue: check SQS, STS and the Pod Identity agent.",
             },

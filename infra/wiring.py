@@ -130,8 +130,12 @@ NAMESPACE_LABELS = {
     "pod-security.kubernetes.io/enforce-version": "latest",
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
+    "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
 }
-"""The fleet's namespace: every pod in it must meet Pod Security "restricted"."""
+"""The fleet's namespace: every pod in it must meet Pod Security "restricted"; and the AWS
+Load Balancer Controller gives each pod a TargetGroupBinding targets a readiness gate on its
+target's health, so a rollout retires an old pod only once a new one is healthy in the
+load balancer."""
 
 
 def existing_cluster(config: ClusterConfig) -> ClusterRef:

@@ -72,6 +72,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
     region: str = "us-east-1"
     vpc_cidr: str = "10.0.0.0/16"
+    secondary_cidrs: tuple[str, ...] = ()
+    """CIDR blocks associated with the VPC beyond its primary."""
     calls: list[str] = field(default_factory=list)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -96,7 +98,13 @@ class OfflineMocks(pulumi.runtime.Mocks):
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append(args.token)
         if args.token == "aws:ec2/getVpc:getVpc":
-            return {"id": args.args.get("id"), "cidrBlock": self.vpc_cidr}, []
+            blocks = [self.vpc_cidr, *self.secondary_cidrs]
+            associations = [
+                {"associationId": f"vpc-cidr-assoc-{i}", "cidrBlock": block, "state": "associated"}
+                for i, block in enumerate(blocks)
+            ]
+            return {"id": args.args.get("id"), "cidrBlock": self.vpc_cidr,
+                    "cidrBlockAssociations": associations}, []  # fmt: skip
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             root = f"arn:{partition(self.region)}:iam::{ACCOUNT}:root"
             return {"accountId": ACCOUNT, "arn": root}, []

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -176,3 +177,22 @@ def test_args_are_validated() -> None:
         InferenceLoadBalancerArgs(**{**lb_args().model_dump(), "subnet_ids": ("subnet-1",)})
     with pytest.raises(ValidationError, match="greater than or equal to 5"):
         InferenceLoadBalancerArgs(**{**lb_args().model_dump(), "health_check_interval_seconds": 2})
+
+
+def test_targets_take_health_checks_from_every_cidr_block_of_the_vpc() -> None:
+    """An ALB's nodes take their addresses from its subnets, which may be in any CIDR block
+    associated with the VPC (a secondary block added for room, 100.64.0.0/16 here); its
+    health checks and the requests it forwards to IP targets come from those addresses. So
+    an internal load balancer's security group must let them out to the pods, and the pods'
+    NetworkPolicy must let them in, from every associated block, not only the primary."""
+    mocks = OfflineMocks(vpc_cidr="10.42.0.0/16", secondary_cidrs=("100.64.0.0/16",))
+    registrations = build(lb_args(), mocks)
+    alb_node = ipaddress.ip_address("100.64.3.17")  # in a subnet of the secondary block
+    sg = one(registrations, SG, "orchestrator-sg").inputs
+    out = [ipaddress.ip_network(block) for block in sg["egress"][0]["cidrBlocks"]]
+    assert any(alb_node in network for network in out)
+    policy = manifest(one(registrations, NETWORK_POLICY, "orchestrator-network-policy"))
+    sources = [ipaddress.ip_network(peer["ipBlock"]["cidr"])
+               for rule in policy["spec"]["ingress"] for peer in rule["from"]]  # fmt: skip
+    assert any(alb_node in network for network in sources)
+    assert ipaddress.ip_network("10.42.0.0/16") in sources

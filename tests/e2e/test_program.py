@@ -92,6 +92,41 @@ def test_prod_resources_per_tier() -> None:
             assert registration.parent_type == "agentfleet:index:GpuNodePool"
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_rollout_waits_for_new_targets_to_be_healthy_in_the_load_balancer(stack: str) -> None:
+    """The AWS Load Balancer Controller's webhook adds a readiness gate on the target's
+    health (target-health.elbv2.k8s.aws/<binding>) to a pod only when the pod's namespace
+    is labelled elbv2.k8s.aws/pod-readiness-gate-inject=enabled and a TargetGroupBinding of
+    target type ip selects it through its Service; a Deployment's rollout counts a new pod
+    available, and retires an old one, only once it is Ready. So every pod a binding
+    targets must live in a namespace with that label."""
+    registrations, _ = build(stack)
+    labels = {
+        r.inputs["metadata"]["name"]: r.inputs["metadata"].get("labels", {})
+        for r in registrations
+        if r.type == "kubernetes:core/v1:Namespace"
+    }
+    services = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["spec"]
+        for r in registrations
+        if r.type == "kubernetes:core/v1:Service"
+    }
+    pods = [
+        (r.inputs["metadata"]["namespace"], r.inputs["spec"]["template"]["metadata"]["labels"])
+        for r in registrations
+        if r.type == "kubernetes:apps/v1:Deployment"
+    ]
+    bindings = [r.inputs for r in registrations if r.type.endswith(":TargetGroupBinding")]
+    for binding in bindings:
+        namespace = binding["metadata"]["namespace"]
+        assert binding["spec"]["targetType"] == "ip"  # gates apply to ip targets only
+        selector = services[(namespace, binding["spec"]["serviceRef"]["name"])]["selector"]
+        targeted = [p for ns, p in pods if ns == namespace and selector.items() <= p.items()]
+        assert targeted, binding["metadata"]["name"]
+        gate = labels[namespace].get("elbv2.k8s.aws/pod-readiness-gate-inject")
+        assert gate == "enabled", f"{namespace}: no readiness gate for {len(targeted)} pods"
+
+
 def test_prod_exports() -> None:
     _, outputs = build("prod")
     assert outputs["costPerHour"] == 547.38
