@@ -33,9 +33,8 @@ from components.node_pool import (
 )
 from components.queue import AgentQueue, AgentQueueArgs
 from components.queue_worker import QueueWorker, QueueWorkerArgs, WorkerSidecar
-from components.tier import (
-    FleetTier,
-    FleetTierArgs,
+from components.tier import FleetTier, FleetTierArgs
+from components.tier_parts import (
     NodeDisk,
     ReplicaShape,
     TierLoadBalancer,

@@ -247,6 +247,8 @@ class ReplicaShape(TypedDict):
     'The work (served plus waiting) one replica is sized for: the autoscaler asks for ceil(load / this) replicas.'
     replicas_per_instance: int
     'Replicas one GPU instance holds.'
+    disruption_budget: NotRequired[int]
+    "Replicas of one node that may go at once (the PodDisruptionBudget's maxUnavailable): enough for a node of replicas_per_instance to drain within EKS's 15-minute limit on a node update, each round waiting for its replacements' start."
     min_replicas: int
     "The autoscaler's floor: the tier's floor of instances in replicas (A4)."
     max_replicas: int
@@ -711,6 +713,8 @@ class VllmServiceArgs(TypedDict):
     'How long the startup probe allows for pulling and loading weights.'
     hf_token: NotRequired[pulumi.Input[str]]
     'Hugging Face token (a Pulumi secret, e.g. from `pulumi config set --secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.'
+    disruption_budget: NotRequired[int]
+    "Replicas that may go at once (the PodDisruptionBudget's maxUnavailable): enough for a node of them to drain within EKS's 15-minute limit on a node update."
     worker: NotRequired[Optional[WorkerSidecar]]
     "The queue worker sidecar that feeds this replica from the tier's queue; vLLM's pre-stop waits for it to drain."
     pod_monitor: NotRequired[bool]

@@ -189,6 +189,11 @@ class VllmServiceArgs(Args):
         description="Hugging Face token (a Pulumi secret, e.g. from `pulumi config set "
         "--secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.",
     )
+    disruption_budget: Annotated[int, Field(ge=1)] = Field(
+        1,
+        description="Replicas that may go at once (the PodDisruptionBudget's maxUnavailable): "
+        "enough for a node of them to drain within EKS's 15-minute limit on a node update.",
+    )
     worker: WorkerSidecar | None = Field(
         None,
         description="The queue worker sidecar that feeds this replica from the tier's "
@@ -324,9 +329,10 @@ class VllmService(pulumi.ComponentResource):
             f"{name}-pdb",
             metadata=metadata,
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                # One replica at a time may go (a node drain, a node group update): never
-                # none, which minAvailable at the floor would mean, and never two at once.
-                max_unavailable=1,
+                # Never none, which minAvailable at the floor would mean; one at a time
+                # unless a node of several replicas, each waiting for the one before to
+                # be replaced and load its weights, would drain past EKS's 15 minutes.
+                max_unavailable=args.disruption_budget,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
             ),
             opts=child,

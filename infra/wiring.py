@@ -39,6 +39,7 @@ from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from facts.models import Model
 from infra.config import AddonConfig, ClusterConfig
 from infra.plan import FleetPlan, TierPlan
+from infra.startup import tier_startup
 from infra.summary import money, tier_summary
 
 TIER_PLACEMENT = ("cluster", "hf_token", "prometheus_address", "depends_on", "addons")
@@ -203,7 +204,7 @@ def addons(plan: FleetPlan, mig: MigConfigurationArgs | None) -> dict[str, Any]:
 
 
 def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
-    model = tier.config.model
+    model, start = tier.config.model, tier_startup(tier)
     return tuple(
         ReplicaShape(
             profile=group.profile,
@@ -220,6 +221,7 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
             serving=None if group.promise is None else group.promise.to_json(),
             in_flight_target=group.in_flight_target,
             replicas_per_instance=group.replicas_per_instance,
+            disruption_budget=start.disruption_budget(group.replicas_per_instance),
             min_replicas=group.min_replicas,
             max_replicas=group.max_replicas,
             schedule=tuple(

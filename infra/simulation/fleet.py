@@ -13,33 +13,16 @@ from typing import Any
 
 from facts import names
 from facts.autoscaling import ScaledObject
-from facts.catalog import internet_gbps
 from facts.resource_types import NODE_GROUP, SCALED_OBJECT
-from facts.vllm_memory import GIB
+from facts.startup import (
+    HUB_GIB_PER_SECOND,
+    download_seconds,
+)
 from infra.offline.mocks import Registration
 from infra.physics import demand_of, workload_for
 from infra.plan import FleetPlan, TierPlan
+from infra.startup import tier_startup
 
-NODE_START_SECONDS = 90.0
-"""EC2 start and node join for a GPU instance: Karpenter's maintainers measure 40-80 s from
-launch to node registration for general-purpose nodes (aws/karpenter-provider-aws#6128),
-and GPU instances boot slower, then wait for NVIDIA's device plugin."""
-IMAGE_PULL_SECONDS = 180.0
-"""The vLLM image onto a new node: about 10 GB compressed (28.6 GB unpacked), where AWS
-measures 4-6 minutes for a 15-20 GB image (most of it unpacking): about 3 minutes."""
-POD_START_SECONDS = 30.0
-"""Container start and CUDA initialisation, and reading the downloaded weights into GPU
-memory."""
-HUB_GIB_PER_SECOND = 0.605
-"""One vLLM pod's download of its weights from the Hugging Face Hub (huggingface_hub's
-default hf_xet path): 0.65 GB/s, what vLLM logged pulling Meta-Llama-3-70B (141 GB in
-196 s) on a p5.48xlarge (anyscale/ray-serve-llm-perf-examples, replica_initialization)."""
-ENGINE_START = ((8e9, 39.34), (70e9, 91.82))
-"""vLLM's engine start after the weights (memory profiling, torch.compile without a cache,
-CUDA graph capture, warm-up: its "init engine ... took" line) by the model's parameters:
-39.34 s for Llama-3-8B on one GPU (vllm-project/vllm#11005), 91.82 s for Llama-3-70B on
-four H100s (the Anyscale logs above); a line through both. The pods' compile cache is an
-emptyDir, so every new pod compiles."""
 AUTOSCALER_SCAN_SECONDS = 10.0
 """The cluster autoscaler's --scan-interval default."""
 SCALE_DOWN_UNNEEDED_SECONDS = 900.0
@@ -129,8 +112,9 @@ class TierModel:
     def pod_start(self, together: int = 1) -> float:
         """A pod's start on a ready node, ``together`` pods of the node downloading their
         weights at once (each at its own rate, or its share of the node's)."""
-        rate = min(self.download_gib_per_second, self.node_gib_per_second / max(together, 1))
-        return self.pod_start_seconds + self.weights_gib / rate
+        downloads = download_seconds(self.weights_gib, self.node_gib_per_second, together,
+                                     self.download_gib_per_second)  # fmt: skip
+        return self.pod_start_seconds + downloads
 
     @property
     def admit_per_replica(self) -> float:
@@ -198,10 +182,8 @@ def tier_model(
     scaling = nodes.get("scalingConfig") or {}
     per_node_sessions = sum(g.replicas_per_instance * g.sessions_per_replica
                             for g in tier.replica_groups if g.model == config.model)  # fmt: skip
-    model = tier.fit.model
-    weights = 0.0 if model is None else model.weight_bytes / GIB
-    pod_start = POD_START_SECONDS + (0.0 if model is None else engine_start(model.parameters))
-    node_start = NODE_START_SECONDS + IMAGE_PULL_SECONDS
+    start = tier_startup(tier)
+    weights, pod_start, node_start = start.weights_gib, start.fixed, start.node
     if cold_start_seconds is not None:
         node_start, pod_start = cold_start_seconds * 0.6, cold_start_seconds * 0.4
         weights = 0.0
@@ -244,14 +226,8 @@ def tier_model(
         running_per_replica=_running(tier, lead.max_num_seqs),
         sla_interaction_seconds=demand_of(config).targets.interaction_seconds,
         weights_gib=weights,
-        node_gib_per_second=internet_gbps(tier.instance) * 1e9 / 8 / GIB,
+        node_gib_per_second=start.node_gib_per_second,
     )
-
-
-def engine_start(parameters: float) -> float:
-    """vLLM's engine start for a model of ``parameters`` (``ENGINE_START``'s line)."""
-    (low, at_low), (high, at_high) = ENGINE_START
-    return max(0.0, at_low + (at_high - at_low) * (parameters - low) / (high - low))
 
 
 def _speeds(tier: TierPlan, most: int) -> tuple[Speed, ...]:

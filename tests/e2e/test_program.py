@@ -6,6 +6,7 @@ exports are right; a bad stack ends with the key path and declares nothing."""
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pulumi
 import pytest
 from pulumi.runtime import config as runtime_config
 
+from facts import names
 from infra.offline.mocks import Registration, run_program
 from tests.components.support import validate_all
 from tests.helpers import STACKS, prod_with_mixed_mig, stack_values
@@ -125,6 +127,35 @@ def test_a_rollout_waits_for_new_targets_to_be_healthy_in_the_load_balancer(stac
         assert targeted, binding["metadata"]["name"]
         gate = labels[namespace].get("elbv2.k8s.aws/pod-readiness-gate-inject")
         assert gate == "enabled", f"{namespace}: no readiness gate for {len(targeted)} pods"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_node_update_drains_each_node_within_eks_eviction_limit(stack: str) -> None:
+    """EKS's managed node update replaces one node at a time: it drains the node and fails
+    with PodEvictionFailure when the pods have not left within 15 minutes (EKS user guide,
+    "Managed node update behavior"). Each eviction waits until the disruption budget allows
+    it, i.e. until the replicas evicted before are replaced and Ready. A node of R replicas
+    under a budget of k goes in ceil(R / k) rounds; each round waits for k replacements on
+    the update's new nodes: the vLLM image's pull and the pods' start (engine start, and
+    the weights at what the node may download, k at once). That must fit 15 minutes."""
+    from infra.config import parse_stack_config
+    from infra.plan import plan_fleet
+    from infra.startup import tier_startup
+
+    registrations, _ = build(stack)
+    plan = plan_fleet(parse_stack_config(stack_values(stack)))
+    budgets = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]["maxUnavailable"]
+        for r in registrations
+        if r.type == "kubernetes:policy/v1:PodDisruptionBudget"
+    }
+    for tier in plan.tiers:
+        start = tier_startup(tier)
+        for group in tier.replica_groups:
+            shape = names.shape(tier.name, group.profile, len(tier.replica_groups))
+            on_node, budget = group.replicas_per_instance, int(budgets[names.vllm(shape)])
+            drain = math.ceil(on_node / budget) * start.replacement(min(budget, on_node))
+            assert drain <= 15 * 60, (tier.name, group.profile, on_node, budget, drain)
 
 
 def test_prod_exports() -> None:
