@@ -69,6 +69,11 @@ class MonitoredTier(BaseModel):
         description="Instances a reservation bills whether they run or not: the running-cost "
         "alert counts at least this many of the tier's nodes.",
     )
+    ttft_alert_seconds: Annotated[float, Field(gt=0)] | None = Field(
+        None,
+        description="M1 for this tier: alert above this p95 time to first token, below the "
+        "tier's own target. None: the fleet's ttft_p95_alert_seconds.",
+    )
 
 
 class FleetMonitoringArgs(TaggedArgs):
@@ -105,17 +110,16 @@ def alert_rules(args: FleetMonitoringArgs, tier: MonitoredTier) -> list[dict[str
     pods = selector(args.namespace, tier.deployments)
     labels = {"severity": "warning", "tier": tier.tier}
     kv_ratio = f"{args.kv_cache_alert_percent / 100:g}"
+    ttft = tier.ttft_alert_seconds or args.ttft_p95_alert_seconds
     return [
         {
             "alert": "VllmTimeToFirstTokenP95High",
             "expr": "histogram_quantile(0.95, sum by (le) "
-            f"(rate(vllm:time_to_first_token_seconds_bucket{pods}[5m]))) "
-            f"> {args.ttft_p95_alert_seconds:g}",
+            f"(rate(vllm:time_to_first_token_seconds_bucket{pods}[5m]))) > {ttft:g}",
             "for": "5m",
             "labels": labels,
             "annotations": {
-                "summary": f"{tier.tier}: p95 time to first token above "
-                f"{args.ttft_p95_alert_seconds:g}s",
+                "summary": f"{tier.tier}: p95 time to first token above {ttft:g}s",
                 "description": "Alerting below the SLA: add capacity or shed load before "
                 "users feel it.",
             },

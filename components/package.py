@@ -167,6 +167,8 @@ class MonitoredTier(TypedDict):
     "What one of the tier's GPU nodes costs an hour (K3): with a budget, the running-cost alert counts the tier's nodes at this price. None: left out."
     reserved_instances: NotRequired[Optional[int]]
     "Instances a reservation bills whether they run or not: the running-cost alert counts at least this many of the tier's nodes."
+    ttft_alert_seconds: NotRequired[Optional[float]]
+    "M1 for this tier: alert above this p95 time to first token, below the tier's own target. None: the fleet's ttft_p95_alert_seconds."
 
 
 class FleetMonitoringArgs(TypedDict):

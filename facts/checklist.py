@@ -44,7 +44,10 @@ business-hours ramp (agent traffic: 10x in an hour) is followed; node start-up c
 # Predictable peaks: pre-scale on a schedule with this headroom above the prediction.
 PEAK_HEADROOM = Fraction(13, 10)
 
-# M1, M2: alert thresholds.
+# M1, M2: alert thresholds. M1 alerts below each tier's own TTFT target, at this share of
+# it (0.4 s for a 0.5 s target, 48 s for a throughput tier's minute); a fleet may set one
+# threshold for every tier instead.
+TTFT_ALERT_SHARE = 0.8
 TTFT_P95_ALERT_SECONDS = 0.5
 KV_CACHE_ALERT_PERCENT = 85.0
 

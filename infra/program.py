@@ -103,7 +103,12 @@ def declare_fleet(plan: FleetPlan) -> None:
             tiers=tuple(
                 tiers[tier.name]
                 .watched(tier.name, tier.backlog_alert, tier.node_price_per_hour)
-                .model_copy(update={"reserved_instances": tier.reserved_instances})
+                .model_copy(
+                    update={
+                        "reserved_instances": tier.reserved_instances,
+                        "ttft_alert_seconds": tier.ttft_alert_seconds,
+                    }
+                )
                 for tier in wired.tiers
             ),
         ),

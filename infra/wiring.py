@@ -35,6 +35,7 @@ from components import (
 )
 from components.mig_config import config_name
 from facts import defaults, models
+from facts.checklist import TTFT_ALERT_SHARE, TTFT_P95_ALERT_SECONDS
 from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from facts.models import Model
 from infra.config import AddonConfig, ClusterConfig
@@ -61,6 +62,8 @@ class TierWiring:
     """What one of the tier's GPU nodes costs an hour (the budget's running-cost alert)."""
     reserved_instances: int | None
     """Instances a reservation bills whether they run or not (the alert counts them)."""
+    ttft_alert_seconds: float
+    """M1's threshold for the tier: below its own TTFT target."""
     outputs: Mapping[str, Any]
     """The tier's stack outputs that the plan gives (its endpoint and queues come from the
     built tier)."""
@@ -316,8 +319,16 @@ def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None)
         reserved_instances=None
         if tier_plan.reservation is None
         else tier_plan.reservation.config.instances,
+        ttft_alert_seconds=ttft_alert_seconds(plan, tier_plan),
         outputs={k: v for k, v in tier_summary(tier_plan).items() if k != "tier"},
     )
+
+
+def ttft_alert_seconds(plan: FleetPlan, tier: TierPlan) -> float:
+    """M1 for a tier: the fleet's one threshold where it sets one, else a share of the
+    tier's own TTFT target (a throughput tier's minute is not a user-facing half second)."""
+    fleet = plan.monitoring.ttft_p95_alert_seconds
+    return float(fleet) if fleet is not None else TTFT_ALERT_SHARE * float(tier.sla_ttft_seconds)
 
 
 def monitoring(plan: FleetPlan) -> dict[str, Any]:
@@ -327,7 +338,10 @@ def monitoring(plan: FleetPlan) -> dict[str, Any]:
         "cost_center": plan.cost_center,
         "name_prefix": f"agentfleet-{plan.cluster.name}",
         "namespace": plan.namespace,
-        "ttft_p95_alert_seconds": plan.monitoring.ttft_p95_alert_seconds,
+        # each tier's own threshold (ttft_alert_seconds) wins; this stands for a tier without
+        "ttft_p95_alert_seconds": float(
+            plan.monitoring.ttft_p95_alert_seconds or TTFT_P95_ALERT_SECONDS
+        ),
         "kv_cache_alert_percent": plan.monitoring.kv_cache_alert_percent,
         "budget_per_hour": plan.budget_per_hour,
         "alert_emails": tuple(plan.monitoring.alert_emails),

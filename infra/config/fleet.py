@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from facts import defaults
-from facts.checklist import KV_CACHE_ALERT_PERCENT, TTFT_P95_ALERT_SECONDS
+from facts.checklist import KV_CACHE_ALERT_PERCENT, TTFT_ALERT_SHARE
 from facts.defaults import VLLM_IMAGE
 from facts.labels import COST_CENTER
 from facts.worker import IMAGE as WORKER_IMAGE
@@ -44,11 +44,12 @@ PRICES_SETTING = r"^(aws|seed|[^\x00-\x1f]+\.json)$"
 class MonitoringConfig(ConfigModel):
     """Fleet-wide alerts and dashboards (checklist M1-M3, K3)."""
 
-    ttft_p95_alert_seconds: Annotated[Number, Field(gt=0)] = Field(
-        TTFT_P95_ALERT_SECONDS,
+    ttft_p95_alert_seconds: Annotated[Number, Field(gt=0)] | None = Field(
+        None,
         description="M1: alert when a tier's p95 time to first token exceeds this many "
-        "seconds; set it below the SLA so the alert comes before the breach. "
-        f"Default {TTFT_P95_ALERT_SECONDS:g}.",
+        "seconds, for every tier. Default: each tier at "
+        f"{TTFT_ALERT_SHARE:.0%} of its own slaTtftSeconds, below its target so the alert "
+        "comes before the breach.",
     )
     kv_cache_alert_percent: Annotated[Number, Field(gt=0, le=100)] = Field(
         KV_CACHE_ALERT_PERCENT,

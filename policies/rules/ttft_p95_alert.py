@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import StackValidationArgs
 
-from facts.checklist import TTFT_P95_ALERT_SECONDS
+from facts.checklist import TTFT_ALERT_SHARE
+from facts.labels import SERVING
+from facts.serving import Promise
 from policies.building import PolicyMeta, Report, Setting, policy
-from policies.pools import alert_rules, pools, rules_by_pool, threshold
-from policies.properties import show
+from policies.pools import Pool, alert_rules, pools, rules_by_pool, threshold
+from policies.properties import pod_meta, show
 from policies.scraping import Monitors, report_unscraped
 
 METRIC = "vllm:time_to_first_token_seconds_bucket"
@@ -27,22 +30,37 @@ META = PolicyMeta(
         "agentfleet:fleet.monitoring",
         "agentfleet:fleet.tiers.<tier>",
     ),
-    description="Each inference tier has a p95 time-to-first-token alert, set below the SLA.",
+    description="Each inference tier has a p95 time-to-first-token alert, set below the "
+    "tier's own TTFT target.",
     remediation=f"Add a PrometheusRule alert on histogram_quantile(0.95, {METRIC}) for the tier "
     "(components.FleetMonitoring), with a threshold below the SLA.",
     settings={
-        "maxThresholdSeconds": Setting(
-            "number", TTFT_P95_ALERT_SECONDS, "Highest threshold allowed: set it below the SLA."
+        "maxShareOfTarget": Setting(
+            "number",
+            1.0,
+            "Highest threshold allowed, as a share of the tier's own TTFT target (the serving "
+            "promise its pods carry); below 1, the alert comes before the breach.",
         )
     },
 )
+
+
+def _targets(pool: Pool) -> list[float]:
+    """The TTFT targets the tier's pods are planned for (their serving promises)."""
+    found = []
+    for deployment in pool.deployments:
+        text = pod_meta(deployment.props, "annotations").get(SERVING)
+        if isinstance(text, str):
+            with contextlib.suppress(ValueError):
+                found.append(Promise.from_json(text).ttft_seconds)
+    return found
 
 
 def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
     found = pools(args.resources)
     if not found:
         args.not_applicable("the stack has no inference pool")
-    highest = float(config["maxThresholdSeconds"])
+    share = float(config["maxShareOfTarget"])
     rules = [r for r in alert_rules(args.resources) if METRIC in str(r.get("expr") or "")
              and "0.95" in str(r.get("expr"))]  # fmt: skip
     about = rules_by_pool(rules, found)
@@ -58,13 +76,18 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
             )
             continue
         report_unscraped(pool, monitors, METRIC, report)
+        targets = _targets(pool)
+        if not targets:
+            continue
+        highest = share * min(targets)
         for rule in mine:
             value = threshold(str(rule.get("expr")))
             if value is not None and value > highest:
                 report(
-                    f"tier {pool.tier} alerts on p95 time to first token above {show(value)} s; "
-                    f"want at most {show(highest)} s, below the SLA. Lower "
-                    "monitoring.ttftP95AlertSeconds.",
+                    f"tier {pool.tier} alerts on p95 time to first token above {show(value)} s, "
+                    f"past its {show(min(targets))} s target; want at most {show(highest)} s. "
+                    "Lower monitoring.ttftP95AlertSeconds, or leave it unset (each tier at "
+                    f"{TTFT_ALERT_SHARE:.0%} of its own target).",
                     pool.deployments[0].urn,
                 )
 

@@ -43,3 +43,19 @@ def test_a_quantity_keeps_its_name_from_the_stack_key_to_the_autoscaler() -> Non
     assert shape.in_flight_target == tier.replica_groups[0].in_flight_target
     # the backlog alarm: A2's N a replica, at the tier's ceiling of replicas
     assert wired.backlog_alert == 4 * tier.max_replicas
+
+
+def test_each_tier_alerts_below_its_own_ttft_target() -> None:
+    """M1: a tier's p95 TTFT alert fires before its own target is breached, at 80% of it: a
+    user-facing 0.5 s tier at 0.4 s, a background tier's minute at 48 s (one fleet-wide
+    0.5 s would page all day for a tier whose users wait a minute by design). A fleet that
+    sets monitoring.ttftP95AlertSeconds gets that threshold on every tier."""
+    values = stack_values("prod")
+    plan = plan_fleet(parse_stack_config(values))
+    alerts = {tier.name: tier.ttft_alert_seconds for tier in wiring.fleet(plan).tiers}
+    targets = {tier.name: float(tier.sla_ttft_seconds) for tier in plan.tiers}
+    assert targets == {"orchestrator": 0.5, "mid-tier": 60.0, "lightweight": 60.0}
+    assert alerts == {"orchestrator": 0.4, "mid-tier": 48.0, "lightweight": 48.0}
+    values["agentfleet:fleet"]["monitoring"]["ttftP95AlertSeconds"] = 0.3
+    fixed = wiring.fleet(plan_fleet(parse_stack_config(values)))
+    assert {tier.ttft_alert_seconds for tier in fixed.tiers} == {0.3}

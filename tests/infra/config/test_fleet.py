@@ -280,7 +280,7 @@ def test_prod_values() -> None:
         600,
     )
     assert orchestrator.load_balancer.health_check_interval_seconds == 10
-    assert config.fleet.monitoring.ttft_p95_alert_seconds == 0.5
+    assert config.fleet.monitoring.ttft_p95_alert_seconds is None  # each tier its own
     assert config.fleet.monitoring.kv_cache_alert_percent == 85
 
 
