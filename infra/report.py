@@ -16,6 +16,7 @@ from infra.physics import Serving
 from infra.plan import FleetPlan, TierPlan
 from infra.pricing import PriceList
 from infra.sizing import Scenario, SizedTier
+from infra.startup import tier_startup
 from infra.summary import (
     burst_json,
     headroom_json,
@@ -251,6 +252,23 @@ def fit_lines(tiers: Sequence[TierPlan]) -> list[str]:
     return lines
 
 
+def startup_lines(tiers: Sequence[TierPlan]) -> list[str]:
+    """Time to ready, for a person: a new node and a replica from nothing, and what a node
+    update's drain may take at once."""
+    lines = ["time to ready (a new node, then a replica on it; docs/operating.md):"]
+    for tier in tiers:
+        start = tier_startup(tier)
+        on_node = tier.replica_groups[0].replicas_per_instance
+        budget = start.disruption_budget(on_node)
+        lines.append(
+            f"  {tier.name}: {start.time_to_ready:.0f} s: node and vLLM image "
+            f"{start.node:.0f} s, then {start.weights_gib:.1f} GiB of weights from the "
+            f"Hugging Face Hub and vLLM's engine start, {start.pod():.0f} s; a node update "
+            f"drains {on_node} replica{'s' if on_node != 1 else ''} a node, {budget} at once"
+        )
+    return lines
+
+
 BOUND_SAYS = {
     "latency": "the largest batch inside the tier's TTFT and interaction targets",
     "kv": "what the KV cache holds",
@@ -324,6 +342,7 @@ def tier_json(tier: TierPlan) -> dict[str, Any]:
         "instancesAtExpected": tier.instances,
         "pricePerInstanceHour": float(tier.price_per_instance_hour),
         "headroom": headroom_json(tier),
+        "timeToReadySeconds": round(tier_startup(tier).time_to_ready),
         "minInstances": tier.min_instances,
         "maxInstances": tier.max_instances,
         "mig": dict(config.mig) if config.mig else None,
@@ -412,11 +431,12 @@ def fleet_text(stack: str, plan: FleetPlan) -> str:
             *cost_lines(plan),
             *burst_lines(plan.tiers),
             *reservation_lines(plan.tiers),
-            *reservation_lines(plan.tiers),
             "",
             *headroom_lines(plan.tiers),
             "",
             *fit_lines(plan.tiers),
+            "",
+            *startup_lines(plan.tiers),
             "",
             *serving_lines(plan),
         ]
@@ -535,6 +555,8 @@ def preview_text(result: Preview) -> str:
         *headroom_lines(plan.tiers),
         "",
         *fit_lines(plan.tiers),
+        "",
+        *startup_lines(plan.tiers),
         "",
         *serving_lines(plan),
     ]

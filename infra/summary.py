@@ -9,6 +9,7 @@ from typing import Any
 
 from facts.money import cents
 from infra.plan import TierPlan
+from infra.startup import tier_startup
 
 
 def money(amount: Decimal) -> float:
@@ -87,6 +88,7 @@ def tier_summary(tier: TierPlan) -> dict[str, Any]:
         "sessionsPerReplica": [group.sessions_per_replica for group in tier.replica_groups],
         "kvTokensPerReplica": [group.kv_tokens for group in tier.replica_groups],
         "headroom": headroom_json(tier),
+        "timeToReadySeconds": round(tier_startup(tier).time_to_ready),
         **serving_json(tier),
     }
 
