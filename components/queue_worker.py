@@ -85,10 +85,16 @@ class WorkerSidecar(BaseModel):
             ports=[k8s.core.v1.ContainerPortArgs(name="worker", container_port=PORT)],
             env=[k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in env.items()],
             resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
-            # No readiness probe: a pod is Ready only when all its containers are, and a
-            # queue the worker cannot reach (an SQS or STS throttle, the Pod Identity agent
-            # restarting) must not take a healthy vLLM out of the load balancer. That is an
-            # alert (QueueWorkerQueueUnreachable). Alive while its loop runs.
+            # Ready, and alive, while its loop runs (/livez), not on /readyz: a pod is Ready
+            # only when all its containers are, and a queue the worker cannot reach (an SQS
+            # or STS throttle, the Pod Identity agent restarting) must not take a healthy
+            # vLLM out of the load balancer. That is an alert (QueueWorkerQueueUnreachable).
+            readiness_probe=k8s.core.v1.ProbeArgs(
+                http_get=k8s.core.v1.HTTPGetActionArgs(path="/livez", port=PORT),
+                period_seconds=10,
+                timeout_seconds=3,
+                failure_threshold=3,
+            ),
             liveness_probe=k8s.core.v1.ProbeArgs(
                 http_get=k8s.core.v1.HTTPGetActionArgs(path="/livez", port=PORT),
                 period_seconds=20,

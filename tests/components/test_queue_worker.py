@@ -153,6 +153,7 @@ def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
         == worker["resources"]["limits"]
         == {"cpu": "500m", "memory": "512Mi"}
     )
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/livez", "port": 8081}
     assert worker["livenessProbe"]["httpGet"] == {"path": "/livez", "port": 8081}
     assert worker["securityContext"]["readOnlyRootFilesystem"] is True
     assert worker["securityContext"]["runAsNonRoot"] is True
@@ -223,7 +224,8 @@ def test_a_queue_fault_leaves_the_pod_ready_for_the_load_balancer() -> None:
     stay Ready: the load balancer keeps a replica that serves."""
     worker = Worker.__new__(Worker)  # the worker's readiness rule, nothing started
     worker.vllm_healthy, worker.queue_reachable, worker.stopping = True, False, asyncio.Event()
-    answers = {("/health", 8000): True, ("/readyz", 8081): worker.ready}
+    # vLLM healthy; the worker's loop runs (/livez answers) but its queue is out (/readyz)
+    answers = {("/health", 8000): True, ("/livez", 8081): True, ("/readyz", 8081): worker.ready}
     spec = pod(tier_registrations(stack_values("prod"), "orchestrator"), "orchestrator")
 
     def ready(container: dict[str, Any]) -> bool:

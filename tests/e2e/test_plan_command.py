@@ -87,6 +87,7 @@ def test_shipped_stack_plans_clean(capsys: pytest.CaptureFixture[str], stack: st
     }  # fmt: skip (CHANGELOG: 0.1.0)
     added |= set(SERVING_KEYS)  # the serving physics (CHANGELOG: 0.1.0)
     added |= {"instancesAtExpected", "pricePerInstanceHour", "headroom", "reservation"}
+    added |= {"timeToReadySeconds"}  # day two (CHANGELOG: 0.1.0)
     for tier in result["tiers"]:
         assert set(tier) == contract | added
     for resource in result["resources"]:
