@@ -243,7 +243,7 @@ class Run:
     steps: int
     arrivals: NDArray[np.int64]
     totals: NDArray[np.float64]
-    """Per lane, ``kernel``'s totals (STARTED, DIRECT, EXPIRED, MET, the latency sums...)."""
+    """Per lane, ``kernel``'s totals (STARTED, EXPIRED, MET, the latency sums...)."""
     histograms: NDArray[np.float64]
     """Per lane and latency (``kernel.WAIT``, TTFT, TPOT, E2E), interactions by log bin."""
     windows: NDArray[np.float32]
@@ -254,8 +254,6 @@ class Run:
     series: dict[str, NDArray[np.float64]]
     """Per lane and minute: arrivals, replicas serving, GPUs billed, the cost rate (USD an
     hour), the queue's peak, and the demand (running and waiting, the minute's mean)."""
-    left: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    """Interactions still queued or running when the run ended, per lane."""
 
 
 WINDOW_SECONDS = 900.0
@@ -426,6 +424,8 @@ def simulate(
 
 def _recorded(engine: _Engine) -> Run:
     """The run's totals, and its series by minute for the report and the plot."""
+    if engine.totals[:, kernel.DROPPED].any():  # queue_room sizes the ring never to fill
+        raise RuntimeError("the simulator's queue ring overflowed: its size is a bug")
     dt, count, steps = engine.dt, len(engine.lanes), engine.steps
     per_minute = max(1, round(60 / dt))
     minutes = math.ceil(steps / per_minute)
@@ -463,5 +463,4 @@ def _recorded(engine: _Engine) -> Run:
         cost=costs @ spans / 3600.0,
         gpu_seconds=gpus @ spans,
         series=series,
-        left=engine.state[:, kernel.RUNNING] + engine.state[:, kernel.SIZE],
     )

@@ -15,7 +15,6 @@ from facts import names
 from facts.autoscaling import ScaledObject
 from facts.resource_types import NODE_GROUP, SCALED_OBJECT
 from facts.startup import (
-    HUB_GIB_PER_SECOND,
     download_seconds,
 )
 from infra.offline.mocks import Registration
@@ -104,16 +103,13 @@ class TierModel:
     tier that leaves it unset: ``requestTimeoutSeconds``); 0: none."""
     weights_gib: float = 0.0
     """The weights each new pod downloads (0: none, or in ``pod_start_seconds``)."""
-    download_gib_per_second: float = HUB_GIB_PER_SECOND
-    """One pod's download rate from the model hub, alone on its node."""
     node_gib_per_second: float = math.inf
     """What a node may draw from the internet: its pods starting at once share it."""
 
     def pod_start(self, together: int = 1) -> float:
         """A pod's start on a ready node, ``together`` pods of the node downloading their
         weights at once (each at its own rate, or its share of the node's)."""
-        downloads = download_seconds(self.weights_gib, self.node_gib_per_second, together,
-                                     self.download_gib_per_second)  # fmt: skip
+        downloads = download_seconds(self.weights_gib, self.node_gib_per_second, together)
         return self.pod_start_seconds + downloads
 
     @property
@@ -182,6 +178,7 @@ def tier_model(
     scaling = nodes.get("scalingConfig") or {}
     per_node_sessions = sum(g.replicas_per_instance * g.sessions_per_replica
                             for g in tier.replica_groups if g.model == config.model)  # fmt: skip
+    duty, speeds, running = _replica_tables(tier, lead.max_num_seqs)
     start = tier_startup(tier)
     weights, pod_start, node_start = start.weights_gib, start.fixed, start.node
     if cold_start_seconds is not None:
@@ -221,44 +218,32 @@ def tier_model(
         pod_start_seconds=pod_start,
         node_start_seconds=node_start,
         spec=spec,
-        kernel_duty=_kernel_duty(tier, lead.max_num_seqs),
-        serving=_speeds(tier, lead.max_num_seqs),
-        running_per_replica=_running(tier, lead.max_num_seqs),
+        kernel_duty=duty,
+        serving=speeds,
+        running_per_replica=running,
         sla_interaction_seconds=demand_of(config).targets.interaction_seconds,
         weights_gib=weights,
         node_gib_per_second=start.node_gib_per_second,
     )
 
 
-def _speeds(tier: TierPlan, most: int) -> tuple[Speed, ...]:
-    """A replica's speed by the interactions it runs, from the serving model (none where the
-    serving model cannot run the replica)."""
+def _replica_tables(
+    tier: TierPlan, most: int
+) -> tuple[tuple[float, ...], tuple[Speed, ...], float]:
+    """From the serving model, by the interactions a replica runs (0 to ``most``): its
+    kernel duty and its speed; and how many it runs at once at most (its KV cache's
+    sessions, up to ``most``). Empty (and 0) where the serving model cannot run it."""
     replica = tier.serving.replica
     if replica is None:
-        return ()
+        return (), (), 0.0
     workload = workload_for(replica.model, demand_of(tier.config))
+    duty = tuple(replica.kernel_duty(running, workload) for running in range(most + 1))
     points = replica.curve(range(1, most + 1), workload)
-    return (Speed(0.0, points[0].ttft_seconds, points[0].tpot_seconds),
-            *(Speed(p.interactions_per_second, p.ttft_seconds, p.tpot_seconds)
-              for p in points))  # fmt: skip
-
-
-def _running(tier: TierPlan, most: int) -> float:
-    replica = tier.serving.replica
-    if replica is None:
-        return 0.0
-    sessions = replica.max_sessions(workload_for(replica.model, demand_of(tier.config)))
-    return float(most if sessions is None else min(most, sessions))
-
-
-def _kernel_duty(tier: TierPlan, most: int) -> tuple[float, ...]:
-    """A replica's kernel duty by the sequences it runs, from the serving model (none where
-    the serving model cannot run the replica)."""
-    replica = tier.serving.replica
-    if replica is None:
-        return ()
-    workload = workload_for(replica.model, demand_of(tier.config))
-    return tuple(replica.kernel_duty(running, workload) for running in range(most + 1))
+    speeds = (Speed(0.0, points[0].ttft_seconds, points[0].tpot_seconds),
+              *(Speed(p.interactions_per_second, p.ttft_seconds, p.tpot_seconds)
+                for p in points))  # fmt: skip
+    sessions = replica.max_sessions(workload)
+    return duty, speeds, float(most if sessions is None else min(most, sessions))
 
 
 def fleet_models(

@@ -66,13 +66,11 @@ RUNNING, HEAD, SIZE = range(3)
 """A lane's state (``state[lane, which]``): interactions running, the queue's ring."""
 QUEUED_AT, RUNNING_AT = range(2)
 """Per step (``trace[which, lane, step]``): the queue and the running at the step's end."""
-STARTED, DIRECT, EXPIRED, MET, WAIT_SUM, TTFT_SUM, TPOT_SUM, E2E_SUM, QUEUE_AREA, DROPPED = range(
-    10
-)
-"""Per-lane totals: interactions started, started without queueing, expired in the queue,
-meeting the TTFT target; sums of their latencies; queue x seconds; dropped by a full queue
-ring (never, for a ring sized by ``engine.queue_room``)."""
-TOTALS = 10
+STARTED, EXPIRED, MET, WAIT_SUM, E2E_SUM, QUEUE_AREA, DROPPED = range(7)
+"""Per-lane totals: interactions started, expired in the queue, meeting the TTFT target;
+sums of their waits and end-to-end times; queue x seconds; dropped by a full queue ring
+(never, for a ring sized by ``engine.queue_room``)."""
+TOTALS = 7
 
 Second = tuple[int, float, float, float, int]
 """One step of one lane: the lane, the step's start and length, the replicas ready, the
@@ -178,15 +176,11 @@ def _record(
         at = _bin(e2e)
         hist[lane, E2E, at] += weight
         window_hist[lane, WINDOW_E2E, window, _coarse(at)] += weight
-        if wait <= 0.0:
-            totals[lane, DIRECT] += weight
         if ttft <= settings[lane, SLA]:
             totals[lane, MET] += weight
         totals[lane, WAIT_SUM] += weight * wait
-        totals[lane, TTFT_SUM] += weight * ttft
         totals[lane, E2E_SUM] += weight * e2e
     totals[lane, STARTED] += weight * count
-    totals[lane, TPOT_SUM] += weight * count * per_token
 
 
 @compiled
@@ -372,10 +366,9 @@ def _contended(
     _uniform_times(rng, came, start, dt, times)
     clock, arrived, direct, direct_running = start, 0, 0, 0.0
     following = times[0] if came > 0 else start + dt
-    spread = replicas if replicas > 0.0 else max(1.0, math.ceil(state[lane, RUNNING] / admit))
     while True:
         running = state[lane, RUNNING]
-        rate = spread * _at(throughput, running / spread) if running > 0 else 0.0
+        rate = _rate(float(running), replicas, admit, throughput)
         ends = clock + rng.standard_exponential() / rate if rate > 0.0 else math.inf
         if ends < following:
             clock = ends
