@@ -10,8 +10,9 @@ Each creates ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi 
 uses the same one) and reinstalls the package there whenever pyproject.toml changes. The
 test job also keeps vLLM (several GB, for checking the arguments we render with vLLM's own
 parser), checkov (the Kubernetes scanner the security tests run) and mkdocs-material (the
-docs site's builder) in virtualenvs of their own, and promtool (Prometheus's rule tester,
-from Debian's package), cached outside the checkout. Installs go
+docs site's builder) in virtualenvs of their own, and promtool and amtool (Prometheus's
+rule tester and Alertmanager's config checker, from Debian's packages), cached outside the
+checkout. Installs go
 through uv, bootstrapped with pip: a cold install of vLLM takes under a minute with it,
 five with pip.
 """
@@ -95,23 +96,34 @@ def mkdocs_program() -> Path:
 
 
 def promtool_program() -> Path:
-    """Prometheus's promtool (the cost alert's PromQL is evaluated with it), from Debian's
-    prometheus package: downloaded and unpacked without root under ~/.cache/agentfleet, one
-    folder per package version, on first use."""
-    found = sorted(CACHE.glob("prometheus-*/usr/bin/promtool"))
+    """Prometheus's promtool (the alert rules are tested with it), from Debian's prometheus
+    package."""
+    return debian_program("prometheus", "promtool", "about 20 MB")
+
+
+def amtool_program() -> Path:
+    """Alertmanager's amtool (the alert routing is checked and walked with it), from
+    Debian's prometheus-alertmanager package."""
+    return debian_program("prometheus-alertmanager", "amtool", "about 11 MB")
+
+
+def debian_program(package: str, program: str, size: str) -> Path:
+    """A program of a Debian package, downloaded and unpacked without root under
+    ~/.cache/agentfleet, one folder per package version, on first use."""
+    found = sorted(CACHE.glob(f"{package}-[0-9]*/usr/bin/{program}"))
     if found:
         return found[-1]
-    download = CACHE / "prometheus-download"
+    download = CACHE / f"{package}-download"
     download.mkdir(parents=True, exist_ok=True)
-    print("downloading Debian's prometheus package for promtool (once; about 20 MB)", flush=True)
-    subprocess.run(["apt-get", "download", "-q", "prometheus"], cwd=download, check=True,
+    print(f"downloading Debian's {package} package for {program} (once; {size})", flush=True)
+    subprocess.run(["apt-get", "download", "-q", package], cwd=download, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    package = max(download.glob("prometheus_*.deb"))
-    version = package.name.split("_")[1].replace("+", "-").replace(":", "-")
-    home = CACHE / f"prometheus-{version}"
-    subprocess.run(["dpkg-deb", "-x", str(package), str(home)], check=True)
-    package.unlink()
-    return home / "usr" / "bin" / "promtool"
+    deb = max(download.glob(f"{package}_*.deb"))
+    version = deb.name.split("_")[1].replace("+", "-").replace(":", "-")
+    home = CACHE / f"{package}-{version}"
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(home)], check=True)
+    deb.unlink()
+    return home / "usr" / "bin" / program
 
 
 def tool_env(package: str, size: str) -> Path:
@@ -166,6 +178,7 @@ def test() -> None:
     os.environ["AGENTFLEET_CHECKOV"] = str(checkov_program())
     os.environ["AGENTFLEET_MKDOCS"] = str(mkdocs_program())
     os.environ["AGENTFLEET_PROMTOOL"] = str(promtool_program())
+    os.environ["AGENTFLEET_AMTOOL"] = str(amtool_program())
     checks()
     run(["pytest"])
 

@@ -65,6 +65,14 @@ PROMETHEUS_NAME = "agentfleet"  # fullnameOverride: the Prometheus Service is <i
 PROMETHEUS_ADDRESS = (
     f"http://{PROMETHEUS_NAME}-prometheus.{CHARTS['prometheus'].namespace}.svc:9090"
 )
+ALERTMANAGER_SERVICE_ACCOUNT = f"{PROMETHEUS_NAME}-alertmanager"
+"""Alertmanager's service account (the chart's default name under fullnameOverride, set
+explicitly): its Pod Identity role signs the alerts it publishes to the fleet's topic."""
+FLEET_RECEIVER = "fleet-topic"
+QUIET_RECEIVER = "null"
+QUIET_ALERTS = ("Watchdog", "InfoInhibitor")
+"""kube-prometheus-stack's always-firing alerts: the dead man's switch (meant for an
+external heartbeat) and the helper that inhibits info alerts. Paging on them says nothing."""
 # The autoscaler waits this long before it removes an idle node, and after adding one
 # before it considers removing any: a GPU node takes 2-5 min to come up, so removing it
 # sooner than this would only make the next burst wait for a new one.
@@ -115,6 +123,13 @@ class ClusterAddonsArgs(TaggedArgs):
         "has none for stops the deployment. None: the chart's default image.",
     )
     prometheus: Addon = Field(default_factory=Addon, description="kube-prometheus-stack.")
+    alert_topic_name: str | None = Field(
+        None,
+        description="The SNS topic (in this account and region) Alertmanager sends every "
+        "alert to, signing with its own Pod Identity role: FleetMonitoring's "
+        "<name_prefix>-alerts. None: the chart's routing, which sends every alert to its "
+        "'null' receiver.",
+    )
     burst_tiers: tuple[TierName, ...] = Field(
         (),
         description="Tiers that burst onto spot above an on-demand floor (FleetTier's "
@@ -188,6 +203,47 @@ def load_balancer_controller_policy(region: str, account: str, vpc_id: str) -> d
             condition={"ArnEquals": {"ec2:Vpc": f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"}},
         ),
     )
+
+
+def alert_publisher_policy(topic_arn: str) -> dict[str, Any]:
+    """Alertmanager may publish to the fleet's alert topic, and do nothing else."""
+    return iam.document(iam.allow("sns:Publish", topic_arn, sid="PublishAlerts"))
+
+
+def alertmanager_config(topic_arn: str, region: str) -> dict[str, Any]:
+    """Alertmanager's routing: every alert to the fleet's SNS topic but the chart's two
+    always-firing ones (QUIET_ALERTS), grouped per alert and tier, and resolutions too.
+    Helm merges this over the chart's default ``alertmanager.config``: the route and the
+    receivers are replaced whole (lists are not merged); its inhibit rules and templates
+    stay."""
+    return {
+        "route": {
+            "receiver": FLEET_RECEIVER,
+            "group_by": ["alertname", "namespace", "tier"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": [
+                {"receiver": QUIET_RECEIVER, "matchers": [f'alertname = "{alert}"']}
+                for alert in QUIET_ALERTS
+            ],
+        },
+        "receivers": [
+            {"name": QUIET_RECEIVER},
+            {
+                "name": FLEET_RECEIVER,
+                "sns_configs": [
+                    {
+                        "topic_arn": topic_arn,
+                        # Signed with the default credential chain: the pod's Pod
+                        # Identity role (alert_publisher_policy).
+                        "sigv4": {"region": region},
+                        "send_resolved": True,
+                    }
+                ],
+            },
+        ],
+    }
 
 
 def cluster_autoscaler_image_tag(version: str) -> str:
@@ -297,7 +353,7 @@ class ClusterAddons(pulumi.ComponentResource):
         if args.cluster_autoscaler.enabled:
             self._cluster_autoscaler(account)
         if args.prometheus.enabled:
-            self._prometheus()
+            self._prometheus(account)
 
         def released(addon: str) -> tuple[Any, ...]:
             return (self.releases[addon],) if addon in self.releases else ()
@@ -409,13 +465,30 @@ class ClusterAddons(pulumi.ComponentResource):
             after=after,
         )
 
-    def _prometheus(self) -> None:
-        """kube-prometheus-stack, loading every PrometheusRule and monitor of the cluster."""
-        every: dict[str, Any] = {}
+    def _prometheus(self, account: pulumi.Output[str]) -> None:
+        """kube-prometheus-stack, loading every PrometheusRule and monitor of the cluster,
+        its Alertmanager sending every alert to the fleet's topic when there is one."""
+        args, every = self._args, dict[str, Any]()
+        alertmanager: dict[str, Any] = {
+            "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT}
+        }
+        after: list[pulumi.Resource] = []
+        if args.alert_topic_name is not None:
+            name, region = args.alert_topic_name, args.region
+            topic_arn = account.apply(lambda acct: f"arn:aws:sns:{region}:{acct}:{name}")
+            after.append(
+                self._controller_role(
+                    "prometheus",
+                    topic_arn.apply(lambda arn: json.dumps(alert_publisher_policy(arn))),
+                    service_account=ALERTMANAGER_SERVICE_ACCOUNT,
+                )
+            )
+            alertmanager["config"] = topic_arn.apply(lambda arn: alertmanager_config(arn, region))
         self._release(
             "prometheus",
             {
                 "fullnameOverride": PROMETHEUS_NAME,
+                "alertmanager": alertmanager,
                 "grafana": {"enabled": False},  # the fleet's dashboard is CloudWatch's
                 # kube_node_labels carries only allowlisted labels: the tier, for the
                 # running-cost alert (FleetMonitoring).
@@ -438,6 +511,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 },
             },
             create_namespace=True,
+            after=after,
         )
         self.prometheus_address = PROMETHEUS_ADDRESS
 
@@ -487,13 +561,15 @@ class ClusterAddons(pulumi.ComponentResource):
         )
 
     def _controller_role(
-        self, addon: str, policy: pulumi.Output[str]
+        self, addon: str, policy: pulumi.Output[str], service_account: str | None = None
     ) -> aws.eks.PodIdentityAssociation:
-        """An IAM role for a controller's service account, through EKS Pod Identity; its
-        release must wait for the association, or the controller's pods start without
-        credentials (Pod Identity fills them in only when a pod is created)."""
+        """An IAM role for a controller's service account (the chart's, or
+        ``service_account``), through EKS Pod Identity; its release must wait for the
+        association, or the controller's pods start without credentials (Pod Identity
+        fills them in only when a pod is created)."""
         args, chart = self._args, CHARTS[addon]
-        assert chart.service_account is not None
+        service_account = service_account or chart.service_account
+        assert service_account is not None
         prefix = f"{self._name}-{addon.replace('_', '-')}"
         tags = cost_tags("fleet", args.environment, args.cost_center, "addon")
         role = aws.iam.Role(
@@ -508,7 +584,7 @@ class ClusterAddons(pulumi.ComponentResource):
             f"{prefix}-pod-identity",
             cluster_name=args.cluster_name,
             namespace=chart.namespace,
-            service_account=chart.service_account,
+            service_account=service_account,
             role_arn=role.arn,
             tags=tags,
             opts=self._child,

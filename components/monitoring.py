@@ -373,7 +373,7 @@ class FleetMonitoring(pulumi.ComponentResource):
         """The SNS topic every alert goes to, with its e-mail subscribers."""
         topic = aws.sns.Topic(
             f"{name}-alerts",
-            name=f"{args.name_prefix}-alerts",
+            name=alert_topic_name(args.name_prefix),
             # Not KMS-encrypted: AWS Budgets cannot publish to a topic under the AWS-managed
             # key, and alert texts carry no data.
             tags=tags,
@@ -434,6 +434,11 @@ class FleetMonitoring(pulumi.ComponentResource):
             tags={**tags, BUDGET_PER_HOUR: str(args.budget_per_hour)},
             opts=child,
         )
+
+
+def alert_topic_name(name_prefix: str) -> str:
+    """The alert topic's name: Alertmanager (ClusterAddons) addresses it by it."""
+    return f"{name_prefix}-alerts"
 
 
 def _topic_policy(topic_arn: str) -> str:

@@ -95,6 +95,8 @@ class ClusterAddonsArgs(TypedDict):
     "The cluster's Kubernetes version, e.g. 1.34 (a string or an Output such as aws.eks.get_cluster_output(...).version): the cluster autoscaler runs the release of the same minor (facts.defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS), and a minor it has none for stops the deployment. None: the chart's default image."
     prometheus: NotRequired[Addon]
     'kube-prometheus-stack.'
+    alert_topic_name: NotRequired[Optional[str]]
+    "The SNS topic (in this account and region) Alertmanager sends every alert to, signing with its own Pod Identity role: FleetMonitoring's <name_prefix>-alerts. None: the chart's routing, which sends every alert to its 'null' receiver."
     burst_tiers: NotRequired[list[str]]
     "Tiers that burst onto spot above an on-demand floor (FleetTier's burst): the cluster autoscaler's priority expander tries their burst node groups first and falls back to the rest when spot is short."
     mig: NotRequired[Optional[MigConfigurationArgs]]

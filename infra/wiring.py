@@ -34,6 +34,7 @@ from components import (
     WorkerOptions,
 )
 from components.mig_config import config_name
+from components.monitoring import alert_topic_name
 from facts import defaults, models
 from facts.checklist import TTFT_ALERT_SHARE, TTFT_P95_ALERT_SECONDS
 from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
@@ -201,6 +202,7 @@ def addons(plan: FleetPlan, mig: MigConfigurationArgs | None) -> dict[str, Any]:
         "load_balancer_controller": _addon(plan.addons.load_balancer_controller),
         "cluster_autoscaler": _addon(plan.addons.cluster_autoscaler),
         "prometheus": _addon(plan.addons.prometheus),
+        "alert_topic_name": alert_topic_name(name_prefix(plan)),
         "burst_tiers": tuple(tier.name for tier in plan.tiers if tier.burst is not None),
         "mig": mig,
     }
@@ -331,12 +333,18 @@ def ttft_alert_seconds(plan: FleetPlan, tier: TierPlan) -> float:
     return float(fleet) if fleet is not None else TTFT_ALERT_SHARE * float(tier.sla_ttft_seconds)
 
 
+def name_prefix(plan: FleetPlan) -> str:
+    """What the fleet-wide AWS resources' names start with (FleetMonitoring's topic, its
+    budget): the add-ons address the topic by it before FleetMonitoring declares it."""
+    return f"agentfleet-{plan.cluster.name}"
+
+
 def monitoring(plan: FleetPlan) -> dict[str, Any]:
     """FleetMonitoringArgs' fields (the program adds the tiers it built)."""
     return {
         "environment": plan.environment,
         "cost_center": plan.cost_center,
-        "name_prefix": f"agentfleet-{plan.cluster.name}",
+        "name_prefix": name_prefix(plan),
         "namespace": plan.namespace,
         # each tier's own threshold (ttft_alert_seconds) wins; this stands for a tier without
         "ttft_p95_alert_seconds": float(

@@ -66,7 +66,8 @@ class MonitoringConfig(ConfigModel):
     alert_emails: list[Annotated[StrictStr, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]] = (
         Field(
             default_factory=list,
-            description="Who gets budget and queue alerts (by e-mail, through an SNS topic).",
+            description="Who gets the fleet's alerts (by e-mail, through its SNS topic): the "
+            "budget, the queue alarms and, through Alertmanager, every Prometheus alert.",
         )
     )
 
