@@ -23,6 +23,7 @@ from components.cluster import ClusterRef, FleetCluster, FleetClusterArgs, Syste
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mcp_server import McpServer, McpServerArgs
 from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLayout
+from components.model_store import ModelStore, ModelStoreArgs, ModelWeights
 from components.monitoring import FleetMonitoring, FleetMonitoringArgs, MonitoredTier
 from components.node_pool import (
     CapacityReservation,
@@ -69,6 +70,9 @@ __all__ = [
     "MigConfiguration",
     "MigConfigurationArgs",
     "MigLayout",
+    "ModelStore",
+    "ModelStoreArgs",
+    "ModelWeights",
     "MonitoredTier",
     "NodeDisk",
     "QueueDepthAutoscaler",

@@ -14,11 +14,16 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
 from components import iam
-from components.autoscaler import keda_role_path
+from components.addon_policies import (
+    alert_publisher_policy,
+    cluster_autoscaler_policy,
+    keda_policy,
+    load_balancer_controller_policy,
+)
 from components.common import Args, TaggedArgs, TierName, child_options, cost_tags
 from components.mig_config import MigConfiguration, MigConfigurationArgs
 from facts import defaults
-from facts.labels import AUTOSCALER, MANAGED_BY, ROLE, TIER
+from facts.labels import AUTOSCALER, MANAGED_BY, TIER
 
 TYPE = "agentfleet:index:ClusterAddons"
 HELM_TIMEOUT_SECONDS = 900
@@ -163,53 +168,6 @@ def expander_priorities(burst_tiers: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def keda_policy(account: str, cluster_name: str) -> dict[str, Any]:
-    """The KEDA operator may assume the tiers' queue-reading roles, and nothing else."""
-    return iam.document(
-        iam.allow(
-            "sts:AssumeRole",
-            f"arn:aws:iam::{account}:role{keda_role_path(cluster_name)}*",
-            sid="AssumeQueueReaders",
-        )
-    )
-
-
-def load_balancer_controller_policy(region: str, account: str, vpc_id: str) -> dict[str, Any]:
-    """What the controller needs to serve TargetGroupBindings, and only that: read load
-    balancers and the network, register pod IPs in the fleet's target groups, and open
-    the pods' security groups (in the cluster's VPC) to the load balancer's group."""
-    describe = [
-        f"elasticloadbalancing:Describe{what}"
-        for what in ("LoadBalancers", "Listeners", "Tags", "TargetGroups",
-                     "TargetGroupAttributes", "TargetHealth")
-    ] + [
-        f"ec2:Describe{what}"
-        for what in ("AvailabilityZones", "Instances", "NetworkInterfaces", "SecurityGroups",
-                     "Subnets", "Vpcs")
-    ]  # fmt: skip
-    return iam.document(
-        # Describe calls take no resource-level permissions.
-        iam.allow(describe, "*", sid="Describe"),
-        iam.allow(
-            ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-            f"arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/*/*",
-            sid="RegisterPods",
-            condition={"StringEquals": {f"aws:ResourceTag/{ROLE}": "load-balancer"}},
-        ),
-        iam.allow(
-            ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-            f"arn:aws:ec2:{region}:{account}:security-group/*",
-            sid="OpenPodSecurityGroups",
-            condition={"ArnEquals": {"ec2:Vpc": f"arn:aws:ec2:{region}:{account}:vpc/{vpc_id}"}},
-        ),
-    )
-
-
-def alert_publisher_policy(topic_arn: str) -> dict[str, Any]:
-    """Alertmanager may publish to the fleet's alert topic, and do nothing else."""
-    return iam.document(iam.allow("sns:Publish", topic_arn, sid="PublishAlerts"))
-
-
 def alertmanager_config(topic_arn: str, region: str) -> dict[str, Any]:
     """Alertmanager's routing: every alert to the fleet's SNS topic but the chart's two
     always-firing ones (QUIET_ALERTS), grouped per alert and tier, and resolutions too.
@@ -260,37 +218,6 @@ def cluster_autoscaler_image_tag(version: str) -> str:
             "run one of the cluster's minor."
         )
     return tag
-
-
-def cluster_autoscaler_policy(region: str, account: str, cluster_name: str) -> dict[str, Any]:
-    """Read groups and instance types anywhere (no resource-level permissions exist for
-    those), but resize and terminate only in the Auto Scaling groups of this cluster's
-    node groups (EKS tags them k8s.io/cluster-autoscaler/<cluster>: owned)."""
-    describe = [
-        "autoscaling:DescribeAutoScalingGroups",
-        "autoscaling:DescribeAutoScalingInstances",
-        "autoscaling:DescribeLaunchConfigurations",
-        "autoscaling:DescribeScalingActivities",
-        "autoscaling:DescribeTags",
-        "ec2:DescribeImages",
-        "ec2:DescribeInstanceTypes",
-        "ec2:DescribeLaunchTemplateVersions",
-        "ec2:GetInstanceTypesFromInstanceRequirements",
-    ]
-    return iam.document(
-        iam.allow(describe, "*", sid="Describe"),
-        iam.allow(
-            "eks:DescribeNodegroup",
-            f"arn:aws:eks:{region}:{account}:nodegroup/{cluster_name}/*/*",
-            sid="DescribeNodeGroups",
-        ),
-        iam.allow(
-            ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-            "*",
-            sid="ResizeOwnGroups",
-            condition={"StringEquals": {f"aws:ResourceTag/{AUTOSCALER}/{cluster_name}": "owned"}},
-        ),
-    )
 
 
 class ClusterAddons(pulumi.ComponentResource):

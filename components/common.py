@@ -125,3 +125,34 @@ def http_service(
         ),
         opts=opts,
     )
+
+
+def vpc_blocks(vpc: Any) -> list[str]:
+    """Every CIDR block associated with the VPC (``aws.ec2.get_vpc``'s result), its primary
+    first: the load balancer's nodes and the VPC's interface endpoints sit in subnets of any
+    of them (a secondary block's subnets included)."""
+    associated = [
+        a.cidr_block for a in vpc.cidr_block_associations or [] if a.state == "associated"
+    ]
+    return list(dict.fromkeys([vpc.cidr_block, *associated]))
+
+
+CHECKOV_SKIP = "checkov.io/skip{}"
+
+
+def image_skips(images: list[str]) -> dict[str, str]:
+    """checkov's checks that cannot pass for how ``images`` are given, each skipped with its
+    reason, as annotations of the workload (checkov reads ``checkov.io/skip<n>:
+    <check>=<reason>``; a reason holds no '='). docs/security.md lists them."""
+    reasons = []
+    if any(DIGEST_SEPARATOR not in image for image in images):
+        reasons.append(
+            "CKV_K8S_43=pinned by tag; give fleet.vllmImage and fleet.worker.image by "
+            "digest to pin them (the images-pinned-by-digest policy reports tags)"
+        )
+    if any(DIGEST_SEPARATOR in image for image in images):
+        reasons.append(
+            "CKV_K8S_15=pinned by digest, so IfNotPresent runs exactly that image; "
+            "Always would only add a registry round trip to every start"
+        )
+    return {CHECKOV_SKIP.format(n): reason for n, reason in enumerate(reasons, 1)}

@@ -10,8 +10,9 @@ What an inference pod needs:
   localhost, which no NetworkPolicy governs;
 - out: DNS (CoreDNS in kube-system); HTTPS to the model hub and to AWS's endpoints (S3
   and ECR for weights and images, SQS, STS), by address, since a NetworkPolicy cannot
-  name hosts; and the EKS Pod Identity Agent on its link-local address, where the worker
-  gets its credentials.
+  name hosts: anywhere, or, where the weights are streamed from S3, only S3's ranges and
+  the VPC's (the SQS interface endpoint); and the EKS Pod Identity Agent on its
+  link-local address, where the pod gets its credentials.
 """
 
 from __future__ import annotations
@@ -46,8 +47,13 @@ def inference_policy(
     metrics_ports: Sequence[int],
     scraper_namespace: str,
     opts: pulumi.ResourceOptions,
+    https_cidrs: pulumi.Input[Sequence[str]] | None = None,
 ) -> k8s.networking.v1.NetworkPolicy:
-    """Default deny for the pods ``selector`` picks, and what every inference pod needs."""
+    """Default deny for the pods ``selector`` picks, and what every inference pod needs;
+    HTTPS to ``https_cidrs`` only, when given, else anywhere."""
+    https = pulumi.Output.from_input(https_cidrs or [ANYWHERE]).apply(
+        lambda blocks: [_block(block) for block in blocks]
+    )
     return k8s.networking.v1.NetworkPolicy(
         name,
         metadata=metadata,
@@ -70,19 +76,34 @@ def inference_policy(
                 ),
             ],
             egress=[
+                _dns(),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=https, ports=_ports([HTTPS_PORT])),
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                match_labels={NAMESPACE_NAME: "kube-system"}
-                            ),
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs(
-                                match_labels={"k8s-app": "kube-dns"}
-                            ),
-                        )
-                    ],
-                    ports=[*_ports([DNS_PORT], "UDP"), *_ports([DNS_PORT])],
+                    to=[_block(POD_IDENTITY_AGENT)], ports=_ports([HTTP_PORT])
                 ),
+            ],
+        ),
+        opts=opts,
+    )
+
+
+def egress_only_policy(
+    name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    selector: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    """The model mirror's pods: nothing in; out, DNS, HTTPS (the Hub's CDN has no fixed
+    addresses; S3) and the Pod Identity agent."""
+    return k8s.networking.v1.NetworkPolicy(
+        name,
+        metadata=metadata,
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+            policy_types=["Ingress", "Egress"],
+            ingress=[],
+            egress=[
+                _dns(),
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[_block(ANYWHERE)], ports=_ports([HTTPS_PORT])
                 ),
@@ -128,6 +149,21 @@ def load_balancer_policy(
             ],
         ),
         opts=opts,
+    )
+
+
+def _dns() -> Any:
+    """Egress to CoreDNS in kube-system."""
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={NAMESPACE_NAME: "kube-system"}
+                ),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+            )
+        ],
+        ports=[*_ports([DNS_PORT], "UDP"), *_ports([DNS_PORT])],
     )
 
 

@@ -17,6 +17,7 @@ from components.common import (
     cost_tags,
     short_name,
     tier_labels,
+    vpc_blocks,
 )
 from components.isolation import load_balancer_policy
 from components.vllm_service import PORT
@@ -89,15 +90,6 @@ class InferenceLoadBalancerArgs(TaggedArgs):
     def health_check_timeout_seconds(self) -> int:
         """Under the interval, as AWS requires."""
         return min(5, self.health_check_interval_seconds - 1)
-
-
-def vpc_blocks(vpc: aws.ec2.GetVpcResult) -> list[str]:
-    """Every CIDR block associated with the VPC, its primary first: the load balancer's
-    nodes sit in subnets of any of them (a secondary block's subnets included)."""
-    associated = [
-        a.cidr_block for a in vpc.cidr_block_associations or [] if a.state == "associated"
-    ]
-    return list(dict.fromkeys([vpc.cidr_block, *associated]))
 
 
 class InferenceLoadBalancer(pulumi.ComponentResource):

@@ -253,6 +253,8 @@ class ReplicaShape(TypedDict):
     'Replicas one GPU instance holds.'
     disruption_budget: NotRequired[int]
     "Replicas of one node that may go at once (the PodDisruptionBudget's maxUnavailable): enough for a node of replicas_per_instance to drain within EKS's 15-minute limit on a node update, each round waiting for its replacements' start."
+    startup_timeout_seconds: NotRequired[int]
+    "What the startup probe allows a replica for its weights and vLLM's engine start (infra.startup: the model's size over the source's rate, a node's replicas starting at once, with a margin)."
     min_replicas: int
     "The autoscaler's floor: the tier's floor of instances in replicas (A4)."
     max_replicas: int
@@ -362,6 +364,19 @@ class WorkerOptions(TypedDict):
     'Memory request and limit.'
 
 
+class ModelWeights(TypedDict):
+    'What a tier needs to stream its models from S3 (FleetTierArgs.weights).'
+
+    folders: dict[str, str]
+    "The S3 folder (s3://<bucket>/<prefix>/) of each model the tier serves from S3, by the model's name as the tier gives it; a model not here comes from the Hub."
+    kms_key_arn: NotRequired[pulumi.Input[str]]
+    "The bucket's KMS key, when a customer managed key encrypts it."
+    https_cidrs: pulumi.Input[str]
+    "The only addresses the pods' HTTPS may reach: S3's (its gateway endpoint's prefix list) and the VPC's (the SQS interface endpoint)."
+    after: NotRequired[list[pulumi.Input[str]]]
+    'What the pods wait for: the mirror Jobs that fill the folders.'
+
+
 class FleetTierArgs(TypedDict):
     "Inputs of a FleetTier: the tier as a capacity plan sized it (``infra.wiring`` maps agentfleet's plan onto these), and where it is built."
 
@@ -435,6 +450,8 @@ class FleetTierArgs(TypedDict):
     "vLLM's image, by tag or by digest (image@sha256:...)."
     worker: NotRequired[Optional[WorkerOptions]]
     'The queue worker beside each vLLM replica; None when something else consumes the queue.'
+    weights: NotRequired[Optional[ModelWeights]]
+    'Models the tier streams from S3 (ModelStore), with the addresses its pods may then reach; None: every model from the Hub.'
 
 
 class GpuNodePoolArgs(TypedDict):
@@ -552,6 +569,43 @@ class McpServerArgs(TypedDict):
     "CPU nodes to run on, e.g. a CPU node group's label."
 
 
+class ModelStoreArgs(TypedDict):
+    'Inputs of ModelStore.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    region: str
+    'AWS region of the cluster and the bucket.'
+    cluster_name: str
+    "The EKS cluster (the mirror's Pod Identity)."
+    namespace: str
+    "Where the mirror Jobs run: the fleet's."
+    vpc_id: pulumi.Input[str]
+    "The cluster's VPC (the endpoints)."
+    subnet_ids: NotRequired[list[pulumi.Input[str]]]
+    "The cluster's subnets, one per zone: the SQS endpoint's."
+    bucket: NotRequired[Optional[str]]
+    "The store's bucket; None: endpoints only (tiers name S3 folders)."
+    create: NotRequired[bool]
+    'Create the bucket, SSE-KMS under its own key.'
+    prefix: NotRequired[str]
+    'Where the store keeps mirrored Hub models.'
+    kms_key_arn: NotRequired[Optional[str]]
+    "An existing bucket's customer managed key (create false)."
+    endpoints: NotRequired[bool]
+    'Create the S3 gateway and SQS interface endpoints.'
+    mirrors: NotRequired[list[str]]
+    'Hub models to copy into the store.'
+    mirror_image: NotRequired[str]
+    "The image the mirror Jobs run: vLLM's."
+    hf_token: NotRequired[pulumi.Input[str]]
+    'Hugging Face token for gated models, a secret.'
+    depends_on: NotRequired[list[pulumi.Input[str]]]
+    'What the Jobs wait for (the namespace).'
+
+
 class QueueDepthAutoscalerArgs(TypedDict):
     'Inputs of a QueueDepthAutoscaler.'
 
@@ -618,6 +672,12 @@ class QueueWorkerArgs(TypedDict):
     "The agents' reply queues: send only."
     kms_key_arn: NotRequired[pulumi.Input[str]]
     "The queue's KMS key when it has one: decrypt only."
+    weights_folders: NotRequired[list[str]]
+    'S3 folders (s3://<bucket>/<prefix>/) the pods stream weights from: read and list within them only (the pods run as this service account).'
+    weights_kms_key_arn: NotRequired[pulumi.Input[str]]
+    "The weights bucket's KMS key: decrypt through S3 only."
+    region: NotRequired[Optional[str]]
+    "The weights bucket's region (decrypt through that region's S3)."
 
 
 class VllmArgs(TypedDict):
@@ -639,6 +699,10 @@ class VllmArgs(TypedDict):
     "--max-num-batched-tokens: the tokens one step carries (chunked prefill's budget); default: vLLM's for the device."
     shutdown_timeout: NotRequired[Optional[int]]
     "--shutdown-timeout: how long vLLM lets its in-flight requests finish after SIGTERM (vLLM's own default, 0, aborts them); VllmService sets the tier's request timeout."
+    load_format: NotRequired[Optional[str]]
+    "--load-format: runai_streamer for a model in S3 (the Run:ai Model Streamer; vLLM refuses other formats there). None: vLLM's auto."
+    model_loader_extra_config: NotRequired[Optional[dict[str, int]]]
+    "--model-loader-extra-config, e.g. the streamer's concurrency."
 
 
 class WorkerSidecar(TypedDict):
@@ -714,7 +778,11 @@ class VllmServiceArgs(TypedDict):
     keep_alive_seconds: NotRequired[int]
     "How long vLLM keeps an idle HTTP connection open (VLLM_HTTP_TIMEOUT_KEEP_ALIVE): longer than the load balancer's idle timeout, or the load balancer sends requests down connections vLLM is closing (502s)."
     startup_timeout_seconds: NotRequired[int]
-    'How long the startup probe allows for pulling and loading weights.'
+    "How long the startup probe allows for the weights' download and vLLM's engine start (FleetTier sets it from the model's size and the source's rate: infra.startup)."
+    weights_region: NotRequired[Optional[str]]
+    'The region of the S3 bucket the weights stream from (AWS_REGION for the streamer, which otherwise asks the instance metadata). None: not from S3.'
+    https_cidrs: NotRequired[pulumi.Input[str]]
+    "The only addresses the pods' HTTPS may reach; None: anywhere."
     hf_token: NotRequired[pulumi.Input[str]]
     'Hugging Face token (a Pulumi secret, e.g. from `pulumi config set --secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.'
     disruption_budget: NotRequired[int]
@@ -849,6 +917,16 @@ class MigConfiguration(_components.MigConfiguration):
         super().__init__(name, as_args(_components.MigConfigurationArgs, args), opts)  # type: ignore[arg-type]
 
 
+class ModelStore(_components.ModelStore):
+    "The fleet's model store: a bucket (created with a KMS key of its own, SSE-KMS with bucket keys, every public access blocked, objects owned by the bucket's account, TLS only; or an existing one), S3's gateway endpoint on the VPC's route tables and SQS's interface endpoint with private DNS, and per Hub model a Job that mirrors it, which the tiers' pods wait for."
+
+
+    def __init__(
+        self, name: str, args: ModelStoreArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.ModelStoreArgs, args), opts)  # type: ignore[arg-type]
+
+
 class QueueDepthAutoscaler(_components.QueueDepthAutoscaler):
     "A KEDA ScaledObject on a tier's vLLM Deployment, never on GPU utilisation. Two ``aws-sqs-queue`` triggers: the load (messages in flight plus waiting) against what one replica is sized for, so the planned load gets the planned replicas and half of it about half; and the waiting backlog against A2's N per replica. Optionally vLLM's waiting queue through Prometheus, and cron triggers for known peaks. Scale-up waits out the sustain window, then doubles (or adds a node's worth) every 15 s; scale-down waits for the idle window, then removes a tenth (or a node's worth) a minute. The floor and ceiling come from the plan. KEDA reads the queue through a TriggerAuthentication (``podIdentity.provider: aws``) with an IAM role that may only read that queue's attributes. ``facts.autoscaling`` models what KEDA and the HPA do with it."
 
@@ -887,6 +965,6 @@ class VllmService(_components.VllmService):
         super().__init__(name, as_args(_components.VllmServiceArgs, args), opts)  # type: ignore[arg-type]
 
 
-COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, McpServer, MigConfiguration, QueueDepthAutoscaler, QueueWorker, VllmService]
+COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, McpServer, MigConfiguration, ModelStore, QueueDepthAutoscaler, QueueWorker, VllmService]
 PACKAGE = 'agentfleet'
 """The name the provider host serves the package by."""

@@ -22,6 +22,7 @@ from components.common import (
     restricted_container,
     tier_labels,
 )
+from components.model_store import read_statements
 from facts import defaults, names
 from facts.labels import MANAGED_BY
 from facts.worker import ENV, IMAGE, PORT, RUN_AS
@@ -121,6 +122,17 @@ class QueueWorkerArgs(TaggedArgs):
         (), description="The agents' reply queues: send only."
     )
     kms_key_arn: Any = Field(None, description="The queue's KMS key when it has one: decrypt only.")
+    weights_folders: tuple[str, ...] = Field(
+        (),
+        description="S3 folders (s3://<bucket>/<prefix>/) the pods stream weights from: read "
+        "and list within them only (the pods run as this service account).",
+    )
+    weights_kms_key_arn: Any = Field(
+        None, description="The weights bucket's KMS key: decrypt through S3 only."
+    )
+    region: str | None = Field(
+        None, description="The weights bucket's region (decrypt through that region's S3)."
+    )
 
     @property
     def service_account_name(self) -> str:
@@ -128,15 +140,21 @@ class QueueWorkerArgs(TaggedArgs):
 
 
 def worker_policy(
-    queue_arn: str, reply_queue_arns: tuple[str, ...], kms_key_arn: str | None
+    queue_arn: str,
+    reply_queue_arns: tuple[str, ...],
+    kms_key_arn: str | None,
+    weights: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Least privilege for ``agentfleet worker``: take, hide and delete messages of one
-    queue; send to the named reply queues; decrypt with the queue's key, if it has one."""
+    """Least privilege for the inference pods (``agentfleet worker`` and vLLM): take, hide
+    and delete messages of one queue; send to the named reply queues; decrypt with the
+    queue's key, if it has one; and read the model's weights (``weights``' statements,
+    components.model_store.read_statements), if they are in S3."""
     statements = [iam.allow(QUEUE_ACTIONS, queue_arn, sid="TakeRequests")]
     if reply_queue_arns:
         statements.append(iam.allow(REPLY_ACTIONS, reply_queue_arns, sid="SendReplies"))
     if kms_key_arn:
         statements.append(iam.allow(KMS_ACTIONS, kms_key_arn, sid="ReadEncrypted"))
+    statements += weights or []
     return json.dumps(iam.document(*statements))
 
 
@@ -179,8 +197,15 @@ class QueueWorker(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-worker-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(args.queue_arn, args.kms_key_arn).apply(
-                lambda values: worker_policy(values[0], args.reply_queue_arns, values[1])
+            policy=pulumi.Output.all(
+                args.queue_arn, args.kms_key_arn, args.weights_kms_key_arn
+            ).apply(
+                lambda values: worker_policy(
+                    values[0],
+                    args.reply_queue_arns,
+                    values[1],
+                    read_statements(args.weights_folders, values[2], args.region),
+                )
             ),
             opts=child,
         )

@@ -19,6 +19,7 @@ from components.cluster import ClusterRef
 from components.common import KubernetesName, TaggedArgs, TierName, child_options
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mig_config import MigLayout
+from components.model_store import STREAMER_EXTRA_CONFIG, ModelWeights
 from components.monitoring import MonitoredTier, PartQueue
 from components.node_pool import (
     CapacityReservation,
@@ -39,6 +40,7 @@ from components.tier_parts import (
 )
 from components.vllm_service import IMAGE, VllmArgs, VllmService, VllmServiceArgs
 from facts import defaults, mig, names
+from facts import weights as model_weights
 from facts.catalog import Capacity, LatencyClass
 
 TYPE = "agentfleet:index:FleetTier"
@@ -130,6 +132,11 @@ class FleetTierArgs(TaggedArgs):
         description="The queue worker beside each vLLM replica; None when something else "
         "consumes the queue.",
     )
+    weights: ModelWeights | None = Field(
+        None,
+        description="Models the tier streams from S3 (ModelStore), with the addresses its "
+        "pods may then reach; None: every model from the Hub.",
+    )
 
     @model_validator(mode="after")
     def _composable(self) -> Self:
@@ -145,7 +152,15 @@ class FleetTierArgs(TaggedArgs):
             self.queue_args(part)
         for index in range(len(self.shapes)):
             self.service_args(index)
+        if self.weights is not None and self.weights.folders and self.worker is None:
+            raise ValueError(
+                "weights: the pods read S3 as the queue worker's service account; keep worker"
+            )
         return self
+
+    def weights_folder(self, model: str) -> str | None:
+        """The S3 folder a model streams from; None: the Hub."""
+        return None if self.weights is None else self.weights.folder(model)
 
     def shape_name(self, index: int) -> str:
         """A shape's resource name: the tier's, or ``<tier>-<profile>`` when it has several."""
@@ -220,7 +235,12 @@ class FleetTierArgs(TaggedArgs):
     def worker_args(
         self, queue_arn: Any, kms_key_arn: Any, part: str | None = None
     ) -> QueueWorkerArgs:
+        models = {self.shape_model(i) for i in range(len(self.shapes)) if self.part(i) == part}
+        folders = tuple(sorted(f for m in models if (f := self.weights_folder(m)) is not None))
         return QueueWorkerArgs(
+            weights_folders=folders,
+            weights_kms_key_arn=None if self.weights is None else self.weights.kms_key_arn,
+            region=self.region,
             tier=self.tier,
             part=part,
             environment=self.environment,
@@ -250,20 +270,30 @@ class FleetTierArgs(TaggedArgs):
         )
 
     def service_args(self, index: int, sidecar: WorkerSidecar | None = None) -> VllmServiceArgs:
-        shape = self.shapes[index]
+        shape, model = self.shapes[index], self.shape_model(index)
+        folder = self.weights_folder(model)  # None: from the Hub
         return VllmServiceArgs(
             tier=self.tier,
             namespace=self.namespace,
             name=names.vllm(self.shape_name(index)),
             image=self.vllm_image,
             vllm=VllmArgs(
-                model=self.shape_model(index),
+                model=folder or model,
+                # streamed: clients keep naming the model as the tier does, not its folder
+                served_model_name=None if folder is None else model,
+                load_format=None if folder is None else model_weights.LOAD_FORMAT,
+                model_loader_extra_config=None if folder is None else STREAMER_EXTRA_CONFIG,
                 max_num_seqs=shape.max_num_seqs,
                 tensor_parallel_size=shape.gpu_count if shape.profile is None else 1,
                 max_model_len=shape.max_model_len,
                 max_num_batched_tokens=shape.max_num_batched_tokens,
                 gpu_memory_utilization=self.gpu_memory_utilization,
             ),
+            startup_timeout_seconds=shape.startup_timeout_seconds,
+            weights_region=None if folder is None else self.region,
+            https_cidrs=None
+            if folder is None or self.weights is None
+            else self.weights.https_cidrs,
             sessions_per_replica=shape.sessions_per_replica,
             serving=shape.serving,
             model_profile=shape.model_profile if shape.model else self.model_profile,
@@ -390,10 +420,14 @@ class FleetTier(pulumi.ComponentResource):
             # Pods get Pod Identity credentials only if the association exists when they
             # start; GPUs come with the operator; the PodMonitor's kind with Prometheus's.
             identity = (worker,) if worker is not None else ()
+            # Weights in S3: the mirror Jobs that put them there.
+            mirrored = args.weights.after if args.weights is not None else ()
             service = VllmService(
                 shape,
                 args.service_args(index, sidecar),
-                opts=waiting_for(*args.addons.gpu_operator, *args.addons.prometheus, *identity),
+                opts=waiting_for(
+                    *args.addons.gpu_operator, *args.addons.prometheus, *identity, *mirrored
+                ),
             )
             self.services.append(service)
             self.autoscalers.append(

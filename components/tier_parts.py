@@ -73,6 +73,12 @@ class ReplicaShape(_Part):
         "maxUnavailable): enough for a node of replicas_per_instance to drain within EKS's "
         "15-minute limit on a node update, each round waiting for its replacements' start.",
     )
+    startup_timeout_seconds: Annotated[int, Field(ge=60)] = Field(
+        1200,
+        description="What the startup probe allows a replica for its weights and vLLM's "
+        "engine start (infra.startup: the model's size over the source's rate, a node's "
+        "replicas starting at once, with a margin).",
+    )
     min_replicas: Annotated[int, Field(ge=0)] = Field(
         description="The autoscaler's floor: the tier's floor of instances in replicas (A4)."
     )

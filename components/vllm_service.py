@@ -3,6 +3,7 @@ PodMonitor)."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
@@ -10,12 +11,12 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.common import (
-    DIGEST_SEPARATOR,
     Args,
     KubernetesName,
     TierName,
     child_options,
     http_service,
+    image_skips,
     pull_policy,
     restricted_container,
     restricted_pod,
@@ -95,6 +96,14 @@ class VllmArgs(BaseModel):
         "after SIGTERM (vLLM's own default, 0, aborts them); VllmService sets the tier's "
         "request timeout.",
     )
+    load_format: str | None = Field(
+        None,
+        description="--load-format: runai_streamer for a model in S3 (the Run:ai Model "
+        "Streamer; vLLM refuses other formats there). None: vLLM's auto.",
+    )
+    model_loader_extra_config: dict[str, int] | None = Field(
+        None, description="--model-loader-extra-config, e.g. the streamer's concurrency."
+    )
 
     def render(self) -> list[str]:
         argv = [
@@ -118,6 +127,11 @@ class VllmArgs(BaseModel):
             argv += ["--max-num-batched-tokens", str(self.max_num_batched_tokens)]
         if self.shutdown_timeout is not None:
             argv += ["--shutdown-timeout", str(self.shutdown_timeout)]
+        if self.load_format is not None:
+            argv += ["--load-format", self.load_format]
+        if self.model_loader_extra_config:
+            extra = json.dumps(self.model_loader_extra_config, separators=(",", ":"))
+            argv += ["--model-loader-extra-config", extra]
         return argv
 
 
@@ -182,7 +196,18 @@ class VllmServiceArgs(Args):
         "the load balancer sends requests down connections vLLM is closing (502s).",
     )
     startup_timeout_seconds: Annotated[int, Field(ge=60)] = Field(
-        1200, description="How long the startup probe allows for pulling and loading weights."
+        1200,
+        description="How long the startup probe allows for the weights' download and "
+        "vLLM's engine start (FleetTier sets it from the model's size and the source's "
+        "rate: infra.startup).",
+    )
+    weights_region: str | None = Field(
+        None,
+        description="The region of the S3 bucket the weights stream from (AWS_REGION for "
+        "the streamer, which otherwise asks the instance metadata). None: not from S3.",
+    )
+    https_cidrs: Any = Field(
+        None, description="The only addresses the pods' HTTPS may reach; None: anywhere."
     )
     hf_token: Any = Field(
         None,
@@ -313,6 +338,8 @@ class VllmService(pulumi.ComponentResource):
             **({SERVING: args.serving} if args.serving else {}),
         }
         env = [*CACHE_ENV, *keep_alive_env(args)]
+        if args.weights_region is not None:
+            env.append(k8s.core.v1.EnvVarArgs(name="AWS_REGION", value=args.weights_region))
         self.token_secret = self._token_secret(name, args, object_name, labels, child)
         if self.token_secret is not None:
             env.append(token_env(self.token_secret))
@@ -356,6 +383,7 @@ class VllmService(pulumi.ComponentResource):
             metrics_ports=[PORT, *([WORKER_PORT] if args.worker else [])],
             scraper_namespace=args.scraper_namespace,
             opts=child,
+            https_cidrs=args.https_cidrs,
         )
         self.service_name = self.service.metadata.name
         self.endpoint = pulumi.Output.concat(
@@ -447,7 +475,11 @@ def _deployment(
             name=object_name,
             namespace=args.namespace,
             labels=labels,
-            annotations={**annotations, **scanner_skips(args)},
+            # checkov's checks the images cannot pass as given, each skipped with its reason
+            annotations={
+                **annotations,
+                **image_skips([args.image, *([args.worker.image] if args.worker else [])]),
+            },
         ),
         spec=k8s.apps.v1.DeploymentSpecArgs(
             replicas=args.replicas,
@@ -466,28 +498,6 @@ def _deployment(
             child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"])
         ),
     )
-
-
-CHECKOV_SKIP = "checkov.io/skip{}"
-
-
-def scanner_skips(args: VllmServiceArgs) -> dict[str, str]:
-    """checkov's checks that cannot pass for how the images are given, each skipped with
-    its reason on the Deployment (checkov reads ``checkov.io/skip<n>: <check>=<reason>``;
-    a reason holds no '='). docs/security.md lists them."""
-    images = [args.image, *([args.worker.image] if args.worker else [])]
-    reasons = []
-    if any(DIGEST_SEPARATOR not in image for image in images):
-        reasons.append(
-            "CKV_K8S_43=pinned by tag; give fleet.vllmImage and fleet.worker.image by "
-            "digest to pin them (the images-pinned-by-digest policy reports tags)"
-        )
-    if any(DIGEST_SEPARATOR in image for image in images):
-        reasons.append(
-            "CKV_K8S_15=pinned by digest, so IfNotPresent runs exactly that image; "
-            "Always would only add a registry round trip to every start"
-        )
-    return {CHECKOV_SKIP.format(n): reason for n, reason in enumerate(reasons, 1)}
 
 
 def vllm_container(

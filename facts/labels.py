@@ -77,6 +77,7 @@ Role = Literal[
     "monitoring",
     "addon",
     "cluster",
+    "model-store",
 ]
 
 MANAGED_BY = {"app.kubernetes.io/part-of": "agentfleet", "app.kubernetes.io/managed-by": "pulumi"}

@@ -22,6 +22,22 @@ HUB_GIB_PER_SECOND = 0.605
 """One vLLM pod's download of its weights from the Hugging Face Hub (huggingface_hub's
 default hf_xet path): 0.65 GB/s, what vLLM logged pulling Meta-Llama-3-70B (141 GB in
 196 s) on a p5.48xlarge (anyscale/ray-serve-llm-perf-examples, replica_initialization)."""
+S3_STREAMER_GIB_PER_SECOND = 2.86
+"""One vLLM pod's stream of its weights from S3 in its region with the Run:ai Model Streamer
+at ``STREAMER_CONCURRENCY``: Run:ai's benchmark loaded Meta-Llama-3-8B (15 GB) from S3 in
+4.88 s at concurrency 32 on a g5.12xlarge (run.ai blog, "Run:ai Model Streamer performance
+benchmarks"), 3.07 GB/s. Traffic to S3 in the instance's region (a gateway endpoint) may use
+the instance's whole bandwidth, not the internet's share (EC2 user guide, "Amazon EC2
+instance network bandwidth")."""
+STREAMER_CONCURRENCY = 32
+"""The streamer's concurrent reads (``--model-loader-extra-config``); its own default for
+object storage is 8, about a quarter of the rate above (AWS's S3 guidance: one request per
+85-90 MB/s)."""
+STARTUP_PROBE_MARGIN = 2.0
+"""The startup probe allows this many times a pod's modelled start before it restarts the
+pod: a slow hub or a throttled bucket stretches a start, and a restart begins it again."""
+STARTUP_PROBE_FLOOR_SECONDS = 600
+"""The least a startup probe allows, whatever the model."""
 ENGINE_START = ((8e9, 39.34), (70e9, 91.82))
 """vLLM's engine start after the weights (memory profiling, torch.compile without a cache,
 CUDA graph capture, warm-up: its "init engine ... took" line) by the model's parameters:
@@ -59,6 +75,14 @@ def pod_start(
     """A pod's start on a ready node that has the image."""
     downloads = download_seconds(weights_gib, node_gib_per_second, together)
     return POD_START_SECONDS + downloads + engine_start(parameters)
+
+
+def startup_probe_seconds(start: float) -> int:
+    """The startup probe's budget for a pod whose start is modelled at ``start`` seconds:
+    ``STARTUP_PROBE_MARGIN`` times it, at least ``STARTUP_PROBE_FLOOR_SECONDS``, in whole
+    ten-second probe periods."""
+    budget = max(STARTUP_PROBE_FLOOR_SECONDS, STARTUP_PROBE_MARGIN * start)
+    return int(math.ceil(budget / 10) * 10)
 
 
 def disruption_budget(on_node: int, replacement: Callable[[int], float]) -> int:

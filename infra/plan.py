@@ -30,6 +30,7 @@ from infra.config import (
     AddonsConfig,
     ClusterConfig,
     ConfigError,
+    ModelStoreConfig,
     MonitoringConfig,
     ReservationConfig,
     StackConfig,
@@ -138,6 +139,12 @@ class TierPlan:
     schedule: tuple[ScheduledScale, ...]
     burst: BurstPlan | None = None
     reservation: ReservationPlan | None = None
+    weights_uri: str | None = None
+    """The S3 folder the tier's pods stream its model from; None: the Hub (or the image)."""
+
+    @property
+    def weights_in_s3(self) -> bool:
+        return self.weights_uri is not None
 
     @property
     def instance(self) -> InstanceType:
@@ -255,6 +262,7 @@ class FleetPlan:
     worker: WorkerConfig
     addons: AddonsConfig
     vllm_image: str
+    model_store: ModelStoreConfig | None = None
 
     @property
     def expected_concurrency(self) -> int:
@@ -477,7 +485,11 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
     problems = [problem for problem in planned if isinstance(problem, tuple)]
     if problems:
         raise ConfigError(problems)
-    tiers = tuple(tier for tier in planned if isinstance(tier, TierPlan))
+    tiers = tuple(
+        replace(tier, weights_uri=fleet.weights_uri(tier.name))
+        for tier in planned
+        if isinstance(tier, TierPlan)
+    )
     return FleetPlan(
         environment=fleet.environment,
         region=config.region,
@@ -492,4 +504,5 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
         worker=fleet.worker,
         vllm_image=fleet.vllm_image,
         addons=config.addons,
+        model_store=fleet.model_store,
     )

@@ -7,6 +7,7 @@ only then is anything declared; what one component outputs reaches the next here
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -21,6 +22,9 @@ from components import (
     FleetTier,
     FleetTierArgs,
     MigConfiguration,
+    ModelStore,
+    ModelStoreArgs,
+    ModelWeights,
 )
 from components.cluster import connect
 from infra import wiring
@@ -81,6 +85,14 @@ def declare_fleet(plan: FleetPlan) -> None:
         }
     )
     hf_token: Any = pulumi.Config(NAMESPACE).get_secret("hfToken") if wired.has_hf_token else None
+    store = None
+    if wired.model_store is not None:
+        placed = {"vpc_id": ref.vpc_id, "subnet_ids": tuple(ref.subnet_ids), "hf_token": hf_token}
+        store = ModelStore(
+            "models",
+            ModelStoreArgs(**wired.model_store, **placed, depends_on=(namespace,)),
+            opts=both,
+        )
     tiers = {
         tier.name: FleetTier(
             tier.name,
@@ -91,6 +103,7 @@ def declare_fleet(plan: FleetPlan) -> None:
                 prometheus_address=wired.prometheus_address or addons.prometheus_address,
                 depends_on=(namespace,),
                 addons=addons.readiness,
+                weights=_weights(store, tier.weights_folders),
             ),
             opts=both,
         )
@@ -116,8 +129,25 @@ def declare_fleet(plan: FleetPlan) -> None:
             both, pulumi.ResourceOptions(depends_on=[namespace, *addons.readiness.prometheus])
         ),
     )
-    # Stack outputs: per tier its endpoint, queue and dead-letter queue, instance range,
-    # GPUs and cost per hour; the fleet's cost per hour.
+    _export(wired, tiers)
+
+
+def _weights(store: ModelStore | None, folders: Mapping[str, str]) -> ModelWeights | None:
+    """What a tier needs to stream its models from S3 (the folders the wiring found), from
+    the store: its key, the addresses its pods may reach, the mirrors to wait for."""
+    if store is None or not folders:
+        return None
+    return ModelWeights(
+        folders=dict(folders),
+        kms_key_arn=store.kms_key_arn,
+        https_cidrs=store.https_cidrs,
+        after=tuple(store.mirrors[model] for model in folders if model in store.mirrors),
+    )
+
+
+def _export(wired: wiring.FleetWiring, tiers: Mapping[str, FleetTier]) -> None:
+    """The stack's outputs: per tier its endpoint, queue and dead-letter queue, instance
+    range, GPUs and cost per hour; the fleet's cost per hour."""
     pulumi.export(
         "tiers",
         {

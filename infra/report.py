@@ -260,11 +260,13 @@ def startup_lines(tiers: Sequence[TierPlan]) -> list[str]:
         start = tier_startup(tier)
         on_node = tier.replica_groups[0].replicas_per_instance
         budget = start.disruption_budget(on_node)
+        source = "S3 (streamed)" if tier.weights_in_s3 else "the Hugging Face Hub"
         lines.append(
             f"  {tier.name}: {start.time_to_ready:.0f} s: node and vLLM image "
-            f"{start.node:.0f} s, then {start.weights_gib:.1f} GiB of weights from the "
-            f"Hugging Face Hub and vLLM's engine start, {start.pod():.0f} s; a node update "
-            f"drains {on_node} replica{'s' if on_node != 1 else ''} a node, {budget} at once"
+            f"{start.node:.0f} s, then {start.weights_gib:.1f} GiB of weights from "
+            f"{source} and vLLM's engine start, {start.pod():.0f} s (the startup probe "
+            f"allows {start.startup_probe_seconds(on_node)} s); a node update drains "
+            f"{on_node} replica{'s' if on_node != 1 else ''} a node, {budget} at once"
         )
     return lines
 

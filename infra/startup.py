@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from facts import startup
-from facts.catalog import internet_gbps
+from facts.catalog import NETWORK_GBPS, internet_gbps
 from facts.vllm_memory import GIB
 from infra.plan import TierPlan
 
@@ -18,7 +18,10 @@ class Startup:
     """The weights each new pod downloads."""
     parameters: float
     node_gib_per_second: float
-    """What one of the tier's nodes may draw from the internet (the model hub)."""
+    """What one of the tier's nodes may draw from the weights' source: the internet's share
+    of its bandwidth for the model hub, all of it for S3 in its region."""
+    download_gib_per_second: float = startup.HUB_GIB_PER_SECOND
+    """One pod's download rate from the source, alone on its node."""
 
     @property
     def fixed(self) -> float:
@@ -28,7 +31,9 @@ class Startup:
     def pod(self, together: int = 1) -> float:
         """A pod's start on a node that has the image, ``together`` of the node's pods
         downloading at once."""
-        downloads = startup.download_seconds(self.weights_gib, self.node_gib_per_second, together)
+        downloads = startup.download_seconds(
+            self.weights_gib, self.node_gib_per_second, together, self.download_gib_per_second
+        )
         return self.fixed + downloads
 
     def replacement(self, together: int = 1) -> float:
@@ -46,15 +51,28 @@ class Startup:
         """From nothing to a serving replica: a new node, then the pod."""
         return self.node + self.pod()
 
+    def startup_probe_seconds(self, on_node: int) -> int:
+        """What the startup probe allows a pod: a node's ``on_node`` pods starting at once,
+        with a margin (``facts.startup.startup_probe_seconds``)."""
+        return startup.startup_probe_seconds(self.pod(on_node))
+
     def disruption_budget(self, on_node: int) -> int:
         """Replicas of a node that may go at once so that the node drains in time."""
         return startup.disruption_budget(on_node, self.replacement)
 
 
 def tier_startup(tier: TierPlan) -> Startup:
-    model = tier.fit.model
+    """The tier's start-up: its model's weights from the Hub over the internet, or from S3
+    in its region with the streamer (``weights_in_s3``)."""
+    model, instance = tier.fit.model, tier.instance
+    if tier.weights_in_s3:
+        gbps = NETWORK_GBPS.get(instance.name, internet_gbps(instance))
+        rate = startup.S3_STREAMER_GIB_PER_SECOND
+    else:
+        gbps, rate = internet_gbps(instance), startup.HUB_GIB_PER_SECOND
     return Startup(
         weights_gib=0.0 if model is None else model.weight_bytes / GIB,
         parameters=0.0 if model is None else float(model.parameters),
-        node_gib_per_second=internet_gbps(tier.instance) * 1e9 / 8 / GIB,
+        node_gib_per_second=gbps * 1e9 / 8 / GIB,
+        download_gib_per_second=rate,
     )

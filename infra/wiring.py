@@ -36,6 +36,7 @@ from components import (
 from components.mig_config import config_name
 from components.monitoring import alert_topic_name
 from facts import defaults, models
+from facts import weights as model_weights
 from facts.checklist import TTFT_ALERT_SHARE, TTFT_P95_ALERT_SECONDS
 from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from facts.models import Model
@@ -44,10 +45,12 @@ from infra.plan import FleetPlan, TierPlan
 from infra.startup import tier_startup
 from infra.summary import money, tier_summary
 
-TIER_PLACEMENT = ("cluster", "hf_token", "prometheus_address", "depends_on", "addons")
+TIER_PLACEMENT = ("cluster", "hf_token", "prometheus_address", "depends_on", "addons", "weights")
 """FleetTierArgs' fields the program adds: what other components give, where it is built."""
 ADDONS_PLACEMENT = ("vpc_id", "kubernetes_version")
 """ClusterAddonsArgs' fields the program adds: what the cluster gives."""
+STORE_PLACEMENT = ("vpc_id", "subnet_ids", "hf_token", "depends_on")
+"""ModelStoreArgs' fields the program adds."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class TierWiring:
     outputs: Mapping[str, Any]
     """The tier's stack outputs that the plan gives (its endpoint and queues come from the
     built tier)."""
+    weights_folders: Mapping[str, str]
+    """The S3 folder of each of the tier's models streamed from S3 (ModelWeights.folders)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,9 @@ class FleetWiring:
     tiers: tuple[TierWiring, ...]
     monitoring: Mapping[str, Any]
     """FleetMonitoringArgs' fields, all but ``tiers``."""
+    model_store: Mapping[str, Any] | None
+    """ModelStoreArgs' fields, all but ``STORE_PLACEMENT``; None when every tier's weights
+    come from the Hub."""
     cost_per_hour: float
     max_cost_per_hour: float
 
@@ -124,6 +132,7 @@ def fleet(plan: FleetPlan) -> FleetWiring:
         prometheus_address=plan.monitoring.prometheus_address,
         tiers=tuple(_tier_wiring(plan, tier, layouts.get(tier.name)) for tier in plan.tiers),
         monitoring=monitoring(plan),
+        model_store=model_store(plan),
         cost_per_hour=money(plan.cost_per_hour),
         max_cost_per_hour=money(plan.max_cost_per_hour),
     )
@@ -227,6 +236,7 @@ def _shapes(tier: TierPlan) -> tuple[ReplicaShape, ...]:
             in_flight_target=group.in_flight_target,
             replicas_per_instance=group.replicas_per_instance,
             disruption_budget=start.disruption_budget(group.replicas_per_instance),
+            startup_timeout_seconds=start.startup_probe_seconds(group.replicas_per_instance),
             min_replicas=group.min_replicas,
             max_replicas=group.max_replicas,
             schedule=tuple(
@@ -323,7 +333,53 @@ def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None)
         else tier_plan.reservation.config.instances,
         ttft_alert_seconds=ttft_alert_seconds(plan, tier_plan),
         outputs={k: v for k, v in tier_summary(tier_plan).items() if k != "tier"},
+        weights_folders=weights_folders(plan, tier_plan),
     )
+
+
+def weights_folders(plan: FleetPlan, tier: TierPlan) -> dict[str, str]:
+    """Where each of a tier's models streams from, for those in S3: the tier's own model's
+    folder, and the store's folder of each co-resident Hub model beside it."""
+    if tier.weights_uri is None:
+        return {}
+    folders = {tier.config.model: tier.weights_uri}
+    store = plan.model_store
+    if store is not None and not model_weights.is_s3(tier.config.model):
+        for model in (tier.config.mig_models or {}).values():
+            folders[model] = store.folder(model)
+    return folders
+
+
+def model_store(plan: FleetPlan) -> dict[str, Any] | None:
+    """ModelStoreArgs' fields: the store's bucket and the Hub models to mirror into it, or
+    only the endpoints where tiers name S3 folders of their own; None when nothing is read
+    from S3."""
+    store = plan.model_store
+    streamed = [weights_folders(plan, tier) for tier in plan.tiers]
+    if store is None and not any(streamed):
+        return None
+    mirrors = sorted(
+        {
+            model
+            for folders in streamed
+            for model, folder in folders.items()
+            if store is not None and folder == store.folder(model)
+        }
+    )
+    return {
+        "environment": plan.environment,
+        "cost_center": plan.cost_center,
+        "region": plan.region,
+        "cluster_name": plan.cluster.name,
+        "namespace": plan.namespace,
+        "bucket": None if store is None else store.bucket,
+        "create": False if store is None else store.create,
+        "prefix": "models" if store is None else store.prefix,
+        "kms_key_arn": None if store is None else store.kms_key_arn,
+        "endpoints": True if store is None else store.endpoints,
+        "mirrors": tuple(mirrors) if store is not None and store.mirror else (),
+        "mirror_image": plan.vllm_image,
+    }
 
 
 def ttft_alert_seconds(plan: FleetPlan, tier: TierPlan) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from facts import mig, models
+from facts import weights as model_weights
 from facts.catalog import CATALOG
 from facts.labels import GPU, GPU_RESOURCE, MODEL_PROFILE
 from facts.models import Model, ModelConfigError
@@ -43,7 +44,8 @@ class Served:
     unknown: str | None
 
 
-def _model_name(argv: list[str]) -> str | None:
+def model_argument(argv: list[str]) -> str | None:
+    """What vLLM loads, as its argv gives it: a Hub id, a path, or an object-store folder."""
     named = argument(argv, "--model")
     if named:
         return named
@@ -52,6 +54,16 @@ def _model_name(argv: list[str]) -> str | None:
         if after and not after[0].startswith("-"):
             return after[0]
     return None
+
+
+def _model_name(argv: list[str]) -> str | None:
+    """The model's name to look up: what vLLM loads, or, for a store's S3 copy, the name it
+    serves it under (the Hub id it was mirrored from)."""
+    loaded = model_argument(argv)
+    served = argument(argv, "--served-model-name")
+    if loaded is not None and model_weights.is_s3(loaded) and served:
+        return served
+    return loaded
 
 
 def _model(name: str, annotations: Mapping[str, Any]) -> tuple[Model | None, str | None]:

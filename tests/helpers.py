@@ -20,6 +20,29 @@ def stack_values(stack: str) -> dict[str, Any]:
     return copy.deepcopy(read_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
 
 
+STORE_BUCKET = "agents-prod-weights-123456789012"
+
+
+def prod_with_model_store() -> dict[str, Any]:
+    """prod as shipped: a model store every tier streams its Hub model from."""
+    values = stack_values("prod")
+    assert values["agentfleet:fleet"]["modelStore"]["bucket"] == STORE_BUCKET
+    return values
+
+
+def prod_with_s3_model() -> dict[str, Any]:
+    """prod whose mid-tier serves a fine-tuned model from an S3 folder of another bucket,
+    described by its shape (the table cannot know it); the other tiers from the Hub."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"].pop("modelStore", None)
+    mid = values["agentfleet:fleet"]["tiers"]["mid-tier"]
+    mid["model"] = "s3://agents-finetunes/support-bot/v3/"
+    # a fine-tune of Qwen2.5-7B-Instruct: its config.json's shape
+    mid["modelProfile"] = {"parametersBillions": 7.62, "layers": 28, "kvHeads": 4,
+                           "headDim": 128, "dtype": "bfloat16", "maxModelLen": 32768}  # fmt: skip
+    return values
+
+
 def prod_with_mixed_mig() -> dict[str, Any]:
     """prod with an orchestrator of two MIG shapes (2g.20gb and 1g.10gb) on one queue,
     serving a 3B model (a 7B one does not fit the 1g.10gb slice). A slice has its share of

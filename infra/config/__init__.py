@@ -22,6 +22,7 @@ from infra.config.errors import ConfigError
 from infra.config.fields import HF_TOKEN_KEY, NAMESPACE, REGION_KEY, KeyedError
 from infra.config.fleet import (
     FleetConfig,
+    ModelStoreConfig,
     MonitoringConfig,
     SecretReference,
     StackConfig,
@@ -59,6 +60,7 @@ __all__ = [
     "KeyedError",
     "LoadBalancerConfig",
     "ModelProfileConfig",
+    "ModelStoreConfig",
     "MonitoringConfig",
     "NodeGroupConfig",
     "QueueConfig",

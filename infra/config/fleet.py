@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from facts import defaults
+from facts import weights as model_weights
 from facts.checklist import KV_CACHE_ALERT_PERCENT, TTFT_ALERT_SHARE
 from facts.defaults import VLLM_IMAGE
 from facts.labels import COST_CENTER
@@ -117,6 +118,60 @@ def pinned_image(image: str, example: str) -> str:
     return image
 
 
+KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
+
+
+class ModelStoreConfig(ConfigModel):
+    """An S3 bucket the tiers' weights are streamed from (``agentfleet:fleet.modelStore``)."""
+
+    bucket: Annotated[StrictStr, StringConstraints(pattern=f"^{model_weights.BUCKET}$")] = Field(
+        description="The bucket's name (S3 names are global: include the account or the "
+        "cluster, e.g. agents-prod-weights-123456789012)."
+    )
+    create: StrictBool = Field(
+        True,
+        description="Create the bucket (SSE-KMS under a key of its own, no public access, "
+        "TLS only). false: use an existing bucket of this account and region.",
+    )
+    prefix: Annotated[
+        StrictStr, StringConstraints(max_length=512, pattern=model_weights.KEY_PREFIX.pattern)
+    ] = Field(
+        "models",
+        description="Where the store keeps models: a Hub model <org>/<name> at "
+        "s3://<bucket>/<prefix>/<org>/<name>/.",
+    )
+    kms_key_arn: Annotated[StrictStr, StringConstraints(pattern=KMS_KEY_ARN)] | None = Field(
+        None,
+        description="An existing bucket's KMS key, when its objects are encrypted under a "
+        "customer managed key: the pods may decrypt with it (through S3 only).",
+    )
+    endpoints: StrictBool = Field(
+        True,
+        description="Create the VPC endpoints the pods reach AWS through without the "
+        "internet: S3's gateway endpoint on the VPC's route tables and SQS's interface "
+        "endpoint (private DNS) in the cluster's subnets. false: the VPC has them already.",
+    )
+    mirror: StrictBool = Field(
+        True,
+        description="Copy each Hub model a tier reads from the store into it, once, with a "
+        "Kubernetes Job before the tier's pods start (agentfleet:hfToken for gated models).",
+    )
+
+    @model_validator(mode="after")
+    def _key_of_an_existing_bucket(self) -> ModelStoreConfig:
+        if self.create and self.kms_key_arn is not None:
+            raise KeyedError(
+                "kmsKeyArn",
+                "a bucket the stack creates is encrypted under a key the stack creates; set "
+                "kmsKeyArn only with create: false",
+            )
+        return self
+
+    def folder(self, model: str) -> str:
+        """The S3 folder the store keeps ``model`` (a Hub id) in."""
+        return model_weights.folder(self.bucket, self.prefix, model)
+
+
 class FleetConfig(ConfigModel):
     """The tiers and the fleet-wide settings."""
 
@@ -162,6 +217,12 @@ class FleetConfig(ConfigModel):
         default_factory=WorkerConfig,
         description="The queue worker that feeds each vLLM replica from its tier's queue.",
     )
+    model_store: ModelStoreConfig | None = Field(
+        None,
+        description="An S3 bucket the tiers' weights are streamed from instead of the "
+        "Hugging Face Hub (docs/operating.md#weights-from-s3). With one, a tier reads from "
+        "it unless it sets weights: hub.",
+    )
     vllm_image: StrictStr = Field(
         VLLM_IMAGE,
         description=f"vLLM's image, by tag or (better) by digest: {VLLM_IMAGE}@sha256:<digest> "
@@ -179,6 +240,33 @@ class FleetConfig(ConfigModel):
     def _burst_pools_named(self) -> FleetConfig:
         _burst_names_free(self.tiers)
         return self
+
+    @model_validator(mode="after")
+    def _weights_have_a_source(self) -> FleetConfig:
+        for name, tier in self.tiers.items():
+            if tier.weights == "store" and self.model_store is None:
+                raise KeyedError(
+                    f"tiers.{name}.weights",
+                    "store needs fleet.modelStore (the bucket to read from)",
+                )
+            if self.weights_uri(name) is not None and not self.worker.enabled:
+                raise KeyedError(
+                    f"tiers.{name}.model",
+                    "weights in S3 are read with the pods' Pod Identity role, which the queue "
+                    "worker's service account carries: keep worker.enabled",
+                )
+        return self
+
+    def weights_uri(self, tier: str, model: str | None = None) -> str | None:
+        """Where a tier's pods read ``model`` (default: the tier's) from: its S3 folder, or
+        None for the Hub (or a path in the image)."""
+        config = self.tiers[tier]
+        model = model or config.model
+        if model_weights.is_s3(model):
+            return model_weights.normalized(model)
+        if self.model_store is not None and config.weights != "hub" and not model.startswith("/"):
+            return self.model_store.folder(model)
+        return None
 
 
 def _burst_names_free(tiers: dict[str, TierConfig]) -> None:

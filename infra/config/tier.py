@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from facts import defaults, mig, models
+from facts import weights as model_weights
 from facts.catalog import (
     CATALOG,
     LatencyClass,
@@ -306,9 +307,16 @@ class TierConfig(ConfigModel):
         "(K2), on-demand otherwise.",
     )
     model: ModelName = Field(
-        description="The model vLLM serves (a Hugging Face id or a path in the image). A "
-        "model of the shipped table, or a local directory with a config.json, is checked "
-        "against the GPUs (docs/will-it-fit.md); another needs modelProfile for that.",
+        description="The model vLLM serves: a Hugging Face id, a path in the image, or an "
+        "S3 folder (s3://<bucket>/<prefix>/, streamed at start-up). A model of the shipped "
+        "table, or a local directory with a config.json, is checked against the GPUs "
+        "(docs/will-it-fit.md); another (an S3 folder too) needs modelProfile for that.",
+    )
+    weights: Literal["hub", "store"] | None = Field(
+        None,
+        description="Where a Hub model's weights come from: hub (downloaded from Hugging "
+        "Face by every new pod) or store (streamed from fleet.modelStore, where they are "
+        "mirrored). Default: store when the fleet has a modelStore, else hub.",
     )
     model_profile: ModelProfileConfig | None = Field(
         None,
@@ -463,6 +471,21 @@ class TierConfig(ConfigModel):
         if all(type(count) is int and count > 0 for count in tokens):
             return {**data, "sessionTokens": sum(tokens)}
         return data
+
+    @field_validator("model")
+    @classmethod
+    def _a_model_folder(cls, value: str) -> str:
+        if model_weights.is_s3(value):
+            model_weights.split(value)  # ValueError: not a folder vLLM can list
+        return value
+
+    @model_validator(mode="after")
+    def _one_weights_source(self) -> TierConfig:
+        if self.weights is not None and model_weights.is_s3(self.model):
+            raise KeyedError(
+                "weights", "the model is an S3 folder, where its weights come from: leave it out"
+            )
+        return self
 
     @field_validator("gpu")
     @classmethod

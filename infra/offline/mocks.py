@@ -65,6 +65,9 @@ def digest(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+S3_RANGES = ("52.216.0.0/15", "54.231.0.0/16", "3.5.0.0/19")
+
+
 @dataclass
 class OfflineMocks(pulumi.runtime.Mocks):
     """Outputs a real provider would fill in, made up deterministically from the inputs,
@@ -126,6 +129,15 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 key = key.rsplit("/", 1)[-1]
             arn = f"arn:{partition(self.region)}:kms:{self.region}:{ACCOUNT}:key/{_uuid(key)}"
             return {"arn": arn}, []
+        if args.token == "aws:ec2/getPrefixList:getPrefixList":
+            # S3's prefix list (com.amazonaws.<region>.s3): three of S3's us-east-1 ranges
+            # in AWS's ip-ranges.json, whatever the region
+            name = args.args.get("name", "")
+            return {"name": name, "prefixListId": f"pl-{digest(name)}",
+                    "cidrBlocks": list(S3_RANGES)}, []  # fmt: skip
+        if args.token == "aws:ec2/getRouteTables:getRouteTables":
+            vpc = str(args.args.get("vpcId", "vpc"))
+            return {"ids": [f"rtb-{digest(vpc, zone, length=17)}" for zone in "abc"]}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region}, []
         return {}, []
@@ -209,6 +221,8 @@ def _arn(typ: str, name: str, state: dict[str, Any], region: str) -> str | None:
     named = str(state.get("name") or name)
     where = "" if service in GLOBAL_SERVICES else region
     prefix = f"arn:{part}:{service}:{where}:{ACCOUNT}"
+    if typ == "aws:s3/bucket:Bucket":  # bucket names are global: no region, no account
+        return f"arn:{part}:s3:::{state.get('bucket') or name}"
     if typ == "aws:cloudwatch/dashboard:Dashboard":  # dashboards are global
         return f"arn:{part}:cloudwatch::{ACCOUNT}:dashboard/{state.get('dashboardName') or name}"
     if typ == "aws:sns/topicSubscription:TopicSubscription":

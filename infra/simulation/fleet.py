@@ -14,9 +14,7 @@ from typing import Any
 from facts import names
 from facts.autoscaling import ScaledObject
 from facts.resource_types import NODE_GROUP, SCALED_OBJECT
-from facts.startup import (
-    download_seconds,
-)
+from facts.startup import HUB_GIB_PER_SECOND, download_seconds
 from infra.offline.mocks import Registration
 from infra.physics import demand_of, workload_for
 from infra.plan import FleetPlan, TierPlan
@@ -104,12 +102,16 @@ class TierModel:
     weights_gib: float = 0.0
     """The weights each new pod downloads (0: none, or in ``pod_start_seconds``)."""
     node_gib_per_second: float = math.inf
-    """What a node may draw from the internet: its pods starting at once share it."""
+    """What a node may draw from the weights' source: its pods starting at once share it."""
+    download_gib_per_second: float = HUB_GIB_PER_SECOND
+    """One pod's download rate from the source (the Hub, or S3 with the streamer)."""
 
     def pod_start(self, together: int = 1) -> float:
         """A pod's start on a ready node, ``together`` pods of the node downloading their
         weights at once (each at its own rate, or its share of the node's)."""
-        downloads = download_seconds(self.weights_gib, self.node_gib_per_second, together)
+        downloads = download_seconds(
+            self.weights_gib, self.node_gib_per_second, together, self.download_gib_per_second
+        )
         return self.pod_start_seconds + downloads
 
     @property
@@ -224,6 +226,7 @@ def tier_model(
         sla_interaction_seconds=demand_of(config).targets.interaction_seconds,
         weights_gib=weights,
         node_gib_per_second=start.node_gib_per_second,
+        download_gib_per_second=start.download_gib_per_second,
     )
 
 

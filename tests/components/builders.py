@@ -26,8 +26,10 @@ from components import (
     VllmServiceArgs,
 )
 from components.addons import AddonReadiness
+from components.model_store import ModelWeights
 from infra import wiring
 from infra.config import parse_stack_config
+from infra.offline.mocks import S3_RANGES
 from infra.plan import FleetPlan, TierPlan, plan_fleet
 from tests.helpers import stack_values
 
@@ -76,6 +78,7 @@ def tier_args(
         if plan.cluster.create
         else wiring.existing_cluster(plan.cluster)
     )
+    folders = wiring.weights_folders(plan, plan.tier(tier))
     args = FleetTierArgs(
         **wiring.tier(plan, plan.tier(tier), layout),
         cluster=cluster,
@@ -83,9 +86,12 @@ def tier_args(
         prometheus_address=None,
         depends_on=(),
         addons=AddonReadiness(),
+        weights=ModelWeights(folders=folders, https_cidrs=[*S3_RANGES, "10.0.0.0/16"])
+        if folders
+        else None,
     )
-    if not worker:
-        changes = {"worker": None, **changes}
+    if not worker:  # and so from the Hub: streamed weights are read as the worker's account
+        changes = {"worker": None, "weights": None, **changes}
     return _changed(args, changes)  # type: ignore[no-any-return]
 
 

@@ -12,7 +12,7 @@ from tests.components.builders import lb_args, service_args
 from tests.components.support import one, run
 
 
-def vllm_policy(worker: bool) -> dict[str, Any]:
+def vllm_policy(worker: bool, https_cidrs: list[str] | None = None) -> dict[str, Any]:
     sidecar = WorkerSidecar(
         queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/q",
         region="us-east-1",
@@ -21,7 +21,9 @@ def vllm_policy(worker: bool) -> dict[str, Any]:
         visibility_timeout_seconds=400,
         request_timeout_seconds=300,
     )
-    args = service_args("prod", "orchestrator", worker=sidecar if worker else None)
+    args = service_args(
+        "prod", "orchestrator", worker=sidecar if worker else None, https_cidrs=https_cidrs
+    )
     registrations = run(lambda: VllmService("orchestrator", args).endpoint)
     return manifest(one(registrations, NETWORK_POLICY, "orchestrator-network-policy"))
 
@@ -52,6 +54,15 @@ def test_vllm_pods_deny_all_but_what_they_need() -> None:
                      "ports": [{"port": 443, "protocol": "TCP"}]}  # fmt: skip
     assert pod_identity == {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}],
                             "ports": [{"port": 80, "protocol": "TCP"}]}  # fmt: skip
+
+
+def test_weights_from_s3_narrow_https_to_the_blocks_given() -> None:
+    """Streamed from S3, the pods' HTTPS reaches only S3's ranges and the VPC's (the
+    model store's endpoints), not the internet."""
+    blocks = ["52.216.0.0/15", "10.0.0.0/16"]
+    https = vllm_policy(worker=True, https_cidrs=blocks)["spec"]["egress"][1]
+    assert https == {"to": [{"ipBlock": {"cidr": b}} for b in blocks],
+                     "ports": [{"port": 443, "protocol": "TCP"}]}  # fmt: skip
 
 
 def test_without_a_worker_only_vllms_metrics_port_opens() -> None:

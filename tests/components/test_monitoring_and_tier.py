@@ -345,8 +345,9 @@ def test_co_resident_models_get_their_own_queue_workers_and_autoscaler() -> None
     pods = {name: d["spec"]["template"]["spec"] for name, d in deployments.items()}
     qwen = pods["orchestrator-2g-20gb-deployment"]
     bge = pods["orchestrator-1g-10gb-deployment"]
-    assert qwen["containers"][0]["args"][0] == "Qwen/Qwen2.5-7B-Instruct"
-    assert bge["containers"][0]["args"][0] == "BAAI/bge-large-en-v1.5"
+    store = "s3://agents-prod-weights-123456789012/models"  # prod's model store
+    assert qwen["containers"][0]["args"][0] == f"{store}/Qwen/Qwen2.5-7B-Instruct/"
+    assert bge["containers"][0]["args"][0] == f"{store}/BAAI/bge-large-en-v1.5/"
     assert (qwen["serviceAccountName"], bge["serviceAccountName"]) == (
         "orchestrator-queue-worker",
         "orchestrator-1g-10gb-queue-worker",

@@ -267,8 +267,9 @@ def test_a_kms_queue_resolves_its_key_for_the_worker() -> None:
     values = stack_values("prod")
     values["agentfleet:fleet"]["tiers"]["orchestrator"]["queue"] = {"kmsKeyId": "alias/agents"}
     found = statements(tier_registrations(values, "orchestrator"))
-    assert found[-1]["Action"] == ["kms:Decrypt"]
-    assert found[-1]["Resource"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
+    (queue_key,) = [s for s in found if s.get("Sid") == "ReadEncrypted"]
+    assert queue_key["Action"] == ["kms:Decrypt"]
+    assert queue_key["Resource"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
 
 
 def test_vllm_pods_start_after_their_pod_identity_exists() -> None:

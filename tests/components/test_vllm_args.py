@@ -14,7 +14,16 @@ import pytest
 from components import VllmArgs
 from components.vllm_service import CACHE_ENV, keep_alive_env
 from tests.components.builders import plan_of, service_args, tier_args
-from tests.helpers import STACKS, tool_from_env
+from tests.helpers import (
+    STACKS,
+    STORE_BUCKET,
+    prod_with_model_store,
+    prod_with_s3_model,
+    tool_from_env,
+)
+
+STREAMED = {"store": prod_with_model_store, "s3-model": prod_with_s3_model}
+"""Stacks whose tiers stream weights from S3: a model store, a tier's own S3 folder."""
 
 CHECKER = Path(__file__).with_name("vllm_argcheck.py")
 
@@ -47,6 +56,12 @@ def rendered() -> dict[str, list[str]]:
             args = tier_args(stack, tier.name)
             for index, shape in enumerate(args.shapes):
                 argvs[f"{stack}/{tier.name}/{shape.profile}"] = args.service_args(index).serve_args
+    for name, values in STREAMED.items():
+        plan = plan_of(values())
+        for tier in plan.tiers:
+            args = tier_args(values(), tier.name)
+            for index, shape in enumerate(args.shapes):
+                argvs[f"{name}/{tier.name}/{shape.profile}"] = args.service_args(index).serve_args
     argvs["tensor-parallel-and-context"] = VllmArgs(
         model="meta-llama/Llama-3.1-70B-Instruct",
         served_model_name="llama-70b",
@@ -64,7 +79,10 @@ BROKEN = {
     "out-of-range": [*GOOD, "--gpu-memory-utilization", "1.5"],
     "not-a-number": ["abc" if a == "175" else a for a in GOOD],
     "step-below-max-num-seqs": [*GOOD, "--max-num-batched-tokens", "128"],
-}
+    "s3-without-streamer": ["s3://bucket/models/m/x/", *GOOD[1:]],
+    "streamer-unknown-key": ["s3://bucket/models/m/x/", *GOOD[1:], "--load-format",
+                             "runai_streamer", "--model-loader-extra-config", '{"threads":4}'],
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +114,30 @@ def test_vllm_lets_the_running_requests_finish_at_sigterm(
 
 
 @pytest.mark.integration
+@pytest.mark.integration
+def test_weights_in_s3_are_streamed_under_the_name_clients_use(
+    answers: dict[str, dict[str, object]],
+) -> None:
+    """vLLM refuses a model in object storage unless the Run:ai streamer loads it (its
+    VllmConfig) and checks the streamer's extra config (its loader): a store tier and a tier
+    of its own S3 folder pass both, streaming, and keep serving under the name the tier
+    gives (a store tier's Hub id), not the folder or the local copy vLLM makes of it."""
+    store = answers["store/orchestrator/None"]
+    assert (store["ok"], store["load_format"]) == (True, "runai_streamer")
+    assert store["served_model_name"] == ["Qwen/Qwen2.5-7B-Instruct"]
+    argv = rendered()["store/orchestrator/None"]
+    assert argv[0] == f"s3://{STORE_BUCKET}/models/Qwen/Qwen2.5-7B-Instruct/"
+    own = answers["s3-model/mid-tier/None"]
+    assert (own["ok"], own["load_format"]) == (True, "runai_streamer")
+    hub = answers["s3-model/orchestrator/None"]
+    assert (hub["ok"], hub["load_format"]) == (True, "auto")
+    # what vLLM refuses: an S3 folder without the streamer, a key the streamer lacks
+    assert answers["s3-without-streamer"]["ok"] is False
+    assert "object storage" in str(answers["s3-without-streamer"]["error"])
+    assert answers["streamer-unknown-key"]["ok"] is False
+    assert "Unexpected extra config keys" in str(answers["streamer-unknown-key"]["error"])
+
+
 def test_the_check_refuses_what_vllm_refuses(answers: dict[str, dict[str, object]]) -> None:
     assert answers["misspelt"] == {
         "ok": False,

@@ -85,17 +85,22 @@ def test_orchestrator_deployment() -> None:
     assert container["image"] == "vllm/vllm-openai:v0.33.0"
     assert container["command"] == ["vllm", "serve"]
     assert container["args"] == [
-        "Qwen/Qwen2.5-7B-Instruct",
+        # the model store's copy, streamed; clients keep the Hub id
+        "s3://agents-prod-weights-123456789012/models/Qwen/Qwen2.5-7B-Instruct/",
         "--host", "0.0.0.0", "--port", "8000",
         "--max-num-seqs", "160",  # 1.75 x the 91 sessions that meet 3 s an interaction
         "--gpu-memory-utilization", "0.9",
+        "--served-model-name", "Qwen/Qwen2.5-7B-Instruct",
         "--max-model-len", "32768",  # the model's own limit: its KV cache holds more
         "--max-num-batched-tokens", "8192",  # the step budget the batch was planned with
         "--shutdown-timeout", "300",  # in-flight requests finish at SIGTERM, not aborted
+        "--load-format", "runai_streamer",
+        "--model-loader-extra-config", '{"concurrency":32}',
     ]  # fmt: skip
     health = {"path": "/health", "port": 8000}
     assert container["startupProbe"] == {
-        "httpGet": health, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 120,
+        # twice the replica's modelled start, at least 600 s (infra.startup)
+        "httpGet": health, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 60,
     }  # fmt: skip
     assert container["readinessProbe"]["httpGet"] == health
     assert container["livenessProbe"]["httpGet"] == health

@@ -2,7 +2,8 @@
 
 Runs in the vLLM virtualenv (python3 tasks.py test makes it), never in the package's:
 reads a JSON list of argv lists on stdin and prints a JSON list of results, one per argv:
-{"ok": true, "shutdown_timeout": N} or {"ok": false, "error": "..."}. Needs no GPU and no
+{"ok": true, "shutdown_timeout": N, "load_format": F, "served_model_name": [S]}
+or {"ok": false, "error": "..."}. Needs no GPU and no
 model download.
 """
 
@@ -22,7 +23,12 @@ from vllm.entrypoints.common.cli_args import (
     make_arg_parser,
     validate_parsed_serve_args,
 )
+from vllm.model_executor.model_loader.runai_streamer_loader import RunaiModelStreamerLoader
+from vllm.transformers_utils.runai_utils import is_runai_obj_uri
 from vllm.utils.argparse_utils import FlexibleArgumentParser
+
+OBJECT_STORE_FORMATS = ("modelexpress", "runai_streamer", "runai_streamer_sharded")
+"""What VllmConfig accepts for a model in object storage (vllm/config/vllm.py)."""
 
 
 def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
@@ -46,12 +52,24 @@ def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
             **({"max_num_batched_tokens": engine.max_num_batched_tokens}
                if engine.max_num_batched_tokens else {}),
         )  # fmt: skip
+        load = engine.create_load_config()
+        # VllmConfig's rule for a model in object storage, and the streamer loader's own
+        # checks of its extra config (it imports the streamer only when it loads).
+        if is_runai_obj_uri(engine.model) and load.load_format not in OBJECT_STORE_FORMATS:
+            raise ValueError(f"a model in object storage needs one of {OBJECT_STORE_FORMATS}")
+        if str(load.load_format).startswith("runai_streamer"):
+            RunaiModelStreamerLoader(load)
     except SystemExit:
         return {"ok": False, "error": errors.getvalue().strip().splitlines()[-1]}
     except Exception as error:
         return {"ok": False, "error": f"{type(error).__name__}: {error}"}
     # what the engine does with its running requests at SIGTERM (0: aborts them)
-    return {"ok": True, "shutdown_timeout": engine.shutdown_timeout}
+    return {
+        "ok": True,
+        "shutdown_timeout": engine.shutdown_timeout,
+        "load_format": str(load.load_format),
+        "served_model_name": engine.served_model_name,
+    }
 
 
 if __name__ == "__main__":

@@ -369,7 +369,7 @@ def test_json_carries_steps_in_the_shape_of_pulumi_preview(
     # The Hugging Face token is a secret input (the whole stringData, as the SDK sends
     # it): shown as "[secret]", never its value.
     secrets = [s for s in steps if s["newState"]["type"] == "kubernetes:core/v1:Secret"]
-    assert len(secrets) == 3  # one per tier's replicas
+    assert len(secrets) == 4  # one per tier's replicas, and the model mirror's
     assert {json.dumps(s["newState"]["inputs"]["stringData"]) for s in secrets} == {'"[secret]"'}
     assert "v1:abc" not in out
 

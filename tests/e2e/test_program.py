@@ -77,7 +77,8 @@ def test_prod_resources_per_tier() -> None:
     assert types["kubernetes:monitoring.coreos.com/v1:PodMonitor"] == 3  # one per Deployment
     assert types["aws:budgets/budget:Budget"] == 1
     assert types["aws:cloudwatch/dashboard:Dashboard"] == 1
-    assert types["kubernetes:core/v1:ConfigMap"] == 0  # no MIG tier in prod
+    assert types["kubernetes:core/v1:ConfigMap"] == 1  # the model mirror's script; no MIG
+    assert types["kubernetes:batch/v1:Job"] == 2  # a mirror for each Hub model it serves
     namespace = next(
         r
         for r in registrations

@@ -25,7 +25,7 @@ from tests.infra.config.support import DELETE, LIGHT, MID, TIER, setting
 # fmt: off
 INVALID: list[tuple[str, str, object, str, str]] = [
     ("unknown-tier-key", f"{TIER}.gpuCount", 2, f"{TIER}.gpuCount",
-     "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, "
+     "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, weights, "
      "modelProfile, inputTokens, outputTokens, sessionTokens, serviceSeconds, slaTtftSeconds, "
      "gpuMemoryUtilization, expectedConcurrency, "
      "concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, maxInstances, "

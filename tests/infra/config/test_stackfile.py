@@ -232,8 +232,9 @@ def test_merge_keys_share_tier_defaults_in_a_real_stack(tmp_path: Path) -> None:
         "      lightweight: &light\n",
     ) + "        # a second tier from the same settings, one changed\n"
     text = text.replace(
-        "    worker:",
-        "      lightweight-eu:\n        <<: *light\n        expectedConcurrency: 700\n    worker:",
+        "    modelStore:",
+        "      lightweight-eu:\n        <<: *light\n        expectedConcurrency: 700\n"
+        "    modelStore:",
         1,
     )
     path = tmp_path / "Pulumi.merge.yaml"

@@ -18,11 +18,12 @@ from infra.plan import plan_fleet
 from tests.helpers import STACKS, stack_values
 
 ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)")
-GLOBAL = {"iam", "budgets"}
+GLOBAL = {"iam", "budgets", "s3"}
 """Services whose ARNs carry no region; AWS-managed ones (account ``aws``) carry none
 either, e.g. EKS access policies."""
 FORMS = {
     "iam": r"(role|policy)/[\w+=,.@/*-]+|root",
+    "s3": r"[a-z0-9][a-z0-9.-]+[a-z0-9](/\S*)?",
     "sqs": r"[\w*-]+",
     "sns": r"[\w-]+(:[0-9a-f-]{36})?",
     "kms": r"key/([0-9a-f-]{36}|\*)",

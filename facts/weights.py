@@ -1,0 +1,45 @@
+"""Where a model's weights live: the Hugging Face Hub (vLLM downloads them at start-up) or
+S3 (vLLM streams them with the Run:ai Model Streamer). The config, the components and the
+policies read S3 locations through these. Standard library only."""
+
+from __future__ import annotations
+
+import re
+
+S3_SCHEME = "s3://"
+BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+"""An S3 bucket name (general purpose buckets: 3-63 lowercase letters, digits, '.', '-')."""
+KEY_PART = r"[A-Za-z0-9!_.*'()-]+"
+"""One '/'-separated part of an object key, of the characters S3 calls safe."""
+S3_URI = re.compile(rf"^s3://(?P<bucket>{BUCKET})/(?P<prefix>{KEY_PART}(?:/{KEY_PART})*)/?$")
+"""A model's folder in S3: ``s3://<bucket>/<prefix>/`` (the trailing '/' optional)."""
+KEY_PREFIX = re.compile(rf"^{KEY_PART}(?:/{KEY_PART})*$")
+LOAD_FORMAT = "runai_streamer"
+"""vLLM's ``--load-format`` for weights in object storage (vLLM refuses others there)."""
+
+
+def is_s3(model: str) -> bool:
+    return model.startswith(S3_SCHEME)
+
+
+def split(uri: str) -> tuple[str, str]:
+    """The bucket and the key prefix (without a trailing '/') of a model's S3 folder;
+    ValueError when ``uri`` is not one."""
+    found = S3_URI.fullmatch(uri)
+    if found is None:
+        raise ValueError(
+            f"{uri!r} is not a model's S3 folder: want s3://<bucket>/<prefix>/ (a bucket "
+            "name, then at least one key part)"
+        )
+    return found["bucket"], found["prefix"]
+
+
+def folder(bucket: str, prefix: str, model: str) -> str:
+    """The S3 folder a model store keeps ``model`` (a Hub id) in: ``<prefix>/<model>/``."""
+    return f"{S3_SCHEME}{bucket}/{prefix.strip('/')}/{model}/"
+
+
+def normalized(uri: str) -> str:
+    """An S3 folder with its trailing '/', as vLLM lists it."""
+    bucket, prefix = split(uri)
+    return f"{S3_SCHEME}{bucket}/{prefix}/"
