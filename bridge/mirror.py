@@ -10,13 +10,16 @@ nothing else, so the Job mounts it from a ConfigMap as it is:
 
 A token for a gated model comes from HF_TOKEN. Files go up one at a time (each downloaded,
 uploaded, then deleted), so the Job's disk holds one shard, not the model. A file already
-in the bucket with the same size is left alone, so a rerun finishes what a failed one
-started. The bucket's default encryption applies to every object.
+in the folder with the same size is left alone, so a rerun finishes what a failed one
+started; what is there is read by listing the folder, which a role that may list only
+under the folder's prefix may do (a HEAD of a missing key answers 403 without a bucket-wide
+list). The bucket's default encryption applies to every object.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import tempfile
@@ -49,9 +52,19 @@ def destination(uri: str) -> tuple[str, str]:
     return found["bucket"], found["prefix"]
 
 
-def check_files(files: Iterable[str], source: str) -> list[str]:
-    """The files to copy; MirrorError when they hold no safetensors weights."""
+INDEX = "model.safetensors.index.json"
+
+
+def check_files(files: Iterable[str], source: str, index: str | None = None) -> list[str]:
+    """The files to copy; MirrorError when they hold no safetensors weights. With the
+    weights' index (its text), only the shards it lists: the streamer loads every
+    safetensors file it finds outside the index, and a repository may carry a second copy
+    of the weights beside the shards (e.g. consolidated.safetensors), which vLLM's Hub
+    loader leaves out by the same index."""
     chosen = sorted(f for f in files if wanted(f))
+    if index is not None:
+        shards = set(json.loads(index).get("weight_map", {}).values())
+        chosen = [f for f in chosen if not f.endswith(".safetensors") or f in shards]
     if not any(f.endswith(".safetensors") for f in chosen):
         raise MirrorError(
             f"{source} has no *.safetensors files: the Run:ai Model Streamer reads only "
@@ -63,7 +76,8 @@ def check_files(files: Iterable[str], source: str) -> list[str]:
 def local_files(folder: Path) -> Iterator[tuple[str, Path]]:
     """A local model folder's files to copy, by their path in the folder."""
     every = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
-    for name in check_files(every, str(folder)):
+    index = every[INDEX].read_text() if INDEX in every else None
+    for name in check_files(every, str(folder), index):
         yield name, every[name]
 
 
@@ -72,7 +86,11 @@ def hub_files(model: str, revision: str, scratch: Path) -> Iterator[tuple[str, P
     from huggingface_hub import HfApi, hf_hub_download
 
     names = HfApi().list_repo_files(model, revision=revision)
-    for name in check_files(names, f"{model}@{revision}"):
+    index = None
+    if INDEX in names:
+        path = Path(hf_hub_download(model, INDEX, revision=revision, local_dir=scratch))
+        index = path.read_text()
+    for name in check_files(names, f"{model}@{revision}", index):
         path = Path(hf_hub_download(model, name, revision=revision, local_dir=scratch))
         try:
             yield name, path
@@ -80,25 +98,23 @@ def hub_files(model: str, revision: str, scratch: Path) -> Iterator[tuple[str, P
             path.unlink(missing_ok=True)
 
 
-def present_size(s3: Any, bucket: str, key: str) -> int | None:
-    """The size of an object already in the bucket; None when it is not."""
-    try:
-        size: int = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
-    except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
-    return size
+def present(s3: Any, bucket: str, prefix: str) -> dict[str, int]:
+    """The objects already in the folder, by key, with their sizes."""
+    sizes: dict[str, int] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/"):
+        sizes.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+    return sizes
 
 
 def mirror(files: Iterable[tuple[str, Path]], uri: str, s3: Any) -> tuple[int, int]:
     """Upload each file under the S3 folder ``uri``, leaving alone those there already with
     the same size; the number uploaded and the number left."""
     bucket, prefix = destination(uri)
+    there = present(s3, bucket, prefix)
     uploaded = kept = 0
     for name, path in files:
         key = f"{prefix}/{name}"
-        if present_size(s3, bucket, key) == path.stat().st_size:
+        if there.get(key) == path.stat().st_size:
             kept += 1
             print(f"kept     s3://{bucket}/{key}", flush=True)
             continue
@@ -131,6 +147,9 @@ def main(argv: list[str] | None = None, s3: Any = None) -> int:
     except MirrorError as error:
         print(f"mirror: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # the Job's log says why, and the Job retries
+        print(f"mirror: {args.model}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
     print(f"{args.model}: {uploaded} files uploaded, {kept} already there, in {args.to}")
     return 0
 

@@ -73,8 +73,15 @@ PROMETHEUS_ADDRESS = (
 ALERTMANAGER_SERVICE_ACCOUNT = f"{PROMETHEUS_NAME}-alertmanager"
 """Alertmanager's service account (the chart's default name under fullnameOverride, set
 explicitly): its Pod Identity role signs the alerts it publishes to the fleet's topic."""
+POD_IDENTITY_ROLE = "agentfleet.io/pod-identity-role"
 FLEET_RECEIVER = "fleet-topic"
 QUIET_RECEIVER = "null"
+ALERT_SUBJECT = (
+    "[{{ .Status | toUpper }}] {{ .GroupLabels.alertname }}"
+    "{{ if .GroupLabels.tier }} ({{ .GroupLabels.tier }}){{ end }}"
+)
+"""The SNS message's subject, on one line: "[RESOLVED] " (11), the alert's name and " (<tier>)"
+(at most 43): under SNS's 100 characters for an alert name of up to 45."""
 QUIET_ALERTS = ("Watchdog", "InfoInhibitor")
 """kube-prometheus-stack's always-firing alerts: the dead man's switch (meant for an
 external heartbeat) and the helper that inhibits info alerts. Paging on them says nothing."""
@@ -193,6 +200,10 @@ def alertmanager_config(topic_arn: str, region: str) -> dict[str, Any]:
                 "sns_configs": [
                     {
                         "topic_arn": topic_arn,
+                        # SNS refuses a subject of 100 characters or more, or of more than
+                        # one line, and Alertmanager's default (every common label) is
+                        # often longer: the alert and its tier only, bounded by their names.
+                        "subject": ALERT_SUBJECT,
                         # Signed with the default credential chain: the pod's Pod
                         # Identity role (alert_publisher_policy).
                         "sigv4": {"region": region},
@@ -403,13 +414,17 @@ class ClusterAddons(pulumi.ComponentResource):
         if args.alert_topic_name is not None:
             name, region = args.alert_topic_name, args.region
             topic_arn = account.apply(lambda acct: f"arn:aws:sns:{region}:{acct}:{name}")
-            after.append(
-                self._controller_role(
-                    "prometheus",
-                    topic_arn.apply(lambda arn: json.dumps(alert_publisher_policy(arn))),
-                    service_account=ALERTMANAGER_SERVICE_ACCOUNT,
-                )
+            identity = self._controller_role(
+                "prometheus",
+                topic_arn.apply(lambda arn: json.dumps(alert_publisher_policy(arn))),
+                service_account=ALERTMANAGER_SERVICE_ACCOUNT,
             )
+            after.append(identity)
+            # Pod Identity fills credentials in only when a pod is created: naming the role
+            # on the pods makes a running Alertmanager restart when it gets one.
+            alertmanager["alertmanagerSpec"] = {
+                "podMetadata": {"annotations": {POD_IDENTITY_ROLE: identity.role_arn}}
+            }
             alertmanager["config"] = topic_arn.apply(lambda arn: alertmanager_config(arn, region))
         self._release(
             "prometheus",
@@ -497,27 +512,18 @@ class ClusterAddons(pulumi.ComponentResource):
         args, chart = self._args, CHARTS[addon]
         service_account = service_account or chart.service_account
         assert service_account is not None
-        prefix = f"{self._name}-{addon.replace('_', '-')}"
-        tags = cost_tags("fleet", args.environment, args.cost_center, "addon")
-        role = aws.iam.Role(
-            f"{prefix}-role",
+        identity = iam.pod_identity(
+            f"{self._name}-{addon.replace('_', '-')}",
             description=f"{chart.chart} in {args.cluster_name}, through EKS Pod Identity",
-            assume_role_policy=iam.pod_identity_trust(),
-            tags=tags,
-            opts=self._child,
-        )
-        aws.iam.RolePolicy(f"{prefix}-policy", role=role.id, policy=policy, opts=self._child)
-        association = aws.eks.PodIdentityAssociation(
-            f"{prefix}-pod-identity",
+            policy=policy,
             cluster_name=args.cluster_name,
             namespace=chart.namespace,
             service_account=service_account,
-            role_arn=role.arn,
-            tags=tags,
+            tags=cost_tags("fleet", args.environment, args.cost_center, "addon"),
             opts=self._child,
         )
-        self.roles[addon] = role
-        return association
+        self.roles[addon] = identity.role
+        return identity.association
 
     def _release(
         self,

@@ -1,10 +1,15 @@
-"""IAM policy documents, built the same way by every component that writes one."""
+"""IAM policy documents, built the same way by every component that writes one, and the
+Pod Identity role of a service account."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import pulumi
+import pulumi_aws as aws
 
 VERSION = "2012-10-17"
 POD_IDENTITY = {"Service": "pods.eks.amazonaws.com"}
@@ -51,3 +56,45 @@ def trust(principal: Mapping[str, str], actions: str | Sequence[str] = "sts:Assu
 def pod_identity_trust() -> str:
     """A role that EKS Pod Identity hands to the pods of one service account."""
     return trust(POD_IDENTITY, POD_IDENTITY_ACTIONS)
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+    association: aws.eks.PodIdentityAssociation
+
+
+def pod_identity(
+    prefix: str,
+    *,
+    description: str,
+    policy: pulumi.Input[str],
+    cluster_name: str,
+    namespace: str,
+    service_account: str,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> PodIdentity:
+    """A role that EKS Pod Identity gives the pods of ``namespace/service_account``, with
+    one inline ``policy``: ``<prefix>-role``, ``<prefix>-policy``, ``<prefix>-pod-identity``.
+    What runs as the account must wait for the association: Pod Identity fills credentials
+    in only when a pod is created."""
+    role = aws.iam.Role(
+        f"{prefix}-role",
+        description=description,
+        assume_role_policy=pod_identity_trust(),
+        tags=dict(tags),
+        opts=opts,
+    )
+    inline = aws.iam.RolePolicy(f"{prefix}-policy", role=role.id, policy=policy, opts=opts)
+    association = aws.eks.PodIdentityAssociation(
+        f"{prefix}-pod-identity",
+        cluster_name=cluster_name,
+        namespace=namespace,
+        service_account=service_account,
+        role_arn=role.arn,
+        tags=dict(tags),
+        opts=opts,
+    )
+    return PodIdentity(role, inline, association)

@@ -54,37 +54,20 @@ def inference_policy(
     https = pulumi.Output.from_input(https_cidrs or [ANYWHERE]).apply(
         lambda blocks: [_block(block) for block in blocks]
     )
-    return k8s.networking.v1.NetworkPolicy(
-        name,
-        metadata=metadata,
-        spec=k8s.networking.v1.NetworkPolicySpecArgs(
-            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
-            policy_types=["Ingress", "Egress"],
-            ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[_namespace(scraper_namespace)], ports=_ports(metrics_ports)
-                ),
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs(
-                                match_labels={ROLE: "mcp-server"}
-                            )
-                        )
-                    ],
-                    ports=_ports([serving_port]),
-                ),
-            ],
-            egress=[
-                _dns(),
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=https, ports=_ports([HTTPS_PORT])),
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[_block(POD_IDENTITY_AGENT)], ports=_ports([HTTP_PORT])
-                ),
-            ],
+    ingress = [
+        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+            from_=[_namespace(scraper_namespace)], ports=_ports(metrics_ports)
         ),
-        opts=opts,
-    )
+        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+            from_=[
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={ROLE: "mcp-server"})
+                )
+            ],
+            ports=_ports([serving_port]),
+        ),
+    ]
+    return _isolating(name, metadata, selector, ingress, _egress(https), opts)
 
 
 def egress_only_policy(
@@ -93,24 +76,29 @@ def egress_only_policy(
     selector: Mapping[str, str],
     opts: pulumi.ResourceOptions,
 ) -> k8s.networking.v1.NetworkPolicy:
-    """The model mirror's pods: nothing in; out, DNS, HTTPS (the Hub's CDN has no fixed
-    addresses; S3) and the Pod Identity agent."""
+    """Pods that take no traffic: out, DNS, HTTPS anywhere and the Pod Identity agent (the
+    model mirror's: the Hub's CDN has no fixed addresses)."""
+    return _isolating(name, metadata, selector, [], _egress([_block(ANYWHERE)]), opts)
+
+
+def _isolating(
+    name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    selector: Mapping[str, str],
+    ingress: list[Any],
+    egress: list[Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    """A NetworkPolicy governing both directions of the pods ``selector`` picks: what no
+    rule allows is denied."""
     return k8s.networking.v1.NetworkPolicy(
         name,
         metadata=metadata,
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
             policy_types=["Ingress", "Egress"],
-            ingress=[],
-            egress=[
-                _dns(),
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[_block(ANYWHERE)], ports=_ports([HTTPS_PORT])
-                ),
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[_block(POD_IDENTITY_AGENT)], ports=_ports([HTTP_PORT])
-                ),
-            ],
+            ingress=ingress,
+            egress=egress,
         ),
         opts=opts,
     )
@@ -150,6 +138,17 @@ def load_balancer_policy(
         ),
         opts=opts,
     )
+
+
+def _egress(https: Any) -> list[Any]:
+    """Out: DNS, HTTPS to the ``https`` peers, and the EKS Pod Identity agent."""
+    return [
+        _dns(),
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=https, ports=_ports([HTTPS_PORT])),
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[_block(POD_IDENTITY_AGENT)], ports=_ports([HTTP_PORT])
+        ),
+    ]
 
 
 def _dns() -> Any:

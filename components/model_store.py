@@ -203,10 +203,12 @@ class ModelStore(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         child = child_options(self, opts)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
+        # a new cluster's route tables exist once what the store waits for does
+        invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=list(args.depends_on))
         tags = cost_tags("fleet", args.environment, args.cost_center, "model-store")
         self.bucket, self.key, self.mirrors = None, None, {}
         self._mirror_needs: list[pulumi.Resource] = []
+        """What the mirror Jobs wait for: the bucket as configured, their identity."""
         self.kms_key_arn = args.kms_key_arn
         if args.bucket is not None and args.create:
             self._bucket(name, args.bucket, tags, child)
@@ -237,7 +239,7 @@ class ModelStore(pulumi.ComponentResource):
         )
         self.kms_key_arn = self.key.arn
         self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket, tags=tags, opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
             rules=[
@@ -251,7 +253,7 @@ class ModelStore(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
+        public = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             bucket=self.bucket.id,
             block_public_acls=True,
@@ -266,12 +268,14 @@ class ModelStore(pulumi.ComponentResource):
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=child,
         )
-        aws.s3.BucketPolicy(
+        policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.id,
             policy=self.bucket.arn.apply(tls_only_policy),
             opts=child,
         )
+        # an object written before the default encryption is set stays under SSE-S3
+        self._mirror_needs += [self.bucket, encryption, public, policy]
 
     def _endpoints(
         self,
@@ -416,34 +420,28 @@ class ModelStore(pulumi.ComponentResource):
             data={"mirror.py": MIRROR_SCRIPT.read_text()},
             opts=after,
         )
-        role = aws.iam.Role(
-            f"{name}-mirror-role",
+        identity = iam.pod_identity(
+            f"{name}-mirror",
             description=f"agentfleet model mirror: writes models under s3://{bucket}/{prefix}/",
-            assume_role_policy=iam.pod_identity_trust(),
-            tags=tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-mirror-policy",
-            role=role.id,
             policy=pulumi.Output.from_input(self.kms_key_arn).apply(
                 lambda key: mirror_policy(bucket, prefix, key, region)
             ),
-            opts=child,
-        )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-mirror-pod-identity",
             cluster_name=args.cluster_name,
             namespace=args.namespace,
             service_account=MIRROR_ACCOUNT,
-            role_arn=role.arn,
             tags=tags,
             opts=child,
         )
         isolation = egress_only_policy(
             f"{name}-mirror-network-policy", metadata, {ROLE: "model-store"}, after
         )
-        needs: list[pulumi.Resource] = [account, script, association, isolation]
+        needs: list[pulumi.Resource] = [
+            account,
+            script,
+            isolation,
+            identity.association,
+            identity.policy,
+        ]
         if args.hf_token is not None:
             needs.append(
                 k8s.core.v1.Secret(
@@ -454,7 +452,7 @@ class ModelStore(pulumi.ComponentResource):
                     opts=after,
                 )
             )
-        self._mirror_needs = needs
+        self._mirror_needs += needs
 
 
 def _mirror_container(args: ModelStoreArgs, model: str, folder: str) -> k8s.core.v1.ContainerArgs:

@@ -38,6 +38,8 @@ STARTUP_PROBE_MARGIN = 2.0
 pod: a slow hub or a throttled bucket stretches a start, and a restart begins it again."""
 STARTUP_PROBE_FLOOR_SECONDS = 600
 """The least a startup probe allows, whatever the model."""
+STARTUP_PROBE_UNKNOWN_SECONDS = 1200
+"""What a startup probe allows a model of unknown size (no shape to weigh it by)."""
 ENGINE_START = ((8e9, 39.34), (70e9, 91.82))
 """vLLM's engine start after the weights (memory profiling, torch.compile without a cache,
 CUDA graph capture, warm-up: its "init engine ... took" line) by the model's parameters:

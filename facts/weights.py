@@ -22,6 +22,12 @@ def is_s3(model: str) -> bool:
     return model.startswith(S3_SCHEME)
 
 
+def is_hub_id(model: str) -> bool:
+    """A model vLLM fetches from the Hugging Face Hub: neither a folder in object storage
+    nor a path (in the image)."""
+    return not model.startswith((S3_SCHEME, "gs://", "az://", "/", "./", "../"))
+
+
 def split(uri: str) -> tuple[str, str]:
     """The bucket and the key prefix (without a trailing '/') of a model's S3 folder;
     ValueError when ``uri`` is not one."""

@@ -22,6 +22,8 @@ class Startup:
     of its bandwidth for the model hub, all of it for S3 in its region."""
     download_gib_per_second: float = startup.HUB_GIB_PER_SECOND
     """One pod's download rate from the source, alone on its node."""
+    known: bool = True
+    """Whether the model's size is known (its shape); unknown, its weights count as none."""
 
     @property
     def fixed(self) -> float:
@@ -53,7 +55,10 @@ class Startup:
 
     def startup_probe_seconds(self, on_node: int) -> int:
         """What the startup probe allows a pod: a node's ``on_node`` pods starting at once,
-        with a margin (``facts.startup.startup_probe_seconds``)."""
+        with a margin (``facts.startup.startup_probe_seconds``); a model of unknown size,
+        ``STARTUP_PROBE_UNKNOWN_SECONDS``."""
+        if not self.known:
+            return startup.STARTUP_PROBE_UNKNOWN_SECONDS
         return startup.startup_probe_seconds(self.pod(on_node))
 
     def disruption_budget(self, on_node: int) -> int:
@@ -75,4 +80,5 @@ def tier_startup(tier: TierPlan) -> Startup:
         parameters=0.0 if model is None else float(model.parameters),
         node_gib_per_second=gbps * 1e9 / 8 / GIB,
         download_gib_per_second=rate,
+        known=model is not None,
     )

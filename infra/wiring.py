@@ -340,13 +340,13 @@ def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None)
 def weights_folders(plan: FleetPlan, tier: TierPlan) -> dict[str, str]:
     """Where each of a tier's models streams from, for those in S3: the tier's own model's
     folder, and the store's folder of each co-resident Hub model beside it."""
-    if tier.weights_uri is None:
-        return {}
-    folders = {tier.config.model: tier.weights_uri}
-    store = plan.model_store
-    if store is not None and not model_weights.is_s3(tier.config.model):
-        for model in (tier.config.mig_models or {}).values():
-            folders[model] = store.folder(model)
+    folders = {} if tier.weights_uri is None else {tier.config.model: tier.weights_uri}
+    store, own = plan.model_store, tier.weights_uri
+    for model in (tier.config.mig_models or {}).values():
+        if model_weights.is_s3(model):
+            folders[model] = model_weights.normalized(model)
+        elif store is not None and own is not None and model_weights.is_hub_id(model):
+            folders[model] = store.folder(model)  # beside the tier's own, from the store
     return folders
 
 

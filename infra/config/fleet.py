@@ -249,6 +249,12 @@ class FleetConfig(ConfigModel):
                     f"tiers.{name}.weights",
                     "store needs fleet.modelStore (the bucket to read from)",
                 )
+            if tier.weights == "store" and not model_weights.is_hub_id(tier.model):
+                raise KeyedError(
+                    f"tiers.{name}.weights",
+                    f"store holds Hub models; {tier.model} is a path in the image: leave "
+                    "weights out, or name the model's S3 folder as the model",
+                )
             if self.weights_uri(name) is not None and not self.worker.enabled:
                 raise KeyedError(
                     f"tiers.{name}.model",
@@ -264,8 +270,8 @@ class FleetConfig(ConfigModel):
         model = model or config.model
         if model_weights.is_s3(model):
             return model_weights.normalized(model)
-        if self.model_store is not None and config.weights != "hub" and not model.startswith("/"):
-            return self.model_store.folder(model)
+        if self.model_store is not None and config.weights != "hub":
+            return self.model_store.folder(model) if model_weights.is_hub_id(model) else None
         return None
 
 

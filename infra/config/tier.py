@@ -479,6 +479,14 @@ class TierConfig(ConfigModel):
             model_weights.split(value)  # ValueError: not a folder vLLM can list
         return value
 
+    @field_validator("mig_models")
+    @classmethod
+    def _model_folders(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for model in (value or {}).values():
+            if model_weights.is_s3(model):
+                model_weights.split(model)
+        return value
+
     @model_validator(mode="after")
     def _one_weights_source(self) -> TierConfig:
         if self.weights is not None and model_weights.is_s3(self.model):

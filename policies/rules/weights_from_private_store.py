@@ -58,11 +58,6 @@ def _environments(resources: list[Any]) -> dict[str, str]:
     return found
 
 
-def from_hub(model: str) -> bool:
-    """A model vLLM fetches from the Hub: neither an object-store folder nor a path."""
-    return not (model_weights.is_s3(model) or model.startswith(("/", "./", "gs://", "az://")))
-
-
 def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
     watched = set(items(config["environments"]))
     environments = _environments(args.resources)
@@ -77,7 +72,7 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
                 argv = [str(w) for w in [*items(container.get("command")),
                                          *items(container.get("args"))]]  # fmt: skip
                 model = model_argument(argv)
-                if model is not None and from_hub(model):
+                if model is not None and model_weights.is_hub_id(model):
                     report(
                         f"tier {tier} ({environments[tier]}) pulls {model} from the Hugging "
                         "Face Hub at every pod start: the Hub's rate limits meet a scale-out, "

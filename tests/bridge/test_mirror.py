@@ -1,10 +1,12 @@
 """The model store's mirror (bridge/mirror.py), run as its Job runs it (the file alone, in a
 Python with boto3), against moto_server's S3: what vLLM reads goes up under the folder,
-encrypted by the bucket's default; a rerun uploads nothing twice; a model without
-safetensors is refused (the streamer reads no other format)."""
+encrypted by the bucket's default, the weights the index lists and no other copy; a rerun
+uploads nothing twice; a model without safetensors is refused (the streamer reads no other
+format)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,7 +50,11 @@ def a_model(folder: Path, *, weights: bool = True) -> Path:
     if weights:
         files["model-00001-of-00002.safetensors"] = "w" * 4096
         files["model-00002-of-00002.safetensors"] = "w" * 1024
-        files["model.safetensors.index.json"] = "{}"
+        shards = {"a.weight": "model-00001-of-00002.safetensors",
+                  "b.weight": "model-00002-of-00002.safetensors"}  # fmt: skip
+        files["model.safetensors.index.json"] = json.dumps({"weight_map": shards})
+        # a second copy of the weights outside the index, which the streamer would load
+        files["consolidated.safetensors"] = "w" * 5120
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)

@@ -5,6 +5,7 @@ walked by Alertmanager's own amtool (``check-config``, ``config routes test``)."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
-from components.addons import ALERTMANAGER_SERVICE_ACCOUNT, CHARTS, FLEET_RECEIVER
+from components.addons import (
+    ALERT_SUBJECT,
+    ALERTMANAGER_SERVICE_ACCOUNT,
+    CHARTS,
+    FLEET_RECEIVER,
+    POD_IDENTITY_ROLE,
+)
 from facts.resource_types import PROMETHEUS_RULE
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration, run_program
@@ -169,3 +176,40 @@ def test_alertmanager_signs_with_a_pod_identity_role_that_may_publish_only_to_th
     ]
     release = prometheus_release(registrations)
     assert association.urn in release.dependencies
+    # and a running Alertmanager restarts to get the credentials (the role on its pods)
+    pods = values["alertmanager"]["alertmanagerSpec"]["podMetadata"]["annotations"]
+    assert pods[POD_IDENTITY_ROLE] == association.inputs["roleArn"]
+
+
+SNS_SUBJECT_LIMIT = 100
+"""SNS Publish refuses a Subject of 100 characters or more, or of more than one line (SNS
+API reference, Publish: "Subject ... must be less than 100 characters")."""
+
+
+def subject(labels: dict[str, str], status: str) -> str:
+    """ALERT_SUBJECT as Alertmanager's template renders it for a group with ``labels``."""
+    found = re.fullmatch(
+        r"\[\{\{ \.Status \| toUpper \}\}\] \{\{ \.GroupLabels\.alertname \}\}"
+        r"\{\{ if \.GroupLabels\.tier \}\} \(\{\{ \.GroupLabels\.tier \}\}\)\{\{ end \}\}",
+        ALERT_SUBJECT,
+    )
+    assert found is not None, "the test renders only this template"
+    tier = f" ({labels['tier']})" if labels.get("tier") else ""
+    return f"[{status.upper()}] {labels['alertname']}{tier}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_alerts_sns_subject_is_one_line_under_snss_limit(stack: str) -> None:
+    """Alertmanager's default SNS subject lists every common label, often past SNS's limit,
+    and SNS answers 400 (prometheus/alertmanager#2781): the fleet's subject is the alert and
+    its tier, under the limit for every alert even with the longest tier name allowed."""
+    registrations, _ = run_program(stack_values(stack), stack=stack)
+    config = rendered_config(registrations)
+    receiver = next(r for r in config["receivers"] if r["name"] == FLEET_RECEIVER)
+    assert [c["subject"] for c in receiver["sns_configs"]] == [ALERT_SUBJECT]
+    longest_tier = "t" * 40  # a tier's name is at most 40 characters (the stack config)
+    for labels in (*fleet_alerts(registrations), *CLUSTER_ALERTS):
+        for tier in (labels.get("tier"), longest_tier):
+            text = subject({**labels, "tier": tier or ""}, "resolved")
+            assert len(text) < SNS_SUBJECT_LIMIT, text
+            assert "\n" not in text

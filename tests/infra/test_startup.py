@@ -66,3 +66,13 @@ def test_the_plan_prints_each_tiers_time_to_ready(capsys: pytest.CaptureFixture[
     assert "of weights from S3 (streamed)" in text
     assert "(the startup probe allows 600 s)" in text
     assert "a node update drains 8 replicas a node, 4 at once" in text
+
+
+def test_a_model_of_unknown_size_keeps_the_long_startup_probe() -> None:
+    """With no shape to weigh the weights by, the probe cannot follow them: it allows what
+    it always did, not the floor a weightless model would get."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["mid-tier"]["model"] = "s3://ft-models/bot/v3/"
+    start = tier_startup(plan_fleet(parse_stack_config(values)).tier("mid-tier"))
+    assert (start.known, start.weights_gib) == (False, 0.0)
+    assert start.startup_probe_seconds(8) == startup.STARTUP_PROBE_UNKNOWN_SECONDS == 1200
