@@ -213,8 +213,16 @@ def test_the_mirror_writes_only_under_the_stores_prefix_and_the_pods_wait_for_it
 
 
 def test_a_tier_of_its_own_s3_folder_gets_endpoints_and_a_scoped_role_but_no_mirror() -> None:
+    """prod without a store, its mid-tier serving an S3 folder of another bucket: the
+    gateway endpoint, a role reading only that folder, no internet for that tier's pods
+    (the Hub tiers keep theirs), and no bucket or mirror of the stack's own."""
     registrations, _ = run_program(prod_with_s3_model(), stack="prod")
-    assert not [r for r in registrations if r.type == JOB]
+    assert not [r for r in registrations if r.type in (JOB, "aws:s3/bucket:Bucket")]
+    gateway = named(registrations, "aws:ec2/vpcEndpoint:VpcEndpoint", "models-s3-endpoint")
+    assert gateway.inputs["vpcEndpointType"] == "Gateway"
+    policies = vllm_policies(registrations)
+    assert internet_reachable(policies["mid-tier-vllm"]) == []
+    assert internet_reachable(policies["orchestrator-vllm"]) == ["0.0.0.0/0"]
     mid = statements(registrations, "mid-tier-worker-policy")
     own = "arn:aws:s3:::agents-finetunes/support-bot/v3/model.safetensors"
     assert allows(mid, "s3:GetObject", own)
