@@ -15,7 +15,12 @@ Entry = dict[str, Any]
 
 
 class BatchError(Exception):
-    """An entry that SQS refused, or a batch call that failed as a whole."""
+    """An entry that SQS refused, or a batch call that failed as a whole; ``code`` is
+    SQS's error code, when it gave one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Batcher:
@@ -80,9 +85,14 @@ class Batcher:
                 [{"Id": str(index), **entry} for index, (entry, _) in enumerate(batch)]
             )
         except (BotoCoreError, ClientError) as error:
+            code = (
+                error.response.get("Error", {}).get("Code")
+                if isinstance(error, ClientError)
+                else None
+            )
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(BatchError(str(error)))
+                    future.set_exception(BatchError(str(error), code))
             return
         failed = {item["Id"]: item for item in response.get("Failed", [])}
         for index, (_, future) in enumerate(batch):
@@ -92,6 +102,7 @@ class Batcher:
             if problem is None:
                 future.set_result(None)
             else:
+                code = problem.get("Code")
                 future.set_exception(
-                    BatchError(f"{problem.get('Code')}: {problem.get('Message', '')}".strip())
+                    BatchError(f"{code}: {problem.get('Message', '')}".strip(), code)
                 )

@@ -44,8 +44,10 @@ PATHS: dict[Api, str] = {
 Status = Literal["ok", "error"]
 ErrorType = Literal["invalid_request", "client_error", "reply_too_large"]
 
-REQUEST_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
-QUEUE_URL_PATTERN = re.compile(r"^https?://\S+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+# Matched whole (fullmatch): "$" also matches before a final newline, which would let a
+# request id end in "\n" and break the HTTP header it is sent in.
+REQUEST_ID_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces
+QUEUE_URL_PATTERN = re.compile(r"https?://[\x21-\x7e]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
 MAX_MESSAGE_BYTES = 262_144
 """SQS's default (and, for queues that keep the default, actual) message size limit."""
 
@@ -112,13 +114,13 @@ def _attribute(message: Mapping[str, Any], name: str) -> str | None:
 
 
 def check_request_id(request_id: str) -> str:
-    if not REQUEST_ID_PATTERN.match(request_id):
+    if not REQUEST_ID_PATTERN.fullmatch(request_id):
         raise ValueError(f"request id {request_id!r} must be 1-128 printable characters, no spaces")
     return request_id
 
 
 def check_queue_url(url: str) -> str:
-    if not QUEUE_URL_PATTERN.match(url):
+    if not QUEUE_URL_PATTERN.fullmatch(url):
         raise ValueError(f"{url!r} is not an SQS queue URL (https://<endpoint>/<account>/<name>)")
     return url
 
@@ -144,7 +146,7 @@ def parse_request(message: Mapping[str, Any]) -> Request:
     """A received SQS message as a Request; raises InvalidRequest with the reason."""
     request_id = _attribute(message, REQUEST_ID)
     reply_to = _attribute(message, REPLY_TO)
-    if reply_to is not None and not QUEUE_URL_PATTERN.match(reply_to):
+    if reply_to is not None and not QUEUE_URL_PATTERN.fullmatch(reply_to):
         raise InvalidRequest(f"{REPLY_TO} {reply_to!r} is not an SQS queue URL", request_id, None)
 
     def invalid(reason: str) -> InvalidRequest:
@@ -152,16 +154,19 @@ def parse_request(message: Mapping[str, Any]) -> Request:
 
     if request_id is None:
         raise invalid(f"the message attribute {REQUEST_ID} is missing")
-    if not REQUEST_ID_PATTERN.match(request_id):
-        raise invalid(f"{REQUEST_ID} must be 1-128 printable characters, no spaces")
+    if not REQUEST_ID_PATTERN.fullmatch(request_id):
+        # not the sender's id: a reply could not name it, nor a log line show it as given
+        raise InvalidRequest(
+            f"{REQUEST_ID} must be 1-128 printable characters, no spaces", None, reply_to
+        )
     api = _attribute(message, API)
     if api not in APIS:
         raise invalid(f"{API} is {api!r}; expected one of {', '.join(APIS)}")
     text = message.get("Body", "")
     try:
         body = json.loads(text)
-    except ValueError:
-        raise invalid("the body is not JSON") from None
+    except (ValueError, TypeError, RecursionError):  # RecursionError: nested too deep
+        raise invalid("the body is not JSON this worker can read") from None
     if not isinstance(body, dict):
         raise invalid("the body must be a JSON object (an OpenAI-compatible request)")
     if body.get("stream"):

@@ -52,6 +52,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("agentfleet.worker")
 
 RETRIED_STATUSES = frozenset({408, 429})  # the server is busy or slow: try again later
+FINAL_REPLY_ERRORS = frozenset(
+    {
+        # SQS's codes for a queue that is not there (query and JSON protocols), a sender
+        # the queue's or the role's policy refuses, and a queue key the sender cannot use
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "AccessDenied",
+        "AccessDeniedException",
+        "KmsAccessDenied",
+        "KmsDisabled",
+        "KmsNotFound",
+        "KmsInvalidState",
+        "KmsInvalidKeyUsage",
+    }
+)
+"""Reply errors no retry can mend: the request is settled, not run again to the DLQ."""
 AWS_ERRORS = (BotoCoreError, ClientError)
 
 
@@ -203,8 +219,9 @@ class Worker:
             request = parse_request(message)
         except InvalidRequest as invalid:
             self.counters.failed["invalid"] += 1
-            log.warning("invalid request %s: %s", invalid.request_id, invalid.reason)
-            if invalid.request_id and invalid.reply_to:
+            # ids and queue names as repr: a newline in them cannot forge a log line
+            log.warning("invalid request %r: %s", invalid.request_id, invalid.reason)
+            if invalid.request_id and invalid.reply_to and self._may_reply(invalid.reply_to):
                 reply = Reply(
                     invalid.request_id,
                     "error",
@@ -216,16 +233,11 @@ class Worker:
                     return
             await self._delete(receipt_handle)
             return
-        allowed = self.settings.reply_queues
-        if (
-            request.reply_to
-            and allowed is not None
-            and not reply_allowed(request.reply_to, allowed)
-        ):
+        if request.reply_to and not self._may_reply(request.reply_to):
             # No reply can reach it; running it would only spend the GPU.
             self.counters.failed["reply_denied"] += 1
             log.warning(
-                "request %s names reply queue %s, which this tier may not send to; deleted unrun",
+                "request %r names reply queue %r, which this tier may not send to; deleted unrun",
                 request.request_id,
                 request.reply_to,
             )
@@ -242,11 +254,11 @@ class Worker:
                 status, payload = response.status, await response.read()
         except TimeoutError:
             self.counters.failed["timeout"] += 1
-            log.warning("request %s timed out; it will be retried", request.request_id)
+            log.warning("request %r timed out; it will be retried", request.request_id)
             return
         except aiohttp.ClientError as error:
             self.counters.failed["connection"] += 1
-            log.warning("request %s: vLLM unreachable (%s); retried", request.request_id, error)
+            log.warning("request %r: vLLM unreachable (%s); retried", request.request_id, error)
             return
         if status >= 500 or status in RETRIED_STATUSES:
             self.counters.failed["server_error"] += 1
@@ -271,8 +283,15 @@ class Worker:
             return
         await self._delete(receipt_handle)
 
+    def _may_reply(self, queue_url: str) -> bool:
+        """Whether the tier may answer on ``queue_url`` (its allow-list, when it has one)."""
+        allowed = self.settings.reply_queues
+        return allowed is None or reply_allowed(queue_url, allowed)
+
     async def _reply(self, reply: Reply, queue_url: str) -> bool:
-        """Send a reply; False (and the message left to come back) when it cannot go."""
+        """Send a reply; True when it went, or when it never can (a reply queue that does
+        not exist or refuses this worker: running the request again would not change that);
+        False (and the message left to come back) when it may go later."""
         params = reply_message(reply, queue_url)
         size = message_bytes(params)
         if size > self.settings.max_reply_bytes:
@@ -302,8 +321,17 @@ class Worker:
         try:
             await batcher.submit(params)
         except BatchError as error:
+            if error.code in FINAL_REPLY_ERRORS:
+                self.counters.failed["reply_unreachable"] += 1
+                log.warning(
+                    "reply queue %r refuses the reply to %r (%s); the request is settled",
+                    queue_url,
+                    reply.request_id,
+                    error.code,
+                )
+                return True
             self.counters.failed["reply"] += 1
-            log.warning("cannot reply to %s for %s: %s", queue_url, reply.request_id, error)
+            log.warning("cannot reply to %r for %r: %s", queue_url, reply.request_id, error)
             return False
         self.counters.replied += 1
         return True

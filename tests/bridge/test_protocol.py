@@ -96,7 +96,16 @@ def mutated(**changes: Any) -> dict[str, Any]:
             "embeddings",
             True,
         ),
-        ({"body": "not json"}, "the body is not JSON", True),
+        ({"body": "not json"}, "the body is not JSON this worker can read", True),
+        # nested past Python's recursion limit: json raises RecursionError, not ValueError
+        ({"body": "[" * 100_000 + "]" * 100_000}, "the body is not JSON this worker can read", True),
+        # "$" matches before a final newline: an id ending in one would pass and then
+        # break the X-Request-Id header
+        (
+            {"request_id": "r-1\n"},
+            "agentfleet.requestId must be 1-128 printable characters, no spaces",
+            True,
+        ),
         ({"body": "[1, 2]"}, "the body must be a JSON object (an OpenAI-compatible request)", True),
         (
             {"body": '{"model": "m", "stream": true}'},
@@ -126,6 +135,10 @@ def test_request_message_refuses_bad_ids_apis_and_reply_queues() -> None:
         request_message({}, request_id="r", api="chat")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="is not an SQS queue URL"):
         request_message({}, request_id="r", api="completions", reply_to="replies")
+    with pytest.raises(ValueError, match="must be 1-128 printable characters"):
+        request_message({}, request_id="r\n", api="completions")
+    with pytest.raises(ValueError, match="is not an SQS queue URL"):
+        request_message({}, request_id="r", api="completions", reply_to=REPLIES + "\n")
 
 
 def test_replies_round_trip_and_fifo_queues_get_group_and_dedup_ids() -> None:

@@ -269,3 +269,51 @@ def test_a_request_naming_a_reply_queue_the_tier_may_not_use_is_deleted_unrun(
     assert "denied" not in vllm.calls  # never run
     assert queue_size(sqs, other) == (0, 0)
     assert worker.metrics()['agentfleet_worker_failed_total{reason="reply_denied"}'] == 1
+
+
+def test_a_reply_queue_that_does_not_exist_settles_the_request_after_one_run(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    """SQS answers a send to a missing queue with NonExistentQueue, and will answer it so
+    every time: the request is settled after its one run, not rerun until the DLQ."""
+    q = queues(visibility=1, max_receive_count=3)
+    gone = q.reply_url + "-gone"  # a well-formed URL of no queue
+    send_all(sqs, q.url, request_entries(["orphan"], gone))
+    worker = start_worker(q.url, visibility_timeout=1).wait_ready()
+
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 20, "the request settled")
+    time.sleep(2.5)  # past the visibility timeout: it would be back by now
+    assert vllm.calls["orphan"] == 1
+    assert queue_size(sqs, q.dlq_url) == (0, 0)
+    assert worker.metrics()['agentfleet_worker_failed_total{reason="reply_unreachable"}'] == 1
+
+
+def test_an_invalid_request_gets_no_error_reply_on_a_queue_the_tier_may_not_use(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    """The error reply to a malformed request obeys the reply allow-list too: otherwise
+    anyone who can send to the tier's queue chooses what lands in another agent's."""
+    q = queues(visibility=1)
+    allowed = "arn:aws:sqs:us-east-1:123456789012:" + q.reply_url.rsplit("/", 1)[1]
+    victim = sqs.create_queue(QueueName=q.reply_url.rsplit("/", 1)[1] + "-victim")["QueueUrl"]
+    entry = next(request_entries(["forged"], victim))
+    entry["MessageBody"] = "not json"
+    send_all(sqs, q.url, [entry])
+    worker = start_worker(q.url, visibility_timeout=1, reply_queues=allowed).wait_ready()
+
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 20, "the request settled")
+    assert queue_size(sqs, victim) == (0, 0)
+    assert worker.metrics()['agentfleet_worker_failed_total{reason="invalid"}'] == 1
+
+
+def test_a_request_id_cannot_write_a_line_into_the_workers_log(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    q = queues(visibility=1)
+    send_all(sqs, q.url, request_entries(["x\nINFO worker stopped"], q.reply_url))
+    worker = start_worker(q.url, visibility_timeout=1).wait_ready()
+
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 20, "the request settled")
+    lines = worker.log.read_text().splitlines()
+    assert not [line for line in lines if line.startswith("INFO worker stopped")]
+    assert not vllm.calls
