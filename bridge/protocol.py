@@ -3,7 +3,10 @@
 A **request** is one SQS message on the tier's queue:
 
 - body: an OpenAI-compatible request body, a JSON object (what the agent would POST to
-  vLLM); ``"stream": true`` is refused, since a reply is one message;
+  vLLM); ``"stream": true`` is refused, since a reply is one message, and so is a request
+  shaped for an answer no reply can carry (``LIMITS``: more than ``MAX_CHOICES`` choices,
+  more than ``MAX_LOGPROBS`` log-probabilities a token, prompt log-probabilities, an echoed
+  prompt, more than ``MAX_PROMPTS`` prompts or inputs);
 - message attributes (``DataType: String``):
   ``agentfleet.requestId`` (required; 1-128 characters, no spaces),
   ``agentfleet.api`` (required; ``chat.completions`` | ``completions`` | ``embeddings``),
@@ -29,6 +32,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from facts.worker import MAX_LOGPROBS
+
 REQUEST_ID = "agentfleet.requestId"
 API = "agentfleet.api"
 REPLY_TO = "agentfleet.replyTo"
@@ -48,6 +53,10 @@ ErrorType = Literal["invalid_request", "client_error", "reply_too_large"]
 # request id end in "\n" and break the HTTP header it is sent in.
 REQUEST_ID_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces
 QUEUE_URL_PATTERN = re.compile(r"https?://[\x21-\x7e]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
+MAX_CHOICES = 4
+"""``n`` (and ``best_of``): the most choices one request may ask for."""
+MAX_PROMPTS = 16
+"""The most prompts (completions) or inputs (embeddings) one request may list."""
 MAX_MESSAGE_BYTES = 262_144
 """SQS's default (and, for queues that keep the default, actual) message size limit."""
 
@@ -171,7 +180,43 @@ def parse_request(message: Mapping[str, Any]) -> Request:
         raise invalid("the body must be a JSON object (an OpenAI-compatible request)")
     if body.get("stream"):
         raise invalid('"stream": true cannot be answered through a queue; send it without')
+    problem = oversized(body)
+    if problem is not None:
+        raise invalid(problem)
     return Request(request_id=request_id, api=api, body=text.encode(), reply_to=reply_to)
+
+
+def _count(value: Any) -> int:
+    """How many a request field asks for: a number as it is, a bool as 0 or 1 (chat's
+    ``logprobs: true``), anything else (null, absent) as 0."""
+    if isinstance(value, bool):
+        return int(value)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def oversized(body: Mapping[str, Any]) -> str | None:
+    """Why a request would ask for more than a reply may carry; None when it does not."""
+    for field in ("n", "best_of"):
+        if _count(body.get(field)) > MAX_CHOICES:
+            return f'"{field}" may be at most {MAX_CHOICES}'
+    chat_logprobs = _count(body.get("top_logprobs"))
+    completion_logprobs = (
+        0 if isinstance(body.get("logprobs"), bool) else _count(body.get("logprobs"))
+    )
+    if max(chat_logprobs, completion_logprobs) > MAX_LOGPROBS:
+        return f"log-probabilities may be at most {MAX_LOGPROBS} a token"
+    if body.get("prompt_logprobs") is not None:
+        return '"prompt_logprobs" cannot be answered through a queue; send it without'
+    if body.get("echo"):
+        return '"echo": true cannot be answered through a queue; send it without'
+    for field in ("prompt", "input"):
+        value = body.get(field)
+        # a list of token ids is one prompt; a list of strings (or of id lists) is many
+        if not isinstance(value, list) or not value or isinstance(value[0], int):
+            continue
+        if len(value) > MAX_PROMPTS:
+            return f'"{field}" may list at most {MAX_PROMPTS}'
+    return None
 
 
 def request_message(

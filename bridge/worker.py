@@ -251,7 +251,8 @@ class Worker:
                 headers={"Content-Type": "application/json", "X-Request-Id": request.request_id},
                 timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout),
             ) as response:
-                status, payload = response.status, await response.read()
+                status = response.status
+                payload = await _read_at_most(response, self.settings.max_reply_bytes)
         except TimeoutError:
             self.counters.failed["timeout"] += 1
             log.warning("request %r timed out; it will be retried", request.request_id)
@@ -267,6 +268,20 @@ class Worker:
             )
             return
 
+        if payload is None:  # longer than any reply may be: not read, not parsed
+            self.counters.failed["reply_too_large"] += 1
+            reply = Reply(
+                request.request_id,
+                "error",
+                413,
+                error_type="reply_too_large",
+                error_message=f"the response is over {self.settings.max_reply_bytes} bytes; "
+                f"a reply may have {self.settings.max_reply_bytes}",
+            )
+            if request.reply_to and not await self._reply(reply, request.reply_to):
+                return
+            await self._delete(receipt_handle)
+            return
         body = _decode(payload)
         if status < 300:
             reply = Reply(request.request_id, "ok", status, response=body)
@@ -488,6 +503,23 @@ class Worker:
         app.router.add_get("/readyz", readyz)
         app.router.add_get("/metrics", metrics)
         return app
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """vLLM's answer, read a chunk at a time; None, and the connection dropped, once it
+    passes ``limit`` bytes: an answer shaped to be huge (logprobs, n, a list of prompts)
+    never sits whole in the sidecar's memory, let alone parsed and serialised again."""
+    if response.content_length is not None and response.content_length > limit:
+        response.close()
+        return None
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(65_536):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _decode(payload: bytes) -> Any:

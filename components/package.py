@@ -699,8 +699,10 @@ class VllmArgs(TypedDict):
     "--max-num-batched-tokens: the tokens one step carries (chunked prefill's budget); default: vLLM's for the device."
     shutdown_timeout: NotRequired[Optional[int]]
     "--shutdown-timeout: how long vLLM lets its in-flight requests finish after SIGTERM (vLLM's own default, 0, aborts them); VllmService sets the tier's request timeout."
+    max_logprobs: NotRequired[int]
+    "--max-logprobs: at most this many a token (vLLM's is 20)."
     load_format: NotRequired[Optional[str]]
-    "--load-format: runai_streamer for a model in S3 (the Run:ai Model Streamer; vLLM refuses other formats there). None: vLLM's auto."
+    "--load-format: runai_streamer for a model in S3; None: vLLM's auto."
     model_loader_extra_config: NotRequired[Optional[dict[str, int]]]
     "--model-loader-extra-config, e.g. the streamer's concurrency."
 

@@ -40,6 +40,7 @@ from facts.labels import (
     SESSIONS_PER_REPLICA,
     TIER,
 )
+from facts.worker import MAX_LOGPROBS
 from facts.worker import PORT as WORKER_PORT
 
 TYPE = "agentfleet:index:VllmService"
@@ -96,10 +97,11 @@ class VllmArgs(BaseModel):
         "after SIGTERM (vLLM's own default, 0, aborts them); VllmService sets the tier's "
         "request timeout.",
     )
+    max_logprobs: Annotated[int, Field(ge=0)] = Field(
+        MAX_LOGPROBS, description="--max-logprobs: at most this many a token (vLLM's is 20)."
+    )
     load_format: str | None = Field(
-        None,
-        description="--load-format: runai_streamer for a model in S3 (the Run:ai Model "
-        "Streamer; vLLM refuses other formats there). None: vLLM's auto.",
+        None, description="--load-format: runai_streamer for a model in S3; None: vLLM's auto."
     )
     model_loader_extra_config: dict[str, int] | None = Field(
         None, description="--model-loader-extra-config, e.g. the streamer's concurrency."
@@ -119,6 +121,7 @@ class VllmArgs(BaseModel):
         ]
         if self.served_model_name:
             argv += ["--served-model-name", self.served_model_name]
+        argv += ["--max-logprobs", str(self.max_logprobs)]
         if self.tensor_parallel_size > 1:
             argv += ["--tensor-parallel-size", str(self.tensor_parallel_size)]
         if self.max_model_len is not None:
@@ -475,7 +478,6 @@ def _deployment(
             name=object_name,
             namespace=args.namespace,
             labels=labels,
-            # checkov's checks the images cannot pass as given, each skipped with its reason
             annotations={
                 **annotations,
                 **image_skips([args.image, *([args.worker.image] if args.worker else [])]),

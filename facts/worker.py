@@ -15,6 +15,9 @@ RUN_AS = 10001
 """The image's user, and the pod's runAsUser for the worker container."""
 IMAGE = f"agentfleet-worker:{__version__}"
 """The tag docs/queue-bridge.md's `docker build` gives the image."""
+MAX_LOGPROBS = 5
+"""The most log-probabilities a token of an answer may carry: the worker refuses requests
+for more (a queue's reply is bounded), and vLLM gets ``--max-logprobs`` of it."""
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ class FakeVllm:
     async def _health(self, _: web.Request) -> web.Response:
         return web.Response(status=200 if self.healthy else 503)
 
-    async def _serve(self, request: web.Request) -> web.Response:
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         request_id = request.headers.get("X-Request-Id", "")
         fake = body.get("fake") or {}
@@ -149,6 +149,8 @@ class FakeVllm:
                 )
             with self.lock:
                 self.completed[request_id] += 1
+            if "response_bytes" in fake:  # a huge answer (logprobs, n, prompt lists), streamed
+                return await self._huge(request, int(fake["response_bytes"]))
             if request.path.endswith("embeddings"):
                 return web.json_response({"object": "list", "data": [{"embedding": [0.5]}]})
             return web.json_response(
@@ -165,6 +167,21 @@ class FakeVllm:
         finally:
             with self.lock:
                 self.in_flight -= 1
+
+    async def _huge(self, request: web.Request, size: int) -> web.StreamResponse:
+        """A JSON answer of ``size`` bytes, written a megabyte at a time."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        head, tail = b'{"object":"chat.completion","pad":"', b'"}'
+        await response.write(head)
+        left, chunk = size - len(head) - len(tail), b"x" * 1_048_576
+        with contextlib.suppress(ConnectionResetError):  # the reader may stop early
+            while left > 0:
+                await response.write(chunk[: min(left, len(chunk))])
+                left -= len(chunk)
+            await response.write(tail)
+            await response.write_eof()
+        return response
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)

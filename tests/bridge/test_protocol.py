@@ -98,7 +98,11 @@ def mutated(**changes: Any) -> dict[str, Any]:
         ),
         ({"body": "not json"}, "the body is not JSON this worker can read", True),
         # nested past Python's recursion limit: json raises RecursionError, not ValueError
-        ({"body": "[" * 100_000 + "]" * 100_000}, "the body is not JSON this worker can read", True),
+        (
+            {"body": "[" * 100_000 + "]" * 100_000},
+            "the body is not JSON this worker can read",
+            True,
+        ),
         # "$" matches before a final newline: an id ending in one would pass and then
         # break the X-Request-Id header
         (
@@ -117,6 +121,33 @@ def mutated(**changes: Any) -> dict[str, Any]:
             "agentfleet.replyTo 'agent-replies' is not an SQS queue URL",
             False,
         ),
+        # shaped for an answer no reply can carry (and no sidecar should hold)
+        ({"body": '{"model": "m", "prompt": "x", "n": 50}'}, '"n" may be at most 4', True),
+        (
+            {"body": '{"model": "m", "messages": [], "logprobs": true, "top_logprobs": 20}'},
+            "log-probabilities may be at most 5 a token",
+            True,
+        ),
+        (
+            {"body": '{"model": "m", "prompt": "x", "logprobs": 20}'},
+            "log-probabilities may be at most 5 a token",
+            True,
+        ),
+        (
+            {"body": '{"model": "m", "prompt": "x", "prompt_logprobs": 1}'},
+            '"prompt_logprobs" cannot be answered through a queue; send it without',
+            True,
+        ),
+        (
+            {"body": '{"model": "m", "prompt": "x", "echo": true}'},
+            '"echo": true cannot be answered through a queue; send it without',
+            True,
+        ),
+        (
+            {"body": json.dumps({"model": "m", "prompt": ["x"] * 1000})},
+            '"prompt" may list at most 16',
+            True,
+        ),
     ],
 )
 def test_a_malformed_request_is_refused_with_its_reason(
@@ -126,6 +157,18 @@ def test_a_malformed_request_is_refused_with_its_reason(
         parse_request(mutated(**changes))
     assert caught.value.reason == reason
     assert caught.value.reply_to == (REPLIES if knows_reply_to else None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": "m", "messages": [], "logprobs": True, "top_logprobs": 5, "n": 4},
+        {"model": "m", "prompt": list(range(4000)), "logprobs": 5},  # one prompt of token ids
+        {"model": "m", "input": ["a"] * 16},
+    ],
+)
+def test_requests_within_the_limits_pass(body: dict[str, Any]) -> None:
+    assert parse_request(mutated(body=json.dumps(body))).body == json.dumps(body).encode()
 
 
 def test_request_message_refuses_bad_ids_apis_and_reply_queues() -> None:

@@ -7,6 +7,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -317,3 +318,30 @@ def test_a_request_id_cannot_write_a_line_into_the_workers_log(
     lines = worker.log.read_text().splitlines()
     assert not [line for line in lines if line.startswith("INFO worker stopped")]
     assert not vllm.calls
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_huge_response_is_refused_without_being_held_in_memory(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    """A request shaped for a huge answer (logprobs, n, a list of prompts) must not run the
+    sidecar out of memory, which would rerun everything in flight: the worker reads vLLM's
+    answer only up to the largest reply it may send, and answers reply_too_large."""
+    q = queues(visibility=30)
+    worker = start_worker(q.url, visibility_timeout=30).wait_ready()
+    before = peak_rss_mib(worker.process.pid)
+    send_all(
+        sqs, q.url, request_entries(["huge"], q.reply_url, fake={"response_bytes": 200_000_000})
+    )
+
+    (reply,) = drain_replies(sqs, q.reply_url, {"huge"}, timeout=60)
+    assert (reply["statusCode"], reply["error"]["type"]) == (413, "reply_too_large")
+    grown = peak_rss_mib(worker.process.pid) - before
+    assert grown < 32, f"the worker's peak memory grew {grown:.0f} MiB for a 200 MB answer"

@@ -13,6 +13,7 @@ import pytest
 
 from components import VllmArgs
 from components.vllm_service import CACHE_ENV, keep_alive_env
+from facts.worker import MAX_LOGPROBS
 from tests.components.builders import plan_of, service_args, tier_args
 from tests.helpers import (
     STACKS,
@@ -111,6 +112,8 @@ def test_vllm_lets_the_running_requests_finish_at_sigterm(
             for shape in tier_args(stack, tier.name).shapes:
                 verdict = answers[f"{stack}/{tier.name}/{shape.profile}"]
                 assert verdict["shutdown_timeout"] == timeout, (stack, tier.name)
+                # and it answers with at most the log-probabilities a reply may carry
+                assert verdict["max_logprobs"] == MAX_LOGPROBS, (stack, tier.name)
 
 
 @pytest.mark.integration
@@ -157,11 +160,11 @@ def test_the_check_refuses_what_vllm_refuses(answers: dict[str, dict[str, object
 def test_rendered_argv() -> None:
     assert VllmArgs(model="m/x", max_num_seqs=175).render() == [
         "m/x", "--host", "0.0.0.0", "--port", "8000", "--max-num-seqs", "175",
-        "--gpu-memory-utilization", "0.9",
+        "--gpu-memory-utilization", "0.9", "--max-logprobs", "5",
     ]  # fmt: skip
-    assert rendered()["tensor-parallel-and-context"][-6:] == [
-        "--served-model-name", "llama-70b", "--tensor-parallel-size", "4",
-        "--max-model-len", "32768",
+    assert rendered()["tensor-parallel-and-context"][-8:] == [
+        "--served-model-name", "llama-70b", "--max-logprobs", "5",
+        "--tensor-parallel-size", "4", "--max-model-len", "32768",
     ]  # fmt: skip
 
 

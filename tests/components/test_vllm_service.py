@@ -91,6 +91,7 @@ def test_orchestrator_deployment() -> None:
         "--max-num-seqs", "160",  # 1.75 x the 91 sessions that meet 3 s an interaction
         "--gpu-memory-utilization", "0.9",
         "--served-model-name", "Qwen/Qwen2.5-7B-Instruct",
+        "--max-logprobs", "5",  # what the queue's reply carries (the worker refuses more)
         "--max-model-len", "32768",  # the model's own limit: its KV cache holds more
         "--max-num-batched-tokens", "8192",  # the step budget the batch was planned with
         "--shutdown-timeout", "300",  # in-flight requests finish at SIGTERM, not aborted

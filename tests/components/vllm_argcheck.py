@@ -68,6 +68,7 @@ def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
         "ok": True,
         "shutdown_timeout": engine.shutdown_timeout,
         "load_format": str(load.load_format),
+        "max_logprobs": engine.max_logprobs,
         "served_model_name": engine.served_model_name,
     }
 
