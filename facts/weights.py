@@ -18,6 +18,27 @@ LOAD_FORMAT = "runai_streamer"
 """vLLM's ``--load-format`` for weights in object storage (vLLM refuses others there)."""
 
 
+HUB_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+"""A Hugging Face repository id: ``<name>`` or ``<owner>/<name>``, letters, digits, '-',
+'_' and '.', neither starting with a punctuation mark."""
+PATH = re.compile(r"\.?/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*/?")
+"""A path of the image (``/models/x``) or of the project (``./models/x``)."""
+
+
+def check_model(model: str) -> str:
+    """``model`` when it is a Hub id, an S3 folder or a path without '..'; ValueError with
+    what it may be otherwise. vLLM takes it as its first argument: a value like
+    ``--kv-transfer-config=...`` must never get there."""
+    if is_s3(model):
+        split(model)
+    elif not (HUB_ID.fullmatch(model) or (PATH.fullmatch(model) and ".." not in model.split("/"))):
+        raise ValueError(
+            f"{model!r} is not a model: give a Hugging Face id (<owner>/<name>), an S3 folder "
+            "(s3://<bucket>/<prefix>/), or a path (/in/the/image, ./in/the/project)"
+        )
+    return model
+
+
 def is_s3(model: str) -> bool:
     return model.startswith(S3_SCHEME)
 

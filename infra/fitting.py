@@ -38,11 +38,22 @@ class FitError(ValueError):
         self.key = key
 
 
-def read_local_model(path: str) -> Model | None:
+def read_local_model(path: str, inside: Path | None = None) -> Model | None:
     """The model in a local directory, from its ``config.json``; None when ``path`` is not a
-    directory on this machine (a Hugging Face id, or a path inside the image)."""
-    config = Path(path) / "config.json"
-    if not Path(path).is_dir() or not config.is_file():
+    directory on this machine (a Hugging Face id, or a path inside the image). With
+    ``inside`` (a stack's project folder), only a relative path whose directory and
+    config.json, symlinks followed, stay inside it is read: a stack file under review must
+    not make the plan read (and print) files elsewhere on the machine."""
+    folder = Path(path)
+    if inside is not None:
+        root = inside.resolve()
+        if folder.is_absolute() or not all(
+            (root / p).resolve().is_relative_to(root) for p in (folder, folder / "config.json")
+        ):
+            return None
+        folder = root / folder
+    config = folder / "config.json"
+    if not folder.is_dir() or not config.is_file():
         return None
     if config.stat().st_size > CONFIG_JSON_MAX_BYTES:
         raise FitError("model", f"{config} is over {CONFIG_JSON_MAX_BYTES:,} bytes: not a model's")
@@ -348,15 +359,16 @@ def served_model(tier: TierConfig, name: str | None = None) -> Model | None:
     if tier.model_profile is not None and name == tier.model:
         return tier.model_profile.model(tier.model)
     try:
-        return named_model(name)
+        return named_model(name, inside=Path.cwd())
     except FitError as error:
         raise FitError("model" if name == tier.model else "migModels", str(error)) from None
 
 
-def named_model(name: str) -> Model | None:
+def named_model(name: str, inside: Path | None = None) -> Model | None:
     """The model ``name`` names: the shipped table's, or a local directory's config.json
-    (``FitError`` when that cannot be read); None when neither knows it."""
-    return models.find(name) or read_local_model(name)
+    (``FitError`` when that cannot be read; ``read_local_model`` on ``inside``); None when
+    neither knows it."""
+    return models.find(name) or read_local_model(name, inside)
 
 
 def within_context(tier: TierConfig, model: Model | None) -> Model | None:

@@ -13,6 +13,7 @@ file (cost, resources, findings) as JSON, text and Markdown.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -300,8 +301,20 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
+MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+"""Characters Markdown gives a meaning: quoted text shows them, backslashed."""
+
+
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text quoted into a Markdown table cell as it is: no link, image, HTML tag or
+    emphasis a stack's values (or a finding quoting them) could smuggle into the comment."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MARKDOWN_MARKS.sub(r"\\\1", text).replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """Text as a code span: it cannot end the span early (no backtick) nor the cell."""
+    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
 
 
 def summary_markdown(result: Preview, comparison: Comparison | None) -> str:
@@ -314,7 +327,7 @@ def summary_markdown(result: Preview, comparison: Comparison | None) -> str:
         if mandatory
         else "No mandatory finding."
     )
-    lines = [f"## agentfleet plan: `{result.stack}`", "", verdict, ""]
+    lines = [f"## agentfleet plan: {_code(result.stack)}", "", verdict, ""]
     if comparison is None:
         lines += [
             "| | $/hour |",
@@ -346,7 +359,7 @@ def summary_markdown(result: Preview, comparison: Comparison | None) -> str:
         counts = comparison.by_type()
         if counts:
             rows = [
-                f"| `{kind}` | {tally['create']} | {tally['update']} | {tally['delete']} |"
+                f"| {_code(kind)} | {tally['create']} | {tally['update']} | {tally['delete']} |"
                 for kind, tally in sorted(counts.items())
             ]
             lines += [
@@ -366,8 +379,8 @@ def _findings_markdown(title: str, findings: Sequence[Finding]) -> list[str]:
     if not findings:
         return [f"**{title}:** none."]
     rows = [
-        f"| {f.enforcement} | `{f.policy}` | `{_cell(f.resource.rsplit('::', 1)[-1]) or 'stack'}` "
-        f"| {_cell(_first_line(f.message))} |"
+        f"| {_cell(f.enforcement)} | {_code(f.policy)} "
+        f"| {_code(f.resource.rsplit('::', 1)[-1] or 'stack')} | {_cell(_first_line(f.message))} |"
         for f in findings
     ]
     return [f"**{title}:**", "", "| enforcement | policy | resource | message |",

@@ -307,9 +307,11 @@ class TierConfig(ConfigModel):
         "(K2), on-demand otherwise.",
     )
     model: ModelName = Field(
-        description="The model vLLM serves: a Hugging Face id, a path in the image, or an "
-        "S3 folder (s3://<bucket>/<prefix>/, streamed at start-up). A model of the shipped "
-        "table, or a local directory with a config.json, is checked against the GPUs "
+        description="The model vLLM serves: a Hugging Face id (<owner>/<name>), a path in "
+        "the image (/models/x), a folder of the project (./models/x) or an S3 folder "
+        "(s3://<bucket>/<prefix>/, streamed at start-up). A model of the shipped table, or "
+        "a project folder with a config.json (read only when it and its config.json stay "
+        "inside the project, symlinks followed), is checked against the GPUs "
         "(docs/will-it-fit.md); another (an S3 folder too) needs modelProfile for that.",
     )
     weights: Literal["hub", "store"] | None = Field(
@@ -474,17 +476,14 @@ class TierConfig(ConfigModel):
 
     @field_validator("model")
     @classmethod
-    def _a_model_folder(cls, value: str) -> str:
-        if model_weights.is_s3(value):
-            model_weights.split(value)  # ValueError: not a folder vLLM can list
-        return value
+    def _a_model(cls, value: str) -> str:
+        return model_weights.check_model(value)
 
     @field_validator("mig_models")
     @classmethod
-    def _model_folders(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+    def _models(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         for model in (value or {}).values():
-            if model_weights.is_s3(model):
-                model_weights.split(model)
+            model_weights.check_model(model)
         return value
 
     @model_validator(mode="after")

@@ -184,31 +184,63 @@ def test_a_model_profile_is_sized_like_the_table() -> None:
     assert reason.startswith("acme/big needs 131.5 GiB of weights")
 
 
-def test_a_local_model_directory_is_read_from_its_config(tmp_path: Path) -> None:
-    config = {
-        "model_type": "llama",
-        "hidden_size": 8192,
-        "intermediate_size": 28672,
-        "num_attention_heads": 64,
-        "num_hidden_layers": 80,
-        "num_key_value_heads": 8,
-        "vocab_size": 128256,
-        "max_position_embeddings": 131072,
-        "torch_dtype": "bfloat16",
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    where, reason = refusal(
-        with_tier("lightweight", model=str(tmp_path), instanceType="g6e.xlarge")
-    )
+LLAMA_70B_CONFIG = {
+    "model_type": "llama",
+    "hidden_size": 8192,
+    "intermediate_size": 28672,
+    "num_attention_heads": 64,
+    "num_hidden_layers": 80,
+    "num_key_value_heads": 8,
+    "vocab_size": 128256,
+    "max_position_embeddings": 131072,
+    "torch_dtype": "bfloat16",
+}
+
+
+def test_a_local_model_directory_is_read_from_its_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the project folder the plan runs in
+    config = tmp_path / "model" / "config.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps(LLAMA_70B_CONFIG), encoding="utf-8")
+    where, reason = refusal(with_tier("lightweight", model="./model", instanceType="g6e.xlarge"))
     assert where == f"{TIERS}.lightweight.instanceType"
-    assert reason.startswith(f"{tmp_path} needs 131.4 GiB of weights")
-    (tmp_path / "config.json").write_text("{not json", encoding="utf-8")
-    where, reason = refusal(with_tier("lightweight", model=str(tmp_path)))
+    assert reason.startswith("./model needs 131.4 GiB of weights")
+    config.write_text("{not json", encoding="utf-8")
+    where, reason = refusal(with_tier("lightweight", model="./model"))
     assert where == f"{TIERS}.lightweight.model"
-    assert reason.startswith(f"cannot read {tmp_path / 'config.json'}")
-    (tmp_path / "config.json").write_bytes(b" " * 1_000_001)
-    where, reason = refusal(with_tier("lightweight", model=str(tmp_path)))
-    assert reason == f"{tmp_path / 'config.json'} is over 1,000,000 bytes: not a model's"
+    assert reason.startswith(f"cannot read {config}")
+    config.write_bytes(b" " * 1_000_001)
+    where, reason = refusal(with_tier("lightweight", model="./model"))
+    assert reason == f"{config} is over 1,000,000 bytes: not a model's"
+
+
+def test_a_stack_cannot_make_the_plan_read_files_outside_its_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stack file under review names the model: an absolute path is the image's, never
+    read here, and a project folder whose config.json links outside is not read either (a
+    linked secret would reach the plan's output)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config.json").write_text(json.dumps(LLAMA_70B_CONFIG), encoding="utf-8")
+    project = tmp_path / "project"
+    (project / "linked").mkdir(parents=True)
+    (project / "linked" / "config.json").symlink_to(outside / "config.json")
+    (project / "away").symlink_to(outside)
+    monkeypatch.chdir(project)
+    for model in (str(outside), "./linked", "./away"):
+        plan = plan_fleet(parse_stack_config(with_tier("lightweight", model=model)))
+        assert plan.tier("lightweight").fit.model is None, model  # unknown: nothing read
+
+
+def test_a_model_that_is_no_model_name_is_refused_before_it_reaches_vllm() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(with_tier("lightweight", model='--kv-transfer-config={"x":1}'))
+    ((where, reason),) = raised.value.problems
+    assert where == f"{TIERS}.lightweight.model"
+    assert "is not a model: give a Hugging Face id" in reason
 
 
 @pytest.mark.parametrize(

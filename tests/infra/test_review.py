@@ -18,7 +18,7 @@ from infra.cli import main
 from infra.config import parse_stack_config
 from infra.offline.policy_client import Finding, PolicyInfo
 from infra.plan import plan_fleet
-from infra.review import finding_key
+from infra.review import _findings_markdown, finding_key
 from policies.pack import discover
 from tests.helpers import REPO, stack_values
 
@@ -274,3 +274,19 @@ def test_a_summary_without_a_baseline_shows_the_plan(
     assert "Prices: AWS's price list as of 2026-08-26, us-east-1." in text
     assert "resources to create (no baseline given)." in text
     assert "| advisory | `images-pinned-by-digest` | `orchestrator-deployment` |" in text
+
+
+def test_the_summary_quotes_what_findings_say_without_letting_it_become_markdown() -> None:
+    """A finding quotes stack values: in a pull-request comment they must show as text, not
+    as a link, an image, an HTML tag or emphasis (GitHub renders all of those)."""
+    said = "model [x](https://evil.example) <img src=x onerror=alert(1)> **loud** `code` | cell"
+    finding = Finding("model-shape-known", "advisory", "urn:pulumi:p::a::t::orchestrator", said)
+    (row,) = _findings_markdown("All findings", [finding])[-1:]
+    assert "<img" not in row
+    assert "](" not in row
+    assert "**" not in row.replace("\\*", "")
+    assert row.count(" | ") == 3  # the quoted "|" does not open a fifth cell
+    assert row.endswith(
+        "model \\[x\\]\\(https://evil.example\\) &lt;img src=x onerror=alert\\(1\\)&gt; "
+        "\\*\\*loud\\*\\* \\`code\\` \\| cell |"
+    )
