@@ -338,8 +338,13 @@ def launch_template(
                 ),
             )
         ],
+        # IMDSv2 only, and its token answered with one hop to live: the node's own
+        # processes and host-network pods (the VPC CNI, kube-proxy, the Pod Identity agent)
+        # reach it; a pod's packet crosses its veth, a second hop, and never gets the node
+        # role. No pod needs it: every add-on is given its region and VPC, the workers and
+        # vLLM their region, and their credentials come from Pod Identity.
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2
+            http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
         ),
         user_data=node_config_user_data(instance_store),
         tag_specifications=[

@@ -14,9 +14,10 @@ from components import CapacityReservation, GpuNodePool, GpuNodePoolArgs
 from components.node_pool import TYPE
 from facts.resource_types import AUTOSCALING_TAG as ASG_TAG
 from facts.resource_types import LAUNCH_TEMPLATE, NODE_GROUP
-from infra.offline.mocks import Registration, digest
+from infra.offline.mocks import Registration, digest, run_program
 from tests.components.builders import node_pool_args as pool_args
 from tests.components.support import children, one, run
+from tests.helpers import stack_values
 
 
 def build(args: GpuNodePoolArgs) -> list[Registration]:
@@ -259,3 +260,29 @@ def test_a_capacity_reservation_stays_on_demand() -> None:
     nodes = one(registrations, NODE_GROUP, "orchestrator-nodes").inputs
     assert nodes["capacityType"] == "ON_DEMAND"
     assert len(nodes["subnetIds"]) == 3
+
+
+def test_pods_cannot_reach_the_nodes_credentials_and_need_not() -> None:
+    """IMDSv2's token comes back with the launch template's hop limit as its IP TTL: at 1
+    it dies crossing a pod's veth, so no pod (an MCP server runs the user's image) gets the
+    node role. What calls AWS from a pod is told its region (and VPC) instead of asking
+    the instance metadata."""
+    registrations, _ = run_program(stack_values("prod"), stack="prod")
+    templates = [r for r in registrations if r.type == "aws:ec2/launchTemplate:LaunchTemplate"]
+    assert templates
+    for template in templates:
+        options = template.inputs["metadataOptions"]
+        assert (options["httpTokens"], options["httpPutResponseHopLimit"]) == ("required", 1)
+    releases = {
+        r.inputs["chart"]: r.inputs["values"]
+        for r in registrations
+        if r.type == "kubernetes:helm.sh/v3:Release"
+    }
+    assert releases["aws-load-balancer-controller"]["region"] == "us-east-1"
+    assert releases["aws-load-balancer-controller"]["vpcId"]
+    assert releases["cluster-autoscaler"]["awsRegion"] == "us-east-1"
+    for deployment in (r for r in registrations if r.type == "kubernetes:apps/v1:Deployment"):
+        for container in deployment.inputs["spec"]["template"]["spec"]["containers"]:
+            names = {e["name"]: e.get("value") for e in container.get("env", [])}
+            if container["name"] in ("queue-worker", "vllm"):  # vLLM streams from S3
+                assert names["AWS_REGION"] == "us-east-1", deployment.name
