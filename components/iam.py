@@ -40,22 +40,39 @@ def document(*statements: Mapping[str, Any]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [dict(s) for s in statements]}
 
 
-def trust(principal: Mapping[str, str], actions: str | Sequence[str] = "sts:AssumeRole") -> str:
-    """A role's trust policy: who may assume it."""
-    return json.dumps(
-        document(
-            {
-                "Effect": "Allow",
-                "Principal": dict(principal),
-                "Action": actions if isinstance(actions, str) else list(actions),
+def trust(
+    principal: Mapping[str, str],
+    actions: str | Sequence[str] = "sts:AssumeRole",
+    condition: Mapping[str, Any] | None = None,
+) -> str:
+    """A role's trust policy: who may assume it (and on what ``condition``)."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": dict(principal),
+        "Action": actions if isinstance(actions, str) else list(actions),
+    }
+    if condition:
+        statement["Condition"] = dict(condition)
+    return json.dumps(document(statement))
+
+
+def pod_identity_trust(cluster_name: str, namespace: str, service_account: str) -> str:
+    """A role that EKS Pod Identity hands to the pods of one service account, and no other:
+    Pod Identity tags the session it asks STS for with the pod's cluster, namespace and
+    service account (EKS user guide, "Create IAM role with trust policy required by EKS
+    Pod Identity"), and the trust holds it to them, so an association made elsewhere in
+    the account cannot take the role."""
+    return trust(
+        POD_IDENTITY,
+        POD_IDENTITY_ACTIONS,
+        {
+            "StringEquals": {
+                "aws:RequestTag/eks-cluster-name": cluster_name,
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account,
             }
-        )
+        },
     )
-
-
-def pod_identity_trust() -> str:
-    """A role that EKS Pod Identity hands to the pods of one service account."""
-    return trust(POD_IDENTITY, POD_IDENTITY_ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -83,7 +100,7 @@ def pod_identity(
     role = aws.iam.Role(
         f"{prefix}-role",
         description=description,
-        assume_role_policy=pod_identity_trust(),
+        assume_role_policy=pod_identity_trust(cluster_name, namespace, service_account),
         tags=dict(tags),
         opts=opts,
     )

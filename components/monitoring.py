@@ -442,18 +442,31 @@ def alert_topic_name(name_prefix: str) -> str:
 
 
 def _topic_policy(topic_arn: str) -> str:
-    """AWS Budgets and CloudWatch may publish alerts to the topic; nothing else new."""
+    """AWS Budgets and CloudWatch may publish alerts to the topic, for this account's
+    budgets and alarms only (``aws:SourceAccount``, ``aws:SourceArn``: a service principal
+    acts for every account, and without them another account's alarm could publish here);
+    nothing else new."""
+    _, partition, _, region, account, _ = topic_arn.split(":", 5)
+    sources = {
+        "budgets.amazonaws.com": f"arn:{partition}:budgets::{account}:budget/*",
+        "cloudwatch.amazonaws.com": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*",
+    }
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "AlertPublishers",
+                    "Sid": f"AlertPublishers{service.split('.')[0].capitalize()}",
                     "Effect": "Allow",
-                    "Principal": {"Service": ["budgets.amazonaws.com", "cloudwatch.amazonaws.com"]},
+                    "Principal": {"Service": service},
                     "Action": "SNS:Publish",
                     "Resource": topic_arn,
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account},
+                        "ArnLike": {"aws:SourceArn": source},
+                    },
                 }
+                for service, source in sources.items()
             ],
         }
     )

@@ -190,7 +190,9 @@ class QueueWorker(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-worker-role",
             description=f"agentfleet worker: moves the {args.tier} task queue into vLLM",
-            assume_role_policy=iam.pod_identity_trust(),
+            assume_role_policy=iam.pod_identity_trust(
+                args.cluster_name, args.namespace, self.service_account_name
+            ),
             tags=tags,
             opts=child,
         )

@@ -156,6 +156,13 @@ def test_each_controller_gets_a_pod_identity_role(
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
             "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {
+                    "aws:RequestTag/eks-cluster-name": "agents-prod",
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": account,
+                }
+            },
         }
     ]
     association = one(everything, ASSOCIATION, f"addons-{addon}-pod-identity").inputs

@@ -13,7 +13,7 @@ from components import monitoring as monitoring_module
 from facts.resource_types import BUDGET, DASHBOARD, NODE_GROUP, PROMETHEUS_RULE
 from facts.resource_types import METRIC_ALARM as ALARM
 from infra.offline.manifests import manifest
-from infra.offline.mocks import Registration
+from infra.offline.mocks import Registration, run_program
 from tests.components.builders import monitoring_args, tier_args
 from tests.components.support import one, run, validate_all
 from tests.helpers import prod_with_mixed_mig, stack_values
@@ -376,3 +376,24 @@ def test_co_resident_models_get_their_own_queue_workers_and_autoscaler() -> None
         "orchestrator-2g-20gb-vllm"
     ]
     validate_all(registrations)
+
+
+def test_only_this_accounts_budgets_and_alarms_may_publish_to_the_alert_topic() -> None:
+    """budgets.amazonaws.com and cloudwatch.amazonaws.com act for every account: the
+    topic's policy holds them to this account's budgets and alarms (aws:SourceAccount,
+    aws:SourceArn), or any account's alarm could page the fleet's on-call."""
+    registrations, _ = run_program(stack_values("prod"), stack="prod")
+    topic_policy = next(r for r in registrations if r.type == "aws:sns/topicPolicy:TopicPolicy")
+    topic = topic_policy.inputs["arn"]
+    account = topic.split(":")[4]
+    statements = json.loads(topic_policy.inputs["policy"])["Statement"]
+    assert {s["Principal"]["Service"] for s in statements} == {
+        "budgets.amazonaws.com",
+        "cloudwatch.amazonaws.com",
+    }
+    for statement in statements:
+        assert statement["Resource"] == topic
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": account}
+        source = statement["Condition"]["ArnLike"]["aws:SourceArn"]
+        assert source.split(":")[4] == account
+        assert source.endswith(("budget/*", "alarm:*"))

@@ -63,6 +63,14 @@ def test_the_role_trusts_eks_pod_identity_only() -> None:
                 "Effect": "Allow",
                 "Principal": {"Service": "pods.eks.amazonaws.com"},
                 "Action": ["sts:AssumeRole", "sts:TagSession"],
+                # the pods of this service account, and no other association's
+                "Condition": {
+                    "StringEquals": {
+                        "aws:RequestTag/eks-cluster-name": "agents-prod",
+                        "aws:RequestTag/kubernetes-namespace": "agentfleet",
+                        "aws:RequestTag/kubernetes-service-account": "orchestrator-queue-worker",
+                    }
+                },
             }
         ],
     }
