@@ -1,6 +1,7 @@
 """The pull-request workflow users copy (.github/workflows/agentfleet-plan.yml): valid
 against GitHub's workflow schema (as check-jsonschema vendors it), every command it runs
-exists with the arguments it passes, and its actions are pinned to a major version."""
+exists with the arguments it passes, its actions are pinned by commit, its checkouts keep
+no token, and the job with cloud credentials runs in a protected environment."""
 
 from __future__ import annotations
 
@@ -91,5 +92,21 @@ def test_the_stacks_it_checks_are_shipped() -> None:
 
 
 @pytest.mark.parametrize("uses", sorted({s["uses"] for _, s in steps() if "uses" in s}))
-def test_actions_are_pinned_to_a_major_version(uses: str) -> None:
-    assert re.fullmatch(r"[\w-]+/[\w/-]+@v\d+", uses), uses
+def test_actions_are_pinned_by_commit(uses: str) -> None:
+    """A tag can be moved to other code after review; a commit cannot."""
+    assert re.fullmatch(r"[\w-]+/[\w/-]+@[0-9a-f]{40}", uses), uses
+    text = WORKFLOW.read_text()
+    line = next(x for x in text.splitlines() if uses in x)
+    assert re.search(r"# v\d+\.\d+\.\d+$", line), f"{uses}: say which release it is"
+
+
+def test_checkouts_keep_no_token_and_credentials_wait_for_a_reviewer() -> None:
+    """actions/checkout leaves the job's token in .git/config unless told not to, where the
+    branch's code reads it; a job that may get cloud credentials (id-token: write) runs the
+    branch's code, so it runs only in a protected environment."""
+    for name, step in steps():
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False, name
+    for name, job in workflow()["jobs"].items():
+        if job.get("permissions", {}).get("id-token") == "write":
+            assert job.get("environment") == "agentfleet-preview", name
