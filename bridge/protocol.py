@@ -140,13 +140,33 @@ def queue_of(url: str) -> tuple[str, str]:
     return account, name
 
 
-def reply_allowed(url: str, arns: Iterable[str]) -> bool:
-    """Whether a reply queue URL is one of ``arns`` (``*`` and ``?`` match in the name,
-    as in an IAM policy's resource)."""
+AWS_QUEUE_HOST = re.compile(
+    r"(?:sqs\.(?P<region>[a-z0-9-]+)|(?P<legacy>[a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?"
+)
+"""SQS's hosts: ``sqs.<region>.amazonaws.com`` and the legacy ``<region>.queue...``."""
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0].lower()
+
+
+def reply_allowed(url: str, arns: Iterable[str], endpoint: str | None = None) -> bool:
+    """Whether a reply queue URL is one of ``arns``: its account, its region (from SQS's
+    host) and its name (``*`` and ``?`` match in the region and the name, as in an IAM
+    policy's resource). A URL on any other host is allowed only on ``endpoint``, the
+    worker's own SQS (a local one), where the region cannot be told."""
     account, name = queue_of(url)
+    found = AWS_QUEUE_HOST.fullmatch(_host(url))
+    if found is None and (endpoint is None or _host(url) != _host(endpoint)):
+        return False
+    region = None if found is None else found["region"] or found["legacy"]
     for arn in arns:
-        arn_account, arn_name = arn.split(":")[4:6]
-        if arn_account == account and fnmatch.fnmatchcase(name, arn_name):
+        arn_region, arn_account, arn_name = arn.split(":")[3:6]
+        if (
+            arn_account == account
+            and (region is None or fnmatch.fnmatchcase(region, arn_region))
+            and fnmatch.fnmatchcase(name, arn_name)
+        ):
             return True
     return False
 

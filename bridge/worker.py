@@ -301,7 +301,7 @@ class Worker:
     def _may_reply(self, queue_url: str) -> bool:
         """Whether the tier may answer on ``queue_url`` (its allow-list, when it has one)."""
         allowed = self.settings.reply_queues
-        return allowed is None or reply_allowed(queue_url, allowed)
+        return allowed is None or reply_allowed(queue_url, allowed, self.settings.sqs_endpoint)
 
     async def _reply(self, reply: Reply, queue_url: str) -> bool:
         """Send a reply; True when it went, or when it never can (a reply queue that does

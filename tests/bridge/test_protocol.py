@@ -229,15 +229,21 @@ def test_message_bytes_counts_body_and_attributes() -> None:
     [
         ("https://sqs.us-east-1.amazonaws.com/123456789012/agent-router-replies", True),
         ("https://sqs.us-east-1.amazonaws.com/123456789012/planner-7-replies", True),
-        ("http://127.0.0.1:5000/123456789012/planner-7-replies", True),  # a local SQS
+        ("http://127.0.0.1:5000/123456789012/planner-7-replies", True),  # the worker's SQS
+        ("https://us-east-1.queue.amazonaws.com/123456789012/planner-7-replies", True),
+        # the same account and name in another region is another queue
+        ("https://sqs.eu-west-1.amazonaws.com/123456789012/agent-router-replies", False),
+        # a host that is neither SQS's nor the worker's own endpoint
+        ("https://sqs.us-east-1.amazonaws.com.evil.example/123456789012/planner-7-replies", False),
+        ("http://127.0.0.2:5000/123456789012/planner-7-replies", False),
         ("https://sqs.us-east-1.amazonaws.com/123456789012/planner-7-replies.fifo", False),
         ("https://sqs.us-east-1.amazonaws.com/999999999999/agent-router-replies", False),
         ("https://sqs.us-east-1.amazonaws.com/123456789012/billing", False),
     ],
 )
-def test_reply_allowed_matches_account_and_name_as_iam_does(url: str, allowed: bool) -> None:
+def test_reply_allowed_matches_account_region_and_name_as_iam_does(url: str, allowed: bool) -> None:
     arns = (
         "arn:aws:sqs:us-east-1:123456789012:agent-router-replies",
         "arn:aws:sqs:us-east-1:123456789012:planner-*-replies",
     )
-    assert reply_allowed(url, arns) is allowed
+    assert reply_allowed(url, arns, endpoint="http://127.0.0.1:5000") is allowed
