@@ -11,9 +11,11 @@ async with QueueClient.connect(region="us-east-1") as client:
     print(reply.response if reply.ok else reply.error_message)
 ```
 
-Give each agent process a reply queue of its own. ``replies()`` gives back at once any
-reply it was not asked for, so a shared reply queue works, but each reader then keeps
-receiving the others' replies.
+Give each agent process a reply queue of its own: ``replies()`` deletes what comes there
+that is no reply to a request this client sent (a forged or stray message, counted in
+``dropped``), so none can crowd out or pose as a real reply. A client that shares its
+reply queue with others (``shared_reply_queue=True``) gives such messages back instead,
+and each reader then keeps receiving the others' replies.
 """
 
 from __future__ import annotations
@@ -37,20 +39,29 @@ def new_request_id() -> str:
 class QueueClient:
     """Sends requests and waits for replies over an aiobotocore SQS client."""
 
-    def __init__(self, sqs: SQSClient) -> None:
+    def __init__(self, sqs: SQSClient, *, shared_reply_queue: bool = False) -> None:
         self.sqs = sqs
+        self.shared_reply_queue = shared_reply_queue
+        self.sent: set[str] = set()
+        """The request ids this client sent: the replies it will take."""
+        self.dropped = 0
+        """Messages deleted from the reply queue as no reply to this client."""
 
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, *, region: str | None = None, endpoint_url: str | None = None
+        cls,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        shared_reply_queue: bool = False,
     ) -> AsyncIterator[QueueClient]:
         from aiobotocore.session import get_session
 
         async with get_session().create_client(
             "sqs", region_name=region, endpoint_url=endpoint_url
         ) as sqs:
-            yield cls(sqs)
+            yield cls(sqs, shared_reply_queue=shared_reply_queue)
 
     async def submit(
         self,
@@ -65,6 +76,7 @@ class QueueClient:
         request_id = request_id or new_request_id()
         params = request_message(body, request_id=request_id, api=api, reply_to=reply_to)
         await self.sqs.send_message(QueueUrl=queue_url, **params)
+        self.sent.add(request_id)
         return request_id
 
     async def replies(
@@ -91,8 +103,17 @@ class QueueClient:
                     reply = parse_reply(message)
                 except ValueError:
                     reply = None
+                ours = reply is not None and reply.request_id in self.sent
+                if not ours and not self.shared_reply_queue:
+                    # No reply to this client: forged, or astray. Gone, so it can neither
+                    # pose as a reply nor come back to every read.
+                    self.dropped += 1
+                    await self.sqs.delete_message(
+                        QueueUrl=reply_to, ReceiptHandle=message["ReceiptHandle"]
+                    )
+                    continue
                 if reply is None or reply.request_id not in wanted:
-                    # Not ours to take: give it back at once.
+                    # Another waiter's (or, shared, another reader's): give it back at once.
                     await self.sqs.change_message_visibility(
                         QueueUrl=reply_to,
                         ReceiptHandle=message["ReceiptHandle"],

@@ -260,7 +260,9 @@ def test_the_client_api_sends_and_collects_replies(
     )
 
     async def exchange() -> tuple[Any, dict[str, Any]]:
-        async with QueueClient.connect(region=REGION, endpoint_url=moto.url) as client:
+        async with QueueClient.connect(
+            region=REGION, endpoint_url=moto.url, shared_reply_queue=True
+        ) as client:
             single = await client.request(
                 q.url,
                 {"model": "m", "input": "a"},
@@ -284,7 +286,43 @@ def test_the_client_api_sends_and_collects_replies(
     assert single.response == {"object": "list", "data": [{"embedding": [0.5]}]}
     assert len(several) == 5
     assert all(reply.ok for reply in several.values())
-    assert queue_size(sqs, q.reply_url)[0] == 1  # the stranger's reply was given back
+    # shared: the stranger's reply was given back
+    assert queue_size(sqs, q.reply_url)[0] == 1
+
+
+def test_a_reply_this_client_never_asked_for_is_deleted_not_taken(
+    sqs: Any,
+    moto: MotoServer,
+    queues: MakeQueues,
+    start_worker: StartWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Anyone who may send to an agent's reply queue can forge a reply: one with a request
+    id this client never sent is neither returned nor left to come back on every read."""
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    q = queues()
+    start_worker(q.url).wait_ready()
+    forged = {"requestId": "guessed", "status": "ok", "statusCode": 200, "response": "junk"}
+    sqs.send_message(QueueUrl=q.reply_url, MessageBody=json.dumps(forged))
+
+    async def exchange() -> tuple[Any, int]:
+        async with QueueClient.connect(region=REGION, endpoint_url=moto.url) as client:
+            reply = await client.request(
+                q.url, {"model": "m", "messages": []}, reply_to=q.reply_url, timeout=20
+            )
+            return reply, client.dropped
+
+    loop = asyncio.new_event_loop()
+    try:
+        reply, dropped = loop.run_until_complete(exchange())
+    finally:
+        loop.close()
+    assert reply is not None
+    assert reply.ok
+    assert reply.response != "junk"
+    assert dropped == 1
+    assert queue_size(sqs, q.reply_url) == (0, 0)
 
 
 def test_a_reply_too_large_for_sqs_becomes_an_error_reply(
