@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import os
 import signal
@@ -28,12 +27,13 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bridge.answers import decode, error_message, read_at_most
 from bridge.batching import SQS_BATCH, Batcher, BatchError
 from bridge.protocol import (
     InvalidRequest,
@@ -252,7 +252,7 @@ class Worker:
                 timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout),
             ) as response:
                 status = response.status
-                payload = await _read_at_most(response, self.settings.max_reply_bytes)
+                payload = await read_at_most(response, self.settings.max_reply_bytes)
         except TimeoutError:
             self.counters.failed["timeout"] += 1
             log.warning("request %r timed out; it will be retried", request.request_id)
@@ -282,7 +282,7 @@ class Worker:
                 return
             await self._delete(receipt_handle)
             return
-        body = _decode(payload)
+        body = decode(payload)
         if status < 300:
             reply = Reply(request.request_id, "ok", status, response=body)
         else:
@@ -292,7 +292,7 @@ class Worker:
                 "error",
                 status,
                 error_type="client_error",
-                error_message=_error_message(body),
+                error_message=error_message(body),
             )
         if request.reply_to and not await self._reply(reply, request.reply_to):
             return
@@ -503,43 +503,6 @@ class Worker:
         app.router.add_get("/readyz", readyz)
         app.router.add_get("/metrics", metrics)
         return app
-
-
-async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """vLLM's answer, read a chunk at a time; None, and the connection dropped, once it
-    passes ``limit`` bytes: an answer shaped to be huge (logprobs, n, a list of prompts)
-    never sits whole in the sidecar's memory, let alone parsed and serialised again."""
-    if response.content_length is not None and response.content_length > limit:
-        response.close()
-        return None
-    chunks, size = [], 0
-    async for chunk in response.content.iter_chunked(65_536):
-        size += len(chunk)
-        if size > limit:
-            response.close()
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _decode(payload: bytes) -> Any:
-    try:
-        return json.loads(payload)
-    except ValueError:
-        return payload.decode(errors="replace")
-
-
-def _error_message(body: Any) -> str:
-    """vLLM's error text: ``{"error": {"message"}}``, ``{"message"}`` or plain text."""
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        if isinstance(body.get("message"), str):
-            return str(body["message"])
-        if isinstance(body.get("detail"), str):
-            return str(body["detail"])
-    return str(body)[:2000]
 
 
 class WorkerError(Exception):
