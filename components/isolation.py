@@ -104,6 +104,56 @@ def _isolating(
     )
 
 
+LINK_LOCAL = "169.254.0.0/16"
+"""The instance metadata service and the Pod Identity agent: nothing an MCP server needs."""
+
+
+def default_deny_policy(
+    name: str, namespace: str, opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """Every pod of the namespace, in and out, denied but what another policy allows: a pod
+    nobody wrote a policy for (a user's, a new kind) starts isolated, not open."""
+    return _isolating(
+        name,
+        k8s.meta.v1.ObjectMetaArgs(name="default-deny", namespace=namespace),
+        {},
+        [],
+        [],
+        opts,
+    )
+
+
+def mcp_server_policy(
+    name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    selector: Mapping[str, str],
+    port: int,
+    vllm_port: int,
+    opts: pulumi.ResourceOptions,
+) -> k8s.networking.v1.NetworkPolicy:
+    """An MCP server (the user's image): in, its own port from anywhere (agents call it);
+    out, DNS, vLLM's port of the namespace's inference pods, and HTTP(S) to anything but
+    the link-local addresses, so it reaches neither the node's credentials nor a Pod
+    Identity role it was never given."""
+    vllm = k8s.networking.v1.NetworkPolicyPeerArgs(
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "vllm"})
+    )
+    internet = k8s.networking.v1.NetworkPolicyPeerArgs(
+        ip_block=k8s.networking.v1.IPBlockArgs(cidr=ANYWHERE, except_=[LINK_LOCAL])
+    )
+    ingress = [k8s.networking.v1.NetworkPolicyIngressRuleArgs(ports=_ports([port]))]
+    egress = [
+        _dns(),
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[vllm], ports=_ports([vllm_port])),
+        # HTTP too: a user-facing tier's endpoint is its load balancer, HTTP without a
+        # certificate
+        k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[internet], ports=_ports([HTTP_PORT, HTTPS_PORT])
+        ),
+    ]
+    return _isolating(name, metadata, selector, ingress, egress, opts)
+
+
 def load_balancer_policy(
     name: str,
     metadata: k8s.meta.v1.ObjectMetaArgs,

@@ -18,6 +18,8 @@ from components.common import (
     restricted_pod,
     tier_labels,
 )
+from components.isolation import mcp_server_policy
+from components.vllm_service import PORT as VLLM_PORT
 from facts.labels import COMPONENT, GPU_PRESENT, MANAGED_BY, NODE_CLASS, SERVES_TIER
 
 TYPE = "agentfleet:index:McpServer"
@@ -64,6 +66,7 @@ class McpServer(pulumi.ComponentResource):
     if TYPE_CHECKING:  # for type checkers only: see components/package.py
         deployment: k8s.apps.v1.Deployment
         service: k8s.core.v1.Service
+        network_policy: k8s.networking.v1.NetworkPolicy
         endpoint: pulumi.Output[str]
         """The MCP server's URL inside the cluster."""
 
@@ -147,8 +150,18 @@ class McpServer(pulumi.ComponentResource):
             "http://", self.service.metadata.name, ".", args.namespace, ".svc.cluster.local:",
             str(args.port),
         )  # fmt: skip
+        # Default deny (the namespace's), but its port in, and out DNS, the tier's vLLM
+        # and HTTPS short of the link-local addresses (components.isolation).
+        self.network_policy = mcp_server_policy(
+            f"{name}-network-policy", metadata, selector, args.port, VLLM_PORT, child
+        )
         self.register_outputs(
-            {"deployment": self.deployment, "service": self.service, "endpoint": self.endpoint}
+            {
+                "deployment": self.deployment,
+                "service": self.service,
+                "network_policy": self.network_policy,
+                "endpoint": self.endpoint,
+            }
         )
 
 

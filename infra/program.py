@@ -27,6 +27,7 @@ from components import (
     ModelWeights,
 )
 from components.cluster import connect
+from components.isolation import default_deny_policy
 from infra import wiring
 from infra.config import NAMESPACE, StackConfig
 from infra.plan import FleetPlan, plan_fleet
@@ -71,6 +72,11 @@ def declare_fleet(plan: FleetPlan) -> None:
             name=wired.namespace, labels=dict(wired.namespace_labels)
         ),
         opts=pulumi.ResourceOptions(provider=connection.provider, depends_on=ready),
+    )
+    default_deny_policy(
+        "namespace-default-deny",
+        wired.namespace,
+        pulumi.ResourceOptions(provider=connection.provider, depends_on=[namespace]),
     )
     addons = ClusterAddons(
         "addons",

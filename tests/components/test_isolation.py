@@ -8,8 +8,10 @@ from typing import Any
 from components import InferenceLoadBalancer, VllmService, WorkerSidecar
 from facts.resource_types import NETWORK_POLICY
 from infra.offline.manifests import manifest
+from infra.offline.mocks import run_program
 from tests.components.builders import lb_args, service_args
 from tests.components.support import one, run
+from tests.helpers import stack_values
 
 
 def vllm_policy(worker: bool, https_cidrs: list[str] | None = None) -> dict[str, Any]:
@@ -84,3 +86,29 @@ def test_the_load_balancer_lets_the_vpc_reach_vllm() -> None:
     assert spec["policyTypes"] == ["Ingress"]
     assert spec["ingress"] == [{"from": [{"ipBlock": {"cidr": "10.0.0.0/16"}}],
                                 "ports": [{"port": 8000, "protocol": "TCP"}]}]  # fmt: skip
+
+
+def test_the_namespace_denies_what_no_policy_allows() -> None:
+    """Every pod of the fleet's namespace is isolated both ways by the namespace's default
+    deny, so a pod nobody wrote a policy for (a user's, a new kind) starts closed; each
+    pod the fleet runs there has a policy of its own that lets it do its work."""
+    registrations, _ = run_program(stack_values("prod"), stack="prod")
+    policies = [manifest(r) for r in registrations if r.type == NETWORK_POLICY]
+    deny = next(p for p in policies if p["metadata"]["name"] == "default-deny")
+    assert deny["metadata"]["namespace"] == "agentfleet"
+    assert not deny["spec"]["podSelector"].get("matchLabels")  # every pod
+    assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert not deny["spec"].get("ingress")
+    assert not deny["spec"].get("egress")
+    own = [
+        p
+        for p in policies
+        if p["metadata"]["name"] != "default-deny" and "Egress" in p["spec"]["policyTypes"]
+    ]
+    for kind in ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"):
+        for workload in (manifest(r) for r in registrations if r.type == kind):
+            labels = workload["spec"]["template"]["metadata"]["labels"]
+            assert any(
+                labels.items() >= p["spec"]["podSelector"].get("matchLabels", {}).items()
+                for p in own
+            ), workload["metadata"]["name"]

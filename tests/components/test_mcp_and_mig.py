@@ -16,7 +16,7 @@ from components import (
     mcp_server,
     mig_config,
 )
-from facts.resource_types import CONFIG_MAP, DEPLOYMENT, SERVICE
+from facts.resource_types import CONFIG_MAP, DEPLOYMENT, NETWORK_POLICY, SERVICE
 from infra.offline.manifests import manifest
 from tests.components.builders import MIG_LAYOUTS as LAYOUTS
 from tests.components.builders import mcp_args
@@ -28,6 +28,7 @@ def test_mcp_server_is_a_cpu_workload() -> None:
     assert sorted((r.type, r.name) for r in children(registrations, mcp_server.TYPE)) == [
         (DEPLOYMENT, "github-tools-deployment"),
         (SERVICE, "github-tools-service"),
+        (NETWORK_POLICY, "github-tools-network-policy"),
     ]
     deployment = manifest(one(registrations, DEPLOYMENT, "github-tools-deployment"))
     assert deployment["metadata"]["labels"]["agentfleet.io/role"] == "mcp-server"
@@ -58,7 +59,26 @@ def test_mcp_server_is_a_cpu_workload() -> None:
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert validate_all(registrations) == 2
+    assert validate_all(registrations) == 3  # the Deployment, Service and NetworkPolicy
+
+
+def test_an_mcp_server_reaches_neither_the_nodes_credentials_nor_other_pods() -> None:
+    """An MCP server runs the user's image beside the fleet: its NetworkPolicy lets it
+    reach DNS, the namespace's vLLM port and HTTP(S) outside, but not the link-local
+    addresses (the instance metadata, the Pod Identity agent) nor any other pod."""
+    registrations = run(lambda: McpServer("github-tools", mcp_args()).endpoint)
+    policy = manifest(one(registrations, NETWORK_POLICY, "github-tools-network-policy"))
+    spec = policy["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "mcp-server"
+    dns, vllm, outside = spec["egress"]
+    assert dns["ports"][0]["port"] == 53
+    assert vllm == {
+        "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "vllm"}}}],
+        "ports": [{"port": 8000, "protocol": "TCP"}],
+    }
+    assert outside["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}]
+    assert [p["port"] for p in outside["ports"]] == [80, 443]
 
 
 def test_mcp_server_http_health_and_node_selector() -> None:
@@ -69,7 +89,7 @@ def test_mcp_server_http_health_and_node_selector() -> None:
     ]
     assert pod["nodeSelector"] == {"agentfleet.io/node-class": "cpu"}
     assert pod["containers"][0]["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 8080}
-    assert validate_all(registrations) == 2
+    assert validate_all(registrations) == 3
 
 
 def test_mcp_args_are_validated() -> None:
