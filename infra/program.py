@@ -76,7 +76,7 @@ def declare_fleet(plan: FleetPlan) -> None:
     default_deny_policy(
         "namespace-default-deny",
         wired.namespace,
-        pulumi.ResourceOptions(provider=connection.provider, depends_on=[namespace]),
+        pulumi.ResourceOptions(provider=connection.provider, depends_on=[namespace, *ready]),
     )
     addons = ClusterAddons(
         "addons",

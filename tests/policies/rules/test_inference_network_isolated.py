@@ -61,12 +61,10 @@ def test_case(case: str) -> None:
 
 def broken_stack() -> list[Registration]:
     """The prod stack with the orchestrator's NetworkPolicies gone (its pods' own and its
-    load balancer's, both named after the tier): nothing governs who reaches its pods."""
-    return [
-        r
-        for r in stack_resources("prod")
-        if not (r.type == NETWORK_POLICY and r.name == "orchestrator-network-policy")
-    ]
+    load balancer's, both named after the tier) and the namespace's default deny: nothing
+    governs who reaches its pods."""
+    gone = ("orchestrator-network-policy", "namespace-default-deny")
+    return [r for r in stack_resources("prod") if not (r.type == NETWORK_POLICY and r.name in gone)]
 
 
 @pytest.mark.parametrize(
