@@ -15,7 +15,8 @@ whether the replicas' copies of the weights fit a node's disk) is refused here, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -139,8 +140,14 @@ class TierPlan:
     schedule: tuple[ScheduledScale, ...]
     burst: BurstPlan | None = None
     reservation: ReservationPlan | None = None
-    weights_uri: str | None = None
-    """The S3 folder the tier's pods stream its model from; None: the Hub (or the image)."""
+    weights_folders: Mapping[str, str] = field(default_factory=dict)
+    """The S3 folder each of the tier's models (its own, and each co-resident one) streams
+    from, for those in S3; the others come from the Hub (or the image)."""
+
+    @property
+    def weights_uri(self) -> str | None:
+        """The S3 folder of the tier's own model; None: the Hub (or the image)."""
+        return self.weights_folders.get(self.config.model)
 
     @property
     def weights_in_s3(self) -> bool:
@@ -486,7 +493,7 @@ def plan_fleet(config: StackConfig) -> FleetPlan:
     if problems:
         raise ConfigError(problems)
     tiers = tuple(
-        replace(tier, weights_uri=fleet.weights_uri(tier.name))
+        replace(tier, weights_folders=fleet.weights_folders(tier.name))
         for tier in planned
         if isinstance(tier, TierPlan)
     )

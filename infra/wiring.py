@@ -36,7 +36,6 @@ from components import (
 from components.mig_config import config_name
 from components.monitoring import alert_topic_name
 from facts import defaults, models
-from facts import weights as model_weights
 from facts.checklist import TTFT_ALERT_SHARE, TTFT_P95_ALERT_SECONDS
 from facts.labels import COST_CENTER, ENVIRONMENT, MANAGED_BY
 from facts.models import Model
@@ -333,21 +332,8 @@ def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None)
         else tier_plan.reservation.config.instances,
         ttft_alert_seconds=ttft_alert_seconds(plan, tier_plan),
         outputs={k: v for k, v in tier_summary(tier_plan).items() if k != "tier"},
-        weights_folders=weights_folders(plan, tier_plan),
+        weights_folders=tier_plan.weights_folders,
     )
-
-
-def weights_folders(plan: FleetPlan, tier: TierPlan) -> dict[str, str]:
-    """Where each of a tier's models streams from, for those in S3: the tier's own model's
-    folder, and the store's folder of each co-resident Hub model beside it."""
-    folders = {} if tier.weights_uri is None else {tier.config.model: tier.weights_uri}
-    store, own = plan.model_store, tier.weights_uri
-    for model in (tier.config.mig_models or {}).values():
-        if model_weights.is_s3(model):
-            folders[model] = model_weights.normalized(model)
-        elif store is not None and own is not None and model_weights.is_hub_id(model):
-            folders[model] = store.folder(model)  # beside the tier's own, from the store
-    return folders
 
 
 def model_store(plan: FleetPlan) -> dict[str, Any] | None:
@@ -355,7 +341,7 @@ def model_store(plan: FleetPlan) -> dict[str, Any] | None:
     only the endpoints where tiers name S3 folders of their own; None when nothing is read
     from S3."""
     store = plan.model_store
-    streamed = [weights_folders(plan, tier) for tier in plan.tiers]
+    streamed = [tier.weights_folders for tier in plan.tiers]
     if store is None and not any(streamed):
         return None
     mirrors = sorted(

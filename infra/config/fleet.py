@@ -274,6 +274,14 @@ class FleetConfig(ConfigModel):
             return self.model_store.folder(model) if model_weights.is_hub_id(model) else None
         return None
 
+    def weights_folders(self, tier: str) -> dict[str, str]:
+        """``weights_uri`` of each model a tier serves (its own, and each co-resident one
+        of migModels), for those in S3."""
+        config = self.tiers[tier]
+        models = [config.model, *(config.mig_models or {}).values()]
+        found = {model: self.weights_uri(tier, model) for model in models}
+        return {model: folder for model, folder in found.items() if folder is not None}
+
 
 def _burst_names_free(tiers: dict[str, TierConfig]) -> None:
     """A bursting tier's spot node pool is named ``<tier>-burst``: no tier may take it."""

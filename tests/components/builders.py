@@ -78,7 +78,7 @@ def tier_args(
         if plan.cluster.create
         else wiring.existing_cluster(plan.cluster)
     )
-    folders = wiring.weights_folders(plan, plan.tier(tier))
+    folders = plan.tier(tier).weights_folders
     args = FleetTierArgs(
         **wiring.tier(plan, plan.tier(tier), layout),
         cluster=cluster,
@@ -86,7 +86,7 @@ def tier_args(
         prometheus_address=None,
         depends_on=(),
         addons=AddonReadiness(),
-        weights=ModelWeights(folders=folders, https_cidrs=[*S3_RANGES, "10.0.0.0/16"])
+        weights=ModelWeights(folders=dict(folders), https_cidrs=[*S3_RANGES, "10.0.0.0/16"])
         if folders
         else None,
     )
