@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components import iam
 from components.common import Args, TaggedArgs, child_options, cost_tags
-from components.network import subnet_plan
+from components.network import load_balancer_subnets, subnet_plan
 from components.node_pool import launch_template
 from facts import defaults
 from facts.labels import NODE_CLASS
@@ -26,8 +26,12 @@ CLUSTER_POLICIES = ("arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",)
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
 )
+"""The nodes' own rights. The VPC CNI's (ENIs and addresses on any instance) are not
+among them: they go to the CNI's pods alone, through Pod Identity (CNI_POLICY), so no pod
+that reaches the node's credentials gets them."""
+CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
 ADDON_CONFIG = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}
@@ -42,7 +46,18 @@ class ClusterRef(Args):
     name: str = Field(description="The EKS cluster's name.")
     vpc_id: Any = Field(description="The cluster's VPC.")
     subnet_ids: Annotated[tuple[Any, ...], Field(min_length=1)] = Field(
-        description="Subnets for GPU nodes and internal load balancers."
+        description="Subnets for GPU nodes (and internal load balancers, unless "
+        "load_balancer_subnet_ids names others)."
+    )
+    load_balancer_subnet_ids: tuple[Any, ...] | None = Field(
+        None,
+        description="Subnets for internal load balancers, where no pod runs, so vLLM can "
+        "admit the load balancer by address and no pod with it. Default: subnet_ids.",
+    )
+    public_subnet_ids: tuple[Any, ...] | None = Field(
+        None,
+        description="Subnets for internet-facing load balancers (routed to an internet "
+        "gateway). Default: the internal load balancers' subnets.",
     )
     node_role_arn: Any = Field(description="IAM role of the nodes.")
     keda_operator_role_arn: Any = Field(
@@ -135,11 +150,12 @@ class FleetClusterArgs(TaggedArgs):
 
 class FleetCluster(pulumi.ComponentResource):
     """A new EKS cluster for the fleet: a VPC over several availability zones (private
-    subnets for nodes and internal load balancers, public ones for NAT gateways, one per
-    zone), the cluster with a private API endpoint (public access off, or only from the
+    subnets for nodes, subnets of their own for internal load balancers, public ones for NAT
+    gateways and internet-facing load balancers, one of each per zone), the cluster with a private API endpoint (public access off, or only from the
     given CIDRs), secrets envelope-encrypted with a KMS key of its own, every control-plane
     log type on, API access entries (the creator and the given admin roles), the VPC CNI,
-    kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons, and an on-demand CPU node group
+    kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons (the CNI's rights on a Pod
+    Identity role, not the node's), and an on-demand CPU node group
     for controllers and MCP servers. GPU tiers build into it as into an existing cluster."""
 
     if TYPE_CHECKING:  # for type checkers only: see components/package.py
@@ -147,6 +163,10 @@ class FleetCluster(pulumi.ComponentResource):
         vpc: aws.ec2.Vpc
         private_subnets: list[aws.ec2.Subnet]
         public_subnets: list[aws.ec2.Subnet]
+        load_balancer_subnets: list[aws.ec2.Subnet]
+        """Internal load balancers' subnets: no node, so no pod, has an address there."""
+        cni_role: aws.iam.Role
+        """The VPC CNI's role, which only its pods (kube-system/aws-node) may take."""
         secrets_key: aws.kms.Key
         node_role: aws.iam.Role
         system_nodes: aws.eks.NodeGroup
@@ -168,7 +188,13 @@ class FleetCluster(pulumi.ComponentResource):
             "node", "ec2.amazonaws.com", NODE_POLICIES
         )
         access = self._admins()
-        early = {addon: self._eks_addon(addon) for addon in EKS_ADDONS if addon != "coredns"}
+        early = {"eks-pod-identity-agent": self._eks_addon("eks-pod-identity-agent")}
+        early["kube-proxy"] = self._eks_addon("kube-proxy")
+        self.cni_role, cni_rights = self._cni_role()
+        # The CNI's pods get their credentials from the Pod Identity agent.
+        early["vpc-cni"] = self._eks_addon(
+            "vpc-cni", after=[early["eks-pod-identity-agent"], cni_rights]
+        )
         self.system_nodes = self._system_nodes([*node_attachments, early["vpc-cni"]])
         # CoreDNS needs nodes to run on.
         coredns = self._eks_addon("coredns", after=[self.system_nodes])
@@ -177,6 +203,8 @@ class FleetCluster(pulumi.ComponentResource):
             name=args.name,
             vpc_id=self.vpc.id,
             subnet_ids=tuple(subnet.id for subnet in self.private_subnets),
+            load_balancer_subnet_ids=tuple(subnet.id for subnet in self.load_balancer_subnets),
+            public_subnet_ids=tuple(subnet.id for subnet in self.public_subnets),
             node_role_arn=self.node_role.arn,
         )
         self.register_outputs(
@@ -194,10 +222,12 @@ class FleetCluster(pulumi.ComponentResource):
         )
 
     def _network(self) -> None:
-        """The VPC: per zone a public subnet with a NAT gateway, and a private subnet that
-        goes out through the NAT gateway of its own zone."""
+        """The VPC: per zone a public subnet with a NAT gateway, a private subnet that goes
+        out through the NAT gateway of its own zone, and a subnet for internal load
+        balancers (routed like the private one) where no node runs."""
         name, args, tags, child = self._name, self._args, self._tags, self._child
         private_cidrs, public_cidrs = subnet_plan(args.vpc_cidr, args.availability_zones)
+        balancer_cidrs = load_balancer_subnets(args.vpc_cidr, args.availability_zones)
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.vpc_cidr,
@@ -219,9 +249,9 @@ class FleetCluster(pulumi.ComponentResource):
         zones = aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOutputOptions(parent=self)
         ).names
-        self.private_subnets, self.public_subnets = [], []
-        for index, (private_cidr, public_cidr) in enumerate(
-            zip(private_cidrs, public_cidrs, strict=True)
+        self.private_subnets, self.public_subnets, self.load_balancer_subnets = [], [], []
+        for index, (private_cidr, public_cidr, balancer_cidr) in enumerate(
+            zip(private_cidrs, public_cidrs, balancer_cidrs, strict=True)
         ):
             public = self._subnet("public", index, public_cidr, public_routes, zones)
             address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", tags=tags, opts=child)
@@ -240,6 +270,9 @@ class FleetCluster(pulumi.ComponentResource):
                 opts=child,
             )
             self.private_subnets.append(self._subnet("private", index, private_cidr, routes, zones))
+            self.load_balancer_subnets.append(
+                self._subnet("load-balancer", index, balancer_cidr, routes, zones)
+            )
             self.public_subnets.append(public)
 
     def _subnet(
@@ -250,10 +283,11 @@ class FleetCluster(pulumi.ComponentResource):
         routes: aws.ec2.RouteTable,
         zones: pulumi.Output[list[str]],
     ) -> aws.ec2.Subnet:
-        """A subnet in the index-th zone, routed through ``routes``; load balancers of its
-        kind (internet-facing in public subnets, internal in private ones) go there."""
+        """A subnet in the index-th zone, routed through ``routes``; the AWS Load Balancer
+        Controller finds the load balancers' subnets by their role tags (internet-facing in
+        the public ones, internal in the load balancers' own, none among the nodes')."""
         name, args, child = self._name, self._args, self._child
-        elb_role = "elb" if kind == "public" else "internal-elb"
+        elb_role = {"public": "elb", "load-balancer": "internal-elb"}.get(kind)
         created = aws.ec2.Subnet(
             f"{name}-{kind}-{index}",
             vpc_id=self.vpc.id,
@@ -264,7 +298,7 @@ class FleetCluster(pulumi.ComponentResource):
                 **self._tags,
                 f"kubernetes.io/cluster/{args.name}": "shared",
                 "Name": f"{args.name}-{kind}-{index}",
-                f"kubernetes.io/role/{elb_role}": "1",
+                **({f"kubernetes.io/role/{elb_role}": "1"} if elb_role else {}),
             },
             opts=child,
         )
@@ -311,6 +345,26 @@ class FleetCluster(pulumi.ComponentResource):
             )
             for policy in policies
         ]
+
+    def _cni_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+        """The VPC CNI's rights on a role of its own that EKS Pod Identity gives only to
+        kube-system/aws-node (the add-on makes the association), instead of on the node
+        role, which anything reaching the instance metadata could borrow."""
+        namespace, account = CNI_SERVICE_ACCOUNT
+        role = aws.iam.Role(
+            f"{self._name}-cni-role",
+            description=f"VPC CNI of {self._args.name}",
+            assume_role_policy=iam.pod_identity_trust(self._args.name, namespace, account),
+            tags=self._tags,
+            opts=self._child,
+        )
+        rights = aws.iam.RolePolicyAttachment(
+            f"{self._name}-cni-{CNI_POLICY.rsplit('/', 1)[1]}",
+            role=role.name,
+            policy_arn=CNI_POLICY,
+            opts=self._child,
+        )
+        return role, rights
 
     def _cluster(self) -> aws.eks.Cluster:
         """The cluster: private API endpoint (public only to the given CIDRs), secrets
@@ -382,6 +436,15 @@ class FleetCluster(pulumi.ComponentResource):
             # The VPC CNI enforces NetworkPolicies (the inference pods' isolation) only
             # with its network policy agent on.
             configuration_values=ADDON_CONFIG.get(addon),
+            pod_identity_associations=(
+                [
+                    aws.eks.AddonPodIdentityAssociationArgs(
+                        role_arn=self.cni_role.arn, service_account=CNI_SERVICE_ACCOUNT[1]
+                    )
+                ]
+                if addon == "vpc-cni"
+                else None
+            ),
             tags=self._tags,
             opts=self._after(*(after or [])),
         )

@@ -4,9 +4,9 @@ addresses in (InferenceLoadBalancer declares that). Policies add up: a pod may t
 any policy selecting it allows.
 
 What an inference pod needs:
-- in: its metrics ports from the Prometheus the add-on runs; vLLM's port from the MCP
-  servers of its namespace (they reach the GPUs through the tier's endpoint), and, on a
-  user-facing tier, from the load balancer. The worker beside vLLM talks to it over
+- in: its metrics ports from the Prometheus pods the add-on runs (no other pod of their
+  namespace); vLLM's port from its own tier's MCP servers (they reach the GPUs through the
+  tier's endpoint), and, on a user-facing tier, from the load balancer's subnets. The worker beside vLLM talks to it over
   localhost, which no NetworkPolicy governs;
 - out: DNS (CoreDNS in kube-system); HTTPS to the model hub and to AWS's endpoints (S3
   and ECR for weights and images, SQS, STS), by address, since a NetworkPolicy cannot
@@ -23,9 +23,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from facts.labels import ROLE
+from facts.labels import ROLE, TIER
 
 NAMESPACE_NAME = "kubernetes.io/metadata.name"
+PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
+"""What the Prometheus Operator labels every Prometheus pod with (so does the Prometheus
+community chart): the scrapers, and nothing else of their namespace."""
 POD_IDENTITY_AGENT = "169.254.170.23/32"
 """The EKS Pod Identity Agent's address (it runs on the host network, port 80)."""
 ANYWHERE = "0.0.0.0/0"
@@ -43,6 +46,7 @@ def inference_policy(
     metadata: k8s.meta.v1.ObjectMetaArgs,
     selector: Mapping[str, str],
     *,
+    tier: str,
     serving_port: int,
     metrics_ports: Sequence[int],
     scraper_namespace: str,
@@ -50,18 +54,28 @@ def inference_policy(
     https_cidrs: pulumi.Input[Sequence[str]] | None = None,
 ) -> k8s.networking.v1.NetworkPolicy:
     """Default deny for the pods ``selector`` picks, and what every inference pod needs;
-    HTTPS to ``https_cidrs`` only, when given, else anywhere."""
+    HTTPS to ``https_cidrs`` only, when given, else anywhere. In: the metrics ports from
+    the Prometheus pods of ``scraper_namespace`` (not from the rest of it), vLLM's port
+    from the MCP servers of ``tier`` (not another tier's)."""
     https = pulumi.Output.from_input(https_cidrs or [ANYWHERE]).apply(
         lambda blocks: [_block(block) for block in blocks]
     )
     ingress = [
         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-            from_=[_namespace(scraper_namespace)], ports=_ports(metrics_ports)
+            from_=[
+                k8s.networking.v1.NetworkPolicyPeerArgs(
+                    namespace_selector=_namespace(scraper_namespace).namespace_selector,
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=PROMETHEUS_POD),
+                )
+            ],
+            ports=_ports(metrics_ports),
         ),
         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
             from_=[
                 k8s.networking.v1.NetworkPolicyPeerArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={ROLE: "mcp-server"})
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                        match_labels={ROLE: "mcp-server", TIER: tier}
+                    )
                 )
             ],
             ports=_ports([serving_port]),
@@ -164,8 +178,10 @@ def load_balancer_policy(
 ) -> k8s.networking.v1.NetworkPolicy:
     """Ingress to the vLLM pods behind a load balancer from the load balancer's own
     addresses: with IP targets the ALB opens its own connections to the pods, from its
-    nodes in the VPC's subnets, so the sources are the VPC's CIDR blocks whoever the client
-    is (the clients' CIDRs are the load balancer's security group's business)."""
+    nodes in its own subnets, so the sources are those subnets' CIDR blocks
+    (``source_cidrs``) whoever the client is (the clients' CIDRs are the load balancer's
+    security group's business). Not the VPC's: under the VPC CNI every pod has an address
+    there."""
     peers = pulumi.Output.from_input(source_cidrs).apply(
         lambda blocks: [_block(block) for block in blocks]
     )

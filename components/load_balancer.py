@@ -37,7 +37,7 @@ class InferenceLoadBalancerArgs(TaggedArgs):
     vpc_id: Any = Field(description="VPC of the load balancer and its targets.")
     subnet_ids: Annotated[tuple[Any, ...], Field(min_length=2)] = Field(
         description="Subnets of the load balancer, in at least two availability zones "
-        "(an ALB needs two)."
+        "(an ALB needs two). vLLM admits their CIDR blocks: give subnets where no pod runs."
     )
     service_names: Annotated[tuple[Any, ...], Field(min_length=1)] = Field(
         description="The vLLM Services to bind to the target group (one TargetGroupBinding "
@@ -180,6 +180,16 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         self.bindings = self._bindings(name, args, child)
+        # The ALB connects to the pods from its own addresses in its subnets: the pods let
+        # those blocks in, not the VPC's, which under the VPC CNI holds every pod too.
+        own_blocks = pulumi.Output.all(
+            *(
+                aws.ec2.get_subnet_output(
+                    id=subnet, opts=pulumi.InvokeOutputOptions(parent=self)
+                ).cidr_block
+                for subnet in args.subnet_ids
+            )
+        )
         self.network_policy = load_balancer_policy(
             f"{name}-network-policy",
             k8s.meta.v1.ObjectMetaArgs(
@@ -188,7 +198,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
                 labels={**MANAGED_BY, **tier_labels(args.tier, "load-balancer", True)},
             ),
             args.service_names,
-            vpc_cidrs,
+            own_blocks,
             PORT,
             child,
         )

@@ -340,6 +340,16 @@ class FleetTierArgs(TaggedArgs):
             role_path=keda_role_path(self.cluster.name),
         )
 
+    @property
+    def load_balancer_subnets(self) -> tuple[Any, ...]:
+        """Where the tier's load balancer goes: internal ones in the cluster's load-balancer
+        subnets, internet-facing ones in its public subnets, else its node subnets."""
+        cluster = self.cluster
+        internal = cluster.load_balancer_subnet_ids or cluster.subnet_ids
+        if self.load_balancer.internal:
+            return tuple(internal)
+        return tuple(cluster.public_subnet_ids or internal)
+
     def load_balancer_args(self, service_names: tuple[Any, ...]) -> InferenceLoadBalancerArgs:
         lb = self.load_balancer
         return InferenceLoadBalancerArgs(
@@ -348,7 +358,7 @@ class FleetTierArgs(TaggedArgs):
             cost_center=self.cost_center,
             cluster_name=self.cluster.name,
             vpc_id=self.cluster.vpc_id,
-            subnet_ids=tuple(self.cluster.subnet_ids),
+            subnet_ids=self.load_balancer_subnets,
             service_names=service_names,
             service_namespace=self.namespace,
             internal=lb.internal,

@@ -382,6 +382,7 @@ class VllmService(pulumi.ComponentResource):
             f"{name}-network-policy",
             metadata,
             selector,
+            tier=args.tier,
             serving_port=PORT,
             metrics_ports=[PORT, *([WORKER_PORT] if args.worker else [])],
             scraper_namespace=args.scraper_namespace,

@@ -157,6 +157,10 @@ def existing_cluster(config: ClusterConfig) -> ClusterRef:
         name=config.name,
         vpc_id=config.vpc_id,
         subnet_ids=tuple(config.subnet_ids or ()),
+        load_balancer_subnet_ids=(
+            None if config.load_balancer_subnet_ids is None
+            else tuple(config.load_balancer_subnet_ids)
+        ),
         node_role_arn=config.node_role_arn,
         keda_operator_role_arn=config.keda_operator_role_arn,
     )

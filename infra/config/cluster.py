@@ -72,6 +72,12 @@ class ClusterConfig(ConfigModel):
         description="Existing cluster: subnets for GPU nodes and internal load balancers; use "
         "subnets in at least two availability zones so a tier survives the loss of one (C7).",
     )
+    load_balancer_subnet_ids: Annotated[list[SubnetId], Field(min_length=2)] | None = Field(
+        None,
+        description="Existing cluster: subnets for the tiers' load balancers, in at least two "
+        "availability zones, where no node runs: vLLM then admits these subnets' addresses "
+        "and no pod with them. Default: subnetIds (and vLLM admits every pod there too).",
+    )
     node_role_arn: Annotated[StrictStr, StringConstraints(pattern=ROLE_ARN)] | None = Field(
         None, description="Existing cluster: IAM role of the GPU nodes (the cluster's node role)."
     )
@@ -116,7 +122,7 @@ class ClusterConfig(ConfigModel):
         None, description="New cluster: the CPU node group for controllers and MCP servers."
     )
 
-    @field_validator("subnet_ids")
+    @field_validator("subnet_ids", "load_balancer_subnet_ids")
     @classmethod
     def _distinct(cls, value: list[str] | None) -> list[str] | None:
         repeated = sorted({subnet for subnet in value or () if value.count(subnet) > 1})  # type: ignore[union-attr]
@@ -153,6 +159,10 @@ class ClusterConfig(ConfigModel):
             for key in NEW_CLUSTER_KEYS:
                 if getattr(self, key) is not None:
                     raise KeyedError(to_camel(key), "only for a new cluster (create: true)")
+        if self.create and self.load_balancer_subnet_ids is not None:
+            raise KeyedError(
+                "loadBalancerSubnetIds", "a new cluster (create: true) makes its own; remove it"
+            )
         return self
 
     @property

@@ -9,6 +9,7 @@ Pulumi CLI would be asked to create.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 import runpy
@@ -78,6 +79,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
     secondary_cidrs: tuple[str, ...] = ()
     """CIDR blocks associated with the VPC beyond its primary."""
     calls: list[str] = field(default_factory=list)
+    subnets: dict[str, str] = field(default_factory=dict)
+    """The CIDR block of each subnet declared, by id."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         _LAST_INPUTS.value = args.inputs
@@ -90,6 +93,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
             if arn is not None:
                 state.setdefault("arn", arn)
             resource_id = state.get("id", resource_id)
+            if args.typ == "aws:ec2/subnet:Subnet":
+                self.subnets[resource_id] = str(state.get("cidrBlock"))
         elif package == "kubernetes":
             metadata = dict(state.get("metadata") or {})
             metadata.setdefault("name", f"{args.name}-{digest(args.name)}")
@@ -138,9 +143,20 @@ class OfflineMocks(pulumi.runtime.Mocks):
         if args.token == "aws:ec2/getRouteTables:getRouteTables":
             vpc = str(args.args.get("vpcId", "vpc"))
             return {"ids": [f"rtb-{digest(vpc, zone, length=17)}" for zone in "abc"]}, []
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            subnet = str(args.args.get("id", "subnet"))
+            return {"id": subnet, "cidrBlock": self.subnets.get(subnet) or self._block(subnet)}, []
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region}, []
         return {}, []
+
+
+    def _block(self, subnet: str) -> str:
+        """A stack's subnet: a /24 of the VPC's last quarter, by its id."""
+        vpc = ipaddress.IPv4Network(self.vpc_cidr)
+        quarter = list(vpc.subnets(prefixlen_diff=2))[-1]
+        blocks = list(quarter.subnets(new_prefix=max(24, quarter.prefixlen + 1)))
+        return str(blocks[int(digest(subnet), 16) % len(blocks)])
 
 
 def _aws_outputs(typ: str, name: str, state: dict[str, Any], region: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from components import cluster as cluster_module
 from facts.resource_types import EKS_CLUSTER as CLUSTER
 from facts.resource_types import SUBNET
 from infra import wiring
-from infra.offline.mocks import Registration
+from infra.offline.mocks import OfflineMocks, Registration
 from tests.components.builders import cluster_args, plan_of
 from tests.components.support import children, one, run
 
@@ -34,14 +34,14 @@ def test_resources_of_a_new_cluster(default: list[Registration]) -> None:
     assert types == {
         "aws:ec2/vpc:Vpc": 1,
         "aws:ec2/internetGateway:InternetGateway": 1,
-        SUBNET: 6,
+        SUBNET: 9,
         "aws:ec2/routeTable:RouteTable": 4,
-        "aws:ec2/routeTableAssociation:RouteTableAssociation": 6,
+        "aws:ec2/routeTableAssociation:RouteTableAssociation": 9,
         "aws:ec2/eip:Eip": 3,
         "aws:ec2/natGateway:NatGateway": 3,
         "aws:kms/key:Key": 1,
         "aws:kms/alias:Alias": 1,
-        "aws:iam/role:Role": 2,
+        "aws:iam/role:Role": 3,
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 4,
         "aws:cloudwatch/logGroup:LogGroup": 1,
         CLUSTER: 1,
@@ -77,7 +77,8 @@ def test_private_subnets_in_every_zone_carry_the_nodes(default: list[Registratio
     public = [subnets[f"cluster-public-{i}"] for i in range(3)]
     assert [s["availabilityZone"] for s in private] == ["us-east-1a", "us-east-1b", "us-east-1c"]
     assert [s["cidrBlock"] for s in private] == ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"]
-    assert all(s["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    # No load balancer is placed among the nodes (and their pods).
+    assert not any(tag.startswith("kubernetes.io/role/") for s in private for tag in s["tags"])
     assert all(s["tags"]["kubernetes.io/role/elb"] == "1" for s in public)
     assert all(s["mapPublicIpOnLaunch"] is False for s in public)
     cluster = one(default, CLUSTER, "cluster-cluster").inputs
@@ -151,6 +152,53 @@ def test_admins_pod_identity_and_cpu_nodes(default: list[Registration]) -> None:
                       if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment")  # fmt: skip
     assert attached == ["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSClusterPolicy",
                         "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]  # fmt: skip
+
+
+def test_a_pod_on_the_node_gets_no_cni_rights_from_the_node_role(
+    default: list[Registration],
+) -> None:
+    """The VPC CNI's rights (ENIs and addresses on every instance) were on the node role,
+    which anything reaching the instance metadata could borrow. They are on a role of their
+    own now, which Pod Identity gives only to kube-system/aws-node."""
+    attachments = {
+        r.name: r.inputs["policyArn"]
+        for r in default
+        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    }
+    node = [arn for name, arn in attachments.items() if name.startswith("cluster-node-")]
+    assert not [arn for arn in node if arn.endswith("/AmazonEKS_CNI_Policy")]
+    cni_role = one(default, "aws:iam/role:Role", "cluster-cni-role")
+    trust = json.loads(cni_role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {
+        "aws:RequestTag/eks-cluster-name": "agents-sandbox",
+        "aws:RequestTag/kubernetes-namespace": "kube-system",
+        "aws:RequestTag/kubernetes-service-account": "aws-node",
+    }
+    assert attachments["cluster-cni-AmazonEKS_CNI_Policy"].endswith("/AmazonEKS_CNI_Policy")
+    addon = one(default, "aws:eks/addon:Addon", "cluster-vpc-cni")
+    association = addon.inputs["podIdentityAssociations"]
+    assert [a["serviceAccount"] for a in association] == ["aws-node"]
+    agent = one(default, "aws:eks/addon:Addon", "cluster-eks-pod-identity-agent")
+    assert agent.urn in addon.dependencies  # the CNI's pods get credentials from it
+
+
+def test_internal_load_balancers_have_subnets_of_their_own(default: list[Registration]) -> None:
+    """Internal load balancers go to subnets where no node, and so no pod, has an address:
+    vLLM can then admit the load balancer by its subnets' blocks without admitting pods."""
+    subnets = {r.name: r.inputs for r in default if r.type == SUBNET}
+    balancers = [subnets[f"cluster-load-balancer-{i}"] for i in range(3)]
+    private = [subnets[f"cluster-private-{i}"] for i in range(3)]
+    assert [s["cidrBlock"] for s in balancers] == ["10.0.192.0/22", "10.0.196.0/22",
+                                                   "10.0.200.0/22"]  # fmt: skip
+    assert all(s["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in balancers)
+    assert [s["availabilityZone"] for s in balancers] == [s["availabilityZone"] for s in private]
+    mocks = OfflineMocks()
+    built = run(lambda: FleetCluster("cluster", cluster_args()).cluster.endpoint, mocks)
+    nodes = one(built, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes").inputs
+    assert sorted(mocks.subnets[subnet] for subnet in nodes["subnetIds"]) == sorted(
+        s["cidrBlock"] for s in private
+    )
 
 
 def test_coredns_waits_for_nodes_to_run_on(default: list[Registration]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from components import InferenceLoadBalancer, VllmService, WorkerSidecar
 from facts.resource_types import NETWORK_POLICY
 from infra.offline.manifests import manifest
-from infra.offline.mocks import run_program
+from infra.offline.mocks import OfflineMocks, run_program
 from tests.components.builders import lb_args, service_args
 from tests.components.support import one, run
 from tests.helpers import stack_values
@@ -39,13 +39,15 @@ def test_vllm_pods_deny_all_but_what_they_need() -> None:
     assert spec["policyTypes"] == ["Ingress", "Egress"]  # what no rule allows is denied
     metrics, mcp = spec["ingress"]
     assert metrics["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    ]
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+    ]  # fmt: skip
     assert metrics["ports"] == [
         {"port": 8000, "protocol": "TCP"},
         {"port": 8081, "protocol": "TCP"},
     ]
-    assert mcp["from"] == [{"podSelector": {"matchLabels": {"agentfleet.io/role": "mcp-server"}}}]
+    assert mcp["from"] == [{"podSelector": {"matchLabels": {
+        "agentfleet.io/role": "mcp-server", "agentfleet.io/tier": "orchestrator"}}}]  # fmt: skip
     assert mcp["ports"] == [{"port": 8000, "protocol": "TCP"}]
     dns, https, pod_identity = spec["egress"]
     assert dns["to"][0]["namespaceSelector"]["matchLabels"] == {
@@ -72,11 +74,14 @@ def test_without_a_worker_only_vllms_metrics_port_opens() -> None:
     assert metrics["ports"] == [{"port": 8000, "protocol": "TCP"}]
 
 
-def test_the_load_balancer_lets_the_vpc_reach_vllm() -> None:
-    """With IP targets the ALB connects from its own addresses in the VPC, whatever the
+def test_the_load_balancer_lets_its_subnets_reach_vllm() -> None:
+    """With IP targets the ALB connects from its own addresses in its subnets, whatever the
     clients' CIDRs (those bind the load balancer's security group)."""
     args = lb_args().model_copy(update={"allowed_cidrs": ("203.0.113.0/24",)})
-    registrations = run(lambda: InferenceLoadBalancer("orchestrator", args).endpoint)
+    mocks = OfflineMocks(
+        subnets={"subnet-0a1b2c3d4e5f60001": "10.0.192.0/22", "subnet-0a1b2c3d4e5f60002": "10.0.196.0/22"}
+    )
+    registrations = run(lambda: InferenceLoadBalancer("orchestrator", args).endpoint, mocks)
     policy = manifest(one(registrations, NETWORK_POLICY, "orchestrator-network-policy"))
     assert policy["metadata"]["name"] == "orchestrator-from-load-balancer"
     spec = policy["spec"]
@@ -84,7 +89,8 @@ def test_the_load_balancer_lets_the_vpc_reach_vllm() -> None:
         {"key": "app.kubernetes.io/instance", "operator": "In", "values": ["orchestrator-vllm"]}
     ]
     assert spec["policyTypes"] == ["Ingress"]
-    assert spec["ingress"] == [{"from": [{"ipBlock": {"cidr": "10.0.0.0/16"}}],
+    assert spec["ingress"] == [{"from": [{"ipBlock": {"cidr": "10.0.192.0/22"}},
+                                         {"ipBlock": {"cidr": "10.0.196.0/22"}}],
                                 "ports": [{"port": 8000, "protocol": "TCP"}]}]  # fmt: skip
 
 

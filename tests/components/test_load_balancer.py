@@ -96,7 +96,7 @@ def test_internal_alb_with_long_idle_timeout() -> None:
     assert alb["tags"] == TAGS
     sg = one(registrations, SG, "orchestrator-sg").inputs
     # Clients from inside the VPC (its CIDR from the provider) on the listener's port.
-    assert mocks.calls == ["aws:ec2/getVpc:getVpc"]
+    assert mocks.calls[0] == "aws:ec2/getVpc:getVpc"
     assert sg["ingress"] == [
         {
             "protocol": "tcp",
@@ -184,10 +184,18 @@ def test_targets_take_health_checks_from_every_cidr_block_of_the_vpc() -> None:
     associated with the VPC (a secondary block added for room, 100.64.0.0/16 here); its
     health checks and the requests it forwards to IP targets come from those addresses. So
     an internal load balancer's security group must let them out to the pods, and the pods'
-    NetworkPolicy must let them in, from every associated block, not only the primary."""
-    mocks = OfflineMocks(vpc_cidr="10.42.0.0/16", secondary_cidrs=("100.64.0.0/16",))
+    NetworkPolicy must let them in, whatever block the subnets sit in; and no more than
+    the subnets, since every pod has an address in the VPC too."""
+    mocks = OfflineMocks(
+        vpc_cidr="10.42.0.0/16",
+        secondary_cidrs=("100.64.0.0/16",),
+        subnets={
+            "subnet-0a1b2c3d4e5f60001": "100.64.0.0/24",
+            "subnet-0a1b2c3d4e5f60002": "100.64.1.0/24",
+        },
+    )
     registrations = build(lb_args(), mocks)
-    alb_node = ipaddress.ip_address("100.64.3.17")  # in a subnet of the secondary block
+    alb_node = ipaddress.ip_address("100.64.1.17")  # in a subnet of the secondary block
     sg = one(registrations, SG, "orchestrator-sg").inputs
     out = [ipaddress.ip_network(block) for block in sg["egress"][0]["cidrBlocks"]]
     assert any(alb_node in network for network in out)
@@ -195,4 +203,6 @@ def test_targets_take_health_checks_from_every_cidr_block_of_the_vpc() -> None:
     sources = [ipaddress.ip_network(peer["ipBlock"]["cidr"])
                for rule in policy["spec"]["ingress"] for peer in rule["from"]]  # fmt: skip
     assert any(alb_node in network for network in sources)
-    assert ipaddress.ip_network("10.42.0.0/16") in sources
+    assert sources == [ipaddress.ip_network("100.64.0.0/24"), ipaddress.ip_network("100.64.1.0/24")]
+
+
