@@ -63,6 +63,12 @@ class WorkerSettings(BaseModel):
         "'*' in names); a request naming another is refused unrun. Default: any.",
     )
 
+    vllm_api_key: Annotated[str, Field(min_length=1)] | None = Field(
+        None,
+        repr=False,
+        description="The key vLLM requires on its API, sent as a bearer token; none: none.",
+    )
+
     @field_validator("reply_queues", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

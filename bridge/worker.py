@@ -248,7 +248,7 @@ class Worker:
             async with self.http.post(
                 self.settings.vllm_url + request.path,
                 data=request.body,
-                headers={"Content-Type": "application/json", "X-Request-Id": request.request_id},
+                headers=self._headers(request.request_id),
                 timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout),
             ) as response:
                 status = response.status
@@ -297,6 +297,12 @@ class Worker:
         if request.reply_to and not await self._reply(reply, request.reply_to):
             return
         await self._delete(receipt_handle)
+
+    def _headers(self, request_id: str) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "X-Request-Id": request_id}
+        if self.settings.vllm_api_key:
+            headers["Authorization"] = f"Bearer {self.settings.vllm_api_key}"
+        return headers
 
     def _may_reply(self, queue_url: str) -> bool:
         """Whether the tier may answer on ``queue_url`` (its allow-list, when it has one)."""

@@ -13,6 +13,7 @@ May import: ``facts``, pulumi, pulumi-aws, pulumi-kubernetes, pydantic, pyyaml; 
 ``bridge``.
 """
 
+from components.access_logs import LoadBalancerLogs, LoadBalancerLogsArgs
 from components.addons import Addon, AddonReadiness, ClusterAddons, ClusterAddonsArgs
 from components.autoscaler import (
     QueueDepthAutoscaler,
@@ -65,6 +66,8 @@ __all__ = [
     "GpuPrices",
     "InferenceLoadBalancer",
     "InferenceLoadBalancerArgs",
+    "LoadBalancerLogs",
+    "LoadBalancerLogsArgs",
     "McpServer",
     "McpServerArgs",
     "MigConfiguration",

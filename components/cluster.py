@@ -151,12 +151,13 @@ class FleetClusterArgs(TaggedArgs):
 class FleetCluster(pulumi.ComponentResource):
     """A new EKS cluster for the fleet: a VPC over several availability zones (private
     subnets for nodes, subnets of their own for internal load balancers, public ones for NAT
-    gateways and internet-facing load balancers, one of each per zone), the cluster with a private API endpoint (public access off, or only from the
-    given CIDRs), secrets envelope-encrypted with a KMS key of its own, every control-plane
-    log type on, API access entries (the creator and the given admin roles), the VPC CNI,
-    kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons (the CNI's rights on a Pod
-    Identity role, not the node's), and an on-demand CPU node group
-    for controllers and MCP servers. GPU tiers build into it as into an existing cluster."""
+    gateways and internet-facing load balancers, one of each per zone), the cluster with a
+    private API endpoint (public access off, or only from the given CIDRs), secrets
+    envelope-encrypted with a KMS key of its own, every control-plane log type on, API
+    access entries (the creator and the given admin roles), the VPC CNI, kube-proxy, CoreDNS
+    and EKS Pod Identity Agent add-ons (the CNI's rights on a Pod Identity role, not the
+    node's), and an on-demand CPU node group for controllers and MCP servers. GPU tiers
+    build into it as into an existing cluster."""
 
     if TYPE_CHECKING:  # for type checkers only: see components/package.py
         cluster: aws.eks.Cluster

@@ -36,6 +36,18 @@ def allow(
     return statement
 
 
+def tls_only(bucket_arn: str) -> dict[str, Any]:
+    """A bucket policy's statement refusing every request not made over TLS."""
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 def document(*statements: Mapping[str, Any]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [dict(s) for s in statements]}
 

@@ -6,8 +6,8 @@ any policy selecting it allows.
 What an inference pod needs:
 - in: its metrics ports from the Prometheus pods the add-on runs (no other pod of their
   namespace); vLLM's port from its own tier's MCP servers (they reach the GPUs through the
-  tier's endpoint), and, on a user-facing tier, from the load balancer's subnets. The worker beside vLLM talks to it over
-  localhost, which no NetworkPolicy governs;
+  tier's endpoint), and, on a user-facing tier, from the load balancer's subnets. The
+  worker beside vLLM talks to it over localhost, which no NetworkPolicy governs;
 - out: DNS (CoreDNS in kube-system); HTTPS to the model hub and to AWS's endpoints (S3
   and ECR for weights and images, SQS, STS), by address, since a NetworkPolicy cannot
   name hosts: anywhere, or, where the weights are streamed from S3, only S3's ranges and

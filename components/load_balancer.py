@@ -27,6 +27,10 @@ from facts.labels import MANAGED_BY
 
 TYPE = "agentfleet:index:InferenceLoadBalancer"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+API_PATHS = ("/v1/*",)
+"""What the listener forwards to vLLM: its OpenAI API, where vLLM requires the tier's key.
+The rest of vLLM's paths (/invocations, /tokenize, /pooling, ...) take no key and stay
+inside; the target group's health checks go to the pods directly, not through it."""
 
 
 class InferenceLoadBalancerArgs(TaggedArgs):
@@ -71,6 +75,11 @@ class InferenceLoadBalancerArgs(TaggedArgs):
         "(the ALB's default is 60 s). Keep it below the targets' keep-alive "
         "(VllmServiceArgs.keep_alive_seconds).",
     )
+    access_logs_bucket: Any = Field(
+        None,
+        description="Bucket for the access logs (LoadBalancerLogs.bucket_name), written under "
+        "the tier's prefix; None: no access logs.",
+    )
     deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
         defaults.REQUEST_TIMEOUT_SECONDS,
         description="How long a draining replica keeps its in-flight requests (the tier's "
@@ -104,6 +113,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
         load_balancer: aws.lb.LoadBalancer
         target_group: aws.lb.TargetGroup
         listener: aws.lb.Listener
+        api_rule: aws.lb.ListenerRule
         bindings: list[k8s.apiextensions.CustomResource]
         network_policy: k8s.networking.v1.NetworkPolicy
         dns_name: pulumi.Output[str]
@@ -160,6 +170,11 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             subnets=list(args.subnet_ids),
             idle_timeout=args.idle_timeout_seconds,
             drop_invalid_header_fields=True,
+            access_logs=None
+            if args.access_logs_bucket is None
+            else aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.access_logs_bucket, enabled=True, prefix=args.tier
+            ),
             tags=tags,
             opts=child,
         )
@@ -171,8 +186,29 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             protocol="HTTPS" if https else "HTTP",
             certificate_arn=args.certificate_arn,
             ssl_policy=TLS_POLICY if https else None,
+            # Nothing but the API: vLLM's key guards only some of its paths (API_PATHS).
             default_actions=[
                 aws.lb.ListenerDefaultActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                        content_type="text/plain", status_code="404", message_body="not found"
+                    ),
+                )
+            ],
+            tags=tags,
+            opts=child,
+        )
+        self.api_rule = aws.lb.ListenerRule(
+            f"{name}-api",
+            listener_arn=self.listener.arn,
+            priority=10,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(API_PATHS))
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
                     type="forward", target_group_arn=self.target_group.arn
                 )
             ],
@@ -210,6 +246,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
                 "load_balancer": self.load_balancer,
                 "target_group": self.target_group,
                 "listener": self.listener,
+                "api_rule": self.api_rule,
                 "bindings": self.bindings,
                 "network_policy": self.network_policy,
                 "dns_name": self.dns_name,

@@ -19,6 +19,7 @@ from components.common import (
     tier_labels,
 )
 from components.isolation import mcp_server_policy
+from components.secrets import api_key_env
 from components.vllm_service import PORT as VLLM_PORT
 from facts.labels import COMPONENT, GPU_PRESENT, MANAGED_BY, NODE_CLASS, SERVES_TIER
 
@@ -45,6 +46,11 @@ class McpServerArgs(Args):
     )
     queue_url: Any = Field(
         None, description="The tier's SQS task queue (env TASK_QUEUE_URL), when it has one."
+    )
+    api_key_secret: str | None = Field(
+        None,
+        description="The tier's API key Secret (FleetTier.api_key; env VLLM_API_KEY), which "
+        "vLLM requires on its API.",
     )
     env: dict[str, str] = Field(
         default_factory=dict,
@@ -86,6 +92,8 @@ class McpServer(pulumi.ComponentResource):
         env = [k8s.core.v1.EnvVarArgs(name="INFERENCE_URL", value=args.inference_url)]
         if args.queue_url is not None:
             env.append(k8s.core.v1.EnvVarArgs(name="TASK_QUEUE_URL", value=args.queue_url))
+        if args.api_key_secret is not None:
+            env.append(api_key_env(args.api_key_secret))
         env += [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in args.env.items()]
         check: dict[str, Any] = (
             {"http_get": k8s.core.v1.HTTPGetActionArgs(path=args.health_path, port=args.port)}

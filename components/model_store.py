@@ -115,18 +115,7 @@ def mirror_policy(bucket: str, prefix: str, kms_key_arn: str | None, region: str
 
 def tls_only_policy(bucket_arn: str) -> str:
     """The bucket refuses every request not made over TLS."""
-    return json.dumps(
-        iam.document(
-            {
-                "Sid": "TlsOnly",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        )
-    )
+    return json.dumps(iam.document(iam.tls_only(bucket_arn)))
 
 
 class ModelWeights(BaseModel):

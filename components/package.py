@@ -204,7 +204,11 @@ class ClusterRef(TypedDict):
     vpc_id: pulumi.Input[str]
     "The cluster's VPC."
     subnet_ids: list[pulumi.Input[str]]
-    'Subnets for GPU nodes and internal load balancers.'
+    'Subnets for GPU nodes (and internal load balancers, unless load_balancer_subnet_ids names others).'
+    load_balancer_subnet_ids: NotRequired[Optional[list[pulumi.Input[str]]]]
+    'Subnets for internal load balancers, where no pod runs, so vLLM can admit the load balancer by address and no pod with it. Default: subnet_ids.'
+    public_subnet_ids: NotRequired[Optional[list[pulumi.Input[str]]]]
+    "Subnets for internet-facing load balancers (routed to an internet gateway). Default: the internal load balancers' subnets."
     node_role_arn: pulumi.Input[str]
     'IAM role of the nodes.'
     keda_operator_role_arn: NotRequired[pulumi.Input[str]]
@@ -436,6 +440,8 @@ class FleetTierArgs(TypedDict):
     'The longest request the tier allows.'
     load_balancer: NotRequired[TierLoadBalancer]
     'The load balancer, when user-facing.'
+    access_logs_bucket: NotRequired[pulumi.Input[str]]
+    "Bucket for the load balancer's access logs (LoadBalancerLogs)."
     queue: NotRequired[TierQueue]
     'The task queue (C4).'
     hf_token: NotRequired[pulumi.Input[str]]
@@ -515,7 +521,7 @@ class InferenceLoadBalancerArgs(TypedDict):
     vpc_id: pulumi.Input[str]
     'VPC of the load balancer and its targets.'
     subnet_ids: list[pulumi.Input[str]]
-    'Subnets of the load balancer, in at least two availability zones (an ALB needs two).'
+    'Subnets of the load balancer, in at least two availability zones (an ALB needs two). vLLM admits their CIDR blocks: give subnets where no pod runs.'
     service_names: list[pulumi.Input[str]]
     'The vLLM Services to bind to the target group (one TargetGroupBinding each; several for a tier with more than one replica shape).'
     service_namespace: str
@@ -534,8 +540,23 @@ class InferenceLoadBalancerArgs(TypedDict):
     'Failing checks before a replica is taken out.'
     idle_timeout_seconds: NotRequired[int]
     "Idle timeout: at least 300 s so slow streamed responses are not cut (the ALB's default is 60 s). Keep it below the targets' keep-alive (VllmServiceArgs.keep_alive_seconds)."
+    access_logs_bucket: NotRequired[pulumi.Input[str]]
+    "Bucket for the access logs (LoadBalancerLogs.bucket_name), written under the tier's prefix; None: no access logs."
     deregistration_delay_seconds: NotRequired[int]
     "How long a draining replica keeps its in-flight requests (the tier's longest request)."
+
+
+class LoadBalancerLogsArgs(TypedDict):
+    'Inputs of a LoadBalancerLogs.'
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    cluster_name: str
+    "The EKS cluster; the start of the bucket's name."
+    retention_days: NotRequired[int]
+    'Days a log object is kept.'
 
 
 class McpServerArgs(TypedDict):
@@ -559,6 +580,8 @@ class McpServerArgs(TypedDict):
     "The tier's OpenAI-compatible endpoint (env INFERENCE_URL)."
     queue_url: NotRequired[pulumi.Input[str]]
     "The tier's SQS task queue (env TASK_QUEUE_URL), when it has one."
+    api_key_secret: NotRequired[Optional[str]]
+    "The tier's API key Secret (FleetTier.api_key; env VLLM_API_KEY), which vLLM requires on its API."
     env: NotRequired[dict[str, str]]
     'More plain environment; secrets belong in Secrets, not here.'
     cpu_millis: NotRequired[int]
@@ -730,6 +753,8 @@ class WorkerSidecar(TypedDict):
     'CPU request and limit.'
     memory_mib: NotRequired[int]
     'Memory request and limit.'
+    api_key_secret: NotRequired[Optional[str]]
+    'Secret holding the key vLLM requires (components.api_key).'
 
 
 class VllmServiceArgs(TypedDict):
@@ -787,6 +812,8 @@ class VllmServiceArgs(TypedDict):
     "The only addresses the pods' HTTPS may reach; None: anywhere."
     hf_token: NotRequired[pulumi.Input[str]]
     'Hugging Face token (a Pulumi secret, e.g. from `pulumi config set --secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.'
+    api_key_secret: NotRequired[Optional[str]]
+    'Secret (components.api_key) whose key vLLM requires on its API.'
     disruption_budget: NotRequired[int]
     "Replicas that may go at once (the PodDisruptionBudget's maxUnavailable): enough for a node of them to drain within EKS's 15-minute limit on a node update."
     worker: NotRequired[Optional[WorkerSidecar]]
@@ -834,7 +861,7 @@ class ClusterAddons(_components.ClusterAddons):
 
 
 class FleetCluster(_components.FleetCluster):
-    'A new EKS cluster for the fleet: a VPC over several availability zones (private subnets for nodes and internal load balancers, public ones for NAT gateways, one per zone), the cluster with a private API endpoint (public access off, or only from the given CIDRs), secrets envelope-encrypted with a KMS key of its own, every control-plane log type on, API access entries (the creator and the given admin roles), the VPC CNI, kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons, and an on-demand CPU node group for controllers and MCP servers. GPU tiers build into it as into an existing cluster.'
+    "A new EKS cluster for the fleet: a VPC over several availability zones (private subnets for nodes, subnets of their own for internal load balancers, public ones for NAT gateways and internet-facing load balancers, one of each per zone), the cluster with a private API endpoint (public access off, or only from the given CIDRs), secrets envelope-encrypted with a KMS key of its own, every control-plane log type on, API access entries (the creator and the given admin roles), the VPC CNI, kube-proxy, CoreDNS and EKS Pod Identity Agent add-ons (the CNI's rights on a Pod Identity role, not the node's), and an on-demand CPU node group for controllers and MCP servers. GPU tiers build into it as into an existing cluster."
 
 
     def __init__(
@@ -893,6 +920,18 @@ class InferenceLoadBalancer(_components.InferenceLoadBalancer):
         self, name: str, args: InferenceLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
         super().__init__(name, as_args(_components.InferenceLoadBalancerArgs, args), opts)  # type: ignore[arg-type]
+
+
+class LoadBalancerLogs(_components.LoadBalancerLogs):
+    "A private bucket for the load balancers' access logs: all four public-access blocks, ACLs off (BucketOwnerEnforced), TLS only, objects expiring after the retention, and SSE-S3, the only default encryption ALB log delivery accepts (a KMS key refuses it). Each load balancer writes under its tier's prefix."
+
+    bucket_name: pulumi.Output[str]
+    "The bucket's name, for InferenceLoadBalancerArgs.access_logs_bucket."
+
+    def __init__(
+        self, name: str, args: LoadBalancerLogsArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.LoadBalancerLogsArgs, args), opts)  # type: ignore[arg-type]
 
 
 class McpServer(_components.McpServer):
@@ -967,6 +1006,6 @@ class VllmService(_components.VllmService):
         super().__init__(name, as_args(_components.VllmServiceArgs, args), opts)  # type: ignore[arg-type]
 
 
-COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, McpServer, MigConfiguration, ModelStore, QueueDepthAutoscaler, QueueWorker, VllmService]
+COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, LoadBalancerLogs, McpServer, MigConfiguration, ModelStore, QueueDepthAutoscaler, QueueWorker, VllmService]
 PACKAGE = 'agentfleet'
 """The name the provider host serves the package by."""

@@ -23,6 +23,7 @@ from components.common import (
     tier_labels,
 )
 from components.model_store import read_statements
+from components.secrets import api_key_env
 from facts import defaults, names
 from facts.labels import MANAGED_BY
 from facts.worker import ENV, IMAGE, PORT, RUN_AS
@@ -63,6 +64,9 @@ class WorkerSidecar(BaseModel):
     memory_mib: Annotated[int, Field(ge=64)] = Field(
         defaults.WORKER_MEMORY_MIB, description="Memory request and limit."
     )
+    api_key_secret: str | None = Field(
+        None, description="Secret holding the key vLLM requires (components.api_key)."
+    )
 
     def container(self, vllm_port: int) -> k8s.core.v1.ContainerArgs:
         env = {
@@ -84,7 +88,10 @@ class WorkerSidecar(BaseModel):
             image_pull_policy=pull_policy(self.image),
             command=list(COMMAND),
             ports=[k8s.core.v1.ContainerPortArgs(name="worker", container_port=PORT)],
-            env=[k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in env.items()],
+            env=[
+                *(k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in env.items()),
+                *([api_key_env(self.api_key_secret)] if self.api_key_secret else []),
+            ],
             resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
             # Ready, and alive, while its loop runs (/livez), not on /readyz: a pod is Ready
             # only when all its containers are, and a queue the worker cannot reach (an SQS

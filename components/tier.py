@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
+from components import secrets
 from components.addons import AddonReadiness
 from components.autoscaler import (
     QueueDepthAutoscaler,
@@ -16,7 +18,7 @@ from components.autoscaler import (
     keda_role_path,
 )
 from components.cluster import ClusterRef
-from components.common import KubernetesName, TaggedArgs, TierName, child_options
+from components.common import KubernetesName, TaggedArgs, TierName, child_options, tier_labels
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mig_config import MigLayout
 from components.model_store import STREAMER_EXTRA_CONFIG, ModelWeights
@@ -42,6 +44,7 @@ from components.vllm_service import IMAGE, VllmArgs, VllmService, VllmServiceArg
 from facts import defaults, mig, names
 from facts import weights as model_weights
 from facts.catalog import Capacity, LatencyClass
+from facts.labels import MANAGED_BY
 
 TYPE = "agentfleet:index:FleetTier"
 
@@ -109,6 +112,9 @@ class FleetTierArgs(TaggedArgs):
     )
     load_balancer: TierLoadBalancer = Field(
         default_factory=TierLoadBalancer, description="The load balancer, when user-facing."
+    )
+    access_logs_bucket: Any = Field(
+        None, description="Bucket for the load balancer's access logs (LoadBalancerLogs)."
     )
     queue: TierQueue = Field(default_factory=TierQueue, description="The task queue (C4).")
     hf_token: Any = Field(None, description="Hugging Face token, a Pulumi secret.")
@@ -267,6 +273,7 @@ class FleetTierArgs(TaggedArgs):
             reply_queue_arns=self.queue.reply_queue_arns,
             cpu_millis=self.worker.cpu_millis,
             memory_mib=self.worker.memory_mib,
+            api_key_secret=secrets.secret_name(self.tier),
         )
 
     def service_args(self, index: int, sidecar: WorkerSidecar | None = None) -> VllmServiceArgs:
@@ -309,6 +316,7 @@ class FleetTierArgs(TaggedArgs):
             cache_size_gib=self.disk.replica_cache_gib,
             request_timeout_seconds=self.request_timeout_seconds,
             hf_token=self.hf_token,
+            api_key_secret=secrets.secret_name(self.tier),
             worker=sidecar,
             disruption_budget=shape.disruption_budget,
         )
@@ -364,6 +372,7 @@ class FleetTierArgs(TaggedArgs):
             internal=lb.internal,
             certificate_arn=lb.certificate_arn,
             allowed_cidrs=lb.allowed_cidrs,
+            access_logs_bucket=self.access_logs_bucket,
             health_check_interval_seconds=lb.health_check_interval_seconds,
             deregistration_delay_seconds=self.request_timeout_seconds,
         )
@@ -385,6 +394,8 @@ class FleetTier(pulumi.ComponentResource):
         services: list[VllmService]
         autoscalers: list[QueueDepthAutoscaler]
         load_balancer: InferenceLoadBalancer | None
+        api_key: k8s.core.v1.Secret
+        """The Secret holding the key vLLM requires on its API (entry ``api-key``)."""
         endpoint: pulumi.Output[str]
         """Where the tier is reached: its load balancer, else its first vLLM Service."""
 
@@ -420,6 +431,11 @@ class FleetTier(pulumi.ComponentResource):
             for part, queue in self.queues.items()
         }
         self.queue_worker = self.queue_workers[None]
+        # The key vLLM requires on its API, which the worker and MCP servers send.
+        self.api_key = secrets.api_key_secret(
+            args.tier, args.tier, args.namespace,
+            {**MANAGED_BY, **tier_labels(args.tier, "inference")}, after,
+        )  # fmt: skip
         self.services, self.autoscalers = [], []
         for index in range(len(args.shapes)):
             shape, part = args.shape_name(index), args.part(index)
@@ -436,7 +452,11 @@ class FleetTier(pulumi.ComponentResource):
                 shape,
                 args.service_args(index, sidecar),
                 opts=waiting_for(
-                    *args.addons.gpu_operator, *args.addons.prometheus, *identity, *mirrored
+                    *args.addons.gpu_operator,
+                    *args.addons.prometheus,
+                    *identity,
+                    *mirrored,
+                    self.api_key,
                 ),
             )
             self.services.append(service)
@@ -462,6 +482,7 @@ class FleetTier(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
+                "api_key_secret": self.api_key.metadata.name,
                 "queue_url": self.queue.url,
                 "dlq_url": self.queue.dlq_url,
                 "node_group_name": self.node_pool.node_group_name,

@@ -24,6 +24,7 @@ from components.common import (
 )
 from components.isolation import inference_policy
 from components.queue_worker import WorkerSidecar
+from components.secrets import api_key_env, hf_token_secret, token_env
 from facts import defaults, names
 from facts.catalog import Capacity, LatencyClass
 from facts.checklist import HEALTH_PATH
@@ -217,6 +218,9 @@ class VllmServiceArgs(Args):
         description="Hugging Face token (a Pulumi secret, e.g. from `pulumi config set "
         "--secret agentfleet:hfToken`); stored in a Kubernetes Secret, never in plain env.",
     )
+    api_key_secret: str | None = Field(
+        None, description="Secret (components.api_key) whose key vLLM requires on its API."
+    )
     disruption_budget: Annotated[int, Field(ge=1)] = Field(
         1,
         description="Replicas that may go at once (the PodDisruptionBudget's maxUnavailable): "
@@ -343,9 +347,13 @@ class VllmService(pulumi.ComponentResource):
         env = [*CACHE_ENV, *keep_alive_env(args)]
         if args.weights_region is not None:
             env.append(k8s.core.v1.EnvVarArgs(name="AWS_REGION", value=args.weights_region))
-        self.token_secret = self._token_secret(name, args, object_name, labels, child)
-        if self.token_secret is not None:
+        self.token_secret = None
+        if args.hf_token is not None:
+            self.token_secret = hf_token_secret(name, object_name, args.namespace, labels,
+                                                args.hf_token, child)  # fmt: skip
             env.append(token_env(self.token_secret))
+        if args.api_key_secret is not None:
+            env.append(api_key_env(args.api_key_secret))
         pod = k8s.core.v1.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
             spec=pod_spec(args, vllm_container(args, env), selector),
@@ -405,37 +413,6 @@ class VllmService(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
             }
         )
-
-    def _token_secret(
-        self,
-        name: str,
-        args: VllmServiceArgs,
-        object_name: str,
-        labels: dict[str, str],
-        child: pulumi.ResourceOptions,
-    ) -> k8s.core.v1.Secret | None:
-        """The Hugging Face token in a Secret of its own, when there is one."""
-        if args.hf_token is None:
-            return None
-        return k8s.core.v1.Secret(
-            f"{name}-hf-token",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{object_name}-hf-token", namespace=args.namespace, labels=labels
-            ),
-            type="Opaque",
-            string_data={"token": pulumi.Output.secret(args.hf_token)},
-            opts=child,
-        )
-
-
-def token_env(secret: k8s.core.v1.Secret) -> k8s.core.v1.EnvVarArgs:
-    """HF_TOKEN from the Secret, never in plain env."""
-    return k8s.core.v1.EnvVarArgs(
-        name="HF_TOKEN",
-        value_from=k8s.core.v1.EnvVarSourceArgs(
-            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key="token")
-        ),
-    )
 
 
 def pod_monitor_spec(args: VllmServiceArgs, selector: dict[str, str]) -> dict[str, Any]:

@@ -89,6 +89,12 @@ SETTINGS = (
         "AGENTFLEET_REPLY_QUEUES",
         "ARNs of the reply queues it may answer on, comma-separated (any)",
     ),
+    Setting(
+        "vllm_api_key",
+        "--vllm-api-key",
+        "VLLM_API_KEY",
+        "the key vLLM requires (its --api-key; best from the environment); none: send none",
+    ),
 )
 ENV = MappingProxyType({setting.field: setting.env for setting in SETTINGS})
 """The environment variable of each setting, by field."""

@@ -21,6 +21,8 @@ from components import (
     FleetMonitoringArgs,
     FleetTier,
     FleetTierArgs,
+    LoadBalancerLogs,
+    LoadBalancerLogsArgs,
     MigConfiguration,
     ModelStore,
     ModelStoreArgs,
@@ -99,6 +101,7 @@ def declare_fleet(plan: FleetPlan) -> None:
             ModelStoreArgs(**wired.model_store, **placed, depends_on=(namespace,)),
             opts=both,
         )
+    logs = _access_logs(wired, both)
     tiers = {
         tier.name: FleetTier(
             tier.name,
@@ -110,6 +113,7 @@ def declare_fleet(plan: FleetPlan) -> None:
                 depends_on=(namespace,),
                 addons=addons.readiness,
                 weights=_weights(store, tier.weights_folders),
+                access_logs_bucket=logs,
             ),
             opts=both,
         )
@@ -138,6 +142,16 @@ def declare_fleet(plan: FleetPlan) -> None:
     _export(wired, tiers)
 
 
+def _access_logs(wired: wiring.FleetWiring, opts: pulumi.ResourceOptions) -> Any:
+    """The bucket the user-facing tiers' load balancers log to; None without one."""
+    if wired.load_balancer_logs is None:
+        return None
+    logs = LoadBalancerLogs(
+        "load-balancer-logs", LoadBalancerLogsArgs(**wired.load_balancer_logs), opts=opts
+    )
+    return logs.bucket_name
+
+
 def _weights(store: ModelStore | None, folders: Mapping[str, str]) -> ModelWeights | None:
     """What a tier needs to stream its models from S3 (the folders the wiring found), from
     the store: its key, the addresses its pods may reach, the mirrors to wait for."""
@@ -152,13 +166,16 @@ def _weights(store: ModelStore | None, folders: Mapping[str, str]) -> ModelWeigh
 
 
 def _export(wired: wiring.FleetWiring, tiers: Mapping[str, FleetTier]) -> None:
-    """The stack's outputs: per tier its endpoint, queue and dead-letter queue, instance
+    """The stack's outputs: per tier its endpoint, its API key's Secret, queue and
+    dead-letter queue, instance
     range, GPUs and cost per hour; the fleet's cost per hour."""
     pulumi.export(
         "tiers",
         {
             tier.name: {
                 "endpoint": tiers[tier.name].endpoint,
+                # where the key its API requires is (kubectl get secret ...), not the key
+                "apiKeySecret": tiers[tier.name].api_key.metadata.name,
                 "queueUrl": tiers[tier.name].queue.url,
                 "deadLetterQueueUrl": tiers[tier.name].queue.dlq_url,
                 **tier.outputs,

@@ -102,6 +102,8 @@ class FleetWiring:
     model_store: Mapping[str, Any] | None
     """ModelStoreArgs' fields, all but ``STORE_PLACEMENT``; None when every tier's weights
     come from the Hub."""
+    load_balancer_logs: Mapping[str, Any] | None
+    """LoadBalancerLogsArgs' fields; None when no tier has a load balancer."""
     cost_per_hour: float
     max_cost_per_hour: float
 
@@ -132,6 +134,7 @@ def fleet(plan: FleetPlan) -> FleetWiring:
         tiers=tuple(_tier_wiring(plan, tier, layouts.get(tier.name)) for tier in plan.tiers),
         monitoring=monitoring(plan),
         model_store=model_store(plan),
+        load_balancer_logs=load_balancer_logs(plan),
         cost_per_hour=money(plan.cost_per_hour),
         max_cost_per_hour=money(plan.max_cost_per_hour),
     )
@@ -158,7 +161,8 @@ def existing_cluster(config: ClusterConfig) -> ClusterRef:
         vpc_id=config.vpc_id,
         subnet_ids=tuple(config.subnet_ids or ()),
         load_balancer_subnet_ids=(
-            None if config.load_balancer_subnet_ids is None
+            None
+            if config.load_balancer_subnet_ids is None
             else tuple(config.load_balancer_subnet_ids)
         ),
         node_role_arn=config.node_role_arn,
@@ -338,6 +342,18 @@ def _tier_wiring(plan: FleetPlan, tier_plan: TierPlan, layout: MigLayout | None)
         outputs={k: v for k, v in tier_summary(tier_plan).items() if k != "tier"},
         weights_folders=tier_plan.weights_folders,
     )
+
+
+def load_balancer_logs(plan: FleetPlan) -> dict[str, Any] | None:
+    """LoadBalancerLogsArgs' fields: the access logs' bucket, when a tier is user-facing
+    (and so has a load balancer)."""
+    if not any(tier.config.user_facing for tier in plan.tiers):
+        return None
+    return {
+        "environment": plan.environment,
+        "cost_center": plan.cost_center,
+        "cluster_name": plan.cluster.name,
+    }
 
 
 def model_store(plan: FleetPlan) -> dict[str, Any] | None:

@@ -95,6 +95,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
             resource_id = state.get("id", resource_id)
             if args.typ == "aws:ec2/subnet:Subnet":
                 self.subnets[resource_id] = str(state.get("cidrBlock"))
+        elif package == "random" and args.typ.endswith("RandomPassword"):
+            # what the provider would draw: [A-Za-z0-9] of the length asked for
+            length = int(state.get("length", 16))
+            state["result"] = (digest(args.name, length=64) * 4)[:length]
         elif package == "kubernetes":
             metadata = dict(state.get("metadata") or {})
             metadata.setdefault("name", f"{args.name}-{digest(args.name)}")
@@ -150,7 +154,6 @@ class OfflineMocks(pulumi.runtime.Mocks):
             return {"name": self.region, "region": self.region}, []
         return {}, []
 
-
     def _block(self, subnet: str) -> str:
         """A stack's subnet: a /24 of the VPC's last quarter, by its id."""
         vpc = ipaddress.IPv4Network(self.vpc_cidr)
@@ -172,6 +175,9 @@ def _aws_outputs(typ: str, name: str, state: dict[str, Any], region: str) -> dic
             "dnsName": f"internal-{lb}-{digest(lb, length=10)}.{region}.elb.amazonaws.com",
             "arnSuffix": f"app/{lb}/{digest(lb, length=16)}",
         }
+    if typ == "aws:s3/bucket:Bucket" and not state.get("bucket"):
+        # a name from bucketPrefix: the prefix and 26 characters, as the provider makes it
+        return {"bucket": f"{state.get('bucketPrefix', 'terraform-')}{digest(name, length=26)}"}
     if typ == "aws:lb/targetGroup:TargetGroup":
         tg = state.get("name") or name
         return {"arnSuffix": f"targetgroup/{tg}/{digest(tg, length=16)}"}

@@ -79,7 +79,10 @@ def test_the_load_balancer_lets_its_subnets_reach_vllm() -> None:
     clients' CIDRs (those bind the load balancer's security group)."""
     args = lb_args().model_copy(update={"allowed_cidrs": ("203.0.113.0/24",)})
     mocks = OfflineMocks(
-        subnets={"subnet-0a1b2c3d4e5f60001": "10.0.192.0/22", "subnet-0a1b2c3d4e5f60002": "10.0.196.0/22"}
+        subnets={
+            "subnet-0a1b2c3d4e5f60001": "10.0.192.0/22",
+            "subnet-0a1b2c3d4e5f60002": "10.0.196.0/22",
+        }
     )
     registrations = run(lambda: InferenceLoadBalancer("orchestrator", args).endpoint, mocks)
     policy = manifest(one(registrations, NETWORK_POLICY, "orchestrator-network-policy"))

@@ -21,6 +21,7 @@ from infra.offline.mocks import OfflineMocks, Registration, digest
 from tests.components.builders import lb_args
 from tests.components.support import children, one, run, validate_all
 
+RULE = "aws:lb/listenerRule:ListenerRule"
 SG_ID = f"sg-{digest('orchestrator-sg', length=17)}"  # as the offline mocks make it
 TAGS = {
     "agentfleet.io/tier": "orchestrator",
@@ -46,6 +47,7 @@ def test_children_and_parents() -> None:
             (SG, "orchestrator-sg"),
             (LB, "orchestrator-alb"),
             (LISTENER, "orchestrator-listener"),
+            (RULE, "orchestrator-api"),
             (TG, "orchestrator-tg"),
             (BINDING, "orchestrator-binding"),
             (NETWORK_POLICY, "orchestrator-network-policy"),
@@ -110,13 +112,27 @@ def test_internal_alb_with_long_idle_timeout() -> None:
 
 
 def test_http_listener_without_certificate() -> None:
-    listener = one(build(lb_args()), LISTENER, "orchestrator-listener").inputs
+    registrations = build(lb_args())
+    listener = one(registrations, LISTENER, "orchestrator-listener").inputs
     assert listener["port"] == 80.0
     assert listener["protocol"] == "HTTP"
     assert "sslPolicy" not in listener or listener["sslPolicy"] is None
-    (action,) = listener["defaultActions"]
+    # Only the API goes through (vLLM's key guards it); anything else is a 404 at the ALB.
+    (default,) = listener["defaultActions"]
+    assert default["type"] == "fixed-response"
+    assert default["fixedResponse"]["statusCode"] == "404"
+    rule = one(registrations, RULE, "orchestrator-api").inputs
+    assert [c["pathPattern"]["values"] for c in rule["conditions"]] == [["/v1/*"]]
+    (action,) = rule["actions"]
     assert action["type"] == "forward"
     assert re.fullmatch(TARGET_GROUP_ARN, action["targetGroupArn"])
+
+
+def test_access_logs_go_to_the_bucket_under_the_tiers_prefix() -> None:
+    alb = one(build(lb_args(access_logs_bucket="agents-prod-lb-logs-x")), LB, "orchestrator-alb")
+    assert alb.inputs["accessLogs"] == {
+        "bucket": "agents-prod-lb-logs-x", "enabled": True, "prefix": "orchestrator"}  # fmt: skip
+    assert "accessLogs" not in one(build(lb_args()), LB, "orchestrator-alb").inputs
 
 
 def test_https_listener_with_certificate() -> None:
@@ -204,5 +220,3 @@ def test_targets_take_health_checks_from_every_cidr_block_of_the_vpc() -> None:
                for rule in policy["spec"]["ingress"] for peer in rule["from"]]  # fmt: skip
     assert any(alb_node in network for network in sources)
     assert sources == [ipaddress.ip_network("100.64.0.0/24"), ipaddress.ip_network("100.64.1.0/24")]
-
-

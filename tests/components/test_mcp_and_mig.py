@@ -92,6 +92,19 @@ def test_mcp_server_http_health_and_node_selector() -> None:
     assert validate_all(registrations) == 3
 
 
+def test_an_mcp_server_sends_its_tiers_api_key_from_the_secret() -> None:
+    """vLLM requires the tier's key on its API: the MCP server gets it as VLLM_API_KEY from
+    the tier's Secret, never as plain env."""
+    args = mcp_args(api_key_secret="mid-tier-vllm-api-key")
+    registrations = run(lambda: McpServer("github-tools", args).endpoint)
+    pod = manifest(one(registrations, DEPLOYMENT, "github-tools-deployment"))["spec"]["template"]
+    (key,) = [e for e in pod["spec"]["containers"][0]["env"] if e["name"] == "VLLM_API_KEY"]
+    assert key == {
+        "name": "VLLM_API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "mid-tier-vllm-api-key", "key": "api-key"}},
+    }
+
+
 def test_mcp_args_are_validated() -> None:
     with pytest.raises(ValidationError, match="String should match pattern"):
         mcp_args().__class__(**{**mcp_args().model_dump(), "name": "GitHub_Tools"})
