@@ -91,7 +91,8 @@ def worker_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Wor
 
 
 def worker(args: argparse.Namespace) -> int:
-    from bridge.worker import WorkerError, serve
+    from bridge.settings import WorkerError
+    from bridge.worker import serve
 
     try:
         settings = worker_settings(args, os.environ)

@@ -12,7 +12,12 @@ from bridge.protocol import MAX_MESSAGE_BYTES, check_queue_url
 from facts.worker import PORT
 
 SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_*?.-]{1,85}$"
+IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 SQS_HOST = re.compile(r"^https?://sqs\.([a-z0-9-]+)\.amazonaws\.com")
+
+
+class WorkerError(Exception):
+    """An expected failure that stops the worker, told in one line."""
 
 
 class WorkerSettings(BaseModel):
@@ -63,6 +68,14 @@ class WorkerSettings(BaseModel):
         "'*' in names); a request naming another is refused unrun. Default: any.",
     )
 
+    weights_role_arn: Annotated[str, Field(pattern=IAM_ROLE_ARN)] | None = Field(
+        None,
+        description="The tier's weights role: the worker assumes it and hands vLLM its "
+        "short-lived credentials on the pod's loopback; none: no credentials server.",
+    )
+    sts_endpoint: str | None = Field(
+        None, description="STS endpoint URL; default: the region's (set for a local STS)."
+    )
     vllm_api_key: Annotated[str, Field(min_length=1)] | None = Field(
         None,
         repr=False,

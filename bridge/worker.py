@@ -35,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bridge.answers import decode, error_message, read_at_most
 from bridge.batching import SQS_BATCH, Batcher, BatchError
+from bridge.credentials import weights_credentials_server
 from bridge.protocol import (
     InvalidRequest,
     Reply,
@@ -43,7 +44,7 @@ from bridge.protocol import (
     reply_allowed,
     reply_message,
 )
-from bridge.settings import WorkerSettings
+from bridge.settings import WorkerError, WorkerSettings
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs.client import SQSClient
@@ -511,10 +512,6 @@ class Worker:
         return app
 
 
-class WorkerError(Exception):
-    """An expected failure that stops the worker, told in one line."""
-
-
 async def serve(settings: WorkerSettings) -> None:
     """Run a worker until SIGTERM or SIGINT, and drain it."""
     from aiobotocore.config import AioConfig
@@ -535,7 +532,8 @@ async def serve(settings: WorkerSettings) -> None:
     except BotoCoreError as error:
         raise WorkerError(f"cannot make an SQS client: {error}") from None
     try:
-        await _serve(settings, sqs)
+        async with weights_credentials_server(settings, region):
+            await _serve(settings, sqs)
     finally:
         await client.__aexit__(None, None, None)
 

@@ -179,42 +179,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         self.target_group = self._target_group(name, args, tags, child)
-        self.listener = aws.lb.Listener(
-            f"{name}-listener",
-            load_balancer_arn=self.load_balancer.arn,
-            port=listener_port,
-            protocol="HTTPS" if https else "HTTP",
-            certificate_arn=args.certificate_arn,
-            ssl_policy=TLS_POLICY if https else None,
-            # Nothing but the API: vLLM's key guards only some of its paths (API_PATHS).
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="fixed-response",
-                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                        content_type="text/plain", status_code="404", message_body="not found"
-                    ),
-                )
-            ],
-            tags=tags,
-            opts=child,
-        )
-        self.api_rule = aws.lb.ListenerRule(
-            f"{name}-api",
-            listener_arn=self.listener.arn,
-            priority=10,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(API_PATHS))
-                )
-            ],
-            actions=[
-                aws.lb.ListenerRuleActionArgs(
-                    type="forward", target_group_arn=self.target_group.arn
-                )
-            ],
-            tags=tags,
-            opts=child,
-        )
+        self.listener, self.api_rule = self._listener(name, args, tags, child)
         self.bindings = self._bindings(name, args, child)
         # The ALB connects to the pods from its own addresses in its subnets: the pods let
         # those blocks in, not the VPC's, which under the VPC CNI holds every pod too.
@@ -253,6 +218,55 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
             }
         )
+
+    def _listener(
+        self,
+        name: str,
+        args: InferenceLoadBalancerArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> tuple[aws.lb.Listener, aws.lb.ListenerRule]:
+        """The listener (HTTPS on 443 with a certificate, else HTTP on 80), answering 404
+        to all but the API's paths, which a rule forwards to the target group."""
+        https = args.certificate_arn is not None
+        listener_port = 443 if https else 80
+        listener = aws.lb.Listener(
+            f"{name}-listener",
+            load_balancer_arn=self.load_balancer.arn,
+            port=listener_port,
+            protocol="HTTPS" if https else "HTTP",
+            certificate_arn=args.certificate_arn,
+            ssl_policy=TLS_POLICY if https else None,
+            # Nothing but the API: vLLM's key guards only some of its paths (API_PATHS).
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                        content_type="text/plain", status_code="404", message_body="not found"
+                    ),
+                )
+            ],
+            tags=tags,
+            opts=child,
+        )
+        rule = aws.lb.ListenerRule(
+            f"{name}-api",
+            listener_arn=listener.arn,
+            priority=10,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(API_PATHS))
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="forward", target_group_arn=self.target_group.arn
+                )
+            ],
+            tags=tags,
+            opts=child,
+        )
+        return listener, rule
 
     def _bindings(
         self, name: str, args: InferenceLoadBalancerArgs, child: pulumi.ResourceOptions

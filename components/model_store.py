@@ -276,8 +276,9 @@ class ModelStore(pulumi.ComponentResource):
         invoke: pulumi.InvokeOutputOptions,
     ) -> None:
         """S3's gateway endpoint on every route table of the VPC (traffic to S3 stays in
-        the region and off the NAT gateways), and SQS's interface endpoint in the
-        cluster's subnets with private DNS (the workers' queue calls stay in the VPC)."""
+        the region and off the NAT gateways), and SQS's and STS's interface endpoints in
+        the cluster's subnets with private DNS (the workers' queue calls, and their
+        AssumeRole of the weights role, stay in the VPC)."""
         aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
             vpc_id=args.vpc_id,
@@ -290,7 +291,7 @@ class ModelStore(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(
             f"{name}-sqs-endpoint-sg",
             vpc_id=args.vpc_id,
-            description="agentfleet SQS endpoint: HTTPS from the VPC",
+            description="agentfleet SQS and STS endpoints: HTTPS from the VPC",
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
                     protocol="tcp",
@@ -303,17 +304,19 @@ class ModelStore(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        aws.ec2.VpcEndpoint(
-            f"{name}-sqs-endpoint",
-            vpc_id=args.vpc_id,
-            service_name=f"com.amazonaws.{args.region}.sqs",
-            vpc_endpoint_type="Interface",
-            private_dns_enabled=True,
-            subnet_ids=list(args.subnet_ids),
-            security_group_ids=[group.id],
-            tags=tags,
-            opts=child,
-        )
+        # SQS for the workers' queues; STS for the weights role they lend vLLM
+        for service in ("sqs", "sts"):
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service}-endpoint",
+                vpc_id=args.vpc_id,
+                service_name=f"com.amazonaws.{args.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=list(args.subnet_ids),
+                security_group_ids=[group.id],
+                tags=tags,
+                opts=child,
+            )
 
     def _mirror(
         self,

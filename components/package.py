@@ -754,7 +754,9 @@ class WorkerSidecar(TypedDict):
     memory_mib: NotRequired[int]
     'Memory request and limit.'
     api_key_secret: NotRequired[Optional[str]]
-    'Secret holding the key vLLM requires (components.api_key).'
+    'Secret holding the key vLLM requires (components.secrets).'
+    weights_role_arn: NotRequired[pulumi.Input[str]]
+    "The tier's weights role (QueueWorker.weights_role): the worker hands vLLM its short-lived credentials on the pod's loopback. None: weights not in S3."
 
 
 class VllmServiceArgs(TypedDict):
@@ -979,8 +981,10 @@ class QueueDepthAutoscaler(_components.QueueDepthAutoscaler):
 
 
 class QueueWorker(_components.QueueWorker):
-    "The identity of a tier's queue workers: a ServiceAccount (no RBAC: it reaches AWS only), an IAM role that EKS Pod Identity gives its pods, with a least-privilege policy, and the Pod Identity association between the two."
+    "The identity of a tier's queue workers: a ServiceAccount (no RBAC: it reaches AWS only), an IAM role that EKS Pod Identity gives its pods (the worker container only), with a least-privilege policy, the Pod Identity association between the two, and, where the weights are in S3, the weights role the worker lends vLLM (read of the model's folder only)."
 
+    weights_role_arn: Optional[pulumi.Output[str]]
+    'The role vLLM reads its weights with, from the worker; None: not from S3.'
     service_account_name: str
     'The Kubernetes ServiceAccount the worker runs as.'
 

@@ -26,7 +26,7 @@ from components.model_store import read_statements
 from components.secrets import api_key_env
 from facts import defaults, names
 from facts.labels import MANAGED_BY
-from facts.worker import ENV, IMAGE, PORT, RUN_AS
+from facts.worker import CREDENTIALS_PATH, CREDENTIALS_PORT, ENV, IMAGE, PORT, RUN_AS
 
 TYPE = "agentfleet:index:QueueWorker"
 QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
@@ -65,7 +65,12 @@ class WorkerSidecar(BaseModel):
         defaults.WORKER_MEMORY_MIB, description="Memory request and limit."
     )
     api_key_secret: str | None = Field(
-        None, description="Secret holding the key vLLM requires (components.api_key)."
+        None, description="Secret holding the key vLLM requires (components.secrets)."
+    )
+    weights_role_arn: Any = Field(
+        None,
+        description="The tier's weights role (QueueWorker.weights_role): the worker hands "
+        "vLLM its short-lived credentials on the pod's loopback. None: weights not in S3.",
     )
 
     def container(self, vllm_port: int) -> k8s.core.v1.ContainerArgs:
@@ -81,6 +86,8 @@ class WorkerSidecar(BaseModel):
         }
         if self.reply_queue_arns:
             env[ENV["reply_queues"]] = ",".join(self.reply_queue_arns)
+        if self.weights_role_arn is not None:
+            env[ENV["weights_role_arn"]] = self.weights_role_arn
         resources = {"cpu": f"{self.cpu_millis}m", "memory": f"{self.memory_mib}Mi"}
         return k8s.core.v1.ContainerArgs(
             name="queue-worker",
@@ -111,6 +118,33 @@ class WorkerSidecar(BaseModel):
             ),
             security_context=restricted_container(run_as=RUN_AS),
         )
+
+
+SKIP_CONTAINERS = "eks.amazonaws.com/skip-containers"
+"""The pod annotation naming the containers (comma-separated, no spaces) EKS's pod
+identity webhook gives no credentials: neither the variables nor the token's mount
+(amazon-eks-pod-identity-webhook, pkg/handler/handler.go, on its Pod Identity path as on
+IRSA's)."""
+VLLM_CONTAINER = "vllm"
+
+
+def skip_credentials(worker: WorkerSidecar | None) -> dict[str, str]:
+    """The inference pod's annotation keeping the pod's AWS credentials out of the vLLM
+    container, which parses every tenant's request: only the worker holds them."""
+    return {} if worker is None else {SKIP_CONTAINERS: VLLM_CONTAINER}
+
+
+def credentials_env(worker: WorkerSidecar | None) -> list[k8s.core.v1.EnvVarArgs]:
+    """vLLM's only AWS credentials, where its weights are in S3: the weights role's, from
+    the worker on the pod's loopback (bridge.credentials)."""
+    if worker is None or worker.weights_role_arn is None:
+        return []
+    return [
+        k8s.core.v1.EnvVarArgs(
+            name="AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            value=f"http://127.0.0.1:{CREDENTIALS_PORT}{CREDENTIALS_PATH}",
+        )
+    ]
 
 
 class QueueWorkerArgs(TaggedArgs):
@@ -150,30 +184,35 @@ def worker_policy(
     queue_arn: str,
     reply_queue_arns: tuple[str, ...],
     kms_key_arn: str | None,
-    weights: list[dict[str, Any]] | None = None,
+    weights_role_arn: str | None = None,
 ) -> str:
-    """Least privilege for the inference pods (``agentfleet worker`` and vLLM): take, hide
-    and delete messages of one queue; send to the named reply queues; decrypt with the
-    queue's key, if it has one; and read the model's weights (``weights``' statements,
-    components.model_store.read_statements), if they are in S3."""
+    """Least privilege for the worker: take, hide and delete messages of one queue; send to
+    the named reply queues; decrypt with the queue's key, if it has one; and assume the
+    weights role, if the model is in S3, to lend vLLM its credentials."""
     statements = [iam.allow(QUEUE_ACTIONS, queue_arn, sid="TakeRequests")]
     if reply_queue_arns:
         statements.append(iam.allow(REPLY_ACTIONS, reply_queue_arns, sid="SendReplies"))
     if kms_key_arn:
         statements.append(iam.allow(KMS_ACTIONS, kms_key_arn, sid="ReadEncrypted"))
-    statements += weights or []
+    if weights_role_arn:
+        statements.append(iam.allow("sts:AssumeRole", weights_role_arn, sid="LendWeightsRole"))
     return json.dumps(iam.document(*statements))
 
 
 class QueueWorker(pulumi.ComponentResource):
     """The identity of a tier's queue workers: a ServiceAccount (no RBAC: it reaches AWS
-    only), an IAM role that EKS Pod Identity gives its pods, with a least-privilege
-    policy, and the Pod Identity association between the two."""
+    only), an IAM role that EKS Pod Identity gives its pods (the worker container only),
+    with a least-privilege policy, the Pod Identity association between the two, and, where
+    the weights are in S3, the weights role the worker lends vLLM (read of the model's
+    folder only)."""
 
     if TYPE_CHECKING:  # for type checkers only: see components/package.py
         service_account: k8s.core.v1.ServiceAccount
         role: aws.iam.Role
         association: aws.eks.PodIdentityAssociation
+        weights_role: aws.iam.Role | None
+        weights_role_arn: pulumi.Output[str] | None
+        """The role vLLM reads its weights with, from the worker; None: not from S3."""
         service_account_name: str
         """The Kubernetes ServiceAccount the worker runs as."""
 
@@ -203,18 +242,14 @@ class QueueWorker(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        self.weights_role = self._weights_role(name, args, tags, child)
+        weights_role_arn = None if self.weights_role is None else self.weights_role.arn
+        self.weights_role_arn = weights_role_arn
         aws.iam.RolePolicy(
             f"{name}-worker-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(
-                args.queue_arn, args.kms_key_arn, args.weights_kms_key_arn
-            ).apply(
-                lambda values: worker_policy(
-                    values[0],
-                    args.reply_queue_arns,
-                    values[1],
-                    read_statements(args.weights_folders, values[2], args.region),
-                )
+            policy=pulumi.Output.all(args.queue_arn, args.kms_key_arn, weights_role_arn).apply(
+                lambda values: worker_policy(values[0], args.reply_queue_arns, values[1], values[2])
             ),
             opts=child,
         )
@@ -234,3 +269,36 @@ class QueueWorker(pulumi.ComponentResource):
                 "association": self.association,
             }
         )
+
+    def _weights_role(
+        self,
+        name: str,
+        args: QueueWorkerArgs,
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> aws.iam.Role | None:
+        """Read of the model's S3 folders and nothing else, for vLLM: only the worker's role
+        may assume it (the worker serves its sessions on the pod's loopback)."""
+        if not args.weights_folders:
+            return None
+        role = aws.iam.Role(
+            f"{name}-weights-role",
+            description=f"agentfleet {args.tier}: vLLM reads its weights (from the worker)",
+            assume_role_policy=self.role.arn.apply(
+                lambda arn: iam.trust({"AWS": arn}, ("sts:AssumeRole",))
+            ),
+            max_session_duration=3600,
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-weights-policy",
+            role=role.id,
+            policy=pulumi.Output.from_input(args.weights_kms_key_arn).apply(
+                lambda key: json.dumps(
+                    iam.document(*read_statements(args.weights_folders, key, args.region))
+                )
+            ),
+            opts=child,
+        )
+        return role

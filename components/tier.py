@@ -258,7 +258,9 @@ class FleetTierArgs(TaggedArgs):
             kms_key_arn=kms_key_arn,
         )
 
-    def sidecar(self, index: int, queue_url: Any, service_account: str) -> WorkerSidecar | None:
+    def sidecar(
+        self, index: int, queue_url: Any, service_account: str, weights_role_arn: Any = None
+    ) -> WorkerSidecar | None:
         """The worker container of a shape's pods: it forwards at most ``max_num_seqs``."""
         if self.worker is None:
             return None
@@ -274,6 +276,7 @@ class FleetTierArgs(TaggedArgs):
             cpu_millis=self.worker.cpu_millis,
             memory_mib=self.worker.memory_mib,
             api_key_secret=secrets.secret_name(self.tier),
+            weights_role_arn=weights_role_arn,
         )
 
     def service_args(self, index: int, sidecar: WorkerSidecar | None = None) -> VllmServiceArgs:
@@ -442,7 +445,9 @@ class FleetTier(pulumi.ComponentResource):
             queue, worker = self.queues[part], self.queue_workers[part]
             sidecar = None
             if worker is not None:
-                sidecar = args.sidecar(index, queue.url, worker.service_account_name)
+                sidecar = args.sidecar(
+                    index, queue.url, worker.service_account_name, worker.weights_role_arn
+                )
             # Pods get Pod Identity credentials only if the association exists when they
             # start; GPUs come with the operator; the PodMonitor's kind with Prometheus's.
             identity = (worker,) if worker is not None else ()

@@ -23,7 +23,7 @@ from components.common import (
     tier_labels,
 )
 from components.isolation import inference_policy
-from components.queue_worker import WorkerSidecar
+from components.queue_worker import WorkerSidecar, credentials_env, skip_credentials
 from components.secrets import api_key_env, hf_token_secret, token_env
 from facts import defaults, names
 from facts.catalog import Capacity, LatencyClass
@@ -354,8 +354,11 @@ class VllmService(pulumi.ComponentResource):
             env.append(token_env(self.token_secret))
         if args.api_key_secret is not None:
             env.append(api_key_env(args.api_key_secret))
+        env += credentials_env(args.worker)
         pod = k8s.core.v1.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                labels=labels, annotations={**annotations, **skip_credentials(args.worker)}
+            ),
             spec=pod_spec(args, vllm_container(args, env), selector),
         )
         metadata = k8s.meta.v1.ObjectMetaArgs(

@@ -11,6 +11,11 @@ from facts import __version__
 
 PORT = 8081
 """Where the worker answers /livez, /readyz and /metrics."""
+CREDENTIALS_PORT = 8082
+CREDENTIALS_PATH = "/weights-credentials"
+"""Where, on the pod's loopback only, the worker hands vLLM short-lived credentials of the
+tier's weights role (the container credentials format the AWS SDKs read from
+AWS_CONTAINER_CREDENTIALS_FULL_URI): vLLM gets no credentials of its own."""
 RUN_AS = 10001
 """The image's user, and the pod's runAsUser for the worker container."""
 IMAGE = f"agentfleet-worker:{__version__}"
@@ -88,6 +93,15 @@ SETTINGS = (
         "--reply-queues",
         "AGENTFLEET_REPLY_QUEUES",
         "ARNs of the reply queues it may answer on, comma-separated (any)",
+    ),
+    Setting(
+        "weights_role_arn",
+        "--weights-role-arn",
+        "AGENTFLEET_WEIGHTS_ROLE_ARN",
+        f"role whose credentials vLLM gets on 127.0.0.1:{CREDENTIALS_PORT} (none: no server)",
+    ),
+    Setting(
+        "sts_endpoint", "--sts-endpoint", "AGENTFLEET_STS_ENDPOINT", "STS endpoint URL (AWS's)"
     ),
     Setting(
         "vllm_api_key",

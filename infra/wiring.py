@@ -44,7 +44,15 @@ from infra.plan import FleetPlan, TierPlan
 from infra.startup import tier_startup
 from infra.summary import money, tier_summary
 
-TIER_PLACEMENT = ("cluster", "hf_token", "prometheus_address", "depends_on", "addons", "weights")
+TIER_PLACEMENT = (
+    "cluster",
+    "hf_token",
+    "prometheus_address",
+    "depends_on",
+    "addons",
+    "weights",
+    "access_logs_bucket",
+)
 """FleetTierArgs' fields the program adds: what other components give, where it is built."""
 ADDONS_PLACEMENT = ("vpc_id", "kubernetes_version")
 """ClusterAddonsArgs' fields the program adds: what the cluster gives."""

@@ -19,6 +19,17 @@ SECRET_VALUE = re.compile(
     r"(?<![A-Za-z0-9])(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}"
     r"|ghp_[A-Za-z0-9]{30,}|xox[bp]-[A-Za-z0-9-]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
 )
+POINTERS = frozenset(
+    {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    }
+)
+"""The AWS SDKs' variables that say where credentials are (an address, a file), not what
+they are: a plain value is their point, unless it is a credential itself."""
 WORKLOADS = {
     "kubernetes:apps/v1:Deployment",
     "kubernetes:apps/v1:StatefulSet",
@@ -52,7 +63,8 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
                 if not isinstance(value, str) or not value:
                     continue
                 name = str(variable.get("name"))
-                if SECRET_NAME.search(name) or SECRET_VALUE.match(value):
+                named = SECRET_NAME.search(name) and name not in POINTERS
+                if named or SECRET_VALUE.match(value):
                     report(
                         f"container {container.get('name')} sets {name} to a plain value; "
                         "want a reference to a Secret. Use valueFrom.secretKeyRef."

@@ -169,10 +169,10 @@ def allows(granted: list[dict[str, Any]], action: str, resource: str, **context:
 
 
 def test_each_tiers_role_reads_only_its_own_models_folder(prod: list[Registration]) -> None:
-    """The pods' role (the queue worker's service account) may list and read its model's
+    """The tier's weights role (which the worker lends vLLM) may list and read its model's
     folder and decrypt through S3; not another tier's model, not the bucket's other keys,
-    and not write."""
-    light = statements(prod, "lightweight-worker-policy")
+    and not write. The worker's own role reads none of it."""
+    light = statements(prod, "lightweight-weights-policy")
     folder = "models/Qwen/Qwen2.5-3B-Instruct/"
     bucket = f"arn:aws:s3:::{STORE_BUCKET}"
     assert allows(light, "s3:GetObject", f"{bucket}/{folder}model-00001-of-00002.safetensors")
@@ -182,6 +182,8 @@ def test_each_tiers_role_reads_only_its_own_models_folder(prod: list[Registratio
     assert not allows(light, "s3:ListBucket", bucket, **{"s3:prefix": other})
     assert not allows(light, "s3:ListBucket", bucket, **{"s3:prefix": ""})
     assert not allows(light, "s3:PutObject", f"{bucket}/{folder}config.json")
+    worker = statements(prod, "lightweight-worker-policy")
+    assert not allows(worker, "s3:GetObject", f"{bucket}/{folder}config.json")
     encryption = named(prod, ENCRYPTION, "models-encryption").inputs["rules"][0]
     key = encryption["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"]
     assert allows(light, "kms:Decrypt", key, **{"kms:ViaService": "s3.us-east-1.amazonaws.com"})
@@ -217,13 +219,15 @@ def test_a_tier_of_its_own_s3_folder_gets_endpoints_and_a_scoped_role_but_no_mir
     gateway endpoint, a role reading only that folder, no internet for that tier's pods
     (the Hub tiers keep theirs), and no bucket or mirror of the stack's own."""
     registrations, _ = run_program(prod_with_s3_model(), stack="prod")
-    assert not [r for r in registrations if r.type in (JOB, "aws:s3/bucket:Bucket")]
+    assert not [r for r in registrations if r.type == JOB]
+    assert not [r for r in registrations if r.type == "aws:s3/bucket:Bucket"
+                and r.parent_type == "agentfleet:index:ModelStore"]  # fmt: skip
     gateway = named(registrations, "aws:ec2/vpcEndpoint:VpcEndpoint", "models-s3-endpoint")
     assert gateway.inputs["vpcEndpointType"] == "Gateway"
     policies = vllm_policies(registrations)
     assert internet_reachable(policies["mid-tier-vllm"]) == []
     assert internet_reachable(policies["orchestrator-vllm"]) == ["0.0.0.0/0"]
-    mid = statements(registrations, "mid-tier-worker-policy")
+    mid = statements(registrations, "mid-tier-weights-policy")
     own = "arn:aws:s3:::agents-finetunes/support-bot/v3/model.safetensors"
     assert allows(mid, "s3:GetObject", own)
     assert not allows(mid, "s3:GetObject", "arn:aws:s3:::agents-finetunes/other/x.safetensors")

@@ -158,6 +158,8 @@ def test_user_facing_tier_has_a_load_balancer() -> None:
             "agentfleet:index:AgentQueue": 1,
             "agentfleet:index:QueueWorker": 1,
             "agentfleet:index:VllmService": 1,
+            "kubernetes:core/v1:Secret": 1,  # the tier's API key
+            "random:index/randomPassword:RandomPassword": 1,
             "agentfleet:index:QueueDepthAutoscaler": 1,
             "agentfleet:index:InferenceLoadBalancer": 1,
         }

@@ -144,7 +144,7 @@ def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
     assert worker["command"] == ["agentfleet-worker"]  # the image's console script
     assert "args" not in worker
     queue = one(registrations, "aws:sqs/queue:Queue", "orchestrator-queue").inputs
-    env = {item["name"]: item["value"] for item in worker["env"]}
+    env = {item["name"]: item.get("value", item.get("valueFrom")) for item in worker["env"]}
     assert env == {
         "AGENTFLEET_QUEUE_URL": f"https://sqs.us-east-1.amazonaws.com/123456789012/{queue['name']}",
         "AGENTFLEET_VLLM_URL": "http://127.0.0.1:8000",
@@ -155,6 +155,9 @@ def test_every_vllm_replica_gets_the_worker_sidecar() -> None:
         "AGENTFLEET_WORKER_PORT": "8081",
         "AWS_REGION": "us-east-1",
         "AGENTFLEET_REPLY_QUEUES": ",".join(REPLIES),
+        # prod streams its weights from S3: the worker lends vLLM the weights role
+        "AGENTFLEET_WEIGHTS_ROLE_ARN": "arn:aws:iam::123456789012:role/orchestrator-weights-role",
+        "VLLM_API_KEY": {"secretKeyRef": {"name": "orchestrator-vllm-api-key", "key": "api-key"}},
     }
     assert (
         worker["resources"]["requests"]
@@ -264,7 +267,7 @@ def test_each_mig_shape_caps_its_worker_at_its_own_max_num_seqs() -> None:
     caps = {}
     for group in plan.replica_groups:
         shape = f"orchestrator-{group.profile.replace('.', '-')}"  # type: ignore[union-attr]
-        env = {e["name"]: e["value"] for e in pod(registrations, shape)["containers"][1]["env"]}
+        env = {e["name"]: e.get("value") for e in pod(registrations, shape)["containers"][1]["env"]}
         caps[group.profile] = env["AGENTFLEET_MAX_IN_FLIGHT"]
         assert caps[group.profile] == str(group.max_num_seqs)
     assert len(set(caps.values())) == 2  # the two slice sizes take different loads

@@ -259,7 +259,8 @@ def test_render_writes_valid_manifests(capsys: pytest.CaptureFixture[str], tmp_p
         validate_object(body)
     secrets = [yaml.safe_load(p.read_text()) for p in files if p.name.startswith("secret-")]
     assert secrets
-    assert all(s["stringData"] == {"token": "[secret]"} for s in secrets)  # never on disk
+    assert all(set(s["stringData"].values()) == {"[secret]"} for s in secrets)  # never on disk
+    assert {key for s in secrets for key in s["stringData"]} == {"token", "api-key"}
 
 
 def test_command_as_a_process(tmp_path: Path) -> None:
@@ -366,10 +367,10 @@ def test_json_carries_steps_in_the_shape_of_pulumi_preview(
     deployment = next(s for s in steps if s["newState"]["type"] == "kubernetes:apps/v1:Deployment")
     assert "pulumi:providers:kubernetes::cluster" in deployment["provider"]
     assert deployment["newState"]["inputs"]["metadata"]["namespace"] == "agentfleet"
-    # The Hugging Face token is a secret input (the whole stringData, as the SDK sends
-    # it): shown as "[secret]", never its value.
+    # The Hugging Face token and the API keys are secret inputs (the whole stringData, as
+    # the SDK sends it): shown as "[secret]", never their values.
     secrets = [s for s in steps if s["newState"]["type"] == "kubernetes:core/v1:Secret"]
-    assert len(secrets) == 4  # one per tier's replicas, and the model mirror's
+    assert len(secrets) == 7  # a token per tier's replicas and the mirror's; a key per tier
     assert {json.dumps(s["newState"]["inputs"]["stringData"]) for s in secrets} == {'"[secret]"'}
     assert "v1:abc" not in out
 

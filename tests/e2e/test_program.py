@@ -164,7 +164,8 @@ def test_prod_exports() -> None:
     assert outputs["costPerHour"] == 547.38
     assert outputs["maxCostPerHour"] == 756.44
     orchestrator = outputs["tiers"]["orchestrator"]
-    assert orchestrator["endpoint"].startswith("http://internal-")
+    assert orchestrator["endpoint"].startswith("https://internal-")  # prod's certificate
+    assert orchestrator["apiKeySecret"] == "orchestrator-vllm-api-key"
     assert orchestrator["endpoint"].endswith(".us-east-1.elb.amazonaws.com")
     assert orchestrator["queueUrl"].startswith("https://sqs.us-east-1.amazonaws.com/")
     assert orchestrator["deadLetterQueueUrl"].endswith("-dlq")

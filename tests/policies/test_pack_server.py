@@ -80,9 +80,9 @@ def test_shipped_stacks_have_no_finding(pack: PolicyPackServer, stack: str) -> N
 
 def slow_health_check() -> list[Registration]:
     values = stack_values("prod")
-    values["agentfleet:fleet"]["tiers"]["orchestrator"]["loadBalancer"] = {
-        "healthCheckIntervalSeconds": 30
-    }
+    values["agentfleet:fleet"]["tiers"]["orchestrator"]["loadBalancer"][
+        "healthCheckIntervalSeconds"
+    ] = 30
     registrations, _ = run_program(values, stack="prod")
     return registrations
 

@@ -36,7 +36,8 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "agentfleet:addons, "
      "agentfleet:hfToken"),
     ("unknown-cluster-key", "agentfleet:cluster.version", "1.31", "agentfleet:cluster.version",
-     "unknown key; allowed here: name, create, vpcId, subnetIds, nodeRoleArn, "
+     "unknown key; allowed here: name, create, vpcId, subnetIds, loadBalancerSubnetIds, "
+     "nodeRoleArn, "
      "kedaOperatorRoleArn, kubernetesVersion, vpcCidr, availabilityZones, adminRoleArns, "
      "publicAccessCidrs, systemNodes"),
     ("unknown-scaling-key", f"{TIER}.scaling.targetGpuUtilization", 80,

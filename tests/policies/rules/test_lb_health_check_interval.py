@@ -20,7 +20,6 @@ from tests.policies.support import (
     prod_with,
     props,
     same,
-    tier,
 )
 
 NAME = "lb-health-check-interval"
@@ -72,7 +71,11 @@ def test_case(case: str) -> None:
 
 def broken_stack() -> list[Registration]:
     """A realistic way to break it: exactly this finding, through the served pack."""
-    return prod_with(tier("orchestrator", loadBalancer={"healthCheckIntervalSeconds": 30}))
+    return prod_with(
+        lambda fleet: fleet["tiers"]["orchestrator"]["loadBalancer"].update(
+            healthCheckIntervalSeconds=30
+        )
+    )
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,28 @@ CASES: dict[str, ResourceCase] = {
             "valueFrom.secretKeyRef."
         ],
     ),
+    "where-the-credentials-are": (
+        DEPLOYMENT,
+        orchestrator,
+        lambda p: container(p)["env"].append(
+            {
+                "name": "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "value": "http://127.0.0.1:8082/weights-credentials",
+            }
+        ),
+        [],
+    ),
+    "a-credential-where-an-address-goes": (
+        DEPLOYMENT,
+        orchestrator,
+        lambda p: container(p)["env"].append(
+            {"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "AKIAABCDEFGHIJKLMNOP"}
+        ),
+        [
+            "container vllm sets AWS_CONTAINER_CREDENTIALS_FULL_URI to a plain value; want a "
+            "reference to a Secret. Use valueFrom.secretKeyRef."
+        ],
+    ),
     "secret-in-config-map": (
         "kubernetes:core/v1:ConfigMap",
         lambda: {"data": {"settings": "token: hf_abcdefghijklmnopqrstuvwxyz"}},
