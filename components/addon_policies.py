@@ -53,8 +53,24 @@ def load_balancer_controller_policy(region: str, account: str, vpc_id: str) -> d
 
 
 def alert_publisher_policy(topic_arn: str) -> dict[str, Any]:
-    """Alertmanager may publish to the fleet's alert topic, and do nothing else."""
-    return iam.document(iam.allow("sns:Publish", topic_arn, sid="PublishAlerts"))
+    """Alertmanager may publish to the fleet's alert topic, and do nothing else: the topic
+    is KMS-encrypted, so it may also have data keys made, through SNS and for that topic
+    only (SNS's encryption context names the topic)."""
+    _, partition, _, region, account, _ = topic_arn.split(":", 5)
+    return iam.document(
+        iam.allow("sns:Publish", topic_arn, sid="PublishAlerts"),
+        iam.allow(
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            f"arn:{partition}:kms:{region}:{account}:key/*",
+            sid="EncryptAlerts",
+            condition={
+                "StringEquals": {
+                    "kms:ViaService": f"sns.{region}.amazonaws.com",
+                    "kms:EncryptionContext:aws:sns:topicArn": topic_arn,
+                }
+            },
+        ),
+    )
 
 
 def cluster_autoscaler_policy(region: str, account: str, cluster_name: str) -> dict[str, Any]:

@@ -294,7 +294,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             spec={"groups": rule_groups(args)},
             opts=child,
         )
-        self.topic = self._topic(name, args, tags, child)
+        self.topic = self._topic(name, args, region, tags, child)
 
         def queue_alarm(
             suffix: str,
@@ -367,15 +367,31 @@ class FleetMonitoring(pulumi.ComponentResource):
         self,
         name: str,
         args: FleetMonitoringArgs,
+        region: pulumi.Output[str],
         tags: dict[str, str],
         child: pulumi.ResourceOptions,
     ) -> aws.sns.Topic:
-        """The SNS topic every alert goes to, with its e-mail subscribers."""
+        """The SNS topic every alert goes to, encrypted with a key of its own, with its
+        e-mail subscribers."""
+        topic_name = alert_topic_name(args.name_prefix)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        key = aws.kms.Key(
+            f"{name}-alerts-key",
+            description=f"agentfleet alerts ({topic_name})",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            # AWS Budgets cannot publish to a topic under the AWS-managed SNS key: a key of
+            # the fleet's own lets it, and CloudWatch, in for this topic alone.
+            policy=pulumi.Output.all(identity.arn, region).apply(
+                lambda values: _alert_key_policy(values[0], values[1], topic_name)
+            ),
+            tags=tags,
+            opts=child,
+        )
         topic = aws.sns.Topic(
             f"{name}-alerts",
-            name=alert_topic_name(args.name_prefix),
-            # Not KMS-encrypted: AWS Budgets cannot publish to a topic under the AWS-managed
-            # key, and alert texts carry no data.
+            name=topic_name,
+            kms_master_key_id=key.arn,
             tags=tags,
             opts=child,
         )
@@ -439,6 +455,42 @@ class FleetMonitoring(pulumi.ComponentResource):
 def alert_topic_name(name_prefix: str) -> str:
     """The alert topic's name: Alertmanager (ClusterAddons) addresses it by it."""
     return f"{name_prefix}-alerts"
+
+
+def _alert_key_policy(caller_arn: str, region: str, topic_name: str) -> str:
+    """The alert topic's key: the account's IAM policies govern it (Alertmanager's role
+    gets its use there), and AWS Budgets and CloudWatch may make and read data keys for
+    this topic only (SNS's encryption context names it; who may publish at all is the
+    topic policy's business)."""
+    _, partition, _, _, account, _ = caller_arn.split(":", 5)
+    topic_arn = f"arn:{partition}:sns:{region}:{account}:{topic_name}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountIamPolicies",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                *(
+                    {
+                        "Sid": f"AlertPublishers{service.split('.')[0].capitalize()}",
+                        "Effect": "Allow",
+                        "Principal": {"Service": service},
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
+                        },
+                    }
+                    for service in ("budgets.amazonaws.com", "cloudwatch.amazonaws.com")
+                ),
+            ],
+        }
+    )
 
 
 def _topic_policy(topic_arn: str) -> str:

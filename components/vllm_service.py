@@ -461,7 +461,10 @@ def _deployment(
             labels=labels,
             annotations={
                 **annotations,
-                **image_skips([args.image, *([args.worker.image] if args.worker else [])]),
+                **image_skips(
+                    [args.image, *([args.worker.image] if args.worker else [])],
+                    api_key=args.api_key_secret is not None,
+                ),
             },
         ),
         spec=k8s.apps.v1.DeploymentSpecArgs(

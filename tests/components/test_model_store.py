@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from infra.offline.mocks import S3_RANGES, Registration, run_program
 from infra.startup import tier_startup
 from tests.components.builders import plan_of
 from tests.helpers import STORE_BUCKET, prod_with_s3_model, stack_values
+from tests.iampolicy import allows
 
 JOB = "kubernetes:batch/v1:Job"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -142,30 +142,6 @@ def statements(registrations: list[Registration], name: str) -> list[dict[str, A
         named(registrations, ROLE_POLICY, name).inputs["policy"]
     )["Statement"]
     return found
-
-
-def allows(granted: list[dict[str, Any]], action: str, resource: str, **context: str) -> bool:
-    """IAM's evaluation of Allow statements for one request: the action and the resource
-    match (``*`` and ``?`` as IAM's wildcards) and every condition holds."""
-    for statement in granted:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [
-            statement["Action"]]  # fmt: skip
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [
-            statement["Resource"]]  # fmt: skip
-        if not any(fnmatchcase(action, a) for a in actions):
-            continue
-        if not any(fnmatchcase(resource, r) for r in resources):
-            continue
-        held = True
-        for operator, tests in statement.get("Condition", {}).items():
-            for key, wanted in tests.items():
-                values = wanted if isinstance(wanted, list) else [wanted]
-                value = context.get(key)
-                match = fnmatchcase if operator == "StringLike" else str.__eq__
-                held &= value is not None and any(match(value, v) for v in values)
-        if held:
-            return True
-    return False
 
 
 def test_each_tiers_role_reads_only_its_own_models_folder(prod: list[Registration]) -> None:

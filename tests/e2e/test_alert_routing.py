@@ -24,6 +24,7 @@ from facts.resource_types import PROMETHEUS_RULE
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration, run_program
 from tests.helpers import REPO, STACKS, stack_values, tool_from_env
+from tests.iampolicy import allows
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +137,26 @@ def test_every_fleet_alert_reaches_the_fleet_topic_through_alertmanagers_routing
 
 
 @pytest.mark.parametrize("stack", ["prod"])
+def test_the_alert_topic_is_encrypted_with_a_key_its_publishers_may_use(stack: str) -> None:
+    """SSE with the fleet's own key (AWS Budgets cannot publish under the AWS-managed SNS
+    key): Budgets and CloudWatch may make data keys for this topic only."""
+    registrations, _ = run_program(stack_values(stack), stack=stack)
+    topic = next(r for r in registrations if r.type == "aws:sns/topic:Topic")
+    key = next(r for r in registrations if r.type == "aws:kms/key:Key"
+               and r.name.endswith("-alerts-key"))  # fmt: skip
+    assert key.urn in topic.dependencies
+    assert topic.inputs["kmsMasterKeyId"].startswith("arn:aws:kms:")
+    assert key.inputs["enableKeyRotation"] is True
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    for service in ("budgets.amazonaws.com", "cloudwatch.amazonaws.com"):
+        granted = [s for s in statements if s["Principal"] == {"Service": service}]
+        context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn(registrations)}
+        assert allows(granted, "kms:GenerateDataKey", "*", **context)
+        other = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn(registrations) + "x"}
+        assert not allows(granted, "kms:GenerateDataKey", "*", **other)
+
+
+@pytest.mark.parametrize("stack", ["prod"])
 def test_alertmanager_signs_with_a_pod_identity_role_that_may_publish_only_to_the_topic(
     stack: str,
 ) -> None:
@@ -166,14 +187,24 @@ def test_alertmanager_signs_with_a_pod_identity_role_that_may_publish_only_to_th
         for r in registrations
         if r.type == "aws:iam/rolePolicy:RolePolicy" and role.urn in r.dependencies
     ]
-    assert [s for p in policies for s in p["Statement"]] == [
-        {
-            "Sid": "PublishAlerts",
-            "Effect": "Allow",
-            "Action": "sns:Publish",
-            "Resource": topic_arn(registrations),
-        }
-    ]
+    topic = topic_arn(registrations)
+    granted = [s for p in policies for s in p["Statement"]]
+    assert granted[0] == {
+        "Sid": "PublishAlerts",
+        "Effect": "Allow",
+        "Action": "sns:Publish",
+        "Resource": topic,
+    }
+    # The topic is KMS-encrypted: data keys through SNS, for this topic alone.
+    key = "arn:aws:kms:us-east-1:123456789012:key/0000"
+    through_sns = {"kms:ViaService": "sns.us-east-1.amazonaws.com"}
+    assert allows(granted, "kms:GenerateDataKey", key, **through_sns,
+                  **{"kms:EncryptionContext:aws:sns:topicArn": topic})  # fmt: skip
+    assert not allows(granted, "kms:GenerateDataKey", key, **through_sns,
+                      **{"kms:EncryptionContext:aws:sns:topicArn": topic + "-other"})  # fmt: skip
+    assert not allows(granted, "kms:Decrypt", key,
+                      **{"kms:EncryptionContext:aws:sns:topicArn": topic})  # fmt: skip
+    assert len(granted) == 2
     release = prometheus_release(registrations)
     assert association.urn in release.dependencies
     # and a running Alertmanager restarts to get the credentials (the role on its pods)
