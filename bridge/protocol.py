@@ -150,6 +150,13 @@ def _host(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0].lower()
 
 
+def sender_of(message: Mapping[str, Any]) -> str | None:
+    """Who sent a message: the IAM principal's unique id of its SenderId (an assumed role's
+    AROA..., without the session name after ':'; an IAM user's AIDA...; an account)."""
+    sender = (message.get("Attributes") or {}).get("SenderId")
+    return None if not sender else str(sender).split(":", 1)[0]
+
+
 def reply_allowed(url: str, arns: Iterable[str], endpoint: str | None = None) -> bool:
     """Whether a reply queue URL is one of ``arns``: its account, its region (from SQS's
     host) and its name (``*`` and ``?`` match in the region and the name, as in an IAM

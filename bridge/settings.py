@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Self
 
@@ -13,6 +14,8 @@ from facts.worker import PORT
 
 SQS_ARN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_*?.-]{1,85}$"
 IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+SENDER = r"^(A[A-Z0-9]{15,127}|\d{12})$"
+"""An IAM principal's unique id (AROA..., AIDA...) or an account, as SQS's SenderId starts."""
 SQS_HOST = re.compile(r"^https?://sqs\.([a-z0-9-]+)\.amazonaws\.com")
 
 
@@ -68,6 +71,18 @@ class WorkerSettings(BaseModel):
         "'*' in names); a request naming another is refused unrun. Default: any.",
     )
 
+    reply_queues_by_sender: (
+        dict[
+            Annotated[str, Field(pattern=SENDER)],
+            tuple[Annotated[str, Field(pattern=SQS_ARN)], ...],
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Reply queues by sender (JSON: the sender's IAM unique id, an assumed "
+        "role's AROA... or a user's AIDA..., to the ARNs of its queues): a request from a "
+        "mapped sender may name only its own; others, reply_queues.",
+    )
     weights_role_arn: Annotated[str, Field(pattern=IAM_ROLE_ARN)] | None = Field(
         None,
         description="The tier's weights role: the worker assumes it and hands vLLM its "
@@ -81,6 +96,16 @@ class WorkerSettings(BaseModel):
         repr=False,
         description="The key vLLM requires on its API, sent as a bearer token; none: none.",
     )
+
+    @field_validator("reply_queues_by_sender", mode="before")
+    @classmethod
+    def _json(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"not JSON: {error}") from None
+        return value
 
     @field_validator("reply_queues", mode="before")
     @classmethod

@@ -43,6 +43,7 @@ from bridge.protocol import (
     parse_request,
     reply_allowed,
     reply_message,
+    sender_of,
 )
 from bridge.settings import WorkerError, WorkerSettings
 
@@ -189,6 +190,7 @@ class Worker:
                 WaitTimeSeconds=self.settings.wait_seconds,
                 VisibilityTimeout=self.settings.visibility_timeout,
                 MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["SenderId"],
             )
         )
         stopped = asyncio.ensure_future(self.stopping.wait())
@@ -222,7 +224,11 @@ class Worker:
             self.counters.failed["invalid"] += 1
             # ids and queue names as repr: a newline in them cannot forge a log line
             log.warning("invalid request %r: %s", invalid.request_id, invalid.reason)
-            if invalid.request_id and invalid.reply_to and self._may_reply(invalid.reply_to):
+            if (
+                invalid.request_id
+                and invalid.reply_to
+                and self._may_reply(invalid.reply_to, sender_of(message))
+            ):
                 reply = Reply(
                     invalid.request_id,
                     "error",
@@ -234,7 +240,7 @@ class Worker:
                     return
             await self._delete(receipt_handle)
             return
-        if request.reply_to and not self._may_reply(request.reply_to):
+        if request.reply_to and not self._may_reply(request.reply_to, sender_of(message)):
             # No reply can reach it; running it would only spend the GPU.
             self.counters.failed["reply_denied"] += 1
             log.warning(
@@ -305,10 +311,15 @@ class Worker:
             headers["Authorization"] = f"Bearer {self.settings.vllm_api_key}"
         return headers
 
-    def _may_reply(self, queue_url: str) -> bool:
-        """Whether the tier may answer on ``queue_url`` (its allow-list, when it has one)."""
-        allowed = self.settings.reply_queues
-        return allowed is None or reply_allowed(queue_url, allowed, self.settings.sqs_endpoint)
+    def _may_reply(self, queue_url: str, sender: str | None) -> bool:
+        """Whether the tier may answer on ``queue_url``: a sender the tier maps to its
+        reply queues gets those alone; any other, the tier's allow-list (none at all, when
+        the tier maps senders but has no list; any queue, when it has neither)."""
+        mapped = self.settings.reply_queues_by_sender or {}
+        allowed = mapped.get(sender or "", self.settings.reply_queues)
+        if allowed is None:
+            return not mapped
+        return reply_allowed(queue_url, allowed, self.settings.sqs_endpoint)
 
     async def _reply(self, reply: Reply, queue_url: str) -> bool:
         """Send a reply; True when it went, or when it never can (a reply queue that does

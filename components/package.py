@@ -342,6 +342,8 @@ class TierQueue(TypedDict):
     'KMS key; default: SSE-SQS.'
     reply_queue_arns: NotRequired[list[str]]
     "The agents' reply queues the workers may send replies to."
+    reply_queues_by_sender: NotRequired[dict[str, list[str]]]
+    "Each sender's own reply queues (SQS SenderId's IAM unique id to ARNs)."
 
 
 class AddonReadiness(TypedDict):
@@ -749,6 +751,8 @@ class WorkerSidecar(TypedDict):
     'The longest request; also the drain on SIGTERM.'
     reply_queue_arns: NotRequired[list[str]]
     'Reply queues the worker may answer on; others are refused unrun.'
+    reply_queues_by_sender: NotRequired[dict[str, list[str]]]
+    "Each sender's own reply queues (SQS SenderId's IAM unique id to ARNs)."
     cpu_millis: NotRequired[int]
     'CPU request and limit.'
     memory_mib: NotRequired[int]

@@ -58,6 +58,10 @@ class WorkerSidecar(BaseModel):
     reply_queue_arns: tuple[str, ...] = Field(
         (), description="Reply queues the worker may answer on; others are refused unrun."
     )
+    reply_queues_by_sender: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Each sender's own reply queues (SQS SenderId's IAM unique id to ARNs).",
+    )
     cpu_millis: Annotated[int, Field(ge=50)] = Field(
         defaults.WORKER_CPU_MILLIS, description="CPU request and limit."
     )
@@ -86,6 +90,11 @@ class WorkerSidecar(BaseModel):
         }
         if self.reply_queue_arns:
             env[ENV["reply_queues"]] = ",".join(self.reply_queue_arns)
+        if self.reply_queues_by_sender:
+            env[ENV["reply_queues_by_sender"]] = json.dumps(
+                {sender: list(arns) for sender, arns in self.reply_queues_by_sender.items()},
+                separators=(",", ":"),
+            )
         if self.weights_role_arn is not None:
             env[ENV["weights_role_arn"]] = self.weights_role_arn
         resources = {"cpu": f"{self.cpu_millis}m", "memory": f"{self.memory_mib}Mi"}

@@ -254,7 +254,7 @@ class FleetTierArgs(TaggedArgs):
             cluster_name=self.cluster.name,
             namespace=self.namespace,
             queue_arn=queue_arn,
-            reply_queue_arns=self.queue.reply_queue_arns,
+            reply_queue_arns=self.queue.every_reply_queue,
             kms_key_arn=kms_key_arn,
         )
 
@@ -273,6 +273,7 @@ class FleetTierArgs(TaggedArgs):
             visibility_timeout_seconds=self.queue_args().visibility_timeout_seconds,
             request_timeout_seconds=self.request_timeout_seconds,
             reply_queue_arns=self.queue.reply_queue_arns,
+            reply_queues_by_sender=self.queue.reply_queues_by_sender,
             cpu_millis=self.worker.cpu_millis,
             memory_mib=self.worker.memory_mib,
             api_key_secret=secrets.secret_name(self.tier),

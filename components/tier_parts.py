@@ -127,6 +127,16 @@ class TierQueue(_Part):
     reply_queue_arns: tuple[str, ...] = Field(
         (), description="The agents' reply queues the workers may send replies to."
     )
+    reply_queues_by_sender: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Each sender's own reply queues (SQS SenderId's IAM unique id to ARNs).",
+    )
+
+    @property
+    def every_reply_queue(self) -> tuple[str, ...]:
+        """What the workers may send to: the allow-list and every sender's own queues."""
+        mapped = (arn for arns in self.reply_queues_by_sender.values() for arn in arns)
+        return tuple(dict.fromkeys([*self.reply_queue_arns, *mapped]))
 
 
 class NodeDisk(_Part):

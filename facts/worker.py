@@ -95,6 +95,12 @@ SETTINGS = (
         "ARNs of the reply queues it may answer on, comma-separated (any)",
     ),
     Setting(
+        "reply_queues_by_sender",
+        "--reply-queues-by-sender",
+        "AGENTFLEET_REPLY_QUEUES_BY_SENDER",
+        "JSON {sender's IAM unique id: [reply queue ARNs]}; a mapped sender gets only its own",
+    ),
+    Setting(
         "weights_role_arn",
         "--weights-role-arn",
         "AGENTFLEET_WEIGHTS_ROLE_ARN",

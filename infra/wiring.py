@@ -323,6 +323,9 @@ def tier(plan: FleetPlan, tier: TierPlan, layout: MigLayout | None = None) -> di
             max_receive_count=queue.max_receive_count,
             kms_key_id=queue.kms_key_id,
             reply_queue_arns=tuple(queue.reply_queue_arns),
+            reply_queues_by_sender={
+                sender: tuple(arns) for sender, arns in queue.reply_queues_by_sender.items()
+            },
         ),
         "vllm_image": plan.vllm_image,
         "worker": WorkerOptions(

@@ -198,6 +198,19 @@ class QueueConfig(ConfigModel):
         "send to these only, and a request naming another reply queue is refused unrun. "
         "Default: none (requests are answered only by deleting them once done).",
     )
+    reply_queues_by_sender: dict[
+        Annotated[StrictStr, StringConstraints(pattern=r"^(A[A-Z0-9]{15,127}|\d{12})$")],
+        Annotated[
+            list[Annotated[StrictStr, StringConstraints(pattern=SQS_ARN)]], Field(min_length=1)
+        ],
+    ] = Field(
+        default_factory=dict,
+        description="Each agent's own reply queues, by the IAM unique id its requests carry as "
+        "SQS's SenderId (an assumed role's AROA..., `aws iam get-role --query Role.RoleId`; a "
+        "user's AIDA...): a request from a mapped agent may name only its own queues, so no "
+        "agent aims replies at another's. Agents not mapped keep replyQueueArns. The workers "
+        "may send to these queues too.",
+    )
 
 
 def _share(value: Decimal) -> Decimal:

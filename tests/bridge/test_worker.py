@@ -29,6 +29,10 @@ StartWorker = Callable[..., WorkerProcess]
 MakeQueues = Callable[..., Queues]
 
 
+MOTO_SENDER = "AIDAIT2UOQQY3AUEKVGXU"
+"""The SenderId moto_server gives every message (an IAM user's unique id)."""
+
+
 def ids(prefix: str, count: int) -> list[str]:
     return [f"{prefix}-{index:04d}" for index in range(count)]
 
@@ -269,6 +273,35 @@ def test_a_request_naming_a_reply_queue_the_tier_may_not_use_is_deleted_unrun(
     wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "both settled")
     assert "denied" not in vllm.calls  # never run
     assert queue_size(sqs, other) == (0, 0)
+    assert worker.metrics()['agentfleet_worker_failed_total{reason="reply_denied"}'] == 1
+
+
+def test_a_sender_aims_its_replies_only_at_its_own_queue(
+    sqs: Any, queues: MakeQueues, vllm: FakeVllm, start_worker: StartWorker
+) -> None:
+    """Every agent's reply queue is on the tier's allow-list (agents-prod-replies-*), so
+    the list alone let one agent aim replies, or forged error replies, at another's. A
+    sender the tier maps to its queues (by SQS's SenderId) may name only those."""
+    q = queues(visibility=1)
+    mine = q.reply_url.rsplit("/", 1)[1]
+    victim = sqs.create_queue(QueueName=mine + "-victim")["QueueUrl"]
+    everyone = f"arn:aws:sqs:us-east-1:123456789012:{mine}*"
+    by_sender = {MOTO_SENDER: [f"arn:aws:sqs:us-east-1:123456789012:{mine}"]}
+    send_all(sqs, q.url, request_entries(["aimed"], victim))
+    send_all(sqs, q.url, [{**next(request_entries(["forged"], victim)), "MessageBody": "{"}])
+    send_all(sqs, q.url, request_entries(["own"], q.reply_url))
+    worker = start_worker(
+        q.url,
+        visibility_timeout=1,
+        reply_queues=everyone,
+        reply_queues_by_sender=json.dumps(by_sender),
+    ).wait_ready()
+
+    (reply,) = drain_replies(sqs, q.reply_url, {"own"}, timeout=20)
+    assert reply["status"] == "ok"
+    wait_until(lambda: queue_size(sqs, q.url) == (0, 0), 10, "all settled")
+    assert "aimed" not in vllm.calls  # never run
+    assert queue_size(sqs, victim) == (0, 0)  # and no error reply landed there either
     assert worker.metrics()['agentfleet_worker_failed_total{reason="reply_denied"}'] == 1
 
 

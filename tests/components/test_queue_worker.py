@@ -292,3 +292,24 @@ def test_vllm_pods_start_after_their_pod_identity_exists() -> None:
                   "orchestrator-service-account")  # fmt: skip
     assert association.urn in deployment.dependencies
     assert account.urn in deployment.dependencies
+
+
+def test_each_agent_gets_its_own_reply_queues_from_the_stack() -> None:
+    """queue.replyQueuesBySender reaches the worker as its sender map, and the workers'
+    role may send to those queues too."""
+    alice = "arn:aws:sqs:us-east-1:123456789012:agents-prod-replies-alice"
+    values = stack_values("prod")
+    queue = values["agentfleet:fleet"]["tiers"]["orchestrator"]["queue"]
+    queue["replyQueuesBySender"] = {"AROAALICEALICEALICE1": [alice]}
+    registrations = tier_registrations(values, "orchestrator")
+    env = {
+        e["name"]: e.get("value")
+        for e in pod(registrations, "orchestrator")["containers"][1]["env"]
+    }
+    assert json.loads(env["AGENTFLEET_REPLY_QUEUES_BY_SENDER"]) == {"AROAALICEALICEALICE1": [alice]}
+    policy = json.loads(
+        next(r for r in registrations if r.type == "aws:iam/rolePolicy:RolePolicy"
+             and r.name == "orchestrator-worker-policy").inputs["policy"]
+    )  # fmt: skip
+    (send,) = [s for s in policy["Statement"] if s["Sid"] == "SendReplies"]
+    assert alice in send["Resource"]
