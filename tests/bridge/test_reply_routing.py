@@ -52,11 +52,13 @@ def test_the_sender_is_the_principal_without_its_session() -> None:
 
 
 def test_the_map_comes_as_json_and_bad_ids_are_refused() -> None:
-    settings = WorkerSettings(
-        queue_url=QUEUE, reply_queues_by_sender=f'{{"{ALICE}": ["{ARN}alice"]}}'
+    settings = WorkerSettings.model_validate(
+        {"queue_url": QUEUE, "reply_queues_by_sender": f'{{"{ALICE}": ["{ARN}alice"]}}'}
     )
     assert settings.reply_queues_by_sender == {ALICE: (ARN + "alice",)}
     with pytest.raises(ValueError, match="not JSON"):
-        WorkerSettings(queue_url=QUEUE, reply_queues_by_sender="{")
+        WorkerSettings.model_validate({"queue_url": QUEUE, "reply_queues_by_sender": "{"})
     with pytest.raises(ValueError, match="should match pattern"):
-        WorkerSettings(queue_url=QUEUE, reply_queues_by_sender={"alice": [ARN + "alice"]})
+        WorkerSettings.model_validate(
+            {"queue_url": QUEUE, "reply_queues_by_sender": {"alice": [ARN + "alice"]}}
+        )
