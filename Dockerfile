@@ -10,9 +10,11 @@ ARG PYTHON=python:3.11-slim-bookworm
 
 FROM ${PYTHON} AS build
 WORKDIR /src
-COPY requirements-worker.txt ./
+# Exactly the reviewed releases, each file checked against its hash (requirements-worker.lock,
+# resolved from requirements-worker.txt by `python3 tasks.py lock`).
+COPY requirements-worker.lock ./
 RUN pip install --no-cache-dir --root-user-action=ignore --prefix=/install \
-        -r requirements-worker.txt
+        --require-hashes -r requirements-worker.lock
 # Only what the worker runs: the queue bridge and the facts it shares with the components.
 # pyproject.toml finds the packages that are there, so the others are simply absent.
 COPY pyproject.toml README.md ./

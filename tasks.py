@@ -5,6 +5,7 @@
     python3 tasks.py test   # the whole test suite: ruff, mypy, pytest (the docs site too)
     python3 tasks.py fast   # the quick loop: ruff, mypy, and the tests not marked integration
     python3 tasks.py docs   # regenerate every generated file (reference pages, package)
+    python3 tasks.py lock   # resolve the hashed lock files again
 
 Each creates ./.venv on first use (the virtualenv Pulumi.yaml names, so `pulumi preview`
 uses the same one) and reinstalls the package there whenever pyproject.toml changes. The
@@ -34,11 +35,20 @@ PYTHON = BIN / "python"
 STAMP = VENV / ".agentfleet-installed"
 UV = BIN / "uv"
 UV_REQUIREMENT = "uv>=0.13,<0.14"
+LOCKS = {
+    # lock file: what uv resolves into it (`python3 tasks.py lock` writes them again)
+    "requirements-uv.lock": ["-"],  # UV_REQUIREMENT, from stdin
+    "requirements-dev.lock": ["pyproject.toml", "--extra", "dev"],
+    "requirements-worker.lock": ["requirements-worker.txt"],
+}
+"""Every package a job installs, pinned with the hashes of its files, so an install takes
+exactly what was reviewed: uv itself, .venv's dependencies and dev tools, and the worker
+image's dependencies. Each resolves for every platform and Python 3.11 or newer."""
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "agentfleet"
 
 MAIN_JOB = ["agentfleet", "plan", "--stack", "prod"]
 PACKAGES = ("facts", "components", "policies", "infra", "bridge")
-INSTALL_RECIPE = "2"
+INSTALL_RECIPE = "3"
 """Bumped when the way .venv is installed changes, so existing ones are installed again."""
 
 
@@ -47,7 +57,10 @@ def setup() -> None:
     of pyproject.toml."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before any venv exists
         sys.exit(f"agentfleet needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    recipe = (ROOT / "pyproject.toml").read_bytes() + INSTALL_RECIPE.encode()
+    recipe = (
+        b"".join((ROOT / name).read_bytes() for name in ("pyproject.toml", *LOCKS))
+        + INSTALL_RECIPE.encode()
+    )
     wanted = hashlib.sha256(recipe).hexdigest()
     if STAMP.is_file() and STAMP.read_text() == wanted and PYTHON.exists():
         return
@@ -55,8 +68,11 @@ def setup() -> None:
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     print("installing agentfleet and its dev tools into .venv", flush=True)
-    run([str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", UV_REQUIREMENT])
-    run([str(UV), "pip", "install", "-q", "--python", str(PYTHON), "-e", f"{ROOT}[dev]"])
+    run([str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+         "--require-hashes", "-r", str(ROOT / "requirements-uv.lock")])  # fmt: skip
+    run([str(UV), "pip", "install", "-q", "--python", str(PYTHON), "--require-hashes",
+         "-r", str(ROOT / "requirements-dev.lock")])  # fmt: skip
+    run([str(UV), "pip", "install", "-q", "--python", str(PYTHON), "--no-deps", "-e", str(ROOT)])
     compile_bytecode()
     STAMP.write_text(wanted)
 
@@ -198,7 +214,20 @@ def docs() -> None:
     run([str(PYTHON), "-m", "tools"])
 
 
-JOBS = {"plan": plan, "test": test, "fast": fast, "docs": docs, "setup": setup}
+def lock() -> None:
+    """Resolve the lock files again (after a change of a range in pyproject.toml or
+    requirements-worker.txt, or to take newer releases), with every file's hash."""
+    setup()
+    for name, sources in LOCKS.items():
+        subprocess.run(
+            [str(UV), "pip", "compile", "-q", *sources, "--generate-hashes", "--universal",
+             "--python-version", "3.11", "--no-header", "-o", str(ROOT / name)],
+            cwd=ROOT, input=UV_REQUIREMENT, text=True, check=True,
+        )  # fmt: skip
+        print(f"wrote {name}", flush=True)
+
+
+JOBS = {"plan": plan, "test": test, "fast": fast, "docs": docs, "setup": setup, "lock": lock}
 
 
 def main() -> None:

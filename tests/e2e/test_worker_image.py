@@ -1,5 +1,5 @@
 """The worker image: the Dockerfile agrees with the package and the pod, and what it
-installs (the facts and bridge packages alone, plus requirements-worker.txt) runs a worker
+installs (the facts and bridge packages alone, plus requirements-worker.lock) runs a worker
 end to end. There is no Docker engine here, so the image's install is reproduced in a
 virtualenv of its own."""
 
@@ -56,7 +56,7 @@ def copied_folders() -> set[str]:
 
 def test_the_dockerfile_copies_only_what_the_worker_runs() -> None:
     assert copied_folders() == IMAGE_PACKAGES
-    assert "-r requirements-worker.txt" in DOCKERFILE
+    assert "--require-hashes -r requirements-worker.lock" in DOCKERFILE
     assert "--no-deps ." in DOCKERFILE
     assert f"USER {worker.RUN_AS}:{worker.RUN_AS}" in DOCKERFILE
     assert f"EXPOSE {worker.PORT}" in DOCKERFILE
@@ -72,7 +72,8 @@ def test_the_dockerfile_copies_only_what_the_worker_runs() -> None:
 @pytest.fixture(scope="module")
 def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv holding what the Dockerfile installs, made with uv as tasks.py does:
-    requirements-worker.txt, then the folders the Dockerfile copies, with --no-deps."""
+    requirements-worker.lock, every file checked against its hash, then the folders the
+    Dockerfile copies, with --no-deps."""
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv is None:
         pytest.skip("uv is installed by `python3 tasks.py setup`")
@@ -84,8 +85,9 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     uv_run("venv", "--quiet", "--python", sys.executable, str(venv))
     uv_run(
-        "pip", "install", "--quiet", "--python", python, "-r", str(REPO / "requirements-worker.txt")
-    )
+        "pip", "install", "--quiet", "--python", python, "--require-hashes",
+        "-r", str(REPO / "requirements-worker.lock"),
+    )  # fmt: skip
     # A copy of what the Dockerfile copies, so no build output lands in REPO.
     source = venv.parent / "src"
     source.mkdir()

@@ -200,7 +200,7 @@ def test_baseline_reports_the_exact_cost_delta_of_doubling_the_orchestrator(
     )
     assert baseline["delta"]["resources"] == {"create": 0, "update": 4, "delete": 0}
     assert baseline["findings"] == {"new": [], "fixed": []}
-    assert shown["changeSummary"] == {"create": 0, "update": 4, "same": 165, "delete": 0}
+    assert shown["changeSummary"] == {"create": 0, "update": 4, "same": 166, "delete": 0}
     updated = [step for step in shown["steps"] if step["op"] == "update"]
     assert sorted(step["newState"]["type"] for step in updated) == [
         "aws:cloudwatch/metricAlarm:MetricAlarm",
