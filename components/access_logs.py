@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components import iam
-from components.common import TaggedArgs, child_options, cost_tags
+from components.common import TaggedArgs, child_options, cost_tags, private_bucket
 
 TYPE = "agentfleet:index:LoadBalancerLogs"
 LOG_DELIVERY = {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
@@ -81,21 +81,7 @@ class LoadBalancerLogs(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
+        private_bucket(name, self.bucket.id, child)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-expiry",
             bucket=self.bucket.id,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -162,3 +163,26 @@ def image_skips(images: list[str], *, api_key: bool = False) -> dict[str, str]:
             "from a Secret by env it stays out of the command line and the pod spec"
         )
     return {CHECKOV_SKIP.format(n): reason for n, reason in enumerate(reasons, 1)}
+
+
+def private_bucket(
+    name: str, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.s3.BucketPublicAccessBlock:
+    """A bucket closed to the public: all four public-access blocks (``<name>-public-access``,
+    returned) and no ACLs, every object the bucket owner's (``<name>-ownership``)."""
+    public = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=opts,
+    )
+    return public

@@ -21,6 +21,7 @@ from components.common import (
     child_options,
     cost_tags,
     image_skips,
+    private_bucket,
     pull_policy,
     restricted_container,
     restricted_pod,
@@ -242,21 +243,7 @@ class ModelStore(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        public = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
+        public = private_bucket(name, self.bucket.id, child)
         policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.id,

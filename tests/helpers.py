@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +68,19 @@ def tool_from_env(variable: str, what: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return Path(found)
+
+
+def run_in_vllm(python: Path, script: Path, order: Any) -> Any:
+    """Run ``script`` with vLLM's virtualenv's ``python`` (CPU only), ``order`` as JSON on
+    its stdin; what it prints last, as JSON."""
+    result = subprocess.run(
+        [str(python), str(script)],
+        input=json.dumps(order),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

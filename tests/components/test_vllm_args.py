@@ -20,6 +20,7 @@ from tests.helpers import (
     STORE_BUCKET,
     prod_with_model_store,
     prod_with_s3_model,
+    run_in_vllm,
     tool_from_env,
 )
 
@@ -35,17 +36,7 @@ def vllm_python() -> Path:
 
 
 def vllm_check(python: Path, argvs: list[list[str]]) -> list[dict[str, object]]:
-    result = subprocess.run(
-        [str(python), str(CHECKER)],
-        input=json.dumps(argvs),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    answers: list[dict[str, object]] = json.loads(result.stdout.strip().splitlines()[-1])
+    answers: list[dict[str, object]] = run_in_vllm(python, CHECKER, argvs)
     return answers
 
 

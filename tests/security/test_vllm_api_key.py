@@ -5,9 +5,6 @@ rendered prod pod's arguments and environment."""
 from __future__ import annotations
 
 import fnmatch
-import json
-import os
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,7 +16,7 @@ from bridge.worker import Worker
 from facts.resource_types import LISTENER
 from infra.offline.manifests import is_kubernetes_object, manifest
 from infra.offline.mocks import run_program
-from tests.helpers import stack_values, tool_from_env
+from tests.helpers import run_in_vllm, stack_values, tool_from_env
 
 CHECKER = Path(__file__).with_name("vllm_auth.py")
 CHAT = "/v1/chat/completions"
@@ -85,17 +82,7 @@ def pod() -> dict[str, Any]:
 def _statuses(requests: list[tuple[str, str, dict[str, str]]], pod: dict[str, Any]) -> list[int]:
     python = tool_from_env("AGENTFLEET_VLLM_PYTHON", "vLLM's virtualenv")
     order = {"argv": pod["argv"], "env": {"VLLM_API_KEY": pod["key"]}, "requests": requests}
-    result = subprocess.run(
-        [str(python), str(CHECKER)],
-        input=json.dumps(order),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    statuses: list[int] = json.loads(result.stdout.strip().splitlines()[-1])
+    statuses: list[int] = run_in_vllm(python, CHECKER, order)
     return statuses
 
 
