@@ -186,7 +186,9 @@ class ModelStore(pulumi.ComponentResource):
         https_cidrs: pulumi.Output[list[str]]
         """Where the inference pods' HTTPS may go: S3's ranges and the VPC's blocks."""
         mirrors: dict[str, k8s.batch.v1.Job]
-        """The mirror Job of each Hub model, by its name."""
+        """The mirror Job of each Hub model, by its name (``org/name@rev`` when pinned)."""
+        mirrored: dict[str, k8s.batch.v1.Job]
+        """The same Jobs by the S3 folder each fills."""
 
     def __init__(
         self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None
@@ -196,7 +198,7 @@ class ModelStore(pulumi.ComponentResource):
         # a new cluster's route tables exist once what the store waits for does
         invoke = pulumi.InvokeOutputOptions(parent=self, depends_on=list(args.depends_on))
         tags = cost_tags("fleet", args.environment, args.cost_center, "model-store")
-        self.bucket, self.key, self.mirrors = None, None, {}
+        self.bucket, self.key, self.mirrors, self.mirrored = None, None, {}, {}
         self._mirror_needs: list[pulumi.Resource] = []
         """What the mirror Jobs wait for: the bucket as configured, their identity."""
         self.kms_key_arn = args.kms_key_arn
@@ -214,6 +216,8 @@ class ModelStore(pulumi.ComponentResource):
         if args.bucket is not None:
             for model in args.mirrors:
                 self.mirrors[model] = self._mirror(name, args, model, tags, child)
+                folder = model_weights.folder(args.bucket, args.prefix, model)
+                self.mirrored[folder] = self.mirrors[model]
         self.register_outputs({"https_cidrs": self.https_cidrs, "kms_key_arn": self.kms_key_arn})
 
     def _bucket(
@@ -460,7 +464,7 @@ def _mirror_container(args: ModelStoreArgs, model: str, folder: str) -> k8s.core
         image=args.mirror_image,
         image_pull_policy=pull_policy(args.mirror_image),
         command=["python3", "/mirror/mirror.py"],
-        args=["--model", model, "--to", folder],
+        args=[*mirror_model_args(model), "--to", folder],
         env=env,
         resources=k8s.core.v1.ResourceRequirementsArgs(requests=resources, limits=resources),
         security_context=restricted_container(run_as=MIRROR_RUN_AS),
@@ -469,6 +473,12 @@ def _mirror_container(args: ModelStoreArgs, model: str, folder: str) -> k8s.core
             k8s.core.v1.VolumeMountArgs(name="scratch", mount_path="/scratch"),
         ],
     )
+
+
+def mirror_model_args(model: str) -> list[str]:
+    """bridge/mirror.py's arguments naming a Hub model, at its revision when pinned."""
+    hub_id, revision = model_weights.unpinned(model)
+    return ["--model", hub_id, *(["--revision", revision] if revision else [])]
 
 
 def _slug(model: str) -> str:

@@ -408,6 +408,8 @@ class FleetTierArgs(TypedDict):
     'on-demand or spot (A5, K1, K2). One of: `on-demand`, `spot`.'
     model: str
     'The model vLLM serves.'
+    revision: NotRequired[Optional[str]]
+    "The Hub revision of the tier's own model; None: main."
     model_profile: NotRequired[Optional[str]]
     "The model's shape (facts.models.profile_json) when the shipped model table does not know it, for model-fits-gpu."
     gpu_memory_utilization: NotRequired[float]
@@ -712,6 +714,8 @@ class VllmArgs(TypedDict):
     'Model to serve (Hugging Face id or a path).'
     served_model_name: NotRequired[Optional[str]]
     'Name clients use in requests; default: the model.'
+    revision: NotRequired[Optional[str]]
+    "--revision: the Hub revision (the tokenizer's too); None: main."
     max_num_seqs: int
     '--max-num-seqs: 1.5-2x the sessions per replica (C2).'
     gpu_memory_utilization: NotRequired[float]

@@ -68,6 +68,9 @@ class FleetTierArgs(TaggedArgs):
     )
     capacity: Capacity = Field(description="on-demand or spot (A5, K1, K2).")
     model: str = Field(description="The model vLLM serves.")
+    revision: str | None = Field(
+        None, description="The Hub revision of the tier's own model; None: main."
+    )
     model_profile: str | None = Field(
         None,
         description="The model's shape (facts.models.profile_json) when the shipped model "
@@ -292,6 +295,8 @@ class FleetTierArgs(TaggedArgs):
                 model=folder or model,
                 # streamed: clients keep naming the model as the tier does, not its folder
                 served_model_name=None if folder is None else model,
+                # from the Hub at the tier's revision; from S3, the folder holds it
+                revision=self.revision if folder is None and model == self.model else None,
                 load_format=None if folder is None else model_weights.LOAD_FORMAT,
                 model_loader_extra_config=None if folder is None else STREAMER_EXTRA_CONFIG,
                 max_num_seqs=shape.max_num_seqs,

@@ -75,6 +75,9 @@ class VllmArgs(BaseModel):
     served_model_name: str | None = Field(
         None, description="Name clients use in requests; default: the model."
     )
+    revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")] | None = Field(
+        None, description="--revision: the Hub revision (the tokenizer's too); None: main."
+    )
     max_num_seqs: Annotated[int, Field(ge=1)] = Field(
         description="--max-num-seqs: 1.5-2x the sessions per replica (C2)."
     )
@@ -122,6 +125,8 @@ class VllmArgs(BaseModel):
         ]
         if self.served_model_name:
             argv += ["--served-model-name", self.served_model_name]
+        if self.revision:
+            argv += ["--revision", self.revision]
         argv += ["--max-logprobs", str(self.max_logprobs)]
         if self.tensor_parallel_size > 1:
             argv += ["--tensor-parallel-size", str(self.tensor_parallel_size)]

@@ -61,9 +61,34 @@ def split(uri: str) -> tuple[str, str]:
     return found["bucket"], found["prefix"]
 
 
+REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+"""A Hub revision a stack may pin: a commit hash, a tag or a branch without '/'."""
+PIN = "@"
+"""Between a Hub id and its revision in a pinned model's name (``org/name@rev``): a Hub
+id holds no '@'."""
+REVISION_FOLDER = "--"
+"""Between a Hub id and its revision in a store's folder: the Hub refuses '--' in a
+repository's name, so ``<model>--<revision>`` is no other model's folder, and it sits
+beside ``<model>/``, not inside it (the streamer would read a nested copy's shards)."""
+
+
+def pinned(model: str, revision: str | None) -> str:
+    """``model`` at ``revision`` (``org/name@rev``), or ``model`` itself without one."""
+    return model if revision is None else f"{model}{PIN}{revision}"
+
+
+def unpinned(name: str) -> tuple[str, str | None]:
+    """The Hub id and the revision of a name ``pinned`` gave."""
+    model, _, revision = name.partition(PIN)
+    return model, revision or None
+
+
 def folder(bucket: str, prefix: str, model: str) -> str:
-    """The S3 folder a model store keeps ``model`` (a Hub id) in: ``<prefix>/<model>/``."""
-    return f"{S3_SCHEME}{bucket}/{prefix.strip('/')}/{model}/"
+    """The S3 folder a model store keeps ``model`` (a Hub id, pinned or not) in:
+    ``<prefix>/<model>/``, or ``<prefix>/<model>--<revision>/`` at a pinned revision."""
+    hub_id, revision = unpinned(model)
+    name = hub_id if revision is None else f"{hub_id}{REVISION_FOLDER}{revision}"
+    return f"{S3_SCHEME}{bucket}/{prefix.strip('/')}/{name}/"
 
 
 def normalized(uri: str) -> str:

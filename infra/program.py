@@ -161,7 +161,9 @@ def _weights(store: ModelStore | None, folders: Mapping[str, str]) -> ModelWeigh
         folders=dict(folders),
         kms_key_arn=store.kms_key_arn,
         https_cidrs=store.https_cidrs,
-        after=tuple(store.mirrors[model] for model in folders if model in store.mirrors),
+        after=tuple(
+            store.mirrored[folder] for folder in folders.values() if folder in store.mirrored
+        ),
     )
 
 

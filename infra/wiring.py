@@ -284,6 +284,7 @@ def tier(plan: FleetPlan, tier: TierPlan, layout: MigLayout | None = None) -> di
         "user_facing": config.user_facing,
         "capacity": tier.capacity,
         "model": config.model,
+        "revision": config.revision,
         "model_profile": _profile(config.model, tier.fit.model),
         "gpu_memory_utilization": float(config.gpu_memory_utilization),
         "instance_type": tier.instance.name,
@@ -375,12 +376,13 @@ def model_store(plan: FleetPlan) -> dict[str, Any] | None:
     streamed = [tier.weights_folders for tier in plan.tiers]
     if store is None and not any(streamed):
         return None
+    # a tier's own model at the tier's revision: a folder (and a mirror) of its own
     mirrors = sorted(
         {
-            model
-            for folders in streamed
-            for model, folder in folders.items()
-            if store is not None and folder == store.folder(model)
+            tier.config.pinned(model)
+            for tier in plan.tiers
+            for model, folder in tier.weights_folders.items()
+            if store is not None and folder == store.folder(tier.config.pinned(model))
         }
     )
     return {

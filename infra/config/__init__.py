@@ -28,6 +28,7 @@ from infra.config.fleet import (
     StackConfig,
     WorkerConfig,
 )
+from infra.config.front import LoadBalancerConfig, QueueConfig
 from infra.config.loading import (
     load_pulumi_config,
     load_stack_file,
@@ -39,9 +40,7 @@ from infra.config.loading import (
 from infra.config.reservation import ReservationConfig
 from infra.config.tier import (
     BurstConfig,
-    LoadBalancerConfig,
     ModelProfileConfig,
-    QueueConfig,
     ScalingConfig,
     ScheduleWindow,
     TierConfig,

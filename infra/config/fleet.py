@@ -271,7 +271,9 @@ class FleetConfig(ConfigModel):
         if model_weights.is_s3(model):
             return model_weights.normalized(model)
         if self.model_store is not None and config.weights != "hub":
-            return self.model_store.folder(model) if model_weights.is_hub_id(model) else None
+            if not model_weights.is_hub_id(model):
+                return None
+            return self.model_store.folder(config.pinned(model))
         return None
 
     def weights_folders(self, tier: str) -> dict[str, str]:

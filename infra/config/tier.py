@@ -32,9 +32,6 @@ from facts.catalog import (
     suited,
 )
 from facts.checklist import (
-    HEALTH_CHECK_INTERVAL_SECONDS,
-    HEALTH_CHECK_MAX_INTERVAL_SECONDS,
-    HEALTH_CHECK_MIN_INTERVAL_SECONDS,
     MAX_NUM_SEQS_FACTOR,
     MAX_NUM_SEQS_MAX_RATIO,
     MAX_NUM_SEQS_MIN_RATIO,
@@ -45,8 +42,6 @@ from facts.checklist import (
     USER_FACING_FLOOR,
 )
 from infra.config.fields import (
-    SQS_ARN,
-    Cidr,
     ConfigModel,
     Count,
     Cron,
@@ -55,6 +50,7 @@ from infra.config.fields import (
     Seconds,
     to_decimal,
 )
+from infra.config.front import LoadBalancerConfig, QueueConfig
 from infra.config.reservation import ReservationConfig
 
 
@@ -132,85 +128,7 @@ class ScalingConfig(ConfigModel):
     )
 
 
-class LoadBalancerConfig(ConfigModel):
-    """The load balancer in front of a user-facing tier (checklist C5-C7)."""
-
-    health_check_interval_seconds: Annotated[StrictInt, Field(ge=5, le=300)] = Field(
-        HEALTH_CHECK_INTERVAL_SECONDS,
-        description="C6: seconds between health checks of vLLM's /health endpoint; the "
-        f"checklist wants {HEALTH_CHECK_MIN_INTERVAL_SECONDS}-"
-        f"{HEALTH_CHECK_MAX_INTERVAL_SECONDS} s. Default {HEALTH_CHECK_INTERVAL_SECONDS}. AWS "
-        "accepts 5-300.",
-    )
-    internal: StrictBool = Field(
-        True, description="Internal (reachable inside the VPC only) unless set false."
-    )
-    certificate_arn: (
-        Annotated[
-            StrictStr,
-            StringConstraints(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/\S+$"),
-        ]
-        | None
-    ) = Field(
-        None,
-        description="ACM certificate for an HTTPS listener on 443; without one the listener "
-        "is HTTP on 80 (internal load balancers only).",
-    )
-    allowed_cidrs: list[Cidr] | None = Field(
-        None, description="Who may reach the listener. Default: the VPC's CIDR block."
-    )
-
-    @model_validator(mode="after")
-    def _tls_when_public(self) -> LoadBalancerConfig:
-        if not self.internal and self.certificate_arn is None:
-            raise KeyedError(
-                "certificateArn",
-                "an internet-facing load balancer needs a certificate (HTTPS); plain HTTP is "
-                "only for internal ones",
-            )
-        return self
-
-
-KmsKeyId = Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)]
 MigCount = Annotated[StrictInt, Field(ge=1, le=mig.COMPUTE_SLICES)]
-"""Instances of one profile per GPU: never more than its compute slices."""
-
-
-class QueueConfig(ConfigModel):
-    """The tier's SQS task queue (checklist C4)."""
-
-    max_receive_count: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(
-        defaults.MAX_RECEIVE_COUNT,
-        description="Receives before a message moves to the dead-letter queue. "
-        f"Default {defaults.MAX_RECEIVE_COUNT}.",
-    )
-    kms_key_id: Annotated[StrictStr, StringConstraints(min_length=1, max_length=2048)] | None = (
-        Field(
-            None,
-            description="KMS key (id, ARN or alias) for server-side encryption. Default: "
-            "SQS-managed encryption (SSE-SQS).",
-        )
-    )
-    reply_queue_arns: list[Annotated[StrictStr, StringConstraints(pattern=SQS_ARN)]] = Field(
-        default_factory=list,
-        description="The agents' reply queues the tier's workers may send replies to "
-        "(ARNs; '*' and '?' allowed in the queue name, as in IAM). The workers' role may "
-        "send to these only, and a request naming another reply queue is refused unrun. "
-        "Default: none (requests are answered only by deleting them once done).",
-    )
-    reply_queues_by_sender: dict[
-        Annotated[StrictStr, StringConstraints(pattern=r"^(A[A-Z0-9]{15,127}|\d{12})$")],
-        Annotated[
-            list[Annotated[StrictStr, StringConstraints(pattern=SQS_ARN)]], Field(min_length=1)
-        ],
-    ] = Field(
-        default_factory=dict,
-        description="Each agent's own reply queues, by the IAM unique id its requests carry as "
-        "SQS's SenderId (an assumed role's AROA..., `aws iam get-role --query Role.RoleId`; a "
-        "user's AIDA...): a request from a mapped agent may name only its own queues, so no "
-        "agent aims replies at another's. Agents not mapped keep replyQueueArns. The workers "
-        "may send to these queues too.",
-    )
 
 
 def _share(value: Decimal) -> Decimal:
@@ -326,6 +244,16 @@ class TierConfig(ConfigModel):
         "a project folder with a config.json (read only when it and its config.json stay "
         "inside the project, symlinks followed), is checked against the GPUs "
         "(docs/will-it-fit.md); another (an S3 folder too) needs modelProfile for that.",
+    )
+    revision: (
+        Annotated[StrictStr, StringConstraints(pattern="^" + model_weights.REVISION.pattern + "$")]
+        | None
+    ) = Field(
+        None,
+        description="The Hub revision (a commit hash, a tag, a branch) to serve the model at, "
+        "instead of its repository's main, which moves; for a Hugging Face model only. "
+        "vLLM gets --revision; with a modelStore the mirror copies that revision into a "
+        "folder of its own (<model>--<revision>/).",
     )
     weights: Literal["hub", "store"] | None = Field(
         None,
@@ -538,6 +466,10 @@ class TierConfig(ConfigModel):
                     "1 (or unset) when mig is set",
                 )
         self._mig_models_fit_the_layout()
+        if self.revision is not None and not model_weights.is_hub_id(self.model):
+            raise KeyedError(
+                "revision", "a revision pins a Hugging Face model; this model is not one"
+            )
         if self.gpus_per_replica is not None and instance.gpus % self.gpus_per_replica:
             raise KeyedError(
                 "gpusPerReplica",
@@ -571,6 +503,11 @@ class TierConfig(ConfigModel):
                 "floor (capacity: on-demand)",
             )
         return self
+
+    def pinned(self, model: str) -> str:
+        """``model`` as the tier serves it: at the tier's revision when it is the tier's own
+        model (``org/name@rev``), else as it is (co-resident models follow main)."""
+        return model_weights.pinned(model, self.revision if model == self.model else None)
 
     def _mig_models_fit_the_layout(self) -> None:
         if self.mig_models is None:

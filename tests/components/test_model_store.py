@@ -229,3 +229,46 @@ def test_the_startup_probe_allows_the_modelled_start_from_the_weights_source() -
         assert probe >= max(2 * modelled, 600)
         assert probe % 10 == 0
         assert probe < 2 * modelled + 10 or probe == 600
+
+
+REVISION = "a09a35458c702b33eeacc393d103063234e8bc28"
+
+
+def test_a_pinned_revision_is_mirrored_into_a_folder_of_its_own() -> None:
+    """mid-tier pins Qwen2.5-7B at a commit; the orchestrator follows main. Main moves (a
+    push to the repository changes what the next pod serves); the pinned tier streams its
+    own folder, filled by its own mirror at that revision, and waits for that mirror; its
+    weights role reads that folder alone."""
+    values = stack_values("prod")
+    values["agentfleet:fleet"]["tiers"]["mid-tier"]["revision"] = REVISION
+    registrations, _ = run_program(values, stack="prod")
+    jobs = {r.inputs["metadata"]["annotations"]["agentfleet.io/model"]: r for r in registrations
+            if r.type == JOB}  # fmt: skip
+    pinned = f"Qwen/Qwen2.5-7B-Instruct@{REVISION}"
+    assert pinned in jobs
+    assert "Qwen/Qwen2.5-7B-Instruct" in jobs  # the orchestrator's, at main
+    folder = f"s3://{STORE_BUCKET}/models/Qwen/Qwen2.5-7B-Instruct--{REVISION}/"
+    args = manifest(jobs[pinned])["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args == ["--model", "Qwen/Qwen2.5-7B-Instruct", "--revision", REVISION, "--to", folder]
+    mid = named(registrations, DEPLOYMENT, "mid-tier-deployment")
+    assert jobs[pinned].urn in mid.dependencies
+    assert jobs["Qwen/Qwen2.5-7B-Instruct"].urn not in mid.dependencies
+    vllm = manifest(mid)["spec"]["template"]["spec"]["containers"][0]
+    assert vllm["args"][0] == folder
+    assert "--revision" not in vllm["args"]  # the folder is the revision
+    weights = statements(registrations, "mid-tier-weights-policy")
+    bucket = f"arn:aws:s3:::{STORE_BUCKET}"
+    assert allows(weights, "s3:GetObject", f"{folder.replace('s3://', 'arn:aws:s3:::')}c.json")
+    main = f"{bucket}/models/Qwen/Qwen2.5-7B-Instruct/config.json"
+    assert not allows(weights, "s3:GetObject", main)
+
+
+def test_a_hub_tier_serves_its_pinned_revision() -> None:
+    values = stack_values("prod")
+    tier = values["agentfleet:fleet"]["tiers"]["lightweight"]
+    tier.update(weights="hub", revision=REVISION)
+    registrations, _ = run_program(values, stack="prod")
+    light = manifest(named(registrations, DEPLOYMENT, "lightweight-deployment"))
+    argv = light["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert argv[0] == "Qwen/Qwen2.5-3B-Instruct"
+    assert argv[argv.index("--revision") + 1] == REVISION

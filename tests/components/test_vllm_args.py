@@ -54,6 +54,11 @@ def rendered() -> dict[str, list[str]]:
             args = tier_args(values(), tier.name)
             for index, shape in enumerate(args.shapes):
                 argvs[f"{name}/{tier.name}/{shape.profile}"] = args.service_args(index).serve_args
+    argvs["pinned-revision"] = VllmArgs(
+        model="Qwen/Qwen2.5-7B-Instruct",
+        revision="a09a35458c702b33eeacc393d103063234e8bc28",
+        max_num_seqs=64,
+    ).render()
     argvs["tensor-parallel-and-context"] = VllmArgs(
         model="meta-llama/Llama-3.1-70B-Instruct",
         served_model_name="llama-70b",
@@ -183,3 +188,15 @@ def test_the_environment_we_set_is_what_vllm_reads(vllm_python: Path) -> None:
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(ours) <= set(seen["known"]), set(ours) - set(seen["known"])
     assert seen["keep_alive"] == int(ours["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"])
+
+
+@pytest.mark.integration
+def test_vllm_serves_a_pinned_revision_with_its_tokenizer(
+    answers: dict[str, dict[str, object]],
+) -> None:
+    """--revision pins the weights; vLLM's tokenizer follows it unless told otherwise
+    (ModelConfig: tokenizer_revision None takes revision), so one flag pins both."""
+    pinned = answers["pinned-revision"]
+    assert pinned["ok"] is True
+    assert pinned["revision"] == "a09a35458c702b33eeacc393d103063234e8bc28"
+    assert pinned["tokenizer_revision"] in (None, pinned["revision"])

@@ -70,6 +70,9 @@ def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
         "load_format": str(load.load_format),
         "max_logprobs": engine.max_logprobs,
         "served_model_name": engine.served_model_name,
+        # the model's revision; ModelConfig gives the tokenizer the same one by default
+        "revision": engine.revision,
+        "tokenizer_revision": engine.tokenizer_revision,
     }
 
 

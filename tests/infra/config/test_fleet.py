@@ -25,12 +25,15 @@ from tests.infra.config.support import DELETE, LIGHT, MID, TIER, setting
 # fmt: off
 INVALID: list[tuple[str, str, object, str, str]] = [
     ("unknown-tier-key", f"{TIER}.gpuCount", 2, f"{TIER}.gpuCount",
-     "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, weights, "
+     "unknown key; allowed here: gpu, latencyClass, userFacing, capacity, model, revision, "
+     "weights, "
      "modelProfile, inputTokens, outputTokens, sessionTokens, serviceSeconds, slaTtftSeconds, "
      "gpuMemoryUtilization, expectedConcurrency, "
      "concurrencyPerGpu, gpusPerReplica, maxNumSeqs, minInstances, maxInstances, "
      "instanceType, pricePerGpuHour, spotPricePerGpuHour, mig, migModels, burst, reservation, "
      "scaling, loadBalancer, queue, requestTimeoutSeconds"),
+    ("revision-with-a-slash", f"{TIER}.revision", "refs/pr/1", f"{TIER}.revision",
+     "string should match pattern '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$' (got 'refs/pr/1')"),
     ("unknown-namespace-key", "agentfleet:tier", {}, "agentfleet:tier",
      "unknown key; allowed here: aws:region, agentfleet:cluster, agentfleet:fleet, "
      "agentfleet:addons, "
@@ -183,6 +186,17 @@ def test_invalid_config_names_key_path_and_reason(
     with pytest.raises(ConfigError) as raised:
         parse_stack_config(invalid_values(path, value))
     assert raised.value.problems == ((where, reason),)
+
+
+def test_a_revision_pins_only_a_hugging_face_model() -> None:
+    values = stack_values("prod")
+    setting(values, f"{TIER}.model", "s3://agents-finetunes/support-bot/v3/")
+    setting(values, f"{TIER}.revision", "v3")
+    with pytest.raises(ConfigError) as raised:
+        parse_stack_config(values)
+    assert raised.value.problems == (
+        (f"{TIER}.revision", "a revision pins a Hugging Face model; this model is not one"),
+    )
 
 
 def test_several_problems_are_all_reported() -> None:
