@@ -45,6 +45,7 @@ from facts import defaults, mig, names
 from facts import weights as model_weights
 from facts.catalog import Capacity, LatencyClass
 from facts.labels import MANAGED_BY
+from facts.worker import memory_mib as worker_memory_mib
 
 TYPE = "agentfleet:index:FleetTier"
 
@@ -278,7 +279,10 @@ class FleetTierArgs(TaggedArgs):
             reply_queue_arns=self.queue.reply_queue_arns,
             reply_queues_by_sender=self.queue.reply_queues_by_sender,
             cpu_millis=self.worker.cpu_millis,
-            memory_mib=self.worker.memory_mib,
+            # what its in-flight maximum may hold at worst, or more if the stack asks
+            memory_mib=max(
+                self.worker.memory_mib, worker_memory_mib(self.shapes[index].max_num_seqs)
+            ),
             api_key_secret=secrets.secret_name(self.tier),
             weights_role_arn=weights_role_arn,
         )

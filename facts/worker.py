@@ -25,6 +25,24 @@ MAX_LOGPROBS = 5
 for more (a queue's reply is bounded), and vLLM gets ``--max-logprobs`` of it."""
 
 
+IDLE_RSS_MIB = 65
+"""A running worker's resident memory with nothing in flight: 64.6 MiB, measured
+(`agentfleet-worker` on moto_server, x86_64, Python 3.11.7, --max-in-flight 300)."""
+REQUEST_MIB = 1.7
+"""What one request in flight holds at worst: the largest answer read (256 KiB of a chat
+completion with 5 log-probabilities a token), decoded, and its reply serialised; 1.69-1.70
+MiB, measured by benchmarks/worker_memory.py (100 and 300 in flight, the same machine)."""
+MEMORY_MARGIN = 1.25
+"""Room above the measured worst case: allocator fragmentation, a Python of other sizes."""
+
+
+def memory_mib(max_in_flight: int, reply_bytes: int = 262_144) -> int:
+    """The memory limit a worker of ``max_in_flight`` needs when every request in flight
+    holds the largest answer it may read, with the margin, in whole 64 MiB."""
+    worst = IDLE_RSS_MIB + max_in_flight * REQUEST_MIB * reply_bytes / 262_144
+    return -(-int(worst * MEMORY_MARGIN) // 64) * 64
+
+
 @dataclass(frozen=True)
 class Setting:
     field: str

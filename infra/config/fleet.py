@@ -93,7 +93,10 @@ class WorkerConfig(ConfigModel):
     )
     memory_mib: Annotated[StrictInt, Field(ge=64, le=16384)] = Field(
         defaults.WORKER_MEMORY_MIB,
-        description="The worker container's memory request and limit (MiB).",
+        description="The worker container's memory request and limit (MiB), at least: a "
+        "replica whose max-num-seqs may hold more at worst (1.7 MiB a request in flight, "
+        "its largest answer read, decoded and its reply serialised, over 65 MiB idle, with "
+        "25% room) gets that.",
     )
 
     @field_validator("image")

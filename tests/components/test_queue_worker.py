@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -13,12 +15,13 @@ import pytest
 from bridge.worker import Worker
 from components import FleetTier, QueueWorker, QueueWorkerArgs
 from components import queue_worker as worker_module
+from facts import worker as facts_worker
 from facts.resource_types import POD_MONITOR
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration
 from tests.components.builders import QUEUE_ARN, REPLIES, tier_args, tier_plan, worker_args
 from tests.components.support import children, one, run, validate_all
-from tests.helpers import prod_with_mixed_mig, stack_values
+from tests.helpers import REPO, prod_with_mixed_mig, stack_values
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
 
@@ -313,3 +316,30 @@ def test_each_agent_gets_its_own_reply_queues_from_the_stack() -> None:
     )  # fmt: skip
     (send,) = [s for s in policy["Statement"] if s["Sid"] == "SendReplies"]
     assert alice in send["Resource"]
+
+
+def test_the_workers_memory_holds_every_request_it_may_take_at_its_largest() -> None:
+    """A worker of N in flight, each holding the largest answer it reads (decoded, its
+    reply serialised), must not be OOM-killed: the kill reruns all N and, repeated, sends
+    other tenants' messages to the dead-letter queue. lightweight takes 300 at once."""
+    values = stack_values("prod")
+    registrations = tier_registrations(values, "lightweight")
+    worker = pod(registrations, "lightweight")["containers"][1]
+    plan = tier_plan(values, "lightweight")
+    limit = int(worker["resources"]["limits"]["memory"].removesuffix("Mi"))
+    in_flight = plan.replica_groups[0].max_num_seqs
+    assert in_flight == 300
+    assert limit >= facts_worker.IDLE_RSS_MIB + in_flight * facts_worker.REQUEST_MIB
+    assert worker["resources"]["requests"]["memory"] == worker["resources"]["limits"]["memory"]
+
+
+def test_a_request_in_flight_holds_what_the_constant_says() -> None:
+    """REQUEST_MIB against the process's resident memory now (benchmarks/worker_memory.py,
+    50 of the largest answers held at once): within the margin the limit adds."""
+    script = REPO / "benchmarks" / "worker_memory.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--in-flight", "50"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout  # fmt: skip
+    per = float(re.search(r"([\d.]+) MiB a request", out)[1])  # type: ignore[index]
+    assert per <= facts_worker.REQUEST_MIB * facts_worker.MEMORY_MARGIN, out
