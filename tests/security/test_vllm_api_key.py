@@ -79,38 +79,50 @@ def pod() -> dict[str, Any]:
             "listener": listener, "rules": rules}  # fmt: skip
 
 
-def _statuses(requests: list[tuple[str, str, dict[str, str]]], pod: dict[str, Any]) -> list[int]:
+@pytest.fixture(scope="module")
+def vllm_says(pod: dict[str, Any]) -> dict[tuple[str, str, str], int]:
+    """vLLM's answer (its status) to each request the tests ask about, from one vLLM
+    process (importing vLLM takes most of the time): by method, path and who asks (no
+    key, a wrong key, the worker)."""
+    wrong = {"Authorization": "Bearer " + "x" * len(pod["key"])}
+    asks = [("POST", path, "nobody") for path in VLLM_PATHS]
+    asks += [("POST", CHAT, "wrong key"), ("POST", CHAT, "worker"),
+             ("GET", "/health", "nobody"), ("GET", "/metrics", "nobody")]  # fmt: skip
+    headers = {"nobody": {}, "wrong key": wrong, "worker": pod["headers"]}
     python = tool_from_env("AGENTFLEET_VLLM_PYTHON", "vLLM's virtualenv")
-    order = {"argv": pod["argv"], "env": {"VLLM_API_KEY": pod["key"]}, "requests": requests}
+    order = {
+        "argv": pod["argv"],
+        "env": {"VLLM_API_KEY": pod["key"]},
+        "requests": [(method, path, headers[who]) for method, path, who in asks],
+    }
     statuses: list[int] = run_in_vllm(python, CHECKER, order)
-    return statuses
+    return dict(zip(asks, statuses, strict=True))
 
 
 @pytest.mark.integration
-def test_a_caller_without_the_tiers_key_is_refused_by_vllm(pod: dict[str, Any]) -> None:
+def test_a_caller_without_the_tiers_key_is_refused_by_vllm(
+    vllm_says: dict[tuple[str, str, str], int],
+) -> None:
     """A pod that reaches vLLM's port (a policy mistake, a host-network pod) still cannot
     use its API without the tier's key; the worker beside it can; the load balancer's
     health checks and Prometheus's scrapes need none."""
-    wrong = {"Authorization": "Bearer " + "x" * len(pod["key"])}
-    assert _statuses(
-        [
-            ("POST", CHAT, {}),
-            ("POST", CHAT, wrong),
-            ("POST", CHAT, pod["headers"]),
-            ("GET", "/health", {}),
-            ("GET", "/metrics", {}),
-        ],
-        pod,
-    ) == [401, 401, 200, 200, 200]
+    assert [
+        vllm_says[("POST", CHAT, "nobody")],
+        vllm_says[("POST", CHAT, "wrong key")],
+        vllm_says[("POST", CHAT, "worker")],
+        vllm_says[("GET", "/health", "nobody")],
+        vllm_says[("GET", "/metrics", "nobody")],
+    ] == [401, 401, 200, 200, 200]
 
 
 @pytest.mark.integration
 def test_nothing_reaches_vllm_through_the_load_balancer_without_the_key(
-    pod: dict[str, Any],
+    pod: dict[str, Any], vllm_says: dict[tuple[str, str, str], int]
 ) -> None:
     """vLLM's key guards only some of its paths (/invocations serves the same inference
     as /v1, keyless): the load balancer passes on only paths vLLM refuses without it."""
     through = [p for p in VLLM_PATHS if forwarded(pod["listener"], pod["rules"], p)]
     assert CHAT in through
     assert "/invocations" not in through
-    assert _statuses([("POST", path, {}) for path in through], pod) == [401] * len(through)
+    assert vllm_says[("POST", "/invocations", "nobody")] == 200  # what it would have let in
+    assert [vllm_says[("POST", path, "nobody")] for path in through] == [401] * len(through)
