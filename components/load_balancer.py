@@ -96,6 +96,15 @@ class InferenceLoadBalancerArgs(TaggedArgs):
         return self
 
     @property
+    def https(self) -> bool:
+        """A certificate makes the listener HTTPS."""
+        return self.certificate_arn is not None
+
+    @property
+    def listener_port(self) -> int:
+        return 443 if self.https else 80
+
+    @property
     def health_check_timeout_seconds(self) -> int:
         """Under the interval, as AWS requires."""
         return min(5, self.health_check_interval_seconds - 1)
@@ -130,8 +139,6 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         child = child_options(self, opts)
         tags = cost_tags(args.tier, args.environment, args.cost_center, "load-balancer")
-        https = args.certificate_arn is not None
-        listener_port = 443 if https else 80
         vpc_cidrs = aws.ec2.get_vpc_output(
             id=args.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self)
         ).apply(vpc_blocks)
@@ -143,8 +150,8 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
                     protocol="tcp",
-                    from_port=listener_port,
-                    to_port=listener_port,
+                    from_port=args.listener_port,
+                    to_port=args.listener_port,
                     cidr_blocks=cidrs,
                     description="clients",
                 )
@@ -204,7 +211,7 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
             child,
         )
         self.dns_name = self.load_balancer.dns_name
-        self.endpoint = pulumi.Output.concat("https://" if https else "http://", self.dns_name)
+        self.endpoint = pulumi.Output.concat("https://" if args.https else "http://", self.dns_name)
         self.register_outputs(
             {
                 "security_group": self.security_group,
@@ -228,12 +235,11 @@ class InferenceLoadBalancer(pulumi.ComponentResource):
     ) -> tuple[aws.lb.Listener, aws.lb.ListenerRule]:
         """The listener (HTTPS on 443 with a certificate, else HTTP on 80), answering 404
         to all but the API's paths, which a rule forwards to the target group."""
-        https = args.certificate_arn is not None
-        listener_port = 443 if https else 80
+        https = args.https
         listener = aws.lb.Listener(
             f"{name}-listener",
             load_balancer_arn=self.load_balancer.arn,
-            port=listener_port,
+            port=args.listener_port,
             protocol="HTTPS" if https else "HTTP",
             certificate_arn=args.certificate_arn,
             ssl_policy=TLS_POLICY if https else None,
