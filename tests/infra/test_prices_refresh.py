@@ -137,12 +137,16 @@ def test_plan_prices_the_fleet_from_the_written_file(tmp_path: Path) -> None:
     made = {"pricing": pricing, "ec2": ec2}
     output = tmp_path / "prices.json"
     args = argparse.Namespace(regions=[REGION], output=output)
+    before = datetime.now(UTC).date()
     assert prices.run(args, clients=lambda service, _: made[service]) == 0
+    after = datetime.now(UTC).date()
     values = stack_values("prod")
     values["agentfleet:fleet"]["prices"] = str(output)
     plan = plan_fleet(parse_stack_config(values))
     assert plan.prices.source == "file"
-    assert plan.prices.as_of == "2026-12-06"
+    # the day the refresh ran (UTC), as the file records it; the run may straddle midnight
+    assert plan.prices.as_of == json.loads(output.read_text())["asOf"]
+    assert plan.prices.as_of in {before.isoformat(), after.isoformat()}
     for tier in plan.tiers:
         listed = Decimal(ON_DEMAND[tier.instance.name])
         assert tier.price_per_instance_hour == listed, tier.name
