@@ -21,6 +21,7 @@ from components.autoscaler import (
     ScheduledReplicas,
 )
 from components.cluster import ClusterRef, FleetCluster, FleetClusterArgs, SystemNodes
+from components.karpenter_pool import KarpenterNodePool, KarpenterNodePoolArgs
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mcp_server import McpServer, McpServerArgs
 from components.mig_config import MigConfiguration, MigConfigurationArgs, MigLayout
@@ -66,6 +67,8 @@ __all__ = [
     "GpuPrices",
     "InferenceLoadBalancer",
     "InferenceLoadBalancerArgs",
+    "KarpenterNodePool",
+    "KarpenterNodePoolArgs",
     "LoadBalancerLogs",
     "LoadBalancerLogsArgs",
     "McpServer",

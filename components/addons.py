@@ -13,16 +13,19 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field
 
-from components import iam
+from components import iam, karpenter
 from components.addon_policies import (
     alert_publisher_policy,
     cluster_autoscaler_policy,
     keda_policy,
     load_balancer_controller_policy,
 )
+from components.alerting import alertmanager_config
 from components.common import Args, TaggedArgs, TierName, child_options, cost_tags
+from components.karpenter_policy import karpenter_controller_policy
 from components.mig_config import MigConfiguration, MigConfigurationArgs
 from facts import defaults
+from facts import karpenter as karpenter_facts
 from facts.labels import AUTOSCALER, MANAGED_BY, TIER
 
 TYPE = "agentfleet:index:ClusterAddons"
@@ -59,6 +62,13 @@ CHARTS = {
         "kube-system",
         "cluster-autoscaler",
     ),
+    "karpenter": Chart(
+        "karpenter",
+        karpenter_facts.CHART.rsplit("/", 1)[0],
+        karpenter_facts.VERSION,
+        karpenter_facts.NAMESPACE,
+        karpenter_facts.SERVICE_ACCOUNT,
+    ),
     "prometheus": Chart(
         "kube-prometheus-stack",
         "https://prometheus-community.github.io/helm-charts",
@@ -74,17 +84,6 @@ ALERTMANAGER_SERVICE_ACCOUNT = f"{PROMETHEUS_NAME}-alertmanager"
 """Alertmanager's service account (the chart's default name under fullnameOverride, set
 explicitly): its Pod Identity role signs the alerts it publishes to the fleet's topic."""
 POD_IDENTITY_ROLE = "agentfleet.io/pod-identity-role"
-FLEET_RECEIVER = "fleet-topic"
-QUIET_RECEIVER = "null"
-ALERT_SUBJECT = (
-    "[{{ .Status | toUpper }}] {{ .GroupLabels.alertname }}"
-    "{{ if .GroupLabels.tier }} ({{ .GroupLabels.tier }}){{ end }}"
-)
-"""The SNS message's subject, on one line: "[RESOLVED] " (11), the alert's name and " (<tier>)"
-(at most 43): under SNS's 100 characters for an alert name of up to 45."""
-QUIET_ALERTS = ("Watchdog", "InfoInhibitor")
-"""kube-prometheus-stack's always-firing alerts: the dead man's switch (meant for an
-external heartbeat) and the helper that inhibits info alerts. Paging on them says nothing."""
 # The autoscaler waits this long before it removes an idle node, and after adding one
 # before it considers removing any: a GPU node takes 2-5 min to come up, so removing it
 # sooner than this would only make the next burst wait for a new one.
@@ -113,6 +112,9 @@ class AddonReadiness(BaseModel):
         (), description="What TargetGroupBindings wait for."
     )
     prometheus: tuple[Any, ...] = Field((), description="What monitors and rules wait for.")
+    karpenter: tuple[Any, ...] = Field(
+        (), description="What NodePools and EC2NodeClasses wait for."
+    )
 
 
 class ClusterAddonsArgs(TaggedArgs):
@@ -127,6 +129,17 @@ class ClusterAddonsArgs(TaggedArgs):
         default_factory=Addon, description="AWS Load Balancer Controller."
     )
     cluster_autoscaler: Addon = Field(default_factory=Addon, description="Cluster autoscaler.")
+    karpenter: Addon = Field(
+        default_factory=lambda: Addon(enabled=False),
+        description="Karpenter, the node provisioner of the tiers' NodePools: its chart, its "
+        "controller's role, the role its nodes run as and the interruption queue. Off by "
+        "default (the cluster autoscaler provisions node groups).",
+    )
+    karpenter_cni_on_node: bool = Field(
+        False,
+        description="Give Karpenter's nodes the VPC CNI's rights (an existing cluster whose "
+        "CNI takes them from the node); a new cluster gives the CNI a role of its own.",
+    )
     kubernetes_version: Any = Field(
         None,
         description="The cluster's Kubernetes version, e.g. 1.34 (a string or an Output such "
@@ -175,46 +188,6 @@ def expander_priorities(burst_tiers: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def alertmanager_config(topic_arn: str, region: str) -> dict[str, Any]:
-    """Alertmanager's routing: every alert to the fleet's SNS topic but the chart's two
-    always-firing ones (QUIET_ALERTS), grouped per alert and tier, and resolutions too.
-    Helm merges this over the chart's default ``alertmanager.config``: the route and the
-    receivers are replaced whole (lists are not merged); its inhibit rules and templates
-    stay."""
-    return {
-        "route": {
-            "receiver": FLEET_RECEIVER,
-            "group_by": ["alertname", "namespace", "tier"],
-            "group_wait": "30s",
-            "group_interval": "5m",
-            "repeat_interval": "4h",
-            "routes": [
-                {"receiver": QUIET_RECEIVER, "matchers": [f'alertname = "{alert}"']}
-                for alert in QUIET_ALERTS
-            ],
-        },
-        "receivers": [
-            {"name": QUIET_RECEIVER},
-            {
-                "name": FLEET_RECEIVER,
-                "sns_configs": [
-                    {
-                        "topic_arn": topic_arn,
-                        # SNS refuses a subject of 100 characters or more, or of more than
-                        # one line, and Alertmanager's default (every common label) is
-                        # often longer: the alert and its tier only, bounded by their names.
-                        "subject": ALERT_SUBJECT,
-                        # Signed with the default credential chain: the pod's Pod
-                        # Identity role (alert_publisher_policy).
-                        "sigv4": {"region": region},
-                        "send_resolved": True,
-                    }
-                ],
-            },
-        ],
-    }
-
-
 def cluster_autoscaler_image_tag(version: str) -> str:
     """The cluster autoscaler release for a cluster of ``version`` (``1.34`` or
     ``1.34.2``): the one of its minor. Any other pairing is unsupported upstream."""
@@ -248,6 +221,8 @@ class ClusterAddons(pulumi.ComponentResource):
         mig_configuration: MigConfiguration | None
         keda_operator_role_arn: pulumi.Output[str] | None
         """The IAM role KEDA's operator runs as, when this installs KEDA."""
+        karpenter_node_role: aws.iam.Role | None
+        """The role Karpenter's nodes run as, when this installs Karpenter."""
         prometheus_address: str | None
         """The Prometheus the fleet's triggers query, when this installs it."""
         readiness: AddonReadiness
@@ -261,6 +236,7 @@ class ClusterAddons(pulumi.ComponentResource):
         self.releases, self.roles = {}, {}
         self.mig_configuration = None
         self.keda_operator_role_arn = None
+        self.karpenter_node_role = None
         self.prometheus_address = None
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
@@ -290,6 +266,8 @@ class ClusterAddons(pulumi.ComponentResource):
             self._load_balancer_controller(account)
         if args.cluster_autoscaler.enabled:
             self._cluster_autoscaler(account)
+        if args.karpenter.enabled:
+            self._karpenter(account)
         if args.prometheus.enabled:
             self._prometheus(account)
 
@@ -301,6 +279,7 @@ class ClusterAddons(pulumi.ComponentResource):
             keda=released("keda"),
             load_balancer_controller=released("load_balancer_controller"),
             prometheus=released("prometheus"),
+            karpenter=released("karpenter"),
         )
         self.register_outputs(
             {
@@ -401,6 +380,47 @@ class ClusterAddons(pulumi.ComponentResource):
                 },
             },
             after=after,
+        )
+
+    def _karpenter(self, account: pulumi.Output[str]) -> None:
+        """Karpenter: the role of its nodes, the queue of EC2's interruption warnings, and
+        the controller with upstream's policy, on the nodes it does not provision."""
+        args, prefix = self._args, f"{self._name}-karpenter"
+        tags = cost_tags("fleet", args.environment, args.cost_center, "addon")
+        nodes = karpenter.node_role(
+            prefix, cluster_name=args.cluster_name, cni_on_node=args.karpenter_cni_on_node,
+            tags=tags, opts=self._child,
+        )  # fmt: skip
+        self.karpenter_node_role = nodes.role
+        queue_tags = cost_tags("fleet", args.environment, args.cost_center, "interruption-queue")
+        warnings = karpenter.interruption_queue(
+            prefix, cluster_name=args.cluster_name, tags=queue_tags, opts=self._child
+        )
+        policy = pulumi.Output.all(account, nodes.role.arn, warnings.queue.arn).apply(
+            lambda values: json.dumps(
+                karpenter_controller_policy(args.region, values[0], args.cluster_name,
+                                            values[1], values[2])
+            )
+        )  # fmt: skip
+        identity = self._controller_role("karpenter", policy)
+        self._release(
+            "karpenter",
+            {
+                "serviceAccount": {"create": True, "name": CHARTS["karpenter"].service_account},
+                "settings": {
+                    "clusterName": args.cluster_name,
+                    "interruptionQueue": karpenter.interruption_queue_name(args.cluster_name),
+                },
+                # Upstream's sizing for the controller; it schedules only on nodes no
+                # NodePool made (the chart's affinity), the cluster's system nodes.
+                "controller": {
+                    "resources": {
+                        "requests": {"cpu": "1", "memory": "1Gi"},
+                        "limits": {"cpu": "1", "memory": "1Gi"},
+                    }
+                },
+            },
+            after=[identity, nodes.access_entry, *warnings.targets],
         )
 
     def _prometheus(self, account: pulumi.Output[str]) -> None:
@@ -534,12 +554,13 @@ class ClusterAddons(pulumi.ComponentResource):
         after: list[pulumi.Resource] | None = None,
     ) -> None:
         chart = CHARTS[addon]
+        oci = chart.repository.startswith("oci://")  # a registry: the chart by its address
         self.releases[addon] = k8s.helm.v3.Release(
             f"{self._name}-{addon.replace('_', '-')}",
             name=chart.chart if addon != "prometheus" else "prometheus",
-            chart=chart.chart,
+            chart=f"{chart.repository}/{chart.chart}" if oci else chart.chart,
             version=self._args.version(addon),
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
             namespace=chart.namespace,
             create_namespace=create_namespace,
             values=values,

@@ -60,6 +60,11 @@ class ClusterRef(Args):
         "gateway). Default: the internal load balancers' subnets.",
     )
     node_role_arn: Any = Field(description="IAM role of the nodes.")
+    karpenter_node_role: Any = Field(
+        None,
+        description="Name of the IAM role Karpenter's nodes run as (ClusterAddons' "
+        "karpenter_node_role); None: the node role's.",
+    )
     keda_operator_role_arn: Any = Field(
         None, description="The KEDA operator's IAM role, when known."
     )

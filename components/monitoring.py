@@ -50,7 +50,14 @@ class MonitoredTier(BaseModel):
     deployments: tuple[str, ...] = Field(description="Names of the tier's vLLM Deployments.")
     queue_name: Any = Field(description="The tier's SQS queue.")
     dlq_name: Any = Field(description="Its dead-letter queue.")
-    autoscaling_group: Any = Field(description="The Auto Scaling group of its node group.")
+    autoscaling_group: Any = Field(
+        None, description="The Auto Scaling group of its node group; None under Karpenter."
+    )
+    instance_types: tuple[str, ...] = Field(
+        (),
+        description="Under Karpenter (no Auto Scaling group): the instance types its NodePools "
+        "launch, whose instances (detailed monitoring on) the dashboard counts.",
+    )
     part_queues: tuple[PartQueue, ...] = Field(
         (),
         description="The tier's other queues (co-resident models on MIG): alarmed and "
@@ -242,19 +249,42 @@ def dashboard_body(region: str, tiers: list[dict[str, Any]]) -> str:
                         # from what EC2 publishes for every instance (one CPU sample per
                         # instance per 5 minutes, basic monitoring): the group's own
                         # GroupInServiceInstances exists only once metrics collection is
-                        # enabled on it, which EKS leaves off.
-                        [
-                            "AWS/EC2",
-                            "CPUUtilization",
-                            "AutoScalingGroupName",
-                            tier["group"],
-                            {
-                                "label": "GPU instances",
-                                "yAxis": "right",
-                                "stat": "SampleCount",
-                                "period": EC2_BASIC_PERIOD_SECONDS,
-                            },
-                        ],
+                        # enabled on it, which EKS leaves off. Karpenter's nodes are in
+                        # no group: its own metrics count them (karpenter_nodes_*).
+                        *(
+                            [
+                                "AWS/EC2",
+                                "CPUUtilization",
+                                "AutoScalingGroupName",
+                                group,
+                                {
+                                    "label": "GPU instances",
+                                    "yAxis": "right",
+                                    "stat": "SampleCount",
+                                    "period": EC2_BASIC_PERIOD_SECONDS,
+                                },
+                            ]
+                            for group in [tier.get("group")]
+                            if group
+                        ),
+                        # Karpenter's instances, in no group: those of the tier's instance
+                        # types, from EC2's per-type aggregate (one sample a minute per
+                        # instance, which its EC2NodeClass's detailed monitoring turns on).
+                        *(
+                            [
+                                "AWS/EC2",
+                                "CPUUtilization",
+                                "InstanceType",
+                                instance_type,
+                                {
+                                    "label": f"GPU instances ({instance_type})",
+                                    "yAxis": "right",
+                                    "stat": "SampleCount",
+                                    "period": 60,
+                                },
+                            ]
+                            for instance_type in ([] if tier.get("group") else tier["types"])
+                        ),
                     ],
                 },
             }
@@ -342,6 +372,7 @@ class FleetMonitoring(pulumi.ComponentResource):
             [
                 pulumi.Output.all(tier=tier.tier, queue=tier.queue_name,
                                   group=tier.autoscaling_group,
+                                  types=list(tier.instance_types),
                                   parts=[pulumi.Output.all(part.part, part.queue_name)
                                          for part in tier.part_queues])
                 for tier in args.tiers

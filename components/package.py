@@ -91,6 +91,10 @@ class ClusterAddonsArgs(TypedDict):
     'AWS Load Balancer Controller.'
     cluster_autoscaler: NotRequired[Addon]
     'Cluster autoscaler.'
+    karpenter: NotRequired[Addon]
+    "Karpenter, the node provisioner of the tiers' NodePools: its chart, its controller's role, the role its nodes run as and the interruption queue. Off by default (the cluster autoscaler provisions node groups)."
+    karpenter_cni_on_node: NotRequired[bool]
+    "Give Karpenter's nodes the VPC CNI's rights (an existing cluster whose CNI takes them from the node); a new cluster gives the CNI a role of its own."
     kubernetes_version: NotRequired[pulumi.Input[str]]
     "The cluster's Kubernetes version, e.g. 1.34 (a string or an Output such as aws.eks.get_cluster_output(...).version): the cluster autoscaler runs the release of the same minor (facts.defaults.CLUSTER_AUTOSCALER_IMAGE_TAGS), and a minor it has none for stops the deployment. None: the chart's default image."
     prometheus: NotRequired[Addon]
@@ -159,8 +163,10 @@ class MonitoredTier(TypedDict):
     "The tier's SQS queue."
     dlq_name: pulumi.Input[str]
     'Its dead-letter queue.'
-    autoscaling_group: pulumi.Input[str]
-    'The Auto Scaling group of its node group.'
+    autoscaling_group: NotRequired[pulumi.Input[str]]
+    'The Auto Scaling group of its node group; None under Karpenter.'
+    instance_types: NotRequired[list[str]]
+    'Under Karpenter (no Auto Scaling group): the instance types its NodePools launch, whose instances (detailed monitoring on) the dashboard counts.'
     part_queues: NotRequired[list[PartQueue]]
     "The tier's other queues (co-resident models on MIG): alarmed and charted like its own."
     backlog_alert: int
@@ -211,6 +217,8 @@ class ClusterRef(TypedDict):
     "Subnets for internet-facing load balancers (routed to an internet gateway). Default: the internal load balancers' subnets."
     node_role_arn: pulumi.Input[str]
     'IAM role of the nodes.'
+    karpenter_node_role: NotRequired[pulumi.Input[str]]
+    "Name of the IAM role Karpenter's nodes run as (ClusterAddons' karpenter_node_role); None: the node role's."
     keda_operator_role_arn: NotRequired[pulumi.Input[str]]
     "The KEDA operator's IAM role, when known."
 
@@ -357,6 +365,8 @@ class AddonReadiness(TypedDict):
     'What TargetGroupBindings wait for. Resources to wait for.'
     prometheus: NotRequired[list[Any]]
     'What monitors and rules wait for. Resources to wait for.'
+    karpenter: NotRequired[list[pulumi.Input[str]]]
+    'What NodePools and EC2NodeClasses wait for.'
 
 
 class WorkerOptions(TypedDict):
@@ -406,6 +416,8 @@ class FleetTierArgs(TypedDict):
     'User-facing tiers get a load balancer and keep their floor (A4, C7).'
     capacity: str
     'on-demand or spot (A5, K1, K2). One of: `on-demand`, `spot`.'
+    node_provisioner: NotRequired[str]
+    "What provisions the tier's GPU nodes: managed node groups the cluster autoscaler scales, or Karpenter NodePools. One of: `cluster-autoscaler`, `karpenter`."
     model: str
     'The model vLLM serves.'
     revision: NotRequired[Optional[str]]
@@ -548,6 +560,59 @@ class InferenceLoadBalancerArgs(TypedDict):
     "Bucket for the access logs (LoadBalancerLogs.bucket_name), written under the tier's prefix; None: no access logs."
     deregistration_delay_seconds: NotRequired[int]
     "How long a draining replica keeps its in-flight requests (the tier's longest request)."
+
+
+class KarpenterNodePoolArgs(TypedDict):
+    "Inputs of a KarpenterNodePool: a node group's, with what Karpenter adds."
+
+    environment: str
+    'dev, staging or prod; tagged for cost (M4).'
+    cost_center: NotRequired[str]
+    'Cost-center tag (M4).'
+    cluster_name: str
+    'The EKS cluster the node group joins.'
+    node_role_arn: pulumi.Input[str]
+    'IAM role of the nodes (a string or an Output).'
+    subnet_ids: list[pulumi.Input[str]]
+    'Subnets of the nodes; several availability zones let a tier survive the loss of one (C7).'
+    tier: str
+    'The tier; labels, taints and tags carry it (M4).'
+    gpu: str
+    'Catalog key of the GPU the instance type carries.'
+    latency_class: str
+    'Written on the nodes for C1. One of: `ttft-first`, `throughput-first`.'
+    user_facing: bool
+    'Written on the nodes for A5 and K1.'
+    instance_type: str
+    'The instance type; it must carry the GPU.'
+    capacity: str
+    'on-demand or spot; spot only for interruptible tiers (A5, K1, K2). One of: `on-demand`, `spot`.'
+    burst: NotRequired[bool]
+    "The node group a tier bursts onto above its on-demand floor: labelled and tagged so (the cluster autoscaler's priority expander tries it first; A4 and C7 read the floor from the other group)."
+    accept_interruptions: NotRequired[bool]
+    "With burst on spot: the stack accepts interruptions of a user-facing tier's burst (A5 reads the tag)."
+    min_size: int
+    'Floor of instances (A4): at least 2 for user-facing tiers (C7).'
+    max_size: int
+    'Ceiling of instances.'
+    disk_size_gib: NotRequired[int]
+    'The root volume of each node (gp3, encrypted, in the launch template): container images and model weights, unless instance_store holds them.'
+    instance_store: NotRequired[bool]
+    "Put kubelet's and containerd's data (the replicas' emptyDirs with their model weights, the images) on the instance type's NVMe instance store, striped as one RAID0 array by nodeadm (NodeConfig spec.instance.localStorage). The instance type must have one."
+    prices: NotRequired[Optional[GpuPrices]]
+    "The prices the tier was planned with, as tags on the node group (K2's policy compares them); None: the policies use the catalog's."
+    reservation: NotRequired[Optional[CapacityReservation]]
+    'Reserved capacity the nodes launch into (the launch template targets it; a Capacity Block makes the group CAPACITY_BLOCK), tagged for the policies.'
+    mig_config: NotRequired[Optional[str]]
+    'Name of the mig-parted config the GPU operator applies to these nodes (the nvidia.com/mig.config label); set with mig_layout.'
+    mig_layout: NotRequired[Optional[MigLayout]]
+    "MIG layout of every GPU of a node (the one MigConfiguration applies); the autoscaler's node template advertises its nvidia.com/mig-<profile> resources so it can scale from zero."
+    node_role: pulumi.Input[str]
+    'Name of the IAM role the nodes run as (Karpenter makes its instance profile; its access entry must exist).'
+    pool_role: NotRequired[str]
+    "whole: every node of a tier without a burst; floor: the on-demand nodes up to the tier's floor, kept when empty; burst: spot nodes above the floor; overflow: on-demand nodes between the floor and the ceiling. One of: `whole`, `floor`, `burst`, `overflow`."
+    consolidate_after_seconds: int
+    "How long a node stays empty before Karpenter removes it: longer than the tier's scale-in window, so a node outlives the replica that left it."
 
 
 class LoadBalancerLogsArgs(TypedDict):
@@ -932,6 +997,20 @@ class InferenceLoadBalancer(_components.InferenceLoadBalancer):
         super().__init__(name, as_args(_components.InferenceLoadBalancerArgs, args), opts)  # type: ignore[arg-type]
 
 
+class KarpenterNodePool(_components.KarpenterNodePool):
+    "A tier's GPU nodes as Karpenter provisions them: a NodePool (the tier's instance types and capacity type, its ceiling in GPUs, the ``nvidia.com/gpu`` NoSchedule taint, tier labels, consolidation of empty nodes only) and its EC2NodeClass (the NVIDIA AL2023 AMI, IMDSv2, the encrypted gp3 root volume or the instance store as RAID0, the tier's cost tags on instances and volumes, the tier's reservation)."
+
+    node_pool_name: str
+    "The NodePool's Kubernetes name (Karpenter labels its nodes with it)."
+    labels: dict[str, str]
+    'The Kubernetes labels of its nodes.'
+
+    def __init__(
+        self, name: str, args: KarpenterNodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(name, as_args(_components.KarpenterNodePoolArgs, args), opts)  # type: ignore[arg-type]
+
+
 class LoadBalancerLogs(_components.LoadBalancerLogs):
     "A private bucket for the load balancers' access logs: all four public-access blocks, ACLs off (BucketOwnerEnforced), TLS only, objects expiring after the retention, and SSE-S3, the only default encryption ALB log delivery accepts (a KMS key refuses it). Each load balancer writes under its tier's prefix."
 
@@ -1018,6 +1097,6 @@ class VllmService(_components.VllmService):
         super().__init__(name, as_args(_components.VllmServiceArgs, args), opts)  # type: ignore[arg-type]
 
 
-COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, LoadBalancerLogs, McpServer, MigConfiguration, ModelStore, QueueDepthAutoscaler, QueueWorker, VllmService]
+COMPONENTS = [AgentQueue, ClusterAddons, FleetCluster, FleetMonitoring, FleetTier, GpuNodePool, InferenceLoadBalancer, KarpenterNodePool, LoadBalancerLogs, McpServer, MigConfiguration, ModelStore, QueueDepthAutoscaler, QueueWorker, VllmService]
 PACKAGE = 'agentfleet'
 """The name the provider host serves the package by."""

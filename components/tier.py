@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import pulumi
 import pulumi_aws as aws
@@ -19,6 +19,7 @@ from components.autoscaler import (
 )
 from components.cluster import ClusterRef
 from components.common import KubernetesName, TaggedArgs, TierName, child_options, tier_labels
+from components.karpenter_pool import KarpenterNodePool, KarpenterNodePoolArgs, tier_pools
 from components.load_balancer import InferenceLoadBalancer, InferenceLoadBalancerArgs
 from components.mig_config import MigLayout
 from components.model_store import STREAMER_EXTRA_CONFIG, ModelWeights
@@ -41,7 +42,7 @@ from components.tier_parts import (
     WorkerOptions,
 )
 from components.vllm_service import IMAGE, VllmArgs, VllmService, VllmServiceArgs
-from facts import defaults, mig, names
+from facts import defaults, karpenter, mig, names
 from facts import weights as model_weights
 from facts.catalog import Capacity, LatencyClass
 from facts.labels import MANAGED_BY
@@ -68,6 +69,11 @@ class FleetTierArgs(TaggedArgs):
         description="User-facing tiers get a load balancer and keep their floor (A4, C7)."
     )
     capacity: Capacity = Field(description="on-demand or spot (A5, K1, K2).")
+    node_provisioner: Literal["cluster-autoscaler", "karpenter"] = Field(
+        "cluster-autoscaler",
+        description="What provisions the tier's GPU nodes: managed node groups the cluster "
+        "autoscaler scales, or Karpenter NodePools.",
+    )
     model: str = Field(description="The model vLLM serves.")
     revision: str | None = Field(
         None, description="The Hub revision of the tier's own model; None: main."
@@ -156,6 +162,8 @@ class FleetTierArgs(TaggedArgs):
             if self.capacity != "on-demand":
                 raise ValueError("burst: the tier's own capacity must be on-demand")
             self.burst_node_pool_args()
+        if self.node_provisioner == "karpenter":
+            self.karpenter_pool_args()
         if all(self.part(index) is not None for index in range(len(self.shapes))):
             raise ValueError(f"shapes: none serves the tier's model {self.model}")
         for part in self.parts():
@@ -212,6 +220,20 @@ class FleetTierArgs(TaggedArgs):
                 "min_size": 0,
                 "max_size": self.burst.max_instances,
             }
+        )
+
+    def karpenter_pool_args(self) -> dict[str, KarpenterNodePoolArgs]:
+        """The tier's NodePools, by name (``karpenter_pool.tier_pools``)."""
+        role = self.cluster.karpenter_node_role or pulumi.Output.from_input(
+            self.cluster.node_role_arn
+        ).apply(lambda arn: str(arn).rsplit("/", 1)[-1])
+        return tier_pools(
+            self.node_pool_args(),
+            self.burst_node_pool_args() if self.burst is not None else None,
+            node_role=role,
+            consolidate_after_seconds=max(
+                karpenter.EMPTY_NODE_SECONDS, self.scaling.scale_in_idle_seconds + 60
+            ),
         )
 
     def shape_model(self, index: int) -> str:
@@ -397,8 +419,11 @@ class FleetTier(pulumi.ComponentResource):
     tiers are reached through their queue and may scale to zero."""
 
     if TYPE_CHECKING:  # for type checkers only: see components/package.py
-        node_pool: GpuNodePool
+        node_pool: GpuNodePool | None
+        """The tier's node group (None under Karpenter)."""
         burst_node_pool: GpuNodePool | None
+        karpenter_pools: dict[str, KarpenterNodePool]
+        """The tier's NodePools, by name (empty under the cluster autoscaler)."""
         queue: AgentQueue
         queues: dict[str | None, AgentQueue]
         """Every queue of the tier: its own (None) and one per co-resident model's part."""
@@ -426,12 +451,7 @@ class FleetTier(pulumi.ComponentResource):
                 after, pulumi.ResourceOptions(depends_on=list(resources))
             )
 
-        self.node_pool = GpuNodePool(args.tier, args.node_pool_args(), opts=child)
-        self.burst_node_pool = (
-            GpuNodePool(names.burst_pool(args.tier), args.burst_node_pool_args(), opts=child)
-            if args.burst is not None
-            else None
-        )
+        self._nodes(args, child, waiting_for(*args.addons.karpenter))
         # One queue and one set of workers per model the tier serves: its own, and each
         # co-resident model of a MIG layout (a request names one model; vLLM serves one).
         self.queues = {
@@ -500,7 +520,10 @@ class FleetTier(pulumi.ComponentResource):
                 "api_key_secret": self.api_key.metadata.name,
                 "queue_url": self.queue.url,
                 "dlq_url": self.queue.dlq_url,
-                "node_group_name": self.node_pool.node_group_name,
+                "node_group_name": None
+                if self.node_pool is None
+                else self.node_pool.node_group_name,
+                "node_pools": list(self.karpenter_pools),
                 "burst_node_group_name": None
                 if self.burst_node_pool is None
                 else self.burst_node_pool.node_group_name,
@@ -509,6 +532,23 @@ class FleetTier(pulumi.ComponentResource):
                 },
             }
         )
+
+    def _nodes(
+        self, args: FleetTierArgs, child: pulumi.ResourceOptions, karpenter: pulumi.ResourceOptions
+    ) -> None:
+        """Node groups, or NodePools once Karpenter's CRDs are there (``karpenter``)."""
+        self.node_pool, self.burst_node_pool, self.karpenter_pools = None, None, {}
+        if args.node_provisioner == "karpenter":
+            self.karpenter_pools = {
+                pool: KarpenterNodePool(pool, pool_args, opts=karpenter)
+                for pool, pool_args in args.karpenter_pool_args().items()
+            }
+            return
+        self.node_pool = GpuNodePool(args.tier, args.node_pool_args(), opts=child)
+        if args.burst is not None:
+            self.burst_node_pool = GpuNodePool(
+                names.burst_pool(args.tier), args.burst_node_pool_args(), opts=child
+            )
 
     def watched(
         self, tier: str, backlog_alert: int, node_price_per_hour: Decimal | None = None
@@ -522,7 +562,12 @@ class FleetTier(pulumi.ComponentResource):
             deployments=tuple(service.args_name for service in self.services),
             queue_name=self.queue.queue_name,
             dlq_name=self.queue.dead_letter_queue.name,
-            autoscaling_group=self.node_pool.autoscaling_group_name,
+            autoscaling_group=None
+            if self.node_pool is None
+            else self.node_pool.autoscaling_group_name,
+            instance_types=tuple(
+                dict.fromkeys(t for pool in self.karpenter_pools.values() for t in pool.types)
+            ),
             part_queues=tuple(
                 PartQueue(
                     part=part, queue_name=queue.queue_name, dlq_name=queue.dead_letter_queue.name

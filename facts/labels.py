@@ -72,6 +72,7 @@ Role = Literal[
     "node-pool",
     "mig-config",
     "task-queue",
+    "interruption-queue",
     "queue-worker",
     "autoscaler",
     "monitoring",

@@ -87,9 +87,11 @@ def declare_fleet(plan: FleetPlan) -> None:
     )
     if wired.mig is not None and addons.mig_configuration is None:  # the cluster runs it
         MigConfiguration("mig", wired.mig, opts=both)
+    karpenter_nodes = addons.karpenter_node_role
     ref = ref.model_copy(
         update={
-            "keda_operator_role_arn": wired.keda_operator_role_arn or addons.keda_operator_role_arn
+            "keda_operator_role_arn": wired.keda_operator_role_arn or addons.keda_operator_role_arn,
+            "karpenter_node_role": None if karpenter_nodes is None else karpenter_nodes.name,
         }
     )
     hf_token: Any = pulumi.Config(NAMESPACE).get_secret("hfToken") if wired.has_hf_token else None

@@ -67,6 +67,13 @@ def add_parser(commands: Any) -> None:
         "exact at any step, a shorter one follows a replica's speed as its batch changes more "
         "finely, that many times slower",
     )
+    simulate.add_argument(
+        "--provisioners",
+        metavar="LIST",
+        help="comma-separated cluster-autoscaler, karpenter: simulate the stack with each "
+        "provisioning its GPU nodes (cluster.nodeProvisioner) and report each beside the "
+        "other (default: the stack's own)",
+    )
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.add_argument("--plot", metavar="FILE.png", type=Path, help="draw the run")
     simulate.add_argument(
@@ -109,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.suggest:
         return _suggest(name, read_stack_file(path), args, options, progress)
+    if args.provisioners is not None:
+        return _by_provisioner(name, read_stack_file(path), args, options, progress)
     simulation = simulate_stack(
         name,
         read_stack_file(path),
@@ -124,6 +133,44 @@ def run(args: argparse.Namespace) -> int:
         print(simulation_report.simulation_text(simulation))
         if args.plot:
             print(f"wrote {args.plot}")
+    return 0
+
+
+PROVISIONERS = ("cluster-autoscaler", "karpenter")
+
+
+def _by_provisioner(
+    name: str,
+    values: dict[str, Any],
+    args: argparse.Namespace,
+    options: dict[str, Any],
+    progress: Callable[[float], None] | None,
+) -> int:
+    """The stack under each provisioner, one simulation each, reported side by side."""
+    from infra.simulation import report as simulation_report
+    from infra.simulation.run import simulate_stack
+
+    chosen = [p.strip() for p in args.provisioners.split(",") if p.strip()]
+    unknown = [p for p in chosen if p not in PROVISIONERS]
+    if unknown or not chosen:
+        known = ", ".join(PROVISIONERS)
+        raise ConfigError([("--provisioners", f"want some of {known}; got {args.provisioners!r}")])
+    if args.plot:
+        raise ConfigError([("--provisioners", "takes no --plot (one run each)")])
+    runs = {}
+    for provisioner in dict.fromkeys(chosen):
+        cluster = {**values.get("agentfleet:cluster", {}), "nodeProvisioner": provisioner}
+        runs[provisioner] = simulate_stack(
+            name,
+            {**values, "agentfleet:cluster": cluster},
+            strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
+            progress=progress,
+            **options,
+        )
+    if args.json:
+        print(json.dumps(simulation_report.provisioners_json(runs), indent=2))
+    else:
+        print(simulation_report.provisioners_text(runs))
     return 0
 
 

@@ -216,6 +216,7 @@ def _addon(config: AddonConfig) -> Addon:
 
 def addons(plan: FleetPlan, mig: MigConfigurationArgs | None) -> dict[str, Any]:
     """ClusterAddonsArgs' fields from the plan (the cluster adds ``ADDONS_PLACEMENT``)."""
+    karpenter = plan.cluster.node_provisioner == "karpenter"
     return {
         "cluster_name": plan.cluster.name,
         "region": plan.region,
@@ -224,7 +225,14 @@ def addons(plan: FleetPlan, mig: MigConfigurationArgs | None) -> dict[str, Any]:
         "gpu_operator": _addon(plan.addons.gpu_operator),
         "keda": _addon(plan.addons.keda),
         "load_balancer_controller": _addon(plan.addons.load_balancer_controller),
-        "cluster_autoscaler": _addon(plan.addons.cluster_autoscaler),
+        # One node autoscaler: Karpenter instead of the cluster autoscaler where it
+        # provisions the nodes.
+        "cluster_autoscaler": _addon(plan.addons.cluster_autoscaler)
+        if not karpenter
+        else Addon(enabled=False),
+        "karpenter": _addon(plan.addons.karpenter) if karpenter else Addon(enabled=False),
+        # A new cluster's VPC CNI has a role of its own; an existing one's may use the node's.
+        "karpenter_cni_on_node": not plan.cluster.create,
         "prometheus": _addon(plan.addons.prometheus),
         "alert_topic_name": alert_topic_name(name_prefix(plan)),
         "burst_tiers": tuple(tier.name for tier in plan.tiers if tier.burst is not None),
@@ -283,6 +291,7 @@ def tier(plan: FleetPlan, tier: TierPlan, layout: MigLayout | None = None) -> di
         "latency_class": config.latency_class,
         "user_facing": config.user_facing,
         "capacity": tier.capacity,
+        "node_provisioner": plan.cluster.node_provisioner,
         "model": config.model,
         "revision": config.revision,
         "model_profile": _profile(config.model, tier.fit.model),

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from facts.karpenter import INSTANCE_TYPE
 from facts.labels import CAPACITY_ROLE, COMPONENT, ROLE, TIER
+from facts.resource_types import NODE_GROUP, NODE_POOL
 
 GPU_RESOURCE = re.compile(r"^nvidia\.com/(gpu|mig-.+)$")
 
@@ -172,3 +175,77 @@ def node_marks(props: Mapping[str, Any]) -> Mapping[str, Any]:
 def is_burst(props: Mapping[str, Any]) -> bool:
     """A node group a tier bursts onto above its floor (the floor is another group's)."""
     return node_marks(props).get(CAPACITY_ROLE) == "burst"
+
+
+EKS_CAPACITY = {"ON_DEMAND": "on-demand", "SPOT": "spot", "CAPACITY_BLOCK": "reserved"}
+"""A managed node group's capacityType as Karpenter's capacity types name it."""
+
+
+@dataclass(frozen=True)
+class Nodes:
+    """What an EKS managed node group or a Karpenter NodePool says of the nodes it makes,
+    in one shape, so a policy judges both alike."""
+
+    kind: str
+    """"node group" or "NodePool", for the findings."""
+    marks: Mapping[str, Any]
+    """agentfleet's marks: a node group's tags or a NodePool's annotations, overridden by
+    the labels of its nodes."""
+    capacity_types: frozenset[str]
+    """What it may launch: on-demand, spot, reserved."""
+    instance_types: tuple[str, ...]
+    floor: float | None
+    """Instances it keeps whatever the load (a node group's minSize); None: it keeps none
+    (a NodePool launches for pods only)."""
+
+
+def node_pool_capacity_types(props: Mapping[str, Any]) -> frozenset[str]:
+    """The capacity types a NodePool may launch, as Karpenter reads its requirements:
+    on-demand only when none names karpenter.sh/capacity-type."""
+    allowed = frozenset({"on-demand", "spot", "reserved"})
+    chosen: frozenset[str] | None = None
+    for requirement in map(mapping, _requirements(props)):
+        if requirement.get("key") != "karpenter.sh/capacity-type":
+            continue
+        values = frozenset(str(v) for v in items(requirement.get("values")))
+        step = {
+            "In": values,
+            "NotIn": allowed - values,
+            "Exists": allowed,
+            "DoesNotExist": frozenset(),
+        }.get(str(requirement.get("operator")), allowed)
+        chosen = step if chosen is None else chosen & step
+    return frozenset({"on-demand"}) if chosen is None else chosen
+
+
+def _requirements(props: Mapping[str, Any]) -> list[Any]:
+    return items(dig(props, "spec", "template", "spec", "requirements"))
+
+
+def nodes_of(resource_type: str, props: Mapping[str, Any]) -> Nodes | None:
+    """The nodes a node group or a NodePool makes; None for anything else."""
+    if resource_type == NODE_GROUP:
+        capacity = EKS_CAPACITY.get(str(props.get("capacityType") or "ON_DEMAND"), "on-demand")
+        return Nodes(
+            kind="node group",
+            marks=node_marks(props),
+            capacity_types=frozenset({capacity}),
+            instance_types=tuple(str(name) for name in items(props.get("instanceTypes"))),
+            floor=number(dig(props, "scalingConfig", "minSize")),
+        )
+    if resource_type == NODE_POOL:
+        types: tuple[str, ...] = ()
+        for requirement in map(mapping, _requirements(props)):
+            if requirement.get("key") == INSTANCE_TYPE and requirement.get("operator") == "In":
+                types = tuple(str(name) for name in items(requirement.get("values")))
+        return Nodes(
+            kind="NodePool",
+            marks={
+                **mapping(dig(props, "metadata", "annotations")),
+                **mapping(dig(props, "spec", "template", "metadata", "labels")),
+            },
+            capacity_types=node_pool_capacity_types(props),
+            instance_types=types,
+            floor=None,
+        )
+    return None

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+import select
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,23 @@ STACKS = ("dev", "staging", "prod", "sandbox")
 def stack_values(stack: str) -> dict[str, Any]:
     """A fresh, mutable copy of a shipped stack's ``config:`` mapping."""
     return copy.deepcopy(read_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml"))
+
+
+def with_karpenter(values: dict[str, Any]) -> dict[str, Any]:
+    """A stack's values with Karpenter provisioning its GPU nodes."""
+    values["agentfleet:cluster"]["nodeProvisioner"] = "karpenter"
+    return values
+
+
+KARPENTER = "-karpenter"
+"""A shipped stack's name with this suffix: that stack with Karpenter (``with_karpenter``)."""
+
+
+def stack_or_karpenter(stack: str) -> dict[str, Any]:
+    """A shipped stack's values, or ``<stack>-karpenter``: the same with Karpenter."""
+    if stack.endswith(KARPENTER):
+        return with_karpenter(stack_values(stack.removesuffix(KARPENTER)))
+    return stack_values(stack)
 
 
 STORE_BUCKET = "agents-prod-weights-123456789012"
@@ -70,17 +91,74 @@ def tool_from_env(variable: str, what: str) -> Path:
     return Path(found)
 
 
-def run_in_vllm(python: Path, script: Path, order: Any) -> Any:
-    """Run ``script`` with vLLM's virtualenv's ``python`` (CPU only), ``order`` as JSON on
-    its stdin; what it prints last, as JSON."""
-    result = subprocess.run(
-        [str(python), str(script)],
-        input=json.dumps(order),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+class VllmProcess:
+    """One process of vLLM's virtualenv's ``python`` (CPU only, tests/vllm_server.py): it
+    imports vLLM once, for every order it answers; its stderr goes to a temporary file."""
+
+    def __init__(self, python: Path) -> None:
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close)
+        try:
+            self._process = subprocess.Popen(
+                [str(python), str(REPO / "tests" / "vllm_server.py")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._log,
+                env={**os.environ, "VLLM_TARGET_DEVICE": "cpu"},
+            )
+        except OSError:
+            self._log.close()
+            raise
+        self._unread = b""
+
+    def __enter__(self) -> VllmProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ask(self, script: Path, order: Any, timeout: float = 600) -> Any:
+        """``script``'s answer (its ``answer(order)``, in the vLLM process) to ``order``."""
+        assert self._process.stdin is not None
+        request = json.dumps({"script": str(script), "order": order}) + "\n"
+        with contextlib.suppress(BrokenPipeError):  # the process has ended: no reply comes
+            self._process.stdin.write(request.encode())
+            self._process.stdin.flush()
+        line = self._reply(timeout)
+        assert line is not None, f"{script.name}: vLLM's process ended\n{self._stderr()}"
+        reply = json.loads(line)
+        assert "error" not in reply, f"{script.name}: {reply['error'][-3000:]}"
+        return reply["answer"]
+
+    def _reply(self, timeout: float) -> bytes | None:
+        """The next line of the process's stdout; None if it ends first."""
+        assert self._process.stdout is not None
+        out, deadline = self._process.stdout.fileno(), time.monotonic() + timeout
+        while b"\n" not in self._unread:
+            ready, _, _ = select.select([out], [], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                self._process.kill()
+                raise subprocess.TimeoutExpired(self._process.args, timeout, self._stderr())
+            chunk = os.read(out, 1 << 16)
+            if not chunk:
+                return None
+            self._unread += chunk
+        line, _, self._unread = self._unread.partition(b"\n")
+        return line
+
+    def _stderr(self) -> str:
+        """The end of what the process wrote to stderr."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-3000:]
+
+    def close(self) -> None:
+        """End the process (its stdin closed, it stops) and drop its stderr."""
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        try:
+            self._process.stdin.close()
+            self._process.wait(timeout=30)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            self._process.kill()
+            self._process.wait()
+        self._process.stdout.close()
+        self._log.close()

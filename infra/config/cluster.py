@@ -4,7 +4,7 @@ CPU nodes) and the add-ons (``agentfleet:addons``)."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -62,6 +62,13 @@ class ClusterConfig(ConfigModel):
     )
     create: StrictBool = Field(
         False, description="Build a new cluster with this name instead of using an existing one."
+    )
+    node_provisioner: Literal["cluster-autoscaler", "karpenter"] = Field(
+        "cluster-autoscaler",
+        description="What provisions the tiers' GPU nodes: cluster-autoscaler (an EKS managed "
+        "node group per tier, scaled by the cluster autoscaler add-on) or karpenter (a "
+        "Karpenter NodePool and EC2NodeClass per tier, the Karpenter add-on instead of the "
+        "cluster autoscaler; MIG tiers need node groups).",
     )
     vpc_id: Annotated[StrictStr, StringConstraints(pattern=r"^vpc-[0-9a-f]{1,17}$")] | None = Field(
         None,
@@ -203,6 +210,13 @@ class AddonsConfig(ConfigModel):
     cluster_autoscaler: AddonConfig = Field(
         default_factory=AddonConfig,
         description="Cluster autoscaler: adds and removes GPU nodes as replicas come and go.",
+    )
+    karpenter: AddonConfig = Field(
+        default_factory=AddonConfig,
+        description="Karpenter, with cluster.nodeProvisioner: karpenter: its controller (Pod "
+        "Identity with upstream's IAM policy), its nodes' role and access entry, the "
+        "interruption queue and its EventBridge rules. Off: the cluster already runs Karpenter "
+        "and its nodes run as cluster.nodeRoleArn.",
     )
     prometheus: AddonConfig = Field(
         default_factory=AddonConfig,

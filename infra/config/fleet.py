@@ -348,13 +348,35 @@ class StackConfig(BaseModel):
                 f"EKS has no Kubernetes {version} that agentfleet knows of; the newest is "
                 f"{NEWEST_KUBERNETES}",
             )
-        if self.addons.cluster_autoscaler.enabled and version and version not in supported:
+        autoscaler = self.cluster.node_provisioner == "cluster-autoscaler"
+        if (
+            autoscaler
+            and self.addons.cluster_autoscaler.enabled
+            and version
+            and (version not in supported)
+        ):
             raise KeyedError(
                 f"{NAMESPACE}:cluster.kubernetesVersion",
                 f"the cluster autoscaler add-on runs the release of the cluster's minor and "
                 f"has one for {', '.join(supported)}; choose one of them, or turn the add-on "
                 "off (agentfleet:addons.clusterAutoscaler.enabled: false)",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _karpenter_tiers(self) -> StackConfig:
+        """Karpenter cannot provision a MIG tier's nodes."""
+        if self.cluster.node_provisioner != "karpenter":
+            return self
+        for name, tier in self.fleet.tiers.items():
+            if tier.mig:
+                raise KeyedError(
+                    f"{NAMESPACE}:fleet.tiers.{name}.mig",
+                    "Karpenter cannot provision MIG nodes: it learns a node's resources "
+                    "from its instance type, which has whole GPUs, so a pod asking for a MIG "
+                    "slice never makes it launch one (its NodeOverlay is alpha). Remove mig, "
+                    "or keep cluster.nodeProvisioner: cluster-autoscaler",
+                )
         return self
 
     @field_validator("hf_token", mode="before")

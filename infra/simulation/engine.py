@@ -35,11 +35,7 @@ from facts.autoscaling import (
     Trigger,
 )
 from infra.simulation import kernel
-from infra.simulation.fleet import (
-    AUTOSCALER_SCAN_SECONDS,
-    SCALE_DOWN_UNNEEDED_SECONDS,
-    TierModel,
-)
+from infra.simulation.fleet import TierModel
 
 STRATEGIES = ("queue-depth", "gpu-utilization", "static-peak")
 GPU_UTILIZATION_TARGET = 70.0
@@ -115,7 +111,7 @@ class Lane:
                 len(self.nodes) >= tier.node_min
                 and sum(node.spot for node in self.nodes) < tier.burst_max
             )
-            self.nodes.append(Node(now + AUTOSCALER_SCAN_SECONDS + tier.node_start_seconds, spot))
+            self.nodes.append(Node(now + tier.launch_delay_seconds + tier.node_start_seconds, spot))
 
     def scale(self, now: float, desired: int) -> None:
         """Pods to ``desired``: new ones on free node slots or on new nodes; removed ones
@@ -145,7 +141,7 @@ class Lane:
         if len(self.nodes) > needed:
             if self.unneeded_since is None:
                 self.unneeded_since = now
-            elif now - self.unneeded_since >= SCALE_DOWN_UNNEEDED_SECONDS:
+            elif now - self.unneeded_since >= tier.empty_node_seconds:
                 self.nodes.sort(key=lambda node: (not node.spot, node.ready_at))
                 del self.nodes[: len(self.nodes) - needed]
                 self.unneeded_since = None
@@ -359,7 +355,7 @@ class _Engine:
             running, _, queue = state[i]
             ready = lane.ready_pods(now)
             if lane.nodes and (lost := lane.interrupt(now, self.rng, self.tick * self.dt)):
-                back = int(running * min(1.0, lost / max(ready, 1)))
+                back = int(running * min(1.0, lost / max(ready, 1)) * lane.tier.unfinished())
                 running -= back
                 self.state[i, kernel.RUNNING] = running
                 kernel.requeue(i, back, now, (self.state, self.ring), self.totals)

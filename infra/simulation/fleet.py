@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from facts import names
+from facts import karpenter, names
 from facts.autoscaling import ScaledObject
-from facts.resource_types import NODE_GROUP, SCALED_OBJECT
+from facts.resource_types import NODE_GROUP, NODE_POOL, SCALED_OBJECT
 from facts.startup import HUB_GIB_PER_SECOND, download_seconds
 from infra.offline.mocks import Registration
 from infra.physics import demand_of, workload_for
@@ -105,6 +105,17 @@ class TierModel:
     """What a node may draw from the weights' source: its pods starting at once share it."""
     download_gib_per_second: float = HUB_GIB_PER_SECOND
     """One pod's download rate from the source (the Hub, or S3 with the streamer)."""
+    provisioner: str = "cluster-autoscaler"
+    """What adds and removes the tier's nodes: cluster-autoscaler or karpenter."""
+    launch_delay_seconds: float = AUTOSCALER_SCAN_SECONDS
+    """From pods pending to their nodes asked for: the autoscaler's next scan, or
+    Karpenter's batch window."""
+    empty_node_seconds: float = SCALE_DOWN_UNNEEDED_SECONDS
+    """How long a node stays unneeded before it goes: the autoscaler's
+    scale-down-unneeded-time, or the NodePool's consolidateAfter."""
+    interruption_warning_seconds: float = 0.0
+    """Notice a spot node's pods get before EC2 takes it: Karpenter drains it on EC2's
+    two-minute warning (its interruption queue); the cluster autoscaler hears of nothing."""
 
     def pod_start(self, together: int = 1) -> float:
         """A pod's start on a ready node, ``together`` pods of the node downloading their
@@ -118,6 +129,15 @@ class TierModel:
     def admit_per_replica(self) -> float:
         """Interactions a replica's worker takes from the queue at most (--max-num-seqs)."""
         return self.sessions_per_replica + self.held_per_replica
+
+    def unfinished(self) -> float:
+        """Of the interactions a reclaimed spot node runs, the share that does not finish
+        first: each is somewhere in its ``service_seconds`` (uniformly), and finishes if
+        the node's warning gives it what it has left; without a warning, none does."""
+        warning = self.interruption_warning_seconds
+        if warning <= 0 or self.service_seconds <= 0:
+            return 1.0
+        return max(0.0, 1.0 - warning / self.service_seconds)
 
     def tables(self) -> tuple[list[float], list[float], list[float]]:
         """A replica's interactions a second, TTFT and time per output token by the
@@ -178,6 +198,10 @@ def tier_model(
     nodes = _find(registrations, NODE_GROUP, names.node_group(tier.name)) or {}
     burst = _find(registrations, NODE_GROUP, names.node_group(names.burst_pool(tier.name))) or {}
     scaling = nodes.get("scalingConfig") or {}
+    provisioning = _karpenter(tier, registrations)
+    if provisioning:  # the node groups' sizes, as the NodePools hold them
+        scaling = {"minSize": provisioning.pop("floor"), "maxSize": provisioning.pop("ceiling")}
+        burst = {"scalingConfig": {"maxSize": provisioning.pop("burst")}}
     per_node_sessions = sum(g.replicas_per_instance * g.sessions_per_replica
                             for g in tier.replica_groups if g.model == config.model)  # fmt: skip
     duty, speeds, running = _replica_tables(tier, lead.max_num_seqs)
@@ -227,7 +251,56 @@ def tier_model(
         weights_gib=weights,
         node_gib_per_second=start.node_gib_per_second,
         download_gib_per_second=start.download_gib_per_second,
+        **provisioning,
     )
+
+
+def _karpenter(tier: TierPlan, registrations: Sequence[Registration]) -> dict[str, Any]:
+    """The tier's NodePools as the simulator drives them (empty: it has node groups): its
+    kept floor, ceiling and burst in instances, from their limits in GPUs, and Karpenter's
+    timings."""
+    name = tier.name
+    pools = {
+        role: _find(registrations, NODE_POOL, f"{pool}-node-pool")
+        for role, pool in (
+            ("own", name),
+            ("burst", names.burst_pool(name)),
+            ("overflow", name + karpenter.OVERFLOW_SUFFIX),
+        )
+    }
+    if not any(pools.values()):
+        return {}
+
+    def instances(role: str) -> int:
+        limits = (pools[role] or {}).get("spec", {}).get("limits") or {}
+        return int(float(limits.get("nvidia.com/gpu", 0))) // tier.instance.gpus
+
+    own = (pools["own"] or pools["burst"] or {}).get("spec", {})
+    budgets = own.get("disruption", {}).get("budgets") or []
+    kept = any(b.get("nodes") == "0" and "Empty" in (b.get("reasons") or []) for b in budgets)
+    after = str(own.get("disruption", {}).get("consolidateAfter", "0s"))
+    return {
+        "floor": instances("own") if kept else 0,
+        "ceiling": instances("own") + instances("overflow"),
+        "burst": instances("burst"),
+        "provisioner": "karpenter",
+        "launch_delay_seconds": karpenter.BATCH_IDLE_SECONDS,
+        "empty_node_seconds": _duration(after),
+        "interruption_warning_seconds": karpenter.SPOT_WARNING_SECONDS,
+    }
+
+
+def _duration(text: str) -> float:
+    """A Go duration as Karpenter writes one (``900s``, ``15m``, ``1h30m``) in seconds."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    total, number = 0.0, ""
+    for char in text:
+        if char.isdigit() or char == ".":
+            number += char
+        else:
+            total += float(number) * units[char]
+            number = ""
+    return total
 
 
 def _replica_tables(

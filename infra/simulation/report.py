@@ -4,7 +4,7 @@ strategy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,48 @@ def simulation_json(simulation: Simulation) -> dict[str, Any]:
             "tiers": [_tier_json(s) for s in stats],
         }
     return {"stack": simulation.stack, "seconds": simulation.seconds, "strategies": strategies}
+
+
+def provisioners_json(runs: Mapping[str, Simulation]) -> dict[str, Any]:
+    """Each provisioner's simulation of one stack, as ``simulation_json`` gives it."""
+    first = next(iter(runs.values()))
+    return {
+        "stack": first.stack,
+        "seconds": first.seconds,
+        "provisioners": {name: simulation_json(run)["strategies"] for name, run in runs.items()},
+    }
+
+
+def provisioners_text(runs: Mapping[str, Simulation]) -> str:
+    """One table: each strategy and tier under each provisioner, side by side; then each
+    provisioner's own report."""
+    from infra.report import table
+
+    first = next(iter(runs.values()))
+    lines = [
+        f"stack {first.stack}: {duration(first.seconds)} simulated under {' and '.join(runs)}",
+        "",
+    ]
+    headers = ["strategy", "tier"]
+    for name in runs:
+        headers += [f"{name}: SLA met", "cost $"]
+    rows: list[list[object]] = []
+    for strategy in first.strategies:
+        each = [run.of(strategy) for run in runs.values()]
+        for index, tier in enumerate(first.of(strategy)):
+            row: list[object] = [strategy, tier.tier]
+            for stats in each:
+                row += [f"{stats[index].sla_attainment:.1%}", f"{stats[index].cost:,.2f}"]
+            rows.append(row)
+        row = [strategy, "fleet"]
+        for stats in each:
+            cost, _, attainment = _fleet(stats)
+            row += [f"{attainment:.1%}", f"{cost:,.2f}"]
+        rows.append(row)
+    lines.append(table(headers, rows))
+    for name, run in runs.items():
+        lines += ["", f"--- {name} ---", simulation_text(run)]
+    return "\n".join(lines)
 
 
 def simulation_text(simulation: Simulation) -> str:

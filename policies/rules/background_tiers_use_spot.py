@@ -13,9 +13,8 @@ from pulumi_policy import ResourceValidationArgs
 
 from facts.catalog import gpu_for
 from facts.labels import GPU, NO_PRICE, ON_DEMAND_PRICE, SPOT_PRICE, USER_FACING
-from facts.resource_types import NODE_GROUP
 from policies.building import PolicyMeta, Report, policy
-from policies.properties import flag, items, node_marks
+from policies.properties import flag, nodes_of
 
 META = PolicyMeta(
     name="background-tiers-use-spot",
@@ -37,16 +36,16 @@ META = PolicyMeta(
 
 
 def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
-    if args.resource_type != NODE_GROUP:
-        args.not_applicable("not a node group")
-    props = args.props
-    marks = node_marks(props)
+    nodes = nodes_of(args.resource_type, args.props)
+    if nodes is None:
+        args.not_applicable("not a node group or NodePool")
+        return
+    marks = nodes.marks
     user_facing = flag(marks.get(USER_FACING))
     if user_facing is None:
-        args.not_applicable("the node group does not say whether it is user-facing")
-    capacity = props.get("capacityType") or "ON_DEMAND"
-    gpu = gpu_for(marks.get(GPU), items(props.get("instanceTypes")))
-    if user_facing or capacity != "ON_DEMAND" or gpu is None:
+        args.not_applicable(f"the {nodes.kind} does not say whether it is user-facing")
+    gpu = gpu_for(marks.get(GPU), nodes.instance_types)
+    if user_facing or nodes.capacity_types != {"on-demand"} or gpu is None:
         return
     on_demand, spot = prices(marks, gpu.on_demand_price, gpu.spot_price)
     if spot is not None and on_demand is not None and spot < on_demand:

@@ -9,9 +9,9 @@ from pulumi_policy import ResourceValidationArgs
 
 from facts.checklist import REQUIRED_COST_TAGS
 from facts.labels import ENVIRONMENT, TIER
-from facts.resource_types import LAUNCH_TEMPLATE, NODE_GROUP
+from facts.resource_types import EC2_NODE_CLASS, LAUNCH_TEMPLATE, NODE_GROUP
 from policies.building import PolicyMeta, Report, Setting, policy
-from policies.properties import items, mapping, tags
+from policies.properties import dig, items, mapping, tags
 
 LAUNCHED = ("instance", "volume")
 """What a launch template starts that is billed: its tag specifications must tag them."""
@@ -77,6 +77,18 @@ def check(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any
                     f"{', '.join(required)} in its tagSpecifications for {kind} so their cost "
                     "counts against the tier."
                 )
+        return
+    if args.resource_type == EC2_NODE_CLASS:
+        # Karpenter tags what it launches (instances, volumes, interfaces) with these.
+        present = mapping(dig(args.props, "spec", "tags"))
+        missing = [key for key in required if not present.get(key)]
+        if missing:
+            report(
+                f"launches Karpenter's nodes without the tag{_s(missing)} "
+                f"{', '.join(missing)}; want {', '.join(required)} in spec.tags, which "
+                "Karpenter puts on the instances and volumes, so their cost counts against "
+                "the tier (components.KarpenterNodePool does)."
+            )
         return
     if args.resource_type not in BILLABLE:
         args.not_applicable("not a billable resource")

@@ -12,9 +12,8 @@ from pulumi_policy import ResourceValidationArgs
 
 from facts.catalog import LATENCY_CLASSES, classes, either, families, gpu_for, suited
 from facts.labels import GPU, LATENCY_CLASS
-from facts.resource_types import NODE_GROUP
 from policies.building import PolicyMeta, Report, policy
-from policies.properties import items, mapping, tags
+from policies.properties import nodes_of
 
 
 def _wanted(latency_class: str) -> str:
@@ -45,14 +44,15 @@ META = PolicyMeta(
 
 
 def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
-    if args.resource_type != NODE_GROUP:
-        args.not_applicable("not a node group")
-    props = args.props
-    marks = {**mapping(tags(props)), **mapping(props.get("labels"))}
+    nodes = nodes_of(args.resource_type, args.props)
+    if nodes is None:
+        args.not_applicable("not a node group or NodePool")
+        return
+    marks = nodes.marks
     latency = str(marks.get(LATENCY_CLASS))
     if latency not in LATENCY_CLASSES:
-        args.not_applicable("the node group names no latency class")
-    instance_types = [str(name) for name in items(props.get("instanceTypes"))]
+        args.not_applicable(f"the {nodes.kind} names no latency class")
+    instance_types = list(nodes.instance_types)
     gpu = gpu_for(None, instance_types) or gpu_for(marks.get(GPU), ())
     carried = ", ".join(instance_types) or "no instance type"
     if gpu is None:

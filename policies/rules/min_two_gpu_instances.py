@@ -9,10 +9,32 @@ from pulumi_policy import PolicyResource, StackValidationArgs
 
 from facts.checklist import USER_FACING_FLOOR
 from facts.labels import TIER
-from facts.resource_types import DEPLOYMENT, NODE_GROUP, SERVICE, TARGET_GROUP_BINDING
+from facts.resource_types import (
+    DEPLOYMENT,
+    NODE_GROUP,
+    NODE_POOL,
+    PDB,
+    SERVICE,
+    TARGET_GROUP_BINDING,
+)
 from policies.building import PolicyMeta, Report, Setting, policy
 from policies.pools import Pool, by_type, pools, selects
-from policies.properties import dig, is_burst, name_of, node_marks, number, show, tier_of
+from policies.properties import (
+    dig,
+    is_burst,
+    items,
+    mapping,
+    name_of,
+    node_marks,
+    nodes_of,
+    number,
+    pod_meta,
+    pod_spec,
+    show,
+    tier_of,
+)
+
+HOSTNAME = "kubernetes.io/hostname"
 
 META = PolicyMeta(
     name="min-two-gpu-instances",
@@ -62,7 +84,14 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
     for group in by_type(args.resources, NODE_GROUP):
         if not is_burst(group.props):  # a burst group starts at 0 above another's floor
             groups.setdefault(str(node_marks(group.props).get(TIER)), []).append(group)
+    provisioned = {
+        str(nodes.marks.get(TIER))
+        for node_pool in by_type(args.resources, NODE_POOL)
+        if (nodes := nodes_of(NODE_POOL, node_pool.props)) is not None
+    }
     for tier, pool in bound.items():
+        if tier in provisioned and tier not in groups:
+            _karpenter_floor(args.resources, tier, pool, report)
         for group in groups.get(tier, []):
             floor = number(dig(group.props, "scalingConfig", "minSize"))
             if floor is not None and floor < least:
@@ -93,6 +122,42 @@ def check(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) 
                         "with that floor.",
                         deployment.urn,
                     )
+
+
+def _karpenter_floor(
+    resources: list[PolicyResource], tier: str, pool: Pool, report: Report
+) -> None:
+    """A NodePool keeps no node: the floor's instances are those its floor's replicas
+    launch. They are one per replica only if the replicas spread over nodes (Karpenter
+    takes a preferred spread as required when it launches), and stay so through a drain
+    only under a PodDisruptionBudget."""
+    budgets = by_type(resources, PDB)
+    for deployment in pool.deployments:
+        spread = [
+            mapping(c) for c in items(pod_spec(deployment.props).get("topologySpreadConstraints"))
+        ]
+        if not any(c.get("topologyKey") == HOSTNAME for c in spread):
+            report(
+                f"tier {tier} behind a load balancer runs on Karpenter NodePools, which keep "
+                "no node: its floor's replicas stand on as many instances only if they "
+                f"spread over nodes; want a topologySpreadConstraint on {HOSTNAME}. "
+                "Add it (components.VllmService does).",
+                deployment.urn,
+            )
+        pod_labels = pod_meta(deployment.props, "labels")
+        guarded = any(
+            (selector := mapping(dig(budget.props, "spec", "selector", "matchLabels")))
+            and all(pod_labels.get(k) == v for k, v in selector.items())
+            for budget in budgets
+        )
+        if not guarded:
+            report(
+                f"tier {tier} behind a load balancer runs on Karpenter NodePools, and no "
+                "PodDisruptionBudget holds its replicas: a consolidation or drift may drain "
+                "both floor nodes at once; want one (maxUnavailable 1). Add it "
+                "(components.VllmService does).",
+                deployment.urn,
+            )
 
 
 POLICY = policy(META, check)

@@ -9,7 +9,7 @@ from typing import Any
 from pulumi_policy import StackValidationArgs
 
 from facts.labels import QUEUE as QUEUE_KIND
-from facts.labels import QUEUE_DEAD_LETTER, TIER
+from facts.labels import QUEUE_DEAD_LETTER, ROLE, TIER
 from facts.resource_types import DASHBOARD, QUEUE
 from policies.building import PolicyMeta, Report, policy
 from policies.pools import by_type
@@ -48,14 +48,15 @@ def _widgets(body: Any) -> list[list[Any]]:
 
 def counts_instances(row: list[Any]) -> bool:
     """A metric row that counts a node group's instances: the Auto Scaling group's own
-    GroupInServiceInstances, or the SampleCount of an EC2 metric by AutoScalingGroupName."""
+    GroupInServiceInstances, or the SampleCount of an EC2 metric by AutoScalingGroupName
+    (or, for Karpenter's nodes, in no group, by InstanceType)."""
     if "GroupInServiceInstances" in row:
         return True
     options = next((item for item in row if isinstance(item, dict)), {})
     return (
         bool(row)
         and row[0] == "AWS/EC2"
-        and "AutoScalingGroupName" in row
+        and ("AutoScalingGroupName" in row or "InstanceType" in row)
         and options.get("stat") == "SampleCount"
     )
 
@@ -64,7 +65,9 @@ def check(args: StackValidationArgs, report: Report, _: Mapping[str, Any]) -> No
     queues = [
         queue
         for queue in by_type(args.resources, QUEUE)
-        if tags(queue.props).get(QUEUE_KIND) != QUEUE_DEAD_LETTER and tags(queue.props).get(TIER)
+        if tags(queue.props).get(QUEUE_KIND) != QUEUE_DEAD_LETTER
+        and tags(queue.props).get(TIER)
+        and tags(queue.props).get(ROLE) != "interruption-queue"
     ]
     if not queues:
         args.not_applicable("no tier task queue in the stack")

@@ -9,11 +9,17 @@ from typing import Any
 
 from pulumi_policy import StackValidationArgs
 
-from facts.labels import CAPACITY_BLOCK_ENDS, CAPACITY_RESERVATION, TIER
-from facts.resource_types import NODE_GROUP
+from facts.labels import (
+    CAPACITY_BLOCK_ENDS,
+    CAPACITY_RESERVATION,
+    CAPACITY_RESERVATION_KIND,
+    CAPACITY_ROLE,
+    TIER,
+)
+from facts.resource_types import NODE_GROUP, NODE_POOL
 from policies.building import PolicyMeta, Report, policy
-from policies.pools import by_type
-from policies.properties import dig, is_burst, node_marks, number
+from policies.pools import Pool, by_type, pools
+from policies.properties import Nodes, dig, nodes_of, number
 
 META = PolicyMeta(
     name="reserved-capacity-fits",
@@ -39,39 +45,65 @@ META = PolicyMeta(
 )
 
 
+def _floor(nodes: Nodes, tier: str, found: dict[str, Pool]) -> float:
+    """Instances the tier keeps: a node group's minimum; under Karpenter, whatever its
+    floor's replicas launch (at least one while any is kept)."""
+    if nodes.floor is not None:
+        return nodes.floor
+    keep = [
+        number(dig(s.props, "spec", "minReplicaCount"))
+        or number(dig(s.props, "spec", "minReplicas"))
+        for s in (found[tier].autoscalers if tier in found else [])
+    ]
+    return 1.0 if any(keep) else 0.0
+
+
 def check(args: StackValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
-    groups = by_type(args.resources, NODE_GROUP)
-    reserved = [g for g in groups if node_marks(g.props).get(CAPACITY_RESERVATION)]
+    every = [
+        (resource, nodes)
+        for resource in by_type(args.resources, NODE_GROUP, NODE_POOL)
+        if (nodes := nodes_of(resource.resource_type, resource.props)) is not None
+    ]
+    reserved = [(r, n) for r, n in every if n.marks.get(CAPACITY_RESERVATION)]
     if not reserved:
-        args.not_applicable("no node group launches into a capacity reservation")
-    bursting = {node_marks(g.props).get(TIER) for g in groups if is_burst(g.props)}
-    for group in reserved:
-        marks = node_marks(group.props)
-        tier, reservation = marks.get(TIER), marks.get(CAPACITY_RESERVATION)
-        if group.props.get("capacityType") == "SPOT":
+        args.not_applicable("no node group or NodePool launches into a capacity reservation")
+    bursting = {n.marks.get(TIER) for _, n in every if n.marks.get(CAPACITY_ROLE) == "burst"}
+    found = pools(args.resources)
+    for resource, nodes in reserved:
+        marks = nodes.marks
+        tier, reservation = str(marks.get(TIER)), marks.get(CAPACITY_RESERVATION)
+        if "spot" in nodes.capacity_types:
+            what = "SPOT node group" if nodes.kind == "node group" else "NodePool allowing spot"
             report(
-                f"tier {tier}'s SPOT node group launches into capacity reservation "
-                f"{reservation}: a reservation holds on-demand instances only, and it is "
-                "billed whether they run or not. Set capacity: on-demand.",
-                group.urn,
+                f"tier {tier}'s {what} launches into capacity reservation {reservation}: a "
+                "reservation holds on-demand instances only, and it is billed whether they "
+                "run or not. Set capacity: on-demand.",
+                resource.urn,
             )
         if tier in bursting:
+            first = (
+                "the cluster autoscaler tries the spot group first"
+                if nodes.kind == "node group"
+                else "Karpenter tries the spot NodePool before any reserved instance above "
+                "the floor"
+            )
             report(
                 f"tier {tier} bursts onto spot while its reservation {reservation} is "
-                "billed whether used or not: the cluster autoscaler tries the spot group "
-                "first, so reserved instances sit idle through the peaks they were bought "
-                "for. Drop the burst (raise maxInstances), or the reservation.",
-                group.urn,
+                f"billed whether used or not: {first}, so reserved instances sit idle "
+                "through the peaks they were bought for. Drop the burst (raise "
+                "maxInstances), or the reservation.",
+                resource.urn,
             )
         ends = marks.get(CAPACITY_BLOCK_ENDS)
-        floor = number(dig(group.props, "scalingConfig", "minSize")) or 0
-        if group.props.get("capacityType") == "CAPACITY_BLOCK" and ends and floor > 0:
+        block = marks.get(CAPACITY_RESERVATION_KIND) == "capacity-block"
+        floor = _floor(nodes, tier, found)
+        if block and ends and floor > 0:
             report(
                 f"tier {tier} keeps a floor of {floor:g} instance(s) on Capacity Block "
                 f"{reservation}, which ends at {ends}: EC2 ends the block's instances before "
                 "then, and the floor with them. Let the tier scale to zero (minInstances: 0) "
                 "and keep what must outlive the block on on-demand capacity.",
-                group.urn,
+                resource.urn,
             )
 
 

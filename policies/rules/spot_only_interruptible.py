@@ -7,10 +7,9 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
-from facts.labels import INTERRUPTIONS_ACCEPTED, USER_FACING
-from facts.resource_types import NODE_GROUP
+from facts.labels import CAPACITY_ROLE, INTERRUPTIONS_ACCEPTED, USER_FACING
 from policies.building import PolicyMeta, Report, policy
-from policies.properties import flag, is_burst, node_marks
+from policies.properties import flag, nodes_of
 
 META = PolicyMeta(
     name="spot-only-interruptible",
@@ -33,20 +32,27 @@ META = PolicyMeta(
 
 
 def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) -> None:
-    if args.resource_type != NODE_GROUP:
-        args.not_applicable("not a node group")
-    props = args.props
-    marks = node_marks(props)
-    if props.get("capacityType") != "SPOT" or flag(marks.get(USER_FACING)) is not True:
+    nodes = nodes_of(args.resource_type, args.props)
+    if nodes is None:
+        args.not_applicable("not a node group or NodePool")
         return
-    if not is_burst(props):
+    marks = nodes.marks
+    if "spot" not in nodes.capacity_types or flag(marks.get(USER_FACING)) is not True:
+        return
+    # A node group says SPOT; a NodePool may allow spot beside other capacity.
+    what, want = (
+        ("SPOT capacity", "ON_DEMAND")
+        if nodes.kind == "node group"
+        else ("a NodePool allowing spot", "on-demand")
+    )
+    if marks.get(CAPACITY_ROLE) != "burst":
         report(
-            "user-facing tier on SPOT capacity, which AWS may reclaim with two minutes' "
-            "notice; want ON_DEMAND. Set capacity: on-demand."
+            f"user-facing tier on {what}, which AWS may reclaim with two minutes' notice; "
+            f"want {want}. Set capacity: on-demand."
         )
     elif flag(marks.get(INTERRUPTIONS_ACCEPTED)) is not True:
         report(
-            "user-facing tier bursts onto SPOT capacity above its on-demand floor, and the "
+            f"user-facing tier bursts onto {what} above its on-demand floor, and the "
             "stack does not say it accepts the interruptions: requests on a reclaimed node "
             "fail back to the queue and wait for the floor or a new node. Set "
             "burst.acceptInterruptions: true if the peak may degrade so, else burst on "

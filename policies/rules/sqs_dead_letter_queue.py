@@ -10,7 +10,7 @@ from typing import Any
 from pulumi_policy import ResourceValidationArgs
 
 from facts.labels import QUEUE as QUEUE_KIND
-from facts.labels import QUEUE_DEAD_LETTER
+from facts.labels import QUEUE_DEAD_LETTER, ROLE
 from facts.resource_types import QUEUE
 from policies.building import PolicyMeta, Report, policy
 from policies.properties import tags
@@ -42,6 +42,9 @@ def check(args: ResourceValidationArgs, report: Report, _: Mapping[str, Any]) ->
     name = str(props.get("name") or args.name)
     if tags(props).get(QUEUE_KIND) == QUEUE_DEAD_LETTER or DEAD_LETTER_NAME.search(name):
         args.not_applicable("a dead-letter queue itself")
+    if tags(props).get(ROLE) == "interruption-queue":
+        # EC2's warnings to Karpenter: stale in minutes, never worth a second try.
+        args.not_applicable("Karpenter's interruption queue, not a task queue")
     raw = props.get("redrivePolicy")
     if not raw:
         report(

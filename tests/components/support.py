@@ -14,6 +14,7 @@ import yaml
 
 from infra.offline.manifests import is_kubernetes_object, manifest
 from infra.offline.mocks import OfflineMocks, Registration, record
+from tests import crdrules
 
 CRDS = Path(__file__).resolve().parent.parent / "data" / "crds"
 KUBERNETES_VERSION = "1.33.0"
@@ -53,7 +54,12 @@ def validate_object(body: dict[str, Any]) -> None:
     if key in crd_schemas():
         # An OpenAPI v3 schema, close to draft 7. Not checked as a schema itself: one CRD
         # has Go-only regex syntax in a pattern our objects never exercise.
-        jsonschema.Draft7Validator(crd_schemas()[key]).validate(body)
+        schema = crd_schemas()[key]
+        jsonschema.Draft7Validator(schema).validate(body)
+        # What jsonschema does not judge: fields the API server would prune, and the
+        # CRD's CEL rules.
+        assert not crdrules.pruned(schema, body), crdrules.pruned(schema, body)
+        assert not crdrules.violations(schema, body), crdrules.violations(schema, body)
         return
     kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
 

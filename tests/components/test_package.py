@@ -82,7 +82,7 @@ def test_every_component_arg_and_output_is_in_the_schema(inferred: dict[str, Any
     resources = inferred["resources"]
     assert inferred["name"] == PACKAGE
     assert set(resources) == {f"{PACKAGE}:index:{c.__name__}" for c, _ in components()}
-    assert len(resources) == 14
+    assert len(resources) == 15
     seen: dict[str, type[BaseModel]] = {}
     for component, model in components():
         resource = resources[f"{PACKAGE}:index:{component.__name__}"]

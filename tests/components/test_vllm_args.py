@@ -4,10 +4,8 @@ out-of-range value is refused by the same check."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,25 +16,20 @@ from tests.components.builders import plan_of, service_args, tier_args
 from tests.helpers import (
     STACKS,
     STORE_BUCKET,
+    VllmProcess,
     prod_with_model_store,
     prod_with_s3_model,
-    run_in_vllm,
-    tool_from_env,
 )
 
 STREAMED = {"store": prod_with_model_store, "s3-model": prod_with_s3_model}
 """Stacks whose tiers stream weights from S3: a model store, a tier's own S3 folder."""
 
 CHECKER = Path(__file__).with_name("vllm_argcheck.py")
+ENV_CHECKER = Path(__file__).with_name("vllm_envcheck.py")
 
 
-@pytest.fixture(scope="module")
-def vllm_python() -> Path:
-    return tool_from_env("AGENTFLEET_VLLM_PYTHON", "vLLM's virtualenv")
-
-
-def vllm_check(python: Path, argvs: list[list[str]]) -> list[dict[str, object]]:
-    answers: list[dict[str, object]] = run_in_vllm(python, CHECKER, argvs)
+def vllm_check(vllm: VllmProcess, argvs: list[list[str]]) -> list[dict[str, object]]:
+    answers: list[dict[str, object]] = vllm.ask(CHECKER, argvs)
     return answers
 
 
@@ -83,10 +76,10 @@ BROKEN = {
 
 
 @pytest.fixture(scope="module")
-def answers(vllm_python: Path) -> dict[str, dict[str, object]]:
-    """vLLM's verdict on every argv, in one process (importing vLLM takes ~12 s)."""
+def answers(vllm: VllmProcess) -> dict[str, dict[str, object]]:
+    """vLLM's verdict on every argv, in one order to the session's vLLM process."""
     argvs = {**rendered(), **BROKEN}
-    return dict(zip(argvs, vllm_check(vllm_python, list(argvs.values())), strict=True))
+    return dict(zip(argvs, vllm_check(vllm, list(argvs.values())), strict=True))
 
 
 @pytest.mark.integration
@@ -112,7 +105,6 @@ def test_vllm_lets_the_running_requests_finish_at_sigterm(
                 assert verdict["max_logprobs"] == MAX_LOGPROBS, (stack, tier.name)
 
 
-@pytest.mark.integration
 @pytest.mark.integration
 def test_weights_in_s3_are_streamed_under_the_name_clients_use(
     answers: dict[str, dict[str, object]],
@@ -165,27 +157,13 @@ def test_rendered_argv() -> None:
 
 
 @pytest.mark.integration
-def test_the_environment_we_set_is_what_vllm_reads(vllm_python: Path) -> None:
+def test_the_environment_we_set_is_what_vllm_reads(vllm: VllmProcess) -> None:
     """Every VLLM_* variable the pods set is one vLLM reads (vllm.envs), and reaches the
     setting it names; the keep-alive is the one vLLM's HTTP server uses (default 5 s)."""
     env = [*CACHE_ENV, *keep_alive_env(service_args("prod", "orchestrator"))]
     ours = {str(e.name): str(e.value) for e in env if str(e.name).startswith("VLLM_")}
     assert set(ours) == {"VLLM_NO_USAGE_STATS", "VLLM_HTTP_TIMEOUT_KEEP_ALIVE"}
-    probe = (
-        "import json, vllm.envs as e\n"
-        "print(json.dumps({'known': sorted(e.environment_variables), "
-        "'keep_alive': e.VLLM_HTTP_TIMEOUT_KEEP_ALIVE}))"
-    )
-    result = subprocess.run(
-        [str(vllm_python), "-c", probe],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env={**os.environ, "VLLM_TARGET_DEVICE": "cpu", **ours},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    seen: dict[str, Any] = vllm.ask(ENV_CHECKER, {"env": ours})
     assert set(ours) <= set(seen["known"]), set(ours) - set(seen["known"])
     assert seen["keep_alive"] == int(ours["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"])
 

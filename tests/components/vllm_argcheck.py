@@ -1,7 +1,8 @@
 """Check vLLM server argument lists with vLLM's own parser and config classes.
 
 Runs in the vLLM virtualenv (python3 tasks.py test makes it), never in the package's:
-reads a JSON list of argv lists on stdin and prints a JSON list of results, one per argv:
+``answer`` takes a list of argv lists (tests/vllm_server.py's order, or JSON on stdin when
+run as a script, which prints its answer) and gives a list of results, one per argv:
 {"ok": true, "shutdown_timeout": N, "load_format": F, "served_model_name": [S]}
 or {"ok": false, "error": "..."}. Needs no GPU and no
 model download.
@@ -76,6 +77,11 @@ def check(parser: FlexibleArgumentParser, argv: list[str]) -> dict[str, object]:
     }
 
 
-if __name__ == "__main__":
+def answer(argvs: list[list[str]]) -> list[dict[str, object]]:
+    """What `vllm serve` would do with each argv (check)."""
     serve = make_arg_parser(FlexibleArgumentParser(prog="vllm serve", allow_abbrev=False))
-    print(json.dumps([check(serve, argv) for argv in json.load(sys.stdin)]))
+    return [check(serve, argv) for argv in argvs]
+
+
+if __name__ == "__main__":
+    print(json.dumps(answer(json.load(sys.stdin))))

@@ -13,13 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.addons import (
-    ALERT_SUBJECT,
-    ALERTMANAGER_SERVICE_ACCOUNT,
-    CHARTS,
-    FLEET_RECEIVER,
-    POD_IDENTITY_ROLE,
-)
+from components.addons import ALERTMANAGER_SERVICE_ACCOUNT, CHARTS, POD_IDENTITY_ROLE
+from components.alerting import ALERT_SUBJECT, FLEET_RECEIVER
 from facts.resource_types import PROMETHEUS_RULE
 from infra.offline.manifests import manifest
 from infra.offline.mocks import Registration, run_program

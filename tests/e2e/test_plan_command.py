@@ -17,10 +17,11 @@ import pytest
 import yaml
 from pulumi.runtime import config as runtime_config
 
+from facts.resource_types import EC2_NODE_CLASS, NODE_GROUP, NODE_POOL
 from infra.cli import main
 from infra.offline import preview as preview_module
 from tests.components.support import validate_object
-from tests.helpers import REPO, STACKS, stack_values
+from tests.helpers import REPO, STACKS, stack_values, with_karpenter
 from tests.infra.test_cli import SERVING_KEYS
 
 TIER_TYPES = {
@@ -439,3 +440,46 @@ def test_plan_simulate_adds_a_day_of_the_stacks_own_scaling(
     assert 0 <= tier["slaAttainment"] <= 1
     status, out, _ = plan(capsys, "--stack", "dev", "--simulate")
     assert out.splitlines()[-1].startswith("  assistant: SLA met ")
+
+
+def test_prod_under_karpenter_plans_clean_through_the_served_pack(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = with_karpenter(stack_values("prod"))
+    status, out, err = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    result = json.loads(out)
+    assert (status, err, result["findings"]) == (0, "", [])
+    declared = [r["type"] for r in result["resources"]]
+    assert declared.count(NODE_POOL) == declared.count(EC2_NODE_CLASS) == 3
+    assert NODE_GROUP not in declared
+    # The plan's cost does not depend on who provisions the nodes.
+    status, out, _ = plan(capsys, "--stack", "prod", "--json")
+    assert result["costPerHour"] == json.loads(out)["costPerHour"]
+
+
+def test_a_user_facing_node_pool_allowing_spot_is_found(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    values = with_karpenter(stack_values("prod"))
+    orchestrator = values["agentfleet:fleet"]["tiers"]["orchestrator"]
+    orchestrator.update(capacity="spot", spotPricePerGpuHour=2.5)
+    status, out, _ = plan(capsys, "--config", str(write_stack(tmp_path, values)), "--json")
+    found = [
+        (f["policy"], f["resource"].rsplit("::", 1)[1]) for f in json.loads(out)["findings"]
+        if f["enforcement"] == "mandatory"
+    ]  # fmt: skip
+    assert status == 1
+    assert found == [("spot-only-interruptible", "orchestrator-node-pool")]
+
+
+def test_a_mig_tier_under_karpenter_exits_2_and_declares_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def must_not_run(*_: object, **__: object) -> None:
+        raise AssertionError("the program ran on an invalid stack")
+
+    monkeypatch.setattr(preview_module, "run_program", must_not_run)
+    values = with_karpenter(stack_values("staging"))
+    status, out, err = plan(capsys, "--config", str(write_stack(tmp_path, values)))
+    assert (status, out) == (2, "")
+    assert "agentfleet:fleet.tiers.mid-tier.mig: Karpenter cannot provision MIG nodes" in err

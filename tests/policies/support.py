@@ -31,7 +31,7 @@ from components import McpServer, McpServerArgs
 from facts.resource_types import DEPLOYMENT, EKS_CLUSTER, POD_MONITOR, QUEUE, SERVICE_MONITOR
 from infra.offline.mocks import Registration, record, run_program
 from policies.pack import all_policies
-from tests.helpers import stack_values
+from tests.helpers import stack_or_karpenter, stack_values
 
 STACK_URN = "urn:pulumi:prod::agentfleet::pulumi:pulumi:Stack::agentfleet-prod"
 
@@ -49,7 +49,7 @@ def as_engine_sends(value: Any) -> Any:
 
 @functools.cache
 def _recorded(stack: str) -> tuple[Registration, ...]:
-    registrations, _ = run_program(stack_values(stack), stack=stack)
+    registrations, _ = run_program(stack_or_karpenter(stack), stack=stack)
     return tuple(registrations)
 
 

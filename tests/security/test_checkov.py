@@ -15,7 +15,7 @@ import yaml
 
 from infra.offline.manifests import is_kubernetes_object, manifest
 from infra.offline.mocks import run_program
-from tests.helpers import STACKS, stack_values, tool_from_env
+from tests.helpers import STACKS, stack_or_karpenter, stack_values, tool_from_env
 
 pytestmark = pytest.mark.integration
 
@@ -43,9 +43,9 @@ def scan(checkov: Path, values: dict[str, Any], stack: str, directory: Path) -> 
     return found
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", [*STACKS, "prod-karpenter"])
 def test_no_check_fails_and_every_skip_says_why(checkov: Path, stack: str, tmp_path: Path) -> None:
-    report = scan(checkov, stack_values(stack), stack, tmp_path)
+    report = scan(checkov, stack_or_karpenter(stack), stack, tmp_path)
     summary = report["summary"]
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert (summary["failed"], failed) == (0, [])

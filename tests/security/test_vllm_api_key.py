@@ -16,7 +16,7 @@ from bridge.worker import Worker
 from facts.resource_types import LISTENER
 from infra.offline.manifests import is_kubernetes_object, manifest
 from infra.offline.mocks import run_program
-from tests.helpers import run_in_vllm, stack_values, tool_from_env
+from tests.helpers import VllmProcess, stack_values
 
 CHECKER = Path(__file__).with_name("vllm_auth.py")
 CHAT = "/v1/chat/completions"
@@ -80,22 +80,25 @@ def pod() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def vllm_says(pod: dict[str, Any]) -> dict[tuple[str, str, str], int]:
-    """vLLM's answer (its status) to each request the tests ask about, from one vLLM
-    process (importing vLLM takes most of the time): by method, path and who asks (no
-    key, a wrong key, the worker)."""
+def vllm_says(
+    pod: dict[str, Any], request: pytest.FixtureRequest
+) -> dict[tuple[str, str, str], int]:
+    """vLLM's answer (its status) to each request the tests ask about, in one order to the
+    session's vLLM process: by method, path and who asks (no key, a wrong key, the
+    worker)."""
     wrong = {"Authorization": "Bearer " + "x" * len(pod["key"])}
     asks = [("POST", path, "nobody") for path in VLLM_PATHS]
     asks += [("POST", CHAT, "wrong key"), ("POST", CHAT, "worker"),
              ("GET", "/health", "nobody"), ("GET", "/metrics", "nobody")]  # fmt: skip
     headers = {"nobody": {}, "wrong key": wrong, "worker": pod["headers"]}
-    python = tool_from_env("AGENTFLEET_VLLM_PYTHON", "vLLM's virtualenv")
     order = {
         "argv": pod["argv"],
         "env": {"VLLM_API_KEY": pod["key"]},
         "requests": [(method, path, headers[who]) for method, path, who in asks],
     }
-    statuses: list[int] = run_in_vllm(python, CHECKER, order)
+    # asked for after the pod: without vLLM's virtualenv the pod's own checks still run
+    vllm: VllmProcess = request.getfixturevalue("vllm")
+    statuses: list[int] = vllm.ask(CHECKER, order)
     return dict(zip(asks, statuses, strict=True))
 
 

@@ -100,7 +100,7 @@ def test_unknown_add_on_is_refused_with_the_known_ones() -> None:
     values["agentfleet:addons"] = {"istio": {"enabled": True}}
     assert problems(values) == (
         ("agentfleet:addons.istio", "unknown key; allowed here: gpuOperator, keda, "
-         "loadBalancerController, clusterAutoscaler, prometheus"),
+         "loadBalancerController, clusterAutoscaler, karpenter, prometheus"),
     )  # fmt: skip
 
 
@@ -115,3 +115,32 @@ def test_any_version_without_the_autoscaler_add_on() -> None:
     values["agentfleet:cluster"]["kubernetesVersion"] = "1.31"
     values.setdefault("agentfleet:addons", {})["clusterAutoscaler"] = {"enabled": False}
     assert parse_stack_config(values).cluster.kubernetes_version == "1.31"
+
+
+def test_the_node_provisioner_is_the_cluster_autoscaler_unless_karpenter() -> None:
+    assert parse_stack_config(stack_values("prod")).cluster.node_provisioner == (
+        "cluster-autoscaler"
+    )
+    values = with_cluster("prod", nodeProvisioner="karpenter")
+    assert parse_stack_config(values).cluster.node_provisioner == "karpenter"
+    values = with_cluster("prod", nodeProvisioner="keda")
+    ((key, reason),) = problems(values)
+    assert key == "agentfleet:cluster.nodeProvisioner"
+    assert "'cluster-autoscaler' or 'karpenter'" in reason
+
+
+def test_karpenter_refuses_a_mig_tier_at_its_mig_key() -> None:
+    values = with_cluster("staging", nodeProvisioner="karpenter")
+    ((key, reason),) = problems(values)
+    (mig_tier,) = [
+        name for name, tier in values["agentfleet:fleet"]["tiers"].items() if tier.get("mig")
+    ]
+    assert key == f"agentfleet:fleet.tiers.{mig_tier}.mig"
+    assert reason.startswith("Karpenter cannot provision MIG nodes")
+
+
+def test_under_karpenter_the_autoscaler_pins_no_version() -> None:
+    """The cluster autoscaler is not installed beside Karpenter: no version pairing."""
+    values = with_cluster("prod", nodeProvisioner="karpenter", kubernetesVersion="1.31")
+    assert parse_stack_config(values).cluster.kubernetes_version == "1.31"
+    assert problems(with_cluster("prod", kubernetesVersion="1.31"))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
-from facts.resource_types import (
-    NODE_GROUP,
-)
+from facts.resource_types import NODE_GROUP, NODE_POOL
 from infra.offline.mocks import Registration
 from policies.pack import discover
 from tests.policies.support import (
@@ -32,6 +31,32 @@ BURST_UNACCEPTED = (
     "queue and wait for the floor or a new node. Set burst.acceptInterruptions: true if the "
     "peak may degrade so, else burst on on-demand (raise maxInstances)."
 )
+POOL_BURST_UNACCEPTED = BURST_UNACCEPTED.replace("SPOT capacity", "a NodePool allowing spot")
+KARPENTER = "prod-karpenter"
+
+
+def pool(tier: str) -> dict[str, Any]:
+    """A tier's NodePool in prod under Karpenter, as the engine sends it."""
+    return props(f"{tier}-node-pool", KARPENTER)
+
+
+def capacity_types(p: dict[str, Any], *types: str, operator: str = "In") -> None:
+    """Set the NodePool's karpenter.sh/capacity-type requirement."""
+    for requirement in p["spec"]["template"]["spec"]["requirements"]:
+        if requirement["key"] == "karpenter.sh/capacity-type":
+            requirement.update(operator=operator, values=list(types))
+
+
+def pool_as_burst(p: dict[str, Any], accepted: bool | None) -> None:
+    """A NodePool turned into its tier's burst onto spot (accepting interruptions or not)."""
+    capacity_types(p, "spot")
+    p["spec"]["template"]["metadata"]["labels"]["agentfleet.io/capacity-role"] = "burst"
+    if accepted is not None:
+        p["metadata"]["annotations"]["agentfleet.io/interruptions-accepted"] = (
+            "true" if accepted else "false"
+        )
+
+
 CASES: dict[str, ResourceCase] = {
     "a5-ok": (NODE_GROUP, lambda: props("orchestrator-nodes"), same, []),
     "a5-spot": (
@@ -71,6 +96,53 @@ CASES: dict[str, ResourceCase] = {
         NODE_GROUP,
         lambda: props("mid-tier-nodes"),
         lambda p: p.update(capacityType="SPOT"),
+        [],
+    ),
+    # The same judgements of Karpenter's NodePools.
+    "a5-pool-ok": (NODE_POOL, lambda: pool("orchestrator"), same, []),
+    "a5-pool-spot": (
+        NODE_POOL,
+        lambda: pool("orchestrator"),
+        lambda p: capacity_types(p, "spot"),
+        [
+            "user-facing tier on a NodePool allowing spot, which AWS may reclaim with two "
+            "minutes' notice; want on-demand. Set capacity: on-demand."
+        ],
+    ),
+    "a5-pool-spot-or-on-demand": (
+        NODE_POOL,
+        lambda: pool("orchestrator"),
+        lambda p: capacity_types(p, "on-demand", "spot"),
+        [
+            "user-facing tier on a NodePool allowing spot, which AWS may reclaim with two "
+            "minutes' notice; want on-demand. Set capacity: on-demand."
+        ],
+    ),
+    "a5-pool-all-but-reserved": (  # NotIn [reserved] leaves spot in
+        NODE_POOL,
+        lambda: pool("orchestrator"),
+        lambda p: capacity_types(p, "reserved", operator="NotIn"),
+        [
+            "user-facing tier on a NodePool allowing spot, which AWS may reclaim with two "
+            "minutes' notice; want on-demand. Set capacity: on-demand."
+        ],
+    ),
+    "a5-pool-burst-accepted": (
+        NODE_POOL,
+        lambda: pool("orchestrator"),
+        lambda p: pool_as_burst(p, accepted=True),
+        [],
+    ),
+    "a5-pool-burst-unsaid": (
+        NODE_POOL,
+        lambda: pool("orchestrator"),
+        lambda p: pool_as_burst(p, accepted=None),
+        [POOL_BURST_UNACCEPTED],
+    ),
+    "a5-pool-background-spot": (
+        NODE_POOL,
+        lambda: pool("mid-tier"),
+        lambda p: capacity_types(p, "spot"),
         [],
     ),
 }
