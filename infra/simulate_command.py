@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     simulation = simulate_stack(
         name,
         read_stack_file(path),
-        strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
+        strategies=_listed(args.strategies),
         progress=progress,
         **options,
     )
@@ -150,7 +150,7 @@ def _by_provisioner(
     from infra.simulation import report as simulation_report
     from infra.simulation.run import simulate_stack
 
-    chosen = [p.strip() for p in args.provisioners.split(",") if p.strip()]
+    chosen = _listed(args.provisioners)
     unknown = [p for p in chosen if p not in PROVISIONERS]
     if unknown or not chosen:
         known = ", ".join(PROVISIONERS)
@@ -163,7 +163,7 @@ def _by_provisioner(
         runs[provisioner] = simulate_stack(
             name,
             {**values, "agentfleet:cluster": cluster},
-            strategies=[s.strip() for s in args.strategies.split(",") if s.strip()],
+            strategies=_listed(args.strategies),
             progress=progress,
             **options,
         )
@@ -207,6 +207,11 @@ def _suggest(
     else:
         print(simulation_report.suggestion_text(found, goal, name))
     return 0
+
+
+def _listed(value: str) -> list[str]:
+    """A comma-separated argument's items."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _step(value: float) -> float:
