@@ -64,10 +64,18 @@ CHARTS = {
     ),
     "karpenter": Chart(
         "karpenter",
-        karpenter_facts.CHART.rsplit("/", 1)[0],
+        karpenter_facts.REGISTRY,
         karpenter_facts.VERSION,
         karpenter_facts.NAMESPACE,
         karpenter_facts.SERVICE_ACCOUNT,
+    ),
+    # Its CRDs, as a chart of their own: Helm installs a chart's crds/ once and never
+    # upgrades them, so a newer Karpenter would run against its first CRDs.
+    "karpenter_crd": Chart(
+        "karpenter-crd",
+        karpenter_facts.REGISTRY,
+        karpenter_facts.VERSION,
+        karpenter_facts.NAMESPACE,
     ),
     "prometheus": Chart(
         "kube-prometheus-stack",
@@ -403,6 +411,7 @@ class ClusterAddons(pulumi.ComponentResource):
             )
         )  # fmt: skip
         identity = self._controller_role("karpenter", policy)
+        self._release("karpenter_crd", {})
         self._release(
             "karpenter",
             {
@@ -420,7 +429,8 @@ class ClusterAddons(pulumi.ComponentResource):
                     }
                 },
             },
-            after=[identity, nodes.access_entry, *warnings.targets],
+            after=[identity, nodes.access_entry, *warnings.targets, self.releases["karpenter_crd"]],
+            skip_crds=True,
         )
 
     def _prometheus(self, account: pulumi.Output[str]) -> None:
@@ -552,6 +562,7 @@ class ClusterAddons(pulumi.ComponentResource):
         *,
         create_namespace: bool = False,
         after: list[pulumi.Resource] | None = None,
+        skip_crds: bool = False,
     ) -> None:
         chart = CHARTS[addon]
         oci = chart.repository.startswith("oci://")  # a registry: the chart by its address
@@ -559,11 +570,12 @@ class ClusterAddons(pulumi.ComponentResource):
             f"{self._name}-{addon.replace('_', '-')}",
             name=chart.chart if addon != "prometheus" else "prometheus",
             chart=f"{chart.repository}/{chart.chart}" if oci else chart.chart,
-            version=self._args.version(addon),
+            version=self._args.version(addon.removesuffix("_crd")),  # a chart's CRDs: its own
             repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
             namespace=chart.namespace,
             create_namespace=create_namespace,
             values=values,
+            skip_crds=skip_crds,
             timeout=HELM_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions.merge(
                 self._child, pulumi.ResourceOptions(depends_on=after or [])

@@ -60,6 +60,11 @@ class ClusterRef(Args):
         "gateway). Default: the internal load balancers' subnets.",
     )
     node_role_arn: Any = Field(description="IAM role of the nodes.")
+    ami_release: str = Field(
+        "latest",
+        description="The EKS-optimized AL2023 AMI release Karpenter's nodes run "
+        "(amazon-eks-ami's tag, e.g. v20251209), or latest.",
+    )
     karpenter_node_role: Any = Field(
         None,
         description="Name of the IAM role Karpenter's nodes run as (ClusterAddons' "
@@ -68,6 +73,14 @@ class ClusterRef(Args):
     keda_operator_role_arn: Any = Field(
         None, description="The KEDA operator's IAM role, when known."
     )
+
+    def karpenter_role(self) -> Any:
+        """The name of the role Karpenter's nodes run as: the add-on's, else the node
+        role's (the last part of its ARN)."""
+        if self.karpenter_node_role is not None:
+            return self.karpenter_node_role
+        arn = pulumi.Output.from_input(self.node_role_arn)
+        return arn.apply(lambda value: str(value).rsplit("/", 1)[-1])
 
 
 def kubeconfig(cluster: str, region: str, endpoint: str, certificate: str) -> str:

@@ -62,6 +62,11 @@ class KarpenterNodePoolArgs(GpuNodePoolArgs):
         description="Name of the IAM role the nodes run as (Karpenter makes its instance "
         "profile; its access entry must exist)."
     )
+    ami_release: Annotated[str, Field(pattern=r"^(latest|v\d{8})$")] = Field(
+        "latest",
+        description="The EKS-optimized AL2023 AMI release (amazon-eks-ami's tag, e.g. "
+        "v20251209) the nodes run; latest: each new release drifts every node.",
+    )
     pool_role: PoolRole = Field(
         "whole",
         description="whole: every node of a tier without a burst; floor: the on-demand "
@@ -139,7 +144,7 @@ def tier_pools(
 def _node_class_spec(args: KarpenterNodePoolArgs, tags: dict[str, str]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "role": args.node_role,
-        "amiSelectorTerms": [{"alias": karpenter.AMI_ALIAS}],
+        "amiSelectorTerms": [{"alias": f"{karpenter.AMI_FAMILY}@{args.ami_release}"}],
         "subnetSelectorTerms": [
             {"id": subnet}
             for subnet in (

@@ -217,6 +217,8 @@ class ClusterRef(TypedDict):
     "Subnets for internet-facing load balancers (routed to an internet gateway). Default: the internal load balancers' subnets."
     node_role_arn: pulumi.Input[str]
     'IAM role of the nodes.'
+    ami_release: NotRequired[str]
+    "The EKS-optimized AL2023 AMI release Karpenter's nodes run (amazon-eks-ami's tag, e.g. v20251209), or latest."
     karpenter_node_role: NotRequired[pulumi.Input[str]]
     "Name of the IAM role Karpenter's nodes run as (ClusterAddons' karpenter_node_role); None: the node role's."
     keda_operator_role_arn: NotRequired[pulumi.Input[str]]
@@ -609,6 +611,8 @@ class KarpenterNodePoolArgs(TypedDict):
     "MIG layout of every GPU of a node (the one MigConfiguration applies); the autoscaler's node template advertises its nvidia.com/mig-<profile> resources so it can scale from zero."
     node_role: pulumi.Input[str]
     'Name of the IAM role the nodes run as (Karpenter makes its instance profile; its access entry must exist).'
+    ami_release: NotRequired[str]
+    "The EKS-optimized AL2023 AMI release (amazon-eks-ami's tag, e.g. v20251209) the nodes run; latest: each new release drifts every node."
     pool_role: NotRequired[str]
     "whole: every node of a tier without a burst; floor: the on-demand nodes up to the tier's floor, kept when empty; burst: spot nodes above the floor; overflow: on-demand nodes between the floor and the ceiling. One of: `whole`, `floor`, `burst`, `overflow`."
     consolidate_after_seconds: int

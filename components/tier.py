@@ -224,13 +224,11 @@ class FleetTierArgs(TaggedArgs):
 
     def karpenter_pool_args(self) -> dict[str, KarpenterNodePoolArgs]:
         """The tier's NodePools, by name (``karpenter_pool.tier_pools``)."""
-        role = self.cluster.karpenter_node_role or pulumi.Output.from_input(
-            self.cluster.node_role_arn
-        ).apply(lambda arn: str(arn).rsplit("/", 1)[-1])
         return tier_pools(
             self.node_pool_args(),
             self.burst_node_pool_args() if self.burst is not None else None,
-            node_role=role,
+            node_role=self.cluster.karpenter_role(),
+            ami_release=self.cluster.ami_release,
             consolidate_after_seconds=max(
                 karpenter.EMPTY_NODE_SECONDS, self.scaling.scale_in_idle_seconds + 60
             ),

@@ -9,7 +9,10 @@ from typing import Literal
 VERSION = "1.14.1"
 """The release the chart, the CRDs (karpenter.sh/v1, karpenter.k8s.aws/v1) and the IAM
 policy agentfleet declares are from."""
-CHART = "oci://public.ecr.aws/karpenter/karpenter"
+REGISTRY = "oci://public.ecr.aws/karpenter"
+"""Where the release's charts are: ``karpenter`` (the controller) and ``karpenter-crd``
+(its CRDs, which Helm upgrades only from a chart of their own)."""
+CHART = f"{REGISTRY}/karpenter"
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
 """The chart names its service account after the release; agentfleet names both so."""
@@ -34,10 +37,10 @@ RESERVED: CapacityType = "reserved"
 """Capacity in an On-Demand Capacity Reservation or a Capacity Block: Karpenter launches
 into the reservations its EC2NodeClass selects (capacityReservationSelectorTerms)."""
 
-AMI_ALIAS = "al2023@latest"
-"""The EKS-optimized Amazon Linux 2023 AMI: for an instance type with NVIDIA GPUs Karpenter
-picks the NVIDIA variant (driver and container toolkit installed), as EKS does for a node
-group's AL2023_x86_64_NVIDIA."""
+AMI_FAMILY = "al2023"
+"""The EKS-optimized Amazon Linux 2023 AMIs (``al2023@<release>``): for an instance type
+with NVIDIA GPUs Karpenter picks the NVIDIA variant (driver and container toolkit
+installed), as EKS does for a node group's AL2023_x86_64_NVIDIA."""
 
 INTERRUPTION_EVENTS: dict[str, tuple[str, str]] = {
     "scheduled-change": ("aws.health", "AWS Health Event"),
@@ -49,8 +52,11 @@ INTERRUPTION_EVENTS: dict[str, tuple[str, str]] = {
         "EC2 Capacity Reservation Instance Interruption Warning",
     ),
 }
-"""The EventBridge rules that feed the interruption queue, by name: (source, detail-type).
-Karpenter drains a node on any of them before EC2 takes it (a spot node's two minutes)."""
+"""The EventBridge rules that feed the interruption queue, by name: (source, detail-type),
+as its release's template declares them. On a spot interruption warning, a scheduled
+maintenance event or an instance stopping or terminating, Karpenter taints and drains the
+node, and for spot starts a replacement at once; a rebalance recommendation it only
+records."""
 INTERRUPTION_RETENTION_SECONDS = 300
 """An interruption message older than five minutes is about a node already gone."""
 

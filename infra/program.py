@@ -92,6 +92,7 @@ def declare_fleet(plan: FleetPlan) -> None:
         update={
             "keda_operator_role_arn": wired.keda_operator_role_arn or addons.keda_operator_role_arn,
             "karpenter_node_role": None if karpenter_nodes is None else karpenter_nodes.name,
+            "ami_release": wired.ami_release or "latest",
         }
     )
     hf_token: Any = pulumi.Config(NAMESPACE).get_secret("hfToken") if wired.has_hf_token else None

@@ -96,6 +96,8 @@ class FleetWiring:
     kubernetes_version: str | None
     """The stack's version, else a new cluster's default; None: what the cluster reports."""
     keda_operator_role_arn: str | None
+    ami_release: str | None
+    """The AMI release Karpenter's nodes run (None: the latest)."""
     namespace: str
     namespace_labels: Mapping[str, str]
     addons: Mapping[str, Any]
@@ -133,6 +135,7 @@ def fleet(plan: FleetPlan) -> FleetWiring:
         cluster=new_cluster(plan) if create else existing_cluster(plan.cluster),
         kubernetes_version=(version or defaults.KUBERNETES_VERSION) if create else version,
         keda_operator_role_arn=plan.cluster.keda_operator_role_arn,
+        ami_release=plan.cluster.ami_release,
         namespace=plan.namespace,
         namespace_labels=NAMESPACE_LABELS,
         addons=addons(plan, mig),

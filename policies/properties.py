@@ -200,8 +200,9 @@ class Nodes:
 
 
 def node_pool_capacity_types(props: Mapping[str, Any]) -> frozenset[str]:
-    """The capacity types a NodePool may launch, as Karpenter reads its requirements:
-    on-demand only when none names karpenter.sh/capacity-type."""
+    """The capacity types a NodePool may launch, as Karpenter reads its requirements: a
+    key no requirement names allows any value, so a NodePool that names no
+    karpenter.sh/capacity-type may launch every type (reserved first, then spot)."""
     allowed = frozenset({"on-demand", "spot", "reserved"})
     chosen: frozenset[str] | None = None
     for requirement in map(mapping, _requirements(props)):
@@ -215,7 +216,7 @@ def node_pool_capacity_types(props: Mapping[str, Any]) -> frozenset[str]:
             "DoesNotExist": frozenset(),
         }.get(str(requirement.get("operator")), allowed)
         chosen = step if chosen is None else chosen & step
-    return frozenset({"on-demand"}) if chosen is None else chosen
+    return allowed if chosen is None else chosen
 
 
 def _requirements(props: Mapping[str, Any]) -> list[Any]:

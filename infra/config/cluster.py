@@ -70,6 +70,15 @@ class ClusterConfig(ConfigModel):
         "Karpenter NodePool and EC2NodeClass per tier, the Karpenter add-on instead of the "
         "cluster autoscaler; MIG tiers need node groups).",
     )
+    ami_release: Annotated[StrictStr, StringConstraints(pattern=r"^(latest|v\d{8})$")] | None = (
+        Field(
+            None,
+            description="With nodeProvisioner: karpenter: the EKS-optimized Amazon Linux 2023 "
+            "AMI release the GPU nodes run, as amazon-eks-ami tags it (e.g. v20251209). "
+            "Default latest: every new release replaces every GPU node, one at a time a "
+            "NodePool (drift); pin it in production and move it when you choose.",
+        )
+    )
     vpc_id: Annotated[StrictStr, StringConstraints(pattern=r"^vpc-[0-9a-f]{1,17}$")] | None = Field(
         None,
         description="Existing cluster: its VPC; load balancers and their security groups go here.",
@@ -166,6 +175,12 @@ class ClusterConfig(ConfigModel):
             for key in NEW_CLUSTER_KEYS:
                 if getattr(self, key) is not None:
                     raise KeyedError(to_camel(key), "only for a new cluster (create: true)")
+        if self.ami_release is not None and self.node_provisioner != "karpenter":
+            raise KeyedError(
+                "amiRelease",
+                "only with nodeProvisioner: karpenter (a node group's AMI follows its "
+                "Kubernetes version)",
+            )
         if self.create and self.load_balancer_subnet_ids is not None:
             raise KeyedError(
                 "loadBalancerSubnetIds", "a new cluster (create: true) makes its own; remove it"

@@ -113,9 +113,11 @@ class TierModel:
     empty_node_seconds: float = SCALE_DOWN_UNNEEDED_SECONDS
     """How long a node stays unneeded before it goes: the autoscaler's
     scale-down-unneeded-time, or the NodePool's consolidateAfter."""
-    interruption_warning_seconds: float = 0.0
-    """Notice a spot node's pods get before EC2 takes it: Karpenter drains it on EC2's
-    two-minute warning (its interruption queue); the cluster autoscaler hears of nothing."""
+    interruption_warning_seconds: float = karpenter.SPOT_WARNING_SECONDS
+    """Notice a spot node's pods get before EC2 takes it, at worst EC2's two minutes: EKS
+    drains a managed node group's spot node on the rebalance recommendation or the
+    interruption notice, whichever comes first (its Capacity Rebalancing); Karpenter on the
+    notice, through its interruption queue."""
 
     def pod_start(self, together: int = 1) -> float:
         """A pod's start on a ready node, ``together`` pods of the node downloading their
@@ -285,13 +287,14 @@ def _karpenter(tier: TierPlan, registrations: Sequence[Registration]) -> dict[st
         "burst": instances("burst"),
         "provisioner": "karpenter",
         "launch_delay_seconds": karpenter.BATCH_IDLE_SECONDS,
-        "empty_node_seconds": _duration(after),
-        "interruption_warning_seconds": karpenter.SPOT_WARNING_SECONDS,
+        "empty_node_seconds": go_duration(after),
     }
 
 
-def _duration(text: str) -> float:
+def go_duration(text: str) -> float:
     """A Go duration as Karpenter writes one (``900s``, ``15m``, ``1h30m``) in seconds."""
+    if text == "Never":
+        return math.inf
     units = {"h": 3600.0, "m": 60.0, "s": 1.0}
     total, number = 0.0, ""
     for char in text:

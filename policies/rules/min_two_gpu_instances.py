@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -145,19 +146,53 @@ def _karpenter_floor(
                 deployment.urn,
             )
         pod_labels = pod_meta(deployment.props, "labels")
-        guarded = any(
-            (selector := mapping(dig(budget.props, "spec", "selector", "matchLabels")))
-            and all(pod_labels.get(k) == v for k, v in selector.items())
+        held = [
+            mapping(dig(budget.props, "spec"))
             for budget in budgets
-        )
-        if not guarded:
+            if (selector := mapping(dig(budget.props, "spec", "selector", "matchLabels")))
+            and all(pod_labels.get(k) == v for k, v in selector.items())
+        ]
+        floor = _floor_replicas(pool)
+        if not any(_keeps_one(spec, floor) for spec in held):
             report(
                 f"tier {tier} behind a load balancer runs on Karpenter NodePools, and no "
-                "PodDisruptionBudget holds its replicas: a consolidation or drift may drain "
-                "both floor nodes at once; want one (maxUnavailable 1). Add it "
+                f"PodDisruptionBudget keeps one of its {show(floor)} floor replica(s) through "
+                "a drain: a consolidation or drift may take the floor's nodes at once; want "
+                "one that leaves at least one (maxUnavailable below the floor). Add it "
                 "(components.VllmService does).",
                 deployment.urn,
             )
+
+
+def _floor_replicas(pool: Pool) -> float:
+    """The replicas the tier keeps: its autoscalers' floor (KEDA's default 0, the HPA's
+    1), else its Deployments' replicas."""
+    floors = [
+        number(dig(s.props, "spec", "minReplicaCount" if "keda" in s.resource_type
+                   else "minReplicas"))
+        for s in pool.autoscalers
+    ]  # fmt: skip
+    if pool.autoscalers:
+        return max((f if f is not None else 0.0) for f in floors)
+    return sum(number(dig(d.props, "spec", "replicas")) or 1.0 for d in pool.deployments)
+
+
+def _scaled(value: Any, total: float) -> float | None:
+    """A PodDisruptionBudget's count: a number, or a percentage of ``total`` rounded up
+    (as the disruption controller reads both of its fields)."""
+    if isinstance(value, str) and value.endswith("%"):
+        share = number(value[:-1])
+        return None if share is None else math.ceil(share * total / 100)
+    return number(value)
+
+
+def _keeps_one(spec: Mapping[str, Any], floor: float) -> bool:
+    """Whether a budget leaves at least one of ``floor`` replicas through a drain."""
+    if "minAvailable" in spec:
+        least = _scaled(spec["minAvailable"], floor)
+        return least is not None and least >= 1
+    most = _scaled(spec.get("maxUnavailable"), floor)
+    return most is not None and most < floor
 
 
 POLICY = policy(META, check)

@@ -303,6 +303,15 @@ def test_the_controller_runs_as_its_own_role_and_its_nodes_join(
     release = one(controller, HELM_RELEASE, "addons-karpenter").inputs
     assert (release["chart"], release["version"]) == (karpenter.CHART, karpenter.VERSION)
     assert "repositoryOpts" not in release or not release["repositoryOpts"]
+    # Its CRDs from their own chart of the same release, so an upgrade upgrades them too
+    # (Helm never upgrades a chart's crds/); the controller's chart leaves them alone.
+    crds = one(controller, HELM_RELEASE, "addons-karpenter-crd")
+    assert (crds.inputs["chart"], crds.inputs["version"]) == (
+        f"{karpenter.REGISTRY}/karpenter-crd",
+        karpenter.VERSION,
+    )
+    assert release["skipCrds"] is True
+    assert crds.urn in one(controller, HELM_RELEASE, "addons-karpenter").dependencies
     values = release["values"]
     assert values["settings"]["clusterName"] == CLUSTER
     queue = one(controller, "aws:sqs/queue:Queue", "addons-karpenter-interruptions")
@@ -355,3 +364,13 @@ def test_the_cost_alert_counts_the_same_nodes(prod: list[Registration]) -> None:
     assert rules(prod) == rules(autoscaled)
     labels = pools_of(prod)["NodePool/mid-tier"]["spec"]["template"]["metadata"]["labels"]
     assert labels["agentfleet.io/tier"] == "mid-tier"
+
+
+def test_a_pinned_ami_release_is_the_node_classes_alias() -> None:
+    values = prod_karpenter()
+    values["agentfleet:cluster"]["amiRelease"] = "v20251209"
+    registrations, _ = run_program(values, stack="prod-karpenter")
+    for name, body in pools_of(registrations).items():
+        if name.startswith("EC2NodeClass/"):
+            assert body["spec"]["amiSelectorTerms"] == [{"alias": "al2023@v20251209"}]
+            validate_object(body)

@@ -34,6 +34,10 @@ def _text(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
+SPLIT_BY_RESOURCE = frozenset({"ec2:RunInstances", "ec2:CreateFleet"})
+"""Actions that touch many kinds of resource in one call, which a policy may grant in
+statements of their own, one per kind with the conditions that kind needs (Karpenter's
+does): IAM judges each resource of the request against every statement."""
 PUBLIC_PARAMETERS = re.compile(r"^arn:aws:ssm:[a-z0-9-]+::parameter/aws/service/\*$")
 """AWS's public SSM parameters (e.g. the EKS AMIs' ids Karpenter reads): AWS owns them, so
 their ARNs name no account, which parliament's required format wants."""
@@ -52,22 +56,28 @@ def _allowed(document: dict[str, Any], action: str) -> list[str]:
     return found
 
 
+def explained(document: dict[str, Any], missing: dict[str, str]) -> bool:
+    """Whether one of parliament's RESOURCE_MISMATCH details is not a fault: a resource
+    type ``SPLIT_BY_RESOURCE`` action requires that another statement of the policy grants
+    (by parliament's own ARN matching), or ssm:GetParameter on AWS's public parameters.
+    Anything else, and above all an action that takes only Resource "*", stays a finding."""
+    action, wanted = missing["action"], missing["required_format"]
+    if wanted == "*":
+        return False
+    granted = _allowed(document, action)
+    if action == "ssm:GetParameter":
+        return all(PUBLIC_PARAMETERS.match(resource) for resource in granted)
+    if action not in SPLIT_BY_RESOURCE:
+        return False
+    kind = wanted.rsplit(":", 1)[-1].split("/", 1)[0]
+    return any(is_arn_strictly_valid(kind, wanted, resource) for resource in granted)
+
+
 def met_elsewhere(document: dict[str, Any], detail: list[dict[str, str]]) -> bool:
     """parliament wants, of each statement, a resource of every type an action requires
-    (RunInstances: instance, subnet, image...). IAM judges each resource of a request
-    against every statement, and a policy may grant the types in statements of their own
-    with conditions of their own (as Karpenter's does): the policy, not each statement,
-    must cover them. True when it does, by parliament's own ARN matching."""
-    for missing in detail:
-        action, wanted = missing["action"], missing["required_format"]
-        kind = wanted.rsplit(":", 1)[-1].split("/", 1)[0]
-        granted = _allowed(document, action)
-        if not any(
-            is_arn_strictly_valid(kind, wanted, resource) or PUBLIC_PARAMETERS.match(resource)
-            for resource in granted
-        ):
-            return False
-    return True
+    (RunInstances: instance, subnet, image...). For the actions a policy may split by
+    resource type, the policy as a whole must cover them (``explained``)."""
+    return all(explained(document, missing) for missing in detail)
 
 
 def serious(document: str) -> list[tuple[str, str, Any]]:
@@ -122,3 +132,22 @@ def test_a_type_granted_in_no_statement_is_still_a_mismatch() -> None:
         }
     )
     assert serious(json.dumps(split)) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # an action that takes only Resource "*", on a resource: never excused
+        {"Effect": "Allow", "Action": "ec2:DescribeInstances",
+         "Resource": "arn:aws:ec2:us-east-1:123456789012:instance/*"},
+        {"Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "arn:aws:s3:::bucket"},
+        # an action not split by resource type: its statement alone must be right
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket"},
+        # a parameter of the account's own, without an account in its ARN
+        {"Effect": "Allow", "Action": "ssm:GetParameter",
+         "Resource": "arn:aws:ssm:us-east-1::parameter/mine/*"},
+    ],
+)  # fmt: skip
+def test_only_split_launches_and_public_parameters_are_excused(statement: dict[str, Any]) -> None:
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    assert [issue for issue, _, _ in serious(json.dumps(document))] == ["RESOURCE_MISMATCH"]

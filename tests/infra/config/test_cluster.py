@@ -144,3 +144,14 @@ def test_under_karpenter_the_autoscaler_pins_no_version() -> None:
     values = with_cluster("prod", nodeProvisioner="karpenter", kubernetesVersion="1.31")
     assert parse_stack_config(values).cluster.kubernetes_version == "1.31"
     assert problems(with_cluster("prod", kubernetesVersion="1.31"))
+
+
+def test_the_ami_release_is_karpenters_to_pin() -> None:
+    values = with_cluster("prod", nodeProvisioner="karpenter", amiRelease="v20251209")
+    assert parse_stack_config(values).cluster.ami_release == "v20251209"
+    ((key, reason),) = problems(with_cluster("prod", amiRelease="v20251209"))
+    assert key == "agentfleet:cluster.amiRelease"
+    assert reason.startswith("only with nodeProvisioner: karpenter")
+    values = with_cluster("prod", nodeProvisioner="karpenter", amiRelease="2025-12-09")
+    ((key, _),) = problems(values)
+    assert key == "agentfleet:cluster.amiRelease"

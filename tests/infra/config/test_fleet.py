@@ -39,7 +39,7 @@ INVALID: list[tuple[str, str, object, str, str]] = [
      "agentfleet:addons, "
      "agentfleet:hfToken"),
     ("unknown-cluster-key", "agentfleet:cluster.version", "1.31", "agentfleet:cluster.version",
-     "unknown key; allowed here: name, create, nodeProvisioner, vpcId, subnetIds, "
+     "unknown key; allowed here: name, create, nodeProvisioner, amiRelease, vpcId, subnetIds, "
      "loadBalancerSubnetIds, nodeRoleArn, kedaOperatorRoleArn, kubernetesVersion, vpcCidr, "
      "availabilityZones, adminRoleArns, publicAccessCidrs, systemNodes"),
     ("unknown-scaling-key", f"{TIER}.scaling.targetGpuUtilization", 80,

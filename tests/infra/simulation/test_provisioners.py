@@ -14,7 +14,12 @@ import pytest
 from facts import karpenter
 from infra.cli import main
 from infra.simulation.engine import Lane, static_peak
-from infra.simulation.fleet import AUTOSCALER_SCAN_SECONDS, SCALE_DOWN_UNNEEDED_SECONDS, tier_model
+from infra.simulation.fleet import (
+    AUTOSCALER_SCAN_SECONDS,
+    SCALE_DOWN_UNNEEDED_SECONDS,
+    go_duration,
+    tier_model,
+)
 from infra.simulation.run import declare
 from tests.helpers import stack_values, with_karpenter
 from tests.infra.simulation.support import fixed_fleet
@@ -39,8 +44,10 @@ def test_the_tiers_are_the_node_pools_the_program_declares() -> None:
         assert tier.launch_delay_seconds == karpenter.BATCH_IDLE_SECONDS
         assert before.launch_delay_seconds == AUTOSCALER_SCAN_SECONDS
         assert tier.empty_node_seconds >= SCALE_DOWN_UNNEEDED_SECONDS
+        # EC2's two minutes at worst, either way: EKS drains a managed node group's spot
+        # node on it (or on the rebalance recommendation before it), Karpenter on it.
         assert tier.interruption_warning_seconds == 120.0
-        assert before.interruption_warning_seconds == 0.0
+        assert before.interruption_warning_seconds == 120.0
 
 
 def test_a_bursting_tier_keeps_its_floor_and_bursts_as_its_node_pools_allow() -> None:
@@ -110,3 +117,9 @@ def test_a_stack_karpenter_cannot_run_exits_2(capsys: pytest.CaptureFixture[str]
     )
     assert main(["simulate", "--stack", "dev", "--hours", "1", "--provisioners", "kube"]) == 2
     assert "--provisioners" in capsys.readouterr().err
+
+
+def test_consolidate_after_reads_as_karpenter_writes_it() -> None:
+    assert go_duration("900s") == 900.0
+    assert go_duration("1h30m") == 5400.0
+    assert go_duration("Never") == float("inf")

@@ -139,9 +139,32 @@ def test_without_a_disruption_budget_both_floor_nodes_may_go() -> None:
     registrations = [r for r in karpenter_prod() if r.type != PDB]
     found = findings("min-two-gpu-instances", registrations)
     assert len(found) == 1
-    assert "no PodDisruptionBudget holds its replicas" in found[0]
+    assert "no PodDisruptionBudget keeps one of its 2 floor replica(s)" in found[0]
     # Under node groups, their minimum keeps the instances: no such finding.
     assert findings("min-two-gpu-instances", [r for r in stack_resources() if r.type != PDB]) == []
+
+
+@pytest.mark.parametrize(
+    ("budget", "kept"),
+    [
+        ({"maxUnavailable": 1}, True),
+        ({"maxUnavailable": 2}, False),  # both of the floor's two at once
+        ({"maxUnavailable": "50%"}, True),  # 1 of 2, rounded up
+        ({"maxUnavailable": "100%"}, False),
+        ({"minAvailable": 1}, True),
+        ({"minAvailable": "0%"}, False),
+    ],
+)
+def test_the_disruption_budget_must_leave_one_of_the_floor(
+    budget: dict[str, Any], kept: bool
+) -> None:
+    registrations = karpenter_prod()
+    pdb = find(registrations, "orchestrator-pdb")
+    for key in ("maxUnavailable", "minAvailable"):
+        pdb.inputs["spec"].pop(key, None)
+    pdb.inputs["spec"].update(budget)
+    found = findings("min-two-gpu-instances", registrations)
+    assert (found == []) is kept, found
 
 
 def reserve(registrations: list[Registration], tier: str, kind: str, *capacity: str) -> None:

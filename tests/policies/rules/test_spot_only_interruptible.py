@@ -47,6 +47,14 @@ def capacity_types(p: dict[str, Any], *types: str, operator: str = "In") -> None
             requirement.update(operator=operator, values=list(types))
 
 
+def without_capacity_type(p: dict[str, Any]) -> None:
+    spec = p["spec"]["template"]["spec"]
+    spec["requirements"] = [
+        r for r in spec["requirements"] if r["key"] != "karpenter.sh/capacity-type"
+    ]
+    assert spec["requirements"]  # the instance types stay
+
+
 def pool_as_burst(p: dict[str, Any], accepted: bool | None) -> None:
     """A NodePool turned into its tier's burst onto spot (accepting interruptions or not)."""
     capacity_types(p, "spot")
@@ -122,6 +130,15 @@ CASES: dict[str, ResourceCase] = {
         NODE_POOL,
         lambda: pool("orchestrator"),
         lambda p: capacity_types(p, "reserved", operator="NotIn"),
+        [
+            "user-facing tier on a NodePool allowing spot, which AWS may reclaim with two "
+            "minutes' notice; want on-demand. Set capacity: on-demand."
+        ],
+    ),
+    "a5-pool-any-capacity": (  # no capacity-type requirement: Karpenter allows every type
+        NODE_POOL,
+        lambda: pool("orchestrator"),
+        without_capacity_type,
         [
             "user-facing tier on a NodePool allowing spot, which AWS may reclaim with two "
             "minutes' notice; want on-demand. Set capacity: on-demand."
