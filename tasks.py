@@ -222,7 +222,7 @@ def lock() -> None:
         subprocess.run(
             [str(UV), "pip", "compile", "-q", *sources, "--generate-hashes", "--universal",
              "--python-version", "3.11", "--no-header", "-o", str(ROOT / name)],
-            cwd=ROOT, input=UV_REQUIREMENT, text=True, check=True,
+            cwd=ROOT, input=UV_REQUIREMENT if "-" in sources else None, text=True, check=True,
         )  # fmt: skip
         print(f"wrote {name}", flush=True)
 

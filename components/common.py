@@ -141,7 +141,7 @@ def vpc_blocks(vpc: Any) -> list[str]:
 CHECKOV_SKIP = "checkov.io/skip{}"
 
 
-def image_skips(images: list[str], *, api_key: bool = False) -> dict[str, str]:
+def checkov_skips(images: list[str], *, api_key: bool = False) -> dict[str, str]:
     """checkov's checks that cannot pass for how ``images`` are given (and, with
     ``api_key``, for how vLLM takes its key), each skipped with its reason, as annotations
     of the workload (checkov reads ``checkov.io/skip<n>: <check>=<reason>``; a reason holds

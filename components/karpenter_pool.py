@@ -14,16 +14,9 @@ from components.node_pool import ROOT_DEVICE, GpuNodePoolArgs
 from facts import karpenter, names
 from facts.catalog import CATALOG
 from facts.labels import (
-    CAPACITY,
-    CAPACITY_ROLE,
-    GPU,
     GPU_RESOURCE,
     GPU_TAINT_KEY,
-    INTERRUPTIONS_ACCEPTED,
-    LATENCY_CLASS,
     MANAGED_BY,
-    USER_FACING,
-    flag,
 )
 
 TYPE = "agentfleet:index:KarpenterNodePool"
@@ -96,21 +89,6 @@ class KarpenterNodePoolArgs(GpuNodePoolArgs):
     def gpu_limit(self) -> int:
         return self.max_size * self.gpus_per_node
 
-    def marks(self) -> dict[str, str]:
-        """What the NodePool says of itself for the policies (as a node group's tags do)."""
-        marks = {
-            USER_FACING: flag(self.user_facing),
-            CAPACITY: self.capacity,
-            GPU: self.gpu,
-            LATENCY_CLASS: self.latency_class,
-            **(self.prices.tags() if self.prices is not None else {}),
-            **(self.reservation.tags() if self.reservation is not None else {}),
-        }
-        if self.burst:
-            marks[CAPACITY_ROLE] = "burst"
-            marks[INTERRUPTIONS_ACCEPTED] = flag(self.accept_interruptions)
-        return marks
-
 
 def tier_pools(
     own: GpuNodePoolArgs, burst: GpuNodePoolArgs | None, **added: Any
@@ -131,7 +109,7 @@ def tier_pools(
         pools[own.tier] = pool(own, max_size=own.min_size, pool_role="floor")
     pools[names.burst_pool(own.tier)] = pool(burst, pool_role="burst")
     if own.max_size > own.min_size:
-        pools[own.tier + karpenter.OVERFLOW_SUFFIX] = pool(
+        pools[names.overflow_pool(own.tier)] = pool(
             own,
             min_size=0,
             max_size=own.max_size - own.min_size,
@@ -145,14 +123,7 @@ def _node_class_spec(args: KarpenterNodePoolArgs, tags: dict[str, str]) -> dict[
     spec: dict[str, Any] = {
         "role": args.node_role,
         "amiSelectorTerms": [{"alias": f"{karpenter.AMI_FAMILY}@{args.ami_release}"}],
-        "subnetSelectorTerms": [
-            {"id": subnet}
-            for subnet in (
-                args.reservation.subnet_ids
-                if args.reservation is not None and args.reservation.subnet_ids
-                else args.subnet_ids
-            )
-        ],
+        "subnetSelectorTerms": [{"id": subnet} for subnet in args.launch_subnets],
         # EKS tags the cluster security group it makes with the cluster's name.
         "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": args.cluster_name}}],
         # IMDSv2 only, one hop: pods never reach the node role (as the launch templates).
@@ -186,8 +157,7 @@ def _node_class_spec(args: KarpenterNodePoolArgs, tags: dict[str, str]) -> dict[
     return spec
 
 
-def _node_pool_spec(args: KarpenterNodePoolArgs, name: str) -> dict[str, Any]:
-    consolidate_after = f"{args.consolidate_after_seconds}s"
+def _node_pool_spec(args: KarpenterNodePoolArgs, name: str, types: list[str]) -> dict[str, Any]:
     budgets: list[dict[str, Any]] = [{"nodes": "1"}]  # one node of the pool at a time
     if args.pool_role == "floor":  # the floor's nodes go only when drifted, one at a time
         budgets = [{"nodes": "0", "reasons": ["Empty", "Underutilized"]}, {"nodes": "1"}]
@@ -197,7 +167,7 @@ def _node_pool_spec(args: KarpenterNodePoolArgs, name: str) -> dict[str, Any]:
         "disruption": {
             # Only an empty node goes: a node that serves is never consolidated away.
             "consolidationPolicy": "WhenEmpty",
-            "consolidateAfter": consolidate_after,
+            "consolidateAfter": f"{args.consolidate_after_seconds}s",
             "budgets": budgets,
         },
         "template": {
@@ -213,7 +183,7 @@ def _node_pool_spec(args: KarpenterNodePoolArgs, name: str) -> dict[str, Any]:
                     {
                         "key": karpenter.INSTANCE_TYPE,
                         "operator": "In",
-                        "values": instance_types(args),
+                        "values": types,
                     },
                     {
                         "key": karpenter.CAPACITY_TYPE,
@@ -255,7 +225,7 @@ class KarpenterNodePool(pulumi.ComponentResource):
         self.types = instance_types(args)
         metadata = k8s.meta.v1.ObjectMetaArgs(name=name, labels={**MANAGED_BY})
         self.node_class = k8s.apiextensions.CustomResource(
-            f"{name}-node-class",
+            names.karpenter_node_class(name),
             api_version=karpenter.NODE_CLASS_API,
             kind="EC2NodeClass",
             metadata=metadata,
@@ -263,11 +233,11 @@ class KarpenterNodePool(pulumi.ComponentResource):
             opts=child,
         )
         self.node_pool = k8s.apiextensions.CustomResource(
-            f"{name}-node-pool",
+            names.karpenter_node_pool(name),
             api_version=karpenter.NODE_POOL_API,
             kind="NodePool",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={**MANAGED_BY}, annotations=tags),
-            spec=_node_pool_spec(args, name),
+            spec=_node_pool_spec(args, name, self.types),
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[self.node_class])
             ),

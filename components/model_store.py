@@ -18,9 +18,9 @@ from components import iam
 from components.common import (
     KubernetesName,
     TaggedArgs,
+    checkov_skips,
     child_options,
     cost_tags,
-    image_skips,
     private_bucket,
     pull_policy,
     restricted_container,
@@ -334,7 +334,7 @@ class ModelStore(pulumi.ComponentResource):
                 annotations={
                     "agentfleet.io/model": model,
                     "agentfleet.io/folder": folder,
-                    **image_skips([args.mirror_image]),
+                    **checkov_skips([args.mirror_image]),
                 },
             ),
             spec=k8s.batch.v1.JobSpecArgs(

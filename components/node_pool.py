@@ -265,6 +265,29 @@ class GpuNodePoolArgs(TaggedArgs):
             labels[CAPACITY_ROLE] = "burst"
         return labels
 
+    def marks(self) -> dict[str, str]:
+        """What the nodes' provisioner says of itself for the policies: a node group's
+        tags, a NodePool's annotations (with the cost tags, ``cost_tags``)."""
+        marks = {
+            USER_FACING: flag(self.user_facing),
+            CAPACITY: self.capacity,
+            GPU: self.gpu,
+            LATENCY_CLASS: self.latency_class,
+            **(self.prices.tags() if self.prices is not None else {}),
+            **(self.reservation.tags() if self.reservation is not None else {}),
+        }
+        if self.burst:
+            marks[CAPACITY_ROLE] = "burst"
+            marks[INTERRUPTIONS_ACCEPTED] = flag(self.accept_interruptions)
+        return marks
+
+    @property
+    def launch_subnets(self) -> tuple[Any, ...]:
+        """Where the nodes launch: the reservation's zone's subnets, else the tier's."""
+        if self.reservation is not None and self.reservation.subnet_ids:
+            return self.reservation.subnet_ids
+        return self.subnet_ids
+
     def node_resources(self) -> dict[str, int]:
         """Extended resources one node offers: whole GPUs, or MIG instances (mixed
         strategy)."""
@@ -397,28 +420,7 @@ class GpuNodePool(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         child = child_options(self, opts)
-        tags = cost_tags(
-            args.tier,
-            args.environment,
-            args.cost_center,
-            "node-pool",
-            {
-                USER_FACING: flag(args.user_facing),
-                CAPACITY: args.capacity,
-                GPU: args.gpu,
-                LATENCY_CLASS: args.latency_class,
-                **(args.prices.tags() if args.prices is not None else {}),
-                **(args.reservation.tags() if args.reservation is not None else {}),
-                **(
-                    {
-                        CAPACITY_ROLE: "burst",
-                        INTERRUPTIONS_ACCEPTED: flag(args.accept_interruptions),
-                    }
-                    if args.burst
-                    else {}
-                ),
-            },
-        )
+        tags = cost_tags(args.tier, args.environment, args.cost_center, "node-pool", args.marks())
         autoscaler_tags = args.autoscaler_tags()
         self.labels = args.node_labels()
         self.launch_template = launch_template(
@@ -437,11 +439,7 @@ class GpuNodePool(pulumi.ComponentResource):
             names.node_group(name),
             cluster_name=args.cluster_name,
             node_role_arn=args.node_role_arn,
-            subnet_ids=list(
-                args.reservation.subnet_ids
-                if args.reservation is not None and args.reservation.subnet_ids
-                else args.subnet_ids
-            ),
+            subnet_ids=list(args.launch_subnets),
             ami_type=NVIDIA_AMI,
             instance_types=[args.instance_type],
             capacity_type=_capacity_type(args),

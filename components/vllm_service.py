@@ -14,9 +14,9 @@ from components.common import (
     Args,
     KubernetesName,
     TierName,
+    checkov_skips,
     child_options,
     http_service,
-    image_skips,
     pull_policy,
     restricted_container,
     restricted_pod,
@@ -466,7 +466,7 @@ def _deployment(
             labels=labels,
             annotations={
                 **annotations,
-                **image_skips(
+                **checkov_skips(
                     [args.image, *([args.worker.image] if args.worker else [])],
                     api_key=args.api_key_secret is not None,
                 ),

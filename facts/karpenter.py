@@ -64,8 +64,6 @@ EMPTY_NODE_SECONDS = 900
 """The least time a GPU node stays empty before Karpenter removes it, as the cluster
 autoscaler's scale-down-unneeded-time: a GPU node takes minutes to come up, so removing it
 sooner would only make the next burst wait for a new one."""
-OVERFLOW_SUFFIX = "-overflow"
-"""The NodePool of a bursting tier's on-demand nodes between its floor and its ceiling."""
 
 BATCH_IDLE_SECONDS = 1.0
 """The chart's settings.batchIdleDuration: Karpenter launches for the pods pending once no

@@ -29,6 +29,22 @@ def burst_pool(tier: str) -> str:
     return f"{tier}-burst"
 
 
+def overflow_pool(tier: str) -> str:
+    """Under Karpenter, the NodePool of a bursting tier's on-demand nodes between its
+    floor and its ceiling."""
+    return f"{tier}-overflow"
+
+
+def karpenter_node_pool(pool: str) -> str:
+    """A node pool's Karpenter NodePool (the resource; its Kubernetes name is ``pool``)."""
+    return f"{pool}-node-pool"
+
+
+def karpenter_node_class(pool: str) -> str:
+    """A node pool's EC2NodeClass (the resource; its Kubernetes name is ``pool``)."""
+    return f"{pool}-node-class"
+
+
 def node_group(pool: str) -> str:
     """A node pool's EKS managed node group (``<tier>-nodes``, ``<tier>-burst-nodes``)."""
     return f"{pool}-nodes"

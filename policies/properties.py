@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from facts.karpenter import INSTANCE_TYPE
+from facts.karpenter import CAPACITY_TYPE, INSTANCE_TYPE
 from facts.labels import CAPACITY_ROLE, COMPONENT, ROLE, TIER
 from facts.resource_types import NODE_GROUP, NODE_POOL
 
@@ -206,7 +206,7 @@ def node_pool_capacity_types(props: Mapping[str, Any]) -> frozenset[str]:
     allowed = frozenset({"on-demand", "spot", "reserved"})
     chosen: frozenset[str] | None = None
     for requirement in map(mapping, _requirements(props)):
-        if requirement.get("key") != "karpenter.sh/capacity-type":
+        if requirement.get("key") != CAPACITY_TYPE:
             continue
         values = frozenset(str(v) for v in items(requirement.get("values")))
         step = {

@@ -263,11 +263,11 @@ def _karpenter(tier: TierPlan, registrations: Sequence[Registration]) -> dict[st
     timings."""
     name = tier.name
     pools = {
-        role: _find(registrations, NODE_POOL, f"{pool}-node-pool")
+        role: _find(registrations, NODE_POOL, names.karpenter_node_pool(pool))
         for role, pool in (
             ("own", name),
             ("burst", names.burst_pool(name)),
-            ("overflow", name + karpenter.OVERFLOW_SUFFIX),
+            ("overflow", names.overflow_pool(name)),
         )
     }
     if not any(pools.values()):

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from facts import names
 from facts.labels import CAPACITY_BLOCK_ENDS, CAPACITY_RESERVATION, CAPACITY_RESERVATION_KIND
 from facts.labels import SPOT_PRICE as SPOT_MARK
 from facts.resource_types import DEPLOYMENT, EC2_NODE_CLASS, NODE_POOL, PDB
@@ -29,11 +30,11 @@ KARPENTER = "prod-karpenter"
 
 
 def pool(tier: str) -> dict[str, Any]:
-    return props(f"{tier}-node-pool", KARPENTER)
+    return props(names.karpenter_node_pool(tier), KARPENTER)
 
 
 def node_class(tier: str) -> dict[str, Any]:
-    return props(f"{tier}-node-class", KARPENTER)
+    return props(names.karpenter_node_class(tier), KARPENTER)
 
 
 def requirement(p: dict[str, Any], key: str, *values: str) -> None:
@@ -168,7 +169,7 @@ def test_the_disruption_budget_must_leave_one_of_the_floor(
 
 
 def reserve(registrations: list[Registration], tier: str, kind: str, *capacity: str) -> None:
-    node_pool = find(registrations, f"{tier}-node-pool")
+    node_pool = find(registrations, names.karpenter_node_pool(tier))
     node_pool.inputs["metadata"]["annotations"].update(
         {
             CAPACITY_RESERVATION: "cr-0123456789abcdef0",

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from facts import names
 from facts.resource_types import NODE_GROUP, NODE_POOL
 from infra.offline.mocks import Registration
 from policies.pack import discover
@@ -37,7 +38,7 @@ KARPENTER = "prod-karpenter"
 
 def pool(tier: str) -> dict[str, Any]:
     """A tier's NodePool in prod under Karpenter, as the engine sends it."""
-    return props(f"{tier}-node-pool", KARPENTER)
+    return props(names.karpenter_node_pool(tier), KARPENTER)
 
 
 def capacity_types(p: dict[str, Any], *types: str, operator: str = "In") -> None:
