@@ -374,3 +374,15 @@ def test_a_pinned_ami_release_is_the_node_classes_alias() -> None:
         if name.startswith("EC2NodeClass/"):
             assert body["spec"]["amiSelectorTerms"] == [{"alias": "al2023@v20251209"}]
             validate_object(body)
+
+
+def test_the_values_set_are_the_charts_own_keys(controller: list[Registration]) -> None:
+    """Every value the release sets is one the chart's values.yaml at the pinned release
+    declares (Helm would carry an unknown one silently), and the batch window the
+    simulator waits is the chart's default."""
+    chart = UPSTREAM["chartValues"]
+    values = one(controller, HELM_RELEASE, "addons-karpenter").inputs["values"]
+    assert set(values["settings"]) <= set(chart["settings"])
+    assert set(values["serviceAccount"]) <= set(chart["serviceAccount"])
+    assert set(values["controller"]) <= set(chart["controller"])
+    assert chart["settings"]["batchIdleDuration"] == f"{karpenter.BATCH_IDLE_SECONDS:g}s"
